@@ -1,0 +1,302 @@
+/*
+ * cli/parvisctl.c -- administration of a Parvis installation: schema
+ * migrations, users, spaces and members.  Talks to PostgreSQL through
+ * db/db.h and hashes passwords through acl/.
+ *
+ * Exit status: 0 success, 1 failure (message on stderr), 2 usage error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "acl/acl.h"
+#include "conf/conf.h"
+#include "db/db.h"
+
+static const char usage_text[] =
+    "Usage: parvisctl [-c FILE] [--json] COMMAND ...\n"
+    "\n"
+    "  migrate                                 apply pending schema migrations\n"
+    "  user add NAME --password-stdin [--email E] [--display-name N]\n"
+    "  user passwd NAME --password-stdin        set a new password\n"
+    "  user list                               list users\n"
+    "  space create SLUG --title TITLE          create a space (and its root)\n"
+    "  space list                              list spaces\n"
+    "  member add SPACE USER --role ROLE        ROLE: manager, validator,\n"
+    "                                          editor or reader\n"
+    "  member list SPACE                       list the members of a space\n"
+    "\n"
+    "The database is the dsn of the configuration file given with -c, else\n"
+    "PARVIS_DSN, else \"dbname=parvis\".  --json prints lists as JSON.\n";
+
+static bool json_out;
+
+static int
+usage(void)
+{
+    fputs(usage_text, stderr);
+    return 2;
+}
+
+static int
+fail(const char *fmt, const char *a)
+{
+    fprintf(stderr, "parvisctl: ");
+    fprintf(stderr, fmt, a);
+    fputc('\n', stderr);
+    return 1;
+}
+
+static const char *
+opt_value(int argc, char **argv, const char *name)
+{
+    for (int i = 0; i < argc - 1; i++)
+        if (strcmp(argv[i], name) == 0)
+            return argv[i + 1];
+    return NULL;
+}
+
+static bool
+opt_flag(int argc, char **argv, const char *name)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* Read a password from standard input: the first line, without its end. */
+static bool
+read_password(char *out, size_t outlen)
+{
+    if (fgets(out, (int)outlen, stdin) == NULL)
+        return false;
+    size_t l = strlen(out);
+    while (l > 0 && (out[l - 1] == '\n' || out[l - 1] == '\r'))
+        out[--l] = '\0';
+    return l > 0;
+}
+
+struct printer {
+    const char *const *names;
+    int n;
+    bool first;
+};
+
+static void
+json_string(const char *s)
+{
+    putchar('"');
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static void
+print_row(void *ctx, int ncols, const char *const *cols)
+{
+    struct printer *p = ctx;
+    if (json_out) {
+        printf("%s{", p->first ? "" : ",\n ");
+        for (int i = 0; i < ncols && i < p->n; i++) {
+            printf("%s\"%s\": ", i > 0 ? ", " : "", p->names[i]);
+            json_string(cols[i]);
+        }
+        putchar('}');
+    } else {
+        for (int i = 0; i < ncols; i++)
+            printf("%s%s", i > 0 ? "\t" : "", cols[i]);
+        putchar('\n');
+    }
+    p->first = false;
+}
+
+static int
+list(enum db_admin_rc (*fn)(struct db_conn *, db_row_fn, void *, char *,
+                            size_t),
+     struct db_conn *c, const char *const *names, int n)
+{
+    char err[512];
+    struct printer p = { names, n, true };
+    if (json_out)
+        putchar('[');
+    enum db_admin_rc rc = fn(c, print_row, &p, err, sizeof(err));
+    if (json_out)
+        puts("]");
+    if (rc != DB_ADMIN_OK)
+        return fail("%s", err);
+    return 0;
+}
+
+static int
+admin_result(enum db_admin_rc rc, const char *err, const char *what)
+{
+    switch (rc) {
+    case DB_ADMIN_OK:
+        return 0;
+    case DB_ADMIN_EXISTS:
+        return fail("%s already exists", what);
+    case DB_ADMIN_INVALID:
+        return fail("invalid value: %s", err);
+    default:
+        return fail("%s", err);
+    }
+}
+
+static int
+cmd_user(struct db_conn *c, int argc, char **argv)
+{
+    char err[512];
+    if (argc >= 1 && strcmp(argv[0], "list") == 0) {
+        static const char *const names[] = { "name", "display_name", "email",
+                                             "status" };
+        return list(db_user_list, c, names, 4);
+    }
+    if (argc < 2 || (strcmp(argv[0], "add") != 0 &&
+                     strcmp(argv[0], "passwd") != 0))
+        return usage();
+    const char *name = argv[1];
+    if (!opt_flag(argc, argv, "--password-stdin"))
+        return fail("%s", "give the password on standard input with "
+                          "--password-stdin");
+    char pw[1024];
+    if (!read_password(pw, sizeof(pw)))
+        return fail("%s", "no password on standard input");
+    char hash[256];
+    if (!acl_password_hash(pw, hash, sizeof(hash)))
+        return fail("%s", "cannot hash the password");
+    memset(pw, 0, sizeof(pw));
+    if (strcmp(argv[0], "passwd") == 0) {
+        enum db_admin_rc rc = db_user_passwd(c, name, hash, err, sizeof(err));
+        return admin_result(rc, err, "user");
+    }
+    if (name[0] == '\0' || strchr(name, ':') != NULL || strlen(name) > 63)
+        return fail("invalid user name \"%s\"", name);
+    const char *email = opt_value(argc, argv, "--email");
+    const char *display = opt_value(argc, argv, "--display-name");
+    enum db_admin_rc rc = db_user_add(c, name, hash, email, display, err,
+                                      sizeof(err));
+    if (rc == DB_ADMIN_EXISTS)
+        return fail("user \"%s\" already exists", name);
+    return admin_result(rc, err, "user");
+}
+
+static int
+cmd_space(struct db_conn *c, int argc, char **argv)
+{
+    char err[512];
+    if (argc >= 1 && strcmp(argv[0], "list") == 0) {
+        static const char *const names[] = { "slug", "title", "members",
+                                             "status" };
+        return list(db_space_list, c, names, 4);
+    }
+    if (argc < 2 || strcmp(argv[0], "create") != 0)
+        return usage();
+    const char *title = opt_value(argc, argv, "--title");
+    if (title == NULL)
+        return fail("%s", "space create needs --title TITLE");
+    enum db_admin_rc rc = db_space_create(c, argv[1], title, err,
+                                          sizeof(err));
+    if (rc == DB_ADMIN_EXISTS)
+        return fail("space \"%s\" already exists", argv[1]);
+    if (rc == DB_ADMIN_INVALID)
+        return fail("invalid space name \"%s\": use a-z, 0-9, - and _",
+                    argv[1]);
+    return admin_result(rc, err, "space");
+}
+
+static const char *member_space;
+
+static enum db_admin_rc
+member_list_fn(struct db_conn *c, db_row_fn fn, void *ctx, char *err,
+               size_t errlen)
+{
+    return db_member_list(c, member_space, fn, ctx, err, errlen);
+}
+
+static int
+cmd_member(struct db_conn *c, int argc, char **argv)
+{
+    char err[512];
+    if (argc >= 2 && strcmp(argv[0], "list") == 0) {
+        static const char *const names[] = { "user", "role" };
+        member_space = argv[1];
+        return list(member_list_fn, c, names, 2);
+    }
+    if (argc < 3 || strcmp(argv[0], "add") != 0)
+        return usage();
+    const char *role = opt_value(argc, argv, "--role");
+    if (role == NULL || !acl_role_valid(role))
+        return fail("%s", "member add needs --role manager|validator|editor|"
+                          "reader");
+    enum db_admin_rc rc = db_member_add(c, argv[1], argv[2], role, err,
+                                        sizeof(err));
+    return admin_result(rc, err, "member");
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *conf_path = NULL;
+    int i = 1;
+    for (; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            conf_path = argv[++i];
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json_out = true;
+        } else if (strcmp(argv[i], "-h") == 0 ||
+                   strcmp(argv[i], "--help") == 0) {
+            fputs(usage_text, stdout);
+            return 0;
+        } else {
+            break;
+        }
+    }
+    if (i >= argc)
+        return usage();
+    /* --json may also follow the command. */
+    for (int k = i; k < argc; k++)
+        if (strcmp(argv[k], "--json") == 0)
+            json_out = true;
+
+    struct conf conf;
+    char err[512];
+    if (!conf_load(&conf, conf_path, err, sizeof(err)))
+        return fail("%s", err);
+    const char *cmd = argv[i];
+    if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "user") != 0 &&
+        strcmp(cmd, "space") != 0 && strcmp(cmd, "member") != 0)
+        return usage();
+
+    struct db_conn *c = db_conn_open(conf.dsn, err, sizeof(err));
+    if (c == NULL)
+        return fail("%s", err);
+    int rc;
+    int sub_argc = argc - i - 1;
+    char **sub_argv = argv + i + 1;
+    if (strcmp(cmd, "migrate") == 0) {
+        int applied = 0;
+        if (db_migrate(c, &applied, err, sizeof(err))) {
+            printf("%d migration(s) applied\n", applied);
+            rc = 0;
+        } else {
+            rc = fail("%s", err);
+        }
+    } else if (strcmp(cmd, "user") == 0) {
+        rc = cmd_user(c, sub_argc, sub_argv);
+    } else if (strcmp(cmd, "space") == 0) {
+        rc = cmd_space(c, sub_argc, sub_argv);
+    } else {
+        rc = cmd_member(c, sub_argc, sub_argv);
+    }
+    db_conn_close(c);
+    return rc;
+}

@@ -1,0 +1,186 @@
+/*
+ * conf/conf.c -- reads "key = value" lines ('#' starts a comment), checks
+ * each value, then applies environment overrides.  Unknown keys are an
+ * error so that a typo never silently leaves a default in place.
+ */
+#include "conf/conf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *
+xstrdup(const char *s)
+{
+    char *p = strdup(s);
+    if (p == NULL) {
+        fputs("parvis: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+bool
+conf_parse_listen(const char *s, char **host, unsigned *port)
+{
+    const char *colon = strrchr(s, ':');
+    if (colon == NULL || colon == s)
+        return false;
+    char *end = NULL;
+    errno = 0;
+    unsigned long p = strtoul(colon + 1, &end, 10);
+    if (errno != 0 || end == colon + 1 || *end != '\0' || p > 65535)
+        return false;
+    size_t hl = (size_t)(colon - s);
+    const char *h = s;
+    if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    char *hs = malloc(hl + 1);
+    if (hs == NULL)
+        abort();
+    memcpy(hs, h, hl);
+    hs[hl] = '\0';
+    *host = hs;
+    *port = (unsigned)p;
+    return true;
+}
+
+static bool
+parse_uint(const char *v, unsigned long max, unsigned long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || n > max || v[0] == '-')
+        return false;
+    *out = n;
+    return true;
+}
+
+static bool
+set_key(struct conf *c, const char *k, const char *v, char *err, size_t errlen)
+{
+    unsigned long n;
+    if (strcmp(k, "listen") == 0) {
+        free(c->listen_host);
+        if (!conf_parse_listen(v, &c->listen_host, &c->listen_port)) {
+            c->listen_host = xstrdup("127.0.0.1");
+            snprintf(err, errlen, "listen: expected host:port, got \"%s\"", v);
+            return false;
+        }
+    } else if (strcmp(k, "dsn") == 0) {
+        free(c->dsn);
+        c->dsn = xstrdup(v);
+    } else if (strcmp(k, "access_log") == 0) {
+        free(c->access_log);
+        c->access_log = xstrdup(v);
+    } else if (strcmp(k, "realm") == 0) {
+        free(c->realm);
+        c->realm = xstrdup(v);
+    } else if (strcmp(k, "db_pool_size") == 0) {
+        if (!parse_uint(v, 1024, &n) || n == 0)
+            goto bad_number;
+        c->db_pool_size = (unsigned)n;
+    } else if (strcmp(k, "max_connections") == 0) {
+        if (!parse_uint(v, 100000, &n) || n == 0)
+            goto bad_number;
+        c->max_connections = (unsigned)n;
+    } else if (strcmp(k, "connection_timeout") == 0) {
+        if (!parse_uint(v, 86400, &n))
+            goto bad_number;
+        c->connection_timeout = (unsigned)n;
+    } else if (strcmp(k, "max_xml_body") == 0) {
+        if (!parse_uint(v, 1UL << 30, &n) || n < 1024)
+            goto bad_number;
+        c->max_xml_body = n;
+    } else {
+        snprintf(err, errlen, "unknown key \"%s\"", k);
+        return false;
+    }
+    return true;
+bad_number:
+    snprintf(err, errlen, "%s: invalid or out-of-range number \"%s\"", k, v);
+    return false;
+}
+
+bool
+conf_load(struct conf *c, const char *path, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof(*c));
+    c->listen_host = xstrdup("127.0.0.1");
+    c->listen_port = 8080;
+    c->dsn = xstrdup("dbname=parvis");
+    c->db_pool_size = 8;
+    c->max_connections = 256;
+    c->connection_timeout = 60;
+    c->max_xml_body = 1024 * 1024;
+    c->access_log = xstrdup("-");
+    c->realm = xstrdup("Parvis");
+
+    if (path != NULL) {
+        FILE *f = fopen(path, "r");
+        if (f == NULL) {
+            snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+            return false;
+        }
+        char line[4096];
+        int lineno = 0;
+        bool ok = true;
+        while (ok && fgets(line, sizeof(line), f) != NULL) {
+            lineno++;
+            char *hash = strchr(line, '#');
+            if (hash != NULL)
+                *hash = '\0';
+            char *s = line;
+            while (isspace((unsigned char)*s))
+                s++;
+            size_t l = strlen(s);
+            while (l > 0 && isspace((unsigned char)s[l - 1]))
+                s[--l] = '\0';
+            if (l == 0)
+                continue;
+            char *eq = strchr(s, '=');
+            if (eq == NULL) {
+                snprintf(err, errlen, "%s:%d: expected key = value", path,
+                         lineno);
+                ok = false;
+                break;
+            }
+            char *k = s;
+            char *ke = eq;
+            while (ke > k && isspace((unsigned char)ke[-1]))
+                ke--;
+            *ke = '\0';
+            char *v = eq + 1;
+            while (isspace((unsigned char)*v))
+                v++;
+            char msg[256];
+            if (!set_key(c, k, v, msg, sizeof(msg))) {
+                snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
+                ok = false;
+            }
+        }
+        fclose(f);
+        if (!ok)
+            return false;
+    }
+
+    const char *env = getenv("PARVIS_DSN");
+    if (env != NULL && env[0] != '\0') {
+        free(c->dsn);
+        c->dsn = xstrdup(env);
+    }
+    env = getenv("PARVIS_LISTEN");
+    if (env != NULL && env[0] != '\0') {
+        char msg[256];
+        if (!set_key(c, "listen", env, msg, sizeof(msg))) {
+            snprintf(err, errlen, "PARVIS_LISTEN: %s", msg);
+            return false;
+        }
+    }
+    return true;
+}

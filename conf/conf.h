@@ -1,0 +1,35 @@
+/*
+ * conf/conf.h -- the configuration file and its environment overrides,
+ * read once at start-up into an immutable struct conf.
+ */
+#ifndef PARVIS_CONF_H
+#define PARVIS_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct conf {
+    char *listen_host;        /* "127.0.0.1" */
+    unsigned listen_port;     /* 8080 */
+    char *dsn;                /* libpq conninfo */
+    unsigned db_pool_size;    /* PostgreSQL connections */
+    unsigned max_connections; /* concurrent HTTP connections */
+    unsigned connection_timeout; /* seconds */
+    size_t max_xml_body;      /* bytes */
+    char *access_log;         /* path, "-" or "off" */
+    char *realm;              /* Basic realm */
+};
+
+/*
+ * Fill *c with defaults, then read 'path' (NULL: no file), then apply the
+ * PARVIS_DSN and PARVIS_LISTEN environment overrides.  On failure writes a
+ * message of at most errlen bytes to err and returns false.  Strings are
+ * malloc'd and live for the process.
+ */
+bool conf_load(struct conf *c, const char *path, char *err, size_t errlen);
+
+/* Parse "host:port"; false if malformed. */
+bool conf_parse_listen(const char *s, char **host, unsigned *port);
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * core/str.c -- length-carrying string views and the growable buffer.
+ */
+#include "core/core.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+struct str
+str_c(const char *s)
+{
+    struct str r = { s != NULL ? s : "", s != NULL ? strlen(s) : 0 };
+    return r;
+}
+
+bool
+str_eq(struct str a, struct str b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+}
+
+bool
+str_eq_c(struct str a, const char *b)
+{
+    return str_eq(a, str_c(b));
+}
+
+bool
+str_case_eq_c(struct str a, const char *b)
+{
+    size_t n = strlen(b);
+    return a.len == n && strncasecmp(a.p, b, n) == 0;
+}
+
+bool
+str_starts_with_c(struct str a, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return a.len >= n && memcmp(a.p, prefix, n) == 0;
+}
+
+struct str
+str_trim(struct str s)
+{
+    while (s.len > 0 && (s.p[0] == ' ' || s.p[0] == '\t')) {
+        s.p++;
+        s.len--;
+    }
+    while (s.len > 0 && (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t'))
+        s.len--;
+    return s;
+}
+
+bool
+str_to_u64(struct str s, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (s.len == 0 || s.len > 19)
+        return false;
+    for (size_t i = 0; i < s.len; i++) {
+        if (s.p[i] < '0' || s.p[i] > '9')
+            return false;
+        v = v * 10 + (uint64_t)(s.p[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+void
+buf_init(struct buf *b, struct arena *a, size_t cap)
+{
+    b->arena = a;
+    b->cap = cap > 0 ? cap : 256;
+    b->p = arena_alloc(a, b->cap);
+    b->len = 0;
+}
+
+static void
+buf_grow(struct buf *b, size_t need)
+{
+    if (b->len + need + 1 <= b->cap)
+        return;
+    size_t cap = b->cap * 2;
+    while (cap < b->len + need + 1)
+        cap *= 2;
+    char *p = arena_alloc(b->arena, cap);
+    memcpy(p, b->p, b->len);
+    b->p = p;
+    b->cap = cap;
+}
+
+void
+buf_append(struct buf *b, const void *data, size_t n)
+{
+    if (n == 0)
+        return;
+    buf_grow(b, n);
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+}
+
+void
+buf_puts(struct buf *b, const char *s)
+{
+    buf_append(b, s, strlen(s));
+}
+
+void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n > 0) {
+        buf_grow(b, (size_t)n);
+        vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+        b->len += (size_t)n;
+    }
+    va_end(ap);
+}
+
+void
+buf_xml_escape(struct buf *b, const char *s, size_t n)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *rep = NULL;
+        switch (s[i]) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = "&quot;"; break;
+        default: break;
+        }
+        if (rep != NULL) {
+            buf_append(b, s + start, i - start);
+            buf_puts(b, rep);
+            start = i + 1;
+        }
+    }
+    buf_append(b, s + start, n - start);
+}
+
+void
+buf_url_escape(struct buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+                    c == '_' || c == '~' || c == '/';
+        if (keep) {
+            buf_append(b, &s[i], 1);
+        } else {
+            char e[3] = { '%', hex[c >> 4], hex[c & 15] };
+            buf_append(b, e, 3);
+        }
+    }
+}
+
+char *
+buf_cstr(struct buf *b)
+{
+    buf_grow(b, 1);
+    b->p[b->len] = '\0';
+    return b->p;
+}

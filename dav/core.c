@@ -1,0 +1,669 @@
+/*
+ * dav/core.c -- the request lifecycle and the dispatcher of the DAV core.
+ *
+ * Order of work for a request (STYLE.md 1): method table lookup (501),
+ * body policy (415, 413), authentication (acl hook), one database
+ * transaction, target resolution, the privilege declared in the method
+ * table (acl hook), the handler, commit or rollback.  Transactions that
+ * the database aborts for serialization or deadlock are retried a bounded
+ * number of times, except for streamed bodies, which cannot be replayed.
+ *
+ * Streaming methods (PUT) run authentication, access check and their
+ * prepare step before the first body byte, inside the transaction that
+ * their handler later commits, so that a refused upload is answered before
+ * the client sends it (Expect: 100-continue) and a killed upload leaves
+ * nothing behind.
+ */
+#include "dav/dav_int.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conf/conf.h"
+
+#define DAV_TXN_ATTEMPTS 3
+
+/* ---- registry ----------------------------------------------------------- */
+
+struct dav_registry *
+dav_registry_new(void)
+{
+    struct dav_registry *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        core_fatal("out of memory");
+    return r;
+}
+
+void
+dav_registry_add_methods(struct dav_registry *r,
+                         const struct dav_method_def *defs, size_t n)
+{
+    r->methods = realloc(r->methods, (r->nmethods + n) * sizeof(*r->methods));
+    if (r->methods == NULL)
+        core_fatal("out of memory");
+    for (size_t i = 0; i < n; i++)
+        r->methods[r->nmethods++] = &defs[i];
+}
+
+void
+dav_registry_add_props(struct dav_registry *r, const struct dav_prop_def *defs,
+                       size_t n)
+{
+    r->props = realloc(r->props, (r->nprops + n) * sizeof(*r->props));
+    if (r->props == NULL)
+        core_fatal("out of memory");
+    for (size_t i = 0; i < n; i++)
+        r->props[r->nprops++] = &defs[i];
+}
+
+void
+dav_registry_set_auth(struct dav_registry *r, dav_authn_fn authn,
+                      dav_authz_fn authz)
+{
+    r->authn = authn;
+    r->authz = authz;
+}
+
+const struct dav_method_def *
+dav_registry_method(const struct dav_registry *r, const char *name)
+{
+    /* Later registrations override earlier ones (extensions win). */
+    for (size_t i = r->nmethods; i > 0; i--)
+        if (strcmp(r->methods[i - 1]->name, name) == 0)
+            return r->methods[i - 1];
+    return NULL;
+}
+
+const struct dav_prop_def *
+dav_registry_prop(const struct dav_registry *r, const char *ns,
+                  const char *name)
+{
+    for (size_t i = 0; i < r->nprops; i++)
+        if (strcmp(r->props[i]->name, name) == 0 &&
+            strcmp(r->props[i]->ns, ns) == 0)
+            return r->props[i];
+    return NULL;
+}
+
+static const struct dav_method_def dav_methods[] = {
+    { "OPTIONS", DAV_M_NO_AUTH, DAV_PRIV_NONE, NULL, NULL,
+      dav_method_options },
+    { "PROPFIND", DAV_M_BODY_XML, DAV_PRIV_READ, NULL, NULL,
+      dav_method_propfind },
+    { "PROPPATCH", DAV_M_BODY_XML | DAV_M_WRITE, DAV_PRIV_WRITE_PROPS, NULL,
+      NULL, dav_method_proppatch },
+    { "GET", DAV_M_NO_BODY, DAV_PRIV_READ, NULL, NULL, dav_method_get },
+    { "HEAD", DAV_M_NO_BODY, DAV_PRIV_READ, NULL, NULL, dav_method_get },
+    { "PUT", DAV_M_BODY_STREAM | DAV_M_WRITE | DAV_M_TARGET_PARENT,
+      DAV_PRIV_WRITE_CONTENT, dav_method_put_prepare, dav_method_put_body,
+      dav_method_put },
+    { "MKCOL", DAV_M_NO_BODY | DAV_M_WRITE | DAV_M_TARGET_PARENT,
+      DAV_PRIV_BIND, NULL, NULL, dav_method_mkcol },
+    { "DELETE", DAV_M_NO_BODY | DAV_M_WRITE, DAV_PRIV_UNBIND, NULL, NULL,
+      dav_method_delete },
+    { "COPY", DAV_M_BODY_XML | DAV_M_WRITE, DAV_PRIV_READ, NULL, NULL,
+      dav_method_copy },
+    { "MOVE", DAV_M_BODY_XML | DAV_M_WRITE, DAV_PRIV_UNBIND, NULL, NULL,
+      dav_method_move },
+};
+
+void
+dav_register(struct dav_registry *r)
+{
+    dav_registry_add_methods(r, dav_methods,
+                             sizeof(dav_methods) / sizeof(dav_methods[0]));
+    dav_props_register(r);
+}
+
+/* ---- errors --------------------------------------------------------------- */
+
+struct dav_err *
+dav_err_new(struct dav_req *req, int status, const char *fmt, ...)
+{
+    struct dav_err *e = arena_alloc(req->arena, sizeof(*e));
+    va_list ap;
+    va_start(ap, fmt);
+    e->status = status;
+    e->msg = arena_vprintf(req->arena, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+struct dav_err *
+dav_err_cond(struct dav_req *req, int status, const char *ns,
+             const char *cond, const char *fmt, ...)
+{
+    struct dav_err *e = arena_alloc(req->arena, sizeof(*e));
+    va_list ap;
+    va_start(ap, fmt);
+    e->status = status;
+    e->cond_ns = ns;
+    e->cond = cond;
+    e->msg = arena_vprintf(req->arena, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+struct dav_err *
+dav_err_from_store(struct dav_req *req, enum dav_store_rc rc, const char *what)
+{
+    switch (rc) {
+    case DAV_STORE_OK:
+        return NULL;
+    case DAV_STORE_NOTFOUND:
+        return dav_err_new(req, 404, "not found: %s", what);
+    case DAV_STORE_EXISTS:
+        return dav_err_new(req, 405, "already exists: %s", what);
+    case DAV_STORE_CONFLICT:
+        return dav_err_new(req, 409, "conflict: %s", what);
+    case DAV_STORE_RETRY: {
+        struct dav_err *e = dav_err_new(req, 503, "database busy: %s", what);
+        return e;
+    }
+    case DAV_STORE_ERROR:
+    default:
+        return dav_err_new(req, 503, "database unavailable: %s", what);
+    }
+}
+
+static bool
+err_is_retry(const struct dav_err *e)
+{
+    return e != NULL && e->status == 503 && e->msg != NULL &&
+           strncmp(e->msg, "database busy", 13) == 0;
+}
+
+const char *
+dav_status_line(int status)
+{
+    switch (status) {
+    case 200: return "HTTP/1.1 200 OK";
+    case 201: return "HTTP/1.1 201 Created";
+    case 204: return "HTTP/1.1 204 No Content";
+    case 207: return "HTTP/1.1 207 Multi-Status";
+    case 400: return "HTTP/1.1 400 Bad Request";
+    case 401: return "HTTP/1.1 401 Unauthorized";
+    case 403: return "HTTP/1.1 403 Forbidden";
+    case 404: return "HTTP/1.1 404 Not Found";
+    case 405: return "HTTP/1.1 405 Method Not Allowed";
+    case 409: return "HTTP/1.1 409 Conflict";
+    case 412: return "HTTP/1.1 412 Precondition Failed";
+    case 413: return "HTTP/1.1 413 Content Too Large";
+    case 415: return "HTTP/1.1 415 Unsupported Media Type";
+    case 423: return "HTTP/1.1 423 Locked";
+    case 424: return "HTTP/1.1 424 Failed Dependency";
+    case 500: return "HTTP/1.1 500 Internal Server Error";
+    case 502: return "HTTP/1.1 502 Bad Gateway";
+    case 503: return "HTTP/1.1 503 Service Unavailable";
+    case 507: return "HTTP/1.1 507 Insufficient Storage";
+    default: return "HTTP/1.1 500 Internal Server Error";
+    }
+}
+
+void
+dav_respond(struct dav_req *req, int status, const char *ctype,
+            const char *body, size_t len)
+{
+    req->status = status;
+    req->stream = NULL;
+    buf_init(&req->resp_body, req->arena, len + 1);
+    buf_append(&req->resp_body, body, len);
+    req->resp_has_body = len > 0;
+    if (ctype != NULL)
+        dav_resp_header_add(req, "Content-Type", ctype);
+}
+
+void
+dav_respond_buf(struct dav_req *req, int status, const char *ctype,
+                struct buf *b)
+{
+    req->status = status;
+    req->stream = NULL;
+    req->resp_body = *b;
+    req->resp_has_body = b->len > 0;
+    if (ctype != NULL)
+        dav_resp_header_add(req, "Content-Type", ctype);
+}
+
+void
+dav_err_render(struct dav_req *req, const struct dav_err *err)
+{
+    req->resp_headers = NULL;
+    if (err->status >= 500)
+        log_msg(LOG_ERROR, req->id, NULL, "%s %s: %s", req->method, req->url,
+                err->msg);
+    else
+        log_msg(LOG_DEBUG, req->id, NULL, "%s %s: %d %s", req->method,
+                req->url, err->status, err->msg);
+    if (err->status == 401) {
+        const char *realm = req->srv->conf != NULL ? req->srv->conf->realm
+                                                   : "Parvis";
+        dav_resp_header_add(req, "WWW-Authenticate",
+                            arena_printf(req->arena,
+                                         "Basic realm=\"%s\", charset=\"UTF-8\"",
+                                         realm));
+    }
+    if (err->status == 503)
+        dav_resp_header_add(req, "Retry-After", "5");
+    if (err->status == 405)
+        dav_resp_header_add(req, "Allow",
+                            "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, "
+                            "PROPPATCH, MKCOL, COPY, MOVE");
+    if (err->cond != NULL) {
+        /* RFC 4918 §16: the precondition goes in a DAV:error body. */
+        struct buf b;
+        buf_init(&b, req->arena, 256);
+        buf_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+        if (strcmp(err->cond_ns, DAV_NS) == 0) {
+            buf_printf(&b, "<D:error xmlns:D=\"DAV:\"><D:%s", err->cond);
+            if (err->href != NULL) {
+                buf_printf(&b, "><D:href>");
+                buf_xml_escape(&b, err->href, strlen(err->href));
+                buf_printf(&b, "</D:href></D:%s>", err->cond);
+            } else {
+                buf_puts(&b, "/>");
+            }
+            buf_puts(&b, "</D:error>\n");
+        } else {
+            buf_printf(&b, "<D:error xmlns:D=\"DAV:\" xmlns:X=\"");
+            buf_xml_escape(&b, err->cond_ns, strlen(err->cond_ns));
+            buf_printf(&b, "\"><X:%s/></D:error>\n", err->cond);
+        }
+        dav_respond_buf(req, err->status, "application/xml; charset=utf-8",
+                        &b);
+        return;
+    }
+    const char *line = dav_status_line(err->status);
+    char *text = arena_printf(req->arena, "%s\n", line + 9);
+    dav_respond(req, err->status, "text/plain; charset=utf-8", text,
+                strlen(text));
+}
+
+/* ---- request lifecycle ------------------------------------------------------ */
+
+static atomic_ulong req_counter;
+
+struct dav_req *
+dav_req_create(const struct dav_server *srv, const char *method,
+               const char *url, const char *client_addr, dav_header_fn hfn,
+               void *hctx)
+{
+    struct arena *a = arena_create();
+    struct dav_req *req = arena_alloc(a, sizeof(*req));
+    req->arena = a;
+    req->srv = srv;
+    req->method = arena_strdup(a, method);
+    const char *q = strchr(url, '?');
+    req->url = q != NULL ? arena_strndup(a, url, (size_t)(q - url))
+                         : arena_strdup(a, url);
+    req->client_addr = arena_strdup(a, client_addr != NULL ? client_addr : "-");
+    req->header_fn = hfn;
+    req->header_ctx = hctx;
+    req->id = arena_printf(a, "%lx",
+                           (unsigned long)atomic_fetch_add(&req_counter, 1) + 1);
+    req->status = 500;
+    return req;
+}
+
+const char *
+dav_req_header(struct dav_req *req, const char *name)
+{
+    return req->header_fn != NULL ? req->header_fn(req->header_ctx, name)
+                                  : NULL;
+}
+
+void
+dav_resp_header_add(struct dav_req *req, const char *name, const char *value)
+{
+    struct dav_resp_header *h = arena_alloc(req->arena, sizeof(*h));
+    h->name = name;
+    h->value = arena_strdup(req->arena, value);
+    struct dav_resp_header **pp = &req->resp_headers;
+    while (*pp != NULL)
+        pp = &(*pp)->next;
+    *pp = h;
+}
+
+static void
+txn_end(struct dav_req *req, bool commit, struct dav_err **err)
+{
+    if (!req->in_txn)
+        return;
+    if (commit && *err == NULL) {
+        enum dav_store_rc rc = req->srv->store->txn_commit(req);
+        req->in_txn = false;
+        if (rc != DAV_STORE_OK)
+            *err = dav_err_from_store(req, rc, "commit");
+        return;
+    }
+    req->srv->store->txn_rollback(req);
+    req->in_txn = false;
+}
+
+static struct dav_err *
+txn_start(struct dav_req *req)
+{
+    enum dav_store_rc rc = req->srv->store->txn_begin(req);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "begin");
+    req->in_txn = true;
+    return NULL;
+}
+
+struct dav_err *
+dav_target_resolve(struct dav_req *req, struct dav_target *t, bool lock_row)
+{
+    const struct dav_store_ops *st = req->srv->store;
+    t->exists = false;
+    if (t->area != DAV_AREA_SPACE) {
+        t->exists = true;
+        t->res.kind = DAV_KIND_COLLECTION;
+        return NULL;
+    }
+    if (t->space.id == 0) {
+        int64_t uid = req->principal != NULL ? req->principal->id : 0;
+        enum dav_store_rc rc = st->space_for_user(req, t->slug, uid, &t->space);
+        if (rc == DAV_STORE_NOTFOUND)
+            return dav_err_new(req, 404, "no space %s for this user", t->slug);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "space");
+    }
+    enum dav_store_rc rc = st->lookup(req, t->space.id, t->path, lock_row,
+                                      &t->res);
+    if (rc == DAV_STORE_OK) {
+        t->exists = true;
+        return NULL;
+    }
+    if (rc == DAV_STORE_NOTFOUND)
+        return NULL;
+    return dav_err_from_store(req, rc, "lookup");
+}
+
+struct dav_err *
+dav_target_parent(struct dav_req *req, const struct dav_target *t,
+                  struct dav_target *parent)
+{
+    *parent = *t;
+    const char *slash = strrchr(t->path, '/');
+    size_t n = slash != NULL ? (size_t)(slash - t->path) : 0;
+    parent->path = arena_strndup(req->arena, t->path, n);
+    parent->trailing_slash = true;
+    return dav_target_resolve(req, parent, false);
+}
+
+struct dav_err *
+dav_check_priv(struct dav_req *req, const struct dav_target *t, unsigned priv)
+{
+    if (priv == DAV_PRIV_NONE || req->srv->reg->authz == NULL)
+        return NULL;
+    return req->srv->reg->authz(req, t, priv);
+}
+
+static struct dav_err *check_declared_priv(struct dav_req *req);
+
+bool
+dav_req_begin(struct dav_req *req, bool has_body)
+{
+    struct dav_err *err = NULL;
+    bool notfound = false;
+
+    req->mdef = dav_registry_method(req->srv->reg, req->method);
+    if (req->mdef == NULL) {
+        err = dav_err_new(req, 501, "method %s not implemented", req->method);
+        goto fail;
+    }
+    if (!dav_path_parse(req->arena, req->url, &req->target, &notfound)) {
+        err = dav_err_new(req, notfound ? 404 : 400, "bad request path");
+        goto fail;
+    }
+    /* RFC 4918 §8.4: a body the method does not define is refused. */
+    if (has_body && (req->mdef->flags & DAV_M_NO_BODY) != 0) {
+        err = dav_err_new(req, 415, "%s takes no body", req->method);
+        goto fail;
+    }
+    if ((req->mdef->flags & DAV_M_BODY_STREAM) == 0)
+        return false;
+
+    /* Streaming: authenticate, check and prepare before the body. */
+    err = txn_start(req);
+    if (err != NULL)
+        goto fail;
+    if (req->srv->reg->authn != NULL) {
+        err = req->srv->reg->authn(req);
+        if (err != NULL)
+            goto fail;
+    }
+    err = dav_target_resolve(req, &req->target, true);
+    if (err != NULL)
+        goto fail;
+    err = check_declared_priv(req);
+    if (err != NULL)
+        goto fail;
+    err = req->mdef->prepare(req);
+    if (err != NULL)
+        goto fail;
+    return false;
+
+fail:
+    txn_end(req, false, &err);
+    dav_err_render(req, err);
+    req->responded = true;
+    return true;
+}
+
+void
+dav_req_body(struct dav_req *req, const char *data, size_t len)
+{
+    if (req->responded || len == 0)
+        return;
+    req->body_len += len;
+    if (req->mdef != NULL && (req->mdef->flags & DAV_M_BODY_STREAM) != 0) {
+        if (req->body_err == NULL)
+            req->body_err = req->mdef->body(req, data, len);
+        return;
+    }
+    size_t max = req->srv->conf != NULL ? req->srv->conf->max_xml_body
+                                        : 1024 * 1024;
+    if (req->body_too_large || req->body.len + len > max) {
+        req->body_too_large = true;
+        return;
+    }
+    if (req->body.arena == NULL)
+        buf_init(&req->body, req->arena, len + 1 > 4096 ? len + 1 : 4096);
+    buf_append(&req->body, data, len);
+}
+
+/* Check the method's declared privilege on the target or its parent. */
+static struct dav_err *
+check_declared_priv(struct dav_req *req)
+{
+    const struct dav_method_def *m = req->mdef;
+    struct dav_target *t = &req->target;
+    if (m->required_priv == DAV_PRIV_NONE)
+        return NULL;
+    if (t->area == DAV_AREA_SPACE && !t->exists &&
+        (m->flags & DAV_M_TARGET_PARENT) != 0 && t->path[0] != '\0') {
+        struct dav_target parent;
+        struct dav_err *err = dav_target_parent(req, t, &parent);
+        if (err != NULL)
+            return err;
+        if (!parent.exists)
+            return NULL; /* the handler answers 409 */
+        return dav_check_priv(req, &parent, DAV_PRIV_BIND);
+    }
+    return dav_check_priv(req, t, m->required_priv);
+}
+
+static struct dav_err *
+run_once(struct dav_req *req)
+{
+    struct dav_err *err = NULL;
+    bool noauth = (req->mdef->flags & DAV_M_NO_AUTH) != 0;
+
+    if (noauth && req->target.area != DAV_AREA_SPACE)
+        return req->mdef->handler(req);
+    err = txn_start(req);
+    if (err != NULL)
+        return err;
+    if (!noauth && req->srv->reg->authn != NULL) {
+        err = req->srv->reg->authn(req);
+        if (err != NULL)
+            goto out;
+    }
+    if (noauth && req->principal == NULL) {
+        /* Unauthenticated OPTIONS: answered from the namespace alone. */
+        err = req->mdef->handler(req);
+        goto out;
+    }
+    err = dav_target_resolve(req, &req->target,
+                             (req->mdef->flags & DAV_M_WRITE) != 0);
+    if (err != NULL)
+        goto out;
+    err = check_declared_priv(req);
+    if (err != NULL)
+        goto out;
+    err = req->mdef->handler(req);
+out:
+    txn_end(req, true, &err);
+    return err;
+}
+
+void
+dav_req_finish(struct dav_req *req)
+{
+    struct dav_err *err = NULL;
+    if (req->responded)
+        return;
+    req->responded = true;
+    if (req->body_too_large) {
+        err = dav_err_new(req, 413, "request body over %zu bytes",
+                          req->srv->conf->max_xml_body);
+        goto out;
+    }
+    if ((req->mdef->flags & DAV_M_BODY_STREAM) != 0) {
+        err = req->body_err;
+        if (err == NULL)
+            err = req->mdef->handler(req);
+        txn_end(req, true, &err);
+        goto out;
+    }
+    struct dav_target saved = req->target;
+    for (int attempt = 0; attempt < DAV_TXN_ATTEMPTS; attempt++) {
+        req->target = saved;
+        req->resp_headers = NULL;
+        req->principal = NULL;
+        req->stream = NULL;
+        err = run_once(req);
+        if (!err_is_retry(err))
+            break;
+        log_msg(LOG_INFO, req->id, NULL, "retrying transaction");
+    }
+out:
+    if (err != NULL)
+        dav_err_render(req, err);
+}
+
+void
+dav_req_destroy(struct dav_req *req)
+{
+    if (req == NULL)
+        return;
+    if (req->in_txn) {
+        req->srv->store->txn_rollback(req);
+        req->in_txn = false;
+    }
+    arena_destroy(req->arena);
+}
+
+/* ---- hrefs, ETags, conditions ----------------------------------------------- */
+
+const char *
+dav_space_href(struct arena *a, const char *slug, const char *path,
+               bool collection)
+{
+    struct buf b;
+    buf_init(&b, a, 64 + strlen(path) * 3);
+    buf_puts(&b, "/dav/spaces/");
+    buf_url_escape(&b, slug, strlen(slug));
+    buf_url_escape(&b, path, strlen(path));
+    if (collection)
+        buf_puts(&b, "/");
+    return buf_cstr(&b);
+}
+
+const char *
+dav_href_of(struct dav_req *req, struct arena *a, const struct dav_target *t)
+{
+    (void)req;
+    switch (t->area) {
+    case DAV_AREA_ROOT:
+        return "/";
+    case DAV_AREA_DAVROOT:
+        return "/dav/";
+    case DAV_AREA_SPACES:
+        return "/dav/spaces/";
+    case DAV_AREA_SPACE:
+    default:
+        return dav_space_href(a, t->slug, t->path,
+                              !t->exists ? t->trailing_slash
+                                         : t->res.kind == DAV_KIND_COLLECTION);
+    }
+}
+
+const char *
+dav_etag_of(struct arena *a, const struct dav_resource *res)
+{
+    if (res->kind == DAV_KIND_COLLECTION)
+        return arena_printf(a, "\"c%lld-%lld\"", (long long)res->id,
+                            (long long)res->modified);
+    if (res->rev_id == 0)
+        /* an empty file created by LOCK or MKCOL-less paths: e3b0... */
+        return "\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\"";
+    char hex[65];
+    hex_encode(res->sha256, 32, hex);
+    return arena_printf(a, "\"%s\"", hex);
+}
+
+struct dav_err *
+dav_check_conditions(struct dav_req *req, const struct dav_target *t)
+{
+    bool safe = strcmp(req->method, "GET") == 0 ||
+                strcmp(req->method, "HEAD") == 0;
+    const char *etag = t->exists && t->area == DAV_AREA_SPACE
+                           ? dav_etag_of(req->arena, &t->res)
+                           : NULL;
+    time_t mtime = t->exists ? t->res.modified : 0;
+    const char *h;
+
+    /* RFC 9110 §13.2.2 step 1 / 2. */
+    h = dav_req_header(req, "If-Match");
+    if (h != NULL) {
+        if (!dav_etag_list_match(str_c(h), etag, t->exists))
+            return dav_err_new(req, 412, "If-Match failed");
+    } else {
+        h = dav_req_header(req, "If-Unmodified-Since");
+        time_t since;
+        if (h != NULL && t->exists && http_date_parse(str_c(h), &since) &&
+            mtime > since)
+            return dav_err_new(req, 412, "If-Unmodified-Since failed");
+    }
+    /* Step 3 / 4. */
+    h = dav_req_header(req, "If-None-Match");
+    if (h != NULL) {
+        if (dav_etag_list_match(str_c(h), etag, t->exists)) {
+            if (safe)
+                return dav_err_new(req, 304, "not modified");
+            return dav_err_new(req, 412, "If-None-Match failed");
+        }
+    } else if (safe) {
+        h = dav_req_header(req, "If-Modified-Since");
+        time_t since;
+        if (h != NULL && t->exists && http_date_parse(str_c(h), &since) &&
+            mtime <= since)
+            return dav_err_new(req, 304, "not modified");
+    }
+    return NULL;
+}

@@ -1,0 +1,264 @@
+/*
+ * dav/dav.h -- the protocol core of Parvis (RFC 4918): the request context,
+ * the registry of methods and properties, the dispatcher and errors.
+ *
+ * Layering: dav/ depends on core/ only.  Authentication and access checks
+ * come from acl/ through hooks registered in the registry; storage comes
+ * through dav/dav_store.h.  The http/ adapter drives a request through
+ * dav_req_create -> dav_req_begin -> dav_req_body* -> dav_req_finish ->
+ * dav_req_destroy.
+ */
+#ifndef PARVIS_DAV_H
+#define PARVIS_DAV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+#include "dav/dav_store.h"
+
+struct conf;
+struct dav_req;
+struct dav_registry;
+
+#define DAV_NS "DAV:"
+#define PARVIS_NS "http://parvis.org/ns"
+
+/* ---- privileges (RFC 3744 §3), as a bitmask ------------------------------ */
+
+#define DAV_PRIV_READ            (1u << 0)
+#define DAV_PRIV_WRITE_PROPS     (1u << 1)
+#define DAV_PRIV_WRITE_CONTENT   (1u << 2)
+#define DAV_PRIV_BIND            (1u << 3)
+#define DAV_PRIV_UNBIND          (1u << 4)
+#define DAV_PRIV_UNLOCK          (1u << 5)
+#define DAV_PRIV_READ_ACL        (1u << 6)
+#define DAV_PRIV_WRITE_ACL       (1u << 7)
+#define DAV_PRIV_READ_CUPS       (1u << 8)
+#define DAV_PRIV_NONE            0u
+#define DAV_PRIV_WRITE (DAV_PRIV_WRITE_PROPS | DAV_PRIV_WRITE_CONTENT | \
+                        DAV_PRIV_BIND | DAV_PRIV_UNBIND)
+
+/* ---- errors (STYLE.md 3) -------------------------------------------------- */
+
+struct dav_err {
+    int status;
+    const char *cond_ns;   /* namespace of the precondition element */
+    const char *cond;      /* e.g. "lock-token-submitted"; NULL if none */
+    const char *href;      /* resource concerned, may be NULL */
+    const char *msg;       /* for the log */
+    struct dav_err *cause;
+};
+
+/* Allocated in req->arena; cannot fail. */
+struct dav_err *dav_err_new(struct dav_req *req, int status, const char *fmt,
+                            ...) __attribute__((format(printf, 3, 4)));
+struct dav_err *dav_err_cond(struct dav_req *req, int status, const char *ns,
+                             const char *cond, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Map a store code to an HTTP error (NULL for DAV_STORE_OK). */
+struct dav_err *dav_err_from_store(struct dav_req *req, enum dav_store_rc rc,
+                                   const char *what);
+/* Make err the response: status, DAV:error body, auth challenge. */
+void dav_err_render(struct dav_req *req, const struct dav_err *err);
+
+/* ---- namespace ------------------------------------------------------------ */
+
+enum dav_area {
+    DAV_AREA_ROOT,      /* "/" */
+    DAV_AREA_DAVROOT,   /* "/dav/" */
+    DAV_AREA_SPACES,    /* "/dav/spaces/" */
+    DAV_AREA_SPACE,     /* "/dav/spaces/<slug>/..." */
+};
+
+/* A resolved URL: where it points, and the resource if it is mapped. */
+struct dav_target {
+    enum dav_area area;
+    const char *slug;          /* DAV_AREA_SPACE */
+    struct dav_space space;    /* DAV_AREA_SPACE, once resolved */
+    const char *path;          /* in-space path: "" root, "/a/b" */
+    bool exists;
+    struct dav_resource res;   /* valid when exists */
+    bool trailing_slash;       /* the request URL ended with '/' */
+};
+
+/* ---- principals ------------------------------------------------------------ */
+
+struct dav_principal {
+    int64_t id;
+    const char *name;
+    const char *display_name;
+};
+
+/* ---- method table (lighttpd's central policy + httpd's method script) ---- */
+
+#define DAV_M_NO_BODY      (1u << 0) /* a body is refused with 415 */
+#define DAV_M_BODY_XML     (1u << 1) /* the body is buffered (XML) */
+#define DAV_M_BODY_STREAM  (1u << 2) /* the body streams to body_fn */
+#define DAV_M_NO_AUTH      (1u << 3) /* answered without authentication */
+#define DAV_M_WRITE        (1u << 4) /* mutates: runs in a write txn */
+#define DAV_M_TARGET_PARENT (1u << 5) /* privilege checked on the parent
+                                         when the target is unmapped */
+
+typedef struct dav_err *(*dav_handler_fn)(struct dav_req *req);
+typedef struct dav_err *(*dav_body_fn)(struct dav_req *req, const char *data,
+                                       size_t len);
+
+struct dav_method_def {
+    const char *name;
+    unsigned flags;
+    unsigned required_priv;    /* on the target (or its parent, see flags) */
+    dav_handler_fn prepare;    /* streaming methods: before the body */
+    dav_body_fn body;          /* streaming methods: each body piece */
+    dav_handler_fn handler;    /* after the body */
+};
+
+/* ---- properties -------------------------------------------------------------- */
+
+#define DAV_P_PROTECTED  (1u << 0)  /* cannot be set by PROPPATCH */
+#define DAV_P_ALLPROP    (1u << 1)  /* returned by allprop */
+#define DAV_P_COLLECTION (1u << 2)  /* defined on collections */
+#define DAV_P_FILE       (1u << 3)  /* defined on files */
+#define DAV_P_VIRTUAL    (1u << 4)  /* defined on virtual collections */
+
+/*
+ * A live property getter appends the property's *content* (escaped XML) to
+ * 'out' and returns true, or returns false when the property is not defined
+ * for this target.  'a' is the scratch arena of the current member.
+ */
+typedef bool (*dav_prop_get_fn)(struct dav_req *req, struct arena *a,
+                                const struct dav_target *t, struct buf *out);
+
+struct dav_prop_def {
+    const char *ns;
+    const char *name;
+    unsigned flags;
+    dav_prop_get_fn get;
+};
+
+/* ---- hooks that acl/ registers ----------------------------------------------- */
+
+/* Authenticate the request: set req->principal, or return 401 / 403. */
+typedef struct dav_err *(*dav_authn_fn)(struct dav_req *req);
+/* May req->principal exercise 'priv' on the target?  403 (or 404 when the
+ * target must stay invisible) if not. */
+typedef struct dav_err *(*dav_authz_fn)(struct dav_req *req,
+                                        const struct dav_target *t,
+                                        unsigned priv);
+
+/* ---- registry ----------------------------------------------------------------- */
+
+/* Create an empty registry (process lifetime, malloc'd). */
+struct dav_registry *dav_registry_new(void);
+void dav_registry_add_methods(struct dav_registry *r,
+                              const struct dav_method_def *defs, size_t n);
+void dav_registry_add_props(struct dav_registry *r,
+                            const struct dav_prop_def *defs, size_t n);
+void dav_registry_set_auth(struct dav_registry *r, dav_authn_fn authn,
+                           dav_authz_fn authz);
+/* The DAV core's own methods and live properties. */
+void dav_register(struct dav_registry *r);
+const struct dav_method_def *dav_registry_method(const struct dav_registry *r,
+                                                 const char *name);
+const struct dav_prop_def *dav_registry_prop(const struct dav_registry *r,
+                                             const char *ns, const char *name);
+
+/* ---- the server and the request -------------------------------------------- */
+
+struct dav_server {
+    const struct conf *conf;
+    const struct dav_registry *reg;
+    const struct dav_store_ops *store;
+    void *store_ctx;           /* the store's process-wide state (pool) */
+};
+
+typedef const char *(*dav_header_fn)(void *ctx, const char *name);
+
+struct dav_resp_header {
+    const char *name;
+    const char *value;
+    struct dav_resp_header *next;
+};
+
+/* Pull-style body: fill up to 'max' bytes at 'pos'; return bytes written,
+ * 0 at the end, or -1 on error (the connection is then closed). */
+typedef long (*dav_stream_fn)(struct dav_req *req, uint64_t pos, char *dst,
+                              size_t max);
+
+struct dav_req {
+    struct arena *arena;
+    const struct dav_server *srv;
+    const char *id;
+    const char *method;
+    const struct dav_method_def *mdef;
+    const char *url;           /* raw request target, without the query */
+    const char *client_addr;
+    dav_header_fn header_fn;
+    void *header_ctx;
+
+    struct dav_target target;
+    struct dav_principal *principal;
+
+    /* body */
+    struct buf body;
+    uint64_t body_len;
+    bool body_too_large;
+    struct dav_err *body_err;  /* set by a body_fn; reported at the end */
+
+    /* store */
+    void *store_conn;
+    bool in_txn;
+
+    /* method-private state for streaming methods */
+    void *mstate;
+
+    /* response */
+    int status;
+    struct dav_resp_header *resp_headers;
+    struct buf resp_body;
+    bool resp_has_body;        /* false: HEAD or no body (Content-Length 0) */
+    dav_stream_fn stream;
+    uint64_t stream_len;       /* body length when streaming */
+    bool responded;
+    const char *log_user;
+};
+
+/*
+ * Create a request with its own arena.  'url' is the raw request target.
+ * Cannot fail.  The caller destroys it with dav_req_destroy().
+ */
+struct dav_req *dav_req_create(const struct dav_server *srv,
+                               const char *method, const char *url,
+                               const char *client_addr, dav_header_fn hfn,
+                               void *hctx);
+/*
+ * First step, before any body byte: method lookup (501), path checks
+ * (400), body policy (415), and for streaming methods authentication,
+ * access check and the method's prepare step.  Returns true when a
+ * response is ready now (an error): the caller sends it and discards the
+ * body.
+ */
+bool dav_req_begin(struct dav_req *req, bool has_body);
+/* One piece of the request body.  Never fails: errors are kept for the end. */
+void dav_req_body(struct dav_req *req, const char *data, size_t len);
+/* After the body: run the method and leave the response in req. */
+void dav_req_finish(struct dav_req *req);
+/* Release everything, rolling back an open transaction (client gone). */
+void dav_req_destroy(struct dav_req *req);
+
+/* Header accessor: the value, or NULL. */
+const char *dav_req_header(struct dav_req *req, const char *name);
+/* Add a response header (copied into the arena). */
+void dav_resp_header_add(struct dav_req *req, const char *name,
+                         const char *value);
+
+/* ---- helpers for handlers (dav/ and caldav/) ------------------------------------ */
+
+/* href (escaped URL path) of a resource of the target's space. */
+const char *dav_href_of(struct dav_req *req, struct arena *a,
+                        const struct dav_target *t);
+/* Strong ETag of a resource, with quotes, in 'a'. */
+const char *dav_etag_of(struct arena *a, const struct dav_resource *res);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * dav/dav_int.h -- declarations private to dav/: parsers, the XML reader,
+ * the multistatus writer and the method handlers.
+ */
+#ifndef PARVIS_DAV_INT_H
+#define PARVIS_DAV_INT_H
+
+#include <libxml/tree.h>
+
+#include "dav/dav.h"
+
+enum dav_depth { DAV_DEPTH_0, DAV_DEPTH_1, DAV_DEPTH_INFINITY };
+
+/* ---- parse.c ---- */
+
+/*
+ * Decode and check a request path ("/dav/spaces/s/a%20b"): percent-decoded
+ * once; '.', '..', encoded '/', NUL, control characters and invalid UTF-8
+ * are refused.  Fills area, slug, path and trailing_slash of *t.
+ * Returns false for a path that must be answered 400; *notfound is set for
+ * well-formed paths outside the DAV namespace (404).
+ */
+bool dav_path_parse(struct arena *a, const char *raw, struct dav_target *t,
+                    bool *notfound);
+/* Depth header: "0", "1" or "infinity" (case-insensitive). */
+bool dav_parse_depth(struct str s, enum dav_depth *out);
+/* Overwrite header: "T" or "F". */
+bool dav_parse_overwrite(struct str s, bool *out);
+/*
+ * Destination header (RFC 4918 §10.3): an absolute URI whose authority
+ * must equal 'host', or an absolute path.  *raw_path receives the path
+ * part.  *other_server is set when the authority differs.
+ */
+bool dav_parse_destination(struct arena *a, struct str s, const char *host,
+                           const char **raw_path, bool *other_server);
+/* True when the ETag list header (If-Match / If-None-Match) matches. */
+bool dav_etag_list_match(struct str list, const char *etag, bool exists);
+bool dav_utf8_valid(const char *s, size_t n);
+
+/* ---- xml.c ---- */
+
+/* Parse the request body as XML with no network, no entities and no DTD.
+ * NULL body -> *out NULL.  400 on malformed XML or a DOCTYPE. */
+struct dav_err *dav_xml_parse(struct dav_req *req, xmlDocPtr *out);
+/* Does node n have namespace ns and local name 'name'? */
+bool dav_xml_is(const xmlNode *n, const char *ns, const char *name);
+const char *dav_xml_ns(const xmlNode *n);
+/* The first element child, or the next element sibling. */
+xmlNode *dav_xml_first_elem(xmlNode *n);
+xmlNode *dav_xml_next_elem(xmlNode *n);
+/* Serialize an element with the namespace declarations it needs. */
+const char *dav_xml_dump_elem(struct arena *a, xmlNode *n);
+
+/* ---- multistatus ---- */
+
+void dav_ms_begin(struct buf *b);
+void dav_ms_end(struct dav_req *req, struct buf *b);
+/* <D:response><D:href>..</D:href><D:status>..</D:status></D:response> */
+void dav_ms_status(struct buf *b, const char *href, int status);
+const char *dav_status_line(int status);
+/* Append an element start for (ns,name): "<D:name" or "<x:name xmlns:x=..". */
+void dav_xml_open(struct buf *b, const char *ns, const char *name,
+                  bool empty);
+void dav_xml_close(struct buf *b, const char *ns, const char *name);
+
+/* ---- core.c ---- */
+
+/* Resolve the space and resource of a parsed target (area SPACE). */
+struct dav_err *dav_target_resolve(struct dav_req *req, struct dav_target *t,
+                                   bool lock_row);
+/* Parent target of an in-space target (not the space root). */
+struct dav_err *dav_target_parent(struct dav_req *req,
+                                  const struct dav_target *t,
+                                  struct dav_target *parent);
+struct dav_err *dav_check_priv(struct dav_req *req,
+                               const struct dav_target *t, unsigned priv);
+/* RFC 9110 §13: evaluate If-Match, If-Unmodified-Since, If-None-Match and
+ * If-Modified-Since; NULL to proceed, 412, or 304 for safe methods. */
+struct dav_err *dav_check_conditions(struct dav_req *req,
+                                     const struct dav_target *t);
+/* Set a complete (buffered) response. */
+void dav_respond(struct dav_req *req, int status, const char *ctype,
+                 const char *body, size_t len);
+void dav_respond_buf(struct dav_req *req, int status, const char *ctype,
+                     struct buf *b);
+const char *dav_space_href(struct arena *a, const char *slug,
+                           const char *path, bool collection);
+
+/* ---- props.c ---- */
+
+struct dav_err *dav_method_propfind(struct dav_req *req);
+struct dav_err *dav_method_proppatch(struct dav_req *req);
+void dav_props_register(struct dav_registry *r);
+
+/* ---- methods.c ---- */
+
+struct dav_err *dav_method_options(struct dav_req *req);
+struct dav_err *dav_method_get(struct dav_req *req);
+struct dav_err *dav_method_mkcol(struct dav_req *req);
+struct dav_err *dav_method_delete(struct dav_req *req);
+struct dav_err *dav_method_copy(struct dav_req *req);
+struct dav_err *dav_method_move(struct dav_req *req);
+struct dav_err *dav_method_put_prepare(struct dav_req *req);
+struct dav_err *dav_method_put_body(struct dav_req *req, const char *data,
+                                    size_t len);
+struct dav_err *dav_method_put(struct dav_req *req);
+
+/* ---- registry internals ---- */
+
+struct dav_registry {
+    const struct dav_method_def **methods;
+    size_t nmethods;
+    const struct dav_prop_def **props;
+    size_t nprops;
+    dav_authn_fn authn;
+    dav_authz_fn authz;
+};
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * dav/dav_store.h -- the storage interface of the DAV core (the provider,
+ * as in httpd mod_dav).  dav/ talks to storage only through these
+ * function pointers; db/pg_store.c implements them on PostgreSQL and
+ * tests/unit/fakes/ in memory.
+ *
+ * Conventions for every operation:
+ *  - results go in out-parameters, allocated in req->arena;
+ *  - the return value is an enum dav_store_rc; DAV_STORE_RETRY and
+ *    DAV_STORE_ERROR mean the database failed, already logged by the store;
+ *  - operations that change data run inside the request's transaction,
+ *    opened by txn_begin and closed by txn_commit or txn_rollback.
+ */
+#ifndef PARVIS_DAV_STORE_H
+#define PARVIS_DAV_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct dav_req;
+
+enum dav_store_rc {
+    DAV_STORE_OK = 0,
+    DAV_STORE_NOTFOUND,
+    DAV_STORE_EXISTS,
+    DAV_STORE_CONFLICT,
+    DAV_STORE_RETRY,
+    DAV_STORE_ERROR,
+};
+
+enum dav_kind {
+    DAV_KIND_COLLECTION = 0,
+    DAV_KIND_FILE = 1,
+};
+
+/* Size of a content chunk: bodies are cut into pieces of this size. */
+#define DAV_CHUNK_SIZE (256 * 1024)
+
+struct dav_user {
+    int64_t id;
+    const char *name;
+    const char *password_hash;
+    const char *display_name;
+    const char *email;
+    bool disabled;
+};
+
+struct dav_space {
+    int64_t id;
+    const char *slug;
+    const char *title;
+    const char *role;         /* the principal's role in it */
+    time_t created;
+};
+
+struct dav_resource {
+    int64_t id;
+    int64_t space_id;
+    const char *path;         /* "" for the space root, "/a/b" otherwise */
+    const char *name;
+    enum dav_kind kind;
+    int64_t rev_id;           /* 0 for collections and empty new files */
+    int32_t rev_num;
+    int64_t size;
+    const char *content_type; /* NULL for collections */
+    unsigned char sha256[32]; /* content hash, valid when rev_id != 0 */
+    time_t created;
+    time_t modified;
+};
+
+struct dav_dead_prop {
+    int64_t resource_id;
+    const char *ns;
+    const char *name;
+    const char *xml;          /* the whole property element, serialized */
+};
+
+struct dav_chunk_ref {
+    unsigned char sha256[32];
+    int64_t offset;
+    int32_t size;
+};
+
+struct dav_store_ops {
+    /* Transactions.  txn_begin leases a database connection for the request;
+     * commit and rollback return it.  rollback cannot fail. */
+    enum dav_store_rc (*txn_begin)(struct dav_req *req);
+    enum dav_store_rc (*txn_commit)(struct dav_req *req);
+    void (*txn_rollback)(struct dav_req *req);
+
+    /* Principals and spaces. */
+    enum dav_store_rc (*user_by_name)(struct dav_req *req, const char *name,
+                                      struct dav_user *out);
+    /* The space 'slug' if user_id is a member (NOTFOUND otherwise). */
+    enum dav_store_rc (*space_for_user)(struct dav_req *req, const char *slug,
+                                        int64_t user_id, struct dav_space *out);
+    enum dav_store_rc (*spaces_of_user)(struct dav_req *req, int64_t user_id,
+                                        struct dav_space **out, size_t *n);
+
+    /* Resources.  'lock_row' takes a row lock until the end of the txn. */
+    enum dav_store_rc (*lookup)(struct dav_req *req, int64_t space_id,
+                                const char *path, bool lock_row,
+                                struct dav_resource *out);
+    /* Members of the collection at 'path', in name order. */
+    enum dav_store_rc (*children)(struct dav_req *req, int64_t space_id,
+                                  const char *path, struct dav_resource **out,
+                                  size_t *n);
+    /* Dead properties of the given resources (all of them, or one name). */
+    enum dav_store_rc (*props_get)(struct dav_req *req, int64_t space_id,
+                                   const int64_t *ids, size_t nids,
+                                   struct dav_dead_prop **out, size_t *n);
+    enum dav_store_rc (*prop_set)(struct dav_req *req,
+                                  const struct dav_resource *res,
+                                  const char *ns, const char *name,
+                                  const char *xml);
+    enum dav_store_rc (*prop_remove)(struct dav_req *req,
+                                     const struct dav_resource *res,
+                                     const char *ns, const char *name);
+
+    /* Create a member (collection or empty file without revision) at path,
+     * whose parent must exist; EXISTS if taken.  *out is the new row. */
+    enum dav_store_rc (*create)(struct dav_req *req, int64_t space_id,
+                                const char *path, enum dav_kind kind,
+                                struct dav_resource *out);
+    /* Store one content chunk (idempotent: identical bytes are kept once). */
+    enum dav_store_rc (*chunk_put)(struct dav_req *req, int64_t space_id,
+                                   const unsigned char sha256[32],
+                                   const void *data, size_t len);
+    /* Record a new revision of file 'res' made of the given chunks, and make
+     * it current.  res is updated (rev_id, rev_num, size, sha256...). */
+    enum dav_store_rc (*revision_add)(struct dav_req *req,
+                                      struct dav_resource *res,
+                                      int64_t author_id, int64_t size,
+                                      const char *content_type,
+                                      const unsigned char sha256[32],
+                                      const struct dav_chunk_ref *chunks,
+                                      size_t nchunks);
+    /* The chunk list of a file's current content. */
+    enum dav_store_rc (*content_chunks)(struct dav_req *req,
+                                        const struct dav_resource *res,
+                                        struct dav_chunk_ref **out, size_t *n);
+    /* Read bytes [off, off+len) of one chunk into 'dst'.  May be called
+     * outside a transaction (chunks are immutable); leases a connection
+     * for the call if the request holds none. */
+    enum dav_store_rc (*chunk_read)(struct dav_req *req, int64_t space_id,
+                                    const unsigned char sha256[32],
+                                    int64_t off, size_t len, void *dst);
+    /* Delete the resource at path and everything below it. */
+    enum dav_store_rc (*remove)(struct dav_req *req, int64_t space_id,
+                                const char *path);
+    /* Copy the tree at src to dst (dst and below must be free), keeping
+     * dead properties; depth0 copies a collection without its members.
+     * Copies get revision 1 with the source's current content. */
+    enum dav_store_rc (*copy)(struct dav_req *req, int64_t src_space,
+                              const char *src, int64_t dst_space,
+                              const char *dst, bool depth0,
+                              int64_t author_id);
+    /* Move the tree at src to dst (dst must be free). */
+    enum dav_store_rc (*move)(struct dav_req *req, int64_t src_space,
+                              const char *src, int64_t dst_space,
+                              const char *dst);
+    /* Database health for /healthz: OK or ERROR. */
+    enum dav_store_rc (*ping)(struct dav_req *req);
+};
+
+#endif

@@ -1,0 +1,608 @@
+/*
+ * dav/methods.c -- OPTIONS, GET/HEAD, PUT, MKCOL, DELETE, COPY and MOVE
+ * (RFC 4918 §9.3-§9.9, RFC 9110 §9.3 and §14 for Range).
+ *
+ * PUT streams: the body is cut into DAV_CHUNK_SIZE pieces that go to the
+ * store as they arrive, inside the request's transaction; the revision row
+ * is written last.  GET streams the chunks back one at a time.  Neither
+ * holds more than one chunk in memory.
+ */
+#include "dav/dav_int.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- OPTIONS ------------------------------------------------------------ */
+
+struct dav_err *
+dav_method_options(struct dav_req *req)
+{
+    /* Windows and Office probe anonymously (CLIENTS.md §1): answer
+     * without authentication on every path. */
+    dav_resp_header_add(req, "DAV", "1");
+    dav_resp_header_add(req, "MS-Author-Via", "DAV");
+    dav_resp_header_add(req, "Allow",
+                        "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, "
+                        "PROPPATCH, MKCOL, COPY, MOVE");
+    dav_resp_header_add(req, "Accept-Ranges", "bytes");
+    dav_respond(req, 200, NULL, "", 0);
+    return NULL;
+}
+
+/* ---- GET / HEAD --------------------------------------------------------------- */
+
+struct get_stream {
+    int64_t space_id;
+    struct dav_chunk_ref *chunks;
+    size_t nchunks;
+    uint64_t start;      /* first byte served */
+    size_t cur;          /* index of the cached chunk, or SIZE_MAX */
+    char *cache;         /* one chunk */
+};
+
+static long
+get_stream_read(struct dav_req *req, uint64_t pos, char *dst, size_t max)
+{
+    struct get_stream *gs = req->mstate;
+    uint64_t abs = gs->start + pos;
+    size_t i = gs->cur != SIZE_MAX ? gs->cur : 0;
+    /* Reads are sequential: move forward from the cached chunk. */
+    if (i < gs->nchunks && (uint64_t)gs->chunks[i].offset > abs)
+        i = 0;
+    while (i < gs->nchunks &&
+           (uint64_t)(gs->chunks[i].offset + gs->chunks[i].size) <= abs)
+        i++;
+    if (i >= gs->nchunks)
+        return 0;
+    const struct dav_chunk_ref *c = &gs->chunks[i];
+    if (gs->cur != i) {
+        enum dav_store_rc rc = req->srv->store->chunk_read(
+            req, gs->space_id, c->sha256, 0, (size_t)c->size, gs->cache);
+        if (rc != DAV_STORE_OK)
+            return -1;
+        gs->cur = i;
+    }
+    size_t off = (size_t)(abs - (uint64_t)c->offset);
+    size_t n = (size_t)c->size - off;
+    if (n > max)
+        n = max;
+    memcpy(dst, gs->cache + off, n);
+    return (long)n;
+}
+
+static void
+add_validators(struct dav_req *req, const struct dav_resource *res)
+{
+    char d[30];
+    dav_resp_header_add(req, "ETag", dav_etag_of(req->arena, res));
+    http_date_format(res->modified, d);
+    dav_resp_header_add(req, "Last-Modified", d);
+}
+
+/* Parse a single "bytes=a-b" range against size; false = ignore Range. */
+static bool
+parse_range(struct str h, uint64_t size, uint64_t *start, uint64_t *end,
+            bool *unsatisfiable)
+{
+    *unsatisfiable = false;
+    h = str_trim(h);
+    if (!str_starts_with_c(h, "bytes="))
+        return false;
+    struct str r = { h.p + 6, h.len - 6 };
+    if (memchr(r.p, ',', r.len) != NULL)
+        return false; /* multiple ranges: serve the whole representation */
+    const char *dash = memchr(r.p, '-', r.len);
+    if (dash == NULL)
+        return false;
+    struct str a = str_trim((struct str){ r.p, (size_t)(dash - r.p) });
+    struct str b = str_trim((struct str){ dash + 1,
+                                          r.len - (size_t)(dash - r.p) - 1 });
+    uint64_t x, y;
+    if (a.len == 0) {
+        /* suffix range: last y bytes */
+        if (!str_to_u64(b, &y))
+            return false;
+        if (y == 0 || size == 0) {
+            *unsatisfiable = true;
+            return true;
+        }
+        *start = y >= size ? 0 : size - y;
+        *end = size - 1;
+        return true;
+    }
+    if (!str_to_u64(a, &x))
+        return false;
+    if (b.len == 0) {
+        y = size > 0 ? size - 1 : 0;
+    } else {
+        if (!str_to_u64(b, &y) || y < x)
+            return false;
+        if (y >= size)
+            y = size - 1;
+    }
+    if (x >= size) {
+        *unsatisfiable = true;
+        return true;
+    }
+    *start = x;
+    *end = y;
+    return true;
+}
+
+static struct dav_err *
+get_collection(struct dav_req *req)
+{
+    struct dav_target *t = &req->target;
+    struct buf b;
+    buf_init(&b, req->arena, 4096);
+    const char *href = dav_href_of(req, req->arena, t);
+    buf_puts(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+                 "<title>");
+    buf_xml_escape(&b, href, strlen(href));
+    buf_puts(&b, "</title></head><body><h1>");
+    buf_xml_escape(&b, href, strlen(href));
+    buf_puts(&b, "</h1><ul>\n");
+    if (t->area == DAV_AREA_SPACE) {
+        struct dav_resource *rs;
+        size_t n;
+        enum dav_store_rc rc = req->srv->store->children(req, t->space.id,
+                                                         t->path, &rs, &n);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "children");
+        for (size_t i = 0; i < n; i++) {
+            struct dav_target c = *t;
+            c.path = rs[i].path;
+            c.res = rs[i];
+            if (dav_check_priv(req, &c, DAV_PRIV_READ) != NULL)
+                continue;
+            const char *h = dav_href_of(req, req->arena, &c);
+            buf_puts(&b, "<li><a href=\"");
+            buf_xml_escape(&b, h, strlen(h));
+            buf_puts(&b, "\">");
+            buf_xml_escape(&b, rs[i].name, strlen(rs[i].name));
+            if (rs[i].kind == DAV_KIND_COLLECTION)
+                buf_puts(&b, "/");
+            buf_puts(&b, "</a></li>\n");
+        }
+    } else if (t->area == DAV_AREA_SPACES) {
+        struct dav_space *sp;
+        size_t n;
+        enum dav_store_rc rc = req->srv->store->spaces_of_user(
+            req, req->principal->id, &sp, &n);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "spaces");
+        for (size_t i = 0; i < n; i++) {
+            const char *h = dav_space_href(req->arena, sp[i].slug, "", true);
+            buf_puts(&b, "<li><a href=\"");
+            buf_xml_escape(&b, h, strlen(h));
+            buf_puts(&b, "\">");
+            buf_xml_escape(&b, sp[i].title, strlen(sp[i].title));
+            buf_puts(&b, "</a></li>\n");
+        }
+    } else {
+        const char *h = t->area == DAV_AREA_ROOT ? "/dav/" : "/dav/spaces/";
+        buf_printf(&b, "<li><a href=\"%s\">%s</a></li>\n", h, h);
+    }
+    buf_puts(&b, "</ul></body></html>\n");
+    dav_respond_buf(req, 200, "text/html; charset=utf-8", &b);
+    if (t->area == DAV_AREA_SPACE)
+        add_validators(req, &t->res);
+    return NULL;
+}
+
+struct dav_err *
+dav_method_get(struct dav_req *req)
+{
+    struct dav_target *t = &req->target;
+    if (!t->exists)
+        return dav_err_new(req, 404, "no resource at %s", req->url);
+    if (t->area != DAV_AREA_SPACE || t->res.kind == DAV_KIND_COLLECTION)
+        return get_collection(req);
+
+    struct dav_err *err = dav_check_conditions(req, t);
+    if (err != NULL && err->status == 304) {
+        /* RFC 9110 §15.4.5: 304 carries the validators, no body. */
+        dav_respond(req, 304, NULL, "", 0);
+        add_validators(req, &t->res);
+        return NULL;
+    }
+    if (err != NULL)
+        return err;
+
+    const struct dav_resource *res = &t->res;
+    uint64_t size = (uint64_t)res->size;
+    uint64_t start = 0, end = size > 0 ? size - 1 : 0;
+    int status = 200;
+    const char *rh = dav_req_header(req, "Range");
+    const char *ifr = dav_req_header(req, "If-Range");
+    if (rh != NULL && ifr != NULL &&
+        strcmp(str_trim(str_c(ifr)).p, dav_etag_of(req->arena, res)) != 0)
+        rh = NULL; /* RFC 9110 §13.1.5: validator changed, send it all */
+    if (rh != NULL) {
+        bool unsat;
+        uint64_t s, e;
+        if (parse_range(str_c(rh), size, &s, &e, &unsat)) {
+            if (unsat) {
+                dav_respond(req, 416, NULL, "", 0);
+                dav_resp_header_add(req, "Content-Range",
+                                    arena_printf(req->arena, "bytes */%" PRIu64,
+                                                 size));
+                add_validators(req, res);
+                return NULL;
+            }
+            start = s;
+            end = e;
+            status = 206;
+        }
+    }
+
+    struct get_stream *gs = arena_alloc(req->arena, sizeof(*gs));
+    gs->space_id = t->space.id;
+    gs->start = start;
+    gs->cur = SIZE_MAX;
+    if (size > 0) {
+        enum dav_store_rc rc = req->srv->store->content_chunks(
+            req, res, &gs->chunks, &gs->nchunks);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "content");
+        gs->cache = arena_alloc(req->arena, DAV_CHUNK_SIZE);
+    }
+    req->mstate = gs;
+    req->status = status;
+    req->stream = size > 0 ? get_stream_read : NULL;
+    req->stream_len = size > 0 ? end - start + 1 : 0;
+    buf_init(&req->resp_body, req->arena, 16);
+    req->resp_has_body = false;
+    dav_resp_header_add(req, "Content-Type",
+                        res->content_type != NULL ? res->content_type
+                                                  : "application/octet-stream");
+    dav_resp_header_add(req, "Accept-Ranges", "bytes");
+    if (status == 206)
+        dav_resp_header_add(req, "Content-Range",
+                            arena_printf(req->arena,
+                                         "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
+                                         start, end, size));
+    add_validators(req, res);
+    return NULL;
+}
+
+/* ---- PUT ------------------------------------------------------------------------ */
+
+struct put_state {
+    bool created;
+    struct sha256 whole;
+    char *chunk;
+    size_t fill;
+    uint64_t total;
+    struct dav_chunk_ref *refs;
+    size_t nrefs, caprefs;
+};
+
+static const struct {
+    const char *ext;
+    const char *type;
+} mime_types[] = {
+    { "txt", "text/plain" }, { "html", "text/html" }, { "htm", "text/html" },
+    { "css", "text/css" }, { "csv", "text/csv" }, { "xml", "application/xml" },
+    { "json", "application/json" }, { "pdf", "application/pdf" },
+    { "png", "image/png" }, { "jpg", "image/jpeg" }, { "jpeg", "image/jpeg" },
+    { "gif", "image/gif" }, { "svg", "image/svg+xml" },
+    { "ics", "text/calendar" }, { "zip", "application/zip" },
+    { "odt", "application/vnd.oasis.opendocument.text" },
+    { "ods", "application/vnd.oasis.opendocument.spreadsheet" },
+    { "odp", "application/vnd.oasis.opendocument.presentation" },
+    { "docx", "application/vnd.openxmlformats-officedocument."
+              "wordprocessingml.document" },
+    { "xlsx", "application/vnd.openxmlformats-officedocument."
+              "spreadsheetml.sheet" },
+    { "pptx", "application/vnd.openxmlformats-officedocument."
+              "presentationml.presentation" },
+    { "doc", "application/msword" }, { "xls", "application/vnd.ms-excel" },
+    { "md", "text/markdown" },
+};
+
+static const char *
+guess_type(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (dot == NULL)
+        return "application/octet-stream";
+    for (size_t i = 0; i < sizeof(mime_types) / sizeof(mime_types[0]); i++)
+        if (strcasecmp(dot + 1, mime_types[i].ext) == 0)
+            return mime_types[i].type;
+    return "application/octet-stream";
+}
+
+struct dav_err *
+dav_method_put_prepare(struct dav_req *req)
+{
+    const struct dav_store_ops *st = req->srv->store;
+    struct dav_target *t = &req->target;
+    if (t->area != DAV_AREA_SPACE || t->path[0] == '\0')
+        return dav_err_new(req, 405, "cannot PUT to a collection");
+    if (t->exists && t->res.kind == DAV_KIND_COLLECTION)
+        return dav_err_new(req, 405, "cannot PUT to a collection");
+    /* RFC 9110 §14.5: a partial PUT is refused rather than misapplied. */
+    if (dav_req_header(req, "Content-Range") != NULL)
+        return dav_err_new(req, 400, "Content-Range on PUT");
+    struct dav_err *err = dav_check_conditions(req, t);
+    if (err != NULL)
+        return err->status == 304 ? dav_err_new(req, 412, "precondition")
+                                  : err;
+    struct put_state *ps = arena_alloc(req->arena, sizeof(*ps));
+    if (!t->exists) {
+        struct dav_target parent;
+        err = dav_target_parent(req, t, &parent);
+        if (err != NULL)
+            return err;
+        /* RFC 4918 §9.7.1: missing intermediate collections -> 409. */
+        if (!parent.exists || parent.res.kind != DAV_KIND_COLLECTION)
+            return dav_err_new(req, 409, "parent collection missing");
+        enum dav_store_rc rc = st->create(req, t->space.id, t->path,
+                                          DAV_KIND_FILE, &t->res);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "create");
+        t->exists = true;
+        ps->created = true;
+    }
+    sha256_init(&ps->whole);
+    ps->chunk = arena_alloc(req->arena, DAV_CHUNK_SIZE);
+    ps->caprefs = 64;
+    ps->refs = arena_alloc(req->arena, ps->caprefs * sizeof(*ps->refs));
+    req->mstate = ps;
+    return NULL;
+}
+
+static struct dav_err *
+put_flush(struct dav_req *req, struct put_state *ps)
+{
+    if (ps->fill == 0)
+        return NULL;
+    if (ps->nrefs == ps->caprefs) {
+        struct dav_chunk_ref *n =
+            arena_alloc(req->arena, 2 * ps->caprefs * sizeof(*n));
+        memcpy(n, ps->refs, ps->caprefs * sizeof(*n));
+        ps->refs = n;
+        ps->caprefs *= 2;
+    }
+    struct dav_chunk_ref *r = &ps->refs[ps->nrefs];
+    sha256_once(ps->chunk, ps->fill, r->sha256);
+    r->offset = (int64_t)(ps->total - ps->fill);
+    r->size = (int32_t)ps->fill;
+    enum dav_store_rc rc = req->srv->store->chunk_put(
+        req, req->target.space.id, r->sha256, ps->chunk, ps->fill);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "chunk");
+    ps->nrefs++;
+    ps->fill = 0;
+    return NULL;
+}
+
+struct dav_err *
+dav_method_put_body(struct dav_req *req, const char *data, size_t len)
+{
+    struct put_state *ps = req->mstate;
+    sha256_update(&ps->whole, data, len);
+    while (len > 0) {
+        size_t take = DAV_CHUNK_SIZE - ps->fill;
+        if (take > len)
+            take = len;
+        memcpy(ps->chunk + ps->fill, data, take);
+        ps->fill += take;
+        ps->total += take;
+        data += take;
+        len -= take;
+        if (ps->fill == DAV_CHUNK_SIZE) {
+            struct dav_err *err = put_flush(req, ps);
+            if (err != NULL)
+                return err;
+        }
+    }
+    return NULL;
+}
+
+struct dav_err *
+dav_method_put(struct dav_req *req)
+{
+    struct put_state *ps = req->mstate;
+    struct dav_target *t = &req->target;
+    struct dav_err *err = put_flush(req, ps);
+    if (err != NULL)
+        return err;
+    unsigned char sha[32];
+    sha256_final(&ps->whole, sha);
+    const char *ct = dav_req_header(req, "Content-Type");
+    if (ct == NULL || ct[0] == '\0')
+        ct = guess_type(t->res.name != NULL ? t->res.name : t->path);
+    int64_t author = req->principal != NULL ? req->principal->id : 0;
+    enum dav_store_rc rc = req->srv->store->revision_add(
+        req, &t->res, author, (int64_t)ps->total, ct, sha, ps->refs,
+        ps->nrefs);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "revision");
+    dav_respond(req, ps->created ? 201 : 204, NULL, "", 0);
+    add_validators(req, &t->res);
+    return NULL;
+}
+
+/* ---- MKCOL ---------------------------------------------------------------------- */
+
+struct dav_err *
+dav_method_mkcol(struct dav_req *req)
+{
+    struct dav_target *t = &req->target;
+    if (t->area != DAV_AREA_SPACE || t->exists)
+        /* RFC 4918 §9.3.1: MKCOL on a mapped URL is 405. */
+        return dav_err_new(req, 405, "resource exists");
+    struct dav_target parent;
+    struct dav_err *err = dav_target_parent(req, t, &parent);
+    if (err != NULL)
+        return err;
+    if (!parent.exists || parent.res.kind != DAV_KIND_COLLECTION)
+        return dav_err_new(req, 409, "parent collection missing");
+    enum dav_store_rc rc = req->srv->store->create(req, t->space.id, t->path,
+                                                   DAV_KIND_COLLECTION,
+                                                   &t->res);
+    if (rc == DAV_STORE_EXISTS)
+        return dav_err_new(req, 405, "resource exists");
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "mkcol");
+    dav_respond(req, 201, NULL, "", 0);
+    return NULL;
+}
+
+/* ---- DELETE --------------------------------------------------------------------- */
+
+struct dav_err *
+dav_method_delete(struct dav_req *req)
+{
+    struct dav_target *t = &req->target;
+    if (!t->exists)
+        return dav_err_new(req, 404, "no resource at %s", req->url);
+    if (t->area != DAV_AREA_SPACE || t->path[0] == '\0')
+        return dav_err_new(req, 403, "cannot delete this collection");
+    /* RFC 4918 §9.6.1: DELETE on a collection acts as Depth: infinity;
+     * any other Depth is an error. */
+    const char *dh = dav_req_header(req, "Depth");
+    enum dav_depth depth;
+    if (dh != NULL && (!dav_parse_depth(str_c(dh), &depth) ||
+                       (t->res.kind == DAV_KIND_COLLECTION &&
+                        depth != DAV_DEPTH_INFINITY)))
+        return dav_err_new(req, 400, "bad Depth for DELETE");
+    struct dav_err *err = dav_check_conditions(req, t);
+    if (err != NULL)
+        return err->status == 304 ? dav_err_new(req, 412, "precondition")
+                                  : err;
+    enum dav_store_rc rc = req->srv->store->remove(req, t->space.id, t->path);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "delete");
+    dav_respond(req, 204, NULL, "", 0);
+    return NULL;
+}
+
+/* ---- COPY / MOVE ------------------------------------------------------------------ */
+
+static struct dav_err *
+copy_move(struct dav_req *req, bool move)
+{
+    const struct dav_store_ops *st = req->srv->store;
+    struct dav_target *src = &req->target;
+    if (!src->exists)
+        return dav_err_new(req, 404, "no resource at %s", req->url);
+    if (src->area != DAV_AREA_SPACE || (move && src->path[0] == '\0'))
+        return dav_err_new(req, 403, "cannot %s this collection",
+                           move ? "move" : "copy");
+
+    const char *dh = dav_req_header(req, "Destination");
+    if (dh == NULL)
+        return dav_err_new(req, 400, "Destination header missing");
+    const char *draw;
+    bool other;
+    if (!dav_parse_destination(req->arena, str_c(dh),
+                               dav_req_header(req, "Host"), &draw, &other))
+        return dav_err_new(req, 400, "bad Destination header");
+    /* RFC 4918 §9.8.5 / §9.9.4: another server is 502. */
+    if (other)
+        return dav_err_new(req, 502, "Destination on another server");
+    struct dav_target dst;
+    bool notfound;
+    if (!dav_path_parse(req->arena, draw, &dst, &notfound))
+        return dav_err_new(req, notfound ? 403 : 400, "bad Destination path");
+    if (dst.area != DAV_AREA_SPACE || dst.path[0] == '\0')
+        return dav_err_new(req, 403, "Destination outside a space");
+
+    bool overwrite = true;
+    const char *oh = dav_req_header(req, "Overwrite");
+    if (oh != NULL && !dav_parse_overwrite(str_c(oh), &overwrite))
+        return dav_err_new(req, 400, "bad Overwrite header");
+    enum dav_depth depth = DAV_DEPTH_INFINITY;
+    dh = dav_req_header(req, "Depth");
+    if (dh != NULL && !dav_parse_depth(str_c(dh), &depth))
+        return dav_err_new(req, 400, "bad Depth header");
+    bool is_coll = src->res.kind == DAV_KIND_COLLECTION;
+    if (depth == DAV_DEPTH_1 ||
+        (move && is_coll && depth != DAV_DEPTH_INFINITY))
+        return dav_err_new(req, 400, "bad Depth for %s", req->method);
+
+    if (req->body.len > 0) {
+        xmlDocPtr doc;
+        struct dav_err *e = dav_xml_parse(req, &doc);
+        if (e != NULL)
+            return e;
+    }
+    if (move) {
+        struct dav_err *e = dav_check_conditions(req, src);
+        if (e != NULL)
+            return e->status == 304 ? dav_err_new(req, 412, "precondition")
+                                    : e;
+    }
+
+    /* Resolve the destination as this principal: a space they do not
+     * belong to does not exist for them. */
+    struct dav_err *err = dav_target_resolve(req, &dst, true);
+    if (err != NULL)
+        return err->status == 404
+                   ? dav_err_new(req, 403, "Destination not writable")
+                   : err;
+    if (dst.space.id == src->space.id) {
+        size_t sl = strlen(src->path);
+        if (strcmp(dst.path, src->path) == 0)
+            return dav_err_new(req, 403, "source and destination are the "
+                                         "same resource");
+        if (is_coll && strncmp(dst.path, src->path, sl) == 0 &&
+            dst.path[sl] == '/')
+            return dav_err_new(req, 403, "destination inside the source");
+        if (dst.exists && strncmp(src->path, dst.path, strlen(dst.path)) == 0 &&
+            src->path[strlen(dst.path)] == '/')
+            return dav_err_new(req, 403, "destination is a parent of the "
+                                         "source");
+    }
+    struct dav_target dparent;
+    err = dav_target_parent(req, &dst, &dparent);
+    if (err != NULL)
+        return err;
+    if (!dparent.exists || dparent.res.kind != DAV_KIND_COLLECTION)
+        return dav_err_new(req, 409, "destination parent missing");
+    err = dav_check_priv(req, &dparent, DAV_PRIV_BIND);
+    if (err != NULL)
+        return err;
+    if (dst.exists) {
+        if (!overwrite)
+            return dav_err_new(req, 412, "destination exists, Overwrite: F");
+        err = dav_check_priv(req, &dst, DAV_PRIV_UNBIND);
+        if (err != NULL)
+            return err;
+        /* RFC 4918 §9.8.4 / §9.9.3: delete the destination first. */
+        enum dav_store_rc rc = st->remove(req, dst.space.id, dst.path);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "overwrite");
+    }
+    enum dav_store_rc rc;
+    int64_t author = req->principal != NULL ? req->principal->id : 0;
+    if (move)
+        rc = st->move(req, src->space.id, src->path, dst.space.id, dst.path);
+    else
+        rc = st->copy(req, src->space.id, src->path, dst.space.id, dst.path,
+                      depth == DAV_DEPTH_0, author);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, move ? "move" : "copy");
+    dav_respond(req, dst.exists ? 204 : 201, NULL, "", 0);
+    if (!dst.exists)
+        dav_resp_header_add(req, "Location",
+                            dav_space_href(req->arena, dst.slug, dst.path,
+                                           is_coll));
+    return NULL;
+}
+
+struct dav_err *
+dav_method_copy(struct dav_req *req)
+{
+    return copy_move(req, false);
+}
+
+struct dav_err *
+dav_method_move(struct dav_req *req)
+{
+    return copy_move(req, true);
+}

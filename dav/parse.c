@@ -1,0 +1,279 @@
+/*
+ * dav/parse.c -- request-path decoding and the DAV/HTTP header parsers
+ * (Depth, Overwrite, Destination, ETag lists).
+ *
+ * Paths (DESIGN.md "Namespace"): segments are percent-decoded exactly
+ * once; "." and ".." segments, an encoded "/", NUL, other control
+ * characters and invalid UTF-8 are refused with 400.  Empty segments
+ * ("a//b") are folded.
+ */
+#include "dav/dav_int.h"
+
+#include <string.h>
+#include <strings.h>
+
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+bool
+dav_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        size_t extra;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            extra = 1;
+            cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            extra = 2;
+            cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            extra = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + extra >= n)
+            return false;
+        for (size_t k = 1; k <= extra; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (p[i + k] & 0x3f);
+        }
+        /* overlong forms, surrogates, beyond U+10FFFF */
+        if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
+            (extra == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += extra + 1;
+    }
+    return true;
+}
+
+/* Decode one segment; false if it must be refused. */
+static bool
+decode_segment(struct arena *a, const char *s, size_t n, char **out,
+               size_t *outlen)
+{
+    char *d = arena_alloc(a, n + 1);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '%') {
+            if (i + 2 >= n)
+                return false;
+            int hi = hexval(s[i + 1]);
+            int lo = hexval(s[i + 2]);
+            if (hi < 0 || lo < 0)
+                return false;
+            c = (char)(hi << 4 | lo);
+            i += 2;
+            if (c == '/' || c == '\\')
+                return false;
+        }
+        if ((unsigned char)c < 0x20 || c == 0x7f)
+            return false;
+        d[k++] = c;
+    }
+    d[k] = '\0';
+    if (!dav_utf8_valid(d, k))
+        return false;
+    if ((k == 1 && d[0] == '.') || (k == 2 && d[0] == '.' && d[1] == '.'))
+        return false;
+    *out = d;
+    *outlen = k;
+    return true;
+}
+
+bool
+dav_path_parse(struct arena *a, const char *raw, struct dav_target *t,
+               bool *notfound)
+{
+    memset(t, 0, sizeof(*t));
+    *notfound = false;
+    if (raw == NULL || raw[0] != '/')
+        return false;
+    size_t rawlen = strlen(raw);
+    t->trailing_slash = rawlen > 0 && raw[rawlen - 1] == '/';
+
+    /* Split into decoded segments. */
+    const char *segs[512];
+    size_t lens[512];
+    size_t nseg = 0;
+    const char *p = raw + 1;
+    while (*p != '\0') {
+        const char *e = strchr(p, '/');
+        size_t n = e != NULL ? (size_t)(e - p) : strlen(p);
+        if (n > 0) {
+            char *d;
+            size_t dl;
+            if (nseg == 512 || !decode_segment(a, p, n, &d, &dl))
+                return false;
+            segs[nseg] = d;
+            lens[nseg] = dl;
+            nseg++;
+        }
+        p += n;
+        if (*p == '/')
+            p++;
+    }
+
+    if (nseg == 0) {
+        t->area = DAV_AREA_ROOT;
+        t->path = "";
+        return true;
+    }
+    if (strcmp(segs[0], "dav") != 0) {
+        *notfound = true;
+        return false;
+    }
+    if (nseg == 1) {
+        t->area = DAV_AREA_DAVROOT;
+        t->path = "";
+        return true;
+    }
+    if (strcmp(segs[1], "spaces") != 0) {
+        *notfound = true;
+        return false;
+    }
+    if (nseg == 2) {
+        t->area = DAV_AREA_SPACES;
+        t->path = "";
+        return true;
+    }
+    t->area = DAV_AREA_SPACE;
+    t->slug = segs[2];
+    struct buf b;
+    buf_init(&b, a, rawlen + 1);
+    for (size_t i = 3; i < nseg; i++) {
+        buf_puts(&b, "/");
+        buf_append(&b, segs[i], lens[i]);
+    }
+    t->path = buf_cstr(&b);
+    return true;
+}
+
+bool
+dav_parse_depth(struct str s, enum dav_depth *out)
+{
+    s = str_trim(s);
+    if (str_eq_c(s, "0"))
+        *out = DAV_DEPTH_0;
+    else if (str_eq_c(s, "1"))
+        *out = DAV_DEPTH_1;
+    else if (str_case_eq_c(s, "infinity"))
+        *out = DAV_DEPTH_INFINITY;
+    else
+        return false;
+    return true;
+}
+
+bool
+dav_parse_overwrite(struct str s, bool *out)
+{
+    s = str_trim(s);
+    if (str_eq_c(s, "T") || str_eq_c(s, "t"))
+        *out = true;
+    else if (str_eq_c(s, "F") || str_eq_c(s, "f"))
+        *out = false;
+    else
+        return false;
+    return true;
+}
+
+bool
+dav_parse_destination(struct arena *a, struct str s, const char *host,
+                      const char **raw_path, bool *other_server)
+{
+    s = str_trim(s);
+    *other_server = false;
+    if (s.len == 0)
+        return false;
+    if (s.p[0] == '/') {
+        *raw_path = arena_strndup(a, s.p, s.len);
+        return true;
+    }
+    const char *scheme_end = NULL;
+    if (str_starts_with_c(s, "http://"))
+        scheme_end = s.p + 7;
+    else if (str_starts_with_c(s, "https://"))
+        scheme_end = s.p + 8;
+    else
+        return false;
+    const char *end = s.p + s.len;
+    const char *slash = memchr(scheme_end, '/', (size_t)(end - scheme_end));
+    size_t alen = slash != NULL ? (size_t)(slash - scheme_end)
+                                : (size_t)(end - scheme_end);
+    if (alen == 0)
+        return false;
+    const char *at = memchr(scheme_end, '@', alen);
+    if (at != NULL) {
+        alen -= (size_t)(at + 1 - scheme_end);
+        scheme_end = at + 1;
+    }
+    if (host == NULL || strlen(host) != alen ||
+        strncasecmp(host, scheme_end, alen) != 0)
+        *other_server = true;
+    *raw_path = slash != NULL ? arena_strndup(a, slash, (size_t)(end - slash))
+                              : "/";
+    const char *q = strchr(*raw_path, '?');
+    if (q != NULL)
+        *raw_path = arena_strndup(a, *raw_path, (size_t)(q - *raw_path));
+    return true;
+}
+
+bool
+dav_etag_list_match(struct str list, const char *etag, bool exists)
+{
+    list = str_trim(list);
+    if (str_eq_c(list, "*"))
+        return exists;
+    if (etag == NULL)
+        return false;
+    size_t el = strlen(etag);
+    size_t i = 0;
+    while (i < list.len) {
+        while (i < list.len && (list.p[i] == ' ' || list.p[i] == ',' ||
+                                list.p[i] == '\t'))
+            i++;
+        size_t start = i;
+        bool weak = false;
+        if (i + 1 < list.len && list.p[i] == 'W' && list.p[i + 1] == '/') {
+            weak = true;
+            i += 2;
+            start = i;
+        }
+        if (i < list.len && list.p[i] == '"') {
+            i++;
+            while (i < list.len && list.p[i] != '"')
+                i++;
+            if (i < list.len)
+                i++;
+        } else {
+            while (i < list.len && list.p[i] != ',')
+                i++;
+        }
+        size_t n = i - start;
+        /* Our ETags are strong; a weak tag with the same opaque value
+         * matches under the weak comparison used by If-None-Match. */
+        (void)weak;
+        if (n == el && memcmp(list.p + start, etag, el) == 0)
+            return true;
+    }
+    return false;
+}

@@ -1,0 +1,615 @@
+/*
+ * dav/props.c -- live properties of the DAV core, PROPFIND and PROPPATCH
+ * (RFC 4918 §9.1, §9.2, §15).
+ *
+ * A PROPFIND costs a constant number of store calls whatever the size of
+ * the collection: one lookup, one children listing and one dead-property
+ * fetch for all members.  Members the principal may not read are left out
+ * (DESIGN.md "Access control").
+ *
+ * Known limits: Depth: infinity is refused (RFC 4918 §9.1 allows it,
+ * with DAV:propfind-finite-depth); the multistatus is built in memory.
+ */
+#include "dav/dav_int.h"
+
+#include <string.h>
+
+/* ---- live property getters ---------------------------------------------- */
+
+static bool
+is_space(const struct dav_target *t)
+{
+    return t->area == DAV_AREA_SPACE;
+}
+
+static bool
+get_resourcetype(struct dav_req *req, struct arena *a,
+                 const struct dav_target *t, struct buf *out)
+{
+    (void)req;
+    (void)a;
+    if (!is_space(t) || t->res.kind == DAV_KIND_COLLECTION)
+        buf_puts(out, "<D:collection/>");
+    return true;
+}
+
+static bool
+get_creationdate(struct dav_req *req, struct arena *a,
+                 const struct dav_target *t, struct buf *out)
+{
+    (void)req;
+    (void)a;
+    if (!is_space(t))
+        return false;
+    char d[21];
+    rfc3339_format(t->res.created, d);
+    buf_puts(out, d);
+    return true;
+}
+
+static bool
+get_displayname(struct dav_req *req, struct arena *a,
+                const struct dav_target *t, struct buf *out)
+{
+    (void)req;
+    (void)a;
+    const char *name;
+    switch (t->area) {
+    case DAV_AREA_ROOT:
+        name = "Parvis";
+        break;
+    case DAV_AREA_DAVROOT:
+        name = "dav";
+        break;
+    case DAV_AREA_SPACES:
+        name = "spaces";
+        break;
+    case DAV_AREA_SPACE:
+    default:
+        name = t->path[0] == '\0' ? t->space.title : t->res.name;
+        break;
+    }
+    if (name == NULL)
+        return false;
+    buf_xml_escape(out, name, strlen(name));
+    return true;
+}
+
+static bool
+get_contentlength(struct dav_req *req, struct arena *a,
+                  const struct dav_target *t, struct buf *out)
+{
+    (void)req;
+    (void)a;
+    if (!is_space(t) || t->res.kind != DAV_KIND_FILE)
+        return false;
+    buf_printf(out, "%lld", (long long)t->res.size);
+    return true;
+}
+
+static bool
+get_contenttype(struct dav_req *req, struct arena *a,
+                const struct dav_target *t, struct buf *out)
+{
+    (void)req;
+    (void)a;
+    if (!is_space(t) || t->res.kind != DAV_KIND_FILE)
+        return false;
+    const char *ct = t->res.content_type != NULL ? t->res.content_type
+                                                 : "application/octet-stream";
+    buf_xml_escape(out, ct, strlen(ct));
+    return true;
+}
+
+static bool
+get_etag(struct dav_req *req, struct arena *a, const struct dav_target *t,
+         struct buf *out)
+{
+    (void)req;
+    if (!is_space(t))
+        return false;
+    const char *e = dav_etag_of(a, &t->res);
+    buf_xml_escape(out, e, strlen(e));
+    return true;
+}
+
+static bool
+get_lastmodified(struct dav_req *req, struct arena *a,
+                 const struct dav_target *t, struct buf *out)
+{
+    (void)req;
+    (void)a;
+    if (!is_space(t))
+        return false;
+    char d[30];
+    http_date_format(t->res.modified, d);
+    buf_puts(out, d);
+    return true;
+}
+
+static const struct dav_prop_def dav_live_props[] = {
+    { DAV_NS, "resourcetype", DAV_P_PROTECTED | DAV_P_ALLPROP,
+      get_resourcetype },
+    { DAV_NS, "creationdate", DAV_P_PROTECTED | DAV_P_ALLPROP,
+      get_creationdate },
+    /* RFC 4918 §15.2: displayname is not protected; a dead value set by
+     * PROPPATCH takes precedence over the computed one. */
+    { DAV_NS, "displayname", DAV_P_ALLPROP, get_displayname },
+    { DAV_NS, "getcontentlength", DAV_P_PROTECTED | DAV_P_ALLPROP,
+      get_contentlength },
+    { DAV_NS, "getcontenttype", DAV_P_PROTECTED | DAV_P_ALLPROP,
+      get_contenttype },
+    { DAV_NS, "getetag", DAV_P_PROTECTED | DAV_P_ALLPROP, get_etag },
+    { DAV_NS, "getlastmodified", DAV_P_PROTECTED | DAV_P_ALLPROP,
+      get_lastmodified },
+};
+
+void
+dav_props_register(struct dav_registry *r)
+{
+    dav_registry_add_props(r, dav_live_props,
+                           sizeof(dav_live_props) / sizeof(dav_live_props[0]));
+}
+
+/* ---- PROPFIND ---------------------------------------------------------------- */
+
+enum pf_kind { PF_ALLPROP, PF_PROPNAME, PF_PROP };
+
+struct pf_name {
+    const char *ns;
+    const char *name;
+};
+
+struct pf_request {
+    enum pf_kind kind;
+    struct pf_name *names;   /* PF_PROP, or allprop's include */
+    size_t nnames;
+};
+
+static struct dav_err *
+parse_propfind(struct dav_req *req, struct pf_request *pf)
+{
+    xmlDocPtr doc;
+    struct dav_err *err = dav_xml_parse(req, &doc);
+    pf->kind = PF_ALLPROP;
+    if (err != NULL || doc == NULL)
+        return err;
+    xmlNode *root = xmlDocGetRootElement(doc);
+    if (!dav_xml_is(root, DAV_NS, "propfind"))
+        return dav_err_new(req, 400, "expected DAV:propfind");
+    xmlNode *c = dav_xml_first_elem(root);
+    if (c == NULL)
+        return dav_err_new(req, 400, "empty DAV:propfind");
+    xmlNode *props = NULL;
+    if (dav_xml_is(c, DAV_NS, "allprop")) {
+        pf->kind = PF_ALLPROP;
+        xmlNode *inc = dav_xml_next_elem(c);
+        if (dav_xml_is(inc, DAV_NS, "include"))
+            props = inc;
+    } else if (dav_xml_is(c, DAV_NS, "propname")) {
+        pf->kind = PF_PROPNAME;
+    } else if (dav_xml_is(c, DAV_NS, "prop")) {
+        pf->kind = PF_PROP;
+        props = c;
+    } else {
+        return dav_err_new(req, 400, "unknown PROPFIND element");
+    }
+    if (props == NULL)
+        return NULL;
+    size_t n = 0;
+    for (xmlNode *p = dav_xml_first_elem(props); p; p = dav_xml_next_elem(p))
+        n++;
+    pf->names = arena_alloc(req->arena, (n + 1) * sizeof(*pf->names));
+    for (xmlNode *p = dav_xml_first_elem(props); p; p = dav_xml_next_elem(p)) {
+        pf->names[pf->nnames].ns = arena_strdup(req->arena, dav_xml_ns(p));
+        pf->names[pf->nnames].name =
+            arena_strdup(req->arena, (const char *)p->name);
+        pf->nnames++;
+    }
+    return NULL;
+}
+
+struct pf_member {
+    struct dav_target t;
+    struct dav_dead_prop *dead;
+    size_t ndead;
+};
+
+static const struct dav_dead_prop *
+find_dead(const struct pf_member *m, const char *ns, const char *name)
+{
+    for (size_t i = 0; i < m->ndead; i++)
+        if (strcmp(m->dead[i].name, name) == 0 &&
+            strcmp(m->dead[i].ns, ns) == 0)
+            return &m->dead[i];
+    return NULL;
+}
+
+static void
+emit_live(struct buf *b, const struct dav_prop_def *d, struct buf *val)
+{
+    if (val->len == 0) {
+        dav_xml_open(b, d->ns, d->name, true);
+        return;
+    }
+    dav_xml_open(b, d->ns, d->name, false);
+    buf_append(b, val->p, val->len);
+    dav_xml_close(b, d->ns, d->name);
+}
+
+static void
+emit_member(struct dav_req *req, struct arena *scratch, struct buf *b,
+            const struct pf_member *m, const struct pf_request *pf)
+{
+    const struct dav_registry *reg = req->srv->reg;
+    const char *href = dav_href_of(req, scratch, &m->t);
+    struct buf ok, missing, val;
+    buf_init(&ok, scratch, 1024);
+    buf_init(&missing, scratch, 64);
+    buf_init(&val, scratch, 256);
+
+    if (pf->kind == PF_PROPNAME) {
+        for (size_t i = 0; i < reg->nprops; i++) {
+            const struct dav_prop_def *d = reg->props[i];
+            val.len = 0;
+            if (d->get(req, scratch, &m->t, &val) || find_dead(m, d->ns, d->name))
+                dav_xml_open(&ok, d->ns, d->name, true);
+        }
+        for (size_t i = 0; i < m->ndead; i++)
+            if (dav_registry_prop(reg, m->dead[i].ns, m->dead[i].name) == NULL)
+                dav_xml_open(&ok, m->dead[i].ns, m->dead[i].name, true);
+    } else if (pf->kind == PF_ALLPROP) {
+        for (size_t i = 0; i < reg->nprops; i++) {
+            const struct dav_prop_def *d = reg->props[i];
+            if ((d->flags & DAV_P_ALLPROP) == 0)
+                continue;
+            const struct dav_dead_prop *dp = find_dead(m, d->ns, d->name);
+            if (dp != NULL && (d->flags & DAV_P_PROTECTED) == 0) {
+                buf_puts(&ok, dp->xml);
+                continue;
+            }
+            val.len = 0;
+            if (d->get(req, scratch, &m->t, &val))
+                emit_live(&ok, d, &val);
+        }
+        for (size_t i = 0; i < m->ndead; i++)
+            if (dav_registry_prop(reg, m->dead[i].ns, m->dead[i].name) == NULL)
+                buf_puts(&ok, m->dead[i].xml);
+    }
+    /* Named properties: PF_PROP, or allprop's DAV:include. */
+    for (size_t i = 0; i < pf->nnames; i++) {
+        const struct pf_name *n = &pf->names[i];
+        const struct dav_prop_def *d = dav_registry_prop(reg, n->ns, n->name);
+        const struct dav_dead_prop *dp = find_dead(m, n->ns, n->name);
+        if (pf->kind == PF_ALLPROP && d != NULL &&
+            (d->flags & DAV_P_ALLPROP) != 0)
+            continue; /* already there */
+        if (d != NULL && (dp == NULL || (d->flags & DAV_P_PROTECTED) != 0)) {
+            val.len = 0;
+            if (d->get(req, scratch, &m->t, &val)) {
+                emit_live(&ok, d, &val);
+                continue;
+            }
+        } else if (dp != NULL) {
+            if (pf->kind != PF_ALLPROP || d != NULL)
+                buf_puts(&ok, dp->xml);
+            continue;
+        }
+        dav_xml_open(&missing, n->ns, n->name, true);
+    }
+
+    buf_puts(b, "<D:response><D:href>");
+    buf_xml_escape(b, href, strlen(href));
+    buf_puts(b, "</D:href>");
+    if (ok.len > 0 || missing.len == 0) {
+        buf_puts(b, "<D:propstat><D:prop>");
+        buf_append(b, ok.p, ok.len);
+        buf_printf(b, "</D:prop><D:status>%s</D:status></D:propstat>",
+                   dav_status_line(200));
+    }
+    if (missing.len > 0) {
+        buf_puts(b, "<D:propstat><D:prop>");
+        buf_append(b, missing.p, missing.len);
+        buf_printf(b, "</D:prop><D:status>%s</D:status></D:propstat>",
+                   dav_status_line(404));
+    }
+    buf_puts(b, "</D:response>");
+}
+
+/* Does the request need dead properties at all? */
+static bool
+needs_dead(const struct dav_req *req, const struct pf_request *pf)
+{
+    if (pf->kind != PF_PROP)
+        return true;
+    for (size_t i = 0; i < pf->nnames; i++) {
+        const struct dav_prop_def *d =
+            dav_registry_prop(req->srv->reg, pf->names[i].ns,
+                              pf->names[i].name);
+        if (d == NULL || (d->flags & DAV_P_PROTECTED) == 0)
+            return true;
+    }
+    return false;
+}
+
+static struct dav_err *
+virtual_children(struct dav_req *req, struct pf_member **out, size_t *n)
+{
+    const struct dav_target *t = &req->target;
+    *n = 0;
+    if (t->area == DAV_AREA_ROOT || t->area == DAV_AREA_DAVROOT) {
+        struct pf_member *m = arena_alloc(req->arena, sizeof(*m));
+        m->t.area = t->area == DAV_AREA_ROOT ? DAV_AREA_DAVROOT
+                                             : DAV_AREA_SPACES;
+        m->t.path = "";
+        m->t.exists = true;
+        m->t.res.kind = DAV_KIND_COLLECTION;
+        *out = m;
+        *n = 1;
+        return NULL;
+    }
+    /* DAV_AREA_SPACES: the spaces the principal belongs to. */
+    struct dav_space *spaces;
+    size_t ns;
+    enum dav_store_rc rc = req->srv->store->spaces_of_user(
+        req, req->principal->id, &spaces, &ns);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "spaces");
+    struct pf_member *m = arena_alloc(req->arena, (ns + 1) * sizeof(*m));
+    size_t k = 0;
+    for (size_t i = 0; i < ns; i++) {
+        m[k].t.area = DAV_AREA_SPACE;
+        m[k].t.slug = spaces[i].slug;
+        m[k].t.space = spaces[i];
+        m[k].t.path = "";
+        rc = req->srv->store->lookup(req, spaces[i].id, "", false,
+                                     &m[k].t.res);
+        if (rc == DAV_STORE_NOTFOUND)
+            continue;
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "space root");
+        m[k].t.exists = true;
+        k++;
+    }
+    *out = m;
+    *n = k;
+    return NULL;
+}
+
+struct dav_err *
+dav_method_propfind(struct dav_req *req)
+{
+    const struct dav_store_ops *st = req->srv->store;
+    struct dav_target *t = &req->target;
+    enum dav_depth depth = DAV_DEPTH_INFINITY;
+    const char *dh = dav_req_header(req, "Depth");
+    if (dh != NULL && !dav_parse_depth(str_c(dh), &depth))
+        return dav_err_new(req, 400, "bad Depth header");
+    struct pf_request pf;
+    memset(&pf, 0, sizeof(pf));
+    struct dav_err *err = parse_propfind(req, &pf);
+    if (err != NULL)
+        return err;
+    /* RFC 4918 §9.1: servers may refuse Depth: infinity with this
+     * precondition. */
+    if (depth == DAV_DEPTH_INFINITY)
+        return dav_err_cond(req, 403, DAV_NS, "propfind-finite-depth",
+                            "Depth: infinity refused");
+    if (!t->exists)
+        return dav_err_new(req, 404, "no resource at %s", req->url);
+
+    struct pf_member self;
+    memset(&self, 0, sizeof(self));
+    self.t = *t;
+    struct pf_member *kids = NULL;
+    size_t nkids = 0;
+    bool is_coll = t->area != DAV_AREA_SPACE ||
+                   t->res.kind == DAV_KIND_COLLECTION;
+    if (depth == DAV_DEPTH_1 && is_coll) {
+        if (t->area != DAV_AREA_SPACE) {
+            err = virtual_children(req, &kids, &nkids);
+            if (err != NULL)
+                return err;
+        } else {
+            struct dav_resource *rs;
+            enum dav_store_rc rc = st->children(req, t->space.id, t->path,
+                                                &rs, &nkids);
+            if (rc != DAV_STORE_OK)
+                return dav_err_from_store(req, rc, "children");
+            kids = arena_alloc(req->arena, (nkids + 1) * sizeof(*kids));
+            size_t k = 0;
+            for (size_t i = 0; i < nkids; i++) {
+                kids[k].t = *t;
+                kids[k].t.path = rs[i].path;
+                kids[k].t.res = rs[i];
+                kids[k].t.exists = true;
+                /* Per-member access check: unreadable members vanish. */
+                if (dav_check_priv(req, &kids[k].t, DAV_PRIV_READ) != NULL)
+                    continue;
+                k++;
+            }
+            nkids = k;
+        }
+    }
+
+    /* Dead properties of every space member, in one store call. */
+    if (needs_dead(req, &pf)) {
+        size_t nids = 0;
+        int64_t *ids = arena_alloc(req->arena, (nkids + 1) * sizeof(*ids));
+        int64_t space_id = 0;
+        if (self.t.area == DAV_AREA_SPACE) {
+            ids[nids++] = self.t.res.id;
+            space_id = self.t.space.id;
+        }
+        for (size_t i = 0; i < nkids; i++)
+            if (kids[i].t.area == DAV_AREA_SPACE &&
+                kids[i].t.space.id == space_id && space_id != 0)
+                ids[nids++] = kids[i].t.res.id;
+        if (nids > 0) {
+            struct dav_dead_prop *dp;
+            size_t ndp;
+            enum dav_store_rc rc = st->props_get(req, space_id, ids, nids,
+                                                 &dp, &ndp);
+            if (rc != DAV_STORE_OK)
+                return dav_err_from_store(req, rc, "properties");
+            /* Rows come ordered by resource id; attach runs to members. */
+            for (size_t i = 0; i < ndp;) {
+                size_t j = i;
+                while (j < ndp && dp[j].resource_id == dp[i].resource_id)
+                    j++;
+                struct pf_member *owner = NULL;
+                if (self.t.area == DAV_AREA_SPACE &&
+                    self.t.res.id == dp[i].resource_id)
+                    owner = &self;
+                for (size_t k = 0; owner == NULL && k < nkids; k++)
+                    if (kids[k].t.res.id == dp[i].resource_id)
+                        owner = &kids[k];
+                if (owner != NULL) {
+                    owner->dead = &dp[i];
+                    owner->ndead = j - i;
+                }
+                i = j;
+            }
+        }
+    }
+
+    struct buf b;
+    buf_init(&b, req->arena, 512 + nkids * 600);
+    dav_ms_begin(&b);
+    struct arena *scratch = arena_child(req->arena);
+    emit_member(req, scratch, &b, &self, &pf);
+    for (size_t i = 0; i < nkids; i++) {
+        arena_reset(scratch);
+        emit_member(req, scratch, &b, &kids[i], &pf);
+    }
+    arena_destroy(scratch);
+    dav_ms_end(req, &b);
+    return NULL;
+}
+
+/* ---- PROPPATCH ---------------------------------------------------------------- */
+
+struct pp_op {
+    bool set;
+    xmlNode *node;
+    const char *ns;
+    const char *name;
+    int status;
+};
+
+struct dav_err *
+dav_method_proppatch(struct dav_req *req)
+{
+    const struct dav_store_ops *st = req->srv->store;
+    struct dav_target *t = &req->target;
+    if (!t->exists)
+        return dav_err_new(req, 404, "no resource at %s", req->url);
+    if (t->area != DAV_AREA_SPACE)
+        return dav_err_new(req, 403, "virtual collections have no "
+                                     "writable properties");
+    xmlDocPtr doc;
+    struct dav_err *err = dav_xml_parse(req, &doc);
+    if (err != NULL)
+        return err;
+    if (doc == NULL)
+        return dav_err_new(req, 400, "PROPPATCH needs a body");
+    xmlNode *root = xmlDocGetRootElement(doc);
+    if (!dav_xml_is(root, DAV_NS, "propertyupdate"))
+        return dav_err_new(req, 400, "expected DAV:propertyupdate");
+
+    size_t nops = 0, cap = 16;
+    struct pp_op *ops = arena_alloc(req->arena, cap * sizeof(*ops));
+    for (xmlNode *c = dav_xml_first_elem(root); c; c = dav_xml_next_elem(c)) {
+        bool set = dav_xml_is(c, DAV_NS, "set");
+        if (!set && !dav_xml_is(c, DAV_NS, "remove"))
+            return dav_err_new(req, 400, "unknown propertyupdate element");
+        xmlNode *prop = dav_xml_first_elem(c);
+        if (!dav_xml_is(prop, DAV_NS, "prop"))
+            return dav_err_new(req, 400, "expected DAV:prop");
+        for (xmlNode *p = dav_xml_first_elem(prop); p;
+             p = dav_xml_next_elem(p)) {
+            if (nops == cap) {
+                struct pp_op *n = arena_alloc(req->arena,
+                                              2 * cap * sizeof(*ops));
+                memcpy(n, ops, cap * sizeof(*ops));
+                ops = n;
+                cap *= 2;
+            }
+            ops[nops].set = set;
+            ops[nops].node = p;
+            ops[nops].ns = dav_xml_ns(p);
+            ops[nops].name = (const char *)p->name;
+            ops[nops].status = 200;
+            nops++;
+        }
+    }
+    if (nops == 0)
+        return dav_err_new(req, 400, "empty propertyupdate");
+
+    /* RFC 4918 §9.2: all or nothing.  Check everything first. */
+    bool failed = false;
+    for (size_t i = 0; i < nops; i++) {
+        const struct dav_prop_def *d =
+            dav_registry_prop(req->srv->reg, ops[i].ns, ops[i].name);
+        if (d != NULL && (d->flags & DAV_P_PROTECTED) != 0) {
+            ops[i].status = 403;
+            failed = true;
+        }
+    }
+    if (!failed) {
+        for (size_t i = 0; i < nops; i++) {
+            enum dav_store_rc rc;
+            if (ops[i].set) {
+                const char *xml = dav_xml_dump_elem(req->arena, ops[i].node);
+                if (xml == NULL)
+                    return dav_err_new(req, 400, "unserializable property");
+                rc = st->prop_set(req, &t->res, ops[i].ns, ops[i].name, xml);
+            } else {
+                rc = st->prop_remove(req, &t->res, ops[i].ns, ops[i].name);
+                if (rc == DAV_STORE_NOTFOUND)
+                    rc = DAV_STORE_OK; /* removing an absent one is fine */
+            }
+            if (rc != DAV_STORE_OK)
+                return dav_err_from_store(req, rc, "property");
+        }
+    } else {
+        for (size_t i = 0; i < nops; i++)
+            if (ops[i].status == 200)
+                ops[i].status = 424;
+    }
+
+    struct buf b;
+    buf_init(&b, req->arena, 512 + nops * 128);
+    dav_ms_begin(&b);
+    const char *href = dav_href_of(req, req->arena, t);
+    buf_puts(&b, "<D:response><D:href>");
+    buf_xml_escape(&b, href, strlen(href));
+    buf_puts(&b, "</D:href>");
+    static const int order[] = { 200, 403, 424 };
+    for (size_t s = 0; s < 3; s++) {
+        bool any = false;
+        for (size_t i = 0; i < nops; i++) {
+            if (ops[i].status != order[s])
+                continue;
+            if (!any)
+                buf_puts(&b, "<D:propstat><D:prop>");
+            any = true;
+            dav_xml_open(&b, ops[i].ns, ops[i].name, true);
+        }
+        if (!any)
+            continue;
+        buf_printf(&b, "</D:prop><D:status>%s</D:status>",
+                   dav_status_line(order[s]));
+        if (order[s] == 403)
+            buf_puts(&b, "<D:error><D:cannot-modify-protected-property/>"
+                         "</D:error>");
+        buf_puts(&b, "</D:propstat>");
+    }
+    buf_puts(&b, "</D:response>");
+    dav_ms_end(req, &b);
+    if (failed) {
+        /* Nothing was written, but keep the transaction clean anyway. */
+        return NULL;
+    }
+    return NULL;
+}

@@ -1,0 +1,78 @@
+/*
+ * db/db.h -- PostgreSQL: the connection pool, migrations, the store
+ * implementation of dav/dav_store.h, and administration for parvisctl.
+ *
+ * Threading: parvisd runs one thread per HTTP connection (http/server.c);
+ * a request leases one PGconn from a bounded pool for the length of its
+ * transaction, and for each chunk it streams outside one.  libpq calls
+ * block the leasing thread only.
+ */
+#ifndef PARVIS_DB_H
+#define PARVIS_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dav/dav_store.h"
+
+struct db_pool;
+struct db_conn;
+
+/* Create a pool of at most 'size' connections (opened lazily).  Cannot
+ * fail; connection errors surface on use.  Destroy with db_pool_destroy. */
+struct db_pool *db_pool_create(const char *dsn, unsigned size);
+void db_pool_destroy(struct db_pool *p);
+
+/* The store operations over a pool; the pool is the server's store_ctx. */
+const struct dav_store_ops *db_store_ops(void);
+
+/* ---- single connections (start-up and parvisctl) ---- */
+
+/* Open a connection; NULL with a message in err on failure. */
+struct db_conn *db_conn_open(const char *dsn, char *err, size_t errlen);
+void db_conn_close(struct db_conn *c);
+
+/* Apply pending migrations, each in its own transaction; *applied counts
+ * them.  False with a message on failure. */
+bool db_migrate(struct db_conn *c, int *applied, char *err, size_t errlen);
+
+/*
+ * Check durability settings (fsync, synchronous_commit, full_page_writes);
+ * false with the offending setting named in err.
+ */
+bool db_check_durability(struct db_conn *c, char *err, size_t errlen);
+
+/* ---- administration (parvisctl) ---- */
+
+enum db_admin_rc {
+    DB_ADMIN_OK = 0,
+    DB_ADMIN_EXISTS,
+    DB_ADMIN_NOTFOUND,
+    DB_ADMIN_INVALID,
+    DB_ADMIN_FAIL,
+};
+
+/* Called once per row with the row's columns as strings. */
+typedef void (*db_row_fn)(void *ctx, int ncols, const char *const *cols);
+
+enum db_admin_rc db_user_add(struct db_conn *c, const char *name,
+                             const char *hash, const char *email,
+                             const char *display_name, char *err,
+                             size_t errlen);
+enum db_admin_rc db_user_passwd(struct db_conn *c, const char *name,
+                                const char *hash, char *err, size_t errlen);
+enum db_admin_rc db_user_list(struct db_conn *c, db_row_fn fn, void *ctx,
+                              char *err, size_t errlen);
+enum db_admin_rc db_space_create(struct db_conn *c, const char *slug,
+                                 const char *title, char *err, size_t errlen);
+enum db_admin_rc db_space_list(struct db_conn *c, db_row_fn fn, void *ctx,
+                               char *err, size_t errlen);
+enum db_admin_rc db_member_add(struct db_conn *c, const char *space,
+                               const char *user, const char *role, char *err,
+                               size_t errlen);
+enum db_admin_rc db_member_list(struct db_conn *c, const char *space,
+                                db_row_fn fn, void *ctx, char *err,
+                                size_t errlen);
+
+#endif

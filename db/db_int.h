@@ -1,0 +1,32 @@
+/*
+ * db/db_int.h -- declarations private to db/.
+ */
+#ifndef PARVIS_DB_INT_H
+#define PARVIS_DB_INT_H
+
+#include <libpq-fe.h>
+
+#include "core/core.h"
+#include "db/db.h"
+
+struct db_migration {
+    int version;
+    const char *name;
+    const char *sql;
+};
+
+extern const struct db_migration db_migrations[];
+extern const unsigned db_migration_count;
+
+struct db_conn {
+    PGconn *pg;
+    bool prepared;
+};
+
+/* Map a failed result to a store code, logging SQLSTATE and message. */
+enum dav_store_rc pg_result_rc(PGconn *pg, const PGresult *r,
+                               const char *what, const char *reqid);
+/* Prepare every statement of the store on a fresh connection. */
+bool pg_prepare_all(PGconn *pg);
+
+#endif

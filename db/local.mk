@@ -1,0 +1,11 @@
+noinst_LIBRARIES += libdb.a
+DB_MIGRATIONS = db/migrations/0001_initial.sql
+libdb_a_SOURCES = db/db.h db/db_int.h db/pg_store.c db/admin.c
+nodist_libdb_a_SOURCES = db/migrations_gen.c
+libdb_a_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS)
+BUILT_SOURCES += db/migrations_gen.c
+CLEANFILES += db/migrations_gen.c
+EXTRA_DIST += db/embed.sh $(DB_MIGRATIONS)
+db/migrations_gen.c: $(DB_MIGRATIONS:%=$(srcdir)/%) $(srcdir)/db/embed.sh
+	@mkdir -p db
+	$(AM_V_GEN)sh $(srcdir)/db/embed.sh $(DB_MIGRATIONS:%=$(srcdir)/%) > $@

@@ -1,0 +1,962 @@
+/*
+ * db/pg_store.c -- the connection pool and the implementation of
+ * dav/dav_store.h on PostgreSQL.
+ *
+ * Pool: at most 'size' connections, opened lazily, each with every
+ * statement of this file prepared.  A request leases one connection for
+ * its transaction (txn_begin .. commit/rollback); chunk reads outside a
+ * transaction lease one per call.  A connection found broken (the database
+ * restarted) is reopened on the next lease; a BEGIN that fails on a broken
+ * connection is retried once on a fresh one, so that a database restart
+ * costs no failed request once the database is back.
+ *
+ * Content: chunks travel as binary parameters and results (no hex
+ * encoding).  A subtree is one index range on (space_id, path), so COPY,
+ * MOVE and DELETE of a tree are a handful of statements whatever its size.
+ */
+#include "db/db_int.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dav/dav.h"
+
+#define POOL_WAIT_SECONDS 30
+
+struct db_pool {
+    char *dsn;
+    unsigned size;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct db_conn *conns;
+    bool *busy;
+};
+
+struct lease {
+    struct db_pool *pool;
+    unsigned idx;
+    struct db_conn *c;
+};
+
+/* ---- statements ------------------------------------------------------------ */
+
+#define RES_COLS                                                              \
+    "r.id, r.space_id, r.path, r.name, r.kind, coalesce(r.current_rev, 0), " \
+    "coalesce(v.num, 0), coalesce(v.size, 0), v.content_type, "              \
+    "encode(v.sha256, 'hex'), extract(epoch FROM r.created_at)::bigint, "    \
+    "extract(epoch FROM r.modified_at)::bigint "                             \
+    "FROM resources r LEFT JOIN revisions v ON v.id = r.current_rev "
+
+#define SUBTREE(p, s)                                                         \
+    "(path = " p " OR (path >= " p " || '/' AND path < " p " || '0'))"
+
+static const struct {
+    const char *name;
+    const char *sql;
+} stmts[] = {
+    { "user_by_name",
+      "SELECT id, name, password_hash, coalesce(display_name, ''), "
+      "coalesce(email, ''), disabled FROM users WHERE name = $1" },
+    { "space_for_user",
+      "SELECT s.id, s.slug, s.title, m.role, "
+      "extract(epoch FROM s.created_at)::bigint FROM spaces s "
+      "JOIN members m ON m.space_id = s.id "
+      "WHERE s.slug = $1 AND m.user_id = $2 AND NOT s.archived" },
+    { "spaces_of_user",
+      "SELECT s.id, s.slug, s.title, m.role, "
+      "extract(epoch FROM s.created_at)::bigint FROM spaces s "
+      "JOIN members m ON m.space_id = s.id "
+      "WHERE m.user_id = $1 AND NOT s.archived ORDER BY s.slug" },
+    { "lookup", "SELECT " RES_COLS "WHERE r.space_id = $1 AND r.path = $2" },
+    { "lookup_lock",
+      "SELECT " RES_COLS "WHERE r.space_id = $1 AND r.path = $2 "
+      "FOR UPDATE OF r" },
+    { "children",
+      "SELECT " RES_COLS "WHERE r.space_id = $1 AND r.parent_path = $2 "
+      "ORDER BY r.name" },
+    { "props_get",
+      "SELECT resource_id, ns, name, value FROM props "
+      "WHERE space_id = $1 AND resource_id = ANY($2::bigint[]) "
+      "ORDER BY resource_id, ns, name" },
+    { "prop_set",
+      "INSERT INTO props (space_id, resource_id, ns, name, value) "
+      "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (resource_id, ns, name) "
+      "DO UPDATE SET value = excluded.value" },
+    { "prop_remove",
+      "DELETE FROM props WHERE resource_id = $1 AND ns = $2 AND name = $3" },
+    { "create",
+      "INSERT INTO resources (space_id, path, parent_path, name, kind) "
+      "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (space_id, path) DO NOTHING "
+      "RETURNING id, extract(epoch FROM created_at)::bigint" },
+    { "chunk_put",
+      "INSERT INTO chunks (space_id, sha256, size, data) "
+      "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING" },
+    { "blob_put",
+      "INSERT INTO blobs (space_id, sha256, size) VALUES ($1, $2, $3) "
+      "ON CONFLICT DO NOTHING RETURNING 1" },
+    { "blob_chunks_put",
+      "INSERT INTO blob_chunks (space_id, blob_sha256, seq, chunk_sha256, "
+      "size) SELECT $1, $2, s.ord - 1, decode(s.sha, 'hex'), s.sz "
+      "FROM unnest($3::text[], $4::int[]) WITH ORDINALITY AS s(sha, sz, ord)" },
+    { "revision_put",
+      "WITH rev AS (INSERT INTO revisions (space_id, resource_id, num, "
+      "author_id, size, content_type, sha256) VALUES ($1, $2, "
+      "(SELECT coalesce(max(num), 0) + 1 FROM revisions "
+      "WHERE resource_id = $2), nullif($3, 0), $4, $5, $6) "
+      "RETURNING id, num) "
+      "UPDATE resources SET current_rev = rev.id, modified_at = now() "
+      "FROM rev WHERE resources.id = $2 "
+      "RETURNING rev.id, rev.num, "
+      "extract(epoch FROM resources.modified_at)::bigint" },
+    { "content_chunks",
+      "SELECT encode(chunk_sha256, 'hex'), size FROM blob_chunks "
+      "WHERE space_id = $1 AND blob_sha256 = $2 ORDER BY seq" },
+    { "chunk_read",
+      "SELECT data FROM chunks WHERE space_id = $1 AND sha256 = $2" },
+    { "remove",
+      "DELETE FROM resources WHERE space_id = $1 AND " SUBTREE("$2", 0) },
+    /* copy: $1 src space, $2 src path, $3 dst space, $4 dst path,
+     * $5 depth0, $6 dst parent path, $7 dst name */
+    { "copy_tree",
+      "INSERT INTO resources (space_id, path, parent_path, name, kind) "
+      "SELECT $3, $4 || substr(path, length($2) + 1), "
+      "CASE WHEN path = $2 THEN $6 "
+      "ELSE $4 || substr(parent_path, length($2) + 1) END, "
+      "CASE WHEN path = $2 THEN $7 ELSE name END, kind "
+      "FROM resources WHERE space_id = $1 AND (path = $2 OR (NOT $5 AND "
+      "path >= $2 || '/' AND path < $2 || '0'))" },
+    { "copy_revisions",
+      "WITH ins AS (INSERT INTO revisions (space_id, resource_id, num, "
+      "author_id, size, content_type, sha256) "
+      "SELECT $3, n.id, 1, nullif($6, 0), v.size, v.content_type, v.sha256 "
+      "FROM resources o JOIN revisions v ON v.id = o.current_rev "
+      "JOIN resources n ON n.space_id = $3 AND "
+      "n.path = $4 || substr(o.path, length($2) + 1) "
+      "WHERE o.space_id = $1 AND (o.path = $2 OR (NOT $5 AND "
+      "o.path >= $2 || '/' AND o.path < $2 || '0')) "
+      "RETURNING id, resource_id) "
+      "UPDATE resources SET current_rev = ins.id FROM ins "
+      "WHERE resources.id = ins.resource_id" },
+    { "copy_props",
+      "INSERT INTO props (space_id, resource_id, ns, name, value) "
+      "SELECT $3, n.id, p.ns, p.name, p.value FROM props p "
+      "JOIN resources o ON o.id = p.resource_id "
+      "JOIN resources n ON n.space_id = $3 AND "
+      "n.path = $4 || substr(o.path, length($2) + 1) "
+      "WHERE o.space_id = $1 AND (o.path = $2 OR (NOT $5 AND "
+      "o.path >= $2 || '/' AND o.path < $2 || '0'))" },
+    /* Content of the tree at $2 in space $3 whose bytes live in space $1. */
+    { "copy_blobs",
+      "INSERT INTO blobs (space_id, sha256, size) "
+      "SELECT DISTINCT $3::bigint, b.sha256, b.size FROM resources n "
+      "JOIN revisions v ON v.resource_id = n.id "
+      "JOIN blobs b ON b.space_id = $1 AND b.sha256 = v.sha256 "
+      "WHERE n.space_id = $3 AND (n.path = $2 OR "
+      "(n.path >= $2 || '/' AND n.path < $2 || '0')) "
+      "ON CONFLICT DO NOTHING" },
+    { "copy_blob_chunks",
+      "INSERT INTO blob_chunks (space_id, blob_sha256, seq, chunk_sha256, "
+      "size) SELECT DISTINCT $3::bigint, bc.blob_sha256, bc.seq, "
+      "bc.chunk_sha256, bc.size FROM resources n "
+      "JOIN revisions v ON v.resource_id = n.id "
+      "JOIN blob_chunks bc ON bc.space_id = $1 AND bc.blob_sha256 = v.sha256 "
+      "WHERE n.space_id = $3 AND (n.path = $2 OR "
+      "(n.path >= $2 || '/' AND n.path < $2 || '0')) "
+      "ON CONFLICT DO NOTHING" },
+    { "copy_chunks",
+      "INSERT INTO chunks (space_id, sha256, size, data) "
+      "SELECT $3, c.sha256, c.size, c.data FROM chunks c "
+      "WHERE c.space_id = $1 AND c.sha256 IN ("
+      "SELECT bc.chunk_sha256 FROM blob_chunks bc "
+      "JOIN revisions v ON bc.space_id = $3 AND bc.blob_sha256 = v.sha256 "
+      "JOIN resources n ON n.id = v.resource_id "
+      "WHERE n.space_id = $3 AND (n.path = $2 OR "
+      "(n.path >= $2 || '/' AND n.path < $2 || '0'))) "
+      "ON CONFLICT DO NOTHING" },
+    /* move: $1 src space, $2 src path, $3 dst space, $4 dst path,
+     * $5 dst parent path, $6 dst name */
+    { "move_tree",
+      "UPDATE resources SET space_id = $3, "
+      "path = $4 || substr(path, length($2) + 1), "
+      "parent_path = CASE WHEN path = $2 THEN $5 "
+      "ELSE $4 || substr(parent_path, length($2) + 1) END, "
+      "name = CASE WHEN path = $2 THEN $6 ELSE name END, "
+      "modified_at = CASE WHEN path = $2 THEN now() ELSE modified_at END "
+      "WHERE space_id = $1 AND " SUBTREE("$2", 0) },
+    { "move_space_rows",
+      "WITH t AS (SELECT id FROM resources WHERE space_id = $2 AND "
+      "(path = $3 OR (path >= $3 || '/' AND path < $3 || '0'))), "
+      "p AS (UPDATE props SET space_id = $2 WHERE resource_id IN "
+      "(SELECT id FROM t)) "
+      "UPDATE revisions SET space_id = $2 WHERE resource_id IN "
+      "(SELECT id FROM t) AND $1::bigint IS NOT NULL" },
+    { "ping", "SELECT 1" },
+};
+
+bool
+pg_prepare_all(PGconn *pg)
+{
+    for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
+        PGresult *r = PQprepare(pg, stmts[i].name, stmts[i].sql, 0, NULL);
+        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            log_msg(LOG_ERROR, NULL, PQresultErrorMessage(r),
+                    "cannot prepare statement %s", stmts[i].name);
+        PQclear(r);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+enum dav_store_rc
+pg_result_rc(PGconn *pg, const PGresult *r, const char *what,
+             const char *reqid)
+{
+    const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE)
+                                  : NULL;
+    const char *msg = r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(pg);
+    if (state != NULL && strcmp(state, "23505") == 0)
+        return DAV_STORE_EXISTS;
+    if (state != NULL && strcmp(state, "23503") == 0)
+        return DAV_STORE_CONFLICT;
+    char detail[512];
+    snprintf(detail, sizeof(detail), "SQLSTATE %s: %s",
+             state != NULL ? state : "-", msg != NULL ? msg : "");
+    size_t l = strlen(detail);
+    while (l > 0 && detail[l - 1] == '\n')
+        detail[--l] = '\0';
+    if (state != NULL &&
+        (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)) {
+        log_msg(LOG_INFO, reqid, detail, "transaction conflict in %s", what);
+        return DAV_STORE_RETRY;
+    }
+    log_msg(LOG_ERROR, reqid, detail, "database error in %s", what);
+    return DAV_STORE_ERROR;
+}
+
+/* ---- pool ------------------------------------------------------------------- */
+
+struct db_pool *
+db_pool_create(const char *dsn, unsigned size)
+{
+    struct db_pool *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        core_fatal("out of memory");
+    p->dsn = strdup(dsn);
+    p->size = size;
+    p->conns = calloc(size, sizeof(*p->conns));
+    p->busy = calloc(size, sizeof(*p->busy));
+    if (p->dsn == NULL || p->conns == NULL || p->busy == NULL)
+        core_fatal("out of memory");
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->cond, NULL);
+    return p;
+}
+
+void
+db_pool_destroy(struct db_pool *p)
+{
+    if (p == NULL)
+        return;
+    for (unsigned i = 0; i < p->size; i++)
+        if (p->conns[i].pg != NULL)
+            PQfinish(p->conns[i].pg);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->cond);
+    free(p->conns);
+    free(p->busy);
+    free(p->dsn);
+    free(p);
+}
+
+static bool
+conn_open(struct db_pool *p, struct db_conn *c, const char *reqid)
+{
+    if (c->pg != NULL)
+        PQfinish(c->pg);
+    c->pg = PQconnectdb(p->dsn);
+    c->prepared = false;
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        char detail[512];
+        snprintf(detail, sizeof(detail), "%s", PQerrorMessage(c->pg));
+        size_t l = strlen(detail);
+        while (l > 0 && detail[l - 1] == '\n')
+            detail[--l] = '\0';
+        log_msg(LOG_ERROR, reqid, detail, "cannot connect to the database");
+        PQfinish(c->pg);
+        c->pg = NULL;
+        return false;
+    }
+    if (!pg_prepare_all(c->pg)) {
+        PQfinish(c->pg);
+        c->pg = NULL;
+        return false;
+    }
+    c->prepared = true;
+    return true;
+}
+
+static void
+lease_release(void *obj)
+{
+    struct lease *l = obj;
+    if (l->c == NULL)
+        return;
+    struct db_pool *p = l->pool;
+    if (l->c->pg != NULL &&
+        PQtransactionStatus(l->c->pg) != PQTRANS_IDLE) {
+        /* A lease given back mid-transaction: the request died.  Roll back
+         * so that nothing half-done is ever committed. */
+        PGresult *r = PQexec(l->c->pg, "ROLLBACK");
+        PQclear(r);
+        if (PQstatus(l->c->pg) != CONNECTION_OK ||
+            PQtransactionStatus(l->c->pg) != PQTRANS_IDLE) {
+            PQfinish(l->c->pg);
+            l->c->pg = NULL;
+        }
+    }
+    pthread_mutex_lock(&p->lock);
+    p->busy[l->idx] = false;
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    l->c = NULL;
+}
+
+/* Lease a connection for the request (kept in req->store_conn). */
+static enum dav_store_rc
+lease_get(struct dav_req *req, struct lease **out)
+{
+    struct db_pool *p = req->srv->store_ctx;
+    struct lease *l = req->store_conn;
+    if (l != NULL && l->c != NULL) {
+        *out = l;
+        return DAV_STORE_OK;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += POOL_WAIT_SECONDS;
+    pthread_mutex_lock(&p->lock);
+    unsigned idx = p->size;
+    for (;;) {
+        for (unsigned i = 0; i < p->size; i++) {
+            if (!p->busy[i]) {
+                idx = i;
+                break;
+            }
+        }
+        if (idx < p->size)
+            break;
+        if (pthread_cond_timedwait(&p->cond, &p->lock, &until) == ETIMEDOUT)
+            break;
+    }
+    if (idx < p->size)
+        p->busy[idx] = true;
+    pthread_mutex_unlock(&p->lock);
+    if (idx == p->size) {
+        log_msg(LOG_ERROR, req->id, NULL, "no database connection free");
+        return DAV_STORE_ERROR;
+    }
+    if (l == NULL) {
+        l = arena_alloc(req->arena, sizeof(*l));
+        arena_defer(req->arena, lease_release, l);
+        req->store_conn = l;
+    }
+    l->pool = p;
+    l->idx = idx;
+    l->c = &p->conns[idx];
+    if (l->c->pg == NULL || PQstatus(l->c->pg) != CONNECTION_OK) {
+        if (!conn_open(p, l->c, req->id)) {
+            lease_release(l);
+            return DAV_STORE_ERROR;
+        }
+    }
+    *out = l;
+    return DAV_STORE_OK;
+}
+
+static void
+pgresult_free_cb(void *r)
+{
+    PQclear(r);
+}
+
+/*
+ * Run a prepared statement on the request's lease.  Text parameters unless
+ * 'lens' is given (then binary where lens[i] > 0).  The result belongs to
+ * req->arena.  NULL with *rc set on failure.
+ */
+static PGresult *
+run(struct dav_req *req, const char *stmt, int n, const char *const *vals,
+    const int *lens, int resfmt, enum dav_store_rc *rc)
+{
+    struct lease *l = req->store_conn;
+    *rc = DAV_STORE_OK;
+    if (l == NULL || l->c == NULL || l->c->pg == NULL) {
+        *rc = DAV_STORE_ERROR;
+        return NULL;
+    }
+    int fmts[16];
+    for (int i = 0; i < n && i < 16; i++)
+        fmts[i] = lens != NULL && lens[i] > 0 ? 1 : 0;
+    PGresult *r = PQexecPrepared(l->c->pg, stmt, n, vals, lens, fmts, resfmt);
+    arena_defer(req->arena, pgresult_free_cb, r);
+    ExecStatusType s = PQresultStatus(r);
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+        *rc = pg_result_rc(l->c->pg, r, stmt, req->id);
+        return NULL;
+    }
+    return r;
+}
+
+/* ---- transactions ------------------------------------------------------------ */
+
+static enum dav_store_rc
+pg_txn_begin(struct dav_req *req)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        struct lease *l;
+        enum dav_store_rc rc = lease_get(req, &l);
+        if (rc != DAV_STORE_OK)
+            return rc;
+        PGresult *r = PQexec(l->c->pg, "BEGIN");
+        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (ok)
+            return DAV_STORE_OK;
+        if (PQstatus(l->c->pg) == CONNECTION_OK)
+            return pg_result_rc(l->c->pg, NULL, "begin", req->id);
+        /* The server went away under an idle connection: reopen. */
+        log_msg(LOG_INFO, req->id, NULL, "database connection lost, "
+                                         "reconnecting");
+        PQfinish(l->c->pg);
+        l->c->pg = NULL;
+        lease_release(l);
+    }
+    return DAV_STORE_ERROR;
+}
+
+static enum dav_store_rc
+pg_txn_commit(struct dav_req *req)
+{
+    struct lease *l = req->store_conn;
+    if (l == NULL || l->c == NULL)
+        return DAV_STORE_ERROR;
+    PGresult *r = PQexec(l->c->pg, "COMMIT");
+    enum dav_store_rc rc = DAV_STORE_OK;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = pg_result_rc(l->c->pg, r, "commit", req->id);
+    PQclear(r);
+    lease_release(l);
+    return rc;
+}
+
+static void
+pg_txn_rollback(struct dav_req *req)
+{
+    struct lease *l = req->store_conn;
+    if (l == NULL || l->c == NULL)
+        return;
+    if (l->c->pg != NULL) {
+        PGresult *r = PQexec(l->c->pg, "ROLLBACK");
+        PQclear(r);
+    }
+    lease_release(l);
+}
+
+/* ---- helpers ------------------------------------------------------------------- */
+
+static const char *
+i64(struct dav_req *req, int64_t v)
+{
+    return arena_printf(req->arena, "%lld", (long long)v);
+}
+
+static int64_t
+col_i64(const PGresult *r, int row, int col)
+{
+    const char *s = PQgetvalue(r, row, col);
+    return strtoll(s, NULL, 10);
+}
+
+static const char *
+col_str(struct arena *a, const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return NULL;
+    return arena_strndup(a, PQgetvalue(r, row, col),
+                         (size_t)PQgetlength(r, row, col));
+}
+
+static void
+hex_decode32(const char *hex, unsigned char out[32])
+{
+    memset(out, 0, 32);
+    if (hex == NULL || strlen(hex) != 64)
+        return;
+    for (int i = 0; i < 32; i++) {
+        unsigned v = 0;
+        sscanf(hex + 2 * i, "%2x", &v);
+        out[i] = (unsigned char)v;
+    }
+}
+
+static void
+row_to_res(struct arena *a, const PGresult *r, int row,
+           struct dav_resource *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->id = col_i64(r, row, 0);
+    out->space_id = col_i64(r, row, 1);
+    out->path = col_str(a, r, row, 2);
+    out->name = col_str(a, r, row, 3);
+    out->kind = col_i64(r, row, 4) == 0 ? DAV_KIND_COLLECTION : DAV_KIND_FILE;
+    out->rev_id = col_i64(r, row, 5);
+    out->rev_num = (int32_t)col_i64(r, row, 6);
+    out->size = col_i64(r, row, 7);
+    out->content_type = col_str(a, r, row, 8);
+    if (!PQgetisnull(r, row, 9))
+        hex_decode32(PQgetvalue(r, row, 9), out->sha256);
+    out->created = (time_t)col_i64(r, row, 10);
+    out->modified = (time_t)col_i64(r, row, 11);
+}
+
+static void
+split_path(struct dav_req *req, const char *path, const char **parent,
+           const char **name)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = slash != NULL ? (size_t)(slash - path) : 0;
+    *parent = arena_strndup(req->arena, path, n);
+    *name = slash != NULL ? slash + 1 : path;
+}
+
+/* ---- operations ------------------------------------------------------------------ */
+
+static enum dav_store_rc
+pg_user_by_name(struct dav_req *req, const char *name, struct dav_user *out)
+{
+    enum dav_store_rc rc;
+    const char *v[1] = { name };
+    PGresult *r = run(req, "user_by_name", 1, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) == 0)
+        return DAV_STORE_NOTFOUND;
+    out->id = col_i64(r, 0, 0);
+    out->name = col_str(req->arena, r, 0, 1);
+    out->password_hash = col_str(req->arena, r, 0, 2);
+    out->display_name = col_str(req->arena, r, 0, 3);
+    out->email = col_str(req->arena, r, 0, 4);
+    out->disabled = PQgetvalue(r, 0, 5)[0] == 't';
+    return DAV_STORE_OK;
+}
+
+static void
+row_to_space(struct arena *a, const PGresult *r, int row,
+             struct dav_space *out)
+{
+    out->id = col_i64(r, row, 0);
+    out->slug = col_str(a, r, row, 1);
+    out->title = col_str(a, r, row, 2);
+    out->role = col_str(a, r, row, 3);
+    out->created = (time_t)col_i64(r, row, 4);
+}
+
+static enum dav_store_rc
+pg_space_for_user(struct dav_req *req, const char *slug, int64_t user_id,
+                  struct dav_space *out)
+{
+    enum dav_store_rc rc;
+    const char *v[2] = { slug, i64(req, user_id) };
+    PGresult *r = run(req, "space_for_user", 2, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) == 0)
+        return DAV_STORE_NOTFOUND;
+    row_to_space(req->arena, r, 0, out);
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_spaces_of_user(struct dav_req *req, int64_t user_id,
+                  struct dav_space **out, size_t *n)
+{
+    enum dav_store_rc rc;
+    const char *v[1] = { i64(req, user_id) };
+    PGresult *r = run(req, "spaces_of_user", 1, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    int rows = PQntuples(r);
+    *out = arena_alloc(req->arena, ((size_t)rows + 1) * sizeof(**out));
+    for (int i = 0; i < rows; i++)
+        row_to_space(req->arena, r, i, &(*out)[i]);
+    *n = (size_t)rows;
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_lookup(struct dav_req *req, int64_t space_id, const char *path,
+          bool lock_row, struct dav_resource *out)
+{
+    enum dav_store_rc rc;
+    const char *v[2] = { i64(req, space_id), path };
+    PGresult *r = run(req, lock_row ? "lookup_lock" : "lookup", 2, v, NULL, 0,
+                      &rc);
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) == 0)
+        return DAV_STORE_NOTFOUND;
+    row_to_res(req->arena, r, 0, out);
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_children(struct dav_req *req, int64_t space_id, const char *path,
+            struct dav_resource **out, size_t *n)
+{
+    enum dav_store_rc rc;
+    const char *v[2] = { i64(req, space_id), path };
+    PGresult *r = run(req, "children", 2, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    int rows = PQntuples(r);
+    *out = arena_alloc(req->arena, ((size_t)rows + 1) * sizeof(**out));
+    for (int i = 0; i < rows; i++)
+        row_to_res(req->arena, r, i, &(*out)[i]);
+    *n = (size_t)rows;
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_props_get(struct dav_req *req, int64_t space_id, const int64_t *ids,
+             size_t nids, struct dav_dead_prop **out, size_t *n)
+{
+    enum dav_store_rc rc;
+    struct buf b;
+    buf_init(&b, req->arena, nids * 12 + 4);
+    buf_puts(&b, "{");
+    for (size_t i = 0; i < nids; i++)
+        buf_printf(&b, "%s%lld", i > 0 ? "," : "", (long long)ids[i]);
+    buf_puts(&b, "}");
+    const char *v[2] = { i64(req, space_id), buf_cstr(&b) };
+    PGresult *r = run(req, "props_get", 2, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    int rows = PQntuples(r);
+    *out = arena_alloc(req->arena, ((size_t)rows + 1) * sizeof(**out));
+    for (int i = 0; i < rows; i++) {
+        (*out)[i].resource_id = col_i64(r, i, 0);
+        (*out)[i].ns = col_str(req->arena, r, i, 1);
+        (*out)[i].name = col_str(req->arena, r, i, 2);
+        (*out)[i].xml = col_str(req->arena, r, i, 3);
+    }
+    *n = (size_t)rows;
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_prop_set(struct dav_req *req, const struct dav_resource *res,
+            const char *ns, const char *name, const char *xml)
+{
+    enum dav_store_rc rc;
+    const char *v[5] = { i64(req, res->space_id), i64(req, res->id), ns, name,
+                         xml };
+    run(req, "prop_set", 5, v, NULL, 0, &rc);
+    return rc;
+}
+
+static enum dav_store_rc
+pg_prop_remove(struct dav_req *req, const struct dav_resource *res,
+               const char *ns, const char *name)
+{
+    enum dav_store_rc rc;
+    const char *v[3] = { i64(req, res->id), ns, name };
+    run(req, "prop_remove", 3, v, NULL, 0, &rc);
+    return rc;
+}
+
+static enum dav_store_rc
+pg_create(struct dav_req *req, int64_t space_id, const char *path,
+          enum dav_kind kind, struct dav_resource *out)
+{
+    enum dav_store_rc rc;
+    const char *parent, *name;
+    split_path(req, path, &parent, &name);
+    const char *v[5] = { i64(req, space_id), path, parent, name,
+                         kind == DAV_KIND_COLLECTION ? "0" : "1" };
+    PGresult *r = run(req, "create", 5, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) == 0)
+        return DAV_STORE_EXISTS;
+    memset(out, 0, sizeof(*out));
+    out->id = col_i64(r, 0, 0);
+    out->space_id = space_id;
+    out->path = arena_strdup(req->arena, path);
+    out->name = arena_strdup(req->arena, name);
+    out->kind = kind;
+    out->created = out->modified = (time_t)col_i64(r, 0, 1);
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_chunk_put(struct dav_req *req, int64_t space_id,
+             const unsigned char sha256[32], const void *data, size_t len)
+{
+    struct lease *l = req->store_conn;
+    if (l == NULL || l->c == NULL || l->c->pg == NULL)
+        return DAV_STORE_ERROR;
+    char sid[24], slen[24];
+    snprintf(sid, sizeof(sid), "%lld", (long long)space_id);
+    snprintf(slen, sizeof(slen), "%zu", len);
+    const char *v[4] = { sid, (const char *)sha256, slen, (const char *)data };
+    int lens[4] = { 0, 32, 0, (int)len };
+    int fmts[4] = { 0, 1, 0, 1 };
+    /* Called once per chunk of an upload: the result is cleared here, not
+     * kept in the arena until the end of a long request. */
+    PGresult *r = PQexecPrepared(l->c->pg, "chunk_put", 4, v, lens, fmts, 0);
+    enum dav_store_rc rc = DAV_STORE_OK;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = pg_result_rc(l->c->pg, r, "chunk_put", req->id);
+    PQclear(r);
+    return rc;
+}
+
+static enum dav_store_rc
+pg_revision_add(struct dav_req *req, struct dav_resource *res,
+                int64_t author_id, int64_t size, const char *content_type,
+                const unsigned char sha256[32],
+                const struct dav_chunk_ref *chunks, size_t nchunks)
+{
+    enum dav_store_rc rc;
+    const char *space = i64(req, res->space_id);
+    const char *v[6];
+    int lens[6] = { 0, 32, 0, 0, 0, 0 };
+    v[0] = space;
+    v[1] = (const char *)sha256;
+    v[2] = i64(req, size);
+    PGresult *r = run(req, "blob_put", 3, v, lens, 0, &rc);
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) == 1 && nchunks > 0) {
+        /* A new content: record its chunk list. */
+        struct buf shas, sizes;
+        buf_init(&shas, req->arena, nchunks * 66 + 4);
+        buf_init(&sizes, req->arena, nchunks * 8 + 4);
+        buf_puts(&shas, "{");
+        buf_puts(&sizes, "{");
+        for (size_t i = 0; i < nchunks; i++) {
+            char hex[65];
+            hex_encode(chunks[i].sha256, 32, hex);
+            buf_printf(&shas, "%s%s", i > 0 ? "," : "", hex);
+            buf_printf(&sizes, "%s%d", i > 0 ? "," : "", chunks[i].size);
+        }
+        buf_puts(&shas, "}");
+        buf_puts(&sizes, "}");
+        const char *cv[4] = { space, (const char *)sha256, buf_cstr(&shas),
+                              buf_cstr(&sizes) };
+        int clens[4] = { 0, 32, 0, 0 };
+        if (run(req, "blob_chunks_put", 4, cv, clens, 0, &rc) == NULL)
+            return rc;
+    }
+    const char *rv[6] = { space, i64(req, res->id), i64(req, author_id),
+                          i64(req, size), content_type,
+                          (const char *)sha256 };
+    int rlens[6] = { 0, 0, 0, 0, 0, 32 };
+    r = run(req, "revision_put", 6, rv, rlens, 0, &rc);
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) != 1)
+        return DAV_STORE_NOTFOUND;
+    res->rev_id = col_i64(r, 0, 0);
+    res->rev_num = (int32_t)col_i64(r, 0, 1);
+    res->modified = (time_t)col_i64(r, 0, 2);
+    res->size = size;
+    res->content_type = arena_strdup(req->arena, content_type);
+    memcpy(res->sha256, sha256, 32);
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_content_chunks(struct dav_req *req, const struct dav_resource *res,
+                  struct dav_chunk_ref **out, size_t *n)
+{
+    enum dav_store_rc rc;
+    const char *v[2] = { i64(req, res->space_id),
+                         (const char *)res->sha256 };
+    int lens[2] = { 0, 32 };
+    PGresult *r = run(req, "content_chunks", 2, v, lens, 0, &rc);
+    if (r == NULL)
+        return rc;
+    int rows = PQntuples(r);
+    *out = arena_alloc(req->arena, ((size_t)rows + 1) * sizeof(**out));
+    int64_t off = 0;
+    for (int i = 0; i < rows; i++) {
+        hex_decode32(PQgetvalue(r, i, 0), (*out)[i].sha256);
+        (*out)[i].size = (int32_t)col_i64(r, i, 1);
+        (*out)[i].offset = off;
+        off += (*out)[i].size;
+    }
+    *n = (size_t)rows;
+    if (off != res->size) {
+        log_msg(LOG_ERROR, req->id, NULL, "content of resource %lld is "
+                "incomplete", (long long)res->id);
+        return DAV_STORE_ERROR;
+    }
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_chunk_read(struct dav_req *req, int64_t space_id,
+              const unsigned char sha256[32], int64_t off, size_t len,
+              void *dst)
+{
+    bool own = req->store_conn == NULL ||
+               ((struct lease *)req->store_conn)->c == NULL;
+    enum dav_store_rc rc = DAV_STORE_ERROR;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        struct lease *l;
+        rc = lease_get(req, &l);
+        if (rc != DAV_STORE_OK)
+            return rc;
+        char sid[24];
+        snprintf(sid, sizeof(sid), "%lld", (long long)space_id);
+        const char *v[2] = { sid, (const char *)sha256 };
+        int lens[2] = { 0, 32 };
+        int fmts[2] = { 0, 1 };
+        PGresult *r = PQexecPrepared(l->c->pg, "chunk_read", 2, v, lens, fmts,
+                                     1);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+            size_t have = (size_t)PQgetlength(r, 0, 0);
+            if ((size_t)off + len <= have) {
+                memcpy(dst, PQgetvalue(r, 0, 0) + off, len);
+                rc = DAV_STORE_OK;
+            } else {
+                rc = DAV_STORE_ERROR;
+            }
+        } else if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+            rc = DAV_STORE_NOTFOUND;
+        } else {
+            rc = pg_result_rc(l->c->pg, r, "chunk_read", req->id);
+        }
+        PQclear(r);
+        bool broken = PQstatus(l->c->pg) != CONNECTION_OK;
+        if (own)
+            lease_release(l);
+        if (!broken || !own)
+            break;
+    }
+    return rc;
+}
+
+static enum dav_store_rc
+pg_remove(struct dav_req *req, int64_t space_id, const char *path)
+{
+    enum dav_store_rc rc;
+    const char *v[2] = { i64(req, space_id), path };
+    run(req, "remove", 2, v, NULL, 0, &rc);
+    return rc;
+}
+
+/* Make the content of the tree at dst (in dst_space) available there when
+ * it came from another space. */
+static enum dav_store_rc
+copy_content(struct dav_req *req, int64_t src_space, int64_t dst_space,
+             const char *dst)
+{
+    enum dav_store_rc rc;
+    if (src_space == dst_space)
+        return DAV_STORE_OK;
+    const char *v[3] = { i64(req, src_space), dst, i64(req, dst_space) };
+    if (run(req, "copy_blobs", 3, v, NULL, 0, &rc) == NULL ||
+        run(req, "copy_blob_chunks", 3, v, NULL, 0, &rc) == NULL ||
+        run(req, "copy_chunks", 3, v, NULL, 0, &rc) == NULL)
+        return rc;
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_copy(struct dav_req *req, int64_t src_space, const char *src,
+        int64_t dst_space, const char *dst, bool depth0, int64_t author_id)
+{
+    enum dav_store_rc rc;
+    const char *parent, *name;
+    split_path(req, dst, &parent, &name);
+    const char *s1 = i64(req, src_space), *s3 = i64(req, dst_space);
+    const char *d0 = depth0 ? "true" : "false";
+    const char *tv[7] = { s1, src, s3, dst, d0, parent, name };
+    if (run(req, "copy_tree", 7, tv, NULL, 0, &rc) == NULL)
+        return rc;
+    const char *rv[6] = { s1, src, s3, dst, d0, i64(req, author_id) };
+    if (run(req, "copy_revisions", 6, rv, NULL, 0, &rc) == NULL)
+        return rc;
+    if (run(req, "copy_props", 5, rv, NULL, 0, &rc) == NULL)
+        return rc;
+    return copy_content(req, src_space, dst_space, dst);
+}
+
+static enum dav_store_rc
+pg_move(struct dav_req *req, int64_t src_space, const char *src,
+        int64_t dst_space, const char *dst)
+{
+    enum dav_store_rc rc;
+    const char *parent, *name;
+    split_path(req, dst, &parent, &name);
+    const char *v[6] = { i64(req, src_space), src, i64(req, dst_space), dst,
+                         parent, name };
+    if (run(req, "move_tree", 6, v, NULL, 0, &rc) == NULL)
+        return rc;
+    if (src_space == dst_space)
+        return DAV_STORE_OK;
+    const char *mv[3] = { v[0], v[2], dst };
+    if (run(req, "move_space_rows", 3, mv, NULL, 0, &rc) == NULL)
+        return rc;
+    return copy_content(req, src_space, dst_space, dst);
+}
+
+static enum dav_store_rc
+pg_ping(struct dav_req *req)
+{
+    bool own = req->store_conn == NULL;
+    enum dav_store_rc rc = pg_txn_begin(req);
+    if (rc != DAV_STORE_OK)
+        return rc;
+    run(req, "ping", 0, NULL, NULL, 0, &rc);
+    if (own)
+        pg_txn_rollback(req);
+    return rc;
+}
+
+static const struct dav_store_ops pg_ops = {
+    .txn_begin = pg_txn_begin,
+    .txn_commit = pg_txn_commit,
+    .txn_rollback = pg_txn_rollback,
+    .user_by_name = pg_user_by_name,
+    .space_for_user = pg_space_for_user,
+    .spaces_of_user = pg_spaces_of_user,
+    .lookup = pg_lookup,
+    .children = pg_children,
+    .props_get = pg_props_get,
+    .prop_set = pg_prop_set,
+    .prop_remove = pg_prop_remove,
+    .create = pg_create,
+    .chunk_put = pg_chunk_put,
+    .revision_add = pg_revision_add,
+    .content_chunks = pg_content_chunks,
+    .chunk_read = pg_chunk_read,
+    .remove = pg_remove,
+    .copy = pg_copy,
+    .move = pg_move,
+    .ping = pg_ping,
+};
+
+const struct dav_store_ops *
+db_store_ops(void)
+{
+    return &pg_ops;
+}

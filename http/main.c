@@ -1,0 +1,133 @@
+/*
+ * http/main.c -- parvisd: reads the configuration, applies pending
+ * migrations, wires dav/, acl/ and db/ together (the only place that
+ * includes db/), serves until SIGINT or SIGTERM, then stops cleanly.
+ */
+#include <libxml/parser.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "acl/acl.h"
+#include "conf/conf.h"
+#include "db/db.h"
+#include "http/http.h"
+
+static void
+usage(FILE *f)
+{
+    fputs("Usage: parvisd [-c FILE] [--help] [--version]\n"
+          "\n"
+          "Parvis WebDAV server: serves the spaces stored in PostgreSQL.\n"
+          "\n"
+          "  -c, --config FILE  configuration file (see parvis.conf.sample)\n"
+          "  -h, --help         show this help\n"
+          "  -V, --version      show the version\n"
+          "\n"
+          "Environment: PARVIS_DSN (libpq conninfo) and PARVIS_LISTEN\n"
+          "(host:port) override the file.  PARVIS_LOG_LEVEL=debug logs more.\n",
+          f);
+}
+
+/* libxml2 must never load anything from outside: refuse every entity. */
+static xmlParserInputPtr
+no_external_entities(const char *url, const char *id, xmlParserCtxtPtr ctx)
+{
+    (void)url;
+    (void)id;
+    (void)ctx;
+    return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *conf_path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
+            i + 1 < argc) {
+            conf_path = argv[++i];
+        } else if (strcmp(argv[i], "-h") == 0 ||
+                   strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "-V") == 0 ||
+                   strcmp(argv[i], "--version") == 0) {
+            puts("parvisd " PACKAGE_VERSION);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    const char *lvl = getenv("PARVIS_LOG_LEVEL");
+    if (lvl != NULL && strcmp(lvl, "debug") == 0)
+        log_set_level(LOG_DEBUG);
+
+    struct conf conf;
+    char err[512];
+    if (!conf_load(&conf, conf_path, err, sizeof(err))) {
+        fprintf(stderr, "parvisd: %s\n", err);
+        return 1;
+    }
+
+    /* Schema first: a node never serves an older schema than its code. */
+    struct db_conn *dc = db_conn_open(conf.dsn, err, sizeof(err));
+    if (dc == NULL) {
+        fprintf(stderr, "parvisd: %s\n", err);
+        return 1;
+    }
+    int applied = 0;
+    if (!db_migrate(dc, &applied, err, sizeof(err))) {
+        fprintf(stderr, "parvisd: %s\n", err);
+        db_conn_close(dc);
+        return 1;
+    }
+    if (applied > 0)
+        log_msg(LOG_INFO, NULL, NULL, "applied %d migration(s)", applied);
+    db_conn_close(dc);
+
+    xmlInitParser();
+    xmlSetExternalEntityLoader(no_external_entities);
+
+    struct dav_registry *reg = dav_registry_new();
+    dav_register(reg);
+    acl_register(reg);
+
+    struct db_pool *pool = db_pool_create(conf.dsn, conf.db_pool_size);
+    struct dav_server dav = {
+        .conf = &conf,
+        .reg = reg,
+        .store = db_store_ops(),
+        .store_ctx = pool,
+    };
+
+    /* Signals are taken by sigwait() below; block them in every thread. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct http_server *hs = http_server_start(&dav);
+    if (hs == NULL) {
+        db_pool_destroy(pool);
+        return 1;
+    }
+    const char *shown = strchr(conf.listen_host, ':') != NULL ? "[%s]" : "%s";
+    char host[300];
+    snprintf(host, sizeof(host), shown, conf.listen_host);
+    printf("parvisd: listening on http://%s:%u/\n", host, conf.listen_port);
+    fflush(stdout);
+
+    int sig = 0;
+    sigwait(&set, &sig);
+    log_msg(LOG_INFO, NULL, NULL, "stopping on signal %d", sig);
+    http_server_stop(hs);
+    db_pool_destroy(pool);
+    xmlCleanupParser();
+    return 0;
+}

@@ -1,0 +1,360 @@
+/*
+ * http/server.c -- the only code that sees libmicrohttpd: it turns MHD
+ * callbacks into the dav_req lifecycle (dav/dav.h), serves /healthz and
+ * /.well-known/, and writes the access log.
+ *
+ * Request bodies are handed to the DAV core piece by piece as MHD reads
+ * them (PUT streams into storage); responses are either an arena buffer
+ * or a pull callback that streams content out.  MHD answers
+ * "Expect: 100-continue" itself when the first call queues no response,
+ * and decodes chunked request bodies.
+ */
+#include "http/http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "conf/conf.h"
+
+#define STREAM_BLOCK (256 * 1024)
+
+struct http_server {
+    struct MHD_Daemon *mhd;
+    const struct dav_server *dav;
+    FILE *access_log;
+    bool own_log;
+    pthread_mutex_t log_lock;
+};
+
+/* Per-request state of the adapter, owned by the dav_req's arena except
+ * for this struct itself (malloc'd: it outlives the arena by a moment). */
+struct http_ctx {
+    struct dav_req *req;
+    struct MHD_Connection *conn;
+    bool queued;
+    bool begun;
+    bool discard;  /* an error is ready; the body is being discarded */
+    struct timespec start;
+    int status;
+    uint64_t bytes;
+};
+
+static const char *
+header_lookup(void *ctx, const char *name)
+{
+    struct MHD_Connection *conn = ctx;
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+static void
+client_address(struct MHD_Connection *conn, char *out, size_t outlen)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, outlen, "-");
+    if (ci == NULL || ci->client_addr == NULL)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    socklen_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                              : sizeof(struct sockaddr_in);
+    getnameinfo(sa, len, out, (socklen_t)outlen, NULL, 0, NI_NUMERICHOST);
+}
+
+static ssize_t
+stream_cb(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct http_ctx *hc = cls;
+    struct dav_req *req = hc->req;
+    if (pos >= req->stream_len)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (max > req->stream_len - pos)
+        max = (size_t)(req->stream_len - pos);
+    long n = req->stream(req, pos, buf, max);
+    if (n < 0) {
+        log_msg(LOG_ERROR, req->id, NULL, "content read failed at %llu",
+                (unsigned long long)pos);
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    if (n == 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR; /* shorter than promised */
+    hc->bytes += (uint64_t)n;
+    return n;
+}
+
+static enum MHD_Result
+queue_dav_response(struct http_ctx *hc)
+{
+    struct dav_req *req = hc->req;
+    struct MHD_Response *resp;
+    if (req->stream != NULL && req->stream_len > 0) {
+        resp = MHD_create_response_from_callback(req->stream_len, STREAM_BLOCK,
+                                                 stream_cb, hc, NULL);
+    } else {
+        size_t len = req->resp_has_body ? req->resp_body.len : 0;
+        static char empty[1];
+        resp = MHD_create_response_from_buffer(
+            len, len > 0 ? req->resp_body.p : empty, MHD_RESPMEM_PERSISTENT);
+        hc->bytes = len;
+    }
+    if (resp == NULL)
+        return MHD_NO;
+    for (struct dav_resp_header *h = req->resp_headers; h; h = h->next)
+        MHD_add_response_header(resp, h->name, h->value);
+    MHD_add_response_header(resp, "Server", "Parvis");
+    hc->status = req->status;
+    enum MHD_Result r = MHD_queue_response(hc->conn, (unsigned)req->status,
+                                           resp);
+    MHD_destroy_response(resp);
+    hc->queued = true;
+    return r;
+}
+
+static enum MHD_Result
+queue_simple(struct http_ctx *hc, unsigned status, const char *ctype,
+             const char *body, const char *location)
+{
+    char *copy = strdup(body);
+    if (copy == NULL)
+        return MHD_NO;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        strlen(copy), copy, MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL)
+        return MHD_NO;
+    if (ctype != NULL)
+        MHD_add_response_header(resp, "Content-Type", ctype);
+    if (location != NULL)
+        MHD_add_response_header(resp, "Location", location);
+    MHD_add_response_header(resp, "Server", "Parvis");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    hc->status = (int)status;
+    hc->bytes = strlen(body);
+    enum MHD_Result r = MHD_queue_response(hc->conn, status, resp);
+    MHD_destroy_response(resp);
+    hc->queued = true;
+    return r;
+}
+
+static bool
+request_has_body(struct MHD_Connection *conn)
+{
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 "Content-Length");
+    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 "Transfer-Encoding");
+    if (te != NULL)
+        return true;
+    return cl != NULL && strcmp(cl, "0") != 0;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url,
+           const char *method, const char *version, const char *upload_data,
+           size_t *upload_data_size, void **con_cls)
+{
+    struct http_server *s = cls;
+    struct http_ctx *hc = *con_cls;
+    (void)version;
+
+    if (hc == NULL) {
+        hc = calloc(1, sizeof(*hc));
+        if (hc == NULL)
+            return MHD_NO;
+        hc->conn = conn;
+        clock_gettime(CLOCK_MONOTONIC, &hc->start);
+        *con_cls = hc;
+        char addr[64];
+        client_address(conn, addr, sizeof(addr));
+        hc->req = dav_req_create(s->dav, method, url, addr, header_lookup,
+                                 conn);
+        return MHD_YES;
+    }
+    struct dav_req *req = hc->req;
+
+    if (hc->queued) {
+        *upload_data_size = 0; /* a refused body is discarded */
+        return MHD_YES;
+    }
+
+    /* Routes outside the DAV namespace. */
+    if (strcmp(req->url, "/healthz") == 0) {
+        if (*upload_data_size > 0) {
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        enum dav_store_rc rc = s->dav->store->ping(req);
+        return rc == DAV_STORE_OK
+                   ? queue_simple(hc, 200, "text/plain", "ok\n", NULL)
+                   : queue_simple(hc, 503, "text/plain",
+                                  "database unavailable\n", NULL);
+    }
+    if (strcmp(req->url, "/.well-known/caldav") == 0 ||
+        strcmp(req->url, "/.well-known/carddav") == 0) {
+        if (*upload_data_size > 0) {
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        /* RFC 6764 §5: redirect to the context path. */
+        return queue_simple(hc, 301, "text/plain", "/dav/\n", "/dav/");
+    }
+
+    if (!hc->begun) {
+        hc->begun = true;
+        bool has_body = request_has_body(conn);
+        if (dav_req_begin(req, has_body)) {
+            /* An early answer is sent now when no body follows or the
+             * client waits for "100 Continue"; otherwise the body is read
+             * and discarded first (libmicrohttpd drops the connection when
+             * a response is queued while a body is still in flight). */
+            const char *expect = MHD_lookup_connection_value(
+                conn, MHD_HEADER_KIND, "Expect");
+            if (!has_body ||
+                (expect != NULL && strcasecmp(expect, "100-continue") == 0)) {
+                *upload_data_size = 0;
+                return queue_dav_response(hc);
+            }
+            hc->discard = true;
+        }
+    }
+    if (hc->discard) {
+        if (*upload_data_size > 0) {
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        return queue_dav_response(hc);
+    }
+    if (*upload_data_size > 0) {
+        dav_req_body(req, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    dav_req_finish(req);
+    return queue_dav_response(hc);
+}
+
+static void
+access_log_write(struct http_server *s, struct http_ctx *hc,
+                 enum MHD_RequestTerminationCode toe)
+{
+    if (s->access_log == NULL || hc->req == NULL)
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double ms = (double)(now.tv_sec - hc->start.tv_sec) * 1000.0 +
+                (double)(now.tv_nsec - hc->start.tv_nsec) / 1e6;
+    char ts[21];
+    rfc3339_format(time(NULL), ts);
+    struct dav_req *req = hc->req;
+    pthread_mutex_lock(&s->log_lock);
+    fprintf(s->access_log, "%s %s %s %s %s %d %llu %.1f %s%s\n", ts,
+            req->client_addr, req->log_user != NULL ? req->log_user : "-",
+            req->method, req->url, hc->status, (unsigned long long)hc->bytes,
+            ms, req->id,
+            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
+    fflush(s->access_log);
+    pthread_mutex_unlock(&s->log_lock);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+    struct http_server *s = cls;
+    struct http_ctx *hc = *con_cls;
+    (void)conn;
+    if (hc == NULL)
+        return;
+    access_log_write(s, hc, toe);
+    /* Rolls back an open transaction: a client that went away mid-upload
+     * leaves nothing behind. */
+    dav_req_destroy(hc->req);
+    free(hc);
+    *con_cls = NULL;
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t l = strlen(msg);
+    while (l > 0 && msg[l - 1] == '\n')
+        msg[--l] = '\0';
+    log_msg(LOG_DEBUG, NULL, NULL, "http: %s", msg);
+}
+
+struct http_server *
+http_server_start(const struct dav_server *dav)
+{
+    const struct conf *c = dav->conf;
+    struct addrinfo hints, *ai = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    char port[16];
+    snprintf(port, sizeof(port), "%u", c->listen_port);
+    int gai = getaddrinfo(c->listen_host, port, &hints, &ai);
+    if (gai != 0 || ai == NULL) {
+        log_msg(LOG_ERROR, NULL, gai_strerror(gai),
+                "cannot resolve listen address %s", c->listen_host);
+        return NULL;
+    }
+    struct http_server *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        core_fatal("out of memory");
+    s->dav = dav;
+    pthread_mutex_init(&s->log_lock, NULL);
+    if (strcmp(c->access_log, "-") == 0) {
+        s->access_log = stdout;
+    } else if (strcmp(c->access_log, "off") != 0 && c->access_log[0] != '\0') {
+        s->access_log = fopen(c->access_log, "a");
+        s->own_log = s->access_log != NULL;
+        if (s->access_log == NULL)
+            log_msg(LOG_WARN, NULL, c->access_log,
+                    "cannot open the access log");
+    }
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+                     MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    s->mhd = MHD_start_daemon(
+        flags, (uint16_t)c->listen_port, NULL, NULL, on_request, s,
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)c->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(128 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (unsigned)1024, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (s->mhd == NULL) {
+        log_msg(LOG_ERROR, NULL, NULL, "cannot listen on %s:%u",
+                c->listen_host, c->listen_port);
+        if (s->own_log)
+            fclose(s->access_log);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void
+http_server_stop(struct http_server *s)
+{
+    if (s == NULL)
+        return;
+    MHD_stop_daemon(s->mhd);
+    if (s->own_log)
+        fclose(s->access_log);
+    pthread_mutex_destroy(&s->log_lock);
+    free(s);
+}
