@@ -129,6 +129,14 @@ bool http_date_parse(struct str s, time_t *out);
 /* RFC 3339 UTC ("1994-11-06T08:49:37Z"), into 21 bytes. */
 void rfc3339_format(time_t t, char out[21]);
 
+/* ---- Unicode ---------------------------------------------------------------- */
+
+/* The NFC form of valid UTF-8 's' (NUL-terminated, in the arena); false if
+ * 's' cannot be normalised.  macOS sends NFD names: both forms resolve to
+ * the same stored (NFC) name. */
+bool str_nfc(struct arena *a, const char *s, size_t n, char **out,
+             size_t *outlen);
+
 /* ---- misc ------------------------------------------------------------------ */
 
 /* A fresh random UUID string, in the arena. */

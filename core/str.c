@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <uninorm.h>
+#include <stdlib.h>
 
 struct str
 str_c(const char *s)
@@ -168,4 +170,25 @@ buf_cstr(struct buf *b)
     buf_grow(b, 1);
     b->p[b->len] = '\0';
     return b->p;
+}
+
+bool
+str_nfc(struct arena *a, const char *s, size_t n, char **out, size_t *outlen)
+{
+    bool ascii = true;
+    for (size_t i = 0; i < n && ascii; i++)
+        ascii = (unsigned char)s[i] < 0x80;
+    if (ascii) {
+        *out = arena_strndup(a, s, n);
+        *outlen = n;
+        return true;
+    }
+    size_t len = 0;
+    uint8_t *r = u8_normalize(UNINORM_NFC, (const uint8_t *)s, n, NULL, &len);
+    if (r == NULL)
+        return false;
+    *out = arena_strndup(a, (const char *)r, len);
+    *outlen = len;
+    free(r); /* allocated by libunistring */
+    return true;
 }

@@ -93,6 +93,9 @@ decode_segment(struct arena *a, const char *s, size_t n, char **out,
     d[k] = '\0';
     if (!dav_utf8_valid(d, k))
         return false;
+    /* DESIGN.md "Namespace": names are stored in NFC. */
+    if (!str_nfc(a, d, k, &d, &k))
+        return false;
     if ((k == 1 && d[0] == '.') || (k == 2 && d[0] == '.' && d[1] == '.'))
         return false;
     *out = d;
@@ -196,6 +199,43 @@ dav_parse_overwrite(struct str s, bool *out)
     return true;
 }
 
+/* RFC 3986 §3.2: host (reg-name or IP-literal) and an optional port. */
+static bool
+authority_valid(const char *a, size_t n)
+{
+    size_t i = 0;
+    if (n > 0 && a[0] == '[') {
+        while (i < n && a[i] != ']')
+            i++;
+        if (i == n)
+            return false;
+        for (size_t k = 1; k < i; k++)
+            if (strchr("0123456789abcdefABCDEF:.", a[k]) == NULL)
+                return false;
+        i++;
+    } else {
+        while (i < n && a[i] != ':') {
+            char c = a[i];
+            bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                      (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+                      c == '_' || c == '~';
+            if (!ok)
+                return false;
+            i++;
+        }
+        if (i == 0)
+            return false;
+    }
+    if (i == n)
+        return true;
+    if (a[i] != ':')
+        return false;
+    for (i++; i < n; i++)
+        if (a[i] < '0' || a[i] > '9')
+            return false;
+    return true;
+}
+
 bool
 dav_parse_destination(struct arena *a, struct str s, const char *host,
                       const char **raw_path, bool *other_server)
@@ -226,6 +266,8 @@ dav_parse_destination(struct arena *a, struct str s, const char *host,
         alen -= (size_t)(at + 1 - scheme_end);
         scheme_end = at + 1;
     }
+    if (!authority_valid(scheme_end, alen))
+        return false;
     if (host == NULL || strlen(host) != alen ||
         strncasecmp(host, scheme_end, alen) != 0)
         *other_server = true;
