@@ -22,7 +22,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "conf/conf.h"
 
 #define DAV_TXN_ATTEMPTS 3
 
@@ -93,20 +92,22 @@ static const struct dav_method_def dav_methods[] = {
       dav_method_options },
     { "PROPFIND", DAV_M_BODY_XML, DAV_PRIV_READ, NULL, NULL,
       dav_method_propfind },
-    { "PROPPATCH", DAV_M_BODY_XML | DAV_M_WRITE, DAV_PRIV_WRITE_PROPS, NULL,
-      NULL, dav_method_proppatch },
+    { "PROPPATCH", DAV_M_BODY_XML | DAV_M_WRITE | DAV_M_CHECK_LOCKS,
+      DAV_PRIV_WRITE_PROPS, NULL, NULL, dav_method_proppatch },
     { "GET", DAV_M_NO_BODY, DAV_PRIV_READ, NULL, NULL, dav_method_get },
     { "HEAD", DAV_M_NO_BODY, DAV_PRIV_READ, NULL, NULL, dav_method_get },
-    { "PUT", DAV_M_BODY_STREAM | DAV_M_WRITE | DAV_M_TARGET_PARENT,
-      DAV_PRIV_WRITE_CONTENT, dav_method_put_prepare, dav_method_put_body,
+    { "PUT", DAV_M_BODY_STREAM | DAV_M_WRITE | DAV_M_TARGET_PARENT |
+      DAV_M_CHECK_LOCKS | DAV_M_LOCK_PARENT, DAV_PRIV_WRITE_CONTENT, dav_method_put_prepare, dav_method_put_body,
       dav_method_put },
-    { "MKCOL", DAV_M_NO_BODY | DAV_M_WRITE | DAV_M_TARGET_PARENT,
-      DAV_PRIV_BIND, NULL, NULL, dav_method_mkcol },
-    { "DELETE", DAV_M_NO_BODY | DAV_M_WRITE, DAV_PRIV_UNBIND, NULL, NULL,
+    { "MKCOL", DAV_M_NO_BODY | DAV_M_WRITE | DAV_M_TARGET_PARENT |
+      DAV_M_CHECK_LOCKS | DAV_M_LOCK_PARENT, DAV_PRIV_BIND, NULL, NULL, dav_method_mkcol },
+    { "DELETE", DAV_M_NO_BODY | DAV_M_WRITE | DAV_M_CHECK_LOCKS |
+      DAV_M_LOCK_TREE | DAV_M_LOCK_PARENT, DAV_PRIV_UNBIND, NULL, NULL,
       dav_method_delete },
     { "COPY", DAV_M_BODY_XML | DAV_M_WRITE, DAV_PRIV_READ, NULL, NULL,
       dav_method_copy },
-    { "MOVE", DAV_M_BODY_XML | DAV_M_WRITE, DAV_PRIV_UNBIND, NULL, NULL,
+    { "MOVE", DAV_M_BODY_XML | DAV_M_WRITE | DAV_M_CHECK_LOCKS |
+      DAV_M_LOCK_TREE | DAV_M_LOCK_PARENT, DAV_PRIV_UNBIND, NULL, NULL,
       dav_method_move },
 };
 
@@ -116,6 +117,7 @@ dav_register(struct dav_registry *r)
     dav_registry_add_methods(r, dav_methods,
                              sizeof(dav_methods) / sizeof(dav_methods[0]));
     dav_props_register(r);
+    dav_lock_register(r);
 }
 
 /* ---- errors --------------------------------------------------------------- */
@@ -239,8 +241,8 @@ dav_err_render(struct dav_req *req, const struct dav_err *err)
         log_msg(LOG_DEBUG, req->id, NULL, "%s %s: %d %s", req->method,
                 req->url, err->status, err->msg);
     if (err->status == 401) {
-        const char *realm = req->srv->conf != NULL ? req->srv->conf->realm
-                                                   : "Parvis";
+        const char *realm = req->srv->realm != NULL ? req->srv->realm
+                                                    : "Parvis";
         dav_resp_header_add(req, "WWW-Authenticate",
                             arena_printf(req->arena,
                                          "Basic realm=\"%s\", charset=\"UTF-8\"",
@@ -249,9 +251,7 @@ dav_err_render(struct dav_req *req, const struct dav_err *err)
     if (err->status == 503)
         dav_resp_header_add(req, "Retry-After", "5");
     if (err->status == 405)
-        dav_resp_header_add(req, "Allow",
-                            "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, "
-                            "PROPPATCH, MKCOL, COPY, MOVE");
+        dav_resp_header_add(req, "Allow", DAV_ALLOW);
     if (err->cond != NULL) {
         /* RFC 4918 §16: the precondition goes in a DAV:error body. */
         struct buf b;
@@ -285,6 +285,13 @@ dav_err_render(struct dav_req *req, const struct dav_err *err)
 /* ---- request lifecycle ------------------------------------------------------ */
 
 static atomic_ulong req_counter;
+
+static size_t
+dav_max_xml_body(const struct dav_req *req)
+{
+    return req->srv->max_xml_body > 0 ? req->srv->max_xml_body
+                                      : 1024 * 1024;
+}
 
 struct dav_req *
 dav_req_create(const struct dav_server *srv, const char *method,
@@ -403,6 +410,7 @@ dav_check_priv(struct dav_req *req, const struct dav_target *t, unsigned priv)
 }
 
 static struct dav_err *check_declared_priv(struct dav_req *req);
+static struct dav_err *check_locks(struct dav_req *req);
 
 bool
 dav_req_begin(struct dav_req *req, bool has_body)
@@ -442,6 +450,9 @@ dav_req_begin(struct dav_req *req, bool has_body)
     err = check_declared_priv(req);
     if (err != NULL)
         goto fail;
+    err = check_locks(req);
+    if (err != NULL)
+        goto fail;
     err = req->mdef->prepare(req);
     if (err != NULL)
         goto fail;
@@ -465,8 +476,7 @@ dav_req_body(struct dav_req *req, const char *data, size_t len)
             req->body_err = req->mdef->body(req, data, len);
         return;
     }
-    size_t max = req->srv->conf != NULL ? req->srv->conf->max_xml_body
-                                        : 1024 * 1024;
+    size_t max = dav_max_xml_body(req);
     if (req->body_too_large || req->body.len + len > max) {
         req->body_too_large = true;
         return;
@@ -497,6 +507,29 @@ check_declared_priv(struct dav_req *req)
     return dav_check_priv(req, t, m->required_priv);
 }
 
+/*
+ * Central lock policy (lighttpd's per-method flags): the If header is
+ * evaluated for every request on a space (RFC 4918 §10.4.1), and methods
+ * flagged DAV_M_CHECK_LOCKS must hold the tokens of the locks on what they
+ * modify.  COPY and MOVE check their destination themselves.
+ */
+static struct dav_err *
+check_locks(struct dav_req *req)
+{
+    const struct dav_method_def *m = req->mdef;
+    struct dav_target *t = &req->target;
+    if (t->area != DAV_AREA_SPACE || strcmp(m->name, "LOCK") == 0)
+        return NULL;
+    struct dav_err *err = dav_if_evaluate(req);
+    if (err != NULL || (m->flags & DAV_M_CHECK_LOCKS) == 0)
+        return err;
+    bool tree = (m->flags & DAV_M_LOCK_TREE) != 0 && t->exists &&
+                t->res.kind == DAV_KIND_COLLECTION;
+    bool parent = (m->flags & DAV_M_LOCK_PARENT) != 0 &&
+                  (!t->exists || (m->flags & DAV_M_LOCK_TREE) != 0);
+    return dav_locks_check(req, t, tree, parent);
+}
+
 static struct dav_err *
 run_once(struct dav_req *req)
 {
@@ -525,6 +558,9 @@ run_once(struct dav_req *req)
     err = check_declared_priv(req);
     if (err != NULL)
         goto out;
+    err = check_locks(req);
+    if (err != NULL)
+        goto out;
     err = req->mdef->handler(req);
 out:
     txn_end(req, true, &err);
@@ -540,7 +576,7 @@ dav_req_finish(struct dav_req *req)
     req->responded = true;
     if (req->body_too_large) {
         err = dav_err_new(req, 413, "request body over %zu bytes",
-                          req->srv->conf->max_xml_body);
+                          dav_max_xml_body(req));
         goto out;
     }
     if ((req->mdef->flags & DAV_M_BODY_STREAM) != 0) {
@@ -619,11 +655,14 @@ dav_etag_of(struct arena *a, const struct dav_resource *res)
     if (res->kind == DAV_KIND_COLLECTION)
         return arena_printf(a, "\"c%lld-%lld\"", (long long)res->id,
                             (long long)res->modified);
-    if (res->rev_id == 0)
-        /* an empty file created by LOCK or MKCOL-less paths: e3b0... */
-        return "\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\"";
-    char hex[65];
-    hex_encode(res->sha256, 32, hex);
+    /* The first 128 bits of the content's SHA-256: strong, and short
+     * enough for clients that copy ETags into fixed-size If headers. */
+    static const unsigned char empty_sha[16] = {
+        0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14,
+        0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+    };
+    char hex[33];
+    hex_encode(res->rev_id == 0 ? empty_sha : res->sha256, 16, hex);
     return arena_printf(a, "\"%s\"", hex);
 }
 
@@ -641,7 +680,7 @@ dav_check_conditions(struct dav_req *req, const struct dav_target *t)
     /* RFC 9110 §13.2.2 step 1 / 2. */
     h = dav_req_header(req, "If-Match");
     if (h != NULL) {
-        if (!dav_etag_list_match(str_c(h), etag, t->exists))
+        if (!dav_etag_list_match(str_c(h), etag, t->exists, false))
             return dav_err_new(req, 412, "If-Match failed");
     } else {
         h = dav_req_header(req, "If-Unmodified-Since");
@@ -653,7 +692,7 @@ dav_check_conditions(struct dav_req *req, const struct dav_target *t)
     /* Step 3 / 4. */
     h = dav_req_header(req, "If-None-Match");
     if (h != NULL) {
-        if (dav_etag_list_match(str_c(h), etag, t->exists)) {
+        if (dav_etag_list_match(str_c(h), etag, t->exists, true)) {
             if (safe)
                 return dav_err_new(req, 304, "not modified");
             return dav_err_new(req, 412, "If-None-Match failed");

@@ -21,6 +21,7 @@
 struct conf;
 struct dav_req;
 struct dav_registry;
+struct dav_if_state;
 
 #define DAV_NS "DAV:"
 #define PARVIS_NS "http://parvis.org/ns"
@@ -81,6 +82,9 @@ struct dav_target {
     bool exists;
     struct dav_resource res;   /* valid when exists */
     bool trailing_slash;       /* the request URL ended with '/' */
+    const struct dav_lock *locks; /* locks covering it, when loaded */
+    size_t nlocks;
+    bool locks_loaded;
 };
 
 /* ---- principals ------------------------------------------------------------ */
@@ -100,6 +104,10 @@ struct dav_principal {
 #define DAV_M_WRITE        (1u << 4) /* mutates: runs in a write txn */
 #define DAV_M_TARGET_PARENT (1u << 5) /* privilege checked on the parent
                                          when the target is unmapped */
+#define DAV_M_CHECK_LOCKS  (1u << 6) /* the target must not be locked by
+                                         others (If: lock tokens) */
+#define DAV_M_LOCK_TREE    (1u << 7) /* ... nor any member below it */
+#define DAV_M_LOCK_PARENT  (1u << 8) /* ... nor its parent (bind/unbind) */
 
 typedef struct dav_err *(*dav_handler_fn)(struct dav_req *req);
 typedef struct dav_err *(*dav_body_fn)(struct dav_req *req, const char *data,
@@ -121,6 +129,7 @@ struct dav_method_def {
 #define DAV_P_COLLECTION (1u << 2)  /* defined on collections */
 #define DAV_P_FILE       (1u << 3)  /* defined on files */
 #define DAV_P_VIRTUAL    (1u << 4)  /* defined on virtual collections */
+#define DAV_P_LOCKS      (1u << 5)  /* needs the target's locks loaded */
 
 /*
  * A live property getter appends the property's *content* (escaped XML) to
@@ -167,7 +176,11 @@ const struct dav_prop_def *dav_registry_prop(const struct dav_registry *r,
 /* ---- the server and the request -------------------------------------------- */
 
 struct dav_server {
-    const struct conf *conf;
+    const struct conf *conf;   /* for the adapter; dav/ reads the fields below */
+    size_t max_xml_body;       /* 0: 1 MiB */
+    int32_t lock_timeout_max;  /* seconds; 0: 3600 */
+    bool show_apple_files;     /* list others' ._* and .DS_Store files */
+    const char *realm;         /* NULL: "Parvis" */
     const struct dav_registry *reg;
     const struct dav_store_ops *store;
     void *store_ctx;           /* the store's process-wide state (pool) */
@@ -209,6 +222,9 @@ struct dav_req {
     /* store */
     void *store_conn;
     bool in_txn;
+
+    /* the parsed If header (dav/lock.c) */
+    struct dav_if_state *ifs;
 
     /* method-private state for streaming methods */
     void *mstate;

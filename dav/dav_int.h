@@ -11,6 +11,10 @@
 
 enum dav_depth { DAV_DEPTH_0, DAV_DEPTH_1, DAV_DEPTH_INFINITY };
 
+#define DAV_ALLOW                                                        \
+    "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, " \
+    "MOVE, LOCK, UNLOCK"
+
 /* ---- parse.c ---- */
 
 /*
@@ -33,8 +37,13 @@ bool dav_parse_overwrite(struct str s, bool *out);
  */
 bool dav_parse_destination(struct arena *a, struct str s, const char *host,
                            const char **raw_path, bool *other_server);
-/* True when the ETag list header (If-Match / If-None-Match) matches. */
-bool dav_etag_list_match(struct str list, const char *etag, bool exists);
+/*
+ * True when the ETag list header (If-Match / If-None-Match) matches.
+ * RFC 9110 §13.1.1 and §13.1.2: If-Match uses the strong comparison (a
+ * weak tag never matches), If-None-Match the weak one ('weak' true).
+ */
+bool dav_etag_list_match(struct str list, const char *etag, bool exists,
+                         bool weak);
 bool dav_utf8_valid(const char *s, size_t n);
 
 /* ---- xml.c ---- */
@@ -104,6 +113,31 @@ struct dav_err *dav_method_put_prepare(struct dav_req *req);
 struct dav_err *dav_method_put_body(struct dav_req *req, const char *data,
                                     size_t len);
 struct dav_err *dav_method_put(struct dav_req *req);
+
+/* ---- lock.c ---- */
+
+/* RFC 4918 §10.4: evaluate the If header (NULL if absent or true, 412 if
+ * false, 400 if malformed). */
+struct dav_err *dav_if_evaluate(struct dav_req *req);
+/*
+ * RFC 4918 §7: the locks covering t (and, with 'tree', locks below it; with
+ * 'parent', depth-0 locks on its parent collection) must have their token
+ * submitted in the If header by their owner; 423 lock-token-submitted
+ * naming the lock root otherwise.
+ */
+struct dav_err *dav_locks_check(struct dav_req *req,
+                                 const struct dav_target *t, bool tree,
+                                 bool parent);
+/* Timeout header (RFC 4918 §10.7), bounded by max. */
+bool dav_parse_timeout(struct str s, int32_t max, int32_t *out);
+/* Load t->locks (covering locks) if not loaded yet. */
+struct dav_err *dav_target_locks(struct dav_req *req, struct dav_target *t);
+struct dav_err *dav_method_lock(struct dav_req *req);
+struct dav_err *dav_method_unlock(struct dav_req *req);
+void dav_lock_register(struct dav_registry *r);
+/* Assign to each of n targets the locks among 'locks' that cover it. */
+void dav_locks_assign(struct dav_req *req, const struct dav_lock *locks,
+                      size_t nlocks, struct dav_target **targets, size_t n);
 
 /* ---- registry internals ---- */
 

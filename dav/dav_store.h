@@ -68,6 +68,7 @@ struct dav_resource {
     unsigned char sha256[32]; /* content hash, valid when rev_id != 0 */
     time_t created;
     time_t modified;
+    int64_t created_by;       /* principal who created it, 0 if unknown */
 };
 
 struct dav_dead_prop {
@@ -81,6 +82,19 @@ struct dav_chunk_ref {
     unsigned char sha256[32];
     int64_t offset;
     int32_t size;
+};
+
+/* A write lock (RFC 4918 §6). */
+struct dav_lock {
+    const char *token;        /* "urn:uuid:..." */
+    int64_t space_id;
+    const char *root;         /* in-space path of the lock root */
+    bool infinite;            /* Depth: infinity (else 0) */
+    bool exclusive;           /* else shared */
+    const char *owner_xml;    /* the DAV:owner element, or NULL */
+    int64_t principal_id;
+    int32_t timeout;          /* granted, seconds */
+    time_t expires;
 };
 
 struct dav_store_ops {
@@ -163,6 +177,27 @@ struct dav_store_ops {
                               const char *dst);
     /* Database health for /healthz: OK or ERROR. */
     enum dav_store_rc (*ping)(struct dav_req *req);
+
+    /* Unexpired locks covering 'path' (rooted there, or at an ancestor
+     * with depth infinity), plus with 'descendants' those rooted below it. */
+    enum dav_store_rc (*locks_find)(struct dav_req *req, int64_t space_id,
+                                    const char *path, bool descendants,
+                                    struct dav_lock **out, size_t *n);
+    enum dav_store_rc (*lock_create)(struct dav_req *req,
+                                     struct dav_lock *lk);
+    /* Give the lock a new timeout from now; updates lk->expires. */
+    enum dav_store_rc (*lock_refresh)(struct dav_req *req,
+                                      struct dav_lock *lk, int32_t timeout);
+    enum dav_store_rc (*lock_remove)(struct dav_req *req, const char *token);
+    /* Bytes used by the current content of a space, and its quota
+     * (-1: none). */
+    enum dav_store_rc (*quota_get)(struct dav_req *req, int64_t space_id,
+                                   int64_t *used, int64_t *limit);
+    /* Set the modification time shown for a resource (X-OC-Mtime,
+     * Win32LastModifiedTime). */
+    enum dav_store_rc (*mtime_set)(struct dav_req *req,
+                                   const struct dav_resource *res,
+                                   time_t mtime);
 };
 
 #endif

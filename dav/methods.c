@@ -20,11 +20,9 @@ dav_method_options(struct dav_req *req)
 {
     /* Windows and Office probe anonymously (CLIENTS.md §1): answer
      * without authentication on every path. */
-    dav_resp_header_add(req, "DAV", "1");
+    dav_resp_header_add(req, "DAV", "1, 2, 3");
     dav_resp_header_add(req, "MS-Author-Via", "DAV");
-    dav_resp_header_add(req, "Allow",
-                        "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, "
-                        "PROPPATCH, MKCOL, COPY, MOVE");
+    dav_resp_header_add(req, "Allow", DAV_ALLOW);
     dav_resp_header_add(req, "Accept-Ranges", "bytes");
     dav_respond(req, 200, NULL, "", 0);
     return NULL;
@@ -558,6 +556,13 @@ copy_move(struct dav_req *req, bool move)
             return dav_err_new(req, 403, "destination is a parent of the "
                                          "source");
     }
+    /* The destination, what it replaces and its parent's membership must
+     * not be locked by someone else (RFC 4918 §7.6, §9.8.4, §9.9.4). */
+    err = dav_locks_check(req, &dst,
+                          dst.exists && dst.res.kind == DAV_KIND_COLLECTION,
+                          true);
+    if (err != NULL)
+        return err;
     struct dav_target dparent;
     err = dav_target_parent(req, &dst, &dparent);
     if (err != NULL)

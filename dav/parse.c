@@ -245,7 +245,11 @@ dav_parse_destination(struct arena *a, struct str s, const char *host,
     if (s.len == 0)
         return false;
     if (s.p[0] == '/') {
-        *raw_path = arena_strndup(a, s.p, s.len);
+        /* RFC 4918 §8.3: Simple-ref = absolute-URI | ( path-absolute
+         * [ "?" query ] ); the query is not part of the path. */
+        const char *q = memchr(s.p, '?', s.len);
+        *raw_path = arena_strndup(a, s.p,
+                                  q != NULL ? (size_t)(q - s.p) : s.len);
         return true;
     }
     const char *scheme_end = NULL;
@@ -280,7 +284,8 @@ dav_parse_destination(struct arena *a, struct str s, const char *host,
 }
 
 bool
-dav_etag_list_match(struct str list, const char *etag, bool exists)
+dav_etag_list_match(struct str list, const char *etag, bool exists,
+                    bool weak)
 {
     list = str_trim(list);
     if (str_eq_c(list, "*"))
@@ -294,9 +299,9 @@ dav_etag_list_match(struct str list, const char *etag, bool exists)
                                 list.p[i] == '\t'))
             i++;
         size_t start = i;
-        bool weak = false;
+        bool weak_tag = false;
         if (i + 1 < list.len && list.p[i] == 'W' && list.p[i + 1] == '/') {
-            weak = true;
+            weak_tag = true;
             i += 2;
             start = i;
         }
@@ -312,8 +317,10 @@ dav_etag_list_match(struct str list, const char *etag, bool exists)
         }
         size_t n = i - start;
         /* Our ETags are strong; a weak tag with the same opaque value
-         * matches under the weak comparison used by If-None-Match. */
-        (void)weak;
+         * matches under the weak comparison used by If-None-Match, never
+         * under the strong one used by If-Match (RFC 9110 §13.1.1). */
+        if (weak_tag && !weak)
+            continue;
         if (n == el && memcmp(list.p + start, etag, el) == 0)
             return true;
     }

@@ -332,6 +332,22 @@ needs_dead(const struct dav_req *req, const struct pf_request *pf)
     return false;
 }
 
+/* Does the request ask for a property computed from locks? */
+static bool
+needs_locks(const struct dav_req *req, const struct pf_request *pf)
+{
+    if (pf->kind == PF_ALLPROP)
+        return true;
+    for (size_t i = 0; i < pf->nnames; i++) {
+        const struct dav_prop_def *d =
+            dav_registry_prop(req->srv->reg, pf->names[i].ns,
+                              pf->names[i].name);
+        if (d != NULL && (d->flags & DAV_P_LOCKS) != 0)
+            return true;
+    }
+    return false;
+}
+
 static struct dav_err *
 virtual_children(struct dav_req *req, struct pf_member **out, size_t *n)
 {
@@ -471,6 +487,23 @@ dav_method_propfind(struct dav_req *req)
                 i = j;
             }
         }
+    }
+
+    /* Locks of the target and its members, in one store call. */
+    if (self.t.area == DAV_AREA_SPACE && needs_locks(req, &pf)) {
+        struct dav_lock *locks;
+        size_t nlocks;
+        enum dav_store_rc rc = st->locks_find(req, self.t.space.id,
+                                              self.t.path, nkids > 0,
+                                              &locks, &nlocks);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "locks");
+        struct dav_target **ts = arena_alloc(req->arena,
+                                             (nkids + 1) * sizeof(*ts));
+        ts[0] = &self.t;
+        for (size_t i = 0; i < nkids; i++)
+            ts[i + 1] = &kids[i].t;
+        dav_locks_assign(req, locks, nlocks, ts, nkids + 1);
     }
 
     struct buf b;

@@ -48,7 +48,8 @@ struct lease {
     "r.id, r.space_id, r.path, r.name, r.kind, coalesce(r.current_rev, 0), " \
     "coalesce(v.num, 0), coalesce(v.size, 0), v.content_type, "              \
     "encode(v.sha256, 'hex'), extract(epoch FROM r.created_at)::bigint, "    \
-    "extract(epoch FROM r.modified_at)::bigint "                             \
+    "extract(epoch FROM r.modified_at)::bigint, "                            \
+    "coalesce(r.created_by, 0) "                                             \
     "FROM resources r LEFT JOIN revisions v ON v.id = r.current_rev "
 
 #define SUBTREE(p, s)                                                         \
@@ -89,8 +90,9 @@ static const struct {
     { "prop_remove",
       "DELETE FROM props WHERE resource_id = $1 AND ns = $2 AND name = $3" },
     { "create",
-      "INSERT INTO resources (space_id, path, parent_path, name, kind) "
-      "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (space_id, path) DO NOTHING "
+      "INSERT INTO resources (space_id, path, parent_path, name, kind, "
+      "created_by) VALUES ($1, $2, $3, $4, $5, nullif($6, 0)) "
+      "ON CONFLICT (space_id, path) DO NOTHING "
       "RETURNING id, extract(epoch FROM created_at)::bigint" },
     { "chunk_put",
       "INSERT INTO chunks (space_id, sha256, size, data) "
@@ -118,6 +120,8 @@ static const struct {
     { "chunk_read",
       "SELECT data FROM chunks WHERE space_id = $1 AND sha256 = $2" },
     { "remove",
+      "WITH l AS (DELETE FROM locks WHERE space_id = $1 AND (root_path = $2 "
+      "OR (root_path >= $2 || '/' AND root_path < $2 || '0'))) "
       "DELETE FROM resources WHERE space_id = $1 AND " SUBTREE("$2", 0) },
     /* copy: $1 src space, $2 src path, $3 dst space, $4 dst path,
      * $5 depth0, $6 dst parent path, $7 dst name */
@@ -180,6 +184,8 @@ static const struct {
     /* move: $1 src space, $2 src path, $3 dst space, $4 dst path,
      * $5 dst parent path, $6 dst name */
     { "move_tree",
+      "WITH l AS (DELETE FROM locks WHERE space_id = $1 AND (root_path = $2 "
+      "OR (root_path >= $2 || '/' AND root_path < $2 || '0'))) "
       "UPDATE resources SET space_id = $3, "
       "path = $4 || substr(path, length($2) + 1), "
       "parent_path = CASE WHEN path = $2 THEN $5 "
@@ -195,6 +201,35 @@ static const struct {
       "UPDATE revisions SET space_id = $2 WHERE resource_id IN "
       "(SELECT id FROM t) AND $1::bigint IS NOT NULL" },
     { "ping", "SELECT 1" },
+    /* $2: the path and its ancestors; $3: the path; $4: also below it */
+    { "locks_find",
+      "SELECT token, root_path, depth, exclusive, owner_xml, "
+      "coalesce(principal_id, 0), timeout_s, "
+      "extract(epoch FROM expires_at)::bigint FROM locks "
+      "WHERE space_id = $1 AND expires_at > now() AND "
+      "((root_path = ANY($2::text[]) AND (depth = -1 OR root_path = $3)) "
+      "OR ($4 AND root_path >= $3 || '/' AND root_path < $3 || '0')) "
+      "ORDER BY root_path, created_at" },
+    { "lock_create",
+      "WITH gc AS (DELETE FROM locks WHERE space_id = $2 AND "
+      "expires_at < now()) "
+      "INSERT INTO locks (token, space_id, root_path, depth, exclusive, "
+      "owner_xml, principal_id, timeout_s, expires_at) VALUES ($1, $2, $3, "
+      "$4, $5, $6, nullif($7, 0), $8::integer, "
+      "now() + $8::integer * interval '1 second') "
+      "RETURNING extract(epoch FROM expires_at)::bigint" },
+    { "lock_refresh",
+      "UPDATE locks SET timeout_s = $2::integer, "
+      "expires_at = now() + $2::integer * interval '1 second' "
+      "WHERE token = $1 AND expires_at > now() "
+      "RETURNING extract(epoch FROM expires_at)::bigint" },
+    { "lock_remove", "DELETE FROM locks WHERE token = $1" },
+    { "quota_get",
+      "SELECT coalesce((SELECT sum(v.size) FROM resources r "
+      "JOIN revisions v ON v.id = r.current_rev WHERE r.space_id = $1), 0), "
+      "coalesce(quota_bytes, -1) FROM spaces WHERE id = $1" },
+    { "mtime_set",
+      "UPDATE resources SET modified_at = to_timestamp($2) WHERE id = $1" },
 };
 
 bool
@@ -523,6 +558,7 @@ row_to_res(struct arena *a, const PGresult *r, int row,
         hex_decode32(PQgetvalue(r, row, 9), out->sha256);
     out->created = (time_t)col_i64(r, row, 10);
     out->modified = (time_t)col_i64(r, row, 11);
+    out->created_by = col_i64(r, row, 12);
 }
 
 static void
@@ -687,9 +723,11 @@ pg_create(struct dav_req *req, int64_t space_id, const char *path,
     enum dav_store_rc rc;
     const char *parent, *name;
     split_path(req, path, &parent, &name);
-    const char *v[5] = { i64(req, space_id), path, parent, name,
-                         kind == DAV_KIND_COLLECTION ? "0" : "1" };
-    PGresult *r = run(req, "create", 5, v, NULL, 0, &rc);
+    int64_t creator = req->principal != NULL ? req->principal->id : 0;
+    const char *v[6] = { i64(req, space_id), path, parent, name,
+                         kind == DAV_KIND_COLLECTION ? "0" : "1",
+                         i64(req, creator) };
+    PGresult *r = run(req, "create", 6, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     if (PQntuples(r) == 0)
@@ -701,6 +739,7 @@ pg_create(struct dav_req *req, int64_t space_id, const char *path,
     out->name = arena_strdup(req->arena, name);
     out->kind = kind;
     out->created = out->modified = (time_t)col_i64(r, 0, 1);
+    out->created_by = creator;
     return DAV_STORE_OK;
 }
 
@@ -932,6 +971,128 @@ pg_ping(struct dav_req *req)
     return rc;
 }
 
+/* Append s[0..n) as a quoted element of a PostgreSQL array literal. */
+static void
+array_elem(struct buf *b, const char *s, size_t n)
+{
+    buf_puts(b, ",\"");
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"' || s[i] == '\\')
+            buf_puts(b, "\\");
+        buf_append(b, &s[i], 1);
+    }
+    buf_puts(b, "\"");
+}
+
+/* A PostgreSQL text[] literal of the path and all its ancestors. */
+static const char *
+ancestors_array(struct dav_req *req, const char *path)
+{
+    struct buf b;
+    buf_init(&b, req->arena, strlen(path) * 4 + 8);
+    buf_puts(&b, "{\"\"");
+    for (const char *p = path; *p != '\0'; p++)
+        if (*p == '/' && p != path)
+            array_elem(&b, path, (size_t)(p - path));
+    if (path[0] != '\0')
+        array_elem(&b, path, strlen(path));
+    buf_puts(&b, "}");
+    return buf_cstr(&b);
+}
+
+static enum dav_store_rc
+pg_locks_find(struct dav_req *req, int64_t space_id, const char *path,
+              bool descendants, struct dav_lock **out, size_t *n)
+{
+    enum dav_store_rc rc;
+    const char *v[4] = { i64(req, space_id), ancestors_array(req, path), path,
+                         descendants ? "true" : "false" };
+    PGresult *r = run(req, "locks_find", 4, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    int rows = PQntuples(r);
+    *out = arena_alloc(req->arena, ((size_t)rows + 1) * sizeof(**out));
+    for (int i = 0; i < rows; i++) {
+        struct dav_lock *lk = &(*out)[i];
+        lk->token = col_str(req->arena, r, i, 0);
+        lk->space_id = space_id;
+        lk->root = col_str(req->arena, r, i, 1);
+        lk->infinite = col_i64(r, i, 2) == -1;
+        lk->exclusive = PQgetvalue(r, i, 3)[0] == 't';
+        lk->owner_xml = col_str(req->arena, r, i, 4);
+        lk->principal_id = col_i64(r, i, 5);
+        lk->timeout = (int32_t)col_i64(r, i, 6);
+        lk->expires = (time_t)col_i64(r, i, 7);
+    }
+    *n = (size_t)rows;
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_lock_create(struct dav_req *req, struct dav_lock *lk)
+{
+    enum dav_store_rc rc;
+    const char *v[8] = { lk->token, i64(req, lk->space_id), lk->root,
+                         lk->infinite ? "-1" : "0",
+                         lk->exclusive ? "true" : "false", lk->owner_xml,
+                         i64(req, lk->principal_id), i64(req, lk->timeout) };
+    PGresult *r = run(req, "lock_create", 8, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    lk->expires = (time_t)col_i64(r, 0, 0);
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_lock_refresh(struct dav_req *req, struct dav_lock *lk, int32_t timeout)
+{
+    enum dav_store_rc rc;
+    const char *v[2] = { lk->token, i64(req, timeout) };
+    PGresult *r = run(req, "lock_refresh", 2, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) == 0)
+        return DAV_STORE_NOTFOUND;
+    lk->expires = (time_t)col_i64(r, 0, 0);
+    lk->timeout = timeout;
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_lock_remove(struct dav_req *req, const char *token)
+{
+    enum dav_store_rc rc;
+    const char *v[1] = { token };
+    run(req, "lock_remove", 1, v, NULL, 0, &rc);
+    return rc;
+}
+
+static enum dav_store_rc
+pg_quota_get(struct dav_req *req, int64_t space_id, int64_t *used,
+             int64_t *limit)
+{
+    enum dav_store_rc rc;
+    const char *v[1] = { i64(req, space_id) };
+    PGresult *r = run(req, "quota_get", 1, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) == 0)
+        return DAV_STORE_NOTFOUND;
+    *used = col_i64(r, 0, 0);
+    *limit = col_i64(r, 0, 1);
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_mtime_set(struct dav_req *req, const struct dav_resource *res,
+             time_t mtime)
+{
+    enum dav_store_rc rc;
+    const char *v[2] = { i64(req, res->id), i64(req, (int64_t)mtime) };
+    run(req, "mtime_set", 2, v, NULL, 0, &rc);
+    return rc;
+}
+
 static const struct dav_store_ops pg_ops = {
     .txn_begin = pg_txn_begin,
     .txn_commit = pg_txn_commit,
@@ -953,6 +1114,12 @@ static const struct dav_store_ops pg_ops = {
     .copy = pg_copy,
     .move = pg_move,
     .ping = pg_ping,
+    .locks_find = pg_locks_find,
+    .lock_create = pg_lock_create,
+    .lock_refresh = pg_lock_refresh,
+    .lock_remove = pg_lock_remove,
+    .quota_get = pg_quota_get,
+    .mtime_set = pg_mtime_set,
 };
 
 const struct dav_store_ops *

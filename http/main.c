@@ -99,6 +99,8 @@ main(int argc, char **argv)
     struct db_pool *pool = db_pool_create(conf.dsn, conf.db_pool_size);
     struct dav_server dav = {
         .conf = &conf,
+        .max_xml_body = conf.max_xml_body,
+        .realm = conf.realm,
         .reg = reg,
         .store = db_store_ops(),
         .store_ctx = pool,
