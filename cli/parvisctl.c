@@ -5,6 +5,7 @@
  *
  * Exit status: 0 success, 1 failure (message on stderr), 2 usage error.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,10 @@ static const char usage_text[] =
     "  user list                               list users\n"
     "  space create SLUG --title TITLE          create a space (and its root)\n"
     "  space list                              list spaces\n"
+    "  space quota SLUG SIZE|none              set the space's quota (bytes, or\n"
+    "                                          with a K, M, G or T suffix)\n"
+    "  lock list [SPACE]                       list the active locks\n"
+    "  lock break TOKEN                        remove a lock (urn:uuid:...)\n"
     "  member add SPACE USER --role ROLE        ROLE: manager, validator,\n"
     "                                          editor or reader\n"
     "  member list SPACE                       list the members of a space\n"
@@ -189,6 +194,64 @@ cmd_user(struct db_conn *c, int argc, char **argv)
     return admin_result(rc, err, "user");
 }
 
+/* "10G" -> bytes; "none" -> -1.  False if malformed. */
+static bool
+parse_size(const char *s, int64_t *out)
+{
+    if (strcmp(s, "none") == 0 || strcmp(s, "unlimited") == 0) {
+        *out = -1;
+        return true;
+    }
+    char *end = NULL;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || v < 0)
+        return false;
+    int64_t mult = 1;
+    switch (*end) {
+    case '\0': break;
+    case 'K': case 'k': mult = 1024; end++; break;
+    case 'M': case 'm': mult = 1024 * 1024; end++; break;
+    case 'G': case 'g': mult = 1024LL * 1024 * 1024; end++; break;
+    case 'T': case 't': mult = 1024LL * 1024 * 1024 * 1024; end++; break;
+    default: return false;
+    }
+    if (*end == 'B' || *end == 'b')
+        end++;
+    if (*end != '\0' || v > INT64_MAX / mult)
+        return false;
+    *out = (int64_t)v * mult;
+    return true;
+}
+
+static const char *lock_space;
+
+static enum db_admin_rc
+lock_list_fn(struct db_conn *c, db_row_fn fn, void *ctx, char *err,
+             size_t errlen)
+{
+    return db_lock_list(c, lock_space, fn, ctx, err, errlen);
+}
+
+static int
+cmd_lock(struct db_conn *c, int argc, char **argv)
+{
+    char err[512];
+    if (argc >= 1 && strcmp(argv[0], "list") == 0) {
+        static const char *const names[] = { "token", "space", "path",
+                                             "depth", "scope", "owner",
+                                             "expires" };
+        lock_space = argc >= 2 ? argv[1] : NULL;
+        return list(lock_list_fn, c, names, 7);
+    }
+    if (argc == 2 && strcmp(argv[0], "break") == 0) {
+        enum db_admin_rc rc = db_lock_break(c, argv[1], err, sizeof(err));
+        if (rc == DB_ADMIN_OK)
+            printf("lock %s removed\n", argv[1]);
+        return admin_result(rc, err, "lock");
+    }
+    return usage();
+}
+
 static int
 cmd_space(struct db_conn *c, int argc, char **argv)
 {
@@ -197,6 +260,14 @@ cmd_space(struct db_conn *c, int argc, char **argv)
         static const char *const names[] = { "slug", "title", "members",
                                              "status" };
         return list(db_space_list, c, names, 4);
+    }
+    if (argc == 3 && strcmp(argv[0], "quota") == 0) {
+        int64_t size;
+        if (!parse_size(argv[2], &size))
+            return fail("invalid size \"%s\"", argv[2]);
+        enum db_admin_rc rc = db_space_quota(c, argv[1], size, err,
+                                             sizeof(err));
+        return admin_result(rc, err, "space");
     }
     if (argc < 2 || strcmp(argv[0], "create") != 0)
         return usage();
@@ -273,7 +344,8 @@ main(int argc, char **argv)
         return fail("%s", err);
     const char *cmd = argv[i];
     if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "user") != 0 &&
-        strcmp(cmd, "space") != 0 && strcmp(cmd, "member") != 0)
+        strcmp(cmd, "space") != 0 && strcmp(cmd, "member") != 0 &&
+        strcmp(cmd, "lock") != 0)
         return usage();
 
     struct db_conn *c = db_conn_open(conf.dsn, err, sizeof(err));
@@ -294,6 +366,8 @@ main(int argc, char **argv)
         rc = cmd_user(c, sub_argc, sub_argv);
     } else if (strcmp(cmd, "space") == 0) {
         rc = cmd_space(c, sub_argc, sub_argv);
+    } else if (strcmp(cmd, "lock") == 0) {
+        rc = cmd_lock(c, sub_argc, sub_argv);
     } else {
         rc = cmd_member(c, sub_argc, sub_argv);
     }

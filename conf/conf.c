@@ -93,6 +93,22 @@ set_key(struct conf *c, const char *k, const char *v, char *err, size_t errlen)
         if (!parse_uint(v, 86400, &n))
             goto bad_number;
         c->connection_timeout = (unsigned)n;
+    } else if (strcmp(k, "lock_timeout_max") == 0) {
+        if (!parse_uint(v, 7 * 86400, &n) || n < 60)
+            goto bad_number;
+        c->lock_timeout_max = (unsigned)n;
+    } else if (strcmp(k, "show_apple_files") == 0) {
+        if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 ||
+            strcmp(v, "on") == 0) {
+            c->show_apple_files = true;
+        } else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 ||
+                   strcmp(v, "off") == 0) {
+            c->show_apple_files = false;
+        } else {
+            snprintf(err, errlen, "%s: expected true or false, got \"%s\"",
+                     k, v);
+            return false;
+        }
     } else if (strcmp(k, "max_xml_body") == 0) {
         if (!parse_uint(v, 1UL << 30, &n) || n < 1024)
             goto bad_number;
@@ -120,6 +136,8 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
     c->max_xml_body = 1024 * 1024;
     c->access_log = xstrdup("-");
     c->realm = xstrdup("Parvis");
+    c->lock_timeout_max = 3600;
+    c->show_apple_files = false;
 
     if (path != NULL) {
         FILE *f = fopen(path, "r");

@@ -19,6 +19,8 @@ struct conf {
     size_t max_xml_body;      /* bytes */
     char *access_log;         /* path, "-" or "off" */
     char *realm;              /* Basic realm */
+    unsigned lock_timeout_max; /* seconds: longest lock granted */
+    bool show_apple_files;    /* list other users' ._* and .DS_Store */
 };
 
 /*

@@ -139,11 +139,21 @@ struct dav_method_def {
 typedef bool (*dav_prop_get_fn)(struct dav_req *req, struct arena *a,
                                 const struct dav_target *t, struct buf *out);
 
+/*
+ * Called by PROPPATCH after a writable live property was stored as a dead
+ * property, so that it can also take effect (Win32LastModifiedTime sets
+ * the modification time).  'value' is the element's text.
+ */
+typedef struct dav_err *(*dav_prop_set_fn)(struct dav_req *req,
+                                           const struct dav_target *t,
+                                           const char *value);
+
 struct dav_prop_def {
     const char *ns;
     const char *name;
     unsigned flags;
-    dav_prop_get_fn get;
+    dav_prop_get_fn get;     /* NULL: only a stored value is shown */
+    dav_prop_set_fn set;     /* NULL: nothing beyond storing it */
 };
 
 /* ---- hooks that acl/ registers ----------------------------------------------- */
@@ -180,6 +190,8 @@ struct dav_server {
     size_t max_xml_body;       /* 0: 1 MiB */
     int32_t lock_timeout_max;  /* seconds; 0: 3600 */
     bool show_apple_files;     /* list others' ._* and .DS_Store files */
+    const char *quota_free_path; /* statvfs() target when no quota: NULL
+                                    lets the store decide */
     const char *realm;         /* NULL: "Parvis" */
     const struct dav_registry *reg;
     const struct dav_store_ops *store;
@@ -222,6 +234,10 @@ struct dav_req {
     /* store */
     void *store_conn;
     bool in_txn;
+
+    /* quota of the target's space, loaded on first use */
+    bool quota_loaded;
+    int64_t quota_used, quota_limit, quota_free;
 
     /* the parsed If header (dav/lock.c) */
     struct dav_if_state *ifs;

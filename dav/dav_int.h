@@ -97,6 +97,11 @@ const char *dav_space_href(struct arena *a, const char *slug,
 
 /* ---- props.c ---- */
 
+/* macOS metadata files (._*, .DS_Store) of other users are left out of
+ * listings unless the server is configured to show them. */
+bool dav_member_hidden(const struct dav_req *req,
+                       const struct dav_resource *res);
+
 struct dav_err *dav_method_propfind(struct dav_req *req);
 struct dav_err *dav_method_proppatch(struct dav_req *req);
 void dav_props_register(struct dav_registry *r);

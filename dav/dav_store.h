@@ -52,6 +52,7 @@ struct dav_space {
     const char *slug;
     const char *title;
     const char *role;         /* the principal's role in it */
+    int64_t quota;            /* bytes, -1 for none */
     time_t created;
 };
 
@@ -189,10 +190,11 @@ struct dav_store_ops {
     enum dav_store_rc (*lock_refresh)(struct dav_req *req,
                                       struct dav_lock *lk, int32_t timeout);
     enum dav_store_rc (*lock_remove)(struct dav_req *req, const char *token);
-    /* Bytes used by the current content of a space, and its quota
-     * (-1: none). */
+    /* Bytes used by the current content of a space, its quota (-1: none)
+     * and the free space of the database's disk (-1: unknown). */
     enum dav_store_rc (*quota_get)(struct dav_req *req, int64_t space_id,
-                                   int64_t *used, int64_t *limit);
+                                   int64_t *used, int64_t *limit,
+                                   int64_t *disk_free);
     /* Set the modification time shown for a resource (X-OC-Mtime,
      * Win32LastModifiedTime). */
     enum dav_store_rc (*mtime_set)(struct dav_req *req,

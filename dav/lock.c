@@ -402,9 +402,9 @@ get_supportedlock(struct dav_req *req, struct arena *a,
 
 static const struct dav_prop_def lock_props[] = {
     { DAV_NS, "lockdiscovery", DAV_P_PROTECTED | DAV_P_ALLPROP | DAV_P_LOCKS,
-      get_lockdiscovery },
+      get_lockdiscovery, NULL },
     { DAV_NS, "supportedlock", DAV_P_PROTECTED | DAV_P_ALLPROP,
-      get_supportedlock },
+      get_supportedlock, NULL },
 };
 
 static const struct dav_method_def lock_methods[] = {

@@ -152,7 +152,8 @@ get_collection(struct dav_req *req)
             struct dav_target c = *t;
             c.path = rs[i].path;
             c.res = rs[i];
-            if (dav_check_priv(req, &c, DAV_PRIV_READ) != NULL)
+            if (dav_member_hidden(req, &rs[i]) ||
+                dav_check_priv(req, &c, DAV_PRIV_READ) != NULL)
                 continue;
             const char *h = dav_href_of(req, req->arena, &c);
             buf_puts(&b, "<li><a href=\"");
@@ -269,6 +270,7 @@ dav_method_get(struct dav_req *req)
 
 struct put_state {
     bool created;
+    int64_t quota_room;      /* bytes the new content may take; -1: any */
     struct sha256 whole;
     char *chunk;
     size_t fill;
@@ -344,6 +346,23 @@ dav_method_put_prepare(struct dav_req *req)
         t->exists = true;
         ps->created = true;
     }
+    /* RFC 4331 §6: refuse early when the announced size cannot fit. */
+    ps->quota_room = -1;
+    if (t->space.quota >= 0) {
+        int64_t used, limit, disk_free;
+        enum dav_store_rc qrc = st->quota_get(req, t->space.id, &used,
+                                              &limit, &disk_free);
+        if (qrc != DAV_STORE_OK)
+            return dav_err_from_store(req, qrc, "quota");
+        ps->quota_room = limit >= 0 ? limit - used + t->res.size : -1;
+    }
+    const char *cl = dav_req_header(req, "Content-Length");
+    uint64_t announced;
+    if (ps->quota_room >= 0 && cl != NULL &&
+        str_to_u64(str_trim(str_c(cl)), &announced) &&
+        announced > (uint64_t)ps->quota_room)
+        return dav_err_cond(req, 507, DAV_NS, "quota-not-exceeded",
+                            "space quota exceeded");
     sha256_init(&ps->whole);
     ps->chunk = arena_alloc(req->arena, DAV_CHUNK_SIZE);
     ps->caprefs = 64;
@@ -408,6 +427,9 @@ dav_method_put(struct dav_req *req)
     struct dav_err *err = put_flush(req, ps);
     if (err != NULL)
         return err;
+    if (ps->quota_room >= 0 && ps->total > (uint64_t)ps->quota_room)
+        return dav_err_cond(req, 507, DAV_NS, "quota-not-exceeded",
+                            "space quota exceeded");
     unsigned char sha[32];
     sha256_final(&ps->whole, sha);
     const char *ct = dav_req_header(req, "Content-Type");
@@ -419,8 +441,28 @@ dav_method_put(struct dav_req *req)
         ps->nrefs);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "revision");
+    /* rclone and Nextcloud-aware clients keep modification times this
+     * way; the header carries Unix seconds. */
+    const char *mt = dav_req_header(req, "X-OC-Mtime");
+    bool mtime_set = false;
+    if (mt != NULL) {
+        struct str v = str_trim(str_c(mt));
+        const char *dot = memchr(v.p, '.', v.len);
+        if (dot != NULL)
+            v.len = (size_t)(dot - v.p);
+        uint64_t secs;
+        if (str_to_u64(v, &secs) && secs < (1ULL << 40)) {
+            rc = req->srv->store->mtime_set(req, &t->res, (time_t)secs);
+            if (rc != DAV_STORE_OK)
+                return dav_err_from_store(req, rc, "mtime");
+            t->res.modified = (time_t)secs;
+            mtime_set = true;
+        }
+    }
     dav_respond(req, ps->created ? 201 : 204, NULL, "", 0);
     add_validators(req, &t->res);
+    if (mtime_set)
+        dav_resp_header_add(req, "X-OC-Mtime", "accepted");
     return NULL;
 }
 

@@ -127,21 +127,104 @@ get_lastmodified(struct dav_req *req, struct arena *a,
     return true;
 }
 
+/* RFC 4331: quota of the space, on every collection of it. */
+static bool
+quota_load(struct dav_req *req, const struct dav_target *t)
+{
+    if (t->area != DAV_AREA_SPACE || t->res.kind != DAV_KIND_COLLECTION)
+        return false;
+    if (!req->quota_loaded) {
+        enum dav_store_rc rc = req->srv->store->quota_get(
+            req, t->space.id, &req->quota_used, &req->quota_limit,
+            &req->quota_free);
+        if (rc != DAV_STORE_OK)
+            return false;
+        req->quota_loaded = true;
+    }
+    return true;
+}
+
+static bool
+get_quota_used(struct dav_req *req, struct arena *a,
+               const struct dav_target *t, struct buf *out)
+{
+    (void)a;
+    if (!quota_load(req, t))
+        return false;
+    buf_printf(out, "%lld", (long long)req->quota_used);
+    return true;
+}
+
+static bool
+get_quota_available(struct dav_req *req, struct arena *a,
+                    const struct dav_target *t, struct buf *out)
+{
+    (void)a;
+    if (!quota_load(req, t))
+        return false;
+    int64_t avail;
+    if (req->quota_limit >= 0) {
+        avail = req->quota_limit - req->quota_used;
+        if (avail < 0)
+            avail = 0;
+        if (req->quota_free >= 0 && req->quota_free < avail)
+            avail = req->quota_free;
+    } else if (req->quota_free >= 0) {
+        avail = req->quota_free;
+    } else {
+        return false;
+    }
+    buf_printf(out, "%lld", (long long)avail);
+    return true;
+}
+
+/* Windows Mini-Redirector properties (CLIENTS.md §1 item 3). */
+#define MS_NS "urn:schemas-microsoft-com:"
+
+static bool
+get_win32_attributes(struct dav_req *req, struct arena *a,
+                     const struct dav_target *t, struct buf *out)
+{
+    (void)req;
+    (void)a;
+    if (!is_space(t))
+        return false;
+    /* FILE_ATTRIBUTE_DIRECTORY or FILE_ATTRIBUTE_ARCHIVE */
+    buf_puts(out, t->res.kind == DAV_KIND_COLLECTION ? "00000010"
+                                                     : "00000020");
+    return true;
+}
+
+static struct dav_err *
+set_win32_mtime(struct dav_req *req, const struct dav_target *t,
+                const char *value)
+{
+    time_t when;
+    if (value == NULL || !http_date_parse(str_trim(str_c(value)), &when))
+        return NULL; /* kept as given; the shown time stays */
+    enum dav_store_rc rc = req->srv->store->mtime_set(req, &t->res, when);
+    return dav_err_from_store(req, rc, "mtime");
+}
+
 static const struct dav_prop_def dav_live_props[] = {
     { DAV_NS, "resourcetype", DAV_P_PROTECTED | DAV_P_ALLPROP,
-      get_resourcetype },
+      get_resourcetype, NULL },
     { DAV_NS, "creationdate", DAV_P_PROTECTED | DAV_P_ALLPROP,
-      get_creationdate },
+      get_creationdate, NULL },
     /* RFC 4918 §15.2: displayname is not protected; a dead value set by
      * PROPPATCH takes precedence over the computed one. */
-    { DAV_NS, "displayname", DAV_P_ALLPROP, get_displayname },
+    { DAV_NS, "displayname", DAV_P_ALLPROP, get_displayname, NULL },
     { DAV_NS, "getcontentlength", DAV_P_PROTECTED | DAV_P_ALLPROP,
-      get_contentlength },
+      get_contentlength, NULL },
     { DAV_NS, "getcontenttype", DAV_P_PROTECTED | DAV_P_ALLPROP,
-      get_contenttype },
-    { DAV_NS, "getetag", DAV_P_PROTECTED | DAV_P_ALLPROP, get_etag },
+      get_contenttype, NULL },
+    { DAV_NS, "getetag", DAV_P_PROTECTED | DAV_P_ALLPROP, get_etag, NULL },
     { DAV_NS, "getlastmodified", DAV_P_PROTECTED | DAV_P_ALLPROP,
-      get_lastmodified },
+      get_lastmodified, NULL },
+    { DAV_NS, "quota-available-bytes", DAV_P_PROTECTED, get_quota_available, NULL },
+    { DAV_NS, "quota-used-bytes", DAV_P_PROTECTED, get_quota_used, NULL },
+    { MS_NS, "Win32FileAttributes", 0, get_win32_attributes, NULL },
+    { MS_NS, "Win32LastModifiedTime", 0, NULL, set_win32_mtime },
 };
 
 void
@@ -237,6 +320,32 @@ emit_live(struct buf *b, const struct dav_prop_def *d, struct buf *val)
     dav_xml_close(b, d->ns, d->name);
 }
 
+/*
+ * One property of one member: a protected live property is computed; a
+ * writable one shows its stored value if it has one, else its computed
+ * value; anything else is a dead property.  Unknown ones go to 'missing'
+ * (NULL: dropped silently, for allprop).
+ */
+static void
+emit_one(struct dav_req *req, struct arena *scratch, struct buf *ok,
+         struct buf *missing, const struct pf_member *m,
+         const struct dav_prop_def *d, const char *ns, const char *name,
+         struct buf *val)
+{
+    const struct dav_dead_prop *dp = find_dead(m, ns, name);
+    if (dp != NULL && (d == NULL || (d->flags & DAV_P_PROTECTED) == 0)) {
+        buf_puts(ok, dp->xml);
+        return;
+    }
+    val->len = 0;
+    if (d != NULL && d->get != NULL && d->get(req, scratch, &m->t, val)) {
+        emit_live(ok, d, val);
+        return;
+    }
+    if (missing != NULL)
+        dav_xml_open(missing, ns, name, true);
+}
+
 static void
 emit_member(struct dav_req *req, struct arena *scratch, struct buf *b,
             const struct pf_member *m, const struct pf_request *pf)
@@ -252,7 +361,8 @@ emit_member(struct dav_req *req, struct arena *scratch, struct buf *b,
         for (size_t i = 0; i < reg->nprops; i++) {
             const struct dav_prop_def *d = reg->props[i];
             val.len = 0;
-            if (d->get(req, scratch, &m->t, &val) || find_dead(m, d->ns, d->name))
+            if (find_dead(m, d->ns, d->name) != NULL ||
+                (d->get != NULL && d->get(req, scratch, &m->t, &val)))
                 dav_xml_open(&ok, d->ns, d->name, true);
         }
         for (size_t i = 0; i < m->ndead; i++)
@@ -261,16 +371,8 @@ emit_member(struct dav_req *req, struct arena *scratch, struct buf *b,
     } else if (pf->kind == PF_ALLPROP) {
         for (size_t i = 0; i < reg->nprops; i++) {
             const struct dav_prop_def *d = reg->props[i];
-            if ((d->flags & DAV_P_ALLPROP) == 0)
-                continue;
-            const struct dav_dead_prop *dp = find_dead(m, d->ns, d->name);
-            if (dp != NULL && (d->flags & DAV_P_PROTECTED) == 0) {
-                buf_puts(&ok, dp->xml);
-                continue;
-            }
-            val.len = 0;
-            if (d->get(req, scratch, &m->t, &val))
-                emit_live(&ok, d, &val);
+            if ((d->flags & DAV_P_ALLPROP) != 0)
+                emit_one(req, scratch, &ok, NULL, m, d, d->ns, d->name, &val);
         }
         for (size_t i = 0; i < m->ndead; i++)
             if (dav_registry_prop(reg, m->dead[i].ns, m->dead[i].name) == NULL)
@@ -280,22 +382,11 @@ emit_member(struct dav_req *req, struct arena *scratch, struct buf *b,
     for (size_t i = 0; i < pf->nnames; i++) {
         const struct pf_name *n = &pf->names[i];
         const struct dav_prop_def *d = dav_registry_prop(reg, n->ns, n->name);
-        const struct dav_dead_prop *dp = find_dead(m, n->ns, n->name);
-        if (pf->kind == PF_ALLPROP && d != NULL &&
-            (d->flags & DAV_P_ALLPROP) != 0)
+        if (pf->kind == PF_ALLPROP &&
+            (d != NULL ? (d->flags & DAV_P_ALLPROP) != 0
+                       : find_dead(m, n->ns, n->name) != NULL))
             continue; /* already there */
-        if (d != NULL && (dp == NULL || (d->flags & DAV_P_PROTECTED) != 0)) {
-            val.len = 0;
-            if (d->get(req, scratch, &m->t, &val)) {
-                emit_live(&ok, d, &val);
-                continue;
-            }
-        } else if (dp != NULL) {
-            if (pf->kind != PF_ALLPROP || d != NULL)
-                buf_puts(&ok, dp->xml);
-            continue;
-        }
-        dav_xml_open(&missing, n->ns, n->name, true);
+        emit_one(req, scratch, &ok, &missing, m, d, n->ns, n->name, &val);
     }
 
     buf_puts(b, "<D:response><D:href>");
@@ -440,7 +531,8 @@ dav_method_propfind(struct dav_req *req)
                 kids[k].t.res = rs[i];
                 kids[k].t.exists = true;
                 /* Per-member access check: unreadable members vanish. */
-                if (dav_check_priv(req, &kids[k].t, DAV_PRIV_READ) != NULL)
+                if (dav_member_hidden(req, &rs[i]) ||
+                    dav_check_priv(req, &kids[k].t, DAV_PRIV_READ) != NULL)
                     continue;
                 k++;
             }
@@ -597,6 +689,19 @@ dav_method_proppatch(struct dav_req *req)
                 if (xml == NULL)
                     return dav_err_new(req, 400, "unserializable property");
                 rc = st->prop_set(req, &t->res, ops[i].ns, ops[i].name, xml);
+                const struct dav_prop_def *d = dav_registry_prop(
+                    req->srv->reg, ops[i].ns, ops[i].name);
+                if (rc == DAV_STORE_OK && d != NULL && d->set != NULL) {
+                    xmlChar *txt = xmlNodeGetContent(ops[i].node);
+                    const char *v = txt != NULL
+                                        ? arena_strdup(req->arena,
+                                                       (const char *)txt)
+                                        : NULL;
+                    xmlFree(txt);
+                    struct dav_err *e = d->set(req, t, v);
+                    if (e != NULL)
+                        return e;
+                }
             } else {
                 rc = st->prop_remove(req, &t->res, ops[i].ns, ops[i].name);
                 if (rc == DAV_STORE_NOTFOUND)
@@ -645,4 +750,17 @@ dav_method_proppatch(struct dav_req *req)
         return NULL;
     }
     return NULL;
+}
+
+bool
+dav_member_hidden(const struct dav_req *req, const struct dav_resource *res)
+{
+    if (req->srv->show_apple_files || res->name == NULL)
+        return false;
+    bool apple = strncmp(res->name, "._", 2) == 0 ||
+                 strcmp(res->name, ".DS_Store") == 0;
+    if (!apple)
+        return false;
+    int64_t me = req->principal != NULL ? req->principal->id : 0;
+    return res->created_by != me;
 }

@@ -299,3 +299,55 @@ db_member_list(struct db_conn *c, const char *space, db_row_fn fn, void *ctx,
         1, v, fn, ctx, &rows, err, errlen);
     return rc;
 }
+
+enum db_admin_rc
+db_space_quota(struct db_conn *c, const char *slug, int64_t size, char *err,
+               size_t errlen)
+{
+    char q[32];
+    snprintf(q, sizeof(q), "%lld", (long long)size);
+    const char *v[2] = { slug, size >= 0 ? q : NULL };
+    int rows = 0;
+    enum db_admin_rc rc = admin_exec(
+        c, "UPDATE spaces SET quota_bytes = $2::bigint WHERE slug = $1", 2, v,
+        NULL, NULL, &rows, err, errlen);
+    if (rc == DB_ADMIN_OK && rows == 0) {
+        snprintf(err, errlen, "no space \"%s\"", slug);
+        return DB_ADMIN_NOTFOUND;
+    }
+    return rc;
+}
+
+enum db_admin_rc
+db_lock_list(struct db_conn *c, const char *space, db_row_fn fn, void *ctx,
+             char *err, size_t errlen)
+{
+    const char *v[1] = { space };
+    return admin_exec(
+        c,
+        "SELECT l.token, s.slug, CASE WHEN l.root_path = '' THEN '/' "
+        "ELSE l.root_path END, CASE WHEN l.depth = -1 THEN 'infinity' "
+        "ELSE '0' END, CASE WHEN l.exclusive THEN 'exclusive' "
+        "ELSE 'shared' END, coalesce(u.name, ''), "
+        "to_char(l.expires_at AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+        "FROM locks l JOIN spaces s ON s.id = l.space_id "
+        "LEFT JOIN users u ON u.id = l.principal_id "
+        "WHERE l.expires_at > now() AND ($1::text IS NULL OR s.slug = $1) "
+        "ORDER BY s.slug, l.root_path",
+        1, v, fn, ctx, NULL, err, errlen);
+}
+
+enum db_admin_rc
+db_lock_break(struct db_conn *c, const char *token, char *err, size_t errlen)
+{
+    const char *v[1] = { token };
+    int rows = 0;
+    enum db_admin_rc rc = admin_exec(c, "DELETE FROM locks WHERE token = $1",
+                                     1, v, NULL, NULL, &rows, err, errlen);
+    if (rc == DB_ADMIN_OK && rows == 0) {
+        snprintf(err, errlen, "no lock \"%s\"", token);
+        return DB_ADMIN_NOTFOUND;
+    }
+    return rc;
+}

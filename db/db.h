@@ -71,6 +71,16 @@ enum db_admin_rc db_space_list(struct db_conn *c, db_row_fn fn, void *ctx,
 enum db_admin_rc db_member_add(struct db_conn *c, const char *space,
                                const char *user, const char *role, char *err,
                                size_t errlen);
+/* size: bytes, or -1 to remove the quota. */
+enum db_admin_rc db_space_quota(struct db_conn *c, const char *slug,
+                                int64_t size, char *err, size_t errlen);
+/* Unexpired locks (of one space, or all when space is NULL). */
+enum db_admin_rc db_lock_list(struct db_conn *c, const char *space,
+                              db_row_fn fn, void *ctx, char *err,
+                              size_t errlen);
+/* Remove a lock by token; NOTFOUND if there is none. */
+enum db_admin_rc db_lock_break(struct db_conn *c, const char *token,
+                               char *err, size_t errlen);
 enum db_admin_rc db_member_list(struct db_conn *c, const char *space,
                                 db_row_fn fn, void *ctx, char *err,
                                 size_t errlen);

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "dav/dav.h"
@@ -64,12 +65,14 @@ static const struct {
       "coalesce(email, ''), disabled FROM users WHERE name = $1" },
     { "space_for_user",
       "SELECT s.id, s.slug, s.title, m.role, "
-      "extract(epoch FROM s.created_at)::bigint FROM spaces s "
+      "extract(epoch FROM s.created_at)::bigint, "
+      "coalesce(s.quota_bytes, -1) FROM spaces s "
       "JOIN members m ON m.space_id = s.id "
       "WHERE s.slug = $1 AND m.user_id = $2 AND NOT s.archived" },
     { "spaces_of_user",
       "SELECT s.id, s.slug, s.title, m.role, "
-      "extract(epoch FROM s.created_at)::bigint FROM spaces s "
+      "extract(epoch FROM s.created_at)::bigint, "
+      "coalesce(s.quota_bytes, -1) FROM spaces s "
       "JOIN members m ON m.space_id = s.id "
       "WHERE m.user_id = $1 AND NOT s.archived ORDER BY s.slug" },
     { "lookup", "SELECT " RES_COLS "WHERE r.space_id = $1 AND r.path = $2" },
@@ -601,6 +604,7 @@ row_to_space(struct arena *a, const PGresult *r, int row,
     out->title = col_str(a, r, row, 2);
     out->role = col_str(a, r, row, 3);
     out->created = (time_t)col_i64(r, row, 4);
+    out->quota = col_i64(r, row, 5);
 }
 
 static enum dav_store_rc
@@ -1067,9 +1071,37 @@ pg_lock_remove(struct dav_req *req, const char *token)
     return rc;
 }
 
+/*
+ * Free space of the database's disk, as far as this host can tell: the
+ * data directory when the role may read it and it is local, else the
+ * filesystem of the Unix socket directory, else unknown (-1).
+ */
+static int64_t
+disk_free(struct dav_req *req)
+{
+    struct lease *l = req->store_conn;
+    const char *paths[2] = { NULL, NULL };
+    PGresult *r = PQexec(l->c->pg,
+                         "SELECT setting FROM pg_settings "
+                         "WHERE name = 'data_directory'");
+    arena_defer(req->arena, pgresult_free_cb, r);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+        !PQgetisnull(r, 0, 0))
+        paths[0] = PQgetvalue(r, 0, 0);
+    const char *host = PQhost(l->c->pg);
+    if (host != NULL && host[0] == '/')
+        paths[1] = host;
+    for (int i = 0; i < 2; i++) {
+        struct statvfs sv;
+        if (paths[i] != NULL && statvfs(paths[i], &sv) == 0)
+            return (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
+    }
+    return -1;
+}
+
 static enum dav_store_rc
 pg_quota_get(struct dav_req *req, int64_t space_id, int64_t *used,
-             int64_t *limit)
+             int64_t *limit, int64_t *free_bytes)
 {
     enum dav_store_rc rc;
     const char *v[1] = { i64(req, space_id) };
@@ -1080,6 +1112,7 @@ pg_quota_get(struct dav_req *req, int64_t space_id, int64_t *used,
         return DAV_STORE_NOTFOUND;
     *used = col_i64(r, 0, 0);
     *limit = col_i64(r, 0, 1);
+    *free_bytes = disk_free(req);
     return DAV_STORE_OK;
 }
 

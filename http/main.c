@@ -101,6 +101,8 @@ main(int argc, char **argv)
         .conf = &conf,
         .max_xml_body = conf.max_xml_body,
         .realm = conf.realm,
+        .lock_timeout_max = (int32_t)conf.lock_timeout_max,
+        .show_apple_files = conf.show_apple_files,
         .reg = reg,
         .store = db_store_ops(),
         .store_ctx = pool,

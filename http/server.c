@@ -40,7 +40,6 @@ struct http_ctx {
     struct dav_req *req;
     struct MHD_Connection *conn;
     bool queued;
-    bool begun;
     bool discard;  /* an error is ready; the body is being discarded */
     struct timespec start;
     int status;
@@ -154,6 +153,36 @@ request_has_body(struct MHD_Connection *conn)
     return cl != NULL && strcmp(cl, "0") != 0;
 }
 
+static bool
+is_dav_route(const char *url)
+{
+    return strcmp(url, "/healthz") != 0 &&
+           strcmp(url, "/.well-known/caldav") != 0 &&
+           strcmp(url, "/.well-known/carddav") != 0;
+}
+
+static enum MHD_Result
+begin_dav(struct http_ctx *hc, struct MHD_Connection *conn,
+          size_t *upload_data_size)
+{
+    bool has_body = request_has_body(conn);
+    if (!dav_req_begin(hc->req, has_body))
+        return MHD_YES;
+    /* An early answer is sent now when no body follows or the client
+     * waits for "100 Continue"; otherwise the body is read and discarded
+     * first (libmicrohttpd drops the connection when a response is queued
+     * while a body is still in flight). */
+    const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     "Expect");
+    if (!has_body ||
+        (expect != NULL && strcasecmp(expect, "100-continue") == 0)) {
+        *upload_data_size = 0;
+        return queue_dav_response(hc);
+    }
+    hc->discard = true;
+    return MHD_YES;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
            const char *method, const char *version, const char *upload_data,
@@ -174,6 +203,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
         client_address(conn, addr, sizeof(addr));
         hc->req = dav_req_create(s->dav, method, url, addr, header_lookup,
                                  conn);
+        /* Routes outside the DAV namespace are answered at the last call;
+         * DAV requests begin now, before libmicrohttpd sends
+         * "100 Continue", so that a refused upload is never sent. */
+        if (is_dav_route(hc->req->url))
+            return begin_dav(hc, conn, upload_data_size);
         return MHD_YES;
     }
     struct dav_req *req = hc->req;
@@ -205,24 +239,6 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
         return queue_simple(hc, 301, "text/plain", "/dav/\n", "/dav/");
     }
 
-    if (!hc->begun) {
-        hc->begun = true;
-        bool has_body = request_has_body(conn);
-        if (dav_req_begin(req, has_body)) {
-            /* An early answer is sent now when no body follows or the
-             * client waits for "100 Continue"; otherwise the body is read
-             * and discarded first (libmicrohttpd drops the connection when
-             * a response is queued while a body is still in flight). */
-            const char *expect = MHD_lookup_connection_value(
-                conn, MHD_HEADER_KIND, "Expect");
-            if (!has_body ||
-                (expect != NULL && strcasecmp(expect, "100-continue") == 0)) {
-                *upload_data_size = 0;
-                return queue_dav_response(hc);
-            }
-            hc->discard = true;
-        }
-    }
     if (hc->discard) {
         if (*upload_data_size > 0) {
             *upload_data_size = 0;
