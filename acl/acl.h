@@ -39,4 +39,14 @@ bool acl_password_verify(const char *encoded, const char *password);
 /* Forget every cached credential (tests, password changes). */
 void acl_cache_clear(void);
 
+/* A new app password: a random secret written to 'secret' (at least 30
+ * bytes) and its SHA-256, which is what is stored. */
+bool acl_app_password_new(char *secret, size_t secretlen,
+                          unsigned char sha[32]);
+
+/* Parse a privilege name of RFC 3744 §3 ("read", "write", "all"...). */
+bool acl_priv_parse(const char *name, unsigned *out);
+/* Comma-separated names of the privileges in 'privs', in 'a'. */
+const char *acl_priv_names(struct arena *a, unsigned privs);
+
 #endif

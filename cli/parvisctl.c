@@ -22,6 +22,14 @@ static const char usage_text[] =
     "  user add NAME --password-stdin [--email E] [--display-name N]\n"
     "  user passwd NAME --password-stdin        set a new password\n"
     "  user list                               list users\n"
+    "  user disable|enable NAME                 forbid or allow logging in\n"
+    "  user transfer FROM TO                   hand FROM's roles, locks and\n"
+    "                                          authorship over to TO\n"
+    "  guest add NAME --expires DATE --password-stdin [--email E]\n"
+    "                                          an outside partner's account\n"
+    "  apppassword add USER --label LABEL       print a new app password\n"
+    "  apppassword list USER\n"
+    "  apppassword revoke USER ID|LABEL\n"
     "  space create SLUG --title TITLE          create a space (and its root)\n"
     "  space list                              list spaces\n"
     "  space quota SLUG SIZE|none              set the space's quota (bytes, or\n"
@@ -30,7 +38,15 @@ static const char usage_text[] =
     "  lock break TOKEN                        remove a lock (urn:uuid:...)\n"
     "  member add SPACE USER --role ROLE        ROLE: manager, validator,\n"
     "                                          editor or reader\n"
+    "  member remove SPACE USER\n"
     "  member list SPACE                       list the members of a space\n"
+    "  space archive SLUG                      hide a space from everyone\n"
+    "  acl show SPACE[/PATH]                   access entries there and above\n"
+    "  acl grant|deny SPACE[/PATH] PRINCIPAL PRIV[,PRIV...]\n"
+    "  acl revoke SPACE[/PATH] PRINCIPAL\n"
+    "      PRINCIPAL: NAME, user:NAME or space:SLUG (its members);\n"
+    "      PRIV: read, write, write-properties, write-content, bind,\n"
+    "      unbind, unlock, read-acl, write-acl, all\n"
     "\n"
     "The database is the dsn of the configuration file given with -c, else\n"
     "PARVIS_DSN, else \"dbname=parvis\".  --json prints lists as JSON.\n";
@@ -165,6 +181,23 @@ cmd_user(struct db_conn *c, int argc, char **argv)
                                              "status" };
         return list(db_user_list, c, names, 4);
     }
+    if (argc == 2 && (strcmp(argv[0], "disable") == 0 ||
+                      strcmp(argv[0], "enable") == 0)) {
+        bool off = strcmp(argv[0], "disable") == 0;
+        enum db_admin_rc rc = db_user_disable(c, argv[1], off, err,
+                                              sizeof(err));
+        if (rc == DB_ADMIN_OK)
+            printf("user %s %s\n", argv[1], off ? "disabled" : "enabled");
+        return admin_result(rc, err, "user");
+    }
+    if (argc == 3 && strcmp(argv[0], "transfer") == 0) {
+        enum db_admin_rc rc = db_user_transfer(c, argv[1], argv[2], err,
+                                               sizeof(err));
+        if (rc == DB_ADMIN_OK)
+            printf("%s's roles, locks and resources now belong to %s\n",
+                   argv[1], argv[2]);
+        return admin_result(rc, err, "user");
+    }
     if (argc < 2 || (strcmp(argv[0], "add") != 0 &&
                      strcmp(argv[0], "passwd") != 0))
         return usage();
@@ -261,6 +294,10 @@ cmd_space(struct db_conn *c, int argc, char **argv)
                                              "status" };
         return list(db_space_list, c, names, 4);
     }
+    if (argc == 2 && strcmp(argv[0], "archive") == 0) {
+        enum db_admin_rc rc = db_space_archive(c, argv[1], err, sizeof(err));
+        return admin_result(rc, err, "space");
+    }
     if (argc == 3 && strcmp(argv[0], "quota") == 0) {
         int64_t size;
         if (!parse_size(argv[2], &size))
@@ -284,6 +321,160 @@ cmd_space(struct db_conn *c, int argc, char **argv)
     return admin_result(rc, err, "space");
 }
 
+static int
+cmd_guest(struct db_conn *c, int argc, char **argv)
+{
+    char err[512];
+    if (argc < 2 || strcmp(argv[0], "add") != 0)
+        return usage();
+    const char *expires = opt_value(argc, argv, "--expires");
+    if (expires == NULL)
+        return fail("%s", "guest add needs --expires DATE (YYYY-MM-DD)");
+    if (!opt_flag(argc, argv, "--password-stdin"))
+        return fail("%s", "give the password on standard input with "
+                          "--password-stdin");
+    char pw[1024];
+    if (!read_password(pw, sizeof(pw)))
+        return fail("%s", "no password on standard input");
+    char hash[256];
+    if (!acl_password_hash(pw, hash, sizeof(hash)))
+        return fail("%s", "cannot hash the password");
+    memset(pw, 0, sizeof(pw));
+    enum db_admin_rc rc = db_guest_add(
+        c, argv[1], hash, expires, opt_value(argc, argv, "--email"),
+        opt_value(argc, argv, "--display-name"), err, sizeof(err));
+    if (rc == DB_ADMIN_EXISTS)
+        return fail("user \"%s\" already exists", argv[1]);
+    if (rc == DB_ADMIN_INVALID || (rc == DB_ADMIN_FAIL &&
+                                   strstr(err, "time") != NULL))
+        return fail("invalid date \"%s\"", expires);
+    return admin_result(rc, err, "guest");
+}
+
+static const char *app_user;
+
+static enum db_admin_rc
+app_list_fn(struct db_conn *c, db_row_fn fn, void *ctx, char *err,
+            size_t errlen)
+{
+    return db_apppassword_list(c, app_user, fn, ctx, err, errlen);
+}
+
+static int
+cmd_apppassword(struct db_conn *c, int argc, char **argv)
+{
+    char err[512];
+    if (argc == 2 && strcmp(argv[0], "list") == 0) {
+        static const char *const names[] = { "id", "label", "created",
+                                             "status" };
+        app_user = argv[1];
+        return list(app_list_fn, c, names, 4);
+    }
+    if (argc == 3 && strcmp(argv[0], "revoke") == 0) {
+        enum db_admin_rc rc = db_apppassword_revoke(c, argv[1], argv[2], err,
+                                                    sizeof(err));
+        if (rc == DB_ADMIN_OK)
+            printf("app password %s of %s revoked\n", argv[2], argv[1]);
+        return admin_result(rc, err, "app password");
+    }
+    if (argc >= 2 && strcmp(argv[0], "add") == 0) {
+        const char *label = opt_value(argc, argv, "--label");
+        if (label == NULL)
+            return fail("%s", "apppassword add needs --label LABEL");
+        char secret[64];
+        unsigned char sha[32];
+        if (!acl_app_password_new(secret, sizeof(secret), sha))
+            return fail("%s", "cannot make a password");
+        enum db_admin_rc rc = db_apppassword_add(c, argv[1], label, sha, err,
+                                                 sizeof(err));
+        if (rc != DB_ADMIN_OK)
+            return admin_result(rc, err, "app password");
+        if (json_out) {
+            printf("{\"user\": ");
+            json_string(argv[1]);
+            printf(", \"label\": ");
+            json_string(label);
+            printf(", \"password\": \"%s\"}\n", secret);
+        } else {
+            printf("%s\n", secret);
+        }
+        return 0;
+    }
+    return usage();
+}
+
+static const char *acl_path;
+
+static void
+print_acl_row(void *ctx, int ncols, const char *const *cols)
+{
+    /* Column 3 is the privilege bitmask: show names. */
+    struct arena *a = arena_create();
+    unsigned long privs = strtoul(cols[3], NULL, 10);
+    const char *out[4] = { cols[0], cols[1], cols[2],
+                           acl_priv_names(a, (unsigned)privs) };
+    print_row(ctx, ncols < 4 ? ncols : 4, out);
+    arena_destroy(a);
+}
+
+static enum db_admin_rc
+acl_list_fn(struct db_conn *c, db_row_fn fn, void *ctx, char *err,
+            size_t errlen)
+{
+    (void)fn;
+    return db_acl_list(c, acl_path, print_acl_row, ctx, err, errlen);
+}
+
+static bool
+parse_privs(const char *list, unsigned *out)
+{
+    *out = 0;
+    char buf[512];
+    snprintf(buf, sizeof(buf), "%s", list);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok != NULL;
+         tok = strtok_r(NULL, ",", &save)) {
+        unsigned v;
+        if (!acl_priv_parse(tok, &v))
+            return false;
+        *out |= v;
+    }
+    return *out != 0;
+}
+
+static int
+cmd_acl(struct db_conn *c, int argc, char **argv)
+{
+    char err[512];
+    if (argc == 2 && strcmp(argv[0], "show") == 0) {
+        static const char *const names[] = { "path", "principal", "type",
+                                             "privileges" };
+        acl_path = argv[1];
+        return list(acl_list_fn, c, names, 4);
+    }
+    if (argc == 4 && (strcmp(argv[0], "grant") == 0 ||
+                      strcmp(argv[0], "deny") == 0)) {
+        unsigned privs;
+        if (!parse_privs(argv[3], &privs))
+            return fail("unknown privilege in \"%s\"", argv[3]);
+        bool grant = strcmp(argv[0], "grant") == 0;
+        enum db_admin_rc rc = db_acl_set(c, argv[1], argv[2], grant, privs,
+                                         err, sizeof(err));
+        if (rc == DB_ADMIN_OK)
+            printf("%s %s %s on %s\n", grant ? "granted" : "denied",
+                   argv[3], grant ? "to" : "to", argv[1]);
+        return admin_result(rc, err, "entry");
+    }
+    if (argc == 3 && strcmp(argv[0], "revoke") == 0) {
+        enum db_admin_rc rc = db_acl_revoke(c, argv[1], argv[2], err,
+                                            sizeof(err));
+        if (rc == DB_ADMIN_OK)
+            printf("entries of %s on %s removed\n", argv[2], argv[1]);
+        return admin_result(rc, err, "entry");
+    }
+    return usage();
+}
+
 static const char *member_space;
 
 static enum db_admin_rc
@@ -301,6 +492,11 @@ cmd_member(struct db_conn *c, int argc, char **argv)
         static const char *const names[] = { "user", "role" };
         member_space = argv[1];
         return list(member_list_fn, c, names, 2);
+    }
+    if (argc == 3 && strcmp(argv[0], "remove") == 0) {
+        enum db_admin_rc rc = db_member_remove(c, argv[1], argv[2], err,
+                                               sizeof(err));
+        return admin_result(rc, err, "member");
     }
     if (argc < 3 || strcmp(argv[0], "add") != 0)
         return usage();
@@ -345,7 +541,8 @@ main(int argc, char **argv)
     const char *cmd = argv[i];
     if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "user") != 0 &&
         strcmp(cmd, "space") != 0 && strcmp(cmd, "member") != 0 &&
-        strcmp(cmd, "lock") != 0)
+        strcmp(cmd, "lock") != 0 && strcmp(cmd, "guest") != 0 &&
+        strcmp(cmd, "apppassword") != 0 && strcmp(cmd, "acl") != 0)
         return usage();
 
     struct db_conn *c = db_conn_open(conf.dsn, err, sizeof(err));
@@ -368,6 +565,12 @@ main(int argc, char **argv)
         rc = cmd_space(c, sub_argc, sub_argv);
     } else if (strcmp(cmd, "lock") == 0) {
         rc = cmd_lock(c, sub_argc, sub_argv);
+    } else if (strcmp(cmd, "guest") == 0) {
+        rc = cmd_guest(c, sub_argc, sub_argv);
+    } else if (strcmp(cmd, "apppassword") == 0) {
+        rc = cmd_apppassword(c, sub_argc, sub_argv);
+    } else if (strcmp(cmd, "acl") == 0) {
+        rc = cmd_acl(c, sub_argc, sub_argv);
     } else {
         rc = cmd_member(c, sub_argc, sub_argv);
     }

@@ -62,6 +62,21 @@ parse_uint(const char *v, unsigned long max, unsigned long *out)
 }
 
 static bool
+parse_bool(const char *v, bool *out)
+{
+    if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 ||
+        strcmp(v, "on") == 0) {
+        *out = true;
+    } else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 ||
+               strcmp(v, "off") == 0) {
+        *out = false;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static bool
 set_key(struct conf *c, const char *k, const char *v, char *err, size_t errlen)
 {
     unsigned long n;
@@ -98,17 +113,17 @@ set_key(struct conf *c, const char *k, const char *v, char *err, size_t errlen)
             goto bad_number;
         c->lock_timeout_max = (unsigned)n;
     } else if (strcmp(k, "show_apple_files") == 0) {
-        if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 ||
-            strcmp(v, "on") == 0) {
-            c->show_apple_files = true;
-        } else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 ||
-                   strcmp(v, "off") == 0) {
-            c->show_apple_files = false;
-        } else {
-            snprintf(err, errlen, "%s: expected true or false, got \"%s\"",
-                     k, v);
-            return false;
-        }
+        if (!parse_bool(v, &c->show_apple_files))
+            goto bad_bool;
+    } else if (strcmp(k, "trust_proxy_tls") == 0) {
+        if (!parse_bool(v, &c->trust_proxy_tls))
+            goto bad_bool;
+    } else if (strcmp(k, "tls_cert") == 0) {
+        free(c->tls_cert);
+        c->tls_cert = v[0] != '\0' ? xstrdup(v) : NULL;
+    } else if (strcmp(k, "tls_key") == 0) {
+        free(c->tls_key);
+        c->tls_key = v[0] != '\0' ? xstrdup(v) : NULL;
     } else if (strcmp(k, "max_xml_body") == 0) {
         if (!parse_uint(v, 1UL << 30, &n) || n < 1024)
             goto bad_number;
@@ -120,6 +135,9 @@ set_key(struct conf *c, const char *k, const char *v, char *err, size_t errlen)
     return true;
 bad_number:
     snprintf(err, errlen, "%s: invalid or out-of-range number \"%s\"", k, v);
+    return false;
+bad_bool:
+    snprintf(err, errlen, "%s: expected true or false, got \"%s\"", k, v);
     return false;
 }
 
@@ -187,6 +205,10 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
             return false;
     }
 
+    if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
+        snprintf(err, errlen, "tls_cert and tls_key go together");
+        return false;
+    }
     const char *env = getenv("PARVIS_DSN");
     if (env != NULL && env[0] != '\0') {
         free(c->dsn);

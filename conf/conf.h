@@ -21,6 +21,9 @@ struct conf {
     char *realm;              /* Basic realm */
     unsigned lock_timeout_max; /* seconds: longest lock granted */
     bool show_apple_files;    /* list other users' ._* and .DS_Store */
+    char *tls_cert;           /* PEM certificate chain: serve HTTPS */
+    char *tls_key;            /* PEM private key */
+    bool trust_proxy_tls;     /* a reverse proxy terminates TLS */
 };
 
 /*

@@ -83,6 +83,8 @@ void buf_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Append with XML escaping of & < > " (text and attribute safe). */
 void buf_xml_escape(struct buf *b, const char *s, size_t n);
+/* Append with XML escaping of & < > only (element content). */
+void buf_xml_text(struct buf *b, const char *s, size_t n);
 /* Append with percent-encoding of everything but unreserved and '/'. */
 void buf_url_escape(struct buf *b, const char *s, size_t n);
 /* NUL-terminate (not counted in len) and return p. */

@@ -147,6 +147,24 @@ buf_xml_escape(struct buf *b, const char *s, size_t n)
 }
 
 void
+buf_xml_text(struct buf *b, const char *s, size_t n)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *rep = s[i] == '&'   ? "&amp;"
+                          : s[i] == '<' ? "&lt;"
+                          : s[i] == '>' ? "&gt;"
+                                        : NULL;
+        if (rep != NULL) {
+            buf_append(b, s + start, i - start);
+            buf_puts(b, rep);
+            start = i + 1;
+        }
+    }
+    buf_append(b, s + start, n - start);
+}
+
+void
 buf_url_escape(struct buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";

@@ -76,6 +76,28 @@ dav_registry_method(const struct dav_registry *r, const char *name)
     return NULL;
 }
 
+void
+dav_registry_add_reports(struct dav_registry *r,
+                         const struct dav_report_def *defs, size_t n)
+{
+    r->reports = realloc(r->reports, (r->nreports + n) * sizeof(*r->reports));
+    if (r->reports == NULL)
+        core_fatal("out of memory");
+    for (size_t i = 0; i < n; i++)
+        r->reports[r->nreports++] = &defs[i];
+}
+
+const struct dav_report_def *
+dav_registry_report(const struct dav_registry *r, const char *ns,
+                    const char *name)
+{
+    for (size_t i = 0; i < r->nreports; i++)
+        if (strcmp(r->reports[i]->name, name) == 0 &&
+            strcmp(r->reports[i]->ns, ns) == 0)
+            return r->reports[i];
+    return NULL;
+}
+
 const struct dav_prop_def *
 dav_registry_prop(const struct dav_registry *r, const char *ns,
                   const char *name)
@@ -106,6 +128,8 @@ static const struct dav_method_def dav_methods[] = {
       dav_method_delete },
     { "COPY", DAV_M_BODY_XML | DAV_M_WRITE, DAV_PRIV_READ, NULL, NULL,
       dav_method_copy },
+    { "REPORT", DAV_M_BODY_XML, DAV_PRIV_READ, NULL, NULL,
+      dav_method_report },
     { "MOVE", DAV_M_BODY_XML | DAV_M_WRITE | DAV_M_CHECK_LOCKS |
       DAV_M_LOCK_TREE | DAV_M_LOCK_PARENT, DAV_PRIV_UNBIND, NULL, NULL,
       dav_method_move },
@@ -365,14 +389,39 @@ dav_target_resolve(struct dav_req *req, struct dav_target *t, bool lock_row)
 {
     const struct dav_store_ops *st = req->srv->store;
     t->exists = false;
+    int64_t viewer = req->principal != NULL ? req->principal->id : 0;
+    if (t->area == DAV_AREA_PRINCIPAL_USER) {
+        struct dav_user *u;
+        size_t n;
+        enum dav_store_rc rc = st->users_visible(req, viewer, t->slug, &u, &n);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "principal");
+        if (n == 0)
+            return dav_err_new(req, 404, "no principal %s", t->slug);
+        t->user = u[0];
+        t->exists = true;
+        t->res.kind = DAV_KIND_COLLECTION;
+        return NULL;
+    }
+    if (t->area == DAV_AREA_PRINCIPAL_SPACE) {
+        enum dav_store_rc rc = st->space_for_user(req, t->slug, viewer,
+                                                  &t->space);
+        if (rc == DAV_STORE_NOTFOUND)
+            return dav_err_new(req, 404, "no principal %s", t->slug);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "principal");
+        t->exists = true;
+        t->res.kind = DAV_KIND_COLLECTION;
+        return NULL;
+    }
     if (t->area != DAV_AREA_SPACE) {
         t->exists = true;
         t->res.kind = DAV_KIND_COLLECTION;
         return NULL;
     }
     if (t->space.id == 0) {
-        int64_t uid = req->principal != NULL ? req->principal->id : 0;
-        enum dav_store_rc rc = st->space_for_user(req, t->slug, uid, &t->space);
+        enum dav_store_rc rc = st->space_for_user(req, t->slug, viewer,
+                                                  &t->space);
         if (rc == DAV_STORE_NOTFOUND)
             return dav_err_new(req, 404, "no space %s for this user", t->slug);
         if (rc != DAV_STORE_OK)
@@ -631,6 +680,17 @@ dav_space_href(struct arena *a, const char *slug, const char *path,
 }
 
 const char *
+dav_principal_href(struct arena *a, bool user, const char *name)
+{
+    struct buf b;
+    buf_init(&b, a, 64);
+    buf_puts(&b, user ? "/dav/principals/users/" : "/dav/principals/spaces/");
+    buf_url_escape(&b, name, strlen(name));
+    buf_puts(&b, "/");
+    return buf_cstr(&b);
+}
+
+const char *
 dav_href_of(struct dav_req *req, struct arena *a, const struct dav_target *t)
 {
     (void)req;
@@ -641,6 +701,16 @@ dav_href_of(struct dav_req *req, struct arena *a, const struct dav_target *t)
         return "/dav/";
     case DAV_AREA_SPACES:
         return "/dav/spaces/";
+    case DAV_AREA_PRINCIPALS:
+        return "/dav/principals/";
+    case DAV_AREA_PRINCIPAL_USERS:
+        return "/dav/principals/users/";
+    case DAV_AREA_PRINCIPAL_SPACES:
+        return "/dav/principals/spaces/";
+    case DAV_AREA_PRINCIPAL_USER:
+        return dav_principal_href(a, true, t->slug);
+    case DAV_AREA_PRINCIPAL_SPACE:
+        return dav_principal_href(a, false, t->slug);
     case DAV_AREA_SPACE:
     default:
         return dav_space_href(a, t->slug, t->path,
@@ -705,4 +775,56 @@ dav_check_conditions(struct dav_req *req, const struct dav_target *t)
             return dav_err_new(req, 304, "not modified");
     }
     return NULL;
+}
+
+/* ---- REPORT (RFC 3253 §3.6) --------------------------------------------- */
+
+struct dav_err *
+dav_method_report(struct dav_req *req)
+{
+    xmlDocPtr doc;
+    struct dav_err *err = dav_xml_parse(req, &doc);
+    if (err != NULL)
+        return err;
+    if (doc == NULL)
+        return dav_err_new(req, 400, "REPORT needs a body");
+    if (!req->target.exists)
+        return dav_err_new(req, 404, "no resource at %s", req->url);
+    xmlNode *root = xmlDocGetRootElement(doc);
+    const struct dav_report_def *r =
+        dav_registry_report(req->srv->reg, dav_xml_ns(root),
+                            (const char *)root->name);
+    /* RFC 3253 §3.6: an unsupported report is 403 supported-report. */
+    if (r == NULL)
+        return dav_err_cond(req, 403, DAV_NS, "supported-report",
+                            "unsupported report %s", root->name);
+    err = dav_check_priv(req, &req->target, r->required_priv);
+    if (err != NULL)
+        return err;
+    return r->handler(req, (const struct dav_xml_elem *)root);
+}
+
+bool
+dav_url_to_target(struct dav_req *req, const char *url, struct dav_target *out)
+{
+    const char *path;
+    bool other, notfound;
+    if (!dav_parse_destination(req->arena, str_c(url),
+                               dav_req_header(req, "Host"), &path, &other) ||
+        other)
+        return false;
+    return dav_path_parse(req->arena, path, out, &notfound);
+}
+
+void
+dav_respond_empty(struct dav_req *req, int status)
+{
+    dav_respond(req, status, NULL, "", 0);
+}
+
+void
+dav_respond_xml(struct dav_req *req, int status, const char *xml)
+{
+    dav_respond(req, status, "application/xml; charset=utf-8", xml,
+                strlen(xml));
 }

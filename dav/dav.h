@@ -38,6 +38,7 @@ struct dav_if_state;
 #define DAV_PRIV_WRITE_ACL       (1u << 7)
 #define DAV_PRIV_READ_CUPS       (1u << 8)
 #define DAV_PRIV_NONE            0u
+#define DAV_PRIV_ALL             0x1ffu
 #define DAV_PRIV_WRITE (DAV_PRIV_WRITE_PROPS | DAV_PRIV_WRITE_CONTENT | \
                         DAV_PRIV_BIND | DAV_PRIV_UNBIND)
 
@@ -67,17 +68,26 @@ void dav_err_render(struct dav_req *req, const struct dav_err *err);
 /* ---- namespace ------------------------------------------------------------ */
 
 enum dav_area {
-    DAV_AREA_ROOT,      /* "/" */
-    DAV_AREA_DAVROOT,   /* "/dav/" */
-    DAV_AREA_SPACES,    /* "/dav/spaces/" */
-    DAV_AREA_SPACE,     /* "/dav/spaces/<slug>/..." */
+    DAV_AREA_ROOT,             /* "/" */
+    DAV_AREA_DAVROOT,          /* "/dav/" */
+    DAV_AREA_SPACES,           /* "/dav/spaces/" */
+    DAV_AREA_SPACE,            /* "/dav/spaces/<slug>/..." */
+    DAV_AREA_PRINCIPALS,       /* "/dav/principals/" */
+    DAV_AREA_PRINCIPAL_USERS,  /* "/dav/principals/users/" */
+    DAV_AREA_PRINCIPAL_USER,   /* "/dav/principals/users/<name>/" */
+    DAV_AREA_PRINCIPAL_SPACES, /* "/dav/principals/spaces/" */
+    DAV_AREA_PRINCIPAL_SPACE,  /* "/dav/principals/spaces/<slug>/" */
 };
+
+/* Is the area a resource stored in a space (else virtual, read-only)? */
+#define DAV_AREA_STORED(a) ((a) == DAV_AREA_SPACE)
 
 /* A resolved URL: where it points, and the resource if it is mapped. */
 struct dav_target {
     enum dav_area area;
-    const char *slug;          /* DAV_AREA_SPACE */
-    struct dav_space space;    /* DAV_AREA_SPACE, once resolved */
+    const char *slug;          /* space slug, or principal name */
+    struct dav_space space;    /* DAV_AREA_SPACE / PRINCIPAL_SPACE */
+    struct dav_user user;      /* DAV_AREA_PRINCIPAL_USER, once resolved */
     const char *path;          /* in-space path: "" root, "/a/b" */
     bool exists;
     struct dav_resource res;   /* valid when exists */
@@ -156,6 +166,67 @@ struct dav_prop_def {
     dav_prop_set_fn set;     /* NULL: nothing beyond storing it */
 };
 
+/* ---- XML request bodies, for layers that do not see libxml2 ------------- */
+
+/* An element of the request body (opaque; lives as long as the request). */
+struct dav_xml_elem;
+
+/* Parse the request body; *root NULL when there is none.  400 on malformed
+ * XML or a DOCTYPE. */
+struct dav_err *dav_body_root(struct dav_req *req, struct dav_xml_elem **root);
+bool dav_elem_is(const struct dav_xml_elem *e, const char *ns,
+                 const char *name);
+const char *dav_elem_ns(const struct dav_xml_elem *e);
+const char *dav_elem_name(const struct dav_xml_elem *e);
+/* First element child / next element sibling, or NULL. */
+struct dav_xml_elem *dav_elem_first(const struct dav_xml_elem *e);
+struct dav_xml_elem *dav_elem_next(const struct dav_xml_elem *e);
+/* The child (ns,name) of e, or NULL. */
+struct dav_xml_elem *dav_elem_child(const struct dav_xml_elem *e,
+                                    const char *ns, const char *name);
+/* Text content of e, in req->arena. */
+const char *dav_elem_text(struct dav_req *req, const struct dav_xml_elem *e);
+/* e serialized with the namespace declarations it needs. */
+const char *dav_elem_dump(struct dav_req *req, const struct dav_xml_elem *e);
+
+/* ---- multistatus output, for extensions ------------------------------------ */
+
+/* Start and finish a 207 response in 'b' (in req->arena). */
+void dav_multistatus_begin(struct dav_req *req, struct buf *b);
+void dav_multistatus_end(struct dav_req *req, struct buf *b);
+/* One <D:response> with a 200 propstat of the given prop content (already
+ * XML) and an optional 404 propstat of empty elements. */
+void dav_multistatus_response(struct buf *b, const char *href,
+                              const char *found, const char *missing);
+/* Append <ns:name>content</ns:name>, or <ns:name/> when content is NULL. */
+void dav_xml_elem_write(struct buf *b, const char *ns, const char *name,
+                        const char *content);
+/* Append the values of the named properties of target t as PROPFIND
+ * would (found ones in 'found', unknown ones in 'missing'); names[i] is
+ * { ns, name } in pairs. */
+void dav_props_render(struct dav_req *req, struct arena *a,
+                      const struct dav_target *t, const char *const *names,
+                      size_t nnames, struct buf *found, struct buf *missing);
+
+/* ---- reports (REPORT method, RFC 3253 §3.6) ---------------------------- */
+
+#define DAV_R_DEPTH_OK (1u << 0)   /* the report honours Depth */
+
+struct dav_report_def {
+    const char *ns;
+    const char *name;           /* local name of the request's root element */
+    unsigned required_priv;     /* on the target */
+    unsigned flags;
+    struct dav_err *(*handler)(struct dav_req *req,
+                               const struct dav_xml_elem *root);
+};
+
+void dav_registry_add_reports(struct dav_registry *r,
+                              const struct dav_report_def *defs, size_t n);
+const struct dav_report_def *dav_registry_report(const struct dav_registry *r,
+                                                 const char *ns,
+                                                 const char *name);
+
 /* ---- hooks that acl/ registers ----------------------------------------------- */
 
 /* Authenticate the request: set req->principal, or return 401 / 403. */
@@ -190,6 +261,8 @@ struct dav_server {
     size_t max_xml_body;       /* 0: 1 MiB */
     int32_t lock_timeout_max;  /* seconds; 0: 3600 */
     bool show_apple_files;     /* list others' ._* and .DS_Store files */
+    bool trust_proxy_tls;      /* a reverse proxy terminates TLS: accept
+                                  Basic credentials over plain HTTP */
     const char *quota_free_path; /* statvfs() target when no quota: NULL
                                     lets the store decide */
     const char *realm;         /* NULL: "Parvis" */
@@ -221,6 +294,7 @@ struct dav_req {
     const char *client_addr;
     dav_header_fn header_fn;
     void *header_ctx;
+    bool secure;               /* arrived over TLS */
 
     struct dav_target target;
     struct dav_principal *principal;
@@ -238,6 +312,11 @@ struct dav_req {
     /* quota of the target's space, loaded on first use */
     bool quota_loaded;
     int64_t quota_used, quota_limit, quota_free;
+
+    /* acl/'s per-request cache of access control entries */
+    void *acl_cache;
+    /* app password used to authenticate (0: the account password) */
+    int64_t app_password_id;
 
     /* the parsed If header (dav/lock.c) */
     struct dav_if_state *ifs;
@@ -285,11 +364,24 @@ const char *dav_req_header(struct dav_req *req, const char *name);
 void dav_resp_header_add(struct dav_req *req, const char *name,
                          const char *value);
 
-/* ---- helpers for handlers (dav/ and caldav/) ------------------------------------ */
+/* ---- helpers for handlers (dav/, caldav/, acl/) ----------------------------------- */
+
+/* Parse a URL of this server (absolute URI or absolute path) into an
+ * unresolved target; false when malformed or on another server. */
+bool dav_url_to_target(struct dav_req *req, const char *url,
+                       struct dav_target *out);
+/* Set a response without body / with an XML body (copied). */
+void dav_respond_empty(struct dav_req *req, int status);
+void dav_respond_xml(struct dav_req *req, int status, const char *xml);
 
 /* href (escaped URL path) of a resource of the target's space. */
 const char *dav_href_of(struct dav_req *req, struct arena *a,
                         const struct dav_target *t);
+/* href of the resource at 'path' of space 'slug', in 'a'. */
+const char *dav_space_href(struct arena *a, const char *slug,
+                           const char *path, bool collection);
+/* href of a user (user=true) or space principal. */
+const char *dav_principal_href(struct arena *a, bool user, const char *name);
 /* Strong ETag of a resource, with quotes, in 'a'. */
 const char *dav_etag_of(struct arena *a, const struct dav_resource *res);
 

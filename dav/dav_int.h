@@ -92,8 +92,9 @@ void dav_respond(struct dav_req *req, int status, const char *ctype,
                  const char *body, size_t len);
 void dav_respond_buf(struct dav_req *req, int status, const char *ctype,
                      struct buf *b);
-const char *dav_space_href(struct arena *a, const char *slug,
-                           const char *path, bool collection);
+
+
+struct dav_err *dav_method_report(struct dav_req *req);
 
 /* ---- props.c ---- */
 
@@ -149,6 +150,8 @@ void dav_locks_assign(struct dav_req *req, const struct dav_lock *locks,
 struct dav_registry {
     const struct dav_method_def **methods;
     size_t nmethods;
+    const struct dav_report_def **reports;
+    size_t nreports;
     const struct dav_prop_def **props;
     size_t nprops;
     dav_authn_fn authn;

@@ -45,13 +45,17 @@ struct dav_user {
     const char *display_name;
     const char *email;
     bool disabled;
+    bool guest;
+    time_t expires;           /* guests: 0 if none */
 };
 
 struct dav_space {
     int64_t id;
     const char *slug;
     const char *title;
-    const char *role;         /* the principal's role in it */
+    const char *role;         /* the principal's role in it ("" for none:
+                                 access through access control entries) */
+    bool has_aces;            /* the space has access control entries */
     int64_t quota;            /* bytes, -1 for none */
     time_t created;
 };
@@ -70,6 +74,7 @@ struct dav_resource {
     time_t created;
     time_t modified;
     int64_t created_by;       /* principal who created it, 0 if unknown */
+    const char *created_by_name; /* its name, NULL if unknown */
 };
 
 struct dav_dead_prop {
@@ -83,6 +88,27 @@ struct dav_chunk_ref {
     unsigned char sha256[32];
     int64_t offset;
     int32_t size;
+};
+
+/* An access control entry (RFC 3744 §5.5) on the resource at 'path'. */
+struct dav_ace {
+    const char *path;         /* in-space path of the resource carrying it */
+    bool user;                /* principal is a user, else a space's members */
+    int64_t principal_id;
+    const char *principal_name; /* user name or space slug */
+    bool grant;               /* else deny */
+    unsigned privs;           /* DAV_PRIV_* */
+};
+
+struct dav_member {
+    const char *name;
+    const char *display_name;
+    const char *role;
+};
+
+struct dav_app_password {
+    int64_t id;
+    unsigned char sha256[32];
 };
 
 /* A write lock (RFC 4918 §6). */
@@ -195,11 +221,43 @@ struct dav_store_ops {
     enum dav_store_rc (*quota_get)(struct dav_req *req, int64_t space_id,
                                    int64_t *used, int64_t *limit,
                                    int64_t *disk_free);
+    /* Bytes of the current content of the tree at path. */
+    enum dav_store_rc (*tree_size)(struct dav_req *req, int64_t space_id,
+                                   const char *path, int64_t *bytes);
     /* Set the modification time shown for a resource (X-OC-Mtime,
      * Win32LastModifiedTime). */
     enum dav_store_rc (*mtime_set)(struct dav_req *req,
                                    const struct dav_resource *res,
                                    time_t mtime);
+
+    /* Is the user still allowed in (enabled, not an expired guest) and,
+     * when app_id != 0, that app password not revoked?  OK or NOTFOUND. */
+    enum dav_store_rc (*principal_valid)(struct dav_req *req,
+                                         int64_t user_id, int64_t app_id);
+    /* The unrevoked app passwords of a user. */
+    enum dav_store_rc (*app_passwords)(struct dav_req *req, int64_t user_id,
+                                       struct dav_app_password **out,
+                                       size_t *n);
+    /* Access control entries of a space that apply to principal_id (as a
+     * user or as a member of a space), or all of them when principal_id is
+     * 0; restricted to 'path' and its ancestors unless path is NULL. */
+    enum dav_store_rc (*aces_find)(struct dav_req *req, int64_t space_id,
+                                   const char *path, int64_t principal_id,
+                                   struct dav_ace **out, size_t *n);
+    /* Replace the entries carried by 'res' (paths of aces are ignored). */
+    enum dav_store_rc (*aces_replace)(struct dav_req *req,
+                                      const struct dav_resource *res,
+                                      const struct dav_ace *aces, size_t n);
+    enum dav_store_rc (*space_members)(struct dav_req *req, int64_t space_id,
+                                       struct dav_member **out, size_t *n);
+    /* Users that viewer_id may see (itself and those sharing a space with
+     * it), optionally only 'name'. */
+    enum dav_store_rc (*users_visible)(struct dav_req *req, int64_t viewer_id,
+                                       const char *name,
+                                       struct dav_user **out, size_t *n);
+    /* A space by slug whatever the principal (for ACL principals). */
+    enum dav_store_rc (*space_by_slug)(struct dav_req *req, const char *slug,
+                                       struct dav_space *out);
 };
 
 #endif

@@ -266,8 +266,11 @@ locked_err(struct dav_req *req, const struct dav_target *t,
 {
     struct dav_err *e = dav_err_cond(req, 423, DAV_NS, "lock-token-submitted",
                                      "locked by %s", lk->token);
-    e->href = dav_space_href(req->arena, t->slug, lk->root,
-                             lk->infinite || strcmp(lk->root, t->path) != 0);
+    /* The root is a collection when it is an ancestor of t, or t itself
+     * when t is one. */
+    bool coll = strcmp(lk->root, t->path) != 0 ||
+                (t->exists && t->res.kind == DAV_KIND_COLLECTION);
+    e->href = dav_space_href(req->arena, t->slug, lk->root, coll);
     return e;
 }
 
@@ -294,9 +297,17 @@ dav_locks_check(struct dav_req *req, const struct dav_target *t, bool tree,
                                           &locks, &n);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "locks");
+    /* RFC 4918 §6.1-6.2: an exclusive lock needs its own token; a set of
+     * shared locks is satisfied by the token of any one of them. */
+    bool shared_ok = false;
     for (size_t i = 0; i < n; i++)
-        if (!lock_ours(req, &locks[i]))
-            return locked_err(req, t, &locks[i]);
+        if (!locks[i].exclusive && lock_ours(req, &locks[i]))
+            shared_ok = true;
+    for (size_t i = 0; i < n; i++) {
+        if (lock_ours(req, &locks[i]) || (!locks[i].exclusive && shared_ok))
+            continue;
+        return locked_err(req, t, &locks[i]);
+    }
     if (parent && t->path[0] != '\0') {
         const char *slash = strrchr(t->path, '/');
         const char *pp = arena_strndup(req->arena, t->path,
@@ -582,8 +593,10 @@ dav_method_lock(struct dav_req *req)
             struct dav_err *e = dav_err_cond(req, 423, DAV_NS,
                                              "no-conflicting-lock",
                                              "conflicting lock");
+            bool coll = strcmp(others[i].root, t->path) != 0 ||
+                        (t->exists && t->res.kind == DAV_KIND_COLLECTION);
             e->href = dav_space_href(req->arena, t->slug, others[i].root,
-                                     others[i].infinite);
+                                     coll);
             return e;
         }
     }

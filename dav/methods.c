@@ -626,6 +626,19 @@ copy_move(struct dav_req *req, bool move)
             return dav_err_from_store(req, rc, "overwrite");
     }
     enum dav_store_rc rc;
+    /* RFC 4331 §6: a copy, or a move into another space, must fit in the
+     * destination space's quota. */
+    if (dst.space.quota >= 0 && (!move || dst.space.id != src->space.id)) {
+        int64_t used, limit, disk_free, size;
+        rc = st->quota_get(req, dst.space.id, &used, &limit, &disk_free);
+        if (rc == DAV_STORE_OK)
+            rc = st->tree_size(req, src->space.id, src->path, &size);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "quota");
+        if (limit >= 0 && used + size > limit)
+            return dav_err_cond(req, 507, DAV_NS, "quota-not-exceeded",
+                                "space quota exceeded");
+    }
     int64_t author = req->principal != NULL ? req->principal->id : 0;
     if (move)
         rc = st->move(req, src->space.id, src->path, dst.space.id, dst.path);

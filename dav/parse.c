@@ -150,6 +150,27 @@ dav_path_parse(struct arena *a, const char *raw, struct dav_target *t,
         t->path = "";
         return true;
     }
+    if (strcmp(segs[1], "principals") == 0) {
+        static const enum dav_area list[2] = { DAV_AREA_PRINCIPAL_USERS,
+                                               DAV_AREA_PRINCIPAL_SPACES };
+        static const enum dav_area one[2] = { DAV_AREA_PRINCIPAL_USER,
+                                              DAV_AREA_PRINCIPAL_SPACE };
+        t->path = "";
+        if (nseg == 2) {
+            t->area = DAV_AREA_PRINCIPALS;
+            return true;
+        }
+        int k = strcmp(segs[2], "users") == 0    ? 0
+                : strcmp(segs[2], "spaces") == 0 ? 1
+                                                 : -1;
+        if (k < 0 || nseg > 4) {
+            *notfound = true;
+            return false;
+        }
+        t->area = nseg == 3 ? list[k] : one[k];
+        t->slug = nseg == 4 ? segs[3] : NULL;
+        return true;
+    }
     if (strcmp(segs[1], "spaces") != 0) {
         *notfound = true;
         return false;

@@ -28,7 +28,10 @@ get_resourcetype(struct dav_req *req, struct arena *a,
 {
     (void)req;
     (void)a;
-    if (!is_space(t) || t->res.kind == DAV_KIND_COLLECTION)
+    if (t->area == DAV_AREA_PRINCIPAL_USER ||
+        t->area == DAV_AREA_PRINCIPAL_SPACE)
+        buf_puts(out, "<D:principal/>");
+    else if (!is_space(t) || t->res.kind == DAV_KIND_COLLECTION)
         buf_puts(out, "<D:collection/>");
     return true;
 }
@@ -63,6 +66,23 @@ get_displayname(struct dav_req *req, struct arena *a,
         break;
     case DAV_AREA_SPACES:
         name = "spaces";
+        break;
+    case DAV_AREA_PRINCIPALS:
+        name = "principals";
+        break;
+    case DAV_AREA_PRINCIPAL_USERS:
+        name = "users";
+        break;
+    case DAV_AREA_PRINCIPAL_SPACES:
+        name = "spaces";
+        break;
+    case DAV_AREA_PRINCIPAL_USER:
+        name = t->user.display_name != NULL && t->user.display_name[0] != '\0'
+                   ? t->user.display_name
+                   : t->slug;
+        break;
+    case DAV_AREA_PRINCIPAL_SPACE:
+        name = t->space.title;
         break;
     case DAV_AREA_SPACE:
     default:
@@ -109,7 +129,7 @@ get_etag(struct dav_req *req, struct arena *a, const struct dav_target *t,
     if (!is_space(t))
         return false;
     const char *e = dav_etag_of(a, &t->res);
-    buf_xml_escape(out, e, strlen(e));
+    buf_xml_text(out, e, strlen(e));
     return true;
 }
 
@@ -245,6 +265,7 @@ struct pf_name {
 
 struct pf_request {
     enum pf_kind kind;
+    bool compact;            /* leave out what the client never reads */
     struct pf_name *names;   /* PF_PROP, or allprop's include */
     size_t nnames;
 };
@@ -371,8 +392,11 @@ emit_member(struct dav_req *req, struct arena *scratch, struct buf *b,
     } else if (pf->kind == PF_ALLPROP) {
         for (size_t i = 0; i < reg->nprops; i++) {
             const struct dav_prop_def *d = reg->props[i];
-            if ((d->flags & DAV_P_ALLPROP) != 0)
-                emit_one(req, scratch, &ok, NULL, m, d, d->ns, d->name, &val);
+            if ((d->flags & DAV_P_ALLPROP) == 0)
+                continue;
+            if (pf->compact && strcmp(d->name, "supportedlock") == 0)
+                continue;
+            emit_one(req, scratch, &ok, NULL, m, d, d->ns, d->name, &val);
         }
         for (size_t i = 0; i < m->ndead; i++)
             if (dav_registry_prop(reg, m->dead[i].ns, m->dead[i].name) == NULL)
@@ -390,7 +414,7 @@ emit_member(struct dav_req *req, struct arena *scratch, struct buf *b,
     }
 
     buf_puts(b, "<D:response><D:href>");
-    buf_xml_escape(b, href, strlen(href));
+    buf_xml_text(b, href, strlen(href));
     buf_puts(b, "</D:href>");
     if (ok.len > 0 || missing.len == 0) {
         buf_puts(b, "<D:propstat><D:prop>");
@@ -439,48 +463,93 @@ needs_locks(const struct dav_req *req, const struct pf_request *pf)
     return false;
 }
 
+static struct pf_member *
+virtual_member(struct dav_req *req, enum dav_area area)
+{
+    struct pf_member *m = arena_alloc(req->arena, sizeof(*m));
+    m->t.area = area;
+    m->t.path = "";
+    m->t.exists = true;
+    m->t.res.kind = DAV_KIND_COLLECTION;
+    return m;
+}
+
 static struct dav_err *
 virtual_children(struct dav_req *req, struct pf_member **out, size_t *n)
 {
+    const struct dav_store_ops *st = req->srv->store;
     const struct dav_target *t = &req->target;
+    int64_t me = req->principal->id;
     *n = 0;
-    if (t->area == DAV_AREA_ROOT || t->area == DAV_AREA_DAVROOT) {
-        struct pf_member *m = arena_alloc(req->arena, sizeof(*m));
-        m->t.area = t->area == DAV_AREA_ROOT ? DAV_AREA_DAVROOT
-                                             : DAV_AREA_SPACES;
-        m->t.path = "";
-        m->t.exists = true;
-        m->t.res.kind = DAV_KIND_COLLECTION;
-        *out = m;
+    *out = NULL;
+    switch (t->area) {
+    case DAV_AREA_ROOT:
+        *out = virtual_member(req, DAV_AREA_DAVROOT);
         *n = 1;
         return NULL;
+    case DAV_AREA_DAVROOT:
+    case DAV_AREA_PRINCIPALS: {
+        bool dav = t->area == DAV_AREA_DAVROOT;
+        struct pf_member *m = arena_alloc(req->arena, 2 * sizeof(*m));
+        m[0] = *virtual_member(req, dav ? DAV_AREA_SPACES
+                                        : DAV_AREA_PRINCIPAL_USERS);
+        m[1] = *virtual_member(req, dav ? DAV_AREA_PRINCIPALS
+                                        : DAV_AREA_PRINCIPAL_SPACES);
+        *out = m;
+        *n = 2;
+        return NULL;
     }
-    /* DAV_AREA_SPACES: the spaces the principal belongs to. */
-    struct dav_space *spaces;
-    size_t ns;
-    enum dav_store_rc rc = req->srv->store->spaces_of_user(
-        req, req->principal->id, &spaces, &ns);
-    if (rc != DAV_STORE_OK)
-        return dav_err_from_store(req, rc, "spaces");
-    struct pf_member *m = arena_alloc(req->arena, (ns + 1) * sizeof(*m));
-    size_t k = 0;
-    for (size_t i = 0; i < ns; i++) {
-        m[k].t.area = DAV_AREA_SPACE;
-        m[k].t.slug = spaces[i].slug;
-        m[k].t.space = spaces[i];
-        m[k].t.path = "";
-        rc = req->srv->store->lookup(req, spaces[i].id, "", false,
-                                     &m[k].t.res);
-        if (rc == DAV_STORE_NOTFOUND)
-            continue;
+    case DAV_AREA_PRINCIPAL_USERS: {
+        struct dav_user *u;
+        size_t nu;
+        enum dav_store_rc rc = st->users_visible(req, me, NULL, &u, &nu);
         if (rc != DAV_STORE_OK)
-            return dav_err_from_store(req, rc, "space root");
-        m[k].t.exists = true;
-        k++;
+            return dav_err_from_store(req, rc, "users");
+        struct pf_member *m = arena_alloc(req->arena, (nu + 1) * sizeof(*m));
+        for (size_t i = 0; i < nu; i++) {
+            m[i] = *virtual_member(req, DAV_AREA_PRINCIPAL_USER);
+            m[i].t.slug = u[i].name;
+            m[i].t.user = u[i];
+        }
+        *out = m;
+        *n = nu;
+        return NULL;
     }
-    *out = m;
-    *n = k;
-    return NULL;
+    case DAV_AREA_SPACES:
+    case DAV_AREA_PRINCIPAL_SPACES: {
+        struct dav_space *spaces;
+        size_t ns;
+        enum dav_store_rc rc = st->spaces_of_user(req, me, &spaces, &ns);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "spaces");
+        struct pf_member *m = arena_alloc(req->arena, (ns + 1) * sizeof(*m));
+        size_t k = 0;
+        for (size_t i = 0; i < ns; i++) {
+            bool principal = t->area == DAV_AREA_PRINCIPAL_SPACES;
+            m[k] = *virtual_member(req, principal ? DAV_AREA_PRINCIPAL_SPACE
+                                                  : DAV_AREA_SPACE);
+            m[k].t.slug = spaces[i].slug;
+            m[k].t.space = spaces[i];
+            if (!principal) {
+                rc = st->lookup(req, spaces[i].id, "", false, &m[k].t.res);
+                if (rc == DAV_STORE_NOTFOUND)
+                    continue;
+                if (rc != DAV_STORE_OK)
+                    return dav_err_from_store(req, rc, "space root");
+                /* A space reached only through entries below its root is
+                 * listed only if its root is readable. */
+                if (dav_check_priv(req, &m[k].t, DAV_PRIV_READ) != NULL)
+                    continue;
+            }
+            k++;
+        }
+        *out = m;
+        *n = k;
+        return NULL;
+    }
+    default:
+        return NULL;
+    }
 }
 
 struct dav_err *
@@ -495,6 +564,12 @@ dav_method_propfind(struct dav_req *req)
     struct pf_request pf;
     memset(&pf, 0, sizeof(pf));
     struct dav_err *err = parse_propfind(req, &pf);
+    /* The Windows Mini-Redirector lists folders with allprop and refuses
+     * answers past ~1 MB (FileAttributesLimitInBytes); it learns about
+     * locking from OPTIONS, so supportedlock (~230 bytes per member) is
+     * left out for it.  CLIENTS.md §4.1. */
+    const char *ua = dav_req_header(req, "User-Agent");
+    pf.compact = ua != NULL && strstr(ua, "Microsoft-WebDAV-MiniRedir") != NULL;
     if (err != NULL)
         return err;
     /* RFC 4918 §9.1: servers may refuse Depth: infinity with this
@@ -512,6 +587,9 @@ dav_method_propfind(struct dav_req *req)
     size_t nkids = 0;
     bool is_coll = t->area != DAV_AREA_SPACE ||
                    t->res.kind == DAV_KIND_COLLECTION;
+    if (t->area == DAV_AREA_PRINCIPAL_USER ||
+        t->area == DAV_AREA_PRINCIPAL_SPACE)
+        is_coll = false;
     if (depth == DAV_DEPTH_1 && is_coll) {
         if (t->area != DAV_AREA_SPACE) {
             err = virtual_children(req, &kids, &nkids);
@@ -763,4 +841,33 @@ dav_member_hidden(const struct dav_req *req, const struct dav_resource *res)
         return false;
     int64_t me = req->principal != NULL ? req->principal->id : 0;
     return res->created_by != me;
+}
+
+void
+dav_props_render(struct dav_req *req, struct arena *a,
+                 const struct dav_target *t, const char *const *names,
+                 size_t nnames, struct buf *found, struct buf *missing)
+{
+    struct pf_member m;
+    memset(&m, 0, sizeof(m));
+    m.t = *t;
+    if (t->area == DAV_AREA_SPACE && t->exists) {
+        for (size_t i = 0; i + 1 < nnames; i += 2) {
+            const struct dav_prop_def *d =
+                dav_registry_prop(req->srv->reg, names[i], names[i + 1]);
+            if (d != NULL && (d->flags & DAV_P_PROTECTED) != 0)
+                continue;
+            int64_t id = t->res.id;
+            req->srv->store->props_get(req, t->space.id, &id, 1, &m.dead,
+                                       &m.ndead);
+            break;
+        }
+    }
+    struct buf val;
+    buf_init(&val, a, 256);
+    for (size_t i = 0; i + 1 < nnames; i += 2) {
+        const struct dav_prop_def *d =
+            dav_registry_prop(req->srv->reg, names[i], names[i + 1]);
+        emit_one(req, a, found, missing, &m, d, names[i], names[i + 1], &val);
+    }
 }

@@ -12,6 +12,7 @@
 #include "dav/dav_int.h"
 
 #include <libxml/parser.h>
+#include <stdint.h>
 #include <string.h>
 
 static void
@@ -112,13 +113,40 @@ dav_xml_dump_elem(struct arena *a, xmlNode *n)
 
 /* ---- writer ------------------------------------------------------------- */
 
+/*
+ * Namespaces with a fixed prefix, declared once on every multistatus root
+ * so that members stay compact (Windows refuses listings past ~1 MB).
+ */
+static const struct {
+    const char *ns;
+    const char *prefix;
+} known_ns[] = {
+    { "urn:ietf:params:xml:ns:caldav", "C" },
+    { "http://calendarserver.org/ns/", "CS" },
+    { "http://apple.com/ns/ical/", "A" },
+    { "urn:schemas-microsoft-com:", "Z" },
+    { PARVIS_NS, "P" },
+};
+
+static const char *
+known_prefix(const char *ns)
+{
+    for (size_t i = 0; i < sizeof(known_ns) / sizeof(known_ns[0]); i++)
+        if (strcmp(known_ns[i].ns, ns) == 0)
+            return known_ns[i].prefix;
+    return NULL;
+}
+
 void
 dav_xml_open(struct buf *b, const char *ns, const char *name, bool empty)
 {
+    const char *prefix;
     if (strcmp(ns, DAV_NS) == 0) {
         buf_printf(b, "<D:%s", name);
     } else if (ns[0] == '\0') {
         buf_printf(b, "<%s", name);
+    } else if ((prefix = known_prefix(ns)) != NULL) {
+        buf_printf(b, "<%s:%s", prefix, name);
     } else {
         buf_printf(b, "<X:%s xmlns:X=\"", name);
         buf_xml_escape(b, ns, strlen(ns));
@@ -130,10 +158,13 @@ dav_xml_open(struct buf *b, const char *ns, const char *name, bool empty)
 void
 dav_xml_close(struct buf *b, const char *ns, const char *name)
 {
+    const char *prefix;
     if (strcmp(ns, DAV_NS) == 0)
         buf_printf(b, "</D:%s>", name);
     else if (ns[0] == '\0')
         buf_printf(b, "</%s>", name);
+    else if ((prefix = known_prefix(ns)) != NULL)
+        buf_printf(b, "</%s:%s>", prefix, name);
     else
         buf_printf(b, "</X:%s>", name);
 }
@@ -142,7 +173,10 @@ void
 dav_ms_begin(struct buf *b)
 {
     buf_puts(b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-                "<D:multistatus xmlns:D=\"DAV:\">");
+                "<D:multistatus xmlns:D=\"DAV:\"");
+    for (size_t i = 0; i < sizeof(known_ns) / sizeof(known_ns[0]); i++)
+        buf_printf(b, " xmlns:%s=\"%s\"", known_ns[i].prefix, known_ns[i].ns);
+    buf_puts(b, ">");
 }
 
 void
@@ -159,4 +193,124 @@ dav_ms_status(struct buf *b, const char *href, int status)
     buf_xml_escape(b, href, strlen(href));
     buf_printf(b, "</D:href><D:status>%s</D:status></D:response>",
                dav_status_line(status));
+}
+
+/* ---- the opaque element API of dav/dav.h ------------------------------------ */
+
+#define X(e) ((xmlNode *)(uintptr_t)(e))
+
+struct dav_err *
+dav_body_root(struct dav_req *req, struct dav_xml_elem **root)
+{
+    xmlDocPtr doc;
+    *root = NULL;
+    struct dav_err *err = dav_xml_parse(req, &doc);
+    if (err != NULL || doc == NULL)
+        return err;
+    *root = (struct dav_xml_elem *)xmlDocGetRootElement(doc);
+    return NULL;
+}
+
+bool
+dav_elem_is(const struct dav_xml_elem *e, const char *ns, const char *name)
+{
+    return e != NULL && dav_xml_is(X(e), ns, name);
+}
+
+const char *
+dav_elem_ns(const struct dav_xml_elem *e)
+{
+    return dav_xml_ns(X(e));
+}
+
+const char *
+dav_elem_name(const struct dav_xml_elem *e)
+{
+    return (const char *)X(e)->name;
+}
+
+struct dav_xml_elem *
+dav_elem_first(const struct dav_xml_elem *e)
+{
+    return (struct dav_xml_elem *)dav_xml_first_elem(X(e));
+}
+
+struct dav_xml_elem *
+dav_elem_next(const struct dav_xml_elem *e)
+{
+    return (struct dav_xml_elem *)dav_xml_next_elem(X(e));
+}
+
+struct dav_xml_elem *
+dav_elem_child(const struct dav_xml_elem *e, const char *ns, const char *name)
+{
+    for (xmlNode *c = dav_xml_first_elem(X(e)); c != NULL;
+         c = dav_xml_next_elem(c))
+        if (dav_xml_is(c, ns, name))
+            return (struct dav_xml_elem *)c;
+    return NULL;
+}
+
+const char *
+dav_elem_text(struct dav_req *req, const struct dav_xml_elem *e)
+{
+    xmlChar *t = xmlNodeGetContent(X(e));
+    const char *r = arena_strdup(req->arena, t != NULL ? (const char *)t : "");
+    xmlFree(t);
+    return r;
+}
+
+const char *
+dav_elem_dump(struct dav_req *req, const struct dav_xml_elem *e)
+{
+    return dav_xml_dump_elem(req->arena, X(e));
+}
+
+void
+dav_multistatus_begin(struct dav_req *req, struct buf *b)
+{
+    buf_init(b, req->arena, 4096);
+    dav_ms_begin(b);
+}
+
+void
+dav_multistatus_end(struct dav_req *req, struct buf *b)
+{
+    dav_ms_end(req, b);
+}
+
+void
+dav_multistatus_response(struct buf *b, const char *href, const char *found,
+                         const char *missing)
+{
+    buf_puts(b, "<D:response><D:href>");
+    buf_xml_escape(b, href, strlen(href));
+    buf_puts(b, "</D:href>");
+    if (found != NULL && (found[0] != '\0' || missing == NULL ||
+                          missing[0] == '\0')) {
+        buf_puts(b, "<D:propstat><D:prop>");
+        buf_puts(b, found);
+        buf_printf(b, "</D:prop><D:status>%s</D:status></D:propstat>",
+                   dav_status_line(200));
+    }
+    if (missing != NULL && missing[0] != '\0') {
+        buf_puts(b, "<D:propstat><D:prop>");
+        buf_puts(b, missing);
+        buf_printf(b, "</D:prop><D:status>%s</D:status></D:propstat>",
+                   dav_status_line(404));
+    }
+    buf_puts(b, "</D:response>");
+}
+
+void
+dav_xml_elem_write(struct buf *b, const char *ns, const char *name,
+                   const char *content)
+{
+    if (content == NULL) {
+        dav_xml_open(b, ns, name, true);
+        return;
+    }
+    dav_xml_open(b, ns, name, false);
+    buf_puts(b, content);
+    dav_xml_close(b, ns, name);
 }

@@ -351,3 +351,241 @@ db_lock_break(struct db_conn *c, const char *token, char *err, size_t errlen)
     }
     return rc;
 }
+
+/* Rows affected must be 1+, else NOTFOUND with 'what' in err. */
+static enum db_admin_rc
+admin_exec_one(struct db_conn *c, const char *sql, int n,
+               const char *const *v, const char *what, char *err,
+               size_t errlen)
+{
+    int rows = 0;
+    enum db_admin_rc rc = admin_exec(c, sql, n, v, NULL, NULL, &rows, err,
+                                     errlen);
+    if (rc == DB_ADMIN_OK && rows == 0) {
+        snprintf(err, errlen, "%s", what);
+        return DB_ADMIN_NOTFOUND;
+    }
+    return rc;
+}
+
+enum db_admin_rc
+db_guest_add(struct db_conn *c, const char *name, const char *hash,
+             const char *expires, const char *email, const char *display_name,
+             char *err, size_t errlen)
+{
+    const char *v[5] = { name, hash, expires, email, display_name };
+    return admin_exec(c,
+                      "INSERT INTO users (name, password_hash, kind, "
+                      "expires_at, email, display_name) "
+                      "VALUES ($1, $2, 'guest', $3::timestamptz, $4, $5)",
+                      5, v, NULL, NULL, NULL, err, errlen);
+}
+
+enum db_admin_rc
+db_user_disable(struct db_conn *c, const char *name, bool disabled,
+                char *err, size_t errlen)
+{
+    const char *v[2] = { name, disabled ? "true" : "false" };
+    char what[160];
+    snprintf(what, sizeof(what), "no user \"%s\"", name);
+    return admin_exec_one(c,
+                          "UPDATE users SET disabled = $2::boolean "
+                          "WHERE name = $1",
+                          2, v, what, err, errlen);
+}
+
+enum db_admin_rc
+db_user_transfer(struct db_conn *c, const char *from, const char *to,
+                 char *err, size_t errlen)
+{
+    const char *v[2] = { from, to };
+    char what[200];
+    snprintf(what, sizeof(what), "no user \"%s\" or \"%s\"", from, to);
+    /* One statement: memberships (keeping the stronger role), locks,
+     * authorship of resources, and the access entries naming FROM. */
+    return admin_exec_one(
+        c,
+        "WITH f AS (SELECT id FROM users WHERE name = $1), "
+        "t AS (SELECT id FROM users WHERE name = $2), "
+        "ok AS (SELECT f.id AS fid, t.id AS tid FROM f, t), "
+        "rank(role, r) AS (VALUES ('reader', 1), ('editor', 2), "
+        "('validator', 3), ('manager', 4)), "
+        "m AS (INSERT INTO members (space_id, user_id, role) "
+        "SELECT mm.space_id, ok.tid, mm.role FROM members mm, ok "
+        "WHERE mm.user_id = ok.fid ON CONFLICT (space_id, user_id) DO UPDATE "
+        "SET role = CASE WHEN (SELECT r FROM rank WHERE role = excluded.role)"
+        " > (SELECT r FROM rank WHERE role = members.role) "
+        "THEN excluded.role ELSE members.role END RETURNING 1), "
+        "l AS (UPDATE locks SET principal_id = ok.tid FROM ok "
+        "WHERE principal_id = ok.fid RETURNING 1), "
+        "a AS (UPDATE aces SET principal_id = ok.tid FROM ok "
+        "WHERE principal_kind = 'user' AND principal_id = ok.fid "
+        "RETURNING 1), "
+        "r AS (UPDATE resources SET created_by = ok.tid FROM ok "
+        "WHERE created_by = ok.fid RETURNING 1) "
+        "SELECT 1 FROM ok",
+        2, v, what, err, errlen);
+}
+
+enum db_admin_rc
+db_space_archive(struct db_conn *c, const char *slug, char *err,
+                 size_t errlen)
+{
+    const char *v[1] = { slug };
+    char what[160];
+    snprintf(what, sizeof(what), "no space \"%s\"", slug);
+    return admin_exec_one(c,
+                          "UPDATE spaces SET archived = true WHERE slug = $1",
+                          1, v, what, err, errlen);
+}
+
+enum db_admin_rc
+db_member_remove(struct db_conn *c, const char *space, const char *user,
+                 char *err, size_t errlen)
+{
+    const char *v[2] = { space, user };
+    char what[200];
+    snprintf(what, sizeof(what), "\"%s\" is not a member of \"%s\"", user,
+             space);
+    return admin_exec_one(c,
+                          "DELETE FROM members m USING spaces s, users u "
+                          "WHERE m.space_id = s.id AND m.user_id = u.id AND "
+                          "s.slug = $1 AND u.name = $2",
+                          2, v, what, err, errlen);
+}
+
+/* "s1/dir/a b" -> slug "s1", path "/dir/a b"; "s1" -> path "". */
+static void
+split_space_path(const char *in, char *slug, size_t slen, char *path,
+                 size_t plen)
+{
+    const char *slash = strchr(in, '/');
+    size_t n = slash != NULL ? (size_t)(slash - in) : strlen(in);
+    snprintf(slug, slen, "%.*s", (int)n, in);
+    const char *rest = slash != NULL ? slash : "";
+    size_t rl = strlen(rest);
+    while (rl > 0 && rest[rl - 1] == '/')
+        rl--;
+    snprintf(path, plen, "%.*s", (int)rl, rest);
+}
+
+/* SQL selecting (space_id, resource id) of path, and the principal. */
+#define ACL_TARGET                                                         \
+    "tgt AS (SELECT r.space_id, r.id FROM resources r JOIN spaces s ON "   \
+    "s.id = r.space_id WHERE s.slug = $1 AND r.path = $2), "               \
+    "who AS (SELECT 'user' AS kind, id FROM users WHERE name = "           \
+    "regexp_replace($3, '^user:', '') AND $3 !~ '^space:' UNION ALL "      \
+    "SELECT 'space', id FROM spaces WHERE $3 ~ '^space:' AND "             \
+    "slug = substr($3, 7)) "
+
+enum db_admin_rc
+db_acl_list(struct db_conn *c, const char *path, db_row_fn fn, void *ctx,
+            char *err, size_t errlen)
+{
+    char slug[128], p[2048];
+    split_space_path(path, slug, sizeof(slug), p, sizeof(p));
+    const char *v[2] = { slug, p };
+    return admin_exec(
+        c,
+        "SELECT s.slug || CASE WHEN r.path = '' THEN '/' ELSE r.path END, "
+        "a.principal_kind || ':' || coalesce(u.name, ps.slug, '?'), "
+        "CASE WHEN a.is_grant THEN 'grant' ELSE 'deny' END, "
+        "a.privileges::text FROM aces a "
+        "JOIN resources r ON r.id = a.resource_id "
+        "JOIN spaces s ON s.id = a.space_id "
+        "LEFT JOIN users u ON a.principal_kind = 'user' AND "
+        "u.id = a.principal_id "
+        "LEFT JOIN spaces ps ON a.principal_kind = 'space' AND "
+        "ps.id = a.principal_id "
+        "WHERE s.slug = $1 AND (r.path = $2 OR $2 = '' OR "
+        "r.path LIKE $2 || '/%' OR $2 LIKE r.path || '/%' OR r.path = '') "
+        "ORDER BY r.path, a.position, a.id",
+        2, v, fn, ctx, NULL, err, errlen);
+}
+
+enum db_admin_rc
+db_acl_set(struct db_conn *c, const char *path, const char *principal,
+           bool grant, unsigned privs, char *err, size_t errlen)
+{
+    char slug[128], p[2048], pv[16];
+    split_space_path(path, slug, sizeof(slug), p, sizeof(p));
+    snprintf(pv, sizeof(pv), "%u", privs);
+    const char *v[5] = { slug, p, principal, grant ? "true" : "false", pv };
+    char what[300];
+    snprintf(what, sizeof(what), "no resource \"%s\" or no principal \"%s\"",
+             path, principal);
+    return admin_exec_one(
+        c,
+        "WITH " ACL_TARGET
+        "INSERT INTO aces (space_id, resource_id, principal_kind, "
+        "principal_id, is_grant, privileges, position) "
+        "SELECT tgt.space_id, tgt.id, who.kind, who.id, $4::boolean, "
+        "$5::integer, coalesce((SELECT max(position) + 1 FROM aces "
+        "WHERE resource_id = tgt.id), 0) FROM tgt, who",
+        5, v, what, err, errlen);
+}
+
+enum db_admin_rc
+db_acl_revoke(struct db_conn *c, const char *path, const char *principal,
+              char *err, size_t errlen)
+{
+    char slug[128], p[2048];
+    split_space_path(path, slug, sizeof(slug), p, sizeof(p));
+    const char *v[3] = { slug, p, principal };
+    char what[300];
+    snprintf(what, sizeof(what), "no entry for \"%s\" on \"%s\"", principal,
+             path);
+    return admin_exec_one(c,
+                          "WITH " ACL_TARGET
+                          "DELETE FROM aces a USING tgt, who "
+                          "WHERE a.resource_id = tgt.id AND "
+                          "a.principal_kind = who.kind AND "
+                          "a.principal_id = who.id",
+                          3, v, what, err, errlen);
+}
+
+enum db_admin_rc
+db_apppassword_add(struct db_conn *c, const char *user, const char *label,
+                   const unsigned char sha[32], char *err, size_t errlen)
+{
+    char hex[65];
+    hex_encode(sha, 32, hex);
+    const char *v[3] = { user, label, hex };
+    char what[160];
+    snprintf(what, sizeof(what), "no user \"%s\"", user);
+    return admin_exec_one(c,
+                          "INSERT INTO app_passwords (user_id, label, sha256) "
+                          "SELECT id, $2, decode($3, 'hex') FROM users "
+                          "WHERE name = $1",
+                          3, v, what, err, errlen);
+}
+
+enum db_admin_rc
+db_apppassword_list(struct db_conn *c, const char *user, db_row_fn fn,
+                    void *ctx, char *err, size_t errlen)
+{
+    const char *v[1] = { user };
+    return admin_exec(
+        c,
+        "SELECT p.id::text, p.label, to_char(p.created_at AT TIME ZONE 'UTC',"
+        " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), CASE WHEN p.revoked_at IS NULL "
+        "THEN 'active' ELSE 'revoked' END FROM app_passwords p "
+        "JOIN users u ON u.id = p.user_id WHERE u.name = $1 ORDER BY p.id",
+        1, v, fn, ctx, NULL, err, errlen);
+}
+
+enum db_admin_rc
+db_apppassword_revoke(struct db_conn *c, const char *user,
+                      const char *id_or_label, char *err, size_t errlen)
+{
+    const char *v[2] = { user, id_or_label };
+    char what[200];
+    snprintf(what, sizeof(what), "no active app password \"%s\" for \"%s\"",
+             id_or_label, user);
+    return admin_exec_one(
+        c,
+        "UPDATE app_passwords p SET revoked_at = now() FROM users u "
+        "WHERE u.id = p.user_id AND u.name = $1 AND p.revoked_at IS NULL "
+        "AND (p.label = $2 OR p.id::text = $2)",
+        2, v, what, err, errlen);
+}

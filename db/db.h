@@ -81,6 +81,43 @@ enum db_admin_rc db_lock_list(struct db_conn *c, const char *space,
 /* Remove a lock by token; NOTFOUND if there is none. */
 enum db_admin_rc db_lock_break(struct db_conn *c, const char *token,
                                char *err, size_t errlen);
+/* A guest: an account that cannot log in after 'expires' (YYYY-MM-DD or
+ * an ISO timestamp). */
+enum db_admin_rc db_guest_add(struct db_conn *c, const char *name,
+                              const char *hash, const char *expires,
+                              const char *email, const char *display_name,
+                              char *err, size_t errlen);
+enum db_admin_rc db_user_disable(struct db_conn *c, const char *name,
+                                 bool disabled, char *err, size_t errlen);
+/* Hand FROM's memberships (the higher role wins), locks and authorship of
+ * resources over to TO. */
+enum db_admin_rc db_user_transfer(struct db_conn *c, const char *from,
+                                  const char *to, char *err, size_t errlen);
+enum db_admin_rc db_space_archive(struct db_conn *c, const char *slug,
+                                  char *err, size_t errlen);
+enum db_admin_rc db_member_remove(struct db_conn *c, const char *space,
+                                  const char *user, char *err, size_t errlen);
+/* Access control entries: 'path' is "SPACE" or "SPACE/dir/file";
+ * principal "user:NAME", "space:SLUG" or a plain user name. */
+enum db_admin_rc db_acl_list(struct db_conn *c, const char *path,
+                             db_row_fn fn, void *ctx, char *err,
+                             size_t errlen);
+enum db_admin_rc db_acl_set(struct db_conn *c, const char *path,
+                            const char *principal, bool grant,
+                            unsigned privs, char *err, size_t errlen);
+enum db_admin_rc db_acl_revoke(struct db_conn *c, const char *path,
+                               const char *principal, char *err,
+                               size_t errlen);
+enum db_admin_rc db_apppassword_add(struct db_conn *c, const char *user,
+                                    const char *label,
+                                    const unsigned char sha[32], char *err,
+                                    size_t errlen);
+enum db_admin_rc db_apppassword_list(struct db_conn *c, const char *user,
+                                     db_row_fn fn, void *ctx, char *err,
+                                     size_t errlen);
+enum db_admin_rc db_apppassword_revoke(struct db_conn *c, const char *user,
+                                       const char *id_or_label, char *err,
+                                       size_t errlen);
 enum db_admin_rc db_member_list(struct db_conn *c, const char *space,
                                 db_row_fn fn, void *ctx, char *err,
                                 size_t errlen);

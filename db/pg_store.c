@@ -50,8 +50,9 @@ struct lease {
     "coalesce(v.num, 0), coalesce(v.size, 0), v.content_type, "              \
     "encode(v.sha256, 'hex'), extract(epoch FROM r.created_at)::bigint, "    \
     "extract(epoch FROM r.modified_at)::bigint, "                            \
-    "coalesce(r.created_by, 0) "                                             \
-    "FROM resources r LEFT JOIN revisions v ON v.id = r.current_rev "
+    "coalesce(r.created_by, 0), cu.name "                                    \
+    "FROM resources r LEFT JOIN revisions v ON v.id = r.current_rev "        \
+    "LEFT JOIN users cu ON cu.id = r.created_by "
 
 #define SUBTREE(p, s)                                                         \
     "(path = " p " OR (path >= " p " || '/' AND path < " p " || '0'))"
@@ -62,19 +63,73 @@ static const struct {
 } stmts[] = {
     { "user_by_name",
       "SELECT id, name, password_hash, coalesce(display_name, ''), "
-      "coalesce(email, ''), disabled FROM users WHERE name = $1" },
+      "coalesce(email, ''), disabled OR (expires_at IS NOT NULL AND "
+      "expires_at <= now()), kind = 'guest', "
+      "coalesce(extract(epoch FROM expires_at)::bigint, 0) "
+      "FROM users WHERE name = $1" },
+    /* A space is reachable by its members and by principals granted
+     * something inside it by an access control entry. */
     { "space_for_user",
-      "SELECT s.id, s.slug, s.title, m.role, "
+      "SELECT s.id, s.slug, s.title, coalesce(m.role, ''), "
       "extract(epoch FROM s.created_at)::bigint, "
-      "coalesce(s.quota_bytes, -1) FROM spaces s "
-      "JOIN members m ON m.space_id = s.id "
-      "WHERE s.slug = $1 AND m.user_id = $2 AND NOT s.archived" },
+      "coalesce(s.quota_bytes, -1), "
+      "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = s.id) "
+      "FROM spaces s LEFT JOIN members m ON m.space_id = s.id "
+      "AND m.user_id = $2 "
+      "WHERE s.slug = $1 AND NOT s.archived AND (m.user_id IS NOT NULL OR "
+      "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = s.id AND "
+      "a.principal_kind = 'user' AND a.principal_id = $2 AND a.is_grant))" },
     { "spaces_of_user",
-      "SELECT s.id, s.slug, s.title, m.role, "
+      "SELECT s.id, s.slug, s.title, coalesce(m.role, ''), "
       "extract(epoch FROM s.created_at)::bigint, "
-      "coalesce(s.quota_bytes, -1) FROM spaces s "
-      "JOIN members m ON m.space_id = s.id "
-      "WHERE m.user_id = $1 AND NOT s.archived ORDER BY s.slug" },
+      "coalesce(s.quota_bytes, -1), "
+      "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = s.id) "
+      "FROM spaces s LEFT JOIN members m ON m.space_id = s.id "
+      "AND m.user_id = $1 "
+      "WHERE NOT s.archived AND (m.user_id IS NOT NULL OR "
+      "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = s.id AND "
+      "a.principal_kind = 'user' AND a.principal_id = $1 AND a.is_grant)) "
+      "ORDER BY s.slug" },
+    { "space_by_slug",
+      "SELECT s.id, s.slug, s.title, '', "
+      "extract(epoch FROM s.created_at)::bigint, "
+      "coalesce(s.quota_bytes, -1), false FROM spaces s WHERE s.slug = $1" },
+    { "principal_valid",
+      "SELECT 1 FROM users WHERE id = $1 AND NOT disabled AND "
+      "(expires_at IS NULL OR expires_at > now()) AND ($2::bigint = 0 OR "
+      "EXISTS (SELECT 1 FROM app_passwords p WHERE p.id = $2 AND "
+      "p.user_id = $1 AND p.revoked_at IS NULL))" },
+    { "app_passwords",
+      "SELECT id, encode(sha256, 'hex') FROM app_passwords "
+      "WHERE user_id = $1 AND revoked_at IS NULL" },
+    { "aces_find",
+      "SELECT r.path, a.principal_kind = 'user', a.principal_id, "
+      "coalesce(u.name, ps.slug, ''), a.is_grant, a.privileges "
+      "FROM aces a JOIN resources r ON r.id = a.resource_id "
+      "LEFT JOIN users u ON a.principal_kind = 'user' AND "
+      "u.id = a.principal_id "
+      "LEFT JOIN spaces ps ON a.principal_kind = 'space' AND "
+      "ps.id = a.principal_id "
+      "WHERE a.space_id = $1 AND ($2::text[] IS NULL OR r.path = ANY($2)) "
+      "AND ($3::bigint = 0 OR (a.principal_kind = 'user' AND "
+      "a.principal_id = $3) OR (a.principal_kind = 'space' AND "
+      "a.principal_id IN (SELECT space_id FROM members WHERE user_id = $3))) "
+      "ORDER BY r.path, a.position, a.id" },
+    { "aces_clear", "DELETE FROM aces WHERE resource_id = $1" },
+    { "ace_add",
+      "INSERT INTO aces (space_id, resource_id, principal_kind, principal_id, "
+      "is_grant, privileges, position) VALUES ($1, $2, $3, $4, $5, $6, $7)" },
+    { "space_members",
+      "SELECT u.name, coalesce(u.display_name, ''), m.role FROM members m "
+      "JOIN users u ON u.id = m.user_id WHERE m.space_id = $1 "
+      "ORDER BY u.name" },
+    { "users_visible",
+      "SELECT u.id, u.name, '', coalesce(u.display_name, ''), "
+      "coalesce(u.email, ''), u.disabled, u.kind = 'guest', "
+      "coalesce(extract(epoch FROM u.expires_at)::bigint, 0) FROM users u "
+      "WHERE ($2::text IS NULL OR u.name = $2) AND (u.id = $1 OR EXISTS "
+      "(SELECT 1 FROM members a JOIN members b ON a.space_id = b.space_id "
+      "WHERE a.user_id = $1 AND b.user_id = u.id)) ORDER BY u.name" },
     { "lookup", "SELECT " RES_COLS "WHERE r.space_id = $1 AND r.path = $2" },
     { "lookup_lock",
       "SELECT " RES_COLS "WHERE r.space_id = $1 AND r.path = $2 "
@@ -193,8 +248,7 @@ static const struct {
       "path = $4 || substr(path, length($2) + 1), "
       "parent_path = CASE WHEN path = $2 THEN $5 "
       "ELSE $4 || substr(parent_path, length($2) + 1) END, "
-      "name = CASE WHEN path = $2 THEN $6 ELSE name END, "
-      "modified_at = CASE WHEN path = $2 THEN now() ELSE modified_at END "
+      "name = CASE WHEN path = $2 THEN $6 ELSE name END "
       "WHERE space_id = $1 AND " SUBTREE("$2", 0) },
     { "move_space_rows",
       "WITH t AS (SELECT id FROM resources WHERE space_id = $2 AND "
@@ -231,6 +285,10 @@ static const struct {
       "SELECT coalesce((SELECT sum(v.size) FROM resources r "
       "JOIN revisions v ON v.id = r.current_rev WHERE r.space_id = $1), 0), "
       "coalesce(quota_bytes, -1) FROM spaces WHERE id = $1" },
+    { "tree_size",
+      "SELECT coalesce(sum(v.size), 0) FROM resources r "
+      "JOIN revisions v ON v.id = r.current_rev WHERE r.space_id = $1 AND "
+      "(r.path = $2 OR (r.path >= $2 || '/' AND r.path < $2 || '0'))" },
     { "mtime_set",
       "UPDATE resources SET modified_at = to_timestamp($2) WHERE id = $1" },
 };
@@ -562,6 +620,7 @@ row_to_res(struct arena *a, const PGresult *r, int row,
     out->created = (time_t)col_i64(r, row, 10);
     out->modified = (time_t)col_i64(r, row, 11);
     out->created_by = col_i64(r, row, 12);
+    out->created_by_name = col_str(a, r, row, 13);
 }
 
 static void
@@ -592,6 +651,8 @@ pg_user_by_name(struct dav_req *req, const char *name, struct dav_user *out)
     out->display_name = col_str(req->arena, r, 0, 3);
     out->email = col_str(req->arena, r, 0, 4);
     out->disabled = PQgetvalue(r, 0, 5)[0] == 't';
+    out->guest = PQgetvalue(r, 0, 6)[0] == 't';
+    out->expires = (time_t)col_i64(r, 0, 7);
     return DAV_STORE_OK;
 }
 
@@ -605,6 +666,7 @@ row_to_space(struct arena *a, const PGresult *r, int row,
     out->role = col_str(a, r, row, 3);
     out->created = (time_t)col_i64(r, row, 4);
     out->quota = col_i64(r, row, 5);
+    out->has_aces = PQgetvalue(r, row, 6)[0] == 't';
 }
 
 static enum dav_store_rc
@@ -1117,6 +1179,19 @@ pg_quota_get(struct dav_req *req, int64_t space_id, int64_t *used,
 }
 
 static enum dav_store_rc
+pg_tree_size(struct dav_req *req, int64_t space_id, const char *path,
+             int64_t *bytes)
+{
+    enum dav_store_rc rc;
+    const char *v[2] = { i64(req, space_id), path };
+    PGresult *r = run(req, "tree_size", 2, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    *bytes = col_i64(r, 0, 0);
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
 pg_mtime_set(struct dav_req *req, const struct dav_resource *res,
              time_t mtime)
 {
@@ -1124,6 +1199,143 @@ pg_mtime_set(struct dav_req *req, const struct dav_resource *res,
     const char *v[2] = { i64(req, res->id), i64(req, (int64_t)mtime) };
     run(req, "mtime_set", 2, v, NULL, 0, &rc);
     return rc;
+}
+
+static enum dav_store_rc
+pg_principal_valid(struct dav_req *req, int64_t user_id, int64_t app_id)
+{
+    enum dav_store_rc rc;
+    const char *v[2] = { i64(req, user_id), i64(req, app_id) };
+    PGresult *r = run(req, "principal_valid", 2, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    return PQntuples(r) == 1 ? DAV_STORE_OK : DAV_STORE_NOTFOUND;
+}
+
+static enum dav_store_rc
+pg_app_passwords(struct dav_req *req, int64_t user_id,
+                 struct dav_app_password **out, size_t *n)
+{
+    enum dav_store_rc rc;
+    const char *v[1] = { i64(req, user_id) };
+    PGresult *r = run(req, "app_passwords", 1, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    int rows = PQntuples(r);
+    *out = arena_alloc(req->arena, ((size_t)rows + 1) * sizeof(**out));
+    for (int i = 0; i < rows; i++) {
+        (*out)[i].id = col_i64(r, i, 0);
+        hex_decode32(PQgetvalue(r, i, 1), (*out)[i].sha256);
+    }
+    *n = (size_t)rows;
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_aces_find(struct dav_req *req, int64_t space_id, const char *path,
+             int64_t principal_id, struct dav_ace **out, size_t *n)
+{
+    enum dav_store_rc rc;
+    const char *v[3] = { i64(req, space_id),
+                         path != NULL ? ancestors_array(req, path) : NULL,
+                         i64(req, principal_id) };
+    PGresult *r = run(req, "aces_find", 3, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    int rows = PQntuples(r);
+    *out = arena_alloc(req->arena, ((size_t)rows + 1) * sizeof(**out));
+    for (int i = 0; i < rows; i++) {
+        struct dav_ace *a = &(*out)[i];
+        a->path = col_str(req->arena, r, i, 0);
+        a->user = PQgetvalue(r, i, 1)[0] == 't';
+        a->principal_id = col_i64(r, i, 2);
+        a->principal_name = col_str(req->arena, r, i, 3);
+        a->grant = PQgetvalue(r, i, 4)[0] == 't';
+        a->privs = (unsigned)col_i64(r, i, 5);
+    }
+    *n = (size_t)rows;
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_aces_replace(struct dav_req *req, const struct dav_resource *res,
+                const struct dav_ace *aces, size_t n)
+{
+    enum dav_store_rc rc;
+    const char *id = i64(req, res->id);
+    const char *cv[1] = { id };
+    if (run(req, "aces_clear", 1, cv, NULL, 0, &rc) == NULL)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        const char *v[7] = { i64(req, res->space_id), id,
+                             aces[i].user ? "user" : "space",
+                             i64(req, aces[i].principal_id),
+                             aces[i].grant ? "true" : "false",
+                             i64(req, (int64_t)aces[i].privs),
+                             i64(req, (int64_t)i) };
+        if (run(req, "ace_add", 7, v, NULL, 0, &rc) == NULL)
+            return rc;
+    }
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_space_members(struct dav_req *req, int64_t space_id,
+                 struct dav_member **out, size_t *n)
+{
+    enum dav_store_rc rc;
+    const char *v[1] = { i64(req, space_id) };
+    PGresult *r = run(req, "space_members", 1, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    int rows = PQntuples(r);
+    *out = arena_alloc(req->arena, ((size_t)rows + 1) * sizeof(**out));
+    for (int i = 0; i < rows; i++) {
+        (*out)[i].name = col_str(req->arena, r, i, 0);
+        (*out)[i].display_name = col_str(req->arena, r, i, 1);
+        (*out)[i].role = col_str(req->arena, r, i, 2);
+    }
+    *n = (size_t)rows;
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_users_visible(struct dav_req *req, int64_t viewer_id, const char *name,
+                 struct dav_user **out, size_t *n)
+{
+    enum dav_store_rc rc;
+    const char *v[2] = { i64(req, viewer_id), name };
+    PGresult *r = run(req, "users_visible", 2, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    int rows = PQntuples(r);
+    *out = arena_alloc(req->arena, ((size_t)rows + 1) * sizeof(**out));
+    for (int i = 0; i < rows; i++) {
+        struct dav_user *u = &(*out)[i];
+        u->id = col_i64(r, i, 0);
+        u->name = col_str(req->arena, r, i, 1);
+        u->display_name = col_str(req->arena, r, i, 3);
+        u->email = col_str(req->arena, r, i, 4);
+        u->disabled = PQgetvalue(r, i, 5)[0] == 't';
+        u->guest = PQgetvalue(r, i, 6)[0] == 't';
+        u->expires = (time_t)col_i64(r, i, 7);
+    }
+    *n = (size_t)rows;
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_space_by_slug(struct dav_req *req, const char *slug, struct dav_space *out)
+{
+    enum dav_store_rc rc;
+    const char *v[1] = { slug };
+    PGresult *r = run(req, "space_by_slug", 1, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) == 0)
+        return DAV_STORE_NOTFOUND;
+    row_to_space(req->arena, r, 0, out);
+    return DAV_STORE_OK;
 }
 
 static const struct dav_store_ops pg_ops = {
@@ -1153,6 +1365,14 @@ static const struct dav_store_ops pg_ops = {
     .lock_remove = pg_lock_remove,
     .quota_get = pg_quota_get,
     .mtime_set = pg_mtime_set,
+    .tree_size = pg_tree_size,
+    .principal_valid = pg_principal_valid,
+    .app_passwords = pg_app_passwords,
+    .aces_find = pg_aces_find,
+    .aces_replace = pg_aces_replace,
+    .space_members = pg_space_members,
+    .users_visible = pg_users_visible,
+    .space_by_slug = pg_space_by_slug,
 };
 
 const struct dav_store_ops *

@@ -103,6 +103,7 @@ main(int argc, char **argv)
         .realm = conf.realm,
         .lock_timeout_max = (int32_t)conf.lock_timeout_max,
         .show_apple_files = conf.show_apple_files,
+        .trust_proxy_tls = conf.trust_proxy_tls,
         .reg = reg,
         .store = db_store_ops(),
         .store_ctx = pool,
@@ -124,7 +125,8 @@ main(int argc, char **argv)
     const char *shown = strchr(conf.listen_host, ':') != NULL ? "[%s]" : "%s";
     char host[300];
     snprintf(host, sizeof(host), shown, conf.listen_host);
-    printf("parvisd: listening on http://%s:%u/\n", host, conf.listen_port);
+    printf("parvisd: listening on %s://%s:%u/\n",
+           conf.tls_cert != NULL ? "https" : "http", host, conf.listen_port);
     fflush(stdout);
 
     int sig = 0;

@@ -28,6 +28,9 @@
 
 struct http_server {
     struct MHD_Daemon *mhd;
+    bool tls;
+    char *tls_cert;   /* PEM, read at start-up */
+    char *tls_key;
     const struct dav_server *dav;
     FILE *access_log;
     bool own_log;
@@ -203,6 +206,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
         client_address(conn, addr, sizeof(addr));
         hc->req = dav_req_create(s->dav, method, url, addr, header_lookup,
                                  conn);
+        hc->req->secure = s->tls;
         /* Routes outside the DAV namespace are answered at the last call;
          * DAV requests begin now, before libmicrohttpd sends
          * "100 Continue", so that a refused upload is never sent. */
@@ -317,6 +321,49 @@ mhd_log(void *cls, const char *fmt, va_list ap)
     log_msg(LOG_DEBUG, NULL, NULL, "http: %s", msg);
 }
 
+/* A whole file, NUL-terminated, malloc'd; NULL on failure. */
+static char *
+read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 8192, len = 0;
+    char *p = malloc(cap);
+    while (p != NULL) {
+        size_t n = fread(p + len, 1, cap - len - 1, f);
+        len += n;
+        if (n == 0)
+            break;
+        if (len + 1 == cap) {
+            char *q = realloc(p, cap * 2);
+            if (q == NULL) {
+                free(p);
+                p = NULL;
+                break;
+            }
+            p = q;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (p != NULL)
+        p[len] = '\0';
+    return p;
+}
+
+/* Free what http_server_start allocated (the daemon already stopped). */
+static void
+http_server_stop_partial(struct http_server *s)
+{
+    if (s->own_log)
+        fclose(s->access_log);
+    pthread_mutex_destroy(&s->log_lock);
+    free(s->tls_cert);
+    free(s->tls_key);
+    free(s);
+}
+
 struct http_server *
 http_server_start(const struct dav_server *dav)
 {
@@ -353,22 +400,50 @@ http_server_start(const struct dav_server *dav)
                      MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    s->mhd = MHD_start_daemon(
-        flags, (uint16_t)c->listen_port, NULL, NULL, on_request, s,
-        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)c->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(128 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_UNESCAPE_CALLBACK, keep_url_raw, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        (unsigned)1024, MHD_OPTION_END);
+    if (c->tls_cert != NULL) {
+        s->tls_cert = read_file(c->tls_cert);
+        s->tls_key = read_file(c->tls_key);
+        if (s->tls_cert == NULL || s->tls_key == NULL) {
+            log_msg(LOG_ERROR, NULL, c->tls_cert,
+                    "cannot read the TLS certificate or key");
+            freeaddrinfo(ai);
+            http_server_stop_partial(s);
+            return NULL;
+        }
+        flags |= MHD_USE_TLS;
+        s->tls = true;
+    }
+    /* The same options in both modes; the certificate and key only with
+     * MHD_USE_TLS, which libmicrohttpd requires. */
+    if (s->tls)
+        s->mhd = MHD_start_daemon(
+            flags, (uint16_t)c->listen_port, NULL, NULL, on_request, s,
+            MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
+            (unsigned)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)c->connection_timeout,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+            MHD_OPTION_UNESCAPE_CALLBACK, keep_url_raw, NULL,
+            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+            MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
+            s->tls_key, MHD_OPTION_END);
+    else
+        s->mhd = MHD_start_daemon(
+            flags, (uint16_t)c->listen_port, NULL, NULL, on_request, s,
+            MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
+            (unsigned)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)c->connection_timeout,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+            MHD_OPTION_UNESCAPE_CALLBACK, keep_url_raw, NULL,
+            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (s->mhd == NULL) {
         log_msg(LOG_ERROR, NULL, NULL, "cannot listen on %s:%u",
                 c->listen_host, c->listen_port);
-        if (s->own_log)
-            fclose(s->access_log);
-        free(s);
+        http_server_stop_partial(s);
         return NULL;
     }
     return s;
@@ -380,8 +455,5 @@ http_server_stop(struct http_server *s)
     if (s == NULL)
         return;
     MHD_stop_daemon(s->mhd);
-    if (s->own_log)
-        fclose(s->access_log);
-    pthread_mutex_destroy(&s->log_lock);
-    free(s);
+    http_server_stop_partial(s);
 }

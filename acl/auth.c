@@ -1,0 +1,368 @@
+/*
+ * acl/auth.c -- HTTP Basic authentication: account passwords, app
+ * passwords, the credential cache and the slow-down of failed logins.
+ *
+ * Passwords are hashed with Argon2id (RFC 9106), memory-hard, with the
+ * parameters below.  Verifying costs tens of milliseconds and ~19 MiB, so
+ * verified credentials are kept in a small in-memory cache keyed by a
+ * salted SHA-256 of user and password: an authenticated request then
+ * costs one hash of a few bytes.  At most ACL_HASH_SLOTS verifications run
+ * at once, which bounds the memory spent on hashing.
+ *
+ * App passwords are long random secrets: they are stored as SHA-256 and
+ * checked without a memory-hard hash.  Every request, cached or not,
+ * checks in the database that the account is enabled, the guest not
+ * expired and the app password not revoked, so that revocation takes
+ * effect at once on every node.
+ *
+ * Failed logins are counted per user name and per client address; past a
+ * few, each further attempt waits (up to ACL_MAX_DELAY seconds) and, past
+ * many, is refused with 429.  Counters decay after ACL_FAIL_WINDOW.
+ *
+ * The cache, the failure table and the semaphore are the only mutable
+ * process-wide state; each table has its own mutex.  No secret is logged.
+ */
+#include "acl/acl_int.h"
+
+#include <argon2.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ACL_T_COST 2
+#define ACL_M_COST (19 * 1024) /* KiB */
+#define ACL_PARALLELISM 1
+#define ACL_CACHE_SLOTS 1024
+#define ACL_CACHE_TTL 60 /* seconds */
+#define ACL_HASH_SLOTS 2
+
+struct cred_entry {
+    unsigned char key[32];
+    int64_t user_id;
+    int64_t app_id;
+    char name[64];
+    time_t expires;
+};
+
+#define ACL_FAIL_SLOTS 4096
+#define ACL_FAIL_WINDOW 600   /* seconds before a failure is forgotten */
+#define ACL_FAIL_FREE 5       /* failures before slowing down */
+#define ACL_FAIL_REFUSE 30    /* failures before refusing with 429 */
+#define ACL_MAX_DELAY 8       /* seconds */
+
+struct fail_entry {
+    unsigned char key[32];
+    unsigned count;
+    time_t last;
+};
+
+static struct {
+    pthread_mutex_t lock;
+    unsigned char salt[32];
+    struct cred_entry slots[ACL_CACHE_SLOTS];
+    sem_t hashing;
+    bool ready;
+} cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static struct {
+    pthread_mutex_t lock;
+    struct fail_entry slots[ACL_FAIL_SLOTS];
+} fails = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+bool
+acl_password_hash(const char *password, char *out, size_t outlen)
+{
+    unsigned char salt[16];
+    core_random(salt, sizeof(salt));
+    int rc = argon2id_hash_encoded(ACL_T_COST, ACL_M_COST, ACL_PARALLELISM,
+                                   password, strlen(password), salt,
+                                   sizeof(salt), 32, out, outlen);
+    return rc == ARGON2_OK;
+}
+
+bool
+acl_password_verify(const char *encoded, const char *password)
+{
+    if (encoded == NULL || strncmp(encoded, "$argon2id$", 10) != 0)
+        return false;
+    if (cache.ready)
+        while (sem_wait(&cache.hashing) != 0)
+            ;
+    int rc = argon2id_verify(encoded, password, strlen(password));
+    if (cache.ready)
+        sem_post(&cache.hashing);
+    return rc == ARGON2_OK;
+}
+
+static void
+salted_key(const char *kind, const char *a, const char *b,
+           unsigned char key[32])
+{
+    struct sha256 s;
+    sha256_init(&s);
+    sha256_update(&s, cache.salt, sizeof(cache.salt));
+    sha256_update(&s, kind, strlen(kind) + 1);
+    sha256_update(&s, a, strlen(a) + 1);
+    sha256_update(&s, b, strlen(b));
+    sha256_final(&s, key);
+}
+
+static size_t
+slot_of(const unsigned char key[32], size_t nslots)
+{
+    return ((size_t)key[0] << 16 | (size_t)key[1] << 8 | key[2]) % nslots;
+}
+
+static bool
+cache_get(const unsigned char key[32], const char *user, int64_t *uid,
+          int64_t *app_id)
+{
+    bool hit = false;
+    struct cred_entry *e = &cache.slots[slot_of(key, ACL_CACHE_SLOTS)];
+    time_t now = time(NULL);
+    pthread_mutex_lock(&cache.lock);
+    if (e->expires > now && core_ct_equal(e->key, key, 32) &&
+        strcmp(e->name, user) == 0) {
+        *uid = e->user_id;
+        *app_id = e->app_id;
+        hit = true;
+    }
+    pthread_mutex_unlock(&cache.lock);
+    return hit;
+}
+
+static void
+cache_put(const unsigned char key[32], const char *user, int64_t uid,
+          int64_t app_id)
+{
+    if (strlen(user) >= sizeof(cache.slots[0].name))
+        return;
+    struct cred_entry *e = &cache.slots[slot_of(key, ACL_CACHE_SLOTS)];
+    pthread_mutex_lock(&cache.lock);
+    memcpy(e->key, key, 32);
+    e->user_id = uid;
+    e->app_id = app_id;
+    snprintf(e->name, sizeof(e->name), "%s", user);
+    e->expires = time(NULL) + ACL_CACHE_TTL;
+    pthread_mutex_unlock(&cache.lock);
+}
+
+void
+acl_cache_clear(void)
+{
+    pthread_mutex_lock(&cache.lock);
+    memset(cache.slots, 0, sizeof(cache.slots));
+    pthread_mutex_unlock(&cache.lock);
+}
+
+/* Failures recorded for a key, after decay. */
+static unsigned
+fail_count(const unsigned char key[32])
+{
+    struct fail_entry *e = &fails.slots[slot_of(key, ACL_FAIL_SLOTS)];
+    unsigned n = 0;
+    time_t now = time(NULL);
+    pthread_mutex_lock(&fails.lock);
+    if (memcmp(e->key, key, 32) == 0 && now - e->last < ACL_FAIL_WINDOW)
+        n = e->count;
+    pthread_mutex_unlock(&fails.lock);
+    return n;
+}
+
+static void
+fail_record(const unsigned char key[32])
+{
+    struct fail_entry *e = &fails.slots[slot_of(key, ACL_FAIL_SLOTS)];
+    time_t now = time(NULL);
+    pthread_mutex_lock(&fails.lock);
+    if (memcmp(e->key, key, 32) != 0 || now - e->last >= ACL_FAIL_WINDOW) {
+        memcpy(e->key, key, 32);
+        e->count = 0;
+    }
+    e->count++;
+    e->last = now;
+    pthread_mutex_unlock(&fails.lock);
+}
+
+static void
+fail_clear(const unsigned char key[32])
+{
+    struct fail_entry *e = &fails.slots[slot_of(key, ACL_FAIL_SLOTS)];
+    pthread_mutex_lock(&fails.lock);
+    if (memcmp(e->key, key, 32) == 0)
+        e->count = 0;
+    pthread_mutex_unlock(&fails.lock);
+}
+
+static struct dav_err *
+unauthorized(struct dav_req *req, const char *why)
+{
+    return dav_err_new(req, 401, "authentication required: %s", why);
+}
+
+static bool
+loopback(const char *addr)
+{
+    return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
+           strncmp(addr, "::ffff:127.", 11) == 0;
+}
+
+/* An app password of the user matching 'pass', or 0. */
+static int64_t
+app_password_match(struct dav_req *req, int64_t uid, const char *pass,
+                   enum dav_store_rc *rc)
+{
+    struct dav_app_password *aps;
+    size_t n;
+    *rc = req->srv->store->app_passwords(req, uid, &aps, &n);
+    if (*rc != DAV_STORE_OK || n == 0)
+        return 0;
+    unsigned char h[32];
+    sha256_once(pass, strlen(pass), h);
+    int64_t found = 0;
+    for (size_t i = 0; i < n; i++)
+        if (core_ct_equal(aps[i].sha256, h, 32))
+            found = aps[i].id;
+    return found;
+}
+
+static void
+set_principal(struct dav_req *req, int64_t uid, const char *name,
+              int64_t app_id)
+{
+    req->principal = arena_alloc(req->arena, sizeof(*req->principal));
+    req->principal->id = uid;
+    req->principal->name = arena_strdup(req->arena, name);
+    req->app_password_id = app_id;
+    req->log_user = req->principal->name;
+}
+
+static struct dav_err *
+acl_authn(struct dav_req *req)
+{
+    const char *h = dav_req_header(req, "Authorization");
+    if (h == NULL)
+        return unauthorized(req, "no credentials");
+    /* Credentials in clear text only over TLS, from this machine, or
+     * behind a proxy that terminates TLS (DESIGN.md "Security"). */
+    if (!req->secure && !req->srv->trust_proxy_tls &&
+        !loopback(req->client_addr))
+        return dav_err_new(req, 403, "Basic credentials refused over "
+                                     "plain HTTP: use HTTPS");
+    struct str v = str_trim(str_c(h));
+    if (v.len < 6 || !str_case_eq_c((struct str){ v.p, 6 }, "Basic "))
+        return unauthorized(req, "not Basic");
+    char *dec;
+    size_t declen;
+    if (!base64_decode(req->arena, str_trim((struct str){ v.p + 6,
+                                                          v.len - 6 }),
+                       &dec, &declen))
+        return unauthorized(req, "bad Basic encoding");
+    char *colon = memchr(dec, ':', declen);
+    if (colon == NULL || memchr(dec, '\0', declen) != NULL)
+        return unauthorized(req, "bad Basic credentials");
+    *colon = '\0';
+    const char *user = dec;
+    const char *pass = colon + 1;
+    const struct dav_store_ops *st = req->srv->store;
+
+    unsigned char key[32];
+    int64_t uid, app_id;
+    enum dav_store_rc rc;
+    salted_key("cred", user, pass, key);
+    if (cache_get(key, user, &uid, &app_id)) {
+        /* Still enabled, not expired, app password not revoked. */
+        rc = st->principal_valid(req, uid, app_id);
+        if (rc == DAV_STORE_OK) {
+            set_principal(req, uid, user, app_id);
+            return NULL;
+        }
+        if (rc != DAV_STORE_NOTFOUND)
+            return dav_err_from_store(req, rc, "principal");
+        return unauthorized(req, "account disabled, expired or revoked");
+    }
+
+    unsigned char ukey[32], akey[32];
+    salted_key("user", user, "", ukey);
+    salted_key("addr", req->client_addr, "", akey);
+    unsigned failures = fail_count(ukey);
+    unsigned by_addr = fail_count(akey);
+    if (by_addr > failures)
+        failures = by_addr;
+    if (failures >= ACL_FAIL_REFUSE) {
+        struct dav_err *e = dav_err_new(req, 429, "too many failed logins");
+        return e;
+    }
+    if (failures >= ACL_FAIL_FREE) {
+        unsigned delay = 1u << (failures - ACL_FAIL_FREE);
+        sleep(delay > ACL_MAX_DELAY ? ACL_MAX_DELAY : delay);
+    }
+
+    struct dav_user u;
+    rc = st->user_by_name(req, user, &u);
+    if (rc != DAV_STORE_OK && rc != DAV_STORE_NOTFOUND)
+        return dav_err_from_store(req, rc, "user");
+    /* Verify even for unknown users so that timing does not tell. */
+    static const char *dummy =
+        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
+        "sGx5x6Q1d6ZtC0z1cZlq8w2B2m4I6C5xGm0cZ8m0cZ4";
+    bool ok = acl_password_verify(rc == DAV_STORE_OK ? u.password_hash : dummy,
+                                  pass);
+    app_id = 0;
+    if (rc == DAV_STORE_OK && !ok) {
+        enum dav_store_rc arc;
+        app_id = app_password_match(req, u.id, pass, &arc);
+        if (arc != DAV_STORE_OK)
+            return dav_err_from_store(req, arc, "app passwords");
+        ok = app_id != 0;
+    }
+    if (rc != DAV_STORE_OK || !ok || u.disabled) {
+        fail_record(ukey);
+        fail_record(akey);
+        log_msg(LOG_INFO, req->id, NULL,
+                "failed login for user \"%s\" from %s", user,
+                req->client_addr);
+        return unauthorized(req, "bad credentials");
+    }
+    fail_clear(ukey);
+    cache_put(key, user, u.id, app_id);
+    set_principal(req, u.id, u.name, app_id);
+    req->principal->display_name = u.display_name;
+    return NULL;
+}
+
+bool
+acl_app_password_new(char *secret, size_t secretlen, unsigned char sha[32])
+{
+    static const char alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
+    unsigned char rnd[24];
+    if (secretlen < 30)
+        return false;
+    core_random(rnd, sizeof(rnd));
+    size_t k = 0;
+    for (size_t i = 0; i < sizeof(rnd); i++) {
+        if (i > 0 && i % 6 == 0)
+            secret[k++] = '-';
+        secret[k++] = alphabet[rnd[i] % 32];
+    }
+    secret[k] = '\0';
+    sha256_once(secret, k, sha);
+    return true;
+}
+
+void
+acl_register(struct dav_registry *r)
+{
+    pthread_mutex_lock(&cache.lock);
+    if (!cache.ready) {
+        core_random(cache.salt, sizeof(cache.salt));
+        sem_init(&cache.hashing, 0, ACL_HASH_SLOTS);
+        cache.ready = true;
+    }
+    pthread_mutex_unlock(&cache.lock);
+    dav_registry_set_auth(r, acl_authn, acl_authz);
+    acl_access_register(r);
+}
