@@ -1,0 +1,187 @@
+"""Revisions and content-addressed storage, checked in the database:
+every PUT is a new revision row; equal bytes share chunks."""
+
+import hashlib
+import os
+
+import pytest
+
+from dav_helpers import (assert_status, dav, db_path, join, put,
+                         resource_row, revisions_of, space_id, sql_str)
+
+CHUNK_MAX = 256 * 1024
+
+
+@pytest.fixture
+def alice(seed, session_for):
+    return session_for("alice")
+
+
+@pytest.fixture
+def three_versions(alice, coll):
+    url = join(coll, "report.odt")
+    contents = [b"first draft\n", b"second draft, longer than the first\n",
+                os.urandom(300 * 1024)]
+    statuses = []
+    for body in contents:
+        r = put(alice, url, body,
+                headers={"Content-Type": "application/vnd.oasis."
+                                         "opendocument.text"})
+        statuses.append(r.status_code)
+    assert statuses[0] == 201 and statuses[1] in (200, 204) \
+        and statuses[2] in (200, 204), statuses
+    return url, contents
+
+
+def test_each_put_adds_a_revision_numbered_1_2_3(cluster, three_versions):
+    url, _ = three_versions
+    revs = revisions_of(cluster, db_path(url))
+    assert [r[1] for r in revs] == [1, 2, 3], revs
+
+
+def test_revision_sizes_match_put_bodies(cluster, three_versions):
+    url, contents = three_versions
+    revs = revisions_of(cluster, db_path(url))
+    assert [r[2] for r in revs] == [len(c) for c in contents]
+
+
+def test_revision_sha256_match_put_bodies(cluster, three_versions):
+    url, contents = three_versions
+    revs = revisions_of(cluster, db_path(url))
+    assert [r[3] for r in revs] == [hashlib.sha256(c).hexdigest()
+                                    for c in contents]
+
+
+def test_current_rev_points_to_third_revision(cluster, three_versions):
+    url, _ = three_versions
+    revs = revisions_of(cluster, db_path(url))
+    row = resource_row(cluster, db_path(url))
+    assert row is not None
+    assert str(row[2]) == str(revs[2][0]), (row, revs)
+
+
+def test_get_serves_current_revision(alice, three_versions):
+    url, contents = three_versions
+    assert dav(alice, "GET", url).content == contents[2]
+
+
+def test_revision_author_is_the_putting_user(cluster, three_versions):
+    url, _ = three_versions
+    assert {r[5] for r in revisions_of(cluster, db_path(url))} == {"alice"}
+
+
+def test_revision_content_type_is_the_put_content_type(cluster,
+                                                       three_versions):
+    url, _ = three_versions
+    types = {r[4].split(";")[0] for r in revisions_of(cluster, db_path(url))}
+    assert types == {"application/vnd.oasis.opendocument.text"}, types
+
+
+def test_each_revision_has_a_blob(cluster, three_versions):
+    url, contents = three_versions
+    for body in contents:
+        rows = cluster.psql(
+            "select b.size from blobs b join spaces s on s.id = b.space_id "
+            "where s.slug = 's1' and b.sha256 = decode(%s, 'hex')"
+            % sql_str(hashlib.sha256(body).hexdigest()))
+        assert [int(x[0]) for x in rows] == [len(body)], rows
+
+
+# ------------------------------------------------------------ deduplication
+
+def chunk_count(cluster, sid):
+    return int(cluster.psql(
+        "select count(*) from chunks where space_id = %s" % sid)[0][0])
+
+
+def blob_chunk_list(cluster, sid, sha_hex):
+    rows = cluster.psql(
+        "select seq, encode(chunk_sha256, 'hex'), size from blob_chunks "
+        "where space_id = %s and blob_sha256 = decode(%s, 'hex') "
+        "order by seq" % (sid, sql_str(sha_hex)))
+    return [(int(a), b, int(c)) for a, b, c in rows]
+
+
+@pytest.fixture
+def same_bytes_twice(cluster, alice, coll):
+    """Two files with the same 600 KiB of random bytes; chunk counts of the
+    space before, after the first and after the second PUT."""
+    sid = space_id(cluster, "s1")
+    data = os.urandom(600 * 1024)
+    counts = [chunk_count(cluster, sid)]
+    assert_status(put(alice, join(coll, "one.bin"), data), 201)
+    counts.append(chunk_count(cluster, sid))
+    assert_status(put(alice, join(coll, "two.bin"), data), 201)
+    counts.append(chunk_count(cluster, sid))
+    return sid, data, counts
+
+
+def test_first_copy_adds_its_chunks(same_bytes_twice):
+    _, data, counts = same_bytes_twice
+    need = -(-len(data) // CHUNK_MAX)            # at least 3 for 600 KiB
+    assert counts[1] - counts[0] >= need, counts
+
+
+def test_second_file_with_same_bytes_adds_no_chunk(same_bytes_twice):
+    _, _, counts = same_bytes_twice
+    assert counts[2] == counts[1], counts
+
+
+def test_same_bytes_files_share_one_blob(cluster, alice, coll,
+                                         same_bytes_twice):
+    sid, data, _ = same_bytes_twice
+    sha = hashlib.sha256(data).hexdigest()
+    revs = (revisions_of(cluster, db_path(join(coll, "one.bin")))
+            + revisions_of(cluster, db_path(join(coll, "two.bin"))))
+    assert [r[3] for r in revs] == [sha, sha]
+    rows = cluster.psql(
+        "select count(*) from blobs where space_id = %s "
+        "and sha256 = decode(%s, 'hex')" % (sid, sql_str(sha)))
+    assert rows[0][0] == "1", rows
+
+
+def test_blob_chunks_cover_content_in_order(cluster, same_bytes_twice):
+    sid, data, _ = same_bytes_twice
+    chunks = blob_chunk_list(cluster, sid, hashlib.sha256(data).hexdigest())
+    assert chunks, "no blob_chunks rows"
+    assert all(0 < size <= CHUNK_MAX for _, _, size in chunks), chunks
+    assert sum(size for _, _, size in chunks) == len(data)
+    seqs = [s for s, _, _ in chunks]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), seqs
+    offset = 0
+    for _, chunk_sha, size in chunks:
+        assert chunk_sha == hashlib.sha256(
+            data[offset:offset + size]).hexdigest()
+        offset += size
+
+
+def test_blob_chunks_reference_stored_chunks(cluster, same_bytes_twice):
+    sid, data, _ = same_bytes_twice
+    for _, chunk_sha, size in blob_chunk_list(
+            cluster, sid, hashlib.sha256(data).hexdigest()):
+        rows = cluster.psql(
+            "select size, length(data), encode(sha256(data), 'hex') "
+            "from chunks where space_id = %s and sha256 = decode(%s, 'hex')"
+            % (sid, sql_str(chunk_sha)))
+        assert len(rows) == 1, (chunk_sha, rows)
+        assert [int(rows[0][0]), int(rows[0][1])] == [size, size]
+        assert rows[0][2] == chunk_sha
+
+
+def test_both_same_bytes_files_read_back(alice, coll, same_bytes_twice):
+    _, data, _ = same_bytes_twice
+    assert dav(alice, "GET", join(coll, "one.bin")).content == data
+    assert dav(alice, "GET", join(coll, "two.bin")).content == data
+
+
+def test_new_revision_with_same_bytes_as_old_adds_no_chunk(cluster, alice,
+                                                           coll):
+    sid = space_id(cluster, "s1")
+    url = join(coll, "flipflop.bin")
+    a, b = os.urandom(300 * 1024), os.urandom(300 * 1024)
+    assert_status(put(alice, url, a), 201)
+    assert_status(put(alice, url, b), 200, 204)
+    before = chunk_count(cluster, sid)
+    assert_status(put(alice, url, a), 200, 204)
+    assert chunk_count(cluster, sid) == before
+    assert dav(alice, "GET", url).content == a
