@@ -244,6 +244,15 @@ static struct dav_err *
 acl_authn(struct dav_req *req)
 {
     const char *h = dav_req_header(req, "Authorization");
+    if (h == NULL && req->srv->anonymous_user != NULL) {
+        struct dav_user u;
+        enum dav_store_rc rc = req->srv->store->user_by_name(
+            req, req->srv->anonymous_user, &u);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "anonymous user");
+        set_principal(req, u.id, u.name, 0);
+        return NULL;
+    }
     if (h == NULL)
         return unauthorized(req, "no credentials");
     /* Credentials in clear text only over TLS, from this machine, or

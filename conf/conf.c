@@ -118,6 +118,9 @@ set_key(struct conf *c, const char *k, const char *v, char *err, size_t errlen)
     } else if (strcmp(k, "trust_proxy_tls") == 0) {
         if (!parse_bool(v, &c->trust_proxy_tls))
             goto bad_bool;
+    } else if (strcmp(k, "anonymous_user") == 0) {
+        free(c->anonymous_user);
+        c->anonymous_user = v[0] != '\0' ? xstrdup(v) : NULL;
     } else if (strcmp(k, "tls_cert") == 0) {
         free(c->tls_cert);
         c->tls_cert = v[0] != '\0' ? xstrdup(v) : NULL;

@@ -24,6 +24,8 @@ struct conf {
     char *tls_cert;           /* PEM certificate chain: serve HTTPS */
     char *tls_key;            /* PEM private key */
     bool trust_proxy_tls;     /* a reverse proxy terminates TLS */
+    char *anonymous_user;     /* requests without credentials act as this
+                                 user (benchmarks, closed networks) */
 };
 
 /*

@@ -151,6 +151,8 @@ void *
 arena_alloc(struct arena *a, size_t n)
 {
     size_t hdr = block_header();
+    if (n > SIZE_MAX / 2)
+        core_fatal("allocation of %zu bytes", n);
     n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     if (n == 0)
         n = ARENA_ALIGN;

@@ -263,6 +263,7 @@ struct dav_server {
     bool show_apple_files;     /* list others' ._* and .DS_Store files */
     bool trust_proxy_tls;      /* a reverse proxy terminates TLS: accept
                                   Basic credentials over plain HTTP */
+    const char *anonymous_user; /* act as this user without credentials */
     const char *quota_free_path; /* statvfs() target when no quota: NULL
                                     lets the store decide */
     const char *realm;         /* NULL: "Parvis" */

@@ -394,7 +394,9 @@ emit_member(struct dav_req *req, struct arena *scratch, struct buf *b,
             const struct dav_prop_def *d = reg->props[i];
             if ((d->flags & DAV_P_ALLPROP) == 0)
                 continue;
-            if (pf->compact && strcmp(d->name, "supportedlock") == 0)
+            if (pf->compact && (strcmp(d->name, "supportedlock") == 0 ||
+                                (strcmp(d->name, "lockdiscovery") == 0 &&
+                                 m->t.nlocks == 0)))
                 continue;
             emit_one(req, scratch, &ok, NULL, m, d, d->ns, d->name, &val);
         }
@@ -566,8 +568,8 @@ dav_method_propfind(struct dav_req *req)
     struct dav_err *err = parse_propfind(req, &pf);
     /* The Windows Mini-Redirector lists folders with allprop and refuses
      * answers past ~1 MB (FileAttributesLimitInBytes); it learns about
-     * locking from OPTIONS, so supportedlock (~230 bytes per member) is
-     * left out for it.  CLIENTS.md §4.1. */
+     * locking from OPTIONS, so supportedlock (~230 bytes per member) and
+     * empty lockdiscovery elements are left out for it.  CLIENTS.md §4.1. */
     const char *ua = dav_req_header(req, "User-Agent");
     pf.compact = ua != NULL && strstr(ua, "Microsoft-WebDAV-MiniRedir") != NULL;
     if (err != NULL)

@@ -254,6 +254,8 @@ static const struct {
       "WITH t AS (SELECT id FROM resources WHERE space_id = $2 AND "
       "(path = $3 OR (path >= $3 || '/' AND path < $3 || '0'))), "
       "p AS (UPDATE props SET space_id = $2 WHERE resource_id IN "
+      "(SELECT id FROM t)), "
+      "a AS (UPDATE aces SET space_id = $2 WHERE resource_id IN "
       "(SELECT id FROM t)) "
       "UPDATE revisions SET space_id = $2 WHERE resource_id IN "
       "(SELECT id FROM t) AND $1::bigint IS NOT NULL" },

@@ -85,6 +85,9 @@ main(int argc, char **argv)
         db_conn_close(dc);
         return 1;
     }
+    if (conf.anonymous_user != NULL)
+        log_msg(LOG_WARN, NULL, NULL, "authentication is off: requests "
+                "without credentials act as \"%s\"", conf.anonymous_user);
     if (applied > 0)
         log_msg(LOG_INFO, NULL, NULL, "applied %d migration(s)", applied);
     db_conn_close(dc);
@@ -104,6 +107,7 @@ main(int argc, char **argv)
         .lock_timeout_max = (int32_t)conf.lock_timeout_max,
         .show_apple_files = conf.show_apple_files,
         .trust_proxy_tls = conf.trust_proxy_tls,
+        .anonymous_user = conf.anonymous_user,
         .reg = reg,
         .store = db_store_ops(),
         .store_ctx = pool,
