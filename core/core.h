@@ -139,6 +139,10 @@ void rfc3339_format(time_t t, char out[21]);
 bool str_nfc(struct arena *a, const char *s, size_t n, char **out,
              size_t *outlen);
 
+/* Unicode case folding (i;unicode-casemap) of UTF-8 s, in the arena; NULL
+ * if s is not valid UTF-8. */
+const char *str_casefold(struct arena *a, const char *s);
+
 /* ---- misc ------------------------------------------------------------------ */
 
 /* A fresh random UUID string, in the arena. */

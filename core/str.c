@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unicase.h>
 #include <uninorm.h>
 #include <stdlib.h>
 
@@ -209,4 +210,17 @@ str_nfc(struct arena *a, const char *s, size_t n, char **out, size_t *outlen)
     *outlen = len;
     free(r); /* allocated by libunistring */
     return true;
+}
+
+const char *
+str_casefold(struct arena *a, const char *s)
+{
+    size_t len = 0;
+    uint8_t *r = u8_casefold((const uint8_t *)s, strlen(s), NULL, UNINORM_NFC,
+                             NULL, &len);
+    if (r == NULL)
+        return NULL;
+    char *out = arena_strndup(a, (const char *)r, len);
+    free(r); /* allocated by libunistring */
+    return out;
 }

@@ -59,6 +59,19 @@ dav_registry_add_props(struct dav_registry *r, const struct dav_prop_def *defs,
 }
 
 void
+dav_registry_set_restype(struct dav_registry *r, dav_restype_fn fn)
+{
+    r->restype = fn;
+}
+
+void
+dav_registry_set_put_hook(struct dav_registry *r,
+                          const struct dav_put_hook *hook)
+{
+    r->put_hook = hook;
+}
+
+void
 dav_registry_set_auth(struct dav_registry *r, dav_authn_fn authn,
                       dav_authz_fn authz)
 {
@@ -142,6 +155,7 @@ dav_register(struct dav_registry *r)
                              sizeof(dav_methods) / sizeof(dav_methods[0]));
     dav_props_register(r);
     dav_lock_register(r);
+    dav_sync_register(r);
 }
 
 /* ---- errors --------------------------------------------------------------- */
@@ -294,7 +308,13 @@ dav_err_render(struct dav_req *req, const struct dav_err *err)
         } else {
             buf_printf(&b, "<D:error xmlns:D=\"DAV:\" xmlns:X=\"");
             buf_xml_escape(&b, err->cond_ns, strlen(err->cond_ns));
-            buf_printf(&b, "\"><X:%s/></D:error>\n", err->cond);
+            if (err->href != NULL) {
+                buf_printf(&b, "\"><X:%s><D:href>", err->cond);
+                buf_xml_escape(&b, err->href, strlen(err->href));
+                buf_printf(&b, "</D:href></X:%s></D:error>\n", err->cond);
+            } else {
+                buf_printf(&b, "\"><X:%s/></D:error>\n", err->cond);
+            }
         }
         dav_respond_buf(req, err->status, "application/xml; charset=utf-8",
                         &b);
@@ -384,6 +404,47 @@ txn_start(struct dav_req *req)
     return NULL;
 }
 
+/* Is path the reserved calendar folder of a space or below it? */
+static bool
+calendar_folder(const char *path)
+{
+    size_t n = strlen(DAV_CAL_FOLDER);
+    return strncmp(path, DAV_CAL_FOLDER, n) == 0 &&
+           (path[n] == '\0' || path[n] == '/');
+}
+
+/*
+ * /dav/calendars/<user>/<cal>/rest: <cal> is "<slug>.<name>" for a
+ * calendar of space <slug>, or "<name>" for one of the user's personal
+ * space.  Sets slug, base_path and the full in-space path.
+ */
+static struct dav_err *
+calendar_target_map(struct dav_req *req, struct dav_target *t)
+{
+    if (req->principal == NULL ||
+        strcmp(req->principal->name, t->cal_user) != 0)
+        return dav_err_new(req, 404, "no calendar home %s", t->cal_user);
+    const char *dot = strchr(t->cal_name, '.');
+    const char *name;
+    if (dot != NULL) {
+        t->slug = arena_strndup(req->arena, t->cal_name,
+                                (size_t)(dot - t->cal_name));
+        name = dot + 1;
+    } else {
+        enum dav_store_rc rc = req->srv->store->personal_space(
+            req, req->principal->id, req->principal->name, &t->space);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "personal space");
+        t->slug = t->space.slug;
+        name = t->cal_name;
+    }
+    if (name[0] == '\0')
+        return dav_err_new(req, 404, "no calendar");
+    t->base_path = arena_printf(req->arena, "%s/%s", DAV_CAL_FOLDER, name);
+    t->path = arena_printf(req->arena, "%s%s", t->base_path, t->path);
+    return NULL;
+}
+
 struct dav_err *
 dav_target_resolve(struct dav_req *req, struct dav_target *t, bool lock_row)
 {
@@ -414,10 +475,27 @@ dav_target_resolve(struct dav_req *req, struct dav_target *t, bool lock_row)
         t->res.kind = DAV_KIND_COLLECTION;
         return NULL;
     }
+    if (t->area == DAV_AREA_CAL_HOME) {
+        /* A calendar home belongs to its user alone. */
+        if (req->principal == NULL ||
+            strcmp(req->principal->name, t->cal_user) != 0)
+            return dav_err_new(req, 404, "no calendar home %s", t->cal_user);
+        t->exists = true;
+        t->res.kind = DAV_KIND_COLLECTION;
+        return NULL;
+    }
     if (t->area != DAV_AREA_SPACE) {
         t->exists = true;
         t->res.kind = DAV_KIND_COLLECTION;
         return NULL;
+    }
+    if (t->cal_name != NULL && t->base_path == NULL) {
+        struct dav_err *err = calendar_target_map(req, t);
+        if (err != NULL)
+            return err;
+    } else if (t->cal_name == NULL && calendar_folder(t->path)) {
+        /* Calendars are reached through calendar homes only. */
+        return dav_err_new(req, 404, "reserved name");
     }
     if (t->space.id == 0) {
         enum dav_store_rc rc = st->space_for_user(req, t->slug, viewer,
@@ -711,8 +789,33 @@ dav_href_of(struct dav_req *req, struct arena *a, const struct dav_target *t)
         return dav_principal_href(a, true, t->slug);
     case DAV_AREA_PRINCIPAL_SPACE:
         return dav_principal_href(a, false, t->slug);
+    case DAV_AREA_CALENDARS:
+        return "/dav/calendars/";
+    case DAV_AREA_CAL_HOME: {
+        struct buf b;
+        buf_init(&b, a, 64);
+        buf_puts(&b, "/dav/calendars/");
+        buf_url_escape(&b, t->cal_user, strlen(t->cal_user));
+        buf_puts(&b, "/");
+        return buf_cstr(&b);
+    }
     case DAV_AREA_SPACE:
     default:
+        if (t->cal_name != NULL && t->base_path != NULL) {
+            bool coll = !t->exists ? t->trailing_slash
+                                   : t->res.kind == DAV_KIND_COLLECTION;
+            struct buf b;
+            buf_init(&b, a, 128);
+            buf_puts(&b, "/dav/calendars/");
+            buf_url_escape(&b, t->cal_user, strlen(t->cal_user));
+            buf_puts(&b, "/");
+            buf_url_escape(&b, t->cal_name, strlen(t->cal_name));
+            const char *rest = t->path + strlen(t->base_path);
+            buf_url_escape(&b, rest, strlen(rest));
+            if (coll)
+                buf_puts(&b, "/");
+            return buf_cstr(&b);
+        }
         return dav_space_href(a, t->slug, t->path,
                               !t->exists ? t->trailing_slash
                                          : t->res.kind == DAV_KIND_COLLECTION);

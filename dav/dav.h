@@ -77,7 +77,13 @@ enum dav_area {
     DAV_AREA_PRINCIPAL_USER,   /* "/dav/principals/users/<name>/" */
     DAV_AREA_PRINCIPAL_SPACES, /* "/dav/principals/spaces/" */
     DAV_AREA_PRINCIPAL_SPACE,  /* "/dav/principals/spaces/<slug>/" */
+    DAV_AREA_CALENDARS,        /* "/dav/calendars/" */
+    DAV_AREA_CAL_HOME,         /* "/dav/calendars/<user>/" */
 };
+
+/* Calendars live in a space under this reserved folder, hidden from the
+ * file tree and reached through /dav/calendars/<user>/<calendar>/. */
+#define DAV_CAL_FOLDER "/.calendars"
 
 /* Is the area a resource stored in a space (else virtual, read-only)? */
 #define DAV_AREA_STORED(a) ((a) == DAV_AREA_SPACE)
@@ -92,6 +98,11 @@ struct dav_target {
     bool exists;
     struct dav_resource res;   /* valid when exists */
     bool trailing_slash;       /* the request URL ended with '/' */
+    /* Reached through a calendar home: /dav/calendars/<cal_user>/
+     * <cal_name>/... maps to the space path base_path/... */
+    const char *cal_user;
+    const char *cal_name;
+    const char *base_path;
     const struct dav_lock *locks; /* locks covering it, when loaded */
     size_t nlocks;
     bool locks_loaded;
@@ -184,6 +195,9 @@ struct dav_xml_elem *dav_elem_next(const struct dav_xml_elem *e);
 /* The child (ns,name) of e, or NULL. */
 struct dav_xml_elem *dav_elem_child(const struct dav_xml_elem *e,
                                     const char *ns, const char *name);
+/* Value of attribute 'name' (no namespace) of e, in req->arena, or NULL. */
+const char *dav_elem_attr(struct dav_req *req, const struct dav_xml_elem *e,
+                          const char *name);
 /* Text content of e, in req->arena. */
 const char *dav_elem_text(struct dav_req *req, const struct dav_xml_elem *e);
 /* e serialized with the namespace declarations it needs. */
@@ -226,6 +240,36 @@ void dav_registry_add_reports(struct dav_registry *r,
 const struct dav_report_def *dav_registry_report(const struct dav_registry *r,
                                                  const char *ns,
                                                  const char *name);
+
+/* ---- hooks that extensions register --------------------------------------- */
+
+/* Append extra DAV:resourcetype elements for t (e.g. <C:calendar/>). */
+typedef void (*dav_restype_fn)(struct dav_req *req, const struct dav_target *t,
+                               struct buf *out);
+
+/*
+ * PUT into a collection with a subtype (a calendar): 'prepare' runs before
+ * the body and says how many bytes may be kept (the body is then kept in
+ * memory for 'check'; beyond it the PUT fails with 'too_large');
+ * 'check' sees the whole body before the revision is written and may set
+ * the content type; 'after' runs once the revision is recorded.
+ */
+struct dav_put_hook {
+    struct dav_err *(*prepare)(struct dav_req *req,
+                               const struct dav_target *parent,
+                               size_t *keep_max);
+    struct dav_err *(*too_large)(struct dav_req *req);
+    struct dav_err *(*check)(struct dav_req *req,
+                             const struct dav_target *parent,
+                             const char *body, size_t len,
+                             const char **content_type);
+    struct dav_err *(*after)(struct dav_req *req,
+                             const struct dav_target *parent);
+};
+
+void dav_registry_set_restype(struct dav_registry *r, dav_restype_fn fn);
+void dav_registry_set_put_hook(struct dav_registry *r,
+                               const struct dav_put_hook *hook);
 
 /* ---- hooks that acl/ registers ----------------------------------------------- */
 
@@ -324,6 +368,8 @@ struct dav_req {
 
     /* method-private state for streaming methods */
     void *mstate;
+    /* state of an extension's hooks for this request (caldav/) */
+    void *ext_state;
 
     /* response */
     int status;
@@ -367,10 +413,28 @@ void dav_resp_header_add(struct dav_req *req, const char *name,
 
 /* ---- helpers for handlers (dav/, caldav/, acl/) ----------------------------------- */
 
+/* The MKCOL of the DAV core, for extensions that extend it (RFC 5689). */
+struct dav_err *dav_method_mkcol(struct dav_req *req);
+/* The PROPPATCH instructions of a DAV:set/DAV:remove list, applied to
+ * t as PROPPATCH would (all or nothing); the 207 body goes to req when
+ * 'respond' is set.  Used by extended MKCOL and MKCALENDAR. */
+struct dav_err *dav_props_apply(struct dav_req *req, struct dav_target *t,
+                                const struct dav_xml_elem *update,
+                                bool respond, bool *failed);
+
 /* Parse a URL of this server (absolute URI or absolute path) into an
  * unresolved target; false when malformed or on another server. */
 bool dav_url_to_target(struct dav_req *req, const char *url,
                        struct dav_target *out);
+/* Set a complete response; body copied into the arena. */
+void dav_respond(struct dav_req *req, int status, const char *ctype,
+                 const char *body, size_t len);
+/* Resolve the parent collection of an in-space target. */
+struct dav_err *dav_target_parent(struct dav_req *req,
+                                  const struct dav_target *t,
+                                  struct dav_target *parent);
+/* Append a <D:response> with only a status for 'href' (as given). */
+void dav_ms_status_href(struct buf *b, const char *href, int status);
 /* Set a response without body / with an XML body (copied). */
 void dav_respond_empty(struct dav_req *req, int status);
 void dav_respond_xml(struct dav_req *req, int status, const char *xml);

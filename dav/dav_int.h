@@ -145,6 +145,10 @@ void dav_lock_register(struct dav_registry *r);
 void dav_locks_assign(struct dav_req *req, const struct dav_lock *locks,
                       size_t nlocks, struct dav_target **targets, size_t n);
 
+/* ---- sync.c ---- */
+
+void dav_sync_register(struct dav_registry *r);
+
 /* ---- registry internals ---- */
 
 struct dav_registry {
@@ -156,6 +160,8 @@ struct dav_registry {
     size_t nprops;
     dav_authn_fn authn;
     dav_authz_fn authz;
+    dav_restype_fn restype;
+    const struct dav_put_hook *put_hook;
 };
 
 #endif

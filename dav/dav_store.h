@@ -35,6 +35,9 @@ enum dav_kind {
     DAV_KIND_FILE = 1,
 };
 
+#define DAV_SUBTYPE_PLAIN 0
+#define DAV_SUBTYPE_CALENDAR 1
+
 /* Size of a content chunk: bodies are cut into pieces of this size. */
 #define DAV_CHUNK_SIZE (256 * 1024)
 
@@ -73,6 +76,8 @@ struct dav_resource {
     unsigned char sha256[32]; /* content hash, valid when rev_id != 0 */
     time_t created;
     time_t modified;
+    int subtype;              /* DAV_SUBTYPE_*: a collection's kind */
+    const char *components;   /* calendars: "VEVENT,VTODO" */
     int64_t created_by;       /* principal who created it, 0 if unknown */
     const char *created_by_name; /* its name, NULL if unknown */
 };
@@ -98,6 +103,14 @@ struct dav_ace {
     const char *principal_name; /* user name or space slug */
     bool grant;               /* else deny */
     unsigned privs;           /* DAV_PRIV_* */
+};
+
+/* A calendar as seen from a user's calendar home. */
+struct dav_calendar_ref {
+    struct dav_space space;   /* the space holding it (role of the user) */
+    struct dav_resource res;  /* the calendar collection */
+    const char *name;         /* its folder name under DAV_CAL_FOLDER */
+    bool personal;            /* in the user's personal space */
 };
 
 struct dav_member {
@@ -255,6 +268,29 @@ struct dav_store_ops {
     enum dav_store_rc (*users_visible)(struct dav_req *req, int64_t viewer_id,
                                        const char *name,
                                        struct dav_user **out, size_t *n);
+    /* The user's personal space (created on first use, the user being its
+     * manager). */
+    enum dav_store_rc (*personal_space)(struct dav_req *req, int64_t user_id,
+                                        const char *user_name,
+                                        struct dav_space *out);
+    /* The calendars a user reaches: in the personal space and in every
+     * space it is a member of. */
+    enum dav_store_rc (*calendars_of_user)(struct dav_req *req,
+                                           int64_t user_id,
+                                           struct dav_calendar_ref **out,
+                                           size_t *n);
+    /* The highest change sequence of a collection's members (its sync
+     * token and CTag), 0 if none. */
+    enum dav_store_rc (*collection_seq)(struct dav_req *req,
+                                        int64_t collection_id, int64_t *seq);
+    /* Members of a collection changed after change sequence 'since':
+     * their names, whether the last change removed them, and the
+     * collection's current sequence.  RETRY-free; NOTFOUND when 'since'
+     * is newer than the collection's sequence. */
+    enum dav_store_rc (*changes_since)(struct dav_req *req,
+                                       int64_t collection_id, int64_t since,
+                                       const char ***names, bool **deleted,
+                                       size_t *n, int64_t *now);
     /* A space by slug whatever the principal (for ACL principals). */
     enum dav_store_rc (*space_by_slug)(struct dav_req *req, const char *slug,
                                        struct dav_space *out);

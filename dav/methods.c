@@ -153,6 +153,8 @@ get_collection(struct dav_req *req)
             c.path = rs[i].path;
             c.res = rs[i];
             if (dav_member_hidden(req, &rs[i]) ||
+                (t->cal_name == NULL &&
+                 strcmp(rs[i].path, DAV_CAL_FOLDER) == 0) ||
                 dav_check_priv(req, &c, DAV_PRIV_READ) != NULL)
                 continue;
             const char *h = dav_href_of(req, req->arena, &c);
@@ -270,6 +272,10 @@ dav_method_get(struct dav_req *req)
 
 struct put_state {
     bool created;
+    bool hooked;             /* the parent's type checks the body */
+    struct dav_target parent;
+    struct buf keep;         /* the whole body, when hooked */
+    size_t keep_max;
     int64_t quota_room;      /* bytes the new content may take; -1: any */
     struct sha256 whole;
     char *chunk;
@@ -331,13 +337,24 @@ dav_method_put_prepare(struct dav_req *req)
         return err->status == 304 ? dav_err_new(req, 412, "precondition")
                                   : err;
     struct put_state *ps = arena_alloc(req->arena, sizeof(*ps));
-    if (!t->exists) {
-        struct dav_target parent;
-        err = dav_target_parent(req, t, &parent);
+    const struct dav_put_hook *hook = req->srv->reg->put_hook;
+    if (!t->exists || hook != NULL) {
+        err = dav_target_parent(req, t, &ps->parent);
         if (err != NULL)
             return err;
+    }
+    if (hook != NULL && ps->parent.exists &&
+        ps->parent.res.subtype != DAV_SUBTYPE_PLAIN) {
+        ps->hooked = true;
+        err = hook->prepare(req, &ps->parent, &ps->keep_max);
+        if (err != NULL)
+            return err;
+        buf_init(&ps->keep, req->arena, 8192);
+    }
+    if (!t->exists) {
+        const struct dav_target *parent = &ps->parent;
         /* RFC 4918 §9.7.1: missing intermediate collections -> 409. */
-        if (!parent.exists || parent.res.kind != DAV_KIND_COLLECTION)
+        if (!parent->exists || parent->res.kind != DAV_KIND_COLLECTION)
             return dav_err_new(req, 409, "parent collection missing");
         enum dav_store_rc rc = st->create(req, t->space.id, t->path,
                                           DAV_KIND_FILE, &t->res);
@@ -400,6 +417,11 @@ struct dav_err *
 dav_method_put_body(struct dav_req *req, const char *data, size_t len)
 {
     struct put_state *ps = req->mstate;
+    if (ps->hooked) {
+        if (ps->keep.len + len > ps->keep_max)
+            return req->srv->reg->put_hook->too_large(req);
+        buf_append(&ps->keep, data, len);
+    }
     sha256_update(&ps->whole, data, len);
     while (len > 0) {
         size_t take = DAV_CHUNK_SIZE - ps->fill;
@@ -435,12 +457,23 @@ dav_method_put(struct dav_req *req)
     const char *ct = dav_req_header(req, "Content-Type");
     if (ct == NULL || ct[0] == '\0')
         ct = guess_type(t->res.name != NULL ? t->res.name : t->path);
+    const struct dav_put_hook *hook = req->srv->reg->put_hook;
+    if (ps->hooked) {
+        err = hook->check(req, &ps->parent, ps->keep.p, ps->keep.len, &ct);
+        if (err != NULL)
+            return err;
+    }
     int64_t author = req->principal != NULL ? req->principal->id : 0;
     enum dav_store_rc rc = req->srv->store->revision_add(
         req, &t->res, author, (int64_t)ps->total, ct, sha, ps->refs,
         ps->nrefs);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "revision");
+    if (ps->hooked) {
+        err = hook->after(req, &ps->parent);
+        if (err != NULL)
+            return err;
+    }
     /* rclone and Nextcloud-aware clients keep modification times this
      * way; the header carries Unix seconds. */
     const char *mt = dav_req_header(req, "X-OC-Mtime");

@@ -171,6 +171,30 @@ dav_path_parse(struct arena *a, const char *raw, struct dav_target *t,
         t->slug = nseg == 4 ? segs[3] : NULL;
         return true;
     }
+    if (strcmp(segs[1], "calendars") == 0) {
+        t->path = "";
+        if (nseg == 2) {
+            t->area = DAV_AREA_CALENDARS;
+            return true;
+        }
+        t->cal_user = segs[2];
+        if (nseg == 3) {
+            t->area = DAV_AREA_CAL_HOME;
+            return true;
+        }
+        /* A calendar or an object of it: mapped onto its space when
+         * resolved (dav_target_resolve). */
+        t->area = DAV_AREA_SPACE;
+        t->cal_name = segs[3];
+        struct buf rest;
+        buf_init(&rest, a, rawlen + 1);
+        for (size_t i = 4; i < nseg; i++) {
+            buf_puts(&rest, "/");
+            buf_append(&rest, segs[i], lens[i]);
+        }
+        t->path = buf_cstr(&rest);
+        return true;
+    }
     if (strcmp(segs[1], "spaces") != 0) {
         *notfound = true;
         return false;

@@ -12,6 +12,8 @@
  */
 #include "dav/dav_int.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- live property getters ---------------------------------------------- */
@@ -26,13 +28,14 @@ static bool
 get_resourcetype(struct dav_req *req, struct arena *a,
                  const struct dav_target *t, struct buf *out)
 {
-    (void)req;
     (void)a;
     if (t->area == DAV_AREA_PRINCIPAL_USER ||
         t->area == DAV_AREA_PRINCIPAL_SPACE)
         buf_puts(out, "<D:principal/>");
     else if (!is_space(t) || t->res.kind == DAV_KIND_COLLECTION)
         buf_puts(out, "<D:collection/>");
+    if (req->srv->reg->restype != NULL)
+        req->srv->reg->restype(req, t, out);
     return true;
 }
 
@@ -83,6 +86,12 @@ get_displayname(struct dav_req *req, struct arena *a,
         break;
     case DAV_AREA_PRINCIPAL_SPACE:
         name = t->space.title;
+        break;
+    case DAV_AREA_CALENDARS:
+        name = "calendars";
+        break;
+    case DAV_AREA_CAL_HOME:
+        name = t->cal_user;
         break;
     case DAV_AREA_SPACE:
     default:
@@ -433,6 +442,18 @@ emit_member(struct dav_req *req, struct arena *scratch, struct buf *b,
     buf_puts(b, "</D:response>");
 }
 
+static int
+member_cmp(const void *x, const void *y)
+{
+    const struct pf_member *a = *(struct pf_member *const *)x;
+    const struct pf_member *b = *(struct pf_member *const *)y;
+    if (a->t.space.id != b->t.space.id)
+        return a->t.space.id < b->t.space.id ? -1 : 1;
+    if (a->t.res.id != b->t.res.id)
+        return a->t.res.id < b->t.res.id ? -1 : 1;
+    return 0;
+}
+
 /* Does the request need dead properties at all? */
 static bool
 needs_dead(const struct dav_req *req, const struct pf_request *pf)
@@ -489,16 +510,60 @@ virtual_children(struct dav_req *req, struct pf_member **out, size_t *n)
         *out = virtual_member(req, DAV_AREA_DAVROOT);
         *n = 1;
         return NULL;
-    case DAV_AREA_DAVROOT:
+    case DAV_AREA_DAVROOT: {
+        struct pf_member *m = arena_alloc(req->arena, 3 * sizeof(*m));
+        m[0] = *virtual_member(req, DAV_AREA_SPACES);
+        m[1] = *virtual_member(req, DAV_AREA_PRINCIPALS);
+        m[2] = *virtual_member(req, DAV_AREA_CALENDARS);
+        *out = m;
+        *n = 3;
+        return NULL;
+    }
     case DAV_AREA_PRINCIPALS: {
-        bool dav = t->area == DAV_AREA_DAVROOT;
         struct pf_member *m = arena_alloc(req->arena, 2 * sizeof(*m));
-        m[0] = *virtual_member(req, dav ? DAV_AREA_SPACES
-                                        : DAV_AREA_PRINCIPAL_USERS);
-        m[1] = *virtual_member(req, dav ? DAV_AREA_PRINCIPALS
-                                        : DAV_AREA_PRINCIPAL_SPACES);
+        m[0] = *virtual_member(req, DAV_AREA_PRINCIPAL_USERS);
+        m[1] = *virtual_member(req, DAV_AREA_PRINCIPAL_SPACES);
         *out = m;
         *n = 2;
+        return NULL;
+    }
+    case DAV_AREA_CALENDARS: {
+        struct pf_member *m = virtual_member(req, DAV_AREA_CAL_HOME);
+        m->t.cal_user = req->principal->name;
+        *out = m;
+        *n = 1;
+        return NULL;
+    }
+    case DAV_AREA_CAL_HOME: {
+        struct dav_calendar_ref *cals;
+        size_t nc;
+        enum dav_store_rc rc = st->calendars_of_user(req, me, &cals, &nc);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "calendars");
+        struct pf_member *m = arena_alloc(req->arena, (nc + 1) * sizeof(*m));
+        size_t k = 0;
+        for (size_t i = 0; i < nc; i++) {
+            struct dav_target *c = &m[k].t;
+            memset(&m[k], 0, sizeof(m[k]));
+            c->area = DAV_AREA_SPACE;
+            c->space = cals[i].space;
+            c->slug = cals[i].space.slug;
+            c->res = cals[i].res;
+            c->path = cals[i].res.path;
+            c->exists = true;
+            c->cal_user = req->principal->name;
+            c->cal_name = cals[i].personal
+                              ? cals[i].name
+                              : arena_printf(req->arena, "%s.%s",
+                                             cals[i].space.slug,
+                                             cals[i].name);
+            c->base_path = cals[i].res.path;
+            if (dav_check_priv(req, c, DAV_PRIV_READ) != NULL)
+                continue;
+            k++;
+        }
+        *out = m;
+        *n = k;
         return NULL;
     }
     case DAV_AREA_PRINCIPAL_USERS: {
@@ -612,6 +677,8 @@ dav_method_propfind(struct dav_req *req)
                 kids[k].t.exists = true;
                 /* Per-member access check: unreadable members vanish. */
                 if (dav_member_hidden(req, &rs[i]) ||
+                    (t->cal_name == NULL &&
+                     strcmp(rs[i].path, DAV_CAL_FOLDER) == 0) ||
                     dav_check_priv(req, &kids[k].t, DAV_PRIV_READ) != NULL)
                     continue;
                 k++;
@@ -620,44 +687,47 @@ dav_method_propfind(struct dav_req *req)
         }
     }
 
-    /* Dead properties of every space member, in one store call. */
+    /* Dead properties of every member: one store call per space (there is
+     * one, but for calendar homes), matched to members by a merge walk
+     * over both lists sorted by resource id. */
     if (needs_dead(req, &pf)) {
-        size_t nids = 0;
-        int64_t *ids = arena_alloc(req->arena, (nkids + 1) * sizeof(*ids));
-        int64_t space_id = 0;
-        if (self.t.area == DAV_AREA_SPACE) {
-            ids[nids++] = self.t.res.id;
-            space_id = self.t.space.id;
-        }
+        struct pf_member **all = arena_alloc(req->arena,
+                                             (nkids + 1) * sizeof(*all));
+        size_t nall = 0;
+        if (self.t.area == DAV_AREA_SPACE)
+            all[nall++] = &self;
         for (size_t i = 0; i < nkids; i++)
-            if (kids[i].t.area == DAV_AREA_SPACE &&
-                kids[i].t.space.id == space_id && space_id != 0)
-                ids[nids++] = kids[i].t.res.id;
-        if (nids > 0) {
+            if (kids[i].t.area == DAV_AREA_SPACE)
+                all[nall++] = &kids[i];
+        qsort(all, nall, sizeof(*all), member_cmp);
+        int64_t *ids = arena_alloc(req->arena, (nall + 1) * sizeof(*ids));
+        for (size_t a = 0; a < nall;) {
+            size_t b = a;
+            while (b < nall && all[b]->t.space.id == all[a]->t.space.id) {
+                ids[b - a] = all[b]->t.res.id;
+                b++;
+            }
             struct dav_dead_prop *dp;
             size_t ndp;
-            enum dav_store_rc rc = st->props_get(req, space_id, ids, nids,
-                                                 &dp, &ndp);
+            enum dav_store_rc rc = st->props_get(req, all[a]->t.space.id, ids,
+                                                 b - a, &dp, &ndp);
             if (rc != DAV_STORE_OK)
                 return dav_err_from_store(req, rc, "properties");
-            /* Rows come ordered by resource id; attach runs to members. */
+            /* Rows come ordered by resource id, like all[a..b). */
+            size_t m = a;
             for (size_t i = 0; i < ndp;) {
                 size_t j = i;
                 while (j < ndp && dp[j].resource_id == dp[i].resource_id)
                     j++;
-                struct pf_member *owner = NULL;
-                if (self.t.area == DAV_AREA_SPACE &&
-                    self.t.res.id == dp[i].resource_id)
-                    owner = &self;
-                for (size_t k = 0; owner == NULL && k < nkids; k++)
-                    if (kids[k].t.res.id == dp[i].resource_id)
-                        owner = &kids[k];
-                if (owner != NULL) {
-                    owner->dead = &dp[i];
-                    owner->ndead = j - i;
+                while (m < b && all[m]->t.res.id < dp[i].resource_id)
+                    m++;
+                if (m < b && all[m]->t.res.id == dp[i].resource_id) {
+                    all[m]->dead = &dp[i];
+                    all[m]->ndead = j - i;
                 }
                 i = j;
             }
+            a = b;
         }
     }
 
@@ -703,27 +773,14 @@ struct pp_op {
 };
 
 struct dav_err *
-dav_method_proppatch(struct dav_req *req)
+dav_props_apply(struct dav_req *req, struct dav_target *t,
+                const struct dav_xml_elem *update, bool respond, bool *failed)
 {
     const struct dav_store_ops *st = req->srv->store;
-    struct dav_target *t = &req->target;
-    if (!t->exists)
-        return dav_err_new(req, 404, "no resource at %s", req->url);
-    if (t->area != DAV_AREA_SPACE)
-        return dav_err_new(req, 403, "virtual collections have no "
-                                     "writable properties");
-    xmlDocPtr doc;
-    struct dav_err *err = dav_xml_parse(req, &doc);
-    if (err != NULL)
-        return err;
-    if (doc == NULL)
-        return dav_err_new(req, 400, "PROPPATCH needs a body");
-    xmlNode *root = xmlDocGetRootElement(doc);
-    if (!dav_xml_is(root, DAV_NS, "propertyupdate"))
-        return dav_err_new(req, 400, "expected DAV:propertyupdate");
-
+    xmlNode *root = (xmlNode *)(uintptr_t)update;
     size_t nops = 0, cap = 16;
     struct pp_op *ops = arena_alloc(req->arena, cap * sizeof(*ops));
+    *failed = false;
     for (xmlNode *c = dav_xml_first_elem(root); c; c = dav_xml_next_elem(c)) {
         bool set = dav_xml_is(c, DAV_NS, "set");
         if (!set && !dav_xml_is(c, DAV_NS, "remove"))
@@ -733,6 +790,10 @@ dav_method_proppatch(struct dav_req *req)
             return dav_err_new(req, 400, "expected DAV:prop");
         for (xmlNode *p = dav_xml_first_elem(prop); p;
              p = dav_xml_next_elem(p)) {
+            /* Creating methods (extended MKCOL, MKCALENDAR) set the
+             * resource type themselves. */
+            if (!respond && dav_xml_is(p, DAV_NS, "resourcetype"))
+                continue;
             if (nops == cap) {
                 struct pp_op *n = arena_alloc(req->arena,
                                               2 * cap * sizeof(*ops));
@@ -748,20 +809,19 @@ dav_method_proppatch(struct dav_req *req)
             nops++;
         }
     }
-    if (nops == 0)
+    if (nops == 0 && respond)
         return dav_err_new(req, 400, "empty propertyupdate");
 
     /* RFC 4918 §9.2: all or nothing.  Check everything first. */
-    bool failed = false;
     for (size_t i = 0; i < nops; i++) {
         const struct dav_prop_def *d =
             dav_registry_prop(req->srv->reg, ops[i].ns, ops[i].name);
         if (d != NULL && (d->flags & DAV_P_PROTECTED) != 0) {
             ops[i].status = 403;
-            failed = true;
+            *failed = true;
         }
     }
-    if (!failed) {
+    if (!*failed) {
         for (size_t i = 0; i < nops; i++) {
             enum dav_store_rc rc;
             if (ops[i].set) {
@@ -795,13 +855,15 @@ dav_method_proppatch(struct dav_req *req)
             if (ops[i].status == 200)
                 ops[i].status = 424;
     }
+    if (!respond)
+        return NULL;
 
     struct buf b;
     buf_init(&b, req->arena, 512 + nops * 128);
     dav_ms_begin(&b);
     const char *href = dav_href_of(req, req->arena, t);
     buf_puts(&b, "<D:response><D:href>");
-    buf_xml_escape(&b, href, strlen(href));
+    buf_xml_text(&b, href, strlen(href));
     buf_puts(&b, "</D:href>");
     static const int order[] = { 200, 403, 424 };
     for (size_t s = 0; s < 3; s++) {
@@ -825,11 +887,30 @@ dav_method_proppatch(struct dav_req *req)
     }
     buf_puts(&b, "</D:response>");
     dav_ms_end(req, &b);
-    if (failed) {
-        /* Nothing was written, but keep the transaction clean anyway. */
-        return NULL;
-    }
     return NULL;
+}
+
+struct dav_err *
+dav_method_proppatch(struct dav_req *req)
+{
+    struct dav_target *t = &req->target;
+    if (!t->exists)
+        return dav_err_new(req, 404, "no resource at %s", req->url);
+    if (t->area != DAV_AREA_SPACE)
+        return dav_err_new(req, 403, "virtual collections have no "
+                                     "writable properties");
+    xmlDocPtr doc;
+    struct dav_err *err = dav_xml_parse(req, &doc);
+    if (err != NULL)
+        return err;
+    if (doc == NULL)
+        return dav_err_new(req, 400, "PROPPATCH needs a body");
+    xmlNode *root = xmlDocGetRootElement(doc);
+    if (!dav_xml_is(root, DAV_NS, "propertyupdate"))
+        return dav_err_new(req, 400, "expected DAV:propertyupdate");
+    bool failed;
+    return dav_props_apply(req, t, (const struct dav_xml_elem *)root, true,
+                           &failed);
 }
 
 bool

@@ -314,3 +314,21 @@ dav_xml_elem_write(struct buf *b, const char *ns, const char *name,
     buf_puts(b, content);
     dav_xml_close(b, ns, name);
 }
+
+const char *
+dav_elem_attr(struct dav_req *req, const struct dav_xml_elem *e,
+              const char *name)
+{
+    xmlChar *v = xmlGetNoNsProp(X(e), (const xmlChar *)name);
+    if (v == NULL)
+        return NULL;
+    const char *r = arena_strdup(req->arena, (const char *)v);
+    xmlFree(v);
+    return r;
+}
+
+void
+dav_ms_status_href(struct buf *b, const char *href, int status)
+{
+    dav_ms_status(b, href, status);
+}

@@ -243,13 +243,31 @@ db_space_create(struct db_conn *c, const char *slug, const char *title,
                 char *err, size_t errlen)
 {
     const char *v[2] = { slug, title };
-    /* The space and its root collection, in one statement. */
-    return admin_exec(c,
-                      "WITH s AS (INSERT INTO spaces (slug, title) "
-                      "VALUES ($1, $2) RETURNING id) "
-                      "INSERT INTO resources (space_id, path, parent_path, "
-                      "name, kind) SELECT id, '', NULL, $1, 0 FROM s",
-                      2, v, NULL, NULL, NULL, err, errlen);
+    /* The space and its root collection, in one statement, then its
+     * agenda and action sheets. */
+    char ignored[8];
+    enum db_admin_rc rc = admin_exec(c, "BEGIN", 0, NULL, NULL, NULL, NULL,
+                                     err, errlen);
+    if (rc != DB_ADMIN_OK)
+        return rc;
+    rc = admin_exec(
+        c,
+        "WITH s AS (INSERT INTO spaces (slug, title) "
+        "VALUES ($1, $2) RETURNING id) "
+        "INSERT INTO resources (space_id, path, parent_path, "
+        "name, kind) SELECT id, '', NULL, $1, 0 FROM s",
+        2, v, NULL, NULL, NULL, err, errlen);
+    if (rc == DB_ADMIN_OK)
+        rc = admin_exec(c,
+                        "SELECT parvis_space_calendars(id) FROM spaces "
+                        "WHERE slug = $1",
+                        1, v, NULL, NULL, NULL, err, errlen);
+    if (rc == DB_ADMIN_OK)
+        rc = admin_exec(c, "COMMIT", 0, NULL, NULL, NULL, NULL, err, errlen);
+    else
+        admin_exec(c, "ROLLBACK", 0, NULL, NULL, NULL, NULL, ignored,
+                   sizeof(ignored));
+    return rc;
 }
 
 enum db_admin_rc

@@ -26,6 +26,8 @@ void db_pool_destroy(struct db_pool *p);
 
 /* The store operations over a pool; the pool is the server's store_ctx. */
 const struct dav_store_ops *db_store_ops(void);
+struct caldav_store_ops;
+const struct caldav_store_ops *db_caldav_ops(void);
 
 /* ---- single connections (start-up and parvisctl) ---- */
 

@@ -28,5 +28,15 @@ enum dav_store_rc pg_result_rc(PGconn *pg, const PGresult *r,
                                const char *what, const char *reqid);
 /* Prepare every statement of the store on a fresh connection. */
 bool pg_prepare_all(PGconn *pg);
+bool pg_caldav_prepare_all(PGconn *pg);
+
+struct dav_req;
+/* Helpers shared by the store files (db/pg_store.c). */
+PGresult *pg_run(struct dav_req *req, const char *stmt, int n,
+                 const char *const *vals, const int *lens, int resfmt,
+                 enum dav_store_rc *rc);
+const char *pg_i64(struct dav_req *req, int64_t v);
+int64_t pg_col_i64(const PGresult *r, int row, int col);
+void pg_hex_decode32(const char *hex, unsigned char out[32]);
 
 #endif

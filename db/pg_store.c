@@ -45,14 +45,20 @@ struct lease {
 
 /* ---- statements ------------------------------------------------------------ */
 
-#define RES_COLS                                                              \
+/* The columns of a resource (row_to_res), then the joins they need. */
+#define RES_SELECT                                                            \
     "r.id, r.space_id, r.path, r.name, r.kind, coalesce(r.current_rev, 0), " \
     "coalesce(v.num, 0), coalesce(v.size, 0), v.content_type, "              \
     "encode(v.sha256, 'hex'), extract(epoch FROM r.created_at)::bigint, "    \
     "extract(epoch FROM r.modified_at)::bigint, "                            \
-    "coalesce(r.created_by, 0), cu.name "                                    \
+    "coalesce(r.created_by, 0), cu.name, "                                   \
+    "(cal.resource_id IS NOT NULL)::int, "                                   \
+    "array_to_string(cal.components, ',') "
+#define RES_FROM                                                              \
     "FROM resources r LEFT JOIN revisions v ON v.id = r.current_rev "        \
-    "LEFT JOIN users cu ON cu.id = r.created_by "
+    "LEFT JOIN users cu ON cu.id = r.created_by "                            \
+    "LEFT JOIN calendars cal ON cal.resource_id = r.id "
+#define RES_COLS RES_SELECT RES_FROM
 
 #define SUBTREE(p, s)                                                         \
     "(path = " p " OR (path >= " p " || '/' AND path < " p " || '0'))"
@@ -260,6 +266,42 @@ static const struct {
       "UPDATE revisions SET space_id = $2 WHERE resource_id IN "
       "(SELECT id FROM t) AND $1::bigint IS NOT NULL" },
     { "ping", "SELECT 1" },
+    { "personal_space_get",
+      "SELECT s.id, s.slug, s.title, 'manager', "
+      "extract(epoch FROM s.created_at)::bigint, "
+      "coalesce(s.quota_bytes, -1), "
+      "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = s.id) "
+      "FROM users u JOIN spaces s ON s.id = u.personal_space_id "
+      "WHERE u.id = $1" },
+    /* A personal space: the space, its root, its manager, in one go. */
+    { "personal_space_make",
+      "WITH s AS (INSERT INTO spaces (slug, title, personal) "
+      "VALUES ('p-' || $1::text, $2, true) "
+      "ON CONFLICT (slug) DO NOTHING RETURNING id), "
+      "r AS (INSERT INTO resources (space_id, path, parent_path, name, kind, "
+      "created_by) SELECT id, '', NULL, 'p-' || $1::text, 0, $1::bigint FROM s), "
+      "m AS (INSERT INTO members (space_id, user_id, role) "
+      "SELECT id, $1::bigint, 'manager' FROM s), "
+      "c AS (INSERT INTO resources (space_id, path, parent_path, name, kind, "
+      "created_by) SELECT id, '" DAV_CAL_FOLDER "', '', '.calendars', 0, $1::bigint "
+      "FROM s) "
+      "UPDATE users SET personal_space_id = (SELECT id FROM s) "
+      "WHERE id = $1::bigint AND EXISTS (SELECT 1 FROM s)" },
+    { "calendars_of_user",
+      "SELECT s.id, s.slug, s.title, m.role, "
+      "extract(epoch FROM s.created_at)::bigint, "
+      "coalesce(s.quota_bytes, -1), "
+      "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = s.id), "
+      "s.personal, " RES_SELECT RES_FROM
+      "JOIN spaces s ON s.id = r.space_id AND NOT s.archived "
+      "JOIN members m ON m.space_id = s.id AND m.user_id = $1 "
+      "WHERE r.parent_path = '" DAV_CAL_FOLDER "' AND "
+      "cal.resource_id IS NOT NULL ORDER BY s.personal DESC, s.slug, r.name" },
+    { "changes_since",
+      "SELECT DISTINCT ON (name) name, deleted FROM changes "
+      "WHERE collection_id = $1 AND seq > $2 ORDER BY name, seq DESC" },
+    { "collection_seq",
+      "SELECT coalesce(max(seq), 0) FROM changes WHERE collection_id = $1" },
     /* $2: the path and its ancestors; $3: the path; $4: also below it */
     { "locks_find",
       "SELECT token, root_path, depth, exclusive, owner_xml, "
@@ -390,7 +432,7 @@ conn_open(struct db_pool *p, struct db_conn *c, const char *reqid)
         c->pg = NULL;
         return false;
     }
-    if (!pg_prepare_all(c->pg)) {
+    if (!pg_prepare_all(c->pg) || !pg_caldav_prepare_all(c->pg)) {
         PQfinish(c->pg);
         c->pg = NULL;
         return false;
@@ -488,8 +530,8 @@ pgresult_free_cb(void *r)
  * 'lens' is given (then binary where lens[i] > 0).  The result belongs to
  * req->arena.  NULL with *rc set on failure.
  */
-static PGresult *
-run(struct dav_req *req, const char *stmt, int n, const char *const *vals,
+PGresult *
+pg_run(struct dav_req *req, const char *stmt, int n, const char *const *vals,
     const int *lens, int resfmt, enum dav_store_rc *rc)
 {
     struct lease *l = req->store_conn;
@@ -568,14 +610,14 @@ pg_txn_rollback(struct dav_req *req)
 
 /* ---- helpers ------------------------------------------------------------------- */
 
-static const char *
-i64(struct dav_req *req, int64_t v)
+const char *
+pg_i64(struct dav_req *req, int64_t v)
 {
     return arena_printf(req->arena, "%lld", (long long)v);
 }
 
-static int64_t
-col_i64(const PGresult *r, int row, int col)
+int64_t
+pg_col_i64(const PGresult *r, int row, int col)
 {
     const char *s = PQgetvalue(r, row, col);
     return strtoll(s, NULL, 10);
@@ -590,8 +632,8 @@ col_str(struct arena *a, const PGresult *r, int row, int col)
                          (size_t)PQgetlength(r, row, col));
 }
 
-static void
-hex_decode32(const char *hex, unsigned char out[32])
+void
+pg_hex_decode32(const char *hex, unsigned char out[32])
 {
     memset(out, 0, 32);
     if (hex == NULL || strlen(hex) != 64)
@@ -603,26 +645,37 @@ hex_decode32(const char *hex, unsigned char out[32])
     }
 }
 
+/* A resource from the RES_SELECT columns starting at column 'c'. */
+static void
+row_to_res_at(struct arena *a, const PGresult *r, int row, int c,
+              struct dav_resource *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->id = pg_col_i64(r, row, c + 0);
+    out->space_id = pg_col_i64(r, row, c + 1);
+    out->path = col_str(a, r, row, c + 2);
+    out->name = col_str(a, r, row, c + 3);
+    out->kind = pg_col_i64(r, row, c + 4) == 0 ? DAV_KIND_COLLECTION
+                                             : DAV_KIND_FILE;
+    out->rev_id = pg_col_i64(r, row, c + 5);
+    out->rev_num = (int32_t)pg_col_i64(r, row, c + 6);
+    out->size = pg_col_i64(r, row, c + 7);
+    out->content_type = col_str(a, r, row, c + 8);
+    if (!PQgetisnull(r, row, c + 9))
+        pg_hex_decode32(PQgetvalue(r, row, c + 9), out->sha256);
+    out->created = (time_t)pg_col_i64(r, row, c + 10);
+    out->modified = (time_t)pg_col_i64(r, row, c + 11);
+    out->created_by = pg_col_i64(r, row, c + 12);
+    out->created_by_name = col_str(a, r, row, c + 13);
+    out->subtype = (int)pg_col_i64(r, row, c + 14);
+    out->components = col_str(a, r, row, c + 15);
+}
+
 static void
 row_to_res(struct arena *a, const PGresult *r, int row,
            struct dav_resource *out)
 {
-    memset(out, 0, sizeof(*out));
-    out->id = col_i64(r, row, 0);
-    out->space_id = col_i64(r, row, 1);
-    out->path = col_str(a, r, row, 2);
-    out->name = col_str(a, r, row, 3);
-    out->kind = col_i64(r, row, 4) == 0 ? DAV_KIND_COLLECTION : DAV_KIND_FILE;
-    out->rev_id = col_i64(r, row, 5);
-    out->rev_num = (int32_t)col_i64(r, row, 6);
-    out->size = col_i64(r, row, 7);
-    out->content_type = col_str(a, r, row, 8);
-    if (!PQgetisnull(r, row, 9))
-        hex_decode32(PQgetvalue(r, row, 9), out->sha256);
-    out->created = (time_t)col_i64(r, row, 10);
-    out->modified = (time_t)col_i64(r, row, 11);
-    out->created_by = col_i64(r, row, 12);
-    out->created_by_name = col_str(a, r, row, 13);
+    row_to_res_at(a, r, row, 0, out);
 }
 
 static void
@@ -642,19 +695,19 @@ pg_user_by_name(struct dav_req *req, const char *name, struct dav_user *out)
 {
     enum dav_store_rc rc;
     const char *v[1] = { name };
-    PGresult *r = run(req, "user_by_name", 1, v, NULL, 0, &rc);
+    PGresult *r = pg_run(req, "user_by_name", 1, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     if (PQntuples(r) == 0)
         return DAV_STORE_NOTFOUND;
-    out->id = col_i64(r, 0, 0);
+    out->id = pg_col_i64(r, 0, 0);
     out->name = col_str(req->arena, r, 0, 1);
     out->password_hash = col_str(req->arena, r, 0, 2);
     out->display_name = col_str(req->arena, r, 0, 3);
     out->email = col_str(req->arena, r, 0, 4);
     out->disabled = PQgetvalue(r, 0, 5)[0] == 't';
     out->guest = PQgetvalue(r, 0, 6)[0] == 't';
-    out->expires = (time_t)col_i64(r, 0, 7);
+    out->expires = (time_t)pg_col_i64(r, 0, 7);
     return DAV_STORE_OK;
 }
 
@@ -662,12 +715,12 @@ static void
 row_to_space(struct arena *a, const PGresult *r, int row,
              struct dav_space *out)
 {
-    out->id = col_i64(r, row, 0);
+    out->id = pg_col_i64(r, row, 0);
     out->slug = col_str(a, r, row, 1);
     out->title = col_str(a, r, row, 2);
     out->role = col_str(a, r, row, 3);
-    out->created = (time_t)col_i64(r, row, 4);
-    out->quota = col_i64(r, row, 5);
+    out->created = (time_t)pg_col_i64(r, row, 4);
+    out->quota = pg_col_i64(r, row, 5);
     out->has_aces = PQgetvalue(r, row, 6)[0] == 't';
 }
 
@@ -676,8 +729,8 @@ pg_space_for_user(struct dav_req *req, const char *slug, int64_t user_id,
                   struct dav_space *out)
 {
     enum dav_store_rc rc;
-    const char *v[2] = { slug, i64(req, user_id) };
-    PGresult *r = run(req, "space_for_user", 2, v, NULL, 0, &rc);
+    const char *v[2] = { slug, pg_i64(req, user_id) };
+    PGresult *r = pg_run(req, "space_for_user", 2, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     if (PQntuples(r) == 0)
@@ -691,8 +744,8 @@ pg_spaces_of_user(struct dav_req *req, int64_t user_id,
                   struct dav_space **out, size_t *n)
 {
     enum dav_store_rc rc;
-    const char *v[1] = { i64(req, user_id) };
-    PGresult *r = run(req, "spaces_of_user", 1, v, NULL, 0, &rc);
+    const char *v[1] = { pg_i64(req, user_id) };
+    PGresult *r = pg_run(req, "spaces_of_user", 1, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     int rows = PQntuples(r);
@@ -708,8 +761,8 @@ pg_lookup(struct dav_req *req, int64_t space_id, const char *path,
           bool lock_row, struct dav_resource *out)
 {
     enum dav_store_rc rc;
-    const char *v[2] = { i64(req, space_id), path };
-    PGresult *r = run(req, lock_row ? "lookup_lock" : "lookup", 2, v, NULL, 0,
+    const char *v[2] = { pg_i64(req, space_id), path };
+    PGresult *r = pg_run(req, lock_row ? "lookup_lock" : "lookup", 2, v, NULL, 0,
                       &rc);
     if (r == NULL)
         return rc;
@@ -724,8 +777,8 @@ pg_children(struct dav_req *req, int64_t space_id, const char *path,
             struct dav_resource **out, size_t *n)
 {
     enum dav_store_rc rc;
-    const char *v[2] = { i64(req, space_id), path };
-    PGresult *r = run(req, "children", 2, v, NULL, 0, &rc);
+    const char *v[2] = { pg_i64(req, space_id), path };
+    PGresult *r = pg_run(req, "children", 2, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     int rows = PQntuples(r);
@@ -747,14 +800,14 @@ pg_props_get(struct dav_req *req, int64_t space_id, const int64_t *ids,
     for (size_t i = 0; i < nids; i++)
         buf_printf(&b, "%s%lld", i > 0 ? "," : "", (long long)ids[i]);
     buf_puts(&b, "}");
-    const char *v[2] = { i64(req, space_id), buf_cstr(&b) };
-    PGresult *r = run(req, "props_get", 2, v, NULL, 0, &rc);
+    const char *v[2] = { pg_i64(req, space_id), buf_cstr(&b) };
+    PGresult *r = pg_run(req, "props_get", 2, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     int rows = PQntuples(r);
     *out = arena_alloc(req->arena, ((size_t)rows + 1) * sizeof(**out));
     for (int i = 0; i < rows; i++) {
-        (*out)[i].resource_id = col_i64(r, i, 0);
+        (*out)[i].resource_id = pg_col_i64(r, i, 0);
         (*out)[i].ns = col_str(req->arena, r, i, 1);
         (*out)[i].name = col_str(req->arena, r, i, 2);
         (*out)[i].xml = col_str(req->arena, r, i, 3);
@@ -768,9 +821,9 @@ pg_prop_set(struct dav_req *req, const struct dav_resource *res,
             const char *ns, const char *name, const char *xml)
 {
     enum dav_store_rc rc;
-    const char *v[5] = { i64(req, res->space_id), i64(req, res->id), ns, name,
+    const char *v[5] = { pg_i64(req, res->space_id), pg_i64(req, res->id), ns, name,
                          xml };
-    run(req, "prop_set", 5, v, NULL, 0, &rc);
+    pg_run(req, "prop_set", 5, v, NULL, 0, &rc);
     return rc;
 }
 
@@ -779,8 +832,8 @@ pg_prop_remove(struct dav_req *req, const struct dav_resource *res,
                const char *ns, const char *name)
 {
     enum dav_store_rc rc;
-    const char *v[3] = { i64(req, res->id), ns, name };
-    run(req, "prop_remove", 3, v, NULL, 0, &rc);
+    const char *v[3] = { pg_i64(req, res->id), ns, name };
+    pg_run(req, "prop_remove", 3, v, NULL, 0, &rc);
     return rc;
 }
 
@@ -792,21 +845,21 @@ pg_create(struct dav_req *req, int64_t space_id, const char *path,
     const char *parent, *name;
     split_path(req, path, &parent, &name);
     int64_t creator = req->principal != NULL ? req->principal->id : 0;
-    const char *v[6] = { i64(req, space_id), path, parent, name,
+    const char *v[6] = { pg_i64(req, space_id), path, parent, name,
                          kind == DAV_KIND_COLLECTION ? "0" : "1",
-                         i64(req, creator) };
-    PGresult *r = run(req, "create", 6, v, NULL, 0, &rc);
+                         pg_i64(req, creator) };
+    PGresult *r = pg_run(req, "create", 6, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     if (PQntuples(r) == 0)
         return DAV_STORE_EXISTS;
     memset(out, 0, sizeof(*out));
-    out->id = col_i64(r, 0, 0);
+    out->id = pg_col_i64(r, 0, 0);
     out->space_id = space_id;
     out->path = arena_strdup(req->arena, path);
     out->name = arena_strdup(req->arena, name);
     out->kind = kind;
-    out->created = out->modified = (time_t)col_i64(r, 0, 1);
+    out->created = out->modified = (time_t)pg_col_i64(r, 0, 1);
     out->created_by = creator;
     return DAV_STORE_OK;
 }
@@ -841,13 +894,13 @@ pg_revision_add(struct dav_req *req, struct dav_resource *res,
                 const struct dav_chunk_ref *chunks, size_t nchunks)
 {
     enum dav_store_rc rc;
-    const char *space = i64(req, res->space_id);
+    const char *space = pg_i64(req, res->space_id);
     const char *v[6];
     int lens[6] = { 0, 32, 0, 0, 0, 0 };
     v[0] = space;
     v[1] = (const char *)sha256;
-    v[2] = i64(req, size);
-    PGresult *r = run(req, "blob_put", 3, v, lens, 0, &rc);
+    v[2] = pg_i64(req, size);
+    PGresult *r = pg_run(req, "blob_put", 3, v, lens, 0, &rc);
     if (r == NULL)
         return rc;
     if (PQntuples(r) == 1 && nchunks > 0) {
@@ -868,21 +921,21 @@ pg_revision_add(struct dav_req *req, struct dav_resource *res,
         const char *cv[4] = { space, (const char *)sha256, buf_cstr(&shas),
                               buf_cstr(&sizes) };
         int clens[4] = { 0, 32, 0, 0 };
-        if (run(req, "blob_chunks_put", 4, cv, clens, 0, &rc) == NULL)
+        if (pg_run(req, "blob_chunks_put", 4, cv, clens, 0, &rc) == NULL)
             return rc;
     }
-    const char *rv[6] = { space, i64(req, res->id), i64(req, author_id),
-                          i64(req, size), content_type,
+    const char *rv[6] = { space, pg_i64(req, res->id), pg_i64(req, author_id),
+                          pg_i64(req, size), content_type,
                           (const char *)sha256 };
     int rlens[6] = { 0, 0, 0, 0, 0, 32 };
-    r = run(req, "revision_put", 6, rv, rlens, 0, &rc);
+    r = pg_run(req, "revision_put", 6, rv, rlens, 0, &rc);
     if (r == NULL)
         return rc;
     if (PQntuples(r) != 1)
         return DAV_STORE_NOTFOUND;
-    res->rev_id = col_i64(r, 0, 0);
-    res->rev_num = (int32_t)col_i64(r, 0, 1);
-    res->modified = (time_t)col_i64(r, 0, 2);
+    res->rev_id = pg_col_i64(r, 0, 0);
+    res->rev_num = (int32_t)pg_col_i64(r, 0, 1);
+    res->modified = (time_t)pg_col_i64(r, 0, 2);
     res->size = size;
     res->content_type = arena_strdup(req->arena, content_type);
     memcpy(res->sha256, sha256, 32);
@@ -894,18 +947,18 @@ pg_content_chunks(struct dav_req *req, const struct dav_resource *res,
                   struct dav_chunk_ref **out, size_t *n)
 {
     enum dav_store_rc rc;
-    const char *v[2] = { i64(req, res->space_id),
+    const char *v[2] = { pg_i64(req, res->space_id),
                          (const char *)res->sha256 };
     int lens[2] = { 0, 32 };
-    PGresult *r = run(req, "content_chunks", 2, v, lens, 0, &rc);
+    PGresult *r = pg_run(req, "content_chunks", 2, v, lens, 0, &rc);
     if (r == NULL)
         return rc;
     int rows = PQntuples(r);
     *out = arena_alloc(req->arena, ((size_t)rows + 1) * sizeof(**out));
     int64_t off = 0;
     for (int i = 0; i < rows; i++) {
-        hex_decode32(PQgetvalue(r, i, 0), (*out)[i].sha256);
-        (*out)[i].size = (int32_t)col_i64(r, i, 1);
+        pg_hex_decode32(PQgetvalue(r, i, 0), (*out)[i].sha256);
+        (*out)[i].size = (int32_t)pg_col_i64(r, i, 1);
         (*out)[i].offset = off;
         off += (*out)[i].size;
     }
@@ -965,8 +1018,8 @@ static enum dav_store_rc
 pg_remove(struct dav_req *req, int64_t space_id, const char *path)
 {
     enum dav_store_rc rc;
-    const char *v[2] = { i64(req, space_id), path };
-    run(req, "remove", 2, v, NULL, 0, &rc);
+    const char *v[2] = { pg_i64(req, space_id), path };
+    pg_run(req, "remove", 2, v, NULL, 0, &rc);
     return rc;
 }
 
@@ -979,10 +1032,10 @@ copy_content(struct dav_req *req, int64_t src_space, int64_t dst_space,
     enum dav_store_rc rc;
     if (src_space == dst_space)
         return DAV_STORE_OK;
-    const char *v[3] = { i64(req, src_space), dst, i64(req, dst_space) };
-    if (run(req, "copy_blobs", 3, v, NULL, 0, &rc) == NULL ||
-        run(req, "copy_blob_chunks", 3, v, NULL, 0, &rc) == NULL ||
-        run(req, "copy_chunks", 3, v, NULL, 0, &rc) == NULL)
+    const char *v[3] = { pg_i64(req, src_space), dst, pg_i64(req, dst_space) };
+    if (pg_run(req, "copy_blobs", 3, v, NULL, 0, &rc) == NULL ||
+        pg_run(req, "copy_blob_chunks", 3, v, NULL, 0, &rc) == NULL ||
+        pg_run(req, "copy_chunks", 3, v, NULL, 0, &rc) == NULL)
         return rc;
     return DAV_STORE_OK;
 }
@@ -994,15 +1047,15 @@ pg_copy(struct dav_req *req, int64_t src_space, const char *src,
     enum dav_store_rc rc;
     const char *parent, *name;
     split_path(req, dst, &parent, &name);
-    const char *s1 = i64(req, src_space), *s3 = i64(req, dst_space);
+    const char *s1 = pg_i64(req, src_space), *s3 = pg_i64(req, dst_space);
     const char *d0 = depth0 ? "true" : "false";
     const char *tv[7] = { s1, src, s3, dst, d0, parent, name };
-    if (run(req, "copy_tree", 7, tv, NULL, 0, &rc) == NULL)
+    if (pg_run(req, "copy_tree", 7, tv, NULL, 0, &rc) == NULL)
         return rc;
-    const char *rv[6] = { s1, src, s3, dst, d0, i64(req, author_id) };
-    if (run(req, "copy_revisions", 6, rv, NULL, 0, &rc) == NULL)
+    const char *rv[6] = { s1, src, s3, dst, d0, pg_i64(req, author_id) };
+    if (pg_run(req, "copy_revisions", 6, rv, NULL, 0, &rc) == NULL)
         return rc;
-    if (run(req, "copy_props", 5, rv, NULL, 0, &rc) == NULL)
+    if (pg_run(req, "copy_props", 5, rv, NULL, 0, &rc) == NULL)
         return rc;
     return copy_content(req, src_space, dst_space, dst);
 }
@@ -1014,14 +1067,14 @@ pg_move(struct dav_req *req, int64_t src_space, const char *src,
     enum dav_store_rc rc;
     const char *parent, *name;
     split_path(req, dst, &parent, &name);
-    const char *v[6] = { i64(req, src_space), src, i64(req, dst_space), dst,
+    const char *v[6] = { pg_i64(req, src_space), src, pg_i64(req, dst_space), dst,
                          parent, name };
-    if (run(req, "move_tree", 6, v, NULL, 0, &rc) == NULL)
+    if (pg_run(req, "move_tree", 6, v, NULL, 0, &rc) == NULL)
         return rc;
     if (src_space == dst_space)
         return DAV_STORE_OK;
     const char *mv[3] = { v[0], v[2], dst };
-    if (run(req, "move_space_rows", 3, mv, NULL, 0, &rc) == NULL)
+    if (pg_run(req, "move_space_rows", 3, mv, NULL, 0, &rc) == NULL)
         return rc;
     return copy_content(req, src_space, dst_space, dst);
 }
@@ -1033,7 +1086,7 @@ pg_ping(struct dav_req *req)
     enum dav_store_rc rc = pg_txn_begin(req);
     if (rc != DAV_STORE_OK)
         return rc;
-    run(req, "ping", 0, NULL, NULL, 0, &rc);
+    pg_run(req, "ping", 0, NULL, NULL, 0, &rc);
     if (own)
         pg_txn_rollback(req);
     return rc;
@@ -1073,9 +1126,9 @@ pg_locks_find(struct dav_req *req, int64_t space_id, const char *path,
               bool descendants, struct dav_lock **out, size_t *n)
 {
     enum dav_store_rc rc;
-    const char *v[4] = { i64(req, space_id), ancestors_array(req, path), path,
+    const char *v[4] = { pg_i64(req, space_id), ancestors_array(req, path), path,
                          descendants ? "true" : "false" };
-    PGresult *r = run(req, "locks_find", 4, v, NULL, 0, &rc);
+    PGresult *r = pg_run(req, "locks_find", 4, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     int rows = PQntuples(r);
@@ -1085,12 +1138,12 @@ pg_locks_find(struct dav_req *req, int64_t space_id, const char *path,
         lk->token = col_str(req->arena, r, i, 0);
         lk->space_id = space_id;
         lk->root = col_str(req->arena, r, i, 1);
-        lk->infinite = col_i64(r, i, 2) == -1;
+        lk->infinite = pg_col_i64(r, i, 2) == -1;
         lk->exclusive = PQgetvalue(r, i, 3)[0] == 't';
         lk->owner_xml = col_str(req->arena, r, i, 4);
-        lk->principal_id = col_i64(r, i, 5);
-        lk->timeout = (int32_t)col_i64(r, i, 6);
-        lk->expires = (time_t)col_i64(r, i, 7);
+        lk->principal_id = pg_col_i64(r, i, 5);
+        lk->timeout = (int32_t)pg_col_i64(r, i, 6);
+        lk->expires = (time_t)pg_col_i64(r, i, 7);
     }
     *n = (size_t)rows;
     return DAV_STORE_OK;
@@ -1100,14 +1153,14 @@ static enum dav_store_rc
 pg_lock_create(struct dav_req *req, struct dav_lock *lk)
 {
     enum dav_store_rc rc;
-    const char *v[8] = { lk->token, i64(req, lk->space_id), lk->root,
+    const char *v[8] = { lk->token, pg_i64(req, lk->space_id), lk->root,
                          lk->infinite ? "-1" : "0",
                          lk->exclusive ? "true" : "false", lk->owner_xml,
-                         i64(req, lk->principal_id), i64(req, lk->timeout) };
-    PGresult *r = run(req, "lock_create", 8, v, NULL, 0, &rc);
+                         pg_i64(req, lk->principal_id), pg_i64(req, lk->timeout) };
+    PGresult *r = pg_run(req, "lock_create", 8, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
-    lk->expires = (time_t)col_i64(r, 0, 0);
+    lk->expires = (time_t)pg_col_i64(r, 0, 0);
     return DAV_STORE_OK;
 }
 
@@ -1115,13 +1168,13 @@ static enum dav_store_rc
 pg_lock_refresh(struct dav_req *req, struct dav_lock *lk, int32_t timeout)
 {
     enum dav_store_rc rc;
-    const char *v[2] = { lk->token, i64(req, timeout) };
-    PGresult *r = run(req, "lock_refresh", 2, v, NULL, 0, &rc);
+    const char *v[2] = { lk->token, pg_i64(req, timeout) };
+    PGresult *r = pg_run(req, "lock_refresh", 2, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     if (PQntuples(r) == 0)
         return DAV_STORE_NOTFOUND;
-    lk->expires = (time_t)col_i64(r, 0, 0);
+    lk->expires = (time_t)pg_col_i64(r, 0, 0);
     lk->timeout = timeout;
     return DAV_STORE_OK;
 }
@@ -1131,7 +1184,7 @@ pg_lock_remove(struct dav_req *req, const char *token)
 {
     enum dav_store_rc rc;
     const char *v[1] = { token };
-    run(req, "lock_remove", 1, v, NULL, 0, &rc);
+    pg_run(req, "lock_remove", 1, v, NULL, 0, &rc);
     return rc;
 }
 
@@ -1168,14 +1221,14 @@ pg_quota_get(struct dav_req *req, int64_t space_id, int64_t *used,
              int64_t *limit, int64_t *free_bytes)
 {
     enum dav_store_rc rc;
-    const char *v[1] = { i64(req, space_id) };
-    PGresult *r = run(req, "quota_get", 1, v, NULL, 0, &rc);
+    const char *v[1] = { pg_i64(req, space_id) };
+    PGresult *r = pg_run(req, "quota_get", 1, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     if (PQntuples(r) == 0)
         return DAV_STORE_NOTFOUND;
-    *used = col_i64(r, 0, 0);
-    *limit = col_i64(r, 0, 1);
+    *used = pg_col_i64(r, 0, 0);
+    *limit = pg_col_i64(r, 0, 1);
     *free_bytes = disk_free(req);
     return DAV_STORE_OK;
 }
@@ -1185,11 +1238,11 @@ pg_tree_size(struct dav_req *req, int64_t space_id, const char *path,
              int64_t *bytes)
 {
     enum dav_store_rc rc;
-    const char *v[2] = { i64(req, space_id), path };
-    PGresult *r = run(req, "tree_size", 2, v, NULL, 0, &rc);
+    const char *v[2] = { pg_i64(req, space_id), path };
+    PGresult *r = pg_run(req, "tree_size", 2, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
-    *bytes = col_i64(r, 0, 0);
+    *bytes = pg_col_i64(r, 0, 0);
     return DAV_STORE_OK;
 }
 
@@ -1198,8 +1251,8 @@ pg_mtime_set(struct dav_req *req, const struct dav_resource *res,
              time_t mtime)
 {
     enum dav_store_rc rc;
-    const char *v[2] = { i64(req, res->id), i64(req, (int64_t)mtime) };
-    run(req, "mtime_set", 2, v, NULL, 0, &rc);
+    const char *v[2] = { pg_i64(req, res->id), pg_i64(req, (int64_t)mtime) };
+    pg_run(req, "mtime_set", 2, v, NULL, 0, &rc);
     return rc;
 }
 
@@ -1207,8 +1260,8 @@ static enum dav_store_rc
 pg_principal_valid(struct dav_req *req, int64_t user_id, int64_t app_id)
 {
     enum dav_store_rc rc;
-    const char *v[2] = { i64(req, user_id), i64(req, app_id) };
-    PGresult *r = run(req, "principal_valid", 2, v, NULL, 0, &rc);
+    const char *v[2] = { pg_i64(req, user_id), pg_i64(req, app_id) };
+    PGresult *r = pg_run(req, "principal_valid", 2, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     return PQntuples(r) == 1 ? DAV_STORE_OK : DAV_STORE_NOTFOUND;
@@ -1219,15 +1272,15 @@ pg_app_passwords(struct dav_req *req, int64_t user_id,
                  struct dav_app_password **out, size_t *n)
 {
     enum dav_store_rc rc;
-    const char *v[1] = { i64(req, user_id) };
-    PGresult *r = run(req, "app_passwords", 1, v, NULL, 0, &rc);
+    const char *v[1] = { pg_i64(req, user_id) };
+    PGresult *r = pg_run(req, "app_passwords", 1, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     int rows = PQntuples(r);
     *out = arena_alloc(req->arena, ((size_t)rows + 1) * sizeof(**out));
     for (int i = 0; i < rows; i++) {
-        (*out)[i].id = col_i64(r, i, 0);
-        hex_decode32(PQgetvalue(r, i, 1), (*out)[i].sha256);
+        (*out)[i].id = pg_col_i64(r, i, 0);
+        pg_hex_decode32(PQgetvalue(r, i, 1), (*out)[i].sha256);
     }
     *n = (size_t)rows;
     return DAV_STORE_OK;
@@ -1238,10 +1291,10 @@ pg_aces_find(struct dav_req *req, int64_t space_id, const char *path,
              int64_t principal_id, struct dav_ace **out, size_t *n)
 {
     enum dav_store_rc rc;
-    const char *v[3] = { i64(req, space_id),
+    const char *v[3] = { pg_i64(req, space_id),
                          path != NULL ? ancestors_array(req, path) : NULL,
-                         i64(req, principal_id) };
-    PGresult *r = run(req, "aces_find", 3, v, NULL, 0, &rc);
+                         pg_i64(req, principal_id) };
+    PGresult *r = pg_run(req, "aces_find", 3, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     int rows = PQntuples(r);
@@ -1250,10 +1303,10 @@ pg_aces_find(struct dav_req *req, int64_t space_id, const char *path,
         struct dav_ace *a = &(*out)[i];
         a->path = col_str(req->arena, r, i, 0);
         a->user = PQgetvalue(r, i, 1)[0] == 't';
-        a->principal_id = col_i64(r, i, 2);
+        a->principal_id = pg_col_i64(r, i, 2);
         a->principal_name = col_str(req->arena, r, i, 3);
         a->grant = PQgetvalue(r, i, 4)[0] == 't';
-        a->privs = (unsigned)col_i64(r, i, 5);
+        a->privs = (unsigned)pg_col_i64(r, i, 5);
     }
     *n = (size_t)rows;
     return DAV_STORE_OK;
@@ -1264,18 +1317,18 @@ pg_aces_replace(struct dav_req *req, const struct dav_resource *res,
                 const struct dav_ace *aces, size_t n)
 {
     enum dav_store_rc rc;
-    const char *id = i64(req, res->id);
+    const char *id = pg_i64(req, res->id);
     const char *cv[1] = { id };
-    if (run(req, "aces_clear", 1, cv, NULL, 0, &rc) == NULL)
+    if (pg_run(req, "aces_clear", 1, cv, NULL, 0, &rc) == NULL)
         return rc;
     for (size_t i = 0; i < n; i++) {
-        const char *v[7] = { i64(req, res->space_id), id,
+        const char *v[7] = { pg_i64(req, res->space_id), id,
                              aces[i].user ? "user" : "space",
-                             i64(req, aces[i].principal_id),
+                             pg_i64(req, aces[i].principal_id),
                              aces[i].grant ? "true" : "false",
-                             i64(req, (int64_t)aces[i].privs),
-                             i64(req, (int64_t)i) };
-        if (run(req, "ace_add", 7, v, NULL, 0, &rc) == NULL)
+                             pg_i64(req, (int64_t)aces[i].privs),
+                             pg_i64(req, (int64_t)i) };
+        if (pg_run(req, "ace_add", 7, v, NULL, 0, &rc) == NULL)
             return rc;
     }
     return DAV_STORE_OK;
@@ -1286,8 +1339,8 @@ pg_space_members(struct dav_req *req, int64_t space_id,
                  struct dav_member **out, size_t *n)
 {
     enum dav_store_rc rc;
-    const char *v[1] = { i64(req, space_id) };
-    PGresult *r = run(req, "space_members", 1, v, NULL, 0, &rc);
+    const char *v[1] = { pg_i64(req, space_id) };
+    PGresult *r = pg_run(req, "space_members", 1, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     int rows = PQntuples(r);
@@ -1306,21 +1359,21 @@ pg_users_visible(struct dav_req *req, int64_t viewer_id, const char *name,
                  struct dav_user **out, size_t *n)
 {
     enum dav_store_rc rc;
-    const char *v[2] = { i64(req, viewer_id), name };
-    PGresult *r = run(req, "users_visible", 2, v, NULL, 0, &rc);
+    const char *v[2] = { pg_i64(req, viewer_id), name };
+    PGresult *r = pg_run(req, "users_visible", 2, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     int rows = PQntuples(r);
     *out = arena_alloc(req->arena, ((size_t)rows + 1) * sizeof(**out));
     for (int i = 0; i < rows; i++) {
         struct dav_user *u = &(*out)[i];
-        u->id = col_i64(r, i, 0);
+        u->id = pg_col_i64(r, i, 0);
         u->name = col_str(req->arena, r, i, 1);
         u->display_name = col_str(req->arena, r, i, 3);
         u->email = col_str(req->arena, r, i, 4);
         u->disabled = PQgetvalue(r, i, 5)[0] == 't';
         u->guest = PQgetvalue(r, i, 6)[0] == 't';
-        u->expires = (time_t)col_i64(r, i, 7);
+        u->expires = (time_t)pg_col_i64(r, i, 7);
     }
     *n = (size_t)rows;
     return DAV_STORE_OK;
@@ -1331,12 +1384,93 @@ pg_space_by_slug(struct dav_req *req, const char *slug, struct dav_space *out)
 {
     enum dav_store_rc rc;
     const char *v[1] = { slug };
-    PGresult *r = run(req, "space_by_slug", 1, v, NULL, 0, &rc);
+    PGresult *r = pg_run(req, "space_by_slug", 1, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     if (PQntuples(r) == 0)
         return DAV_STORE_NOTFOUND;
     row_to_space(req->arena, r, 0, out);
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_personal_space(struct dav_req *req, int64_t user_id, const char *user_name,
+                  struct dav_space *out)
+{
+    enum dav_store_rc rc;
+    const char *v[1] = { pg_i64(req, user_id) };
+    for (int attempt = 0; attempt < 2; attempt++) {
+        PGresult *r = pg_run(req, "personal_space_get", 1, v, NULL, 0, &rc);
+        if (r == NULL)
+            return rc;
+        if (PQntuples(r) == 1) {
+            row_to_space(req->arena, r, 0, out);
+            return DAV_STORE_OK;
+        }
+        const char *mv[2] = { v[0], user_name };
+        if (pg_run(req, "personal_space_make", 2, mv, NULL, 0, &rc) == NULL)
+            return rc;
+    }
+    return DAV_STORE_NOTFOUND;
+}
+
+static enum dav_store_rc
+pg_calendars_of_user(struct dav_req *req, int64_t user_id,
+                     struct dav_calendar_ref **out, size_t *n)
+{
+    enum dav_store_rc rc;
+    const char *v[1] = { pg_i64(req, user_id) };
+    PGresult *r = pg_run(req, "calendars_of_user", 1, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    int rows = PQntuples(r);
+    *out = arena_alloc(req->arena, ((size_t)rows + 1) * sizeof(**out));
+    for (int i = 0; i < rows; i++) {
+        struct dav_calendar_ref *c = &(*out)[i];
+        row_to_space(req->arena, r, i, &c->space);
+        c->personal = PQgetvalue(r, i, 7)[0] == 't';
+        /* The resource columns follow the space's eight. */
+        row_to_res_at(req->arena, r, i, 8, &c->res);
+        const struct dav_resource *res = &c->res;
+        c->name = res->name;
+    }
+    *n = (size_t)rows;
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_collection_seq(struct dav_req *req, int64_t collection_id, int64_t *seq)
+{
+    enum dav_store_rc rc;
+    const char *v[1] = { pg_i64(req, collection_id) };
+    PGresult *r = pg_run(req, "collection_seq", 1, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    *seq = pg_col_i64(r, 0, 0);
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_changes_since(struct dav_req *req, int64_t collection_id, int64_t since,
+                 const char ***names, bool **deleted, size_t *n, int64_t *now)
+{
+    enum dav_store_rc rc = pg_collection_seq(req, collection_id, now);
+    if (rc != DAV_STORE_OK)
+        return rc;
+    if (since > *now)
+        return DAV_STORE_NOTFOUND;
+    const char *v[2] = { pg_i64(req, collection_id), pg_i64(req, since) };
+    PGresult *r = pg_run(req, "changes_since", 2, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    int rows = PQntuples(r);
+    *names = arena_alloc(req->arena, ((size_t)rows + 1) * sizeof(**names));
+    *deleted = arena_alloc(req->arena, ((size_t)rows + 1) * sizeof(**deleted));
+    for (int i = 0; i < rows; i++) {
+        (*names)[i] = col_str(req->arena, r, i, 0);
+        (*deleted)[i] = PQgetvalue(r, i, 1)[0] == 't';
+    }
+    *n = (size_t)rows;
     return DAV_STORE_OK;
 }
 
@@ -1375,6 +1509,10 @@ static const struct dav_store_ops pg_ops = {
     .space_members = pg_space_members,
     .users_visible = pg_users_visible,
     .space_by_slug = pg_space_by_slug,
+    .personal_space = pg_personal_space,
+    .calendars_of_user = pg_calendars_of_user,
+    .collection_seq = pg_collection_seq,
+    .changes_since = pg_changes_since,
 };
 
 const struct dav_store_ops *

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "acl/acl.h"
+#include "caldav/caldav.h"
 #include "conf/conf.h"
 #include "db/db.h"
 #include "http/http.h"
@@ -98,6 +99,7 @@ main(int argc, char **argv)
     struct dav_registry *reg = dav_registry_new();
     dav_register(reg);
     acl_register(reg);
+    caldav_register(reg, db_caldav_ops());
 
     struct db_pool *pool = db_pool_create(conf.dsn, conf.db_pool_size);
     struct dav_server dav = {

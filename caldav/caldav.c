@@ -1,0 +1,460 @@
+/*
+ * caldav/caldav.c -- CalDAV's registration into the DAV core: calendar
+ * properties (RFC 4791 §5.2, §6.2.1; Apple and CalendarServer
+ * extensions), DAV:resourcetype of calendars, MKCALENDAR (§5.3.1),
+ * extended MKCOL (RFC 5689) and the checks of a PUT into a calendar
+ * (§5.3.2): size, iCalendar validity, one UID per resource.
+ *
+ * Calendars are collections of a space under DAV_CAL_FOLDER, reached
+ * through /dav/calendars/<user>/ (dav/core.c maps the URLs).
+ */
+#include "caldav/caldav_int.h"
+
+#include <string.h>
+
+#define APPLE_NS "http://apple.com/ns/ical/"
+
+const struct caldav_store_ops *caldav_store;
+
+static bool
+is_calendar(const struct dav_target *t)
+{
+    return t->area == DAV_AREA_SPACE && t->exists &&
+           t->res.subtype == DAV_SUBTYPE_CALENDAR;
+}
+
+/* ---- properties ---------------------------------------------------------- */
+
+static void
+restype(struct dav_req *req, const struct dav_target *t, struct buf *out)
+{
+    (void)req;
+    if (is_calendar(t))
+        buf_puts(out, "<C:calendar/>");
+}
+
+static bool
+get_home_set(struct dav_req *req, struct arena *a, const struct dav_target *t,
+             struct buf *out)
+{
+    (void)req;
+    if (t->area != DAV_AREA_PRINCIPAL_USER)
+        return false;
+    struct buf h;
+    buf_init(&h, a, 64);
+    buf_puts(&h, "/dav/calendars/");
+    buf_url_escape(&h, t->slug, strlen(t->slug));
+    buf_puts(&h, "/");
+    buf_puts(out, "<D:href>");
+    buf_xml_text(out, h.p, h.len);
+    buf_puts(out, "</D:href>");
+    return true;
+}
+
+static bool
+get_components(struct dav_req *req, struct arena *a,
+               const struct dav_target *t, struct buf *out)
+{
+    (void)req;
+    (void)a;
+    if (!is_calendar(t))
+        return false;
+    const char *p = t->res.components != NULL ? t->res.components : "VEVENT";
+    while (*p != '\0') {
+        const char *comma = strchr(p, ',');
+        size_t l = comma != NULL ? (size_t)(comma - p) : strlen(p);
+        buf_puts(out, "<C:comp name=\"");
+        buf_xml_escape(out, p, l);
+        buf_puts(out, "\"/>");
+        if (comma == NULL)
+            break;
+        p = comma + 1;
+    }
+    return true;
+}
+
+static bool
+get_calendar_data_types(struct dav_req *req, struct arena *a,
+                        const struct dav_target *t, struct buf *out)
+{
+    (void)req;
+    (void)a;
+    if (!is_calendar(t))
+        return false;
+    buf_puts(out, "<C:calendar-data content-type=\"text/calendar\" "
+                  "version=\"2.0\"/>");
+    return true;
+}
+
+static bool
+calendar_const(const struct dav_target *t, struct buf *out, const char *v)
+{
+    if (!is_calendar(t))
+        return false;
+    buf_puts(out, v);
+    return true;
+}
+
+static bool
+get_max_size(struct dav_req *req, struct arena *a, const struct dav_target *t,
+             struct buf *out)
+{
+    (void)req;
+    (void)a;
+    if (!is_calendar(t))
+        return false;
+    buf_printf(out, "%d", CALDAV_MAX_RESOURCE_SIZE);
+    return true;
+}
+
+static bool
+get_min_date(struct dav_req *req, struct arena *a, const struct dav_target *t,
+             struct buf *out)
+{
+    (void)req;
+    (void)a;
+    return calendar_const(t, out, CALDAV_MIN_DATE);
+}
+
+static bool
+get_max_date(struct dav_req *req, struct arena *a, const struct dav_target *t,
+             struct buf *out)
+{
+    (void)req;
+    (void)a;
+    return calendar_const(t, out, CALDAV_MAX_DATE);
+}
+
+static bool
+get_max_instances(struct dav_req *req, struct arena *a,
+                  const struct dav_target *t, struct buf *out)
+{
+    (void)req;
+    (void)a;
+    if (!is_calendar(t))
+        return false;
+    buf_printf(out, "%d", CALDAV_MAX_INSTANCES);
+    return true;
+}
+
+static bool
+get_max_attendees(struct dav_req *req, struct arena *a,
+                  const struct dav_target *t, struct buf *out)
+{
+    (void)req;
+    (void)a;
+    if (!is_calendar(t))
+        return false;
+    buf_printf(out, "%d", CALDAV_MAX_ATTENDEES);
+    return true;
+}
+
+/* Writable calendar properties: stored values win; these are defaults. */
+static bool
+get_description(struct dav_req *req, struct arena *a,
+                const struct dav_target *t, struct buf *out)
+{
+    (void)req;
+    (void)a;
+    (void)out;
+    return is_calendar(t);
+}
+
+static bool
+get_timezone(struct dav_req *req, struct arena *a, const struct dav_target *t,
+             struct buf *out)
+{
+    (void)req;
+    (void)a;
+    (void)out;
+    (void)t;
+    return false; /* UTC unless a calendar-timezone is stored */
+}
+
+static bool
+get_color(struct dav_req *req, struct arena *a, const struct dav_target *t,
+          struct buf *out)
+{
+    (void)req;
+    (void)a;
+    return calendar_const(t, out, "#3A6EA5FF");
+}
+
+static const struct dav_prop_def caldav_props[] = {
+    { CALDAV_NS, "calendar-home-set", DAV_P_PROTECTED, get_home_set, NULL },
+    { CALDAV_NS, "supported-calendar-component-set", DAV_P_PROTECTED,
+      get_components, NULL },
+    { CALDAV_NS, "supported-calendar-data", DAV_P_PROTECTED,
+      get_calendar_data_types, NULL },
+    { CALDAV_NS, "max-resource-size", DAV_P_PROTECTED, get_max_size, NULL },
+    { CALDAV_NS, "min-date-time", DAV_P_PROTECTED, get_min_date, NULL },
+    { CALDAV_NS, "max-date-time", DAV_P_PROTECTED, get_max_date, NULL },
+    { CALDAV_NS, "max-instances", DAV_P_PROTECTED, get_max_instances, NULL },
+    { CALDAV_NS, "max-attendees-per-instance", DAV_P_PROTECTED,
+      get_max_attendees, NULL },
+    { CALDAV_NS, "calendar-description", 0, get_description, NULL },
+    { CALDAV_NS, "calendar-timezone", 0, get_timezone, NULL },
+    { APPLE_NS, "calendar-color", 0, get_color, NULL },
+    { APPLE_NS, "calendar-order", 0, NULL, NULL },
+};
+
+/* ---- MKCALENDAR and extended MKCOL ------------------------------------------ */
+
+/* Component names from a supported-calendar-component-set element. */
+static struct dav_err *
+components_of(struct dav_req *req, const struct dav_xml_elem *set,
+              const char **out)
+{
+    struct buf b;
+    buf_init(&b, req->arena, 32);
+    for (struct dav_xml_elem *c = dav_elem_first(set); c != NULL;
+         c = dav_elem_next(c)) {
+        if (!dav_elem_is(c, CALDAV_NS, "comp"))
+            continue;
+        const char *n = dav_elem_attr(req, c, "name");
+        if (n == NULL)
+            return dav_err_new(req, 400, "comp without name");
+        size_t l = strlen(n);
+        static const char *ok[] = { "VEVENT", "VTODO", "VJOURNAL",
+                                    "VFREEBUSY" };
+        bool known = false;
+        for (size_t i = 0; i < 4; i++)
+            if (strlen(ok[i]) == l && strncmp(ok[i], n, l) == 0)
+                known = true;
+        if (!known)
+            return dav_err_cond(req, 403, CALDAV_NS,
+                                "supported-calendar-component",
+                                "unsupported component");
+        if (b.len > 0)
+            buf_puts(&b, ",");
+        buf_append(&b, n, l);
+    }
+    *out = b.len > 0 ? buf_cstr(&b) : "VEVENT,VTODO";
+    return NULL;
+}
+
+/* Find the first DAV:set/DAV:prop child named (ns,name) of an update. */
+static struct dav_xml_elem *
+set_prop(const struct dav_xml_elem *update, const char *ns, const char *name)
+{
+    for (struct dav_xml_elem *s = dav_elem_first(update); s != NULL;
+         s = dav_elem_next(s)) {
+        if (!dav_elem_is(s, DAV_NS, "set"))
+            continue;
+        struct dav_xml_elem *prop = dav_elem_child(s, DAV_NS, "prop");
+        struct dav_xml_elem *p = prop != NULL
+                                     ? dav_elem_child(prop, ns, name)
+                                     : NULL;
+        if (p != NULL)
+            return p;
+    }
+    return NULL;
+}
+
+static struct dav_err *
+create_calendar(struct dav_req *req, const struct dav_xml_elem *update)
+{
+    struct dav_target *t = &req->target;
+    /* RFC 4791 §5.3.1.1: only at a calendar's place in a calendar home. */
+    if (t->area != DAV_AREA_SPACE || t->cal_name == NULL ||
+        strcmp(t->path, t->base_path) != 0)
+        return dav_err_cond(req, 403, CALDAV_NS,
+                            "calendar-collection-location-ok",
+                            "calendars are made in a calendar home");
+    if (t->exists)
+        return dav_err_cond(req, 405, DAV_NS, "resource-must-be-null",
+                            "already exists");
+    const char *components = "VEVENT,VTODO";
+    if (update != NULL) {
+        struct dav_xml_elem *set = set_prop(update, CALDAV_NS,
+                                            "supported-calendar-component-set");
+        if (set != NULL) {
+            struct dav_err *err = components_of(req, set, &components);
+            if (err != NULL)
+                return err;
+        }
+    }
+    enum dav_store_rc rc = caldav_store->calendar_create(
+        req, t->space.id, t->path, components, &t->res);
+    if (rc == DAV_STORE_EXISTS)
+        return dav_err_cond(req, 405, DAV_NS, "resource-must-be-null",
+                            "already exists");
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "calendar");
+    t->exists = true;
+    if (update != NULL) {
+        bool failed;
+        struct dav_err *err = dav_props_apply(req, t, update, false, &failed);
+        if (err != NULL)
+            return err;
+        if (failed)
+            return dav_err_cond(req, 403, DAV_NS,
+                                "cannot-modify-protected-property",
+                                "a property cannot be set");
+    }
+    dav_respond_empty(req, 201);
+    dav_resp_header_add(req, "Cache-Control", "no-cache");
+    return NULL;
+}
+
+static struct dav_err *
+method_mkcalendar(struct dav_req *req)
+{
+    struct dav_xml_elem *root;
+    struct dav_err *err = dav_body_root(req, &root);
+    if (err != NULL)
+        return err;
+    if (root != NULL && !dav_elem_is(root, CALDAV_NS, "mkcalendar"))
+        return dav_err_new(req, 400, "expected C:mkcalendar");
+    return create_calendar(req, root);
+}
+
+/* RFC 5689: MKCOL with a body sets the resource type and properties. */
+static struct dav_err *
+method_mkcol(struct dav_req *req)
+{
+    struct dav_target *t = &req->target;
+    if (t->area == DAV_AREA_SPACE && !t->exists && t->path[0] != '\0') {
+        struct dav_target parent;
+        struct dav_err *err = dav_target_parent(req, t, &parent);
+        if (err != NULL)
+            return err;
+        /* RFC 4791 §4.2: no collection inside a calendar. */
+        if (is_calendar(&parent))
+            return dav_err_cond(req, 403, CALDAV_NS,
+                                "calendar-collection-location-ok",
+                                "no collection inside a calendar");
+    }
+    struct dav_xml_elem *root;
+    struct dav_err *err = dav_body_root(req, &root);
+    /* RFC 4918 §9.3: a body the server does not understand is 415. */
+    if (err != NULL)
+        return err->status == 400
+                   ? dav_err_new(req, 415, "unsupported MKCOL body")
+                   : err;
+    if (root == NULL)
+        return dav_method_mkcol(req);
+    if (!dav_elem_is(root, DAV_NS, "mkcol"))
+        return dav_err_new(req, 415, "unsupported MKCOL body");
+    struct dav_xml_elem *rt = set_prop(root, DAV_NS, "resourcetype");
+    if (rt != NULL && dav_elem_child(rt, CALDAV_NS, "calendar") != NULL)
+        return create_calendar(req, root);
+    err = dav_method_mkcol(req);
+    if (err != NULL)
+        return err;
+    bool failed;
+    err = dav_props_apply(req, t, root, false, &failed);
+    if (err != NULL)
+        return err;
+    if (failed)
+        return dav_err_cond(req, 403, DAV_NS,
+                            "cannot-modify-protected-property",
+                            "a property cannot be set");
+    dav_respond_empty(req, 201);
+    return NULL;
+}
+
+static const struct dav_method_def caldav_methods[] = {
+    { "MKCALENDAR", DAV_M_BODY_XML | DAV_M_WRITE | DAV_M_TARGET_PARENT |
+      DAV_M_CHECK_LOCKS | DAV_M_LOCK_PARENT, DAV_PRIV_BIND, NULL, NULL,
+      method_mkcalendar },
+    { "MKCOL", DAV_M_BODY_XML | DAV_M_WRITE | DAV_M_TARGET_PARENT |
+      DAV_M_CHECK_LOCKS | DAV_M_LOCK_PARENT, DAV_PRIV_BIND, NULL, NULL,
+      method_mkcol },
+};
+
+/* ---- PUT into a calendar (RFC 4791 §5.3.2) ------------------------------------- */
+
+struct put_ext {
+    struct caldav_index ix;
+    const char *data;
+};
+
+static struct dav_err *
+too_large(struct dav_req *req)
+{
+    return dav_err_cond(req, 403, CALDAV_NS, "max-resource-size",
+                        "calendar object over %d bytes",
+                        CALDAV_MAX_RESOURCE_SIZE);
+}
+
+static struct dav_err *
+put_prepare(struct dav_req *req, const struct dav_target *parent,
+            size_t *keep_max)
+{
+    (void)parent;
+    const char *cl = dav_req_header(req, "Content-Length");
+    uint64_t n;
+    if (cl != NULL && str_to_u64(str_trim(str_c(cl)), &n) &&
+        n > CALDAV_MAX_RESOURCE_SIZE)
+        return too_large(req);
+    *keep_max = CALDAV_MAX_RESOURCE_SIZE;
+    return NULL;
+}
+
+static struct dav_err *
+put_check(struct dav_req *req, const struct dav_target *parent,
+          const char *body, size_t len, const char **content_type)
+{
+    icalcomponent *vcal = caldav_ical_parse(req, body, len);
+    if (vcal == NULL)
+        return dav_err_cond(req, 403, CALDAV_NS, "valid-calendar-data",
+                            "not iCalendar data");
+    struct put_ext *x = arena_alloc(req->arena, sizeof(*x));
+    struct dav_err *err = caldav_ical_validate(req, vcal,
+                                               parent->res.components, &x->ix);
+    if (err != NULL)
+        return err;
+    const struct dav_target *t = &req->target;
+    const char *other;
+    enum dav_store_rc rc = caldav_store->uid_find(req, parent->res.id,
+                                                  x->ix.uid, t->res.id,
+                                                  &other);
+    if (rc == DAV_STORE_OK) {
+        /* RFC 4791 §5.3.2.1: no-uid-conflict names the other resource. */
+        struct dav_target o = *t;
+        o.path = other;
+        o.exists = true;
+        o.res.kind = DAV_KIND_FILE;
+        err = dav_err_cond(req, 403, CALDAV_NS, "no-uid-conflict",
+                           "UID already used in this calendar");
+        err->href = dav_href_of(req, req->arena, &o);
+        return err;
+    }
+    if (rc != DAV_STORE_NOTFOUND)
+        return dav_err_from_store(req, rc, "uid");
+    x->data = arena_strndup(req->arena, body, len);
+    req->ext_state = x;
+    *content_type = "text/calendar; charset=utf-8";
+    return NULL;
+}
+
+static struct dav_err *
+put_after(struct dav_req *req, const struct dav_target *parent)
+{
+    struct put_ext *x = req->ext_state;
+    enum dav_store_rc rc = caldav_store->object_index(
+        req, &req->target.res, parent->res.id, &x->ix, x->data);
+    return dav_err_from_store(req, rc, "calendar index");
+}
+
+static const struct dav_put_hook caldav_put_hook = {
+    .prepare = put_prepare,
+    .too_large = too_large,
+    .check = put_check,
+    .after = put_after,
+};
+
+void
+caldav_register(struct dav_registry *r, const struct caldav_store_ops *store)
+{
+    caldav_store = store;
+    dav_registry_add_props(r, caldav_props,
+                           sizeof(caldav_props) / sizeof(caldav_props[0]));
+    dav_registry_add_methods(r, caldav_methods,
+                             sizeof(caldav_methods) /
+                                 sizeof(caldav_methods[0]));
+    dav_registry_set_restype(r, restype);
+    dav_registry_set_put_hook(r, &caldav_put_hook);
+    caldav_reports_register(r);
+}

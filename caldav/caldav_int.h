@@ -1,0 +1,63 @@
+/*
+ * caldav/caldav_int.h -- declarations private to caldav/.
+ */
+#ifndef PARVIS_CALDAV_INT_H
+#define PARVIS_CALDAV_INT_H
+
+#include <libical/ical.h>
+
+#include "caldav/caldav.h"
+#include "caldav/caldav_store.h"
+
+/* Limits (RFC 4791 §5.2.5, §5.2.8, §9.6.5). */
+#define CALDAV_MAX_RESOURCE_SIZE (1024 * 1024)
+#define CALDAV_MAX_INSTANCES 10000
+#define CALDAV_MAX_ATTENDEES 1000
+#define CALDAV_MIN_DATE "19000101T000000Z"
+#define CALDAV_MAX_DATE "21001231T235959Z"
+
+extern const struct caldav_store_ops *caldav_store;
+
+/* ---- ical.c ---- */
+
+/* Parse iCalendar text; NULL if unparsable.  Freed with the arena. */
+icalcomponent *caldav_ical_parse(struct dav_req *req, const char *data,
+                                 size_t len);
+/*
+ * RFC 4791 §4.1, §5.3.2: one VCALENDAR, one component type with one UID
+ * (overrides sharing it), no METHOD, a type the calendar supports, within
+ * the limits.  Fills the index entry.
+ */
+struct dav_err *caldav_ical_validate(struct dav_req *req, icalcomponent *vcal,
+                                     const char *components,
+                                     struct caldav_index *ix);
+
+/* Called for each instance [start, end) of a component set. */
+typedef bool (*caldav_instance_fn)(void *ctx, icalcomponent *comp,
+                                   int64_t start, int64_t end,
+                                   int64_t recurrence_id);
+/*
+ * The instances of the components of type 'kind' in vcal (master with its
+ * recurrence, minus exceptions, plus overrides) that begin before 'until',
+ * in time order per component; stops when fn returns false or after
+ * CALDAV_MAX_INSTANCES.  Returns false when the limit was hit.
+ */
+bool caldav_instances(icalcomponent *vcal, icalcomponent_kind kind,
+                      int64_t until, caldav_instance_fn fn, void *ctx);
+/* Does any instance of 'kind' overlap [start, end)? (RFC 4791 §9.9) */
+bool caldav_overlaps(icalcomponent *vcal, icalcomponent_kind kind,
+                     int64_t start, int64_t end);
+/* UTC seconds of a property's date or date-time value, resolving TZID in
+ * the VCALENDAR, libical's zones, then Windows zone names. */
+int64_t caldav_prop_time(icalcomponent *vcal, icalproperty *prop,
+                         bool *is_date);
+/* Parse "20061104T140000Z" (UTC) into seconds. */
+bool caldav_parse_utc(const char *s, int64_t *out);
+/* The IANA name of a Windows time zone name, or NULL (tz.c). */
+const char *caldav_windows_zone(const char *name);
+
+/* ---- reports.c ---- */
+
+void caldav_reports_register(struct dav_registry *r);
+
+#endif

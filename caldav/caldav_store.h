@@ -1,0 +1,64 @@
+/*
+ * caldav/caldav_store.h -- storage operations of CalDAV, implemented by
+ * db/pg_caldav.c.  Same conventions as dav/dav_store.h: results in the
+ * request arena, enum dav_store_rc, inside the request's transaction.
+ */
+#ifndef PARVIS_CALDAV_STORE_H
+#define PARVIS_CALDAV_STORE_H
+
+#include "dav/dav_store.h"
+
+/* Seconds since the epoch; these stand for "unbounded". */
+#define CALDAV_TIME_MIN INT64_MIN
+#define CALDAV_TIME_MAX INT64_MAX
+
+/* What the index keeps of one calendar object resource. */
+struct caldav_index {
+    const char *uid;
+    const char *component;    /* VEVENT, VTODO, VJOURNAL, VFREEBUSY */
+    int64_t start;            /* first instance's start, or CALDAV_TIME_MIN */
+    int64_t end;              /* last instance's end, or CALDAV_TIME_MAX */
+    bool recurring;
+};
+
+/* A calendar object with its iCalendar text. */
+struct caldav_object {
+    struct dav_resource res;
+    const char *data;
+};
+
+struct caldav_store_ops {
+    /* Create a calendar collection at path (parent must exist). */
+    enum dav_store_rc (*calendar_create)(struct dav_req *req,
+                                         int64_t space_id, const char *path,
+                                         const char *components,
+                                         struct dav_resource *out);
+    /* Record (or replace) the index and text of an object resource. */
+    enum dav_store_rc (*object_index)(struct dav_req *req,
+                                      const struct dav_resource *res,
+                                      int64_t calendar_id,
+                                      const struct caldav_index *ix,
+                                      const char *data);
+    /* The path of another object of the calendar with this UID, or
+     * NOTFOUND. */
+    enum dav_store_rc (*uid_find)(struct dav_req *req, int64_t calendar_id,
+                                  const char *uid, int64_t except_id,
+                                  const char **path);
+    /* Objects of a calendar whose component is 'component' (NULL: any)
+     * and whose range overlaps [start, end). */
+    enum dav_store_rc (*objects_range)(struct dav_req *req,
+                                       int64_t calendar_id,
+                                       const char *component, int64_t start,
+                                       int64_t end,
+                                       struct caldav_object **out,
+                                       size_t *n);
+    /* Objects of a calendar by in-space path (multiget). */
+    enum dav_store_rc (*objects_by_path)(struct dav_req *req,
+                                         int64_t calendar_id,
+                                         const char *const *paths,
+                                         size_t npaths,
+                                         struct caldav_object **out,
+                                         size_t *n);
+};
+
+#endif

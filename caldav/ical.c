@@ -1,0 +1,471 @@
+/*
+ * caldav/ical.c -- iCalendar with libical: parsing, the checks of RFC 4791
+ * §4.1 and §5.3.2, time zone resolution, recurrence expansion (RRULE,
+ * RDATE, EXDATE, overridden instances) and the time-range rules of
+ * RFC 4791 §9.9.
+ *
+ * Times become UTC seconds.  A TZID is looked up in the object's
+ * VTIMEZONEs, then among libical's zones, then as a Windows zone name
+ * (as Outlook sends them).  Floating times and dates are read as UTC, the
+ * default calendar time zone.  Expansion stops at CALDAV_MAX_INSTANCES
+ * instances per object.
+ */
+#include "caldav/caldav_int.h"
+
+#include <string.h>
+
+static void
+ical_free_cb(void *c)
+{
+    icalcomponent_free(c);
+}
+
+icalcomponent *
+caldav_ical_parse(struct dav_req *req, const char *data, size_t len)
+{
+    char *text = arena_strndup(req->arena, data, len);
+    icalcomponent *c = icalparser_parse_string(text);
+    if (c == NULL)
+        return NULL;
+    arena_defer(req->arena, ical_free_cb, c);
+    if (icalcomponent_isa(c) != ICAL_VCALENDAR_COMPONENT)
+        return NULL;
+    return c;
+}
+
+static icaltimezone *
+resolve_zone(icalcomponent *vcal, const char *tzid)
+{
+    icaltimezone *tz = icalcomponent_get_timezone(vcal, tzid);
+    if (tz == NULL)
+        tz = icaltimezone_get_builtin_timezone(tzid);
+    if (tz == NULL)
+        tz = icaltimezone_get_builtin_timezone_from_tzid(tzid);
+    if (tz == NULL) {
+        const char *iana = caldav_windows_zone(tzid);
+        if (iana != NULL)
+            tz = icaltimezone_get_builtin_timezone(iana);
+    }
+    return tz;
+}
+
+static int64_t
+tt_to_unix(icalcomponent *vcal, icalproperty *prop, struct icaltimetype tt)
+{
+    if (tt.is_date || icaltime_is_utc(tt))
+        return (int64_t)icaltime_as_timet(tt);
+    icalparameter *p = prop != NULL
+                           ? icalproperty_get_first_parameter(
+                                 prop, ICAL_TZID_PARAMETER)
+                           : NULL;
+    if (p != NULL) {
+        icaltimezone *tz = resolve_zone(vcal, icalparameter_get_tzid(p));
+        if (tz != NULL)
+            return (int64_t)icaltime_as_timet_with_zone(tt, tz);
+    }
+    return (int64_t)icaltime_as_timet(tt); /* floating: UTC */
+}
+
+int64_t
+caldav_prop_time(icalcomponent *vcal, icalproperty *prop, bool *is_date)
+{
+    icalvalue *v = icalproperty_get_value(prop);
+    struct icaltimetype tt = icalvalue_get_datetime(v);
+    if (is_date != NULL)
+        *is_date = tt.is_date;
+    return tt_to_unix(vcal, prop, tt);
+}
+
+bool
+caldav_parse_utc(const char *s, int64_t *out)
+{
+    struct icaltimetype tt = icaltime_from_string(s);
+    if (icaltime_is_null_time(tt) || !icaltime_is_valid_time(tt))
+        return false;
+    *out = (int64_t)icaltime_as_timet(tt);
+    return true;
+}
+
+/* Start of a component and its length, per its kind. */
+struct span {
+    bool has_start;
+    int64_t start;
+    int64_t length;          /* seconds, 0 for a point */
+    bool always;             /* no time at all: matches any range */
+    int64_t lo, hi;          /* VTODO without DTSTART: [lo, hi] */
+    bool use_lohi;
+};
+
+static int64_t
+prop_unix(icalcomponent *vcal, icalcomponent *c, icalproperty_kind k,
+          bool *found, bool *is_date)
+{
+    icalproperty *p = icalcomponent_get_first_property(c, k);
+    *found = p != NULL;
+    if (p == NULL)
+        return 0;
+    return caldav_prop_time(vcal, p, is_date);
+}
+
+static struct span
+component_span(icalcomponent *vcal, icalcomponent *c)
+{
+    struct span s;
+    memset(&s, 0, sizeof(s));
+    bool found, is_date = false, dummy;
+    s.start = prop_unix(vcal, c, ICAL_DTSTART_PROPERTY, &found, &is_date);
+    s.has_start = found;
+    icalcomponent_kind kind = icalcomponent_isa(c);
+    icalproperty *dur = icalcomponent_get_first_property(c,
+                                                         ICAL_DURATION_PROPERTY);
+    if (kind == ICAL_VEVENT_COMPONENT || kind == ICAL_VFREEBUSY_COMPONENT ||
+        kind == ICAL_VJOURNAL_COMPONENT) {
+        if (!s.has_start) {
+            s.always = kind != ICAL_VEVENT_COMPONENT;
+            return s;
+        }
+        bool has_end;
+        int64_t end = prop_unix(vcal, c, ICAL_DTEND_PROPERTY, &has_end,
+                                &dummy);
+        if (has_end)
+            s.length = end - s.start;
+        else if (dur != NULL)
+            s.length = icaldurationtype_as_int(
+                icalproperty_get_duration(dur));
+        else if (is_date)
+            s.length = 86400; /* RFC 5545 §3.6.1: an all-day event */
+        if (s.length < 0)
+            s.length = 0;
+        return s;
+    }
+    if (kind == ICAL_VTODO_COMPONENT) {
+        bool has_due, has_completed, has_created;
+        int64_t due = prop_unix(vcal, c, ICAL_DUE_PROPERTY, &has_due, &dummy);
+        if (s.has_start) {
+            if (dur != NULL)
+                s.length = icaldurationtype_as_int(
+                    icalproperty_get_duration(dur));
+            else if (has_due)
+                s.length = due - s.start;
+            if (s.length < 0)
+                s.length = 0;
+            return s;
+        }
+        if (has_due) {
+            s.use_lohi = true;
+            s.lo = s.hi = due;
+            return s;
+        }
+        int64_t completed = prop_unix(vcal, c, ICAL_COMPLETED_PROPERTY,
+                                      &has_completed, &dummy);
+        int64_t created = prop_unix(vcal, c, ICAL_CREATED_PROPERTY,
+                                    &has_created, &dummy);
+        if (has_completed || has_created) {
+            /* RFC 4791 §9.9: between CREATED and COMPLETED. */
+            s.use_lohi = true;
+            s.lo = has_created ? created : CALDAV_TIME_MIN;
+            s.hi = has_completed ? completed : CALDAV_TIME_MAX;
+            return s;
+        }
+        s.always = true;
+        return s;
+    }
+    s.always = true;
+    return s;
+}
+
+static bool
+in_list(const int64_t *v, size_t n, int64_t x)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == x)
+            return true;
+    return false;
+}
+
+/* Collected times of a property kind (EXDATE, RDATE, RECURRENCE-ID). */
+static size_t
+collect_times(icalcomponent *vcal, icalcomponent *c, icalproperty_kind k,
+              int64_t *out, size_t max)
+{
+    size_t n = 0;
+    for (icalproperty *p = icalcomponent_get_first_property(c, k);
+         p != NULL && n < max; p = icalcomponent_get_next_property(c, k)) {
+        if (k == ICAL_RDATE_PROPERTY) {
+            struct icaldatetimeperiodtype dp = icalproperty_get_rdate(p);
+            struct icaltimetype tt = !icaltime_is_null_time(dp.time)
+                                         ? dp.time
+                                         : dp.period.start;
+            out[n++] = tt_to_unix(vcal, p, tt);
+        } else {
+            out[n++] = caldav_prop_time(vcal, p, NULL);
+        }
+    }
+    return n;
+}
+
+#define MAX_EXCEPTIONS 512
+
+bool
+caldav_instances(icalcomponent *vcal, icalcomponent_kind kind, int64_t until,
+                 caldav_instance_fn fn, void *ctx)
+{
+    int64_t overridden[MAX_EXCEPTIONS];
+    size_t noverridden = 0;
+    size_t count = 0;
+    /* Overrides first: they replace instances of their master. */
+    for (icalcomponent *c = icalcomponent_get_first_component(vcal, kind);
+         c != NULL; c = icalcomponent_get_next_component(vcal, kind)) {
+        icalproperty *rid = icalcomponent_get_first_property(
+            c, ICAL_RECURRENCEID_PROPERTY);
+        if (rid == NULL || noverridden == MAX_EXCEPTIONS)
+            continue;
+        int64_t r = caldav_prop_time(vcal, rid, NULL);
+        overridden[noverridden++] = r;
+        struct span s = component_span(vcal, c);
+        int64_t st = s.has_start ? s.start : r;
+        if (!fn(ctx, c, st, st + s.length, r))
+            return true;
+        count++;
+    }
+    for (icalcomponent *c = icalcomponent_get_first_component(vcal, kind);
+         c != NULL; c = icalcomponent_get_next_component(vcal, kind)) {
+        if (icalcomponent_get_first_property(c, ICAL_RECURRENCEID_PROPERTY))
+            continue;
+        struct span s = component_span(vcal, c);
+        icalproperty *rrule = icalcomponent_get_first_property(
+            c, ICAL_RRULE_PROPERTY);
+        int64_t rdates[MAX_EXCEPTIONS], exdates[MAX_EXCEPTIONS];
+        size_t nr = collect_times(vcal, c, ICAL_RDATE_PROPERTY, rdates,
+                                  MAX_EXCEPTIONS);
+        size_t nx = collect_times(vcal, c, ICAL_EXDATE_PROPERTY, exdates,
+                                  MAX_EXCEPTIONS);
+        if (!s.has_start || (rrule == NULL && nr == 0)) {
+            int64_t st = s.has_start ? s.start : 0;
+            if (s.has_start && in_list(overridden, noverridden, st))
+                continue;
+            if (!fn(ctx, c, st, st + s.length, 0))
+                return true;
+            continue;
+        }
+        /* The first instance is DTSTART itself (RFC 5545 §3.8.5.3). */
+        if (!in_list(exdates, nx, s.start) &&
+            !in_list(overridden, noverridden, s.start)) {
+            if (!fn(ctx, c, s.start, s.start + s.length, s.start))
+                return true;
+            count++;
+        }
+        for (size_t i = 0; i < nr; i++) {
+            if (rdates[i] == s.start || in_list(exdates, nx, rdates[i]) ||
+                in_list(overridden, noverridden, rdates[i]))
+                continue;
+            if (!fn(ctx, c, rdates[i], rdates[i] + s.length, rdates[i]))
+                return true;
+            count++;
+        }
+        if (rrule == NULL)
+            continue;
+        icalproperty *dtp = icalcomponent_get_first_property(
+            c, ICAL_DTSTART_PROPERTY);
+        struct icaltimetype dtstart = icalproperty_get_dtstart(dtp);
+        struct icalrecurrencetype rr = icalproperty_get_rrule(rrule);
+        icalrecur_iterator *it = icalrecur_iterator_new(rr, dtstart);
+        if (it == NULL)
+            continue;
+        for (struct icaltimetype next = icalrecur_iterator_next(it);
+             !icaltime_is_null_time(next);
+             next = icalrecur_iterator_next(it)) {
+            int64_t st = tt_to_unix(vcal, dtp, next);
+            if (st >= until)
+                break;
+            if (++count > CALDAV_MAX_INSTANCES) {
+                icalrecur_iterator_free(it);
+                return false;
+            }
+            if (st == s.start || in_list(exdates, nx, st) ||
+                in_list(overridden, noverridden, st))
+                continue;
+            if (!fn(ctx, c, st, st + s.length, st)) {
+                icalrecur_iterator_free(it);
+                return true;
+            }
+        }
+        icalrecur_iterator_free(it);
+    }
+    return true;
+}
+
+struct overlap_ctx {
+    icalcomponent *vcal;
+    int64_t qs, qe;
+    bool hit;
+};
+
+static bool
+span_overlaps(const struct span *s, int64_t st, int64_t en, int64_t qs,
+              int64_t qe)
+{
+    if (s->always)
+        return true;
+    if (s->use_lohi)
+        return s->lo < qe && s->hi >= qs;
+    if (en > st)
+        return st < qe && en > qs;
+    return qs <= st && st < qe;
+}
+
+static bool
+overlap_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
+           int64_t rid)
+{
+    struct overlap_ctx *o = ctx;
+    (void)rid;
+    struct span s = component_span(o->vcal, comp);
+    if (span_overlaps(&s, start, end, o->qs, o->qe)) {
+        o->hit = true;
+        return false;
+    }
+    return true;
+}
+
+bool
+caldav_overlaps(icalcomponent *vcal, icalcomponent_kind kind, int64_t start,
+                int64_t end)
+{
+    struct overlap_ctx o = { vcal, start, end, false };
+    caldav_instances(vcal, kind, end, overlap_cb, &o);
+    return o.hit;
+}
+
+/* ---- validation and index --------------------------------------------- */
+
+struct range_ctx {
+    icalcomponent *vcal;
+    int64_t lo, hi;
+};
+
+static bool
+range_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
+         int64_t rid)
+{
+    struct range_ctx *r = ctx;
+    (void)rid;
+    struct span s = component_span(r->vcal, comp);
+    int64_t lo = start, hi = end > start ? end : start + 1;
+    if (s.always) {
+        lo = CALDAV_TIME_MIN;
+        hi = CALDAV_TIME_MAX;
+    } else if (s.use_lohi) {
+        lo = s.lo;
+        hi = s.hi == CALDAV_TIME_MAX ? s.hi : s.hi + 1;
+    }
+    if (lo < r->lo)
+        r->lo = lo;
+    if (hi > r->hi)
+        r->hi = hi;
+    return true;
+}
+
+static struct dav_err *
+invalid_object(struct dav_req *req, const char *why)
+{
+    return dav_err_cond(req, 403, CALDAV_NS, "valid-calendar-object-resource",
+                        "%s", why);
+}
+
+static bool
+component_allowed(const char *components, const char *name)
+{
+    if (components == NULL || components[0] == '\0')
+        return true;
+    size_t n = strlen(name);
+    for (const char *p = components; *p != '\0';) {
+        const char *comma = strchr(p, ',');
+        size_t l = comma != NULL ? (size_t)(comma - p) : strlen(p);
+        if (l == n && strncmp(p, name, n) == 0)
+            return true;
+        if (comma == NULL)
+            break;
+        p = comma + 1;
+    }
+    return false;
+}
+
+struct dav_err *
+caldav_ical_validate(struct dav_req *req, icalcomponent *vcal,
+                     const char *components, struct caldav_index *ix)
+{
+    memset(ix, 0, sizeof(*ix));
+    /* RFC 4791 §4.1: no METHOD in stored objects. */
+    if (icalcomponent_get_first_property(vcal, ICAL_METHOD_PROPERTY))
+        return invalid_object(req, "METHOD is not allowed");
+    icalcomponent_kind kind = ICAL_NO_COMPONENT;
+    const char *uid = NULL;
+    bool recurring = false;
+    for (icalcomponent *c =
+             icalcomponent_get_first_component(vcal, ICAL_ANY_COMPONENT);
+         c != NULL;
+         c = icalcomponent_get_next_component(vcal, ICAL_ANY_COMPONENT)) {
+        icalcomponent_kind k = icalcomponent_isa(c);
+        if (k == ICAL_VTIMEZONE_COMPONENT)
+            continue;
+        if (k != ICAL_VEVENT_COMPONENT && k != ICAL_VTODO_COMPONENT &&
+            k != ICAL_VJOURNAL_COMPONENT && k != ICAL_VFREEBUSY_COMPONENT)
+            return invalid_object(req, "unsupported component");
+        if (kind != ICAL_NO_COMPONENT && k != kind)
+            return invalid_object(req, "more than one component type");
+        kind = k;
+        const char *u = icalcomponent_get_uid(c);
+        if (u == NULL || u[0] == '\0')
+            return invalid_object(req, "component without UID");
+        if (uid != NULL && strcmp(uid, u) != 0)
+            return invalid_object(req, "more than one UID");
+        uid = u;
+        if (icalcomponent_get_first_property(c, ICAL_RRULE_PROPERTY) ||
+            icalcomponent_get_first_property(c, ICAL_RDATE_PROPERTY))
+            recurring = true;
+        if (icalcomponent_count_properties(c, ICAL_ATTENDEE_PROPERTY) >
+            CALDAV_MAX_ATTENDEES)
+            return dav_err_cond(req, 403, CALDAV_NS,
+                                "max-attendees-per-instance",
+                                "too many attendees");
+    }
+    if (kind == ICAL_NO_COMPONENT)
+        return invalid_object(req, "no calendar component");
+    const char *name = icalcomponent_kind_to_string(kind);
+    if (!component_allowed(components, name))
+        return dav_err_cond(req, 403, CALDAV_NS, "supported-calendar-component",
+                            "%s not accepted by this calendar", name);
+    ix->uid = arena_strdup(req->arena, uid);
+    ix->component = name;
+    ix->recurring = recurring;
+
+    /* An unbounded rule runs forever: only its first instances matter
+     * for the start of the range. */
+    bool unbounded = false;
+    for (icalcomponent *c = icalcomponent_get_first_component(vcal, kind);
+         c != NULL; c = icalcomponent_get_next_component(vcal, kind)) {
+        icalproperty *rp = icalcomponent_get_first_property(
+            c, ICAL_RRULE_PROPERTY);
+        if (rp == NULL)
+            continue;
+        struct icalrecurrencetype rr = icalproperty_get_rrule(rp);
+        if (rr.count == 0 && icaltime_is_null_time(rr.until))
+            unbounded = true;
+    }
+    struct range_ctx r = { vcal, CALDAV_TIME_MAX, CALDAV_TIME_MIN };
+    bool complete = caldav_instances(vcal, kind,
+                                     unbounded ? CALDAV_TIME_MIN
+                                               : CALDAV_TIME_MAX,
+                                     range_cb, &r);
+    if (r.lo > r.hi) {
+        r.lo = CALDAV_TIME_MIN;
+        r.hi = CALDAV_TIME_MAX;
+    }
+    /* Past the expansion limit, the range is left open. */
+    if (!complete || unbounded)
+        r.hi = CALDAV_TIME_MAX;
+    ix->start = r.lo;
+    ix->end = r.hi;
+    return NULL;
+}

@@ -1,0 +1,745 @@
+/*
+ * caldav/reports.c -- the CalDAV reports: calendar-query (RFC 4791 §7.8,
+ * filters of §9.7, collations of §7.5), calendar-multiget (§7.9) and
+ * free-busy-query (§7.10), with calendar-data selection, expand and
+ * limit-recurrence-set (§9.6).
+ *
+ * A calendar-query reads candidates from the time-range index in one
+ * store call, then libical decides each one.  Known limits: VALARM
+ * time-ranges never match; limit-recurrence-set returns whole objects
+ * (allowed by §9.6.6, which lets the server return more).
+ */
+#include "caldav/caldav_int.h"
+
+#include <strings.h>
+#include <string.h>
+#include <time.h>
+
+static void
+ical_buffer_free_cb(void *p)
+{
+    icalmemory_free_buffer(p);
+}
+
+/* ---- request parts ----------------------------------------------------------- */
+
+struct time_range {
+    bool set;
+    int64_t start, end;
+};
+
+static struct dav_err *
+parse_time_range(struct dav_req *req, const struct dav_xml_elem *e,
+                 struct time_range *out)
+{
+    const char *s = dav_elem_attr(req, e, "start");
+    const char *en = dav_elem_attr(req, e, "end");
+    out->set = true;
+    out->start = CALDAV_TIME_MIN;
+    out->end = CALDAV_TIME_MAX;
+    if (s == NULL && en == NULL)
+        return dav_err_cond(req, 400, CALDAV_NS, "valid-filter",
+                            "time-range without start or end");
+    if ((s != NULL && !caldav_parse_utc(s, &out->start)) ||
+        (en != NULL && !caldav_parse_utc(en, &out->end)))
+        return dav_err_cond(req, 400, CALDAV_NS, "valid-filter",
+                            "time-range needs UTC date-times");
+    if (out->end <= out->start)
+        return dav_err_cond(req, 400, CALDAV_NS, "valid-filter",
+                            "empty time-range");
+    return NULL;
+}
+
+struct cdata {
+    bool want;
+    const struct dav_xml_elem *comp;    /* partial selection, or NULL */
+    struct time_range expand;
+};
+
+/* ---- filters (RFC 4791 §9.7) ---------------------------------------------------- */
+
+struct fctx {
+    struct dav_req *req;
+    icalcomponent *vcal;
+    struct dav_err *err;
+};
+
+static bool
+text_match(struct fctx *f, const struct dav_xml_elem *tm, const char *value)
+{
+    const char *coll = dav_elem_attr(f->req, tm, "collation");
+    const char *neg = dav_elem_attr(f->req, tm, "negate-condition");
+    const char *needle = dav_elem_text(f->req, tm);
+    bool hit;
+    if (value == NULL)
+        value = "";
+    if (coll == NULL || strcmp(coll, "i;ascii-casemap") == 0) {
+        size_t nl = strlen(needle);
+        hit = false;
+        for (const char *p = value; !hit && *p != '\0'; p++)
+            hit = strncasecmp(p, needle, nl) == 0;
+        if (nl == 0)
+            hit = true;
+    } else if (strcmp(coll, "i;octet") == 0) {
+        hit = strstr(value, needle) != NULL;
+    } else if (strcmp(coll, "i;unicode-casemap") == 0) {
+        const char *v = str_casefold(f->req->arena, value);
+        const char *n = str_casefold(f->req->arena, needle);
+        hit = v != NULL && n != NULL && strstr(v, n) != NULL;
+    } else {
+        f->err = dav_err_cond(f->req, 412, CALDAV_NS, "supported-collation",
+                              "unsupported collation %s", coll);
+        return false;
+    }
+    bool negate = neg != NULL && strcmp(neg, "yes") == 0;
+    return negate ? !hit : hit;
+}
+
+static bool
+param_filter(struct fctx *f, const struct dav_xml_elem *pf, icalproperty *p)
+{
+    const char *name = dav_elem_attr(f->req, pf, "name");
+    if (name == NULL) {
+        f->err = dav_err_cond(f->req, 400, CALDAV_NS, "valid-filter",
+                              "param-filter without name");
+        return false;
+    }
+    icalparameter *found = NULL;
+    for (icalparameter *q = icalproperty_get_first_parameter(
+             p, ICAL_ANY_PARAMETER);
+         q != NULL;
+         q = icalproperty_get_next_parameter(p, ICAL_ANY_PARAMETER)) {
+        const char *qn = icalparameter_kind_to_string(icalparameter_isa(q));
+        if (icalparameter_isa(q) == ICAL_X_PARAMETER)
+            qn = icalparameter_get_xname(q);
+        if (qn != NULL && strcasecmp(qn, name) == 0) {
+            found = q;
+            break;
+        }
+    }
+    if (dav_elem_child(pf, CALDAV_NS, "is-not-defined") != NULL)
+        return found == NULL;
+    if (found == NULL)
+        return false;
+    struct dav_xml_elem *tm = dav_elem_child(pf, CALDAV_NS, "text-match");
+    if (tm == NULL)
+        return true;
+    char *s = icalparameter_as_ical_string_r(found);
+    if (s != NULL)
+        arena_defer(f->req->arena, ical_buffer_free_cb, s);
+    const char *eq = s != NULL ? strchr(s, '=') : NULL;
+    return text_match(f, tm, eq != NULL ? eq + 1 : "");
+}
+
+static bool
+prop_matches(struct fctx *f, const struct dav_xml_elem *pf, icalproperty *p)
+{
+    for (struct dav_xml_elem *c = dav_elem_first(pf); c != NULL;
+         c = dav_elem_next(c)) {
+        if (dav_elem_is(c, CALDAV_NS, "time-range")) {
+            struct time_range tr;
+            f->err = parse_time_range(f->req, c, &tr);
+            if (f->err != NULL)
+                return false;
+            bool is_date;
+            int64_t t = caldav_prop_time(f->vcal, p, &is_date);
+            int64_t e = is_date ? t + 86400 : t;
+            bool hit = e > t ? (t < tr.end && e > tr.start)
+                             : (tr.start <= t && t < tr.end);
+            if (!hit)
+                return false;
+        } else if (dav_elem_is(c, CALDAV_NS, "text-match")) {
+            if (!text_match(f, c, icalproperty_get_value_as_string(p)))
+                return false;
+        } else if (dav_elem_is(c, CALDAV_NS, "param-filter")) {
+            if (!param_filter(f, c, p))
+                return false;
+        }
+        if (f->err != NULL)
+            return false;
+    }
+    return true;
+}
+
+static bool
+prop_filter(struct fctx *f, const struct dav_xml_elem *pf,
+            icalcomponent *comp)
+{
+    const char *name = dav_elem_attr(f->req, pf, "name");
+    if (name == NULL) {
+        f->err = dav_err_cond(f->req, 400, CALDAV_NS, "valid-filter",
+                              "prop-filter without name");
+        return false;
+    }
+    icalproperty_kind k = icalproperty_string_to_kind(name);
+    bool any = false;
+    for (icalproperty *p = icalcomponent_get_first_property(
+             comp, k == ICAL_NO_PROPERTY ? ICAL_X_PROPERTY : k);
+         p != NULL;
+         p = icalcomponent_get_next_property(
+             comp, k == ICAL_NO_PROPERTY ? ICAL_X_PROPERTY : k)) {
+        if (k == ICAL_NO_PROPERTY || k == ICAL_X_PROPERTY) {
+            const char *xn = icalproperty_get_x_name(p);
+            if (xn == NULL || strcasecmp(xn, name) != 0)
+                continue;
+        }
+        if (dav_elem_child(pf, CALDAV_NS, "is-not-defined") != NULL)
+            return false;
+        any = true;
+        if (prop_matches(f, pf, p))
+            return true;
+        if (f->err != NULL)
+            return false;
+    }
+    if (dav_elem_child(pf, CALDAV_NS, "is-not-defined") != NULL)
+        return !any;
+    return false;
+}
+
+static bool comp_filter(struct fctx *f, const struct dav_xml_elem *cf,
+                        icalcomponent *parent);
+
+/* Does one component satisfy the filter's prop- and comp-filters? */
+static bool
+comp_satisfies(struct fctx *f, const struct dav_xml_elem *cf,
+               icalcomponent *c)
+{
+    for (struct dav_xml_elem *x = dav_elem_first(cf); x != NULL;
+         x = dav_elem_next(x)) {
+        if (dav_elem_is(x, CALDAV_NS, "prop-filter") && !prop_filter(f, x, c))
+            return false;
+        if (dav_elem_is(x, CALDAV_NS, "comp-filter") && !comp_filter(f, x, c))
+            return false;
+        if (f->err != NULL)
+            return false;
+    }
+    return true;
+}
+
+static bool
+comp_filter(struct fctx *f, const struct dav_xml_elem *cf,
+            icalcomponent *parent)
+{
+    const char *name = dav_elem_attr(f->req, cf, "name");
+    if (name == NULL) {
+        f->err = dav_err_cond(f->req, 400, CALDAV_NS, "valid-filter",
+                              "comp-filter without name");
+        return false;
+    }
+    icalcomponent_kind k = icalcomponent_string_to_kind(name);
+    bool undefined = dav_elem_child(cf, CALDAV_NS, "is-not-defined") != NULL;
+    if (parent == NULL) {
+        /* The top level: the VCALENDAR itself. */
+        if (k != ICAL_VCALENDAR_COMPONENT)
+            return undefined;
+        if (undefined)
+            return false;
+        return comp_satisfies(f, cf, f->vcal);
+    }
+    icalcomponent *first = icalcomponent_get_first_component(parent, k);
+    if (undefined)
+        return first == NULL;
+    if (first == NULL)
+        return false;
+    struct dav_xml_elem *tr = dav_elem_child(cf, CALDAV_NS, "time-range");
+    if (tr != NULL) {
+        struct time_range r;
+        f->err = parse_time_range(f->req, tr, &r);
+        if (f->err != NULL)
+            return false;
+        /* Recurrence is evaluated over the object's whole set. */
+        if (parent != f->vcal || k == ICAL_VALARM_COMPONENT ||
+            !caldav_overlaps(f->vcal, k, r.start, r.end))
+            return false;
+    }
+    for (icalcomponent *c = first; c != NULL;
+         c = icalcomponent_get_next_component(parent, k))
+        if (comp_satisfies(f, cf, c))
+            return true;
+    return false;
+}
+
+/* The time range and component the filter asks of top-level components,
+ * to select index candidates. */
+static void
+filter_scope(struct dav_req *req, const struct dav_xml_elem *filter,
+             const char **component, struct time_range *tr)
+{
+    *component = NULL;
+    tr->set = false;
+    struct dav_xml_elem *cal = dav_elem_child(filter, CALDAV_NS,
+                                              "comp-filter");
+    if (cal == NULL)
+        return;
+    struct dav_xml_elem *inner = dav_elem_child(cal, CALDAV_NS,
+                                                "comp-filter");
+    if (inner == NULL ||
+        dav_elem_child(inner, CALDAV_NS, "is-not-defined") != NULL)
+        return;
+    const char *name = dav_elem_attr(req, inner, "name");
+    if (name != NULL)
+        *component = name;
+    struct dav_xml_elem *t = dav_elem_child(inner, CALDAV_NS, "time-range");
+    if (t != NULL && parse_time_range(req, t, tr) != NULL)
+        tr->set = false;
+}
+
+/* ---- calendar-data output (RFC 4791 §9.6) --------------------------------------- */
+
+static struct dav_err *
+parse_cdata(struct dav_req *req, const struct dav_xml_elem *e,
+            struct cdata *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->want = true;
+    for (struct dav_xml_elem *c = dav_elem_first(e); c != NULL;
+         c = dav_elem_next(c)) {
+        if (dav_elem_is(c, CALDAV_NS, "comp")) {
+            out->comp = c;
+        } else if (dav_elem_is(c, CALDAV_NS, "expand")) {
+            struct dav_err *err = parse_time_range(req, c, &out->expand);
+            if (err != NULL)
+                return err;
+        }
+    }
+    return NULL;
+}
+
+/* Keep in c only what the C:comp selection names. */
+static void
+prune(struct dav_req *req, icalcomponent *c, const struct dav_xml_elem *sel)
+{
+    if (dav_elem_child(sel, CALDAV_NS, "allprop") == NULL) {
+        icalproperty *next;
+        for (icalproperty *p = icalcomponent_get_first_property(
+                 c, ICAL_ANY_PROPERTY);
+             p != NULL; p = next) {
+            next = icalcomponent_get_next_property(c, ICAL_ANY_PROPERTY);
+            const char *pn = icalproperty_get_property_name(p);
+            bool keep = false;
+            for (struct dav_xml_elem *x = dav_elem_first(sel);
+                 x != NULL && !keep; x = dav_elem_next(x)) {
+                const char *n = dav_elem_is(x, CALDAV_NS, "prop")
+                                    ? dav_elem_attr(req, x, "name")
+                                    : NULL;
+                keep = n != NULL && pn != NULL && strcasecmp(n, pn) == 0;
+            }
+            if (!keep) {
+                icalcomponent_remove_property(c, p);
+                icalproperty_free(p);
+            }
+        }
+    }
+    bool allcomp = dav_elem_child(sel, CALDAV_NS, "allcomp") != NULL;
+    icalcomponent *next;
+    for (icalcomponent *s = icalcomponent_get_first_component(
+             c, ICAL_ANY_COMPONENT);
+         s != NULL; s = next) {
+        next = icalcomponent_get_next_component(c, ICAL_ANY_COMPONENT);
+        if (allcomp)
+            continue;
+        const struct dav_xml_elem *match = NULL;
+        for (struct dav_xml_elem *x = dav_elem_first(sel); x != NULL;
+             x = dav_elem_next(x)) {
+            const char *n = dav_elem_is(x, CALDAV_NS, "comp")
+                                ? dav_elem_attr(req, x, "name")
+                                : NULL;
+            if (n != NULL &&
+                icalcomponent_string_to_kind(n) == icalcomponent_isa(s))
+                match = x;
+        }
+        if (match == NULL) {
+            icalcomponent_remove_component(c, s);
+            icalcomponent_free(s);
+        } else {
+            prune(req, s, match);
+        }
+    }
+}
+
+struct expand_ctx {
+    icalcomponent *out;
+    int64_t qs, qe;
+};
+
+static struct icaltimetype
+utc_time(int64_t t)
+{
+    return icaltime_from_timet_with_zone((time_t)t, 0,
+                                         icaltimezone_get_utc_timezone());
+}
+
+static bool
+expand_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
+          int64_t rid)
+{
+    struct expand_ctx *x = ctx;
+    bool hit = end > start ? (start < x->qe && end > x->qs)
+                           : (x->qs <= start && start < x->qe);
+    if (!hit)
+        return true;
+    icalcomponent *inst = icalcomponent_new_clone(comp);
+    static const icalproperty_kind drop[] = {
+        ICAL_RRULE_PROPERTY, ICAL_RDATE_PROPERTY, ICAL_EXDATE_PROPERTY,
+        ICAL_DTSTART_PROPERTY, ICAL_DTEND_PROPERTY, ICAL_RECURRENCEID_PROPERTY,
+    };
+    for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++) {
+        icalproperty *p;
+        while ((p = icalcomponent_get_first_property(inst, drop[i])) != NULL) {
+            icalcomponent_remove_property(inst, p);
+            icalproperty_free(p);
+        }
+    }
+    bool has_duration = icalcomponent_get_first_property(
+                            inst, ICAL_DURATION_PROPERTY) != NULL;
+    icalcomponent_add_property(inst, icalproperty_new_dtstart(utc_time(start)));
+    if (!has_duration && end > start)
+        icalcomponent_add_property(inst, icalproperty_new_dtend(utc_time(end)));
+    if (rid != 0)
+        icalcomponent_add_property(inst,
+                                   icalproperty_new_recurrenceid(utc_time(rid)));
+    icalcomponent_add_component(x->out, inst);
+    return true;
+}
+
+/* Append <C:calendar-data> for one object. */
+static void
+render_cdata(struct dav_req *req, const struct cdata *cd,
+             const struct caldav_object *o, icalcomponent *parsed,
+             struct buf *out)
+{
+    const char *text = o->data;
+    char *owned = NULL;
+    if (cd->expand.set || cd->comp != NULL) {
+        icalcomponent *vcal = parsed != NULL
+                                  ? parsed
+                                  : caldav_ical_parse(req, o->data,
+                                                      strlen(o->data));
+        if (vcal != NULL) {
+            icalcomponent *copy;
+            if (cd->expand.set) {
+                copy = icalcomponent_new_vcalendar();
+                icalcomponent_add_property(copy,
+                                           icalproperty_new_version("2.0"));
+                icalcomponent_add_property(
+                    copy, icalproperty_new_prodid("-//Parvis//CalDAV//EN"));
+                struct expand_ctx x = { copy, cd->expand.start,
+                                        cd->expand.end };
+                static const icalcomponent_kind kinds[] = {
+                    ICAL_VEVENT_COMPONENT, ICAL_VTODO_COMPONENT,
+                    ICAL_VJOURNAL_COMPONENT,
+                };
+                for (size_t i = 0; i < 3; i++)
+                    caldav_instances(vcal, kinds[i], cd->expand.end,
+                                     expand_cb, &x);
+            } else {
+                copy = icalcomponent_new_clone(vcal);
+            }
+            if (cd->comp != NULL)
+                prune(req, copy, cd->comp);
+            owned = icalcomponent_as_ical_string_r(copy);
+            if (owned != NULL)
+                arena_defer(req->arena, ical_buffer_free_cb, owned);
+            icalcomponent_free(copy);
+            if (owned != NULL)
+                text = owned;
+        }
+    }
+    buf_puts(out, "<C:calendar-data>");
+    buf_xml_text(out, text, strlen(text));
+    buf_puts(out, "</C:calendar-data>");
+}
+
+/* ---- responses ------------------------------------------------------------------ */
+
+struct props_req {
+    const char *names[128];
+    size_t n;
+    struct cdata cd;
+};
+
+static struct dav_err *
+parse_props(struct dav_req *req, const struct dav_xml_elem *root,
+            struct props_req *pr)
+{
+    memset(pr, 0, sizeof(*pr));
+    struct dav_xml_elem *prop = dav_elem_child(root, DAV_NS, "prop");
+    for (struct dav_xml_elem *p = dav_elem_first(prop);
+         p != NULL && pr->n + 2 <= 128; p = dav_elem_next(p)) {
+        if (dav_elem_is(p, CALDAV_NS, "calendar-data")) {
+            struct dav_err *err = parse_cdata(req, p, &pr->cd);
+            if (err != NULL)
+                return err;
+            continue;
+        }
+        pr->names[pr->n++] = dav_elem_ns(p);
+        pr->names[pr->n++] = dav_elem_name(p);
+    }
+    if (prop == NULL && dav_elem_child(root, DAV_NS, "allprop") == NULL &&
+        dav_elem_child(root, DAV_NS, "propname") == NULL)
+        return dav_err_new(req, 400, "report without DAV:prop");
+    return NULL;
+}
+
+static void
+object_response(struct dav_req *req, struct arena *scratch,
+                const struct dav_target *cal, const struct caldav_object *o,
+                icalcomponent *parsed, const struct props_req *pr,
+                struct buf *b)
+{
+    struct dav_target t = *cal;
+    t.path = o->res.path;
+    t.res = o->res;
+    t.exists = true;
+    t.locks_loaded = true;
+    t.nlocks = 0;
+    struct buf found, missing;
+    buf_init(&found, scratch, 1024);
+    buf_init(&missing, scratch, 64);
+    dav_props_render(req, scratch, &t, pr->names, pr->n, &found, &missing);
+    if (pr->cd.want)
+        render_cdata(req, &pr->cd, o, parsed, &found);
+    dav_multistatus_response(b, dav_href_of(req, scratch, &t),
+                             buf_cstr(&found), buf_cstr(&missing));
+}
+
+static bool
+calendar_target(const struct dav_target *t)
+{
+    return t->area == DAV_AREA_SPACE && t->exists &&
+           t->res.subtype == DAV_SUBTYPE_CALENDAR;
+}
+
+/* ---- calendar-query ------------------------------------------------------------- */
+
+static struct dav_err *
+report_query(struct dav_req *req, const struct dav_xml_elem *root)
+{
+    struct dav_target *t = &req->target;
+    struct dav_target cal = *t;
+    const char *only = NULL;   /* a single object, for Depth 0 on it */
+    if (!calendar_target(t)) {
+        if (t->area != DAV_AREA_SPACE || t->res.kind != DAV_KIND_FILE)
+            return dav_err_new(req, 403, "calendar-query needs a calendar");
+        struct dav_err *err = dav_target_parent(req, t, &cal);
+        if (err != NULL)
+            return err;
+        if (!calendar_target(&cal))
+            return dav_err_new(req, 403, "not in a calendar");
+        only = t->path;
+    }
+    struct props_req pr;
+    struct dav_err *err = parse_props(req, root, &pr);
+    if (err != NULL)
+        return err;
+    struct dav_xml_elem *filter = dav_elem_child(root, CALDAV_NS, "filter");
+    if (filter == NULL)
+        return dav_err_cond(req, 400, CALDAV_NS, "valid-filter",
+                            "calendar-query needs a filter");
+    const char *component;
+    struct time_range tr;
+    filter_scope(req, filter, &component, &tr);
+
+    struct caldav_object *objs;
+    size_t n;
+    enum dav_store_rc rc = caldav_store->objects_range(
+        req, cal.res.id, component, tr.set ? tr.start : CALDAV_TIME_MIN,
+        tr.set ? tr.end : CALDAV_TIME_MAX, &objs, &n);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "calendar objects");
+
+    struct buf b;
+    dav_multistatus_begin(req, &b);
+    struct arena *scratch = arena_child(req->arena);
+    struct dav_xml_elem *top = dav_elem_child(filter, CALDAV_NS,
+                                              "comp-filter");
+    for (size_t i = 0; i < n; i++) {
+        if (only != NULL && strcmp(objs[i].res.path, only) != 0)
+            continue;
+        arena_reset(scratch);
+        struct dav_req *r = req;
+        icalcomponent *vcal = caldav_ical_parse(r, objs[i].data,
+                                                strlen(objs[i].data));
+        if (vcal == NULL)
+            continue;
+        struct fctx f = { req, vcal, NULL };
+        bool match = top == NULL || comp_filter(&f, top, NULL);
+        if (f.err != NULL) {
+            arena_destroy(scratch);
+            return f.err;
+        }
+        if (match)
+            object_response(req, scratch, &cal, &objs[i], vcal, &pr, &b);
+    }
+    arena_destroy(scratch);
+    dav_multistatus_end(req, &b);
+    return NULL;
+}
+
+/* ---- calendar-multiget ---------------------------------------------------------- */
+
+static struct dav_err *
+report_multiget(struct dav_req *req, const struct dav_xml_elem *root)
+{
+    struct dav_target *t = &req->target;
+    if (!calendar_target(t))
+        return dav_err_new(req, 403, "calendar-multiget needs a calendar");
+    struct props_req pr;
+    struct dav_err *err = parse_props(req, root, &pr);
+    if (err != NULL)
+        return err;
+    size_t cap = 16, nh = 0;
+    const char **hrefs = arena_alloc(req->arena, cap * sizeof(*hrefs));
+    const char **paths = arena_alloc(req->arena, cap * sizeof(*paths));
+    for (struct dav_xml_elem *h = dav_elem_first(root); h != NULL;
+         h = dav_elem_next(h)) {
+        if (!dav_elem_is(h, DAV_NS, "href"))
+            continue;
+        if (nh == cap) {
+            const char **a = arena_alloc(req->arena, 2 * cap * sizeof(*a));
+            const char **p = arena_alloc(req->arena, 2 * cap * sizeof(*p));
+            memcpy(a, hrefs, cap * sizeof(*a));
+            memcpy(p, paths, cap * sizeof(*p));
+            hrefs = a;
+            paths = p;
+            cap *= 2;
+        }
+        const char *href = str_trim(str_c(dav_elem_text(req, h))).p;
+        hrefs[nh] = href;
+        struct dav_target ht;
+        paths[nh] = "";
+        /* Only objects of this very calendar, through the same URL form. */
+        if (dav_url_to_target(req, href, &ht) && ht.cal_name != NULL &&
+            t->cal_name != NULL && strcmp(ht.cal_name, t->cal_name) == 0 &&
+            strcmp(ht.cal_user, t->cal_user) == 0 && ht.path[0] == '/')
+            paths[nh] = arena_printf(req->arena, "%s%s", t->base_path,
+                                     ht.path);
+        nh++;
+    }
+    if (nh == 0)
+        return dav_err_new(req, 400, "calendar-multiget without href");
+    struct caldav_object *objs;
+    size_t n;
+    enum dav_store_rc rc = caldav_store->objects_by_path(
+        req, t->res.id, paths, nh, &objs, &n);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "calendar objects");
+    struct buf b;
+    dav_multistatus_begin(req, &b);
+    struct arena *scratch = arena_child(req->arena);
+    for (size_t i = 0; i < nh; i++) {
+        arena_reset(scratch);
+        const struct caldav_object *o = NULL;
+        for (size_t k = 0; k < n && o == NULL; k++)
+            if (strcmp(objs[k].res.path, paths[i]) == 0)
+                o = &objs[k];
+        if (o == NULL) {
+            dav_ms_status_href(&b, hrefs[i], 404);
+            continue;
+        }
+        object_response(req, scratch, t, o, NULL, &pr, &b);
+    }
+    arena_destroy(scratch);
+    dav_multistatus_end(req, &b);
+    return NULL;
+}
+
+/* ---- free-busy-query ------------------------------------------------------------ */
+
+struct fb_ctx {
+    icalcomponent *vcal;
+    icalcomponent *fb;
+    int64_t qs, qe;
+};
+
+static bool
+busy_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
+        int64_t rid)
+{
+    struct fb_ctx *f = ctx;
+    (void)rid;
+    icalproperty *tp = icalcomponent_get_first_property(comp,
+                                                        ICAL_TRANSP_PROPERTY);
+    if (tp != NULL && icalproperty_get_transp(tp) == ICAL_TRANSP_TRANSPARENT)
+        return true;
+    icalproperty_status st = icalcomponent_get_status(comp);
+    if (st == ICAL_STATUS_CANCELLED)
+        return true;
+    if (end <= start || start >= f->qe || end <= f->qs)
+        return true;
+    int64_t s = start < f->qs ? f->qs : start;
+    int64_t e = end > f->qe ? f->qe : end;
+    struct icalperiodtype p;
+    memset(&p, 0, sizeof(p));
+    p.start = utc_time(s);
+    p.end = utc_time(e);
+    p.duration = icaldurationtype_null_duration();
+    icalproperty *fbp = icalproperty_new_freebusy(p);
+    if (st == ICAL_STATUS_TENTATIVE)
+        icalproperty_add_parameter(
+            fbp, icalparameter_new_fbtype(ICAL_FBTYPE_BUSYTENTATIVE));
+    icalcomponent_add_property(f->fb, fbp);
+    return true;
+}
+
+static struct dav_err *
+report_freebusy(struct dav_req *req, const struct dav_xml_elem *root)
+{
+    struct dav_target *t = &req->target;
+    if (!calendar_target(t))
+        return dav_err_new(req, 403, "free-busy-query needs a calendar");
+    struct dav_xml_elem *tre = dav_elem_child(root, CALDAV_NS, "time-range");
+    if (tre == NULL)
+        return dav_err_new(req, 400, "free-busy-query needs a time-range");
+    struct time_range tr;
+    struct dav_err *err = parse_time_range(req, tre, &tr);
+    if (err != NULL)
+        return err;
+    struct caldav_object *objs;
+    size_t n;
+    enum dav_store_rc rc = caldav_store->objects_range(
+        req, t->res.id, "VEVENT", tr.start, tr.end, &objs, &n);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "calendar objects");
+    icalcomponent *out = icalcomponent_new_vcalendar();
+    icalcomponent_add_property(out, icalproperty_new_version("2.0"));
+    icalcomponent_add_property(out,
+                               icalproperty_new_prodid("-//Parvis//CalDAV//EN"));
+    icalcomponent *fb = icalcomponent_new_vfreebusy();
+    icalcomponent_add_property(fb, icalproperty_new_dtstamp(
+                                       utc_time((int64_t)time(NULL))));
+    icalcomponent_add_property(fb, icalproperty_new_dtstart(utc_time(tr.start)));
+    icalcomponent_add_property(fb, icalproperty_new_dtend(utc_time(tr.end)));
+    for (size_t i = 0; i < n; i++) {
+        icalcomponent *vcal = caldav_ical_parse(req, objs[i].data,
+                                                strlen(objs[i].data));
+        if (vcal == NULL)
+            continue;
+        struct fb_ctx f = { vcal, fb, tr.start, tr.end };
+        caldav_instances(vcal, ICAL_VEVENT_COMPONENT, tr.end, busy_cb, &f);
+    }
+    icalcomponent_add_component(out, fb);
+    char *text = icalcomponent_as_ical_string_r(out);
+    if (text != NULL)
+        arena_defer(req->arena, ical_buffer_free_cb, text);
+    icalcomponent_free(out);
+    dav_respond(req, 200, "text/calendar; charset=utf-8", text,
+                text != NULL ? strlen(text) : 0);
+    return NULL;
+}
+
+static const struct dav_report_def caldav_reports[] = {
+    { CALDAV_NS, "calendar-query", DAV_PRIV_READ, DAV_R_DEPTH_OK,
+      report_query },
+    { CALDAV_NS, "calendar-multiget", DAV_PRIV_READ, DAV_R_DEPTH_OK,
+      report_multiget },
+    { CALDAV_NS, "free-busy-query", DAV_PRIV_READ, DAV_R_DEPTH_OK,
+      report_freebusy },
+};
+
+void
+caldav_reports_register(struct dav_registry *r)
+{
+    dav_registry_add_reports(r, caldav_reports,
+                             sizeof(caldav_reports) / sizeof(caldav_reports[0]));
+}

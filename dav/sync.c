@@ -1,0 +1,215 @@
+/*
+ * dav/sync.c -- collection synchronization (RFC 6578): the sync-collection
+ * report and the DAV:sync-token property, plus the CalendarServer getctag
+ * that older clients poll, and DAV:supported-report-set (RFC 3253 §3.1.5).
+ *
+ * Tokens are "http://parvis.org/ns/sync/SEQ", SEQ being the highest entry
+ * of the collection in the change log (db/migrations/0004): they survive
+ * restarts and mean the same on every node.  Only Depth 1 (sync-level 1)
+ * is offered; an unknown token is 403 DAV:valid-sync-token, never a 5xx
+ * (Thunderbird disables a calendar after one).
+ */
+#include "dav/dav_int.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SYNC_PREFIX "http://parvis.org/ns/sync/"
+#define CS_NS "http://calendarserver.org/ns/"
+
+static bool
+collection_target(const struct dav_target *t)
+{
+    return t->area == DAV_AREA_SPACE && t->exists &&
+           t->res.kind == DAV_KIND_COLLECTION;
+}
+
+static bool
+get_sync_token(struct dav_req *req, struct arena *a,
+               const struct dav_target *t, struct buf *out)
+{
+    (void)a;
+    if (!collection_target(t))
+        return false;
+    int64_t seq;
+    if (req->srv->store->collection_seq(req, t->res.id, &seq) !=
+        DAV_STORE_OK)
+        return false;
+    buf_printf(out, SYNC_PREFIX "%" PRId64, seq);
+    return true;
+}
+
+static bool
+get_ctag(struct dav_req *req, struct arena *a, const struct dav_target *t,
+         struct buf *out)
+{
+    (void)a;
+    if (!collection_target(t))
+        return false;
+    int64_t seq;
+    if (req->srv->store->collection_seq(req, t->res.id, &seq) !=
+        DAV_STORE_OK)
+        return false;
+    buf_printf(out, "\"%" PRId64 "\"", seq);
+    return true;
+}
+
+static bool
+get_supported_report_set(struct dav_req *req, struct arena *a,
+                         const struct dav_target *t, struct buf *out)
+{
+    (void)a;
+    if (t->area != DAV_AREA_SPACE && t->area != DAV_AREA_PRINCIPALS &&
+        t->area != DAV_AREA_PRINCIPAL_USERS)
+        return false;
+    const struct dav_registry *r = req->srv->reg;
+    for (size_t i = 0; i < r->nreports; i++) {
+        const struct dav_report_def *d = r->reports[i];
+        buf_puts(out, "<D:supported-report><D:report>");
+        dav_xml_open(out, d->ns, d->name, true);
+        buf_puts(out, "</D:report></D:supported-report>");
+    }
+    return true;
+}
+
+static const struct dav_prop_def sync_props[] = {
+    { DAV_NS, "sync-token", DAV_P_PROTECTED, get_sync_token, NULL },
+    { CS_NS, "getctag", DAV_P_PROTECTED, get_ctag, NULL },
+    { DAV_NS, "supported-report-set", DAV_P_PROTECTED,
+      get_supported_report_set, NULL },
+};
+
+static struct dav_err *
+bad_token(struct dav_req *req)
+{
+    return dav_err_cond(req, 403, DAV_NS, "valid-sync-token",
+                        "unknown or expired sync token");
+}
+
+static struct dav_err *
+report_sync_collection(struct dav_req *req, const struct dav_xml_elem *root)
+{
+    struct dav_target *t = &req->target;
+    if (!collection_target(t))
+        return dav_err_new(req, 403, "sync-collection needs a collection");
+    /* Thunderbird sends Depth: 1 (RFC 6578 says 0): accept both. */
+    struct dav_xml_elem *tok = dav_elem_child(root, DAV_NS, "sync-token");
+    struct dav_xml_elem *lvl = dav_elem_child(root, DAV_NS, "sync-level");
+    struct dav_xml_elem *prop = dav_elem_child(root, DAV_NS, "prop");
+    if (tok == NULL || lvl == NULL)
+        return dav_err_new(req, 400, "sync-collection needs sync-token "
+                                     "and sync-level");
+    const char *level = dav_elem_text(req, lvl);
+    struct str lv = str_trim(str_c(level));
+    if (str_case_eq_c(lv, "infinite"))
+        return dav_err_cond(req, 403, DAV_NS, "sync-traversal-supported",
+                            "only sync-level 1");
+    if (!str_eq_c(lv, "1"))
+        return dav_err_new(req, 400, "bad sync-level");
+    struct str token = str_trim(str_c(dav_elem_text(req, tok)));
+    int64_t since = 0;
+    bool initial = token.len == 0;
+    if (!initial) {
+        uint64_t v;
+        if (!str_starts_with_c(token, SYNC_PREFIX) ||
+            !str_to_u64((struct str){ token.p + strlen(SYNC_PREFIX),
+                                      token.len - strlen(SYNC_PREFIX) },
+                        &v) ||
+            v > INT64_MAX)
+            return bad_token(req);
+        since = (int64_t)v;
+    }
+
+    const char *names[128];
+    size_t nnames = 0;
+    for (struct dav_xml_elem *p = dav_elem_first(prop);
+         p != NULL && nnames + 2 <= 128; p = dav_elem_next(p)) {
+        names[nnames++] = dav_elem_ns(p);
+        names[nnames++] = dav_elem_name(p);
+    }
+
+    const struct dav_store_ops *st = req->srv->store;
+    const char **changed = NULL;
+    bool *deleted = NULL;
+    size_t nchanged = 0;
+    int64_t now = 0;
+    enum dav_store_rc rc = st->changes_since(req, t->res.id, since, &changed,
+                                             &deleted, &nchanged, &now);
+    if (rc == DAV_STORE_NOTFOUND)
+        return bad_token(req);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "changes");
+
+    struct buf b;
+    dav_multistatus_begin(req, &b);
+    struct arena *scratch = arena_child(req->arena);
+    struct dav_resource *rs = NULL;
+    if (initial) {
+        /* An empty token: every current member (RFC 6578 §3.4). */
+        size_t n;
+        rc = st->children(req, t->space.id, t->path, &rs, &n);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "children");
+        changed = arena_alloc(req->arena, (n + 1) * sizeof(*changed));
+        deleted = arena_alloc(req->arena, (n + 1) * sizeof(*deleted));
+        for (size_t i = 0; i < n; i++)
+            changed[i] = rs[i].name;
+        nchanged = n;
+    }
+    for (size_t i = 0; i < nchanged; i++) {
+        arena_reset(scratch);
+        struct dav_target m = *t;
+        m.path = arena_printf(scratch, "%s/%s", t->path, changed[i]);
+        m.locks_loaded = false;
+        m.nlocks = 0;
+        if (rs != NULL) {
+            m.res = rs[i];
+            rc = DAV_STORE_OK;
+        } else {
+            rc = deleted[i] ? DAV_STORE_NOTFOUND
+                            : st->lookup(req, t->space.id, m.path, false,
+                                         &m.res);
+        }
+        if (rc == DAV_STORE_NOTFOUND) {
+            /* RFC 6578 §3.5.2: a removed member is a 404 response. */
+            m.exists = false;
+            m.trailing_slash = false;
+            if (!initial)
+                dav_ms_status(&b, dav_href_of(req, scratch, &m), 404);
+            continue;
+        }
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "member");
+        m.exists = true;
+        if (dav_member_hidden(req, &m.res) ||
+            (t->cal_name == NULL && strcmp(m.path, DAV_CAL_FOLDER) == 0) ||
+            dav_check_priv(req, &m, DAV_PRIV_READ) != NULL)
+            continue;
+        struct buf found, missing;
+        buf_init(&found, scratch, 512);
+        buf_init(&missing, scratch, 64);
+        dav_props_render(req, scratch, &m, names, nnames, &found, &missing);
+        dav_multistatus_response(&b, dav_href_of(req, scratch, &m),
+                                 buf_cstr(&found), buf_cstr(&missing));
+    }
+    arena_destroy(scratch);
+    buf_printf(&b, "<D:sync-token>" SYNC_PREFIX "%" PRId64 "</D:sync-token>",
+               now);
+    dav_multistatus_end(req, &b);
+    return NULL;
+}
+
+static const struct dav_report_def sync_reports[] = {
+    { DAV_NS, "sync-collection", DAV_PRIV_READ, DAV_R_DEPTH_OK,
+      report_sync_collection },
+};
+
+void
+dav_sync_register(struct dav_registry *r)
+{
+    dav_registry_add_props(r, sync_props,
+                           sizeof(sync_props) / sizeof(sync_props[0]));
+    dav_registry_add_reports(r, sync_reports,
+                             sizeof(sync_reports) / sizeof(sync_reports[0]));
+}
