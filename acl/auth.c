@@ -43,6 +43,7 @@ struct cred_entry {
     unsigned char key[32];
     int64_t user_id;
     int64_t app_id;
+    bool guest;
     char name[64];
     time_t expires;
 };
@@ -118,7 +119,7 @@ slot_of(const unsigned char key[32], size_t nslots)
 
 static bool
 cache_get(const unsigned char key[32], const char *user, int64_t *uid,
-          int64_t *app_id)
+          int64_t *app_id, bool *guest)
 {
     bool hit = false;
     struct cred_entry *e = &cache.slots[slot_of(key, ACL_CACHE_SLOTS)];
@@ -128,6 +129,7 @@ cache_get(const unsigned char key[32], const char *user, int64_t *uid,
         strcmp(e->name, user) == 0) {
         *uid = e->user_id;
         *app_id = e->app_id;
+        *guest = e->guest;
         hit = true;
     }
     pthread_mutex_unlock(&cache.lock);
@@ -136,7 +138,7 @@ cache_get(const unsigned char key[32], const char *user, int64_t *uid,
 
 static void
 cache_put(const unsigned char key[32], const char *user, int64_t uid,
-          int64_t app_id)
+          int64_t app_id, bool guest)
 {
     if (strlen(user) >= sizeof(cache.slots[0].name))
         return;
@@ -145,6 +147,7 @@ cache_put(const unsigned char key[32], const char *user, int64_t uid,
     memcpy(e->key, key, 32);
     e->user_id = uid;
     e->app_id = app_id;
+    e->guest = guest;
     snprintf(e->name, sizeof(e->name), "%s", user);
     e->expires = time(NULL) + ACL_CACHE_TTL;
     pthread_mutex_unlock(&cache.lock);
@@ -280,13 +283,15 @@ acl_authn(struct dav_req *req)
 
     unsigned char key[32];
     int64_t uid, app_id;
+    bool guest;
     enum dav_store_rc rc;
     salted_key("cred", user, pass, key);
-    if (cache_get(key, user, &uid, &app_id)) {
+    if (cache_get(key, user, &uid, &app_id, &guest)) {
         /* Still enabled, not expired, app password not revoked. */
         rc = st->principal_valid(req, uid, app_id);
         if (rc == DAV_STORE_OK) {
             set_principal(req, uid, user, app_id);
+            req->principal->guest = guest;
             return NULL;
         }
         if (rc != DAV_STORE_NOTFOUND)
@@ -334,12 +339,14 @@ acl_authn(struct dav_req *req)
         log_msg(LOG_INFO, req->id, NULL,
                 "failed login for user \"%s\" from %s", user,
                 req->client_addr);
+        req->log_user = arena_strdup(req->arena, user);
         return unauthorized(req, "bad credentials");
     }
     fail_clear(ukey);
-    cache_put(key, user, u.id, app_id);
+    cache_put(key, user, u.id, app_id, u.guest);
     set_principal(req, u.id, u.name, app_id);
     req->principal->display_name = u.display_name;
+    req->principal->guest = u.guest;
     return NULL;
 }
 

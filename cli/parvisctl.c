@@ -34,6 +34,10 @@ static const char usage_text[] =
     "  space list                              list spaces\n"
     "  space quota SLUG SIZE|none              set the space's quota (bytes, or\n"
     "                                          with a K, M, G or T suffix)\n"
+    "  audit [--space S] [--user U] [--path SPACE/PATH] [--since DATE]\n"
+    "        [--until DATE] [--format text|csv|json]\n"
+    "                                          the audit trail\n"
+    "  audit verify                            check the whole hash chain\n"
     "  lock list [SPACE]                       list the active locks\n"
     "  lock break TOKEN                        remove a lock (urn:uuid:...)\n"
     "  member add SPACE USER --role ROLE        ROLE: manager, validator,\n"
@@ -475,6 +479,80 @@ cmd_acl(struct db_conn *c, int argc, char **argv)
     return usage();
 }
 
+static const char *audit_format = "text";
+static struct db_audit_filter audit_filter;
+
+static void
+print_csv_row(void *ctx, int ncols, const char *const *cols)
+{
+    (void)ctx;
+    for (int i = 0; i < ncols; i++) {
+        if (i > 0)
+            putchar(',');
+        bool quote = strpbrk(cols[i], ",\"\n") != NULL;
+        if (quote)
+            putchar('"');
+        for (const char *p = cols[i]; *p != '\0'; p++) {
+            if (*p == '"')
+                putchar('"');
+            putchar(*p);
+        }
+        if (quote)
+            putchar('"');
+    }
+    putchar('\n');
+}
+
+static enum db_admin_rc
+audit_list_fn(struct db_conn *c, db_row_fn fn, void *ctx, char *err,
+              size_t errlen)
+{
+    if (strcmp(audit_format, "csv") == 0)
+        fn = print_csv_row;
+    return db_audit_list(c, &audit_filter, fn, ctx, err, errlen);
+}
+
+static int
+cmd_audit(struct db_conn *c, int argc, char **argv)
+{
+    char err[512];
+    if (argc >= 1 && strcmp(argv[0], "verify") == 0) {
+        int64_t rows = 0, bad = 0;
+        enum db_admin_rc rc = db_audit_verify(c, &rows, &bad, err,
+                                              sizeof(err));
+        if (rc != DB_ADMIN_OK)
+            return fail("%s", err);
+        if (bad != 0) {
+            fprintf(stderr, "parvisctl: audit chain broken at row %lld "
+                            "(%lld rows checked)\n",
+                    (long long)bad, (long long)rows);
+            return 1;
+        }
+        printf("audit chain intact: %lld rows\n", (long long)rows);
+        return 0;
+    }
+    audit_filter.space = opt_value(argc, argv, "--space");
+    audit_filter.user = opt_value(argc, argv, "--user");
+    audit_filter.path = opt_value(argc, argv, "--path");
+    audit_filter.since = opt_value(argc, argv, "--since");
+    audit_filter.until = opt_value(argc, argv, "--until");
+    const char *fmt = opt_value(argc, argv, "--format");
+    if (fmt != NULL)
+        audit_format = fmt;
+    if (strcmp(audit_format, "json") == 0)
+        json_out = true;
+    else if (strcmp(audit_format, "text") != 0 &&
+             strcmp(audit_format, "csv") != 0)
+        return fail("unknown format \"%s\"", audit_format);
+    static const char *const names[] = { "id", "time", "principal", "client",
+                                         "action", "path", "status",
+                                         "resource", "revision", "detail" };
+    if (strcmp(audit_format, "csv") == 0)
+        puts("id,time,principal,client,action,path,status,resource,"
+             "revision,detail");
+    return list(audit_list_fn, c, names, 10);
+}
+
 static const char *member_space;
 
 static enum db_admin_rc
@@ -542,7 +620,8 @@ main(int argc, char **argv)
     if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "user") != 0 &&
         strcmp(cmd, "space") != 0 && strcmp(cmd, "member") != 0 &&
         strcmp(cmd, "lock") != 0 && strcmp(cmd, "guest") != 0 &&
-        strcmp(cmd, "apppassword") != 0 && strcmp(cmd, "acl") != 0)
+        strcmp(cmd, "apppassword") != 0 && strcmp(cmd, "acl") != 0 &&
+        strcmp(cmd, "audit") != 0)
         return usage();
 
     struct db_conn *c = db_conn_open(conf.dsn, err, sizeof(err));
@@ -571,8 +650,26 @@ main(int argc, char **argv)
         rc = cmd_apppassword(c, sub_argc, sub_argv);
     } else if (strcmp(cmd, "acl") == 0) {
         rc = cmd_acl(c, sub_argc, sub_argv);
+    } else if (strcmp(cmd, "audit") == 0) {
+        rc = cmd_audit(c, sub_argc, sub_argv);
     } else {
         rc = cmd_member(c, sub_argc, sub_argv);
+    }
+    /* Administrative changes go to the audit trail too. */
+    if (rc == 0 && sub_argc >= 1 && strcmp(cmd, "migrate") != 0 &&
+        strcmp(cmd, "audit") != 0 && strcmp(sub_argv[0], "list") != 0 &&
+        strcmp(sub_argv[0], "show") != 0) {
+        char action[64], detail[512];
+        snprintf(action, sizeof(action), "%s %s", cmd, sub_argv[0]);
+        detail[0] = '\0';
+        for (int k = 2; k < sub_argc; k++) {
+            size_t l = strlen(detail);
+            snprintf(detail + l, sizeof(detail) - l, "%s%s", l ? " " : "",
+                     sub_argv[k]);
+        }
+        if (db_audit_admin(c, action, sub_argc >= 2 ? sub_argv[1] : NULL,
+                           detail, err, sizeof(err)) != DB_ADMIN_OK)
+            fprintf(stderr, "parvisctl: warning: not audited: %s\n", err);
     }
     db_conn_close(c);
     return rc;

@@ -537,6 +537,7 @@ dav_check_priv(struct dav_req *req, const struct dav_target *t, unsigned priv)
 }
 
 static struct dav_err *check_declared_priv(struct dav_req *req);
+static void audit_alone(struct dav_req *req, int status);
 static struct dav_err *check_locks(struct dav_req *req);
 
 bool
@@ -589,6 +590,8 @@ fail:
     txn_end(req, false, &err);
     dav_err_render(req, err);
     req->responded = true;
+    if (err->status != 503)
+        audit_alone(req, err->status);
     return true;
 }
 
@@ -657,6 +660,83 @@ check_locks(struct dav_req *req)
     return dav_locks_check(req, t, tree, parent);
 }
 
+/*
+ * The audit trail (DESIGN.md "Storage"): every mutating request, every
+ * failed login, and reads by guests, of the published view, or of
+ * everything when configured.  A successful change is audited in its own
+ * transaction; anything else in one of its own.
+ */
+static bool
+audit_wanted(struct dav_req *req, int status)
+{
+    if (req->mdef == NULL)
+        return false;
+    if ((req->mdef->flags & DAV_M_WRITE) != 0)
+        return true;
+    if (status == 401 && dav_req_header(req, "Authorization") != NULL)
+        return true;
+    bool get = strcmp(req->method, "GET") == 0;
+    if (get && (status == 200 || status == 206) && req->principal != NULL &&
+        req->target.exists && req->target.res.kind == DAV_KIND_FILE)
+        return req->audit_read || req->principal->guest ||
+               req->srv->audit_reads;
+    return false;
+}
+
+static enum dav_store_rc
+audit_add(struct dav_req *req, int status)
+{
+    const struct dav_target *t = &req->target;
+    struct dav_audit a = {
+        .action = req->audit_action != NULL ? req->audit_action
+                  : status == 401           ? "LOGIN_FAILED"
+                                            : req->method,
+        .principal = req->principal != NULL ? req->principal->name
+                                            : req->log_user,
+        .client = req->client_addr,
+        .user_agent = dav_req_header(req, "User-Agent"),
+        .space_id = t->space.id,
+        .path = t->area == DAV_AREA_SPACE && t->slug != NULL
+                    ? arena_printf(req->arena, "%s%s", t->slug, t->path)
+                    : req->url,
+        .resource_id = t->exists ? t->res.id : 0,
+        .revision_id = t->exists ? t->res.rev_id : 0,
+        .status = status,
+        .detail = req->audit_detail,
+    };
+    return req->srv->store->audit_add(req, &a);
+}
+
+/* After a failure: the audit row in a transaction of its own. */
+static void
+audit_alone(struct dav_req *req, int status)
+{
+    if (!audit_wanted(req, status) || req->srv->store->audit_add == NULL)
+        return;
+    if (req->srv->store->txn_begin(req) != DAV_STORE_OK)
+        return;
+    req->in_txn = true;
+    if (audit_add(req, status) == DAV_STORE_OK &&
+        req->srv->store->txn_commit(req) == DAV_STORE_OK) {
+        req->in_txn = false;
+        return;
+    }
+    if (req->in_txn)
+        req->srv->store->txn_rollback(req);
+    req->in_txn = false;
+    log_msg(LOG_ERROR, req->id, NULL, "cannot write the audit trail");
+}
+
+/* Before commit: the audit row of a successful request, in its txn. */
+static struct dav_err *
+audit_in_txn(struct dav_req *req)
+{
+    if (!audit_wanted(req, req->status) ||
+        req->srv->store->audit_add == NULL)
+        return NULL;
+    return dav_err_from_store(req, audit_add(req, req->status), "audit");
+}
+
 static struct dav_err *
 run_once(struct dav_req *req)
 {
@@ -689,6 +769,8 @@ run_once(struct dav_req *req)
     if (err != NULL)
         goto out;
     err = req->mdef->handler(req);
+    if (err == NULL)
+        err = audit_in_txn(req);
 out:
     txn_end(req, true, &err);
     return err;
@@ -710,6 +792,8 @@ dav_req_finish(struct dav_req *req)
         err = req->body_err;
         if (err == NULL)
             err = req->mdef->handler(req);
+        if (err == NULL)
+            err = audit_in_txn(req);
         txn_end(req, true, &err);
         goto out;
     }
@@ -725,8 +809,11 @@ dav_req_finish(struct dav_req *req)
         log_msg(LOG_INFO, req->id, NULL, "retrying transaction");
     }
 out:
-    if (err != NULL)
+    if (err != NULL) {
         dav_err_render(req, err);
+        if (err->status != 503)
+            audit_alone(req, err->status);
+    }
 }
 
 void

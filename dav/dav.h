@@ -114,6 +114,7 @@ struct dav_principal {
     int64_t id;
     const char *name;
     const char *display_name;
+    bool guest;                /* an outside partner's account */
 };
 
 /* ---- method table (lighttpd's central policy + httpd's method script) ---- */
@@ -308,6 +309,8 @@ struct dav_server {
     bool trust_proxy_tls;      /* a reverse proxy terminates TLS: accept
                                   Basic credentials over plain HTTP */
     const char *anonymous_user; /* act as this user without credentials */
+    bool audit_reads;          /* audit every read, not only guests' and the
+                                  published view's */
     const char *quota_free_path; /* statvfs() target when no quota: NULL
                                     lets the store decide */
     const char *realm;         /* NULL: "Parvis" */
@@ -360,6 +363,10 @@ struct dav_req {
 
     /* acl/'s per-request cache of access control entries */
     void *acl_cache;
+    /* what the audit row of this request says beyond its method */
+    const char *audit_action;
+    const char *audit_detail;
+    bool audit_read;           /* this read is to be audited */
     /* app password used to authenticate (0: the account password) */
     int64_t app_password_id;
 

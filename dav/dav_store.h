@@ -137,6 +137,20 @@ struct dav_lock {
     time_t expires;
 };
 
+/* One row of the audit trail. */
+struct dav_audit {
+    const char *action;       /* the method, or an event name */
+    const char *principal;
+    const char *client;
+    const char *user_agent;
+    int64_t space_id;         /* 0: none */
+    const char *path;
+    int64_t resource_id;
+    int64_t revision_id;
+    int status;
+    const char *detail;
+};
+
 struct dav_store_ops {
     /* Transactions.  txn_begin leases a database connection for the request;
      * commit and rollback return it.  rollback cannot fail. */
@@ -291,6 +305,9 @@ struct dav_store_ops {
                                        int64_t collection_id, int64_t since,
                                        const char ***names, bool **deleted,
                                        size_t *n, int64_t *now);
+    /* Append a row to the audit trail (chained by the database). */
+    enum dav_store_rc (*audit_add)(struct dav_req *req,
+                                   const struct dav_audit *a);
     /* A space by slug whatever the principal (for ACL principals). */
     enum dav_store_rc (*space_by_slug)(struct dav_req *req, const char *slug,
                                        struct dav_space *out);

@@ -607,3 +607,90 @@ db_apppassword_revoke(struct db_conn *c, const char *user,
         "AND (p.label = $2 OR p.id::text = $2)",
         2, v, what, err, errlen);
 }
+
+enum db_admin_rc
+db_audit_list(struct db_conn *c, const struct db_audit_filter *f,
+              db_row_fn fn, void *ctx, char *err, size_t errlen)
+{
+    const char *v[5] = { f->space, f->user, f->path, f->since, f->until };
+    return admin_exec(
+        c,
+        "SELECT a.id::text, to_char(a.at AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), coalesce(a.principal, ''), "
+        "coalesce(a.client, ''), a.action, coalesce(a.path, ''), "
+        "coalesce(a.status::text, ''), coalesce(a.resource_id::text, ''), "
+        "coalesce(a.revision_id::text, ''), coalesce(a.detail, '') "
+        "FROM audit a LEFT JOIN spaces s ON s.id = a.space_id "
+        "WHERE ($1::text IS NULL OR s.slug = $1) "
+        "AND ($2::text IS NULL OR a.principal = $2) "
+        "AND ($3::text IS NULL OR a.path = $3 OR a.path LIKE $3 || '/%') "
+        "AND ($4::text IS NULL OR a.at >= $4::timestamptz) "
+        "AND ($5::text IS NULL OR a.at < $5::timestamptz) ORDER BY a.id",
+        5, v, fn, ctx, NULL, err, errlen);
+}
+
+struct verify_state {
+    int64_t rows;
+    int64_t bad;
+    int64_t last;
+};
+
+static void
+verify_row(void *ctx, int ncols, const char *const *cols)
+{
+    struct verify_state *vs = ctx;
+    (void)ncols;
+    int64_t id = strtoll(cols[0], NULL, 10);
+    vs->rows++;
+    vs->last = id;
+    if (vs->bad == 0 && (cols[1][0] != 't' || cols[2][0] != 't'))
+        vs->bad = id;
+}
+
+enum db_admin_rc
+db_audit_verify(struct db_conn *c, int64_t *rows, int64_t *bad, char *err,
+                size_t errlen)
+{
+    struct verify_state vs = { 0, 0, 0 };
+    /* Each row must chain onto the previous one and hash to itself. */
+    enum db_admin_rc rc = admin_exec(
+        c,
+        "SELECT id::text, (prev_hash = coalesce(lag(row_hash) OVER (ORDER BY "
+        "id), '\\x'::bytea))::text, (row_hash = sha256(prev_hash || "
+        "convert_to(parvis_audit_text(audit), 'UTF8')))::text "
+        "FROM audit ORDER BY id",
+        0, NULL, verify_row, &vs, NULL, err, errlen);
+    if (rc != DB_ADMIN_OK)
+        return rc;
+    *rows = vs.rows;
+    *bad = vs.bad;
+    if (vs.bad != 0)
+        return DB_ADMIN_OK;
+    /* Rows removed at the end leave the numbering ahead of the table. */
+    struct verify_state seq = { 0, 0, 0 };
+    rc = admin_exec(c,
+                    "SELECT (CASE WHEN is_called THEN last_value ELSE 0 END)"
+                    "::text, 't', 't' FROM audit_seq",
+                    0, NULL, verify_row, &seq, NULL, err, errlen);
+    if (rc == DB_ADMIN_OK && seq.last > vs.last)
+        *bad = vs.last + 1;
+    return rc;
+}
+
+enum db_admin_rc
+db_audit_admin(struct db_conn *c, const char *action, const char *path,
+               const char *detail, char *err, size_t errlen)
+{
+    const char *who = getenv("SUDO_USER");
+    if (who == NULL)
+        who = getenv("USER");
+    char principal[128];
+    snprintf(principal, sizeof(principal), "parvisctl:%s",
+             who != NULL ? who : "?");
+    const char *v[4] = { principal, action, path, detail };
+    return admin_exec(c,
+                      "INSERT INTO audit (principal, client, action, path, "
+                      "detail, status, prev_hash, row_hash) VALUES ($1, "
+                      "'local', $2, $3, $4, 0, '', '')",
+                      4, v, NULL, NULL, NULL, err, errlen);
+}

@@ -120,6 +120,27 @@ enum db_admin_rc db_apppassword_list(struct db_conn *c, const char *user,
 enum db_admin_rc db_apppassword_revoke(struct db_conn *c, const char *user,
                                        const char *id_or_label, char *err,
                                        size_t errlen);
+/* The audit trail, filtered (NULL: no filter); dates as YYYY-MM-DD or
+ * timestamps.  Rows: id, time, principal, client, action, path, status,
+ * resource, revision, detail. */
+struct db_audit_filter {
+    const char *space;
+    const char *user;
+    const char *path;
+    const char *since;
+    const char *until;
+};
+enum db_admin_rc db_audit_list(struct db_conn *c,
+                               const struct db_audit_filter *f, db_row_fn fn,
+                               void *ctx, char *err, size_t errlen);
+/* Check the whole chain; on a break *bad is the first altered row's id
+ * (or the id after the last row when rows are missing at the end). */
+enum db_admin_rc db_audit_verify(struct db_conn *c, int64_t *rows,
+                                 int64_t *bad, char *err, size_t errlen);
+/* Record an administrative action in the audit trail. */
+enum db_admin_rc db_audit_admin(struct db_conn *c, const char *action,
+                                const char *path, const char *detail,
+                                char *err, size_t errlen);
 enum db_admin_rc db_member_list(struct db_conn *c, const char *space,
                                 db_row_fn fn, void *ctx, char *err,
                                 size_t errlen);

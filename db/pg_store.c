@@ -300,6 +300,11 @@ static const struct {
     { "changes_since",
       "SELECT DISTINCT ON (name) name, deleted FROM changes "
       "WHERE collection_id = $1 AND seq > $2 ORDER BY name, seq DESC" },
+    { "audit_add",
+      "INSERT INTO audit (principal, client, user_agent, action, space_id, "
+      "path, resource_id, revision_id, status, detail, prev_hash, row_hash) "
+      "VALUES ($1, $2, $3, $4, nullif($5, 0), $6, nullif($7, 0), "
+      "nullif($8, 0), $9, $10, '', '')" },
     { "collection_seq",
       "SELECT coalesce(max(seq), 0) FROM changes WHERE collection_id = $1" },
     /* $2: the path and its ancestors; $3: the path; $4: also below it */
@@ -1474,6 +1479,19 @@ pg_changes_since(struct dav_req *req, int64_t collection_id, int64_t since,
     return DAV_STORE_OK;
 }
 
+static enum dav_store_rc
+pg_audit_add(struct dav_req *req, const struct dav_audit *a)
+{
+    enum dav_store_rc rc;
+    const char *v[10] = { a->principal, a->client, a->user_agent, a->action,
+                          pg_i64(req, a->space_id), a->path,
+                          pg_i64(req, a->resource_id),
+                          pg_i64(req, a->revision_id),
+                          pg_i64(req, a->status), a->detail };
+    pg_run(req, "audit_add", 10, v, NULL, 0, &rc);
+    return rc;
+}
+
 static const struct dav_store_ops pg_ops = {
     .txn_begin = pg_txn_begin,
     .txn_commit = pg_txn_commit,
@@ -1513,6 +1531,7 @@ static const struct dav_store_ops pg_ops = {
     .calendars_of_user = pg_calendars_of_user,
     .collection_seq = pg_collection_seq,
     .changes_since = pg_changes_since,
+    .audit_add = pg_audit_add,
 };
 
 const struct dav_store_ops *
