@@ -41,6 +41,7 @@ static const struct {
     { "read-acl", DAV_PRIV_READ_ACL, false },
     { "read-current-user-privilege-set", DAV_PRIV_READ_CUPS, false },
     { "write-acl", DAV_PRIV_WRITE_ACL, false },
+    { "approve", DAV_PRIV_APPROVE, false },
 };
 #define NPRIV (sizeof(priv_names) / sizeof(priv_names[0]))
 
@@ -54,7 +55,7 @@ acl_role_privs(const char *role)
     if (strcmp(role, "manager") == 0)
         return DAV_PRIV_ALL;
     if (strcmp(role, "validator") == 0)
-        return editor | DAV_PRIV_READ_ACL;
+        return editor | DAV_PRIV_READ_ACL | DAV_PRIV_APPROVE;
     if (strcmp(role, "editor") == 0)
         return editor;
     if (strcmp(role, "reader") == 0)
@@ -65,7 +66,9 @@ acl_role_privs(const char *role)
 bool
 acl_role_valid(const char *role)
 {
-    return acl_role_privs(role) != 0;
+    /* "published": partners who see only the published view. */
+    return acl_role_privs(role) != 0 ||
+           (role != NULL && strcmp(role, "published") == 0);
 }
 
 bool
@@ -193,6 +196,22 @@ target_privs(struct dav_req *req, const struct dav_target *t, unsigned *out)
     if (req->principal == NULL) {
         *out = 0;
         return NULL;
+    }
+    if (t->area == DAV_AREA_PUBLISHED) {
+        /* The published view: every member, partners included. */
+        if (t->space.role != NULL && t->space.role[0] != '\0') {
+            *out = DAV_PRIV_READ | DAV_PRIV_READ_CUPS;
+            return NULL;
+        }
+        struct dav_err *err = effective(req, &t->space, t->path, out);
+        *out &= DAV_PRIV_READ | DAV_PRIV_READ_CUPS;
+        return err;
+    }
+    if (t->area == DAV_AREA_HISTORY || t->area == DAV_AREA_APPROVALS) {
+        /* What the space itself lets one read, read-only. */
+        struct dav_err *err = effective(req, &t->space, t->path, out);
+        *out &= DAV_PRIV_READ | DAV_PRIV_READ_CUPS | DAV_PRIV_APPROVE;
+        return err;
     }
     if (t->area != DAV_AREA_SPACE) {
         *out = DAV_PRIV_READ | DAV_PRIV_READ_CUPS;

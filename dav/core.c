@@ -156,6 +156,7 @@ dav_register(struct dav_registry *r)
     dav_props_register(r);
     dav_lock_register(r);
     dav_sync_register(r);
+    dav_views_register(r);
 }
 
 /* ---- errors --------------------------------------------------------------- */
@@ -404,13 +405,30 @@ txn_start(struct dav_req *req)
     return NULL;
 }
 
-/* Is path the reserved calendar folder of a space or below it? */
+static bool
+under(const char *path, const char *folder)
+{
+    size_t n = strlen(folder);
+    return strncmp(path, folder, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* Is path a reserved folder of a space (calendars, trash) or below one? */
 static bool
 calendar_folder(const char *path)
 {
-    size_t n = strlen(DAV_CAL_FOLDER);
-    return strncmp(path, DAV_CAL_FOLDER, n) == 0 &&
-           (path[n] == '\0' || path[n] == '/');
+    return under(path, DAV_CAL_FOLDER) || under(path, DAV_TRASH_FOLDER);
+}
+
+const char *
+dav_calendar_url(struct arena *a, const char *user, const char *cal)
+{
+    struct buf b;
+    buf_init(&b, a, 64);
+    buf_puts(&b, "/dav/calendars/");
+    buf_url_escape(&b, user, strlen(user));
+    buf_puts(&b, "/");
+    buf_url_escape(&b, cal, strlen(cal));
+    return buf_cstr(&b);
 }
 
 /*
@@ -442,6 +460,7 @@ calendar_target_map(struct dav_req *req, struct dav_target *t)
         return dav_err_new(req, 404, "no calendar");
     t->base_path = arena_printf(req->arena, "%s/%s", DAV_CAL_FOLDER, name);
     t->path = arena_printf(req->arena, "%s%s", t->base_path, t->path);
+    t->url_base = dav_calendar_url(req->arena, t->cal_user, t->cal_name);
     return NULL;
 }
 
@@ -484,6 +503,18 @@ dav_target_resolve(struct dav_req *req, struct dav_target *t, bool lock_row)
         t->res.kind = DAV_KIND_COLLECTION;
         return NULL;
     }
+    if (t->area == DAV_AREA_HISTORY || t->area == DAV_AREA_PUBLISHED ||
+        t->area == DAV_AREA_APPROVALS) {
+        if (t->space.id == 0) {
+            enum dav_store_rc rc = st->space_for_user(req, t->slug, viewer,
+                                                      &t->space);
+            if (rc == DAV_STORE_NOTFOUND)
+                return dav_err_new(req, 404, "no space %s", t->slug);
+            if (rc != DAV_STORE_OK)
+                return dav_err_from_store(req, rc, "space");
+        }
+        return dav_view_resolve(req, t);
+    }
     if (t->area != DAV_AREA_SPACE) {
         t->exists = true;
         t->res.kind = DAV_KIND_COLLECTION;
@@ -493,7 +524,7 @@ dav_target_resolve(struct dav_req *req, struct dav_target *t, bool lock_row)
         struct dav_err *err = calendar_target_map(req, t);
         if (err != NULL)
             return err;
-    } else if (t->cal_name == NULL && calendar_folder(t->path)) {
+    } else if (t->base_path == NULL && calendar_folder(t->path)) {
         /* Calendars are reached through calendar homes only. */
         return dav_err_new(req, 404, "reserved name");
     }
@@ -878,6 +909,10 @@ dav_href_of(struct dav_req *req, struct arena *a, const struct dav_target *t)
         return dav_principal_href(a, false, t->slug);
     case DAV_AREA_CALENDARS:
         return "/dav/calendars/";
+    case DAV_AREA_HISTORY:
+    case DAV_AREA_PUBLISHED:
+    case DAV_AREA_APPROVALS:
+        return dav_view_href(a, t);
     case DAV_AREA_CAL_HOME: {
         struct buf b;
         buf_init(&b, a, 64);
@@ -888,15 +923,12 @@ dav_href_of(struct dav_req *req, struct arena *a, const struct dav_target *t)
     }
     case DAV_AREA_SPACE:
     default:
-        if (t->cal_name != NULL && t->base_path != NULL) {
+        if (t->url_base != NULL && t->base_path != NULL) {
             bool coll = !t->exists ? t->trailing_slash
                                    : t->res.kind == DAV_KIND_COLLECTION;
             struct buf b;
             buf_init(&b, a, 128);
-            buf_puts(&b, "/dav/calendars/");
-            buf_url_escape(&b, t->cal_user, strlen(t->cal_user));
-            buf_puts(&b, "/");
-            buf_url_escape(&b, t->cal_name, strlen(t->cal_name));
+            buf_puts(&b, t->url_base);
             const char *rest = t->path + strlen(t->base_path);
             buf_url_escape(&b, rest, strlen(rest));
             if (coll)

@@ -37,8 +37,9 @@ struct dav_if_state;
 #define DAV_PRIV_READ_ACL        (1u << 6)
 #define DAV_PRIV_WRITE_ACL       (1u << 7)
 #define DAV_PRIV_READ_CUPS       (1u << 8)
+#define DAV_PRIV_APPROVE         (1u << 9)  /* Parvis: approve documents */
 #define DAV_PRIV_NONE            0u
-#define DAV_PRIV_ALL             0x1ffu
+#define DAV_PRIV_ALL             0x3ffu
 #define DAV_PRIV_WRITE (DAV_PRIV_WRITE_PROPS | DAV_PRIV_WRITE_CONTENT | \
                         DAV_PRIV_BIND | DAV_PRIV_UNBIND)
 
@@ -79,7 +80,14 @@ enum dav_area {
     DAV_AREA_PRINCIPAL_SPACE,  /* "/dav/principals/spaces/<slug>/" */
     DAV_AREA_CALENDARS,        /* "/dav/calendars/" */
     DAV_AREA_CAL_HOME,         /* "/dav/calendars/<user>/" */
+    DAV_AREA_HISTORY,          /* "/dav/history/<slug>/<path>[/<revision>]" */
+    DAV_AREA_PUBLISHED,        /* "/dav/published/<slug>/<path>" */
+    DAV_AREA_APPROVALS,        /* "/dav/approvals/<slug>/<file>" */
 };
+
+/* Trash of a space: its tree under this reserved folder, reached through
+ * /dav/trash/<slug>/. */
+#define DAV_TRASH_FOLDER "/.trash"
 
 /* Calendars live in a space under this reserved folder, hidden from the
  * file tree and reached through /dav/calendars/<user>/<calendar>/. */
@@ -103,6 +111,12 @@ struct dav_target {
     const char *cal_user;
     const char *cal_name;
     const char *base_path;
+    const char *url_base;      /* URL of base_path, when mapped */
+    /* read-only views (dav/views.c) */
+    bool hist_file;            /* history: a file shown as a collection */
+    bool is_rev;               /* history: one revision of a file */
+    struct dav_revision rev;
+    const char *flat_name;     /* approvals: the member's name */
     const struct dav_lock *locks; /* locks covering it, when loaded */
     size_t nlocks;
     bool locks_loaded;
@@ -152,6 +166,8 @@ struct dav_method_def {
 #define DAV_P_FILE       (1u << 3)  /* defined on files */
 #define DAV_P_VIRTUAL    (1u << 4)  /* defined on virtual collections */
 #define DAV_P_LOCKS      (1u << 5)  /* needs the target's locks loaded */
+#define DAV_P_SETTER     (1u << 6)  /* PROPPATCH calls set() and stores
+                                       nothing itself */
 
 /*
  * A live property getter appends the property's *content* (escaped XML) to

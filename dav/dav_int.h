@@ -145,6 +145,21 @@ void dav_lock_register(struct dav_registry *r);
 void dav_locks_assign(struct dav_req *req, const struct dav_lock *locks,
                       size_t nlocks, struct dav_target **targets, size_t n);
 
+/* ---- views.c: history, published view, approvals ---- */
+
+struct dav_err *dav_view_resolve(struct dav_req *req, struct dav_target *t);
+const char *dav_view_href(struct arena *a, const struct dav_target *t);
+/* Members of a view collection. */
+struct dav_err *dav_view_children(struct dav_req *req,
+                                  const struct dav_target *t,
+                                  struct dav_target **out, size_t *n);
+/* COPY of a history revision onto a file of the space: a restore. */
+struct dav_err *dav_view_restore(struct dav_req *req, struct dav_target *src,
+                                 struct dav_target *dst);
+void dav_views_register(struct dav_registry *r);
+const char *dav_calendar_url(struct arena *a, const char *user,
+                             const char *cal);
+
 /* ---- sync.c ---- */
 
 void dav_sync_register(struct dav_registry *r);

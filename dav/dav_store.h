@@ -80,6 +80,16 @@ struct dav_resource {
     const char *components;   /* calendars: "VEVENT,VTODO" */
     int64_t created_by;       /* principal who created it, 0 if unknown */
     const char *created_by_name; /* its name, NULL if unknown */
+    /* approval (files) */
+    const char *approval_state;  /* draft, submitted, approved, rejected */
+    const char *approval_comment;
+    int64_t approved_rev;        /* 0 if never approved */
+    const char *approved_by;
+    time_t approved_at;
+    /* the root of a tree in the trash */
+    const char *trashed_from;
+    const char *trashed_by;
+    time_t trashed_at;
 };
 
 struct dav_dead_prop {
@@ -137,8 +147,28 @@ struct dav_lock {
     time_t expires;
 };
 
+/* A revision of a file. */
+struct dav_revision {
+    int64_t id;
+    int32_t num;
+    const char *author;
+    time_t created;
+    int64_t size;
+    const char *content_type;
+    unsigned char sha256[32];
+    const char *comment;
+    bool approved;
+};
+
+/* Who had access to an approved revision, and when they first read it. */
+struct dav_receipt {
+    const char *user;
+    time_t read_at;           /* 0: not read yet */
+};
+
 /* One row of the audit trail. */
 struct dav_audit {
+    time_t at;                /* set by the store on reading */
     const char *action;       /* the method, or an event name */
     const char *principal;
     const char *client;
@@ -305,6 +335,51 @@ struct dav_store_ops {
                                        int64_t collection_id, int64_t since,
                                        const char ***names, bool **deleted,
                                        size_t *n, int64_t *now);
+    /* The revisions of a file, oldest first. */
+    enum dav_store_rc (*revisions)(struct dav_req *req, int64_t resource_id,
+                                   struct dav_revision **out, size_t *n);
+    /* A new revision of file res with the content of revision rev_id (of
+     * the same space); res is updated. */
+    enum dav_store_rc (*revision_restore)(struct dav_req *req,
+                                          struct dav_resource *res,
+                                          int64_t rev_id, int64_t author_id);
+    /* Set the approval state; "approved" pins the current revision. */
+    enum dav_store_rc (*approval_set)(struct dav_req *req,
+                                      const struct dav_resource *res,
+                                      const char *state, int64_t by);
+    enum dav_store_rc (*approval_comment_set)(struct dav_req *req,
+                                              const struct dav_resource *res,
+                                              const char *comment);
+    /* Published view: a resource as published (a file shows its approved
+     * revision; a folder exists if something below it is approved). */
+    enum dav_store_rc (*published_lookup)(struct dav_req *req,
+                                          int64_t space_id, const char *path,
+                                          struct dav_resource *out);
+    enum dav_store_rc (*published_children)(struct dav_req *req,
+                                            int64_t space_id,
+                                            const char *path,
+                                            struct dav_resource **out,
+                                            size_t *n);
+    /* Files of a space awaiting approval. */
+    enum dav_store_rc (*submitted)(struct dav_req *req, int64_t space_id,
+                                   struct dav_resource **out, size_t *n);
+    /* Move the tree at path to the space's trash; *entry is its new path. */
+    enum dav_store_rc (*trash)(struct dav_req *req, int64_t space_id,
+                               const char *path, int64_t by,
+                               const char **entry);
+    /* Does the tree at path hold an approved revision? */
+    enum dav_store_rc (*tree_has_approved)(struct dav_req *req,
+                                           int64_t space_id, const char *path,
+                                           bool *yes);
+    /* Receipts of res's approved revision: every member of its space and
+     * every user granted access there, with the first read. */
+    enum dav_store_rc (*receipts)(struct dav_req *req,
+                                  const struct dav_resource *res,
+                                  struct dav_receipt **out, size_t *n);
+    /* Audit rows of one path ("slug/path"), oldest first. */
+    enum dav_store_rc (*audit_of)(struct dav_req *req, int64_t space_id,
+                                  const char *path, struct dav_audit **out,
+                                  size_t *n);
     /* Append a row to the audit trail (chained by the database). */
     enum dav_store_rc (*audit_add)(struct dav_req *req,
                                    const struct dav_audit *a);

@@ -128,6 +128,13 @@ parse_range(struct str h, uint64_t size, uint64_t *start, uint64_t *end,
     return true;
 }
 
+static bool
+view_area(const struct dav_target *t)
+{
+    return t->area == DAV_AREA_HISTORY || t->area == DAV_AREA_PUBLISHED ||
+           t->area == DAV_AREA_APPROVALS;
+}
+
 static struct dav_err *
 get_collection(struct dav_req *req)
 {
@@ -181,6 +188,23 @@ get_collection(struct dav_req *req)
             buf_xml_escape(&b, sp[i].title, strlen(sp[i].title));
             buf_puts(&b, "</a></li>\n");
         }
+    } else if (view_area(t)) {
+        struct dav_target *ts;
+        size_t n;
+        struct dav_err *err = dav_view_children(req, t, &ts, &n);
+        if (err != NULL)
+            return err;
+        for (size_t i = 0; i < n; i++) {
+            const char *h = dav_href_of(req, req->arena, &ts[i]);
+            const char *name = ts[i].is_rev || ts[i].flat_name != NULL
+                                   ? ts[i].flat_name
+                                   : ts[i].res.name;
+            buf_puts(&b, "<li><a href=\"");
+            buf_xml_escape(&b, h, strlen(h));
+            buf_puts(&b, "\">");
+            buf_xml_escape(&b, name, strlen(name));
+            buf_puts(&b, "</a></li>\n");
+        }
     } else {
         const char *h = t->area == DAV_AREA_ROOT ? "/dav/" : "/dav/spaces/";
         buf_printf(&b, "<li><a href=\"%s\">%s</a></li>\n", h, h);
@@ -198,8 +222,12 @@ dav_method_get(struct dav_req *req)
     struct dav_target *t = &req->target;
     if (!t->exists)
         return dav_err_new(req, 404, "no resource at %s", req->url);
-    if (t->area != DAV_AREA_SPACE || t->res.kind == DAV_KIND_COLLECTION)
+    if ((t->area != DAV_AREA_SPACE && !view_area(t)) ||
+        t->res.kind == DAV_KIND_COLLECTION)
         return get_collection(req);
+    /* Reads of the published view are always audited (receipts). */
+    if (t->area == DAV_AREA_PUBLISHED)
+        req->audit_read = true;
 
     struct dav_err *err = dav_check_conditions(req, t);
     if (err != NULL && err->status == 304) {
@@ -527,6 +555,38 @@ dav_method_mkcol(struct dav_req *req)
 
 /* ---- DELETE --------------------------------------------------------------------- */
 
+/* DELETE of the trash itself: purge every entry but those holding an
+ * approved revision. */
+static struct dav_err *
+empty_trash(struct dav_req *req)
+{
+    const struct dav_store_ops *st = req->srv->store;
+    struct dav_target *t = &req->target;
+    struct dav_resource *rs;
+    size_t n;
+    enum dav_store_rc rc = st->children(req, t->space.id, t->path, &rs, &n);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "trash");
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool approved;
+        rc = st->tree_has_approved(req, t->space.id, rs[i].path, &approved);
+        if (rc == DAV_STORE_OK && approved) {
+            kept++;
+            continue;
+        }
+        if (rc == DAV_STORE_OK)
+            rc = st->remove(req, t->space.id, rs[i].path);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "trash");
+    }
+    req->audit_action = "EMPTY_TRASH";
+    req->audit_detail = arena_printf(req->arena, "%zu purged, %zu kept",
+                                     n - kept, kept);
+    dav_respond(req, 204, NULL, "", 0);
+    return NULL;
+}
+
 struct dav_err *
 dav_method_delete(struct dav_req *req)
 {
@@ -547,7 +607,39 @@ dav_method_delete(struct dav_req *req)
     if (err != NULL)
         return err->status == 304 ? dav_err_new(req, 412, "precondition")
                                   : err;
-    enum dav_store_rc rc = req->srv->store->remove(req, t->space.id, t->path);
+    const struct dav_store_ops *st = req->srv->store;
+    enum dav_store_rc rc;
+    bool in_trash = t->base_path != NULL &&
+                    strcmp(t->base_path, DAV_TRASH_FOLDER) == 0;
+    if (t->base_path == NULL) {
+        /* A file or folder goes to the trash, history and all. */
+        const char *entry;
+        rc = st->trash(req, t->space.id, t->path,
+                       req->principal != NULL ? req->principal->id : 0,
+                       &entry);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "trash");
+        req->audit_detail = arena_printf(req->arena, "to %s", entry);
+        dav_respond(req, 204, NULL, "", 0);
+        return NULL;
+    }
+    if (in_trash) {
+        /* Emptying the trash is for managers; approved revisions stay. */
+        err = dav_check_priv(req, t, DAV_PRIV_WRITE_ACL);
+        if (err != NULL)
+            return err;
+        if (strcmp(t->path, DAV_TRASH_FOLDER) == 0)
+            return empty_trash(req);
+        bool approved;
+        rc = st->tree_has_approved(req, t->space.id, t->path, &approved);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "trash");
+        if (approved)
+            return dav_err_cond(req, 403, PARVIS_NS, "approved-kept",
+                                "an approved revision is never purged");
+        req->audit_action = "PURGE";
+    }
+    rc = st->remove(req, t->space.id, t->path);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "delete");
     dav_respond(req, 204, NULL, "", 0);
@@ -563,7 +655,9 @@ copy_move(struct dav_req *req, bool move)
     struct dav_target *src = &req->target;
     if (!src->exists)
         return dav_err_new(req, 404, "no resource at %s", req->url);
-    if (src->area != DAV_AREA_SPACE || (move && src->path[0] == '\0'))
+    bool restore = !move && src->area == DAV_AREA_HISTORY && src->is_rev;
+    if ((src->area != DAV_AREA_SPACE && !restore) ||
+        (move && src->path[0] == '\0'))
         return dav_err_new(req, 403, "cannot %s this collection",
                            move ? "move" : "copy");
 
@@ -618,6 +712,14 @@ copy_move(struct dav_req *req, bool move)
         return err->status == 404
                    ? dav_err_new(req, 403, "Destination not writable")
                    : err;
+    if (restore) {
+        if (dst.exists && !overwrite)
+            return dav_err_new(req, 412, "destination exists, Overwrite: F");
+        err = dav_locks_check(req, &dst, false, true);
+        if (err != NULL)
+            return err;
+        return dav_view_restore(req, src, &dst);
+    }
     if (dst.space.id == src->space.id) {
         size_t sl = strlen(src->path);
         if (strcmp(dst.path, src->path) == 0)

@@ -195,6 +195,47 @@ dav_path_parse(struct arena *a, const char *raw, struct dav_target *t,
         t->path = buf_cstr(&rest);
         return true;
     }
+    static const struct {
+        const char *name;
+        enum dav_area area;
+    } views[] = {
+        { "history", DAV_AREA_HISTORY },
+        { "published", DAV_AREA_PUBLISHED },
+        { "approvals", DAV_AREA_APPROVALS },
+        { "trash", DAV_AREA_SPACE },
+    };
+    for (size_t v = 0; v < sizeof(views) / sizeof(views[0]); v++) {
+        if (strcmp(segs[1], views[v].name) != 0)
+            continue;
+        if (nseg < 3) {
+            *notfound = true;
+            return false;
+        }
+        t->area = views[v].area;
+        t->slug = segs[2];
+        struct buf b;
+        buf_init(&b, a, rawlen + 1);
+        if (views[v].area == DAV_AREA_SPACE) {
+            /* The trash is the space's DAV_TRASH_FOLDER, mapped. */
+            buf_puts(&b, DAV_TRASH_FOLDER);
+            t->base_path = DAV_TRASH_FOLDER;
+            struct buf u;
+            buf_init(&u, a, 64);
+            buf_puts(&u, "/dav/trash/");
+            buf_url_escape(&u, segs[2], lens[2]);
+            t->url_base = buf_cstr(&u);
+        }
+        for (size_t i = 3; i < nseg; i++) {
+            buf_puts(&b, "/");
+            buf_append(&b, segs[i], lens[i]);
+        }
+        t->path = buf_cstr(&b);
+        if (views[v].area == DAV_AREA_APPROVALS && nseg > 4) {
+            *notfound = true;
+            return false;
+        }
+        return true;
+    }
     if (strcmp(segs[1], "spaces") != 0) {
         *notfound = true;
         return false;

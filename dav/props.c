@@ -18,10 +18,12 @@
 
 /* ---- live property getters ---------------------------------------------- */
 
+/* Targets backed by a resource of a space (views included). */
 static bool
 is_space(const struct dav_target *t)
 {
-    return t->area == DAV_AREA_SPACE;
+    return t->area == DAV_AREA_SPACE || t->area == DAV_AREA_HISTORY ||
+           t->area == DAV_AREA_PUBLISHED || t->area == DAV_AREA_APPROVALS;
 }
 
 static bool
@@ -95,7 +97,15 @@ get_displayname(struct dav_req *req, struct arena *a,
         break;
     case DAV_AREA_SPACE:
     default:
-        name = t->path[0] == '\0' ? t->space.title : t->res.name;
+        if (t->flat_name != NULL)
+            name = t->flat_name; /* a revision, or an approvals entry */
+        else if (t->res.trashed_from != NULL)
+            name = t->res.trashed_from[0] == '/' ? strrchr(
+                                                       t->res.trashed_from,
+                                                       '/') + 1
+                                                 : t->res.trashed_from;
+        else
+            name = t->path[0] == '\0' ? t->space.title : t->res.name;
         break;
     }
     if (name == NULL)
@@ -558,6 +568,8 @@ virtual_children(struct dav_req *req, struct pf_member **out, size_t *n)
                                              cals[i].space.slug,
                                              cals[i].name);
             c->base_path = cals[i].res.path;
+            c->url_base = dav_calendar_url(req->arena, c->cal_user,
+                                           c->cal_name);
             if (dav_check_priv(req, c, DAV_PRIV_READ) != NULL)
                 continue;
             k++;
@@ -614,6 +626,21 @@ virtual_children(struct dav_req *req, struct pf_member **out, size_t *n)
         *n = k;
         return NULL;
     }
+    case DAV_AREA_HISTORY:
+    case DAV_AREA_PUBLISHED:
+    case DAV_AREA_APPROVALS: {
+        struct dav_target *ts;
+        size_t nt;
+        struct dav_err *err = dav_view_children(req, t, &ts, &nt);
+        if (err != NULL)
+            return err;
+        struct pf_member *m = arena_alloc(req->arena, (nt + 1) * sizeof(*m));
+        for (size_t i = 0; i < nt; i++)
+            m[i].t = ts[i];
+        *out = m;
+        *n = nt;
+        return NULL;
+    }
     default:
         return NULL;
     }
@@ -657,6 +684,8 @@ dav_method_propfind(struct dav_req *req)
     if (t->area == DAV_AREA_PRINCIPAL_USER ||
         t->area == DAV_AREA_PRINCIPAL_SPACE)
         is_coll = false;
+    if (is_space(t))
+        is_coll = t->res.kind == DAV_KIND_COLLECTION;
     if (depth == DAV_DEPTH_1 && is_coll) {
         if (t->area != DAV_AREA_SPACE) {
             err = virtual_children(req, &kids, &nkids);
@@ -828,9 +857,12 @@ dav_props_apply(struct dav_req *req, struct dav_target *t,
                 const char *xml = dav_xml_dump_elem(req->arena, ops[i].node);
                 if (xml == NULL)
                     return dav_err_new(req, 400, "unserializable property");
-                rc = st->prop_set(req, &t->res, ops[i].ns, ops[i].name, xml);
                 const struct dav_prop_def *d = dav_registry_prop(
                     req->srv->reg, ops[i].ns, ops[i].name);
+                rc = d != NULL && (d->flags & DAV_P_SETTER) != 0
+                         ? DAV_STORE_OK
+                         : st->prop_set(req, &t->res, ops[i].ns,
+                                        ops[i].name, xml);
                 if (rc == DAV_STORE_OK && d != NULL && d->set != NULL) {
                     xmlChar *txt = xmlNodeGetContent(ops[i].node);
                     const char *v = txt != NULL

@@ -259,8 +259,8 @@ db_space_create(struct db_conn *c, const char *slug, const char *title,
         2, v, NULL, NULL, NULL, err, errlen);
     if (rc == DB_ADMIN_OK)
         rc = admin_exec(c,
-                        "SELECT parvis_space_calendars(id) FROM spaces "
-                        "WHERE slug = $1",
+                        "SELECT parvis_space_calendars(id), "
+                        "parvis_space_trash(id) FROM spaces WHERE slug = $1",
                         1, v, NULL, NULL, NULL, err, errlen);
     if (rc == DB_ADMIN_OK)
         rc = admin_exec(c, "COMMIT", 0, NULL, NULL, NULL, NULL, err, errlen);

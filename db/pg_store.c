@@ -53,11 +53,31 @@ struct lease {
     "extract(epoch FROM r.modified_at)::bigint, "                            \
     "coalesce(r.created_by, 0), cu.name, "                                   \
     "(cal.resource_id IS NOT NULL)::int, "                                   \
-    "array_to_string(cal.components, ',') "
-#define RES_FROM                                                              \
-    "FROM resources r LEFT JOIN revisions v ON v.id = r.current_rev "        \
+    "array_to_string(cal.components, ','), "                                 \
+    "r.approval_state, r.approval_comment, coalesce(r.approved_rev, 0), "    \
+    "(SELECT name FROM users WHERE id = r.approved_by), "                    \
+    "coalesce(extract(epoch FROM r.approved_at)::bigint, 0), "               \
+    "r.trashed_from, (SELECT name FROM users WHERE id = r.trashed_by), "     \
+    "coalesce(extract(epoch FROM r.trashed_at)::bigint, 0) "
+#define RES_JOINS                                                             \
     "LEFT JOIN users cu ON cu.id = r.created_by "                            \
     "LEFT JOIN calendars cal ON cal.resource_id = r.id "
+#define RES_FROM                                                              \
+    "FROM resources r LEFT JOIN revisions v ON v.id = r.current_rev "        \
+    RES_JOINS
+/* The same, showing the approved revision of files (published view). */
+#define RES_FROM_PUBLISHED                                                    \
+    "FROM resources r LEFT JOIN revisions v ON v.id = r.approved_rev "       \
+    RES_JOINS
+/* What the published view shows: approved files, and folders holding one;
+ * never the trash or the calendars. */
+#define PUBLISHED_ONLY                                                        \
+    "((r.kind = 1 AND r.approved_rev IS NOT NULL) OR (r.kind = 0 AND "       \
+    "(r.path = '' OR EXISTS (SELECT 1 FROM resources f WHERE "               \
+    "f.space_id = r.space_id AND f.path >= r.path || '/' AND "               \
+    "f.path < r.path || '0' AND f.approved_rev IS NOT NULL)))) AND "         \
+    "r.path NOT LIKE '/.trash%' AND r.path NOT LIKE '/.calendars%' "
+
 #define RES_COLS RES_SELECT RES_FROM
 
 #define SUBTREE(p, s)                                                         \
@@ -174,7 +194,8 @@ static const struct {
       "(SELECT coalesce(max(num), 0) + 1 FROM revisions "
       "WHERE resource_id = $2), nullif($3, 0), $4, $5, $6) "
       "RETURNING id, num) "
-      "UPDATE resources SET current_rev = rev.id, modified_at = now() "
+      "UPDATE resources SET current_rev = rev.id, modified_at = now(), "
+      "approval_state = 'draft' "
       "FROM rev WHERE resources.id = $2 "
       "RETURNING rev.id, rev.num, "
       "extract(epoch FROM resources.modified_at)::bigint" },
@@ -254,7 +275,10 @@ static const struct {
       "path = $4 || substr(path, length($2) + 1), "
       "parent_path = CASE WHEN path = $2 THEN $5 "
       "ELSE $4 || substr(parent_path, length($2) + 1) END, "
-      "name = CASE WHEN path = $2 THEN $6 ELSE name END "
+      "name = CASE WHEN path = $2 THEN $6 ELSE name END, "
+      "trashed_from = CASE WHEN path = $2 THEN NULL ELSE trashed_from END, "
+      "trashed_by = CASE WHEN path = $2 THEN NULL ELSE trashed_by END, "
+      "trashed_at = CASE WHEN path = $2 THEN NULL ELSE trashed_at END "
       "WHERE space_id = $1 AND " SUBTREE("$2", 0) },
     { "move_space_rows",
       "WITH t AS (SELECT id FROM resources WHERE space_id = $2 AND "
@@ -305,6 +329,76 @@ static const struct {
       "path, resource_id, revision_id, status, detail, prev_hash, row_hash) "
       "VALUES ($1, $2, $3, $4, nullif($5, 0), $6, nullif($7, 0), "
       "nullif($8, 0), $9, $10, '', '')" },
+    { "revisions",
+      "SELECT v.id, v.num, coalesce(u.name, ''), "
+      "extract(epoch FROM v.created_at)::bigint, v.size, v.content_type, "
+      "encode(v.sha256, 'hex'), v.comment, v.approved FROM revisions v "
+      "LEFT JOIN users u ON u.id = v.author_id WHERE v.resource_id = $1 "
+      "ORDER BY v.num" },
+    { "revision_restore",
+      "WITH src AS (SELECT num, size, content_type, sha256 FROM revisions "
+      "WHERE id = $2 AND space_id = $3), "
+      "rev AS (INSERT INTO revisions (space_id, resource_id, num, author_id, "
+      "size, content_type, sha256, comment) SELECT $3, $1, "
+      "(SELECT coalesce(max(num), 0) + 1 FROM revisions "
+      "WHERE resource_id = $1), nullif($4, 0), size, content_type, sha256, "
+      "'restored from revision ' || num FROM src "
+      "RETURNING id, num, size, content_type, sha256) "
+      "UPDATE resources SET current_rev = rev.id, modified_at = now(), "
+      "approval_state = 'draft' FROM rev WHERE resources.id = $1 "
+      "RETURNING rev.id, rev.num, rev.size, rev.content_type, "
+      "encode(rev.sha256, 'hex'), "
+      "extract(epoch FROM resources.modified_at)::bigint" },
+    { "approval_set",
+      "WITH a AS (UPDATE resources SET approval_state = $2, "
+      "approved_rev = CASE WHEN $2 = 'approved' THEN current_rev "
+      "ELSE approved_rev END, "
+      "approved_by = CASE WHEN $2 = 'approved' THEN nullif($3, 0) "
+      "ELSE approved_by END, "
+      "approved_at = CASE WHEN $2 = 'approved' THEN now() "
+      "ELSE approved_at END, "
+      "submitted_by = CASE WHEN $2 = 'submitted' THEN nullif($3, 0) "
+      "ELSE submitted_by END WHERE id = $1 RETURNING current_rev) "
+      "UPDATE revisions SET approved = true FROM a "
+      "WHERE revisions.id = a.current_rev AND $2 = 'approved'" },
+    { "approval_comment_set",
+      "UPDATE resources SET approval_comment = $2 WHERE id = $1" },
+    { "published_lookup",
+      "SELECT " RES_SELECT RES_FROM_PUBLISHED
+      "WHERE r.space_id = $1 AND r.path = $2 AND " PUBLISHED_ONLY },
+    { "published_children",
+      "SELECT " RES_SELECT RES_FROM_PUBLISHED
+      "WHERE r.space_id = $1 AND r.parent_path = $2 AND " PUBLISHED_ONLY
+      "ORDER BY r.name" },
+    { "submitted",
+      "SELECT " RES_COLS "WHERE r.space_id = $1 AND "
+      "r.approval_state = 'submitted' AND r.path NOT LIKE '/.trash%' "
+      "ORDER BY r.path" },
+    { "trash_folder",
+      "INSERT INTO resources (space_id, path, parent_path, name, kind) "
+      "VALUES ($1, '/.trash', '', '.trash', 0) "
+      "ON CONFLICT (space_id, path) DO NOTHING" },
+    { "trash_entry", "SELECT '/.trash/' || nextval('trash_seq')" },
+    { "trash_mark",
+      "UPDATE resources SET trashed_from = $3, trashed_by = nullif($4, 0), "
+      "trashed_at = now() WHERE space_id = $1 AND path = $2" },
+    { "tree_has_approved",
+      "SELECT EXISTS (SELECT 1 FROM resources r JOIN revisions v "
+      "ON v.resource_id = r.id WHERE r.space_id = $1 AND v.approved AND "
+      "(r.path = $2 OR (r.path >= $2 || '/' AND r.path < $2 || '0')))" },
+    { "receipts",
+      "WITH who AS (SELECT u.name FROM members m JOIN users u "
+      "ON u.id = m.user_id WHERE m.space_id = $1 UNION "
+      "SELECT u.name FROM aces a JOIN users u ON a.principal_kind = 'user' "
+      "AND u.id = a.principal_id WHERE a.space_id = $1 AND a.is_grant) "
+      "SELECT who.name, coalesce(extract(epoch FROM (SELECT min(at) "
+      "FROM audit WHERE action = 'GET' AND status IN (200, 206) AND "
+      "revision_id = $2 AND principal = who.name))::bigint, 0) "
+      "FROM who ORDER BY who.name" },
+    { "audit_of",
+      "SELECT extract(epoch FROM at)::bigint, action, principal, "
+      "coalesce(status, 0), coalesce(revision_id, 0), detail FROM audit "
+      "WHERE space_id = $1 AND path = $2 ORDER BY id" },
     { "collection_seq",
       "SELECT coalesce(max(seq), 0) FROM changes WHERE collection_id = $1" },
     /* $2: the path and its ancestors; $3: the path; $4: also below it */
@@ -674,6 +768,14 @@ row_to_res_at(struct arena *a, const PGresult *r, int row, int c,
     out->created_by_name = col_str(a, r, row, c + 13);
     out->subtype = (int)pg_col_i64(r, row, c + 14);
     out->components = col_str(a, r, row, c + 15);
+    out->approval_state = col_str(a, r, row, c + 16);
+    out->approval_comment = col_str(a, r, row, c + 17);
+    out->approved_rev = pg_col_i64(r, row, c + 18);
+    out->approved_by = col_str(a, r, row, c + 19);
+    out->approved_at = (time_t)pg_col_i64(r, row, c + 20);
+    out->trashed_from = col_str(a, r, row, c + 21);
+    out->trashed_by = col_str(a, r, row, c + 22);
+    out->trashed_at = (time_t)pg_col_i64(r, row, c + 23);
 }
 
 static void
@@ -1492,6 +1594,207 @@ pg_audit_add(struct dav_req *req, const struct dav_audit *a)
     return rc;
 }
 
+static enum dav_store_rc
+pg_revisions(struct dav_req *req, int64_t resource_id,
+             struct dav_revision **out, size_t *n)
+{
+    enum dav_store_rc rc;
+    const char *v[1] = { pg_i64(req, resource_id) };
+    PGresult *r = pg_run(req, "revisions", 1, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    int rows = PQntuples(r);
+    *out = arena_alloc(req->arena, ((size_t)rows + 1) * sizeof(**out));
+    for (int i = 0; i < rows; i++) {
+        struct dav_revision *x = &(*out)[i];
+        x->id = pg_col_i64(r, i, 0);
+        x->num = (int32_t)pg_col_i64(r, i, 1);
+        x->author = col_str(req->arena, r, i, 2);
+        x->created = (time_t)pg_col_i64(r, i, 3);
+        x->size = pg_col_i64(r, i, 4);
+        x->content_type = col_str(req->arena, r, i, 5);
+        pg_hex_decode32(PQgetvalue(r, i, 6), x->sha256);
+        x->comment = col_str(req->arena, r, i, 7);
+        x->approved = PQgetvalue(r, i, 8)[0] == 't';
+    }
+    *n = (size_t)rows;
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_revision_restore(struct dav_req *req, struct dav_resource *res,
+                    int64_t rev_id, int64_t author_id)
+{
+    enum dav_store_rc rc;
+    const char *v[4] = { pg_i64(req, res->id), pg_i64(req, rev_id),
+                         pg_i64(req, res->space_id), pg_i64(req, author_id) };
+    PGresult *r = pg_run(req, "revision_restore", 4, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) != 1)
+        return DAV_STORE_NOTFOUND;
+    res->rev_id = pg_col_i64(r, 0, 0);
+    res->rev_num = (int32_t)pg_col_i64(r, 0, 1);
+    res->size = pg_col_i64(r, 0, 2);
+    res->content_type = col_str(req->arena, r, 0, 3);
+    pg_hex_decode32(PQgetvalue(r, 0, 4), res->sha256);
+    res->modified = (time_t)pg_col_i64(r, 0, 5);
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_approval_set(struct dav_req *req, const struct dav_resource *res,
+                const char *state, int64_t by)
+{
+    enum dav_store_rc rc;
+    const char *v[3] = { pg_i64(req, res->id), state, pg_i64(req, by) };
+    pg_run(req, "approval_set", 3, v, NULL, 0, &rc);
+    return rc;
+}
+
+static enum dav_store_rc
+pg_approval_comment_set(struct dav_req *req, const struct dav_resource *res,
+                        const char *comment)
+{
+    enum dav_store_rc rc;
+    const char *v[2] = { pg_i64(req, res->id), comment };
+    pg_run(req, "approval_comment_set", 2, v, NULL, 0, &rc);
+    return rc;
+}
+
+static enum dav_store_rc
+resources_from(struct dav_req *req, const char *stmt, int n,
+               const char *const *v, struct dav_resource **out, size_t *nout)
+{
+    enum dav_store_rc rc;
+    PGresult *r = pg_run(req, stmt, n, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    int rows = PQntuples(r);
+    *out = arena_alloc(req->arena, ((size_t)rows + 1) * sizeof(**out));
+    for (int i = 0; i < rows; i++)
+        row_to_res(req->arena, r, i, &(*out)[i]);
+    *nout = (size_t)rows;
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_published_lookup(struct dav_req *req, int64_t space_id, const char *path,
+                    struct dav_resource *out)
+{
+    const char *v[2] = { pg_i64(req, space_id), path };
+    struct dav_resource *rs;
+    size_t n;
+    enum dav_store_rc rc = resources_from(req, "published_lookup", 2, v, &rs,
+                                          &n);
+    if (rc != DAV_STORE_OK)
+        return rc;
+    if (n == 0)
+        return DAV_STORE_NOTFOUND;
+    *out = rs[0];
+    if (out->kind == DAV_KIND_FILE)
+        out->rev_id = out->approved_rev; /* what is served */
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_published_children(struct dav_req *req, int64_t space_id,
+                      const char *path, struct dav_resource **out, size_t *n)
+{
+    const char *v[2] = { pg_i64(req, space_id), path };
+    enum dav_store_rc rc = resources_from(req, "published_children", 2, v,
+                                          out, n);
+    for (size_t i = 0; rc == DAV_STORE_OK && i < *n; i++)
+        if ((*out)[i].kind == DAV_KIND_FILE)
+            (*out)[i].rev_id = (*out)[i].approved_rev;
+    return rc;
+}
+
+static enum dav_store_rc
+pg_submitted(struct dav_req *req, int64_t space_id, struct dav_resource **out,
+             size_t *n)
+{
+    const char *v[1] = { pg_i64(req, space_id) };
+    return resources_from(req, "submitted", 1, v, out, n);
+}
+
+static enum dav_store_rc
+pg_trash(struct dav_req *req, int64_t space_id, const char *path, int64_t by,
+         const char **entry)
+{
+    enum dav_store_rc rc;
+    const char *sv[1] = { pg_i64(req, space_id) };
+    if (pg_run(req, "trash_folder", 1, sv, NULL, 0, &rc) == NULL)
+        return rc;
+    PGresult *r = pg_run(req, "trash_entry", 0, NULL, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    *entry = col_str(req->arena, r, 0, 0);
+    rc = pg_move(req, space_id, path, space_id, *entry);
+    if (rc != DAV_STORE_OK)
+        return rc;
+    const char *mv[4] = { sv[0], *entry, path, pg_i64(req, by) };
+    pg_run(req, "trash_mark", 4, mv, NULL, 0, &rc);
+    return rc;
+}
+
+static enum dav_store_rc
+pg_tree_has_approved(struct dav_req *req, int64_t space_id, const char *path,
+                     bool *yes)
+{
+    enum dav_store_rc rc;
+    const char *v[2] = { pg_i64(req, space_id), path };
+    PGresult *r = pg_run(req, "tree_has_approved", 2, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    *yes = PQgetvalue(r, 0, 0)[0] == 't';
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_receipts(struct dav_req *req, const struct dav_resource *res,
+            struct dav_receipt **out, size_t *n)
+{
+    enum dav_store_rc rc;
+    const char *v[2] = { pg_i64(req, res->space_id),
+                         pg_i64(req, res->approved_rev) };
+    PGresult *r = pg_run(req, "receipts", 2, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    int rows = PQntuples(r);
+    *out = arena_alloc(req->arena, ((size_t)rows + 1) * sizeof(**out));
+    for (int i = 0; i < rows; i++) {
+        (*out)[i].user = col_str(req->arena, r, i, 0);
+        (*out)[i].read_at = (time_t)pg_col_i64(r, i, 1);
+    }
+    *n = (size_t)rows;
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_audit_of(struct dav_req *req, int64_t space_id, const char *path,
+            struct dav_audit **out, size_t *n)
+{
+    enum dav_store_rc rc;
+    const char *v[2] = { pg_i64(req, space_id), path };
+    PGresult *r = pg_run(req, "audit_of", 2, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    int rows = PQntuples(r);
+    *out = arena_alloc(req->arena, ((size_t)rows + 1) * sizeof(**out));
+    for (int i = 0; i < rows; i++) {
+        struct dav_audit *a = &(*out)[i];
+        a->at = (time_t)pg_col_i64(r, i, 0);
+        a->action = col_str(req->arena, r, i, 1);
+        a->principal = col_str(req->arena, r, i, 2);
+        a->status = (int)pg_col_i64(r, i, 3);
+        a->revision_id = pg_col_i64(r, i, 4);
+        a->detail = col_str(req->arena, r, i, 5);
+    }
+    *n = (size_t)rows;
+    return DAV_STORE_OK;
+}
+
 static const struct dav_store_ops pg_ops = {
     .txn_begin = pg_txn_begin,
     .txn_commit = pg_txn_commit,
@@ -1532,6 +1835,17 @@ static const struct dav_store_ops pg_ops = {
     .collection_seq = pg_collection_seq,
     .changes_since = pg_changes_since,
     .audit_add = pg_audit_add,
+    .revisions = pg_revisions,
+    .revision_restore = pg_revision_restore,
+    .approval_set = pg_approval_set,
+    .approval_comment_set = pg_approval_comment_set,
+    .published_lookup = pg_published_lookup,
+    .published_children = pg_published_children,
+    .submitted = pg_submitted,
+    .trash = pg_trash,
+    .tree_has_approved = pg_tree_has_approved,
+    .receipts = pg_receipts,
+    .audit_of = pg_audit_of,
 };
 
 const struct dav_store_ops *

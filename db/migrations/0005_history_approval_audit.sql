@@ -87,3 +87,12 @@ CREATE TRIGGER audit_chain BEFORE INSERT ON audit
 -- parvisd's role may add rows, never change or remove them.
 REVOKE UPDATE, DELETE, TRUNCATE ON audit FROM PUBLIC;
 REVOKE UPDATE, DELETE, TRUNCATE ON audit FROM CURRENT_USER;
+
+-- Every space has its trash folder; new spaces get it with their calendars.
+CREATE OR REPLACE FUNCTION parvis_space_trash(sid bigint) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO resources (space_id, path, parent_path, name, kind)
+    VALUES (sid, '/.trash', '', '.trash', 0)
+    ON CONFLICT (space_id, path) DO NOTHING
+$$;
+SELECT parvis_space_trash(id) FROM spaces;
