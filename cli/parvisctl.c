@@ -38,6 +38,12 @@ static const char usage_text[] =
     "        [--until DATE] [--format text|csv|json]\n"
     "                                          the audit trail\n"
     "  audit verify                            check the whole hash chain\n"
+    "  submit|approve|reject SPACE/PATH [--comment C] [--as USER]\n"
+    "                                          move a file through approval\n"
+    "  space retention SLUG --keep-all | --keep-revisions N | --keep-days D\n"
+    "  maintenance purge                       apply retention, drop unused\n"
+    "                                          content\n"
+    "  handover USER                           what USER owns, locks, submitted\n"
     "  lock list [SPACE]                       list the active locks\n"
     "  lock break TOKEN                        remove a lock (urn:uuid:...)\n"
     "  member add SPACE USER --role ROLE        ROLE: manager, validator,\n"
@@ -298,6 +304,19 @@ cmd_space(struct db_conn *c, int argc, char **argv)
                                              "status" };
         return list(db_space_list, c, names, 4);
     }
+    if (argc >= 2 && strcmp(argv[0], "retention") == 0) {
+        const char *kr = opt_value(argc, argv, "--keep-revisions");
+        const char *kd = opt_value(argc, argv, "--keep-days");
+        long r = kr != NULL ? strtol(kr, NULL, 10) : 0;
+        long d = kd != NULL ? strtol(kd, NULL, 10) : 0;
+        if ((kr != NULL && r <= 0) || (kd != NULL && d <= 0) ||
+            (kr == NULL && kd == NULL && !opt_flag(argc, argv, "--keep-all")))
+            return fail("%s", "space retention needs --keep-all, "
+                              "--keep-revisions N or --keep-days D");
+        enum db_admin_rc rc = db_space_retention(c, argv[1], (int)r, (int)d,
+                                                 err, sizeof(err));
+        return admin_result(rc, err, "space");
+    }
     if (argc == 2 && strcmp(argv[0], "archive") == 0) {
         enum db_admin_rc rc = db_space_archive(c, argv[1], err, sizeof(err));
         return admin_result(rc, err, "space");
@@ -553,6 +572,32 @@ cmd_audit(struct db_conn *c, int argc, char **argv)
     return list(audit_list_fn, c, names, 10);
 }
 
+static int
+cmd_approval(struct db_conn *c, const char *cmd, int argc, char **argv)
+{
+    char err[512];
+    if (argc < 1)
+        return usage();
+    const char *state = strcmp(cmd, "approve") == 0  ? "approved"
+                        : strcmp(cmd, "reject") == 0 ? "rejected"
+                                                     : "submitted";
+    enum db_admin_rc rc = db_approval_set(
+        c, argv[0], state, opt_value(argc, argv, "--comment"),
+        opt_value(argc, argv, "--as"), err, sizeof(err));
+    if (rc == DB_ADMIN_OK)
+        printf("%s is %s\n", argv[0], state);
+    return admin_result(rc, err, "file");
+}
+
+static const char *handover_user;
+
+static enum db_admin_rc
+handover_fn(struct db_conn *c, db_row_fn fn, void *ctx, char *err,
+            size_t errlen)
+{
+    return db_handover_list(c, handover_user, fn, ctx, err, errlen);
+}
+
 static const char *member_space;
 
 static enum db_admin_rc
@@ -621,7 +666,9 @@ main(int argc, char **argv)
         strcmp(cmd, "space") != 0 && strcmp(cmd, "member") != 0 &&
         strcmp(cmd, "lock") != 0 && strcmp(cmd, "guest") != 0 &&
         strcmp(cmd, "apppassword") != 0 && strcmp(cmd, "acl") != 0 &&
-        strcmp(cmd, "audit") != 0)
+        strcmp(cmd, "audit") != 0 && strcmp(cmd, "submit") != 0 &&
+        strcmp(cmd, "approve") != 0 && strcmp(cmd, "reject") != 0 &&
+        strcmp(cmd, "maintenance") != 0 && strcmp(cmd, "handover") != 0)
         return usage();
 
     struct db_conn *c = db_conn_open(conf.dsn, err, sizeof(err));
@@ -652,11 +699,31 @@ main(int argc, char **argv)
         rc = cmd_acl(c, sub_argc, sub_argv);
     } else if (strcmp(cmd, "audit") == 0) {
         rc = cmd_audit(c, sub_argc, sub_argv);
-    } else {
+    } else if (strcmp(cmd, "submit") == 0 || strcmp(cmd, "approve") == 0 ||
+               strcmp(cmd, "reject") == 0) {
+        rc = cmd_approval(c, cmd, sub_argc, sub_argv);
+    } else if (strcmp(cmd, "handover") == 0 && sub_argc == 1) {
+        static const char *const names[] = { "kind", "path", "detail" };
+        handover_user = sub_argv[0];
+        rc = list(handover_fn, c, names, 3);
+    } else if (strcmp(cmd, "maintenance") == 0 && sub_argc == 1 &&
+               strcmp(sub_argv[0], "purge") == 0) {
+        int64_t revs = 0, chunks = 0;
+        if (db_purge(c, &revs, &chunks, err, sizeof(err)) == DB_ADMIN_OK) {
+            printf("%lld revision(s) and %lld chunk(s) removed\n",
+                   (long long)revs, (long long)chunks);
+            rc = 0;
+        } else {
+            rc = fail("%s", err);
+        }
+    } else if (strcmp(cmd, "member") == 0) {
         rc = cmd_member(c, sub_argc, sub_argv);
+    } else {
+        rc = usage();
     }
     /* Administrative changes go to the audit trail too. */
     if (rc == 0 && sub_argc >= 1 && strcmp(cmd, "migrate") != 0 &&
+        strcmp(cmd, "handover") != 0 &&
         strcmp(cmd, "audit") != 0 && strcmp(sub_argv[0], "list") != 0 &&
         strcmp(sub_argv[0], "show") != 0) {
         char action[64], detail[512];

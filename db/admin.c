@@ -440,7 +440,9 @@ db_user_transfer(struct db_conn *c, const char *from, const char *to,
         "WHERE principal_kind = 'user' AND principal_id = ok.fid "
         "RETURNING 1), "
         "r AS (UPDATE resources SET created_by = ok.tid FROM ok "
-        "WHERE created_by = ok.fid RETURNING 1) "
+        "WHERE created_by = ok.fid RETURNING 1), "
+        "s AS (UPDATE resources SET submitted_by = ok.tid FROM ok "
+        "WHERE submitted_by = ok.fid RETURNING 1) "
         "SELECT 1 FROM ok",
         2, v, what, err, errlen);
 }
@@ -693,4 +695,123 @@ db_audit_admin(struct db_conn *c, const char *action, const char *path,
                       "detail, status, prev_hash, row_hash) VALUES ($1, "
                       "'local', $2, $3, $4, 0, '', '')",
                       4, v, NULL, NULL, NULL, err, errlen);
+}
+
+enum db_admin_rc
+db_approval_set(struct db_conn *c, const char *path, const char *state,
+                const char *comment, const char *as_user, char *err,
+                size_t errlen)
+{
+    char slug[128], p[2048];
+    split_space_path(path, slug, sizeof(slug), p, sizeof(p));
+    const char *v[5] = { slug, p, state, comment, as_user };
+    char what[300];
+    snprintf(what, sizeof(what), "no file \"%s\" with content", path);
+    return admin_exec_one(
+        c,
+        "WITH u AS (SELECT id FROM users WHERE name = $5), "
+        "f AS (UPDATE resources r SET approval_state = $3, "
+        "approval_comment = coalesce($4, r.approval_comment), "
+        "approved_rev = CASE WHEN $3 = 'approved' THEN r.current_rev "
+        "ELSE r.approved_rev END, "
+        "approved_by = CASE WHEN $3 = 'approved' THEN (SELECT id FROM u) "
+        "ELSE r.approved_by END, "
+        "approved_at = CASE WHEN $3 = 'approved' THEN now() "
+        "ELSE r.approved_at END, "
+        "submitted_by = CASE WHEN $3 = 'submitted' THEN (SELECT id FROM u) "
+        "ELSE r.submitted_by END FROM spaces s WHERE s.id = r.space_id AND "
+        "s.slug = $1 AND r.path = $2 AND r.kind = 1 AND "
+        "r.current_rev IS NOT NULL RETURNING r.current_rev) "
+        "UPDATE revisions SET approved = true FROM f "
+        "WHERE revisions.id = f.current_rev AND $3 = 'approved' "
+        "RETURNING 1",
+        5, v, what, err, errlen) == DB_ADMIN_OK ||
+                   strcmp(state, "approved") != 0
+               ? DB_ADMIN_OK
+               : DB_ADMIN_NOTFOUND;
+}
+
+enum db_admin_rc
+db_space_retention(struct db_conn *c, const char *slug, int keep_revisions,
+                   int keep_days, char *err, size_t errlen)
+{
+    char kr[16], kd[16];
+    snprintf(kr, sizeof(kr), "%d", keep_revisions);
+    snprintf(kd, sizeof(kd), "%d", keep_days);
+    const char *v[3] = { slug, keep_revisions > 0 ? kr : NULL,
+                         keep_days > 0 ? kd : NULL };
+    char what[160];
+    snprintf(what, sizeof(what), "no space \"%s\"", slug);
+    return admin_exec_one(c,
+                          "UPDATE spaces SET keep_revisions = $2::integer, "
+                          "keep_days = $3::integer WHERE slug = $1",
+                          3, v, what, err, errlen);
+}
+
+enum db_admin_rc
+db_purge(struct db_conn *c, int64_t *revisions, int64_t *chunks, char *err,
+         size_t errlen)
+{
+    int rows = 0;
+    /* Revisions beyond a space's retention: never a current or an
+     * approved one (nor the approved revision a file points to). */
+    enum db_admin_rc rc = admin_exec(
+        c,
+        "DELETE FROM revisions v USING (SELECT v2.id FROM revisions v2 "
+        "JOIN resources r ON r.id = v2.resource_id "
+        "JOIN spaces s ON s.id = r.space_id "
+        "WHERE NOT v2.approved AND v2.id <> coalesce(r.current_rev, 0) "
+        "AND v2.id <> coalesce(r.approved_rev, 0) AND ("
+        "(s.keep_revisions IS NOT NULL AND v2.num <= (SELECT max(num) "
+        "FROM revisions v3 WHERE v3.resource_id = v2.resource_id) "
+        "- s.keep_revisions) OR (s.keep_days IS NOT NULL AND "
+        "v2.created_at < now() - s.keep_days * interval '1 day'))) old "
+        "WHERE v.id = old.id",
+        0, NULL, NULL, NULL, &rows, err, errlen);
+    if (rc != DB_ADMIN_OK)
+        return rc;
+    *revisions = rows;
+    /* Content no revision refers to: blobs, their chunk lists, chunks. */
+    rc = admin_exec(c,
+                    "DELETE FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM "
+                    "revisions v WHERE v.space_id = b.space_id AND "
+                    "v.sha256 = b.sha256)",
+                    0, NULL, NULL, NULL, NULL, err, errlen);
+    if (rc == DB_ADMIN_OK)
+        rc = admin_exec(c,
+                        "DELETE FROM blob_chunks bc WHERE NOT EXISTS (SELECT "
+                        "1 FROM blobs b WHERE b.space_id = bc.space_id AND "
+                        "b.sha256 = bc.blob_sha256)",
+                        0, NULL, NULL, NULL, NULL, err, errlen);
+    rows = 0;
+    if (rc == DB_ADMIN_OK)
+        rc = admin_exec(c,
+                        "DELETE FROM chunks ch WHERE NOT EXISTS (SELECT 1 "
+                        "FROM blob_chunks bc WHERE bc.space_id = ch.space_id "
+                        "AND bc.chunk_sha256 = ch.sha256)",
+                        0, NULL, NULL, NULL, &rows, err, errlen);
+    *chunks = rows;
+    return rc;
+}
+
+enum db_admin_rc
+db_handover_list(struct db_conn *c, const char *user, db_row_fn fn, void *ctx,
+                 char *err, size_t errlen)
+{
+    const char *v[1] = { user };
+    return admin_exec(
+        c,
+        "WITH u AS (SELECT id FROM users WHERE name = $1) "
+        "SELECT 'owns', s.slug || CASE WHEN r.path = '' THEN '/' ELSE r.path "
+        "END, CASE WHEN r.kind = 0 THEN 'folder' ELSE 'file' END "
+        "FROM resources r JOIN spaces s ON s.id = r.space_id, u "
+        "WHERE r.created_by = u.id AND r.path NOT LIKE '/.%' "
+        "UNION ALL SELECT 'locks', s.slug || l.root_path, l.token "
+        "FROM locks l JOIN spaces s ON s.id = l.space_id, u "
+        "WHERE l.principal_id = u.id AND l.expires_at > now() "
+        "UNION ALL SELECT 'submitted', s.slug || r.path, "
+        "coalesce(r.approval_comment, '') FROM resources r "
+        "JOIN spaces s ON s.id = r.space_id, u WHERE r.submitted_by = u.id "
+        "AND r.approval_state = 'submitted' ORDER BY 1, 2",
+        1, v, fn, ctx, NULL, err, errlen);
 }

@@ -141,6 +141,23 @@ enum db_admin_rc db_audit_verify(struct db_conn *c, int64_t *rows,
 enum db_admin_rc db_audit_admin(struct db_conn *c, const char *action,
                                 const char *path, const char *detail,
                                 char *err, size_t errlen);
+/* Set a file's approval state as USER (NULL: nobody named). */
+enum db_admin_rc db_approval_set(struct db_conn *c, const char *path,
+                                 const char *state, const char *comment,
+                                 const char *as_user, char *err,
+                                 size_t errlen);
+/* Retention of a space: keep_revisions / keep_days <= 0 for none. */
+enum db_admin_rc db_space_retention(struct db_conn *c, const char *slug,
+                                    int keep_revisions, int keep_days,
+                                    char *err, size_t errlen);
+/* Apply retention and collect content no revision uses any more.
+ * Prints nothing; *revisions and *chunks count what was removed. */
+enum db_admin_rc db_purge(struct db_conn *c, int64_t *revisions,
+                          int64_t *chunks, char *err, size_t errlen);
+/* What a user owns, holds locked or has submitted: kind, path, detail. */
+enum db_admin_rc db_handover_list(struct db_conn *c, const char *user,
+                                  db_row_fn fn, void *ctx, char *err,
+                                  size_t errlen);
 enum db_admin_rc db_member_list(struct db_conn *c, const char *space,
                                 db_row_fn fn, void *ctx, char *err,
                                 size_t errlen);
