@@ -48,8 +48,9 @@ static const struct {
 unsigned
 acl_role_privs(const char *role)
 {
-    unsigned editor = DAV_PRIV_READ | DAV_PRIV_READ_CUPS | DAV_PRIV_WRITE |
-                      DAV_PRIV_UNLOCK;
+    /* DAV:unlock lets one remove others' locks (RFC 3744 §3.5): managers
+     * only; everyone may remove their own. */
+    unsigned editor = DAV_PRIV_READ | DAV_PRIV_READ_CUPS | DAV_PRIV_WRITE;
     if (role == NULL)
         return 0;
     if (strcmp(role, "manager") == 0)
@@ -185,6 +186,9 @@ effective(struct dav_req *req, const struct dav_space *sp, const char *path,
             levellen--; /* drop the '/' */
     }
     *out = granted | (base & ~decided);
+    /* RFC 3744 §3.1: read-current-user-privilege-set is part of read. */
+    if ((*out & DAV_PRIV_READ) != 0)
+        *out |= DAV_PRIV_READ_CUPS;
     (void)is_ancestor_or_self;
     return NULL;
 }
@@ -309,6 +313,8 @@ get_group_member_set(struct dav_req *req, struct arena *a,
 {
     if (t->area != DAV_AREA_PRINCIPAL_SPACE)
         return t->area == DAV_AREA_PRINCIPAL_USER; /* users: empty set */
+    if (t->space.role == NULL || t->space.role[0] == '\0')
+        return false; /* members see members; others nothing */
     struct dav_member *m;
     size_t n;
     if (req->srv->store->space_members(req, t->space.id, &m, &n) !=
@@ -362,7 +368,8 @@ privilege_list(struct buf *out, unsigned privs)
 {
     for (size_t i = 0; i < NPRIV; i++)
         if ((privs & priv_names[i].privs) == priv_names[i].privs)
-            buf_printf(out, "<D:privilege><D:%s/></D:privilege>",
+            buf_printf(out, "<D:privilege><%s:%s/></D:privilege>",
+                       priv_names[i].privs == DAV_PRIV_APPROVE ? "P" : "D",
                        priv_names[i].name);
 }
 
@@ -419,6 +426,10 @@ get_supported_privilege_set(struct dav_req *req, struct arena *a,
              "<D:supported-privilege><D:privilege><D:write-acl/>"
              "</D:privilege><D:description xml:lang=\"en\">change access "
              "control</D:description></D:supported-privilege>"
+             "<D:supported-privilege><D:privilege><P:approve/>"
+             "</D:privilege><D:description xml:lang=\"en\">approve "
+             "documents for publication</D:description>"
+             "</D:supported-privilege>"
              "</D:supported-privilege>");
     return true;
 }
@@ -604,8 +615,11 @@ parse_privileges(struct dav_req *req, const struct dav_xml_elem *gd,
             return dav_err_new(req, 400, "expected DAV:privilege");
         struct dav_xml_elem *name = dav_elem_first(p);
         unsigned v;
-        if (name == NULL || strcmp(dav_elem_ns(name), DAV_NS) != 0 ||
-            !acl_priv_parse(dav_elem_name(name), &v))
+        bool ours = name != NULL &&
+                    (strcmp(dav_elem_ns(name), DAV_NS) == 0 ||
+                     (strcmp(dav_elem_ns(name), PARVIS_NS) == 0 &&
+                      strcmp(dav_elem_name(name), "approve") == 0));
+        if (!ours || !acl_priv_parse(dav_elem_name(name), &v))
             return ace_error(req, "not-supported-privilege",
                              "unsupported privilege");
         *out |= v;
@@ -738,9 +752,9 @@ report_principal_search(struct dav_req *req, const struct dav_xml_elem *root)
             }
         }
     }
-    const char *test = NULL;
-    (void)test;
-    anyof = false; /* RFC 3744 §9.4: allof unless test="anyof" */
+    /* RFC 3744 §9.4: allof unless test="anyof". */
+    const char *test = dav_elem_attr(req, root, "test");
+    anyof = test != NULL && strcmp(test, "anyof") == 0;
     if (nt == 0)
         return dav_err_new(req, 400, "no property-search");
     struct dav_user *users;

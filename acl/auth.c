@@ -311,8 +311,13 @@ acl_authn(struct dav_req *req)
         return e;
     }
     if (failures >= ACL_FAIL_FREE) {
+        /* Wait without holding a database connection. */
         unsigned delay = 1u << (failures - ACL_FAIL_FREE);
+        dav_txn_pause(req);
         sleep(delay > ACL_MAX_DELAY ? ACL_MAX_DELAY : delay);
+        struct dav_err *err = dav_txn_resume(req);
+        if (err != NULL)
+            return err;
     }
 
     struct dav_user u;
@@ -343,6 +348,7 @@ acl_authn(struct dav_req *req)
         return unauthorized(req, "bad credentials");
     }
     fail_clear(ukey);
+    fail_clear(akey);
     cache_put(key, user, u.id, app_id, u.guest);
     set_principal(req, u.id, u.name, app_id);
     req->principal->display_name = u.display_name;

@@ -486,7 +486,9 @@ dav_target_resolve(struct dav_req *req, struct dav_target *t, bool lock_row)
     if (t->area == DAV_AREA_PRINCIPAL_SPACE) {
         enum dav_store_rc rc = st->space_for_user(req, t->slug, viewer,
                                                   &t->space);
-        if (rc == DAV_STORE_NOTFOUND)
+        /* A space's group principal is seen by its members only. */
+        if (rc == DAV_STORE_NOTFOUND ||
+            (rc == DAV_STORE_OK && t->space.role[0] == '\0'))
             return dav_err_new(req, 404, "no principal %s", t->slug);
         if (rc != DAV_STORE_OK)
             return dav_err_from_store(req, rc, "principal");
@@ -647,7 +649,8 @@ dav_req_body(struct dav_req *req, const char *data, size_t len)
     buf_append(&req->body, data, len);
 }
 
-/* Check the method's declared privilege on the target or its parent. */
+/* Check the method's declared privilege on the target or its parent.
+ * An unreadable parent answers like a missing one (409). */
 static struct dav_err *
 check_declared_priv(struct dav_req *req)
 {
@@ -663,9 +666,18 @@ check_declared_priv(struct dav_req *req)
             return err;
         if (!parent.exists)
             return NULL; /* the handler answers 409 */
-        return dav_check_priv(req, &parent, DAV_PRIV_BIND);
+        err = dav_check_priv(req, &parent, DAV_PRIV_BIND);
+        /* An unreadable parent must look like a missing one. */
+        if (err != NULL && err->status == 404)
+            return dav_err_new(req, 409, "parent collection missing");
+        return err;
     }
-    return dav_check_priv(req, t, m->required_priv);
+    struct dav_err *err = dav_check_priv(req, t, m->required_priv);
+    /* Creating over something unreadable: as if its parent were missing. */
+    if (err != NULL && err->status == 404 &&
+        (m->flags & DAV_M_TARGET_PARENT) != 0 && t->area == DAV_AREA_SPACE)
+        return dav_err_new(req, 409, "parent collection missing");
+    return err;
 }
 
 /*
@@ -1049,4 +1061,22 @@ dav_respond_xml(struct dav_req *req, int status, const char *xml)
 {
     dav_respond(req, status, "application/xml; charset=utf-8", xml,
                 strlen(xml));
+}
+
+void
+dav_txn_pause(struct dav_req *req)
+{
+    if (!req->in_txn)
+        return;
+    req->srv->store->txn_rollback(req);
+    req->in_txn = false;
+    req->acl_cache = NULL;
+}
+
+struct dav_err *
+dav_txn_resume(struct dav_req *req)
+{
+    if (req->in_txn)
+        return NULL;
+    return txn_start(req);
 }

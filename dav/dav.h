@@ -436,6 +436,11 @@ void dav_resp_header_add(struct dav_req *req, const char *name,
 
 /* ---- helpers for handlers (dav/, caldav/, acl/) ----------------------------------- */
 
+/* Give the request's database connection back while it waits (failed
+ * login slow-down) and take one again; nothing may have been written. */
+void dav_txn_pause(struct dav_req *req);
+struct dav_err *dav_txn_resume(struct dav_req *req);
+
 /* The MKCOL of the DAV core, for extensions that extend it (RFC 5689). */
 struct dav_err *dav_method_mkcol(struct dav_req *req);
 /* The PROPPATCH instructions of a DAV:set/DAV:remove list, applied to

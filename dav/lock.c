@@ -200,6 +200,14 @@ if_tag_target(struct dav_req *req, const char *tag, struct dav_target *out)
         out->exists = false;
         return NULL;
     }
+    /* What one may not read cannot be probed through the If header. */
+    if (err == NULL && out->exists &&
+        dav_check_priv(req, out, DAV_PRIV_READ) != NULL) {
+        memset(&out->res, 0, sizeof(out->res));
+        out->exists = false;
+        out->locks_loaded = true;
+        out->nlocks = 0;
+    }
     return err;
 }
 
@@ -260,17 +268,36 @@ dav_if_evaluate(struct dav_req *req)
     return dav_err_new(req, 412, "If header evaluated to false");
 }
 
+/* href of a lock root, or NULL when the principal may not read it (a
+ * name in a denied folder is never told). */
+static const char *
+lock_root_href(struct dav_req *req, const struct dav_target *t,
+               const char *root)
+{
+    struct dav_target r = *t;
+    r.path = root;
+    if (strcmp(root, t->path) != 0) {
+        if (req->srv->store->lookup(req, t->space.id, root, false, &r.res) !=
+            DAV_STORE_OK)
+            return NULL;
+        r.exists = true;
+        if (dav_check_priv(req, &r, DAV_PRIV_READ) != NULL)
+            return NULL;
+    }
+    bool coll = r.exists && r.res.kind == DAV_KIND_COLLECTION;
+    if (t->url_base != NULL && t->base_path != NULL &&
+        strncmp(root, t->base_path, strlen(t->base_path)) == 0)
+        return dav_href_of(req, req->arena, &r);
+    return dav_space_href(req->arena, t->slug, root, coll);
+}
+
 static struct dav_err *
 locked_err(struct dav_req *req, const struct dav_target *t,
            const struct dav_lock *lk)
 {
     struct dav_err *e = dav_err_cond(req, 423, DAV_NS, "lock-token-submitted",
                                      "locked by %s", lk->token);
-    /* The root is a collection when it is an ancestor of t, or t itself
-     * when t is one. */
-    bool coll = strcmp(lk->root, t->path) != 0 ||
-                (t->exists && t->res.kind == DAV_KIND_COLLECTION);
-    e->href = dav_space_href(req->arena, t->slug, lk->root, coll);
+    e->href = lock_root_href(req, t, lk->root);
     return e;
 }
 
@@ -421,7 +448,7 @@ static const struct dav_prop_def lock_props[] = {
 static const struct dav_method_def lock_methods[] = {
     { "LOCK", DAV_M_BODY_XML | DAV_M_WRITE | DAV_M_TARGET_PARENT,
       DAV_PRIV_WRITE_CONTENT, NULL, NULL, dav_method_lock },
-    { "UNLOCK", DAV_M_NO_BODY | DAV_M_WRITE, DAV_PRIV_UNLOCK, NULL, NULL,
+    { "UNLOCK", DAV_M_NO_BODY | DAV_M_WRITE, DAV_PRIV_READ, NULL, NULL,
       dav_method_unlock },
 };
 
@@ -593,10 +620,7 @@ dav_method_lock(struct dav_req *req)
             struct dav_err *e = dav_err_cond(req, 423, DAV_NS,
                                              "no-conflicting-lock",
                                              "conflicting lock");
-            bool coll = strcmp(others[i].root, t->path) != 0 ||
-                        (t->exists && t->res.kind == DAV_KIND_COLLECTION);
-            e->href = dav_space_href(req->arena, t->slug, others[i].root,
-                                     coll);
+            e->href = lock_root_href(req, t, others[i].root);
             return e;
         }
     }
@@ -654,10 +678,11 @@ dav_method_unlock(struct dav_req *req)
         const struct dav_lock *lk = &t->locks[i];
         if (strcmp(lk->token, token) != 0)
             continue;
-        /* Only the lock's creator, or a manager, may remove it. */
+        /* RFC 3744 §3.5: the lock's creator, or whoever holds
+         * DAV:unlock (managers), may remove it. */
         if (req->principal != NULL && lk->principal_id != 0 &&
             lk->principal_id != req->principal->id &&
-            dav_check_priv(req, t, DAV_PRIV_WRITE_ACL) != NULL)
+            dav_check_priv(req, t, DAV_PRIV_UNLOCK) != NULL)
             return dav_err_cond(req, 403, DAV_NS, "need-privileges",
                                 "lock held by another principal");
         enum dav_store_rc rc = req->srv->store->lock_remove(req, token);

@@ -648,6 +648,44 @@ dav_method_delete(struct dav_req *req)
 
 /* ---- COPY / MOVE ------------------------------------------------------------------ */
 
+/*
+ * After a COPY of a tree: remove from the copy every part of the source
+ * the principal may not read (folders and files denied by an access
+ * control entry below the source).
+ */
+static struct dav_err *
+prune_unreadable(struct dav_req *req, const struct dav_target *src,
+                 const struct dav_target *dst)
+{
+    const struct dav_store_ops *st = req->srv->store;
+    if (!src->space.has_aces || req->principal == NULL)
+        return NULL;
+    struct dav_ace *aces;
+    size_t n;
+    enum dav_store_rc rc = st->aces_find(req, src->space.id, NULL, 0, &aces,
+                                         &n);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "access control entries");
+    size_t sl = strlen(src->path);
+    for (size_t i = 0; i < n; i++) {
+        const char *p = aces[i].path;
+        if (strncmp(p, src->path, sl) != 0 || p[sl] != '/')
+            continue;
+        struct dav_target inner = *src;
+        inner.path = p;
+        if (st->lookup(req, src->space.id, p, false, &inner.res) !=
+            DAV_STORE_OK)
+            continue;
+        if (dav_check_priv(req, &inner, DAV_PRIV_READ) == NULL)
+            continue;
+        const char *copy = arena_printf(req->arena, "%s%s", dst->path, p + sl);
+        rc = st->remove(req, dst->space.id, copy);
+        if (rc != DAV_STORE_OK && rc != DAV_STORE_NOTFOUND)
+            return dav_err_from_store(req, rc, "copy");
+    }
+    return NULL;
+}
+
 static struct dav_err *
 copy_move(struct dav_req *req, bool move)
 {
@@ -733,13 +771,8 @@ copy_move(struct dav_req *req, bool move)
             return dav_err_new(req, 403, "destination is a parent of the "
                                          "source");
     }
-    /* The destination, what it replaces and its parent's membership must
-     * not be locked by someone else (RFC 4918 §7.6, §9.8.4, §9.9.4). */
-    err = dav_locks_check(req, &dst,
-                          dst.exists && dst.res.kind == DAV_KIND_COLLECTION,
-                          true);
-    if (err != NULL)
-        return err;
+    /* Privileges first, so that a lock in a denied folder is not told;
+     * an unreadable parent answers like a missing one. */
     struct dav_target dparent;
     err = dav_target_parent(req, &dst, &dparent);
     if (err != NULL)
@@ -748,15 +781,33 @@ copy_move(struct dav_req *req, bool move)
         return dav_err_new(req, 409, "destination parent missing");
     err = dav_check_priv(req, &dparent, DAV_PRIV_BIND);
     if (err != NULL)
+        return err->status == 404
+                   ? dav_err_new(req, 409, "destination parent missing")
+                   : err;
+    if (dst.exists) {
+        err = dav_check_priv(req, &dst, DAV_PRIV_UNBIND);
+        if (err != NULL)
+            return err;
+    }
+    /* The destination, what it replaces and its parent's membership must
+     * not be locked by someone else (RFC 4918 §7.6, §9.8.4, §9.9.4). */
+    err = dav_locks_check(req, &dst,
+                          dst.exists && dst.res.kind == DAV_KIND_COLLECTION,
+                          true);
+    if (err != NULL)
         return err;
     if (dst.exists) {
         if (!overwrite)
             return dav_err_new(req, 412, "destination exists, Overwrite: F");
-        err = dav_check_priv(req, &dst, DAV_PRIV_UNBIND);
-        if (err != NULL)
-            return err;
-        /* RFC 4918 §9.8.4 / §9.9.3: delete the destination first. */
-        enum dav_store_rc rc = st->remove(req, dst.space.id, dst.path);
+        /* RFC 4918 §9.8.4 / §9.9.3: delete the destination first; what it
+         * held goes to the trash like any deletion. */
+        const char *entry;
+        enum dav_store_rc rc =
+            dst.base_path == NULL
+                ? st->trash(req, dst.space.id, dst.path,
+                            req->principal != NULL ? req->principal->id : 0,
+                            &entry)
+                : st->remove(req, dst.space.id, dst.path);
         if (rc != DAV_STORE_OK)
             return dav_err_from_store(req, rc, "overwrite");
     }
@@ -782,6 +833,12 @@ copy_move(struct dav_req *req, bool move)
                       depth == DAV_DEPTH_0, author);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, move ? "move" : "copy");
+    if (!move && is_coll) {
+        /* A copy carries only what its maker may read. */
+        err = prune_unreadable(req, src, &dst);
+        if (err != NULL)
+            return err;
+    }
     dav_respond(req, dst.exists ? 204 : 201, NULL, "", 0);
     if (!dst.exists)
         dav_resp_header_add(req, "Location",

@@ -605,6 +605,8 @@ virtual_children(struct dav_req *req, struct pf_member **out, size_t *n)
         size_t k = 0;
         for (size_t i = 0; i < ns; i++) {
             bool principal = t->area == DAV_AREA_PRINCIPAL_SPACES;
+            if (principal && spaces[i].role[0] == '\0')
+                continue; /* not a member: no group principal for them */
             m[k] = *virtual_member(req, principal ? DAV_AREA_PRINCIPAL_SPACE
                                                   : DAV_AREA_SPACE);
             m[k].t.slug = spaces[i].slug;

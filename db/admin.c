@@ -442,7 +442,9 @@ db_user_transfer(struct db_conn *c, const char *from, const char *to,
         "r AS (UPDATE resources SET created_by = ok.tid FROM ok "
         "WHERE created_by = ok.fid RETURNING 1), "
         "s AS (UPDATE resources SET submitted_by = ok.tid FROM ok "
-        "WHERE submitted_by = ok.fid RETURNING 1) "
+        "WHERE submitted_by = ok.fid RETURNING 1), "
+        "gone AS (DELETE FROM members mm USING ok WHERE mm.user_id = ok.fid "
+        "RETURNING 1) "
         "SELECT 1 FROM ok",
         2, v, what, err, errlen);
 }
@@ -517,8 +519,8 @@ db_acl_list(struct db_conn *c, const char *path, db_row_fn fn, void *ctx,
         "u.id = a.principal_id "
         "LEFT JOIN spaces ps ON a.principal_kind = 'space' AND "
         "ps.id = a.principal_id "
-        "WHERE s.slug = $1 AND (r.path = $2 OR $2 = '' OR "
-        "r.path LIKE $2 || '/%' OR $2 LIKE r.path || '/%' OR r.path = '') "
+        "WHERE s.slug = $1 AND (r.path = $2 OR $2 LIKE r.path || '/%' OR "
+        "r.path = '') "
         "ORDER BY r.path, a.position, a.id",
         2, v, fn, ctx, NULL, err, errlen);
 }

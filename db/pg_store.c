@@ -103,8 +103,10 @@ static const struct {
       "FROM spaces s LEFT JOIN members m ON m.space_id = s.id "
       "AND m.user_id = $2 "
       "WHERE s.slug = $1 AND NOT s.archived AND (m.user_id IS NOT NULL OR "
-      "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = s.id AND "
-      "a.principal_kind = 'user' AND a.principal_id = $2 AND a.is_grant))" },
+      "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = s.id AND a.is_grant "
+      "AND ((a.principal_kind = 'user' AND a.principal_id = $2) OR "
+      "(a.principal_kind = 'space' AND a.principal_id IN "
+      "(SELECT space_id FROM members WHERE user_id = $2)))))" },
     { "spaces_of_user",
       "SELECT s.id, s.slug, s.title, coalesce(m.role, ''), "
       "extract(epoch FROM s.created_at)::bigint, "
@@ -113,8 +115,10 @@ static const struct {
       "FROM spaces s LEFT JOIN members m ON m.space_id = s.id "
       "AND m.user_id = $1 "
       "WHERE NOT s.archived AND (m.user_id IS NOT NULL OR "
-      "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = s.id AND "
-      "a.principal_kind = 'user' AND a.principal_id = $1 AND a.is_grant)) "
+      "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = s.id AND a.is_grant "
+      "AND ((a.principal_kind = 'user' AND a.principal_id = $1) OR "
+      "(a.principal_kind = 'space' AND a.principal_id IN "
+      "(SELECT space_id FROM members WHERE user_id = $1))))) "
       "ORDER BY s.slug" },
     { "space_by_slug",
       "SELECT s.id, s.slug, s.title, '', "
