@@ -118,6 +118,13 @@ set_key(struct conf *c, const char *k, const char *v, char *err, size_t errlen)
     } else if (strcmp(k, "trust_proxy_tls") == 0) {
         if (!parse_bool(v, &c->trust_proxy_tls))
             goto bad_bool;
+    } else if (strcmp(k, "max_connections_per_client") == 0) {
+        if (!parse_uint(v, 100000, &n))
+            goto bad_number;
+        c->max_connections_per_client = (unsigned)n;
+    } else if (strcmp(k, "allow_unsafe_database") == 0) {
+        if (!parse_bool(v, &c->allow_unsafe_database))
+            goto bad_bool;
     } else if (strcmp(k, "anonymous_user") == 0) {
         free(c->anonymous_user);
         c->anonymous_user = v[0] != '\0' ? xstrdup(v) : NULL;
@@ -152,7 +159,8 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
     c->listen_port = 8080;
     c->dsn = xstrdup("dbname=parvis");
     c->db_pool_size = 8;
-    c->max_connections = 256;
+    c->max_connections = 1024;
+    c->max_connections_per_client = 512;
     c->connection_timeout = 60;
     c->max_xml_body = 1024 * 1024;
     c->access_log = xstrdup("-");

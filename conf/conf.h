@@ -24,6 +24,8 @@ struct conf {
     char *tls_cert;           /* PEM certificate chain: serve HTTPS */
     char *tls_key;            /* PEM private key */
     bool trust_proxy_tls;     /* a reverse proxy terminates TLS */
+    unsigned max_connections_per_client; /* 0: no limit */
+    bool allow_unsafe_database; /* start even without fsync & co. */
     char *anonymous_user;     /* requests without credentials act as this
                                  user (benchmarks, closed networks) */
 };

@@ -419,6 +419,13 @@ calendar_folder(const char *path)
     return under(path, DAV_CAL_FOLDER) || under(path, DAV_TRASH_FOLDER);
 }
 
+bool
+dav_reserved_path(const char *path)
+{
+    return strcmp(path, DAV_CAL_FOLDER) == 0 ||
+           strcmp(path, DAV_TRASH_FOLDER) == 0;
+}
+
 const char *
 dav_calendar_url(struct arena *a, const char *user, const char *cal)
 {
@@ -656,6 +663,11 @@ check_declared_priv(struct dav_req *req)
 {
     const struct dav_method_def *m = req->mdef;
     struct dav_target *t = &req->target;
+    /* The trash takes nothing in: items leave it (MOVE) or are purged. */
+    if (t->base_path != NULL && strcmp(t->base_path, DAV_TRASH_FOLDER) == 0 &&
+        (m->flags & DAV_M_WRITE) != 0 && strcmp(m->name, "DELETE") != 0 &&
+        strcmp(m->name, "MOVE") != 0 && strcmp(m->name, "UNLOCK") != 0)
+        return dav_err_new(req, 403, "the trash is read-only");
     if (m->required_priv == DAV_PRIV_NONE)
         return NULL;
     if (t->area == DAV_AREA_SPACE && !t->exists &&

@@ -96,6 +96,9 @@ void dav_respond_buf(struct dav_req *req, int status, const char *ctype,
 
 struct dav_err *dav_method_report(struct dav_req *req);
 
+/* Is path a reserved folder of a space root (calendars, trash)? */
+bool dav_reserved_path(const char *path);
+
 /* ---- props.c ---- */
 
 /* macOS metadata files (._*, .DS_Store) of other users are left out of

@@ -161,7 +161,7 @@ get_collection(struct dav_req *req)
             c.res = rs[i];
             if (dav_member_hidden(req, &rs[i]) ||
                 (t->cal_name == NULL &&
-                 strcmp(rs[i].path, DAV_CAL_FOLDER) == 0) ||
+                 dav_reserved_path(rs[i].path)) ||
                 dav_check_priv(req, &c, DAV_PRIV_READ) != NULL)
                 continue;
             const char *h = dav_href_of(req, req->arena, &c);
@@ -714,7 +714,9 @@ copy_move(struct dav_req *req, bool move)
     bool notfound;
     if (!dav_path_parse(req->arena, draw, &dst, &notfound))
         return dav_err_new(req, notfound ? 403 : 400, "bad Destination path");
-    if (dst.area != DAV_AREA_SPACE || dst.path[0] == '\0')
+    if (dst.area != DAV_AREA_SPACE || dst.path[0] == '\0' ||
+        (dst.base_path != NULL &&
+         strcmp(dst.base_path, DAV_TRASH_FOLDER) == 0))
         return dav_err_new(req, 403, "Destination outside a space");
 
     bool overwrite = true;

@@ -709,7 +709,7 @@ dav_method_propfind(struct dav_req *req)
                 /* Per-member access check: unreadable members vanish. */
                 if (dav_member_hidden(req, &rs[i]) ||
                     (t->cal_name == NULL &&
-                     strcmp(rs[i].path, DAV_CAL_FOLDER) == 0) ||
+                     dav_reserved_path(rs[i].path)) ||
                     dav_check_priv(req, &kids[k].t, DAV_PRIV_READ) != NULL)
                     continue;
                 k++;

@@ -183,7 +183,7 @@ report_sync_collection(struct dav_req *req, const struct dav_xml_elem *root)
             return dav_err_from_store(req, rc, "member");
         m.exists = true;
         if (dav_member_hidden(req, &m.res) ||
-            (t->cal_name == NULL && strcmp(m.path, DAV_CAL_FOLDER) == 0) ||
+            (t->cal_name == NULL && dav_reserved_path(m.path)) ||
             dav_check_priv(req, &m, DAV_PRIV_READ) != NULL)
             continue;
         struct buf found, missing;

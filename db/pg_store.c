@@ -430,7 +430,8 @@ static const struct {
     { "lock_remove", "DELETE FROM locks WHERE token = $1" },
     { "quota_get",
       "SELECT coalesce((SELECT sum(v.size) FROM resources r "
-      "JOIN revisions v ON v.id = r.current_rev WHERE r.space_id = $1), 0), "
+      "JOIN revisions v ON v.id = r.current_rev WHERE r.space_id = $1 "
+      "AND r.path NOT LIKE '/.trash/%'), 0), "
       "coalesce(quota_bytes, -1) FROM spaces WHERE id = $1" },
     { "tree_size",
       "SELECT coalesce(sum(v.size), 0) FROM resources r "

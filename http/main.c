@@ -91,6 +91,18 @@ main(int argc, char **argv)
                 "without credentials act as \"%s\"", conf.anonymous_user);
     if (applied > 0)
         log_msg(LOG_INFO, NULL, NULL, "applied %d migration(s)", applied);
+    /* An acknowledged write must survive a crash of the database host. */
+    if (!db_check_durability(dc, err, sizeof(err))) {
+        if (!conf.allow_unsafe_database) {
+            fprintf(stderr, "parvisd: %s; refusing to start (set "
+                            "allow_unsafe_database = true to accept it)\n",
+                    err);
+            db_conn_close(dc);
+            return 1;
+        }
+        log_msg(LOG_WARN, NULL, err, "the database may lose acknowledged "
+                                     "writes");
+    }
     db_conn_close(dc);
 
     xmlInitParser();

@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,25 @@ queue_simple(struct http_ctx *hc, unsigned status, const char *ctype,
     return r;
 }
 
+static enum MHD_Result
+queue_close(struct http_ctx *hc)
+{
+    static const char body[] = "400 Bad Request: Content-Length with "
+                               "Transfer-Encoding\n";
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        sizeof(body) - 1, (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Connection", "close");
+    MHD_add_response_header(resp, "Content-Type", "text/plain");
+    hc->status = 400;
+    hc->bytes = sizeof(body) - 1;
+    enum MHD_Result r = MHD_queue_response(hc->conn, 400, resp);
+    MHD_destroy_response(resp);
+    hc->queued = true;
+    return r;
+}
+
 static bool
 request_has_body(struct MHD_Connection *conn)
 {
@@ -154,6 +174,17 @@ request_has_body(struct MHD_Connection *conn)
     if (te != NULL)
         return true;
     return cl != NULL && strcmp(cl, "0") != 0;
+}
+
+/* RFC 9112 §6.3: a message with both Content-Length and
+ * Transfer-Encoding is a smuggling risk: refused, connection closed. */
+static bool
+ambiguous_length(struct MHD_Connection *conn)
+{
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                       "Content-Length") != NULL &&
+           MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                       "Transfer-Encoding") != NULL;
 }
 
 static bool
@@ -207,6 +238,10 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
         hc->req = dav_req_create(s->dav, method, url, addr, header_lookup,
                                  conn);
         hc->req->secure = s->tls;
+        if (ambiguous_length(conn)) {
+            *upload_data_size = 0;
+            return queue_close(hc);
+        }
         /* Routes outside the DAV namespace are answered at the last call;
          * DAV requests begin now, before libmicrohttpd sends
          * "100 Continue", so that a refused upload is never sent. */
@@ -426,6 +461,9 @@ http_server_start(const struct dav_server *dav)
             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
             MHD_OPTION_UNESCAPE_CALLBACK, keep_url_raw, NULL,
             MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+            (unsigned)c->max_connections_per_client,
+            MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
             MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
             s->tls_key, MHD_OPTION_END);
     else
@@ -438,7 +476,11 @@ http_server_start(const struct dav_server *dav)
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
             MHD_OPTION_UNESCAPE_CALLBACK, keep_url_raw, NULL,
-            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+            (unsigned)c->max_connections_per_client,
+            MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
+            MHD_OPTION_END);
     freeaddrinfo(ai);
     if (s->mhd == NULL) {
         log_msg(LOG_ERROR, NULL, NULL, "cannot listen on %s:%u",

@@ -382,6 +382,8 @@ class ParvisServer:
             f"listen = 127.0.0.1:{self.port}",
             f"dsn = {self.cluster.dsn}",
             f"access_log = {self.access_log_path}",
+            # The throwaway cluster runs with fsync off, for speed.
+            "allow_unsafe_database = true",
         ]
         if isinstance(self.extra_conf, dict):
             lines += [f"{k} = {v}" for k, v in self.extra_conf.items()]
