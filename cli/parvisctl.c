@@ -484,8 +484,8 @@ cmd_acl(struct db_conn *c, int argc, char **argv)
         enum db_admin_rc rc = db_acl_set(c, argv[1], argv[2], grant, privs,
                                          err, sizeof(err));
         if (rc == DB_ADMIN_OK)
-            printf("%s %s %s on %s\n", grant ? "granted" : "denied",
-                   argv[3], grant ? "to" : "to", argv[1]);
+            printf("%s %s to %s on %s\n", grant ? "granted" : "denied",
+                   argv[3], argv[2], argv[1]);
         return admin_result(rc, err, "entry");
     }
     if (argc == 3 && strcmp(argv[0], "revoke") == 0) {
@@ -652,10 +652,15 @@ main(int argc, char **argv)
     }
     if (i >= argc)
         return usage();
-    /* --json may also follow the command. */
-    for (int k = i; k < argc; k++)
+    /* --json may also follow the command: take it out of the arguments. */
+    int kept = i;
+    for (int k = i; k < argc; k++) {
         if (strcmp(argv[k], "--json") == 0)
             json_out = true;
+        else
+            argv[kept++] = argv[k];
+    }
+    argc = kept;
 
     struct conf conf;
     char err[512];

@@ -660,9 +660,9 @@ db_audit_verify(struct db_conn *c, int64_t *rows, int64_t *bad, char *err,
     enum db_admin_rc rc = admin_exec(
         c,
         "SELECT id::text, (prev_hash = coalesce(lag(row_hash) OVER (ORDER BY "
-        "id), '\\x'::bytea))::text, (row_hash = sha256(prev_hash || "
+        "audit.id), '\\x'::bytea))::text, (row_hash = sha256(prev_hash || "
         "convert_to(parvis_audit_text(audit), 'UTF8')))::text "
-        "FROM audit ORDER BY id",
+        "FROM audit ORDER BY audit.id",
         0, NULL, verify_row, &vs, NULL, err, errlen);
     if (rc != DB_ADMIN_OK)
         return rc;
@@ -723,14 +723,11 @@ db_approval_set(struct db_conn *c, const char *path, const char *state,
         "submitted_by = CASE WHEN $3 = 'submitted' THEN (SELECT id FROM u) "
         "ELSE r.submitted_by END FROM spaces s WHERE s.id = r.space_id AND "
         "s.slug = $1 AND r.path = $2 AND r.kind = 1 AND "
-        "r.current_rev IS NOT NULL RETURNING r.current_rev) "
-        "UPDATE revisions SET approved = true FROM f "
-        "WHERE revisions.id = f.current_rev AND $3 = 'approved' "
-        "RETURNING 1",
-        5, v, what, err, errlen) == DB_ADMIN_OK ||
-                   strcmp(state, "approved") != 0
-               ? DB_ADMIN_OK
-               : DB_ADMIN_NOTFOUND;
+        "r.current_rev IS NOT NULL RETURNING r.current_rev), "
+        "v AS (UPDATE revisions SET approved = true FROM f "
+        "WHERE revisions.id = f.current_rev AND $3 = 'approved') "
+        "SELECT 1 FROM f",
+        5, v, what, err, errlen);
 }
 
 enum db_admin_rc
@@ -755,9 +752,18 @@ db_purge(struct db_conn *c, int64_t *revisions, int64_t *chunks, char *err,
          size_t errlen)
 {
     int rows = 0;
+    char ignored[8];
+    /* One transaction, with the content tables locked against writers:
+     * an upload reusing a chunk cannot race its collection. */
+    enum db_admin_rc rc = admin_exec(
+        c, "BEGIN; LOCK TABLE revisions, blobs, blob_chunks, chunks "
+           "IN SHARE ROW EXCLUSIVE MODE",
+        0, NULL, NULL, NULL, NULL, err, errlen);
+    if (rc != DB_ADMIN_OK)
+        return rc;
     /* Revisions beyond a space's retention: never a current or an
      * approved one (nor the approved revision a file points to). */
-    enum db_admin_rc rc = admin_exec(
+    rc = admin_exec(
         c,
         "DELETE FROM revisions v USING (SELECT v2.id FROM revisions v2 "
         "JOIN resources r ON r.id = v2.resource_id "
@@ -770,8 +776,11 @@ db_purge(struct db_conn *c, int64_t *revisions, int64_t *chunks, char *err,
         "v2.created_at < now() - s.keep_days * interval '1 day'))) old "
         "WHERE v.id = old.id",
         0, NULL, NULL, NULL, &rows, err, errlen);
-    if (rc != DB_ADMIN_OK)
+    if (rc != DB_ADMIN_OK) {
+        admin_exec(c, "ROLLBACK", 0, NULL, NULL, NULL, NULL, ignored,
+                   sizeof(ignored));
         return rc;
+    }
     *revisions = rows;
     /* Content no revision refers to: blobs, their chunk lists, chunks. */
     rc = admin_exec(c,
@@ -793,6 +802,11 @@ db_purge(struct db_conn *c, int64_t *revisions, int64_t *chunks, char *err,
                         "AND bc.chunk_sha256 = ch.sha256)",
                         0, NULL, NULL, NULL, &rows, err, errlen);
     *chunks = rows;
+    if (rc == DB_ADMIN_OK)
+        rc = admin_exec(c, "COMMIT", 0, NULL, NULL, NULL, NULL, err, errlen);
+    else
+        admin_exec(c, "ROLLBACK", 0, NULL, NULL, NULL, NULL, ignored,
+                   sizeof(ignored));
     return rc;
 }
 

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -327,9 +328,14 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (hc == NULL)
         return;
     access_log_write(s, hc, toe);
+    bool big = hc->req != NULL && hc->req->resp_body.len > 1024 * 1024;
     /* Rolls back an open transaction: a client that went away mid-upload
      * leaves nothing behind. */
     dav_req_destroy(hc->req);
+    /* A large answer (a long listing) was built in memory: give it back
+     * to the system rather than keep it in this thread's malloc arena. */
+    if (big)
+        malloc_trim(0);
     free(hc);
     *con_cls = NULL;
 }

@@ -1,0 +1,634 @@
+"""Servers under test, each started privately on 127.0.0.1 with a generated
+configuration in a temp dir, access logs off, keep-alive on, Basic auth.
+
+Every server serves the same URL layout, /dav/spaces/bench/, to user "bench".
+Peers get the cheapest password check they support (nginx and lighttpd: plain
+text; Apache: htpasswd -s, one SHA-1, since Apache refuses plain text on
+Linux); Parvis runs with its normal Argon2id hash and credential cache.
+
+A Server exposes:
+    key, name          "parvis" / "Parvis"
+    host, port, base   where to send requests (base = "/dav/spaces/bench/")
+    cpu_roots()        pids whose process trees make up the server (for CPU)
+    rss_roots()        pids whose process trees count for peak RSS
+    version()          one line for the report header
+    kinds              workload families it takes part in ("files"; the CalDAV
+                       half adds "caldav" servers)
+"""
+
+import glob
+import hashlib
+import os
+import pwd
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import client
+
+BENCH_USER = "bench"
+SPACE = "bench"
+BASE = f"/dav/spaces/{SPACE}/"
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(argv, check=True, **kw):
+    kw.setdefault("stdin", subprocess.DEVNULL)
+    p = subprocess.run(argv, capture_output=True, text=True, **kw)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed (exit {p.returncode}):\n"
+                           f"{p.stdout}{p.stderr}")
+    return p
+
+
+def tail(path, n=40):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-n:])
+    except OSError as e:
+        return f"(cannot read {path}: {e})"
+
+
+def chown_r(path, user):
+    pw = pwd.getpwnam(user)
+    for d, dirs, files in os.walk(path):
+        os.chown(d, pw.pw_uid, pw.pw_gid)
+        for f in files:
+            os.chown(os.path.join(d, f), pw.pw_uid, pw.pw_gid)
+
+
+def pid_alive(pid):
+    """True if PID exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            s = f.read()
+    except OSError:
+        return False
+    return s[s.rindex(b")") + 2:s.rindex(b")") + 3] != b"Z"
+
+
+class Server:
+    key = "?"
+    name = "?"
+    kinds = ("files",)
+
+    def __init__(self, tmp, password):
+        self.tmp = tmp
+        self.dir = os.path.join(tmp, self.key)
+        os.makedirs(self.dir)
+        os.chmod(self.dir, 0o755)
+        self.password = password
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        self.base = BASE
+        self.client = client.Client(self.host, self.port, BENCH_USER, password)
+
+    # -- lifecycle
+    def start(self):
+        raise NotImplementedError
+
+    def stop(self):
+        raise NotImplementedError
+
+    def cpu_roots(self):
+        raise NotImplementedError
+
+    def rss_roots(self):
+        return self.cpu_roots()
+
+    def db_roots(self):
+        """Database processes within cpu_roots() (Parvis: PostgreSQL)."""
+        return []
+
+    def version(self):
+        return "?"
+
+    def logs(self):
+        return []
+
+    def exit_status(self):
+        """How a server process that died ended, if we can tell."""
+        p = getattr(self, "proc", None)
+        if p is None:
+            return "?"
+        rc = p.poll()
+        if rc is None:
+            return "?"
+        if rc < 0:
+            try:
+                return f"killed by {signal.Signals(-rc).name}"
+            except ValueError:
+                return f"killed by signal {-rc}"
+        return f"exit status {rc}"
+
+    def wait_ready(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            for pid in self.cpu_roots():
+                if not pid_alive(pid):
+                    raise RuntimeError(f"{self.name} exited during start-up\n"
+                                       + self.log_tails())
+            try:
+                st, _, _ = self.client.once("PROPFIND", self.base, body=client.ALLPROP,
+                                            headers={"Depth": "0"})
+                if st == 207:
+                    return
+                last = f"status {st}"
+            except OSError as e:
+                last = str(e)
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} not ready after {timeout}s ({last})\n"
+                           + self.log_tails())
+
+    def log_tails(self):
+        return "".join(f"--- {p} ---\n{tail(p)}" for p in self.logs() if os.path.exists(p))
+
+    def _stop_proc(self, sig=signal.SIGTERM, timeout=30):
+        """Stops our Popen child; returns its exit code (negative: signal)."""
+        p = getattr(self, "proc", None)
+        if p is None:
+            return None
+        if p.poll() is None:
+            try:
+                p.send_signal(sig)
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        return p.returncode
+
+    def _docroot(self):
+        root = os.path.join(self.dir, "root")
+        os.makedirs(os.path.join(root, BASE.strip("/")))
+        return root
+
+    def _stop_pid(self, pid, sig=signal.SIGTERM, timeout=30):
+        if not pid or not pid_alive(pid):
+            return
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                r, _ = os.waitpid(pid, os.WNOHANG)
+                if r == pid:
+                    return
+            except ChildProcessError:
+                if not pid_alive(pid):
+                    return
+            time.sleep(0.05)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+# ----------------------------------------------------------------- Apache
+
+APACHE_MODULES = ["mpm_event", "authn_core", "authn_file", "authz_core", "authz_user",
+                  "auth_basic", "mime", "dav", "dav_fs"]
+
+
+class Apache(Server):
+    key = "apache"
+    name = "Apache"
+
+    def start(self):
+        d = self.dir
+        root = self._docroot()
+        for sub in ("run", "lock", "log"):
+            os.makedirs(os.path.join(d, sub))
+        pwfile = os.path.join(d, "htpasswd")
+        # -s: one SHA-1 per request, the cheapest scheme Apache accepts on Linux
+        # (plain text is refused there; bcrypt even at cost 4 is dearer).
+        run(["htpasswd", "-c", "-b", "-s", pwfile, BENCH_USER, self.password])
+        chown_r(root, "www-data")
+        chown_r(os.path.join(d, "lock"), "www-data")
+        os.chmod(pwfile, 0o644)
+        self.pidfile = os.path.join(d, "run", "apache2.pid")
+        self.errlog = os.path.join(d, "log", "error.log")
+        mods = "\n".join(f"LoadModule {m}_module /usr/lib/apache2/modules/mod_{m}.so"
+                         for m in APACHE_MODULES)
+        conf = f"""# generated by bench/: private Apache httpd + mod_dav_fs
+ServerRoot {d}
+{mods}
+Listen 127.0.0.1:{self.port}
+ServerName 127.0.0.1
+User www-data
+Group www-data
+PidFile {self.pidfile}
+DefaultRuntimeDir {d}/run
+Mutex file:{d}/lock default
+ErrorLog {self.errlog}
+LogLevel warn
+# no CustomLog: access log off
+Timeout 300
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 65
+LimitRequestBody 0
+# Debian's mpm_event.conf
+StartServers 2
+MinSpareThreads 25
+MaxSpareThreads 75
+ThreadLimit 64
+ThreadsPerChild 25
+MaxRequestWorkers 150
+MaxConnectionsPerChild 0
+TypesConfig /etc/mime.types
+DocumentRoot {root}
+DavLockDB {d}/lock/DavLock
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+<Directory {root}>
+    AllowOverride None
+    Require all granted
+</Directory>
+<Location {BASE}>
+    Dav On
+    AuthType Basic
+    AuthName "bench"
+    AuthBasicProvider file
+    AuthUserFile {pwfile}
+    Require valid-user
+</Location>
+"""
+        self.conf = os.path.join(d, "apache2.conf")
+        with open(self.conf, "w") as f:
+            f.write(conf)
+        self.env = dict(os.environ, APACHE_RUN_DIR=f"{d}/run", APACHE_LOCK_DIR=f"{d}/lock",
+                        APACHE_LOG_DIR=f"{d}/log", APACHE_PID_FILE=self.pidfile,
+                        APACHE_RUN_USER="www-data", APACHE_RUN_GROUP="www-data")
+        run(["apache2", "-f", self.conf, "-k", "start"], env=self.env)
+        deadline = time.monotonic() + 30
+        self.pid = None
+        while time.monotonic() < deadline:
+            try:
+                with open(self.pidfile) as f:
+                    self.pid = int(f.read().strip())
+                break
+            except (OSError, ValueError):
+                time.sleep(0.05)
+        if not self.pid:
+            raise RuntimeError("Apache wrote no pid file\n" + self.log_tails())
+        self.wait_ready()
+
+    def stop(self):
+        if getattr(self, "pid", None):
+            run(["apache2", "-f", self.conf, "-k", "stop"], check=False, env=self.env)
+            deadline = time.monotonic() + 30
+            while pid_alive(self.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self._stop_pid(self.pid, signal.SIGKILL)
+            self.pid = None
+
+    def cpu_roots(self):
+        return [self.pid]
+
+    def logs(self):
+        return [self.errlog]
+
+    def version(self):
+        out = run(["apache2", "-v"], check=False).stdout
+        m = re.search(r"Apache/(\S+)", out)
+        return f"Apache httpd {m.group(1) if m else '?'} (mpm event, mod_dav_fs)"
+
+
+# ------------------------------------------------------------------ nginx
+
+NGINX_DAV_EXT = "/usr/lib/nginx/modules/ngx_http_dav_ext_module.so"
+
+
+class Nginx(Server):
+    key = "nginx"
+    name = "nginx"
+
+    def start(self):
+        d = self.dir
+        root = self._docroot()
+        tmpdirs = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+        for t in tmpdirs:
+            os.makedirs(os.path.join(d, "tmp", t))
+        pwfile = os.path.join(d, "htpasswd")
+        with open(pwfile, "w") as f:
+            f.write(f"{BENCH_USER}:{{PLAIN}}{self.password}\n")
+        os.chmod(pwfile, 0o644)
+        chown_r(root, "www-data")
+        chown_r(os.path.join(d, "tmp"), "www-data")
+        self.errlog = os.path.join(d, "error.log")
+        conf = f"""# generated by bench/: private nginx + dav + dav-ext
+load_module {NGINX_DAV_EXT};
+user www-data;
+worker_processes auto;
+daemon off;
+pid {d}/nginx.pid;
+error_log {self.errlog} warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 65;
+    keepalive_requests 1000000;
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    client_max_body_size 0;
+    client_body_temp_path {d}/tmp/client_body;
+    proxy_temp_path {d}/tmp/proxy;
+    fastcgi_temp_path {d}/tmp/fastcgi;
+    uwsgi_temp_path {d}/tmp/uwsgi;
+    scgi_temp_path {d}/tmp/scgi;
+    server {{
+        listen 127.0.0.1:{self.port};
+        server_name 127.0.0.1;
+        root {root};
+        location /dav/ {{
+            auth_basic "bench";
+            auth_basic_user_file {pwfile};
+            dav_methods PUT DELETE MKCOL COPY MOVE;
+            dav_ext_methods PROPFIND OPTIONS;
+            dav_access user:rw group:rw all:r;
+            create_full_put_path on;
+        }}
+    }}
+}}
+"""
+        self.conf = os.path.join(d, "nginx.conf")
+        with open(self.conf, "w") as f:
+            f.write(conf)
+        self.out = open(os.path.join(d, "stderr.log"), "w")
+        self.proc = subprocess.Popen(["nginx", "-p", d, "-e", self.errlog, "-c", self.conf],
+                                     stdin=subprocess.DEVNULL, stdout=self.out,
+                                     stderr=subprocess.STDOUT)
+        self.wait_ready()
+
+    def stop(self):
+        self._stop_proc(signal.SIGQUIT)
+
+    def cpu_roots(self):
+        return [self.proc.pid]
+
+    def logs(self):
+        return [self.errlog, os.path.join(self.dir, "stderr.log")]
+
+    def version(self):
+        out = run(["nginx", "-v"], check=False).stderr
+        m = re.search(r"nginx/(\S+)", out)
+        ext = run(["dpkg-query", "-W", "-f=${Version}", "libnginx-mod-http-dav-ext"],
+                  check=False).stdout.strip()
+        return f"nginx {m.group(1) if m else '?'} + dav-ext {ext or '?'}"
+
+
+# --------------------------------------------------------------- lighttpd
+
+class Lighttpd(Server):
+    key = "lighttpd"
+    name = "lighttpd"
+
+    def start(self):
+        d = self.dir
+        root = self._docroot()
+        os.makedirs(os.path.join(d, "upload"))
+        os.makedirs(os.path.join(d, "db"))
+        os.makedirs(os.path.join(d, "log"))
+        pwfile = os.path.join(d, "users.plain")
+        with open(pwfile, "w") as f:
+            f.write(f"{BENCH_USER}:{self.password}\n")
+        os.chmod(pwfile, 0o644)
+        chown_r(root, "www-data")
+        chown_r(os.path.join(d, "upload"), "www-data")
+        chown_r(os.path.join(d, "db"), "www-data")
+        chown_r(os.path.join(d, "log"), "www-data")
+        self.errlog = os.path.join(d, "log", "error.log")
+        conf = f"""# generated by bench/: private lighttpd + mod_webdav (SQLite properties)
+server.modules = ( "mod_auth", "mod_authn_file", "mod_webdav" )
+server.document-root = "{root}"
+server.bind = "127.0.0.1"
+server.port = {self.port}
+server.username = "www-data"
+server.groupname = "www-data"
+server.errorlog = "{self.errlog}"
+server.upload-dirs = ( "{d}/upload" )
+server.max-keep-alive-requests = 1000000
+server.max-keep-alive-idle = 65
+server.max-request-size = 4194304
+mimetype.assign = ( ".bin" => "application/octet-stream", "" => "application/octet-stream" )
+auth.backend = "plain"
+auth.backend.plain.userfile = "{pwfile}"
+auth.require = ( "/dav/" => ( "method" => "basic", "realm" => "bench",
+                              "require" => "valid-user" ) )
+$HTTP["url"] =~ "^/dav/" {{
+    webdav.activate = "enable"
+    webdav.is-readonly = "disable"
+    webdav.sqlite-db-name = "{d}/db/webdav.db"
+}}
+"""
+        self.conf = os.path.join(d, "lighttpd.conf")
+        with open(self.conf, "w") as f:
+            f.write(conf)
+        self.out = open(os.path.join(d, "stderr.log"), "w")
+        self.proc = subprocess.Popen(["lighttpd", "-D", "-f", self.conf],
+                                     stdin=subprocess.DEVNULL, stdout=self.out,
+                                     stderr=subprocess.STDOUT)
+        self.wait_ready()
+
+    def stop(self):
+        self._stop_proc()
+
+    def cpu_roots(self):
+        return [self.proc.pid]
+
+    def logs(self):
+        return [self.errlog, os.path.join(self.dir, "stderr.log")]
+
+    def version(self):
+        out = run(["lighttpd", "-v"], check=False).stdout
+        m = re.search(r"lighttpd/(\S+)", out)
+        return f"lighttpd {m.group(1) if m else '?'} (mod_webdav, SQLite properties)"
+
+
+# ----------------------------------------------------------------- Parvis
+
+def _allow_core():
+    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
+def pg_bindir():
+    dirs = [d for d in glob.glob("/usr/lib/postgresql/*/bin")
+            if os.access(os.path.join(d, "initdb"), os.X_OK)]
+    if not dirs:
+        raise RuntimeError("PostgreSQL server binaries not found under "
+                           "/usr/lib/postgresql/*/bin (Debian package postgresql)")
+    return sorted(dirs, key=lambda p: [int(x) for x in re.findall(r"\d+", p)])[-1]
+
+
+class Parvis(Server):
+    key = "parvis"
+    name = "Parvis"
+
+    def __init__(self, tmp, password, build_dir):
+        super().__init__(tmp, password)
+        self.build = build_dir
+        self.src_parvisd = os.path.join(build_dir, "parvisd")
+        self.src_parvisctl = os.path.join(build_dir, "parvisctl")
+        # Private copies, taken once: a rebuild of build/ during the run does
+        # not change what is measured, and a name without "parvisd" keeps the
+        # server out of reach of someone's `pkill parvisd` on a shared machine.
+        bindir = os.path.join(self.dir, "bin")
+        os.makedirs(bindir)
+        self.parvisd = os.path.join(bindir, "bench-parvis-server")
+        self.parvisctl = os.path.join(bindir, "bench-parvis-ctl")
+        shutil.copy2(self.src_parvisd, self.parvisd)
+        shutil.copy2(self.src_parvisctl, self.parvisctl)
+        self.pgbin = pg_bindir()
+        self.as_postgres = os.geteuid() == 0
+        self.proc = None
+        self.stop_rc = None
+        self.pg_started = False
+
+    def _pg(self, argv, **kw):
+        if self.as_postgres:
+            argv = ["runuser", "-u", "postgres", "--"] + argv
+        return run(argv, cwd="/", **kw)
+
+    def _psql(self, sql, db="postgres"):
+        return run([os.path.join(self.pgbin, "psql"), "-X", "-q", "-At", "-v",
+                    "ON_ERROR_STOP=1", "-h", self.pgsock, "-p", str(self.pgport),
+                    "-U", "postgres", "-d", db, "-c", sql]).stdout.strip()
+
+    def _ctl(self, *args, input=None):
+        return run([self.parvisctl, *args], input=input, stdin=None if input else
+                   subprocess.DEVNULL, env=dict(os.environ, PARVIS_DSN=self.dsn))
+
+    def start(self):
+        d = self.dir
+        self.pgdir = os.path.join(d, "pg")
+        os.makedirs(self.pgdir)
+        self.pgdata = os.path.join(self.pgdir, "data")
+        self.pgsock = self.pgdir
+        self.pglog = os.path.join(self.pgdir, "postgresql.log")
+        self.pgport = free_port()
+        if self.as_postgres:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.pgdir, pw.pw_uid, pw.pw_gid)
+        # --no-sync only spares initdb's own final fsync; the server itself
+        # runs with PostgreSQL's default durability (fsync, synchronous_commit,
+        # full_page_writes on).
+        self._pg([os.path.join(self.pgbin, "initdb"), "-D", self.pgdata, "-A", "trust",
+                  "-U", "postgres", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"])
+        with open(os.path.join(self.pgdata, "postgresql.conf"), "a") as f:
+            f.write("\n# --- bench/: private cluster, Unix socket only, default durability\n"
+                    "listen_addresses = ''\n"
+                    f"unix_socket_directories = '{self.pgsock}'\n"
+                    f"port = {self.pgport}\n")
+        self._pg([os.path.join(self.pgbin, "pg_ctl"), "-D", self.pgdata, "-l", self.pglog,
+                  "-w", "-t", "60", "start"])
+        self.pg_started = True
+        with open(os.path.join(self.pgdata, "postmaster.pid")) as f:
+            self.pg_pid = int(f.readline().strip())
+        self._psql("CREATE ROLE parvis LOGIN")
+        self._psql("CREATE DATABASE parvis OWNER parvis")
+        self.dsn = f"host={self.pgsock} port={self.pgport} dbname=parvis user=parvis"
+        self._ctl("migrate")
+        self._ctl("user", "add", BENCH_USER, "--password-stdin", input=self.password + "\n")
+        self._ctl("space", "create", SPACE, "--title", "Benchmark")
+        self._ctl("member", "add", SPACE, BENCH_USER, "--role", "editor")
+        self.conf = os.path.join(d, "parvis.conf")
+        with open(self.conf, "w") as f:
+            f.write("# generated by bench/: otherwise the defaults of parvis.conf.sample\n"
+                    f"listen = 127.0.0.1:{self.port}\n"
+                    f"dsn = {self.dsn}\n"
+                    "access_log = off\n")
+        self.log = os.path.join(d, "parvisd.log")
+        self.out = open(self.log, "w")
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("PARVIS_DSN", "PARVIS_LISTEN", "PARVIS_LOG_LEVEL")}
+        # Core dumps on (into this dir) so that a crash under load can be examined.
+        self.proc = subprocess.Popen([self.parvisd, "-c", self.conf], stdin=subprocess.DEVNULL,
+                                     stdout=self.out, stderr=subprocess.STDOUT, env=env,
+                                     cwd=d, preexec_fn=_allow_core)
+        self.wait_ready()
+
+    def stop(self):
+        if self.proc and self.stop_rc is None:
+            self.stop_rc = self._stop_proc()
+        if self.pg_started:
+            self._pg([os.path.join(self.pgbin, "pg_ctl"), "-D", self.pgdata, "-w", "-t", "60",
+                      "-m", "fast", "stop"], check=False)
+            self.pg_started = False
+
+    def cpu_roots(self):
+        return [self.proc.pid, self.pg_pid]
+
+    def rss_roots(self):
+        return [self.proc.pid]
+
+    def db_roots(self):
+        return [self.pg_pid]
+
+    def logs(self):
+        return [getattr(self, "log", ""), getattr(self, "pglog", "")]
+
+    def pg_settings(self):
+        names = ["fsync", "synchronous_commit", "full_page_writes", "shared_buffers"]
+        vals = [self._psql(f"SHOW {n}") for n in names]
+        return ", ".join(f"{n}={v}" for n, v in zip(names, vals))
+
+    def version(self):
+        v = run([self.parvisd, "--version"], check=False)
+        ver = (v.stdout or v.stderr).strip().splitlines()[0] if (v.stdout or v.stderr) else "?"
+        src = os.path.dirname(os.path.abspath(self.build))
+        sha = run(["git", "-C", src, "rev-parse", "--short", "HEAD"], check=False).stdout.strip()
+        dirty = run(["git", "-C", src, "status", "--porcelain", "--untracked-files=no"],
+                    check=False).stdout.strip()
+        pgv = run([os.path.join(self.pgbin, "postgres"), "--version"], check=False).stdout.strip()
+        with open(self.parvisd, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()[:12]
+        s = f"{ver} ({self.src_parvisd}, sha256 {digest}"
+        if sha:
+            s += f"; source tree at git {sha}{'+dirty' if dirty else ''}"
+        s += f"); {pgv}"
+        try:
+            s += f" [{self.pg_settings()}]"
+        except Exception:  # noqa: BLE001 - informational only
+            pass
+        return s
+
+    def log_problems(self):
+        """Lines of parvisd's log that look like errors (access log is off)."""
+        out = []
+        try:
+            with open(self.log, errors="replace") as f:
+                for line in f:
+                    if re.search(r"error|fatal|panic|assert|warn", line, re.I):
+                        out.append(line.rstrip())
+        except OSError:
+            pass
+        return out
+
+
+def make_servers(keys, tmp, password, build_dir):
+    classes = {"parvis": None, "apache": Apache, "nginx": Nginx, "lighttpd": Lighttpd}
+    out = []
+    for k in keys:
+        if k == "parvis":
+            out.append(Parvis(tmp, password, build_dir))
+        elif k in classes:
+            out.append(classes[k](tmp, password))
+        else:
+            raise SystemExit(f"unknown server {k!r} (known: {', '.join(classes)})")
+    return out
