@@ -251,6 +251,11 @@ set_prop(const struct dav_xml_elem *update, const char *ns, const char *name)
     return NULL;
 }
 
+/* Set by create_calendar itself, not by PROPPATCH. */
+static const char *const created_props[] = {
+    CALDAV_NS, "supported-calendar-component-set", NULL,
+};
+
 static struct dav_err *
 create_calendar(struct dav_req *req, const struct dav_xml_elem *update)
 {
@@ -284,7 +289,8 @@ create_calendar(struct dav_req *req, const struct dav_xml_elem *update)
     t->exists = true;
     if (update != NULL) {
         bool failed;
-        struct dav_err *err = dav_props_apply(req, t, update, false, &failed);
+        struct dav_err *err = dav_props_apply(req, t, update, false, created_props,
+                                              &failed);
         if (err != NULL)
             return err;
         if (failed)
@@ -343,7 +349,7 @@ method_mkcol(struct dav_req *req)
     if (err != NULL)
         return err;
     bool failed;
-    err = dav_props_apply(req, t, root, false, &failed);
+    err = dav_props_apply(req, t, root, false, NULL, &failed);
     if (err != NULL)
         return err;
     if (failed)
@@ -456,5 +462,8 @@ caldav_register(struct dav_registry *r, const struct caldav_store_ops *store)
                                  sizeof(caldav_methods[0]));
     dav_registry_set_restype(r, restype);
     dav_registry_set_put_hook(r, &caldav_put_hook);
+    /* RFC 4791 §5.1, RFC 5689 §3 */
+    dav_registry_add_class(r, "calendar-access");
+    dav_registry_add_class(r, "extended-mkcol");
     caldav_reports_register(r);
 }

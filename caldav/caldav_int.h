@@ -39,11 +39,13 @@ typedef bool (*caldav_instance_fn)(void *ctx, icalcomponent *comp,
 /*
  * The instances of the components of type 'kind' in vcal (master with its
  * recurrence, minus exceptions, plus overrides) that begin before 'until',
- * in time order per component; stops when fn returns false or after
- * CALDAV_MAX_INSTANCES.  Returns false when the limit was hit.
+ * in time order per component; long series are entered near 'from'.
+ * Stops when fn returns false or after CALDAV_MAX_INSTANCES instances
+ * ending after 'from'.  Returns false when the limit was hit.
  */
 bool caldav_instances(icalcomponent *vcal, icalcomponent_kind kind,
-                      int64_t until, caldav_instance_fn fn, void *ctx);
+                      int64_t from, int64_t until, caldav_instance_fn fn,
+                      void *ctx);
 /* Does any instance of 'kind' overlap [start, end)? (RFC 4791 §9.9) */
 bool caldav_overlaps(icalcomponent *vcal, icalcomponent_kind kind,
                      int64_t start, int64_t end);

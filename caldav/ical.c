@@ -207,8 +207,8 @@ collect_times(icalcomponent *vcal, icalcomponent *c, icalproperty_kind k,
 #define MAX_EXCEPTIONS 512
 
 bool
-caldav_instances(icalcomponent *vcal, icalcomponent_kind kind, int64_t until,
-                 caldav_instance_fn fn, void *ctx)
+caldav_instances(icalcomponent *vcal, icalcomponent_kind kind, int64_t from,
+                 int64_t until, caldav_instance_fn fn, void *ctx)
 {
     int64_t overridden[MAX_EXCEPTIONS];
     size_t noverridden = 0;
@@ -268,17 +268,43 @@ caldav_instances(icalcomponent *vcal, icalcomponent_kind kind, int64_t until,
         icalproperty *dtp = icalcomponent_get_first_property(
             c, ICAL_DTSTART_PROPERTY);
         struct icaltimetype dtstart = icalproperty_get_dtstart(dtp);
+        /* The iterator needs the zone to read a UTC UNTIL right. */
+        icalparameter *tzp = icalproperty_get_first_parameter(
+            dtp, ICAL_TZID_PARAMETER);
+        icaltimezone *tz = tzp != NULL
+                               ? resolve_zone(vcal, icalparameter_get_tzid(tzp))
+                               : NULL;
+        if (tz != NULL && !dtstart.is_date)
+            dtstart.zone = tz;
         struct icalrecurrencetype rr = icalproperty_get_rrule(rrule);
+        if (tz != NULL && !icaltime_is_null_time(rr.until) &&
+            icaltime_is_utc(rr.until) && !dtstart.is_date) {
+            /* RFC 5545 §3.3.10: a UTC UNTIL bounds a zoned DTSTART. */
+            rr.until = icaltime_convert_to_zone(rr.until, tz);
+            rr.until.zone = tz;
+        }
         icalrecur_iterator *it = icalrecur_iterator_new(rr, dtstart);
         if (it == NULL)
             continue;
+        /* Long series: start near the window instead of counting every
+         * instance since DTSTART (not with COUNT, which must count). */
+        if (from != CALDAV_TIME_MIN && rr.count == 0 &&
+            from - s.length > s.start) {
+            struct icaltimetype jump = icaltime_from_timet_with_zone(
+                (time_t)(from - s.length), 0,
+                tz != NULL ? tz : icaltimezone_get_utc_timezone());
+            jump.is_date = dtstart.is_date;
+            if (tz == NULL)
+                jump.zone = dtstart.zone;
+            icalrecur_iterator_set_start(it, jump);
+        }
         for (struct icaltimetype next = icalrecur_iterator_next(it);
              !icaltime_is_null_time(next);
              next = icalrecur_iterator_next(it)) {
             int64_t st = tt_to_unix(vcal, dtp, next);
             if (st >= until)
                 break;
-            if (++count > CALDAV_MAX_INSTANCES) {
+            if (st + s.length >= from && ++count > CALDAV_MAX_INSTANCES) {
                 icalrecur_iterator_free(it);
                 return false;
             }
@@ -301,17 +327,60 @@ struct overlap_ctx {
     bool hit;
 };
 
+/* RFC 4791 §9.9: does one instance of comp, starting at st and ending at
+ * en (its DTSTART shifted to the instance), overlap [qs, qe)? */
 static bool
-span_overlaps(const struct span *s, int64_t st, int64_t en, int64_t qs,
-              int64_t qe)
+instance_matches(icalcomponent *vcal, icalcomponent *comp, int64_t st,
+                 int64_t en, int64_t qs, int64_t qe)
 {
-    if (s->always)
+    struct span s = component_span(vcal, comp);
+    icalcomponent_kind kind = icalcomponent_isa(comp);
+    bool found, is_date = false;
+    if (kind == ICAL_VEVENT_COMPONENT || kind == ICAL_VFREEBUSY_COMPONENT) {
+        if (en > st)
+            return qs < en && qe > st;
+        return qs <= st && qe > st;
+    }
+    if (kind == ICAL_VJOURNAL_COMPONENT) {
+        if (!s.has_start)
+            return false;
+        prop_unix(vcal, comp, ICAL_DTSTART_PROPERTY, &found, &is_date);
+        if (is_date)
+            return qs < st + 86400 && qe > st;
+        return qs <= st && qe > st;
+    }
+    if (kind != ICAL_VTODO_COMPONENT)
         return true;
-    if (s->use_lohi)
-        return s->lo < qe && s->hi >= qs;
-    if (en > st)
-        return st < qe && en > qs;
-    return qs <= st && st < qe;
+    bool has_due, has_completed, has_created;
+    bool has_dur = icalcomponent_get_first_property(
+                       comp, ICAL_DURATION_PROPERTY) != NULL;
+    int64_t due = prop_unix(vcal, comp, ICAL_DUE_PROPERTY, &has_due, &is_date);
+    int64_t completed = prop_unix(vcal, comp, ICAL_COMPLETED_PROPERTY,
+                                  &has_completed, &is_date);
+    int64_t created = prop_unix(vcal, comp, ICAL_CREATED_PROPERTY,
+                                &has_created, &is_date);
+    if (s.has_start) {
+        if (has_dur) {
+            int64_t e = st + s.length;
+            return qs <= e && (qe > st || qe >= e);
+        }
+        if (has_due) {
+            int64_t d = st + (due - s.start);
+            return (qs < d || qs <= st) && (qe > st || qe >= d);
+        }
+        return qs <= st && qe > st;
+    }
+    if (has_due)
+        return qs < due && qe >= due;
+    if (has_completed && has_created)
+        return (qs <= created || qs <= completed) &&
+               (qe >= created || qe >= completed);
+    if (has_completed)
+        return qs <= completed && qe >= completed;
+    if (has_created)
+        return qe > created;
+    (void)en;
+    return true;
 }
 
 static bool
@@ -320,8 +389,7 @@ overlap_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
 {
     struct overlap_ctx *o = ctx;
     (void)rid;
-    struct span s = component_span(o->vcal, comp);
-    if (span_overlaps(&s, start, end, o->qs, o->qe)) {
+    if (instance_matches(o->vcal, comp, start, end, o->qs, o->qe)) {
         o->hit = true;
         return false;
     }
@@ -333,7 +401,11 @@ caldav_overlaps(icalcomponent *vcal, icalcomponent_kind kind, int64_t start,
                 int64_t end)
 {
     struct overlap_ctx o = { vcal, start, end, false };
-    caldav_instances(vcal, kind, end, overlap_cb, &o);
+    /* A VTODO's DUE or COMPLETED may lie past its start: look a little
+     * further than the window. */
+    caldav_instances(vcal, kind, start,
+                     end == CALDAV_TIME_MAX ? end : end + 86400, overlap_cb,
+                     &o);
     return o.hit;
 }
 
@@ -454,7 +526,7 @@ caldav_ical_validate(struct dav_req *req, icalcomponent *vcal,
             unbounded = true;
     }
     struct range_ctx r = { vcal, CALDAV_TIME_MAX, CALDAV_TIME_MIN };
-    bool complete = caldav_instances(vcal, kind,
+    bool complete = caldav_instances(vcal, kind, CALDAV_TIME_MIN,
                                      unbounded ? CALDAV_TIME_MIN
                                                : CALDAV_TIME_MAX,
                                      range_cb, &r);
@@ -465,7 +537,9 @@ caldav_ical_validate(struct dav_req *req, icalcomponent *vcal,
     /* Past the expansion limit, the range is left open. */
     if (!complete || unbounded)
         r.hi = CALDAV_TIME_MAX;
-    ix->start = r.lo;
-    ix->end = r.hi;
+    /* The index only selects candidates: a day of margin on each side
+     * covers the inclusive bounds of RFC 4791 §9.9 (and floating times). */
+    ix->start = r.lo == CALDAV_TIME_MIN ? r.lo : r.lo - 86400;
+    ix->end = r.hi == CALDAV_TIME_MAX ? r.hi : r.hi + 86400;
     return NULL;
 }

@@ -61,6 +61,7 @@ struct cdata {
 struct fctx {
     struct dav_req *req;
     icalcomponent *vcal;
+    const char *raw;          /* the object's text */
     struct dav_err *err;
 };
 
@@ -112,18 +113,56 @@ param_filter(struct fctx *f, const struct dav_xml_elem *pf, icalproperty *p)
         const char *qn = icalparameter_kind_to_string(icalparameter_isa(q));
         if (icalparameter_isa(q) == ICAL_X_PARAMETER)
             qn = icalparameter_get_xname(q);
+        else if (icalparameter_isa(q) == ICAL_IANA_PARAMETER)
+            qn = icalparameter_get_iana_name(q);
         if (qn != NULL && strcasecmp(qn, name) == 0) {
             found = q;
             break;
         }
     }
+    const char *raw_value = NULL;
+    if (found == NULL) {
+        /* libical drops parameters it does not know (CURRENCY on
+         * X-PARVIS-COST): look for ";NAME=" on the property's lines of
+         * the object's text. */
+        const char *pname = icalproperty_isa(p) == ICAL_X_PROPERTY
+                                ? icalproperty_get_x_name(p)
+                                : icalproperty_kind_to_string(
+                                      icalproperty_isa(p));
+        size_t pl = pname != NULL ? strlen(pname) : 0;
+        size_t nl = strlen(name);
+        for (const char *line = f->raw; pl > 0 && line != NULL &&
+                                        *line != '\0' && raw_value == NULL;) {
+            const char *end = strchr(line, '\n');
+            size_t ll = end != NULL ? (size_t)(end - line) : strlen(line);
+            if (ll > pl && strncasecmp(line, pname, pl) == 0 &&
+                line[pl] == ';') {
+                const char *colon = memchr(line, ':', ll);
+                for (const char *q = line + pl; q != NULL &&
+                                                (colon == NULL || q < colon);
+                     q = memchr(q + 1, ';', (size_t)(line + ll - q - 1))) {
+                    if (strncasecmp(q + 1, name, nl) == 0 &&
+                        q[1 + nl] == '=') {
+                        const char *v = q + 2 + nl;
+                        raw_value = arena_strndup(f->req->arena, v,
+                                                  strcspn(v, ";:\r\n"));
+                        break;
+                    }
+                }
+            }
+            line = end != NULL ? end + 1 : NULL;
+        }
+    }
+    bool present = found != NULL || raw_value != NULL;
     if (dav_elem_child(pf, CALDAV_NS, "is-not-defined") != NULL)
-        return found == NULL;
-    if (found == NULL)
+        return !present;
+    if (!present)
         return false;
     struct dav_xml_elem *tm = dav_elem_child(pf, CALDAV_NS, "text-match");
     if (tm == NULL)
         return true;
+    if (found == NULL)
+        return text_match(f, tm, raw_value);
     char *s = icalparameter_as_ical_string_r(found);
     if (s != NULL)
         arena_defer(f->req->arena, ical_buffer_free_cb, s);
@@ -149,7 +188,12 @@ prop_matches(struct fctx *f, const struct dav_xml_elem *pf, icalproperty *p)
             if (!hit)
                 return false;
         } else if (dav_elem_is(c, CALDAV_NS, "text-match")) {
-            if (!text_match(f, c, icalproperty_get_value_as_string(p)))
+            /* RFC 4791 §9.7.5: against the value, not its escaped form. */
+            icalvalue *v = icalproperty_get_value(p);
+            const char *text = v != NULL && icalvalue_isa(v) == ICAL_TEXT_VALUE
+                                   ? icalvalue_get_text(v)
+                                   : icalproperty_get_value_as_string(p);
+            if (!text_match(f, c, text))
                 return false;
         } else if (dav_elem_is(c, CALDAV_NS, "param-filter")) {
             if (!param_filter(f, c, p))
@@ -430,8 +474,8 @@ render_cdata(struct dav_req *req, const struct cdata *cd,
                     ICAL_VJOURNAL_COMPONENT,
                 };
                 for (size_t i = 0; i < 3; i++)
-                    caldav_instances(vcal, kinds[i], cd->expand.end,
-                                     expand_cb, &x);
+                    caldav_instances(vcal, kinds[i], cd->expand.start,
+                                     cd->expand.end, expand_cb, &x);
             } else {
                 copy = icalcomponent_new_clone(vcal);
             }
@@ -562,7 +606,7 @@ report_query(struct dav_req *req, const struct dav_xml_elem *root)
                                                 strlen(objs[i].data));
         if (vcal == NULL)
             continue;
-        struct fctx f = { req, vcal, NULL };
+        struct fctx f = { req, vcal, objs[i].data, NULL };
         bool match = top == NULL || comp_filter(&f, top, NULL);
         if (f.err != NULL) {
             arena_destroy(scratch);
@@ -716,7 +760,8 @@ report_freebusy(struct dav_req *req, const struct dav_xml_elem *root)
         if (vcal == NULL)
             continue;
         struct fb_ctx f = { vcal, fb, tr.start, tr.end };
-        caldav_instances(vcal, ICAL_VEVENT_COMPONENT, tr.end, busy_cb, &f);
+        caldav_instances(vcal, ICAL_VEVENT_COMPONENT, tr.start, tr.end,
+                         busy_cb, &f);
     }
     icalcomponent_add_component(out, fb);
     char *text = icalcomponent_as_ical_string_r(out);

@@ -65,6 +65,17 @@ dav_registry_set_restype(struct dav_registry *r, dav_restype_fn fn)
 }
 
 void
+dav_registry_add_class(struct dav_registry *r, const char *token)
+{
+    size_t n = r->classes != NULL ? strlen(r->classes) : 0;
+    char *c = realloc(r->classes, n + strlen(token) + 3);
+    if (c == NULL)
+        core_fatal("out of memory");
+    snprintf(c + n, strlen(token) + 3, "%s%s", n > 0 ? ", " : "", token);
+    r->classes = c;
+}
+
+void
 dav_registry_set_put_hook(struct dav_registry *r,
                           const struct dav_put_hook *hook)
 {

@@ -285,6 +285,9 @@ struct dav_put_hook {
 };
 
 void dav_registry_set_restype(struct dav_registry *r, dav_restype_fn fn);
+/* Add a compliance class to the DAV header of OPTIONS (e.g.
+ * "calendar-access"). */
+void dav_registry_add_class(struct dav_registry *r, const char *token);
 void dav_registry_set_put_hook(struct dav_registry *r,
                                const struct dav_put_hook *hook);
 
@@ -445,10 +448,13 @@ struct dav_err *dav_txn_resume(struct dav_req *req);
 struct dav_err *dav_method_mkcol(struct dav_req *req);
 /* The PROPPATCH instructions of a DAV:set/DAV:remove list, applied to
  * t as PROPPATCH would (all or nothing); the 207 body goes to req when
- * 'respond' is set.  Used by extended MKCOL and MKCALENDAR. */
+ * 'respond' is set.  Used by extended MKCOL and MKCALENDAR, which pass in
+ * 'skip' ({ns, name} pairs, NULL-terminated) the properties they set
+ * themselves. */
 struct dav_err *dav_props_apply(struct dav_req *req, struct dav_target *t,
                                 const struct dav_xml_elem *update,
-                                bool respond, bool *failed);
+                                bool respond, const char *const *skip,
+                                bool *failed);
 
 /* Parse a URL of this server (absolute URI or absolute path) into an
  * unresolved target; false when malformed or on another server. */

@@ -179,6 +179,7 @@ struct dav_registry {
     dav_authn_fn authn;
     dav_authz_fn authz;
     dav_restype_fn restype;
+    char *classes;            /* extra DAV compliance classes */
     const struct dav_put_hook *put_hook;
 };
 

@@ -10,6 +10,7 @@
 #include "dav/dav_int.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -20,9 +21,26 @@ dav_method_options(struct dav_req *req)
 {
     /* Windows and Office probe anonymously (CLIENTS.md §1): answer
      * without authentication on every path. */
-    dav_resp_header_add(req, "DAV", "1, 2, 3");
+    const struct dav_registry *reg = req->srv->reg;
+    dav_resp_header_add(req, "DAV",
+                        reg->classes != NULL
+                            ? arena_printf(req->arena, "1, 2, 3, %s",
+                                           reg->classes)
+                            : "1, 2, 3");
     dav_resp_header_add(req, "MS-Author-Via", "DAV");
-    dav_resp_header_add(req, "Allow", DAV_ALLOW);
+    /* Every method of the registry. */
+    struct buf allow;
+    buf_init(&allow, req->arena, 128);
+    for (size_t i = 0; i < reg->nmethods; i++) {
+        bool dup = false;
+        for (size_t k = 0; k < i; k++)
+            dup = dup || strcmp(reg->methods[k]->name,
+                                reg->methods[i]->name) == 0;
+        if (!dup)
+            buf_printf(&allow, "%s%s", allow.len > 0 ? ", " : "",
+                       reg->methods[i]->name);
+    }
+    dav_resp_header_add(req, "Allow", buf_cstr(&allow));
     dav_resp_header_add(req, "Accept-Ranges", "bytes");
     dav_respond(req, 200, NULL, "", 0);
     return NULL;
@@ -686,6 +704,45 @@ prune_unreadable(struct dav_req *req, const struct dav_target *src,
     return NULL;
 }
 
+/* Run the PUT checks of the destination's type on the source's bytes. */
+static struct dav_err *
+check_into_special(struct dav_req *req, const struct dav_put_hook *hook,
+                   const struct dav_target *src, const struct dav_target *dst,
+                   const struct dav_target *dparent, bool move)
+{
+    const struct dav_store_ops *st = req->srv->store;
+    size_t keep_max = 0;
+    struct dav_err *err = hook->prepare(req, dparent, &keep_max);
+    if (err != NULL)
+        return err;
+    if ((uint64_t)src->res.size > keep_max)
+        return hook->too_large(req);
+    char *data = arena_alloc(req->arena, (size_t)src->res.size + 1);
+    if (src->res.size > 0) {
+        struct dav_chunk_ref *chunks;
+        size_t n;
+        enum dav_store_rc rc = st->content_chunks(req, &src->res, &chunks, &n);
+        for (size_t i = 0; rc == DAV_STORE_OK && i < n; i++)
+            rc = st->chunk_read(req, src->space.id, chunks[i].sha256, 0,
+                                (size_t)chunks[i].size,
+                                data + chunks[i].offset);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "content");
+    }
+    /* A moved object keeps its UID in its new place; a copy must not
+     * repeat one (the destination it replaces aside).  src may be
+     * &req->target itself: keep what is needed of it first. */
+    size_t len = (size_t)src->res.size;
+    struct dav_target saved = req->target;
+    req->target = move ? *src : *dst;
+    if (!move && !dst->exists)
+        req->target.res.id = 0;
+    const char *ct = NULL;
+    err = hook->check(req, dparent, data, len, &ct);
+    req->target = saved;
+    return err;
+}
+
 static struct dav_err *
 copy_move(struct dav_req *req, bool move)
 {
@@ -827,6 +884,16 @@ copy_move(struct dav_req *req, bool move)
             return dav_err_cond(req, 507, DAV_NS, "quota-not-exceeded",
                                 "space quota exceeded");
     }
+    /* RFC 4791 §5.3.2.1: a file copied or moved into a calendar passes
+     * the same checks as a PUT there. */
+    const struct dav_put_hook *hook = req->srv->reg->put_hook;
+    bool into_special = hook != NULL && !is_coll &&
+                        dparent.res.subtype != DAV_SUBTYPE_PLAIN;
+    if (into_special) {
+        err = check_into_special(req, hook, src, &dst, &dparent, move);
+        if (err != NULL)
+            return err;
+    }
     int64_t author = req->principal != NULL ? req->principal->id : 0;
     if (move)
         rc = st->move(req, src->space.id, src->path, dst.space.id, dst.path);
@@ -835,6 +902,16 @@ copy_move(struct dav_req *req, bool move)
                       depth == DAV_DEPTH_0, author);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, move ? "move" : "copy");
+    if (into_special) {
+        struct dav_target saved = req->target;
+        req->target = dst;
+        rc = st->lookup(req, dst.space.id, dst.path, false, &req->target.res);
+        err = rc == DAV_STORE_OK ? hook->after(req, &dparent)
+                                 : dav_err_from_store(req, rc, "index");
+        req->target = saved;
+        if (err != NULL)
+            return err;
+    }
     if (!move && is_coll) {
         /* A copy carries only what its maker may read. */
         err = prune_unreadable(req, src, &dst);

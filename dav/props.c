@@ -805,7 +805,8 @@ struct pp_op {
 
 struct dav_err *
 dav_props_apply(struct dav_req *req, struct dav_target *t,
-                const struct dav_xml_elem *update, bool respond, bool *failed)
+                const struct dav_xml_elem *update, bool respond,
+                const char *const *skip, bool *failed)
 {
     const struct dav_store_ops *st = req->srv->store;
     xmlNode *root = (xmlNode *)(uintptr_t)update;
@@ -824,6 +825,12 @@ dav_props_apply(struct dav_req *req, struct dav_target *t,
             /* Creating methods (extended MKCOL, MKCALENDAR) set the
              * resource type themselves. */
             if (!respond && dav_xml_is(p, DAV_NS, "resourcetype"))
+                continue;
+            bool skipped = false;
+            for (size_t k = 0; skip != NULL && skip[k] != NULL; k += 2)
+                if (dav_xml_is(p, skip[k], skip[k + 1]))
+                    skipped = true;
+            if (skipped)
                 continue;
             if (nops == cap) {
                 struct pp_op *n = arena_alloc(req->arena,
@@ -944,7 +951,7 @@ dav_method_proppatch(struct dav_req *req)
         return dav_err_new(req, 400, "expected DAV:propertyupdate");
     bool failed;
     return dav_props_apply(req, t, (const struct dav_xml_elem *)root, true,
-                           &failed);
+                           NULL, &failed);
 }
 
 bool

@@ -284,6 +284,18 @@ static const struct {
       "trashed_by = CASE WHEN path = $2 THEN NULL ELSE trashed_by END, "
       "trashed_at = CASE WHEN path = $2 THEN NULL ELSE trashed_at END "
       "WHERE space_id = $1 AND " SUBTREE("$2", 0) },
+    /* Calendar objects follow a move: to their new calendar, or out of
+     * the index when their new folder is no calendar. */
+    { "calobj_follow",
+      "WITH t AS (SELECT r.id, c.resource_id AS cal FROM resources r "
+      "JOIN resources p ON p.space_id = r.space_id AND p.path = r.parent_path "
+      "LEFT JOIN calendars c ON c.resource_id = p.id "
+      "WHERE r.space_id = $1 AND (r.path = $2 OR (r.path >= $2 || '/' AND "
+      "r.path < $2 || '0'))), "
+      "d AS (DELETE FROM calendar_objects o USING t "
+      "WHERE o.resource_id = t.id AND t.cal IS NULL) "
+      "UPDATE calendar_objects o SET calendar_id = t.cal, space_id = $1 "
+      "FROM t WHERE o.resource_id = t.id AND t.cal IS NOT NULL" },
     { "move_space_rows",
       "WITH t AS (SELECT id FROM resources WHERE space_id = $2 AND "
       "(path = $3 OR (path >= $3 || '/' AND path < $3 || '0'))), "
@@ -1182,6 +1194,9 @@ pg_move(struct dav_req *req, int64_t src_space, const char *src,
     const char *v[6] = { pg_i64(req, src_space), src, pg_i64(req, dst_space), dst,
                          parent, name };
     if (pg_run(req, "move_tree", 6, v, NULL, 0, &rc) == NULL)
+        return rc;
+    const char *fv[2] = { v[2], dst };
+    if (pg_run(req, "calobj_follow", 2, fv, NULL, 0, &rc) == NULL)
         return rc;
     if (src_space == dst_space)
         return DAV_STORE_OK;
