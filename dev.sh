@@ -16,7 +16,7 @@ BUILD_PKGS=(build-essential autoconf automake libtool pkg-config
 TEST_PKGS=(postgresql litmus cadaver rclone curl openssl
 	python3-pytest python3-requests python3-lxml
 	davfs2 fuse3 gvfs-backends gvfs-fuse libglib2.0-bin dbus
-	libreoffice-writer-nogui python3-uno)
+	libreoffice-writer-nogui python3-uno python3-caldav vdirsyncer tzdata)
 
 VAR="$ROOT/var"
 PGDATA_DIR="$VAR/pg"
