@@ -731,16 +731,23 @@ main(int argc, char **argv)
         strcmp(cmd, "handover") != 0 &&
         strcmp(cmd, "audit") != 0 && strcmp(sub_argv[0], "list") != 0 &&
         strcmp(sub_argv[0], "show") != 0) {
+        /* "member add SPACE ..." has a subcommand; "approve PATH ..."
+         * does not. */
+        bool sub = strcmp(cmd, "approve") != 0 && strcmp(cmd, "reject") != 0 &&
+                   strcmp(cmd, "submit") != 0;
         char action[64], detail[512];
-        snprintf(action, sizeof(action), "%s %s", cmd, sub_argv[0]);
+        snprintf(action, sizeof(action), "%s%s%s", cmd, sub ? " " : "",
+                 sub ? sub_argv[0] : "");
+        int first = sub ? 1 : 0;
         detail[0] = '\0';
-        for (int k = 2; k < sub_argc; k++) {
+        for (int k = first + 1; k < sub_argc; k++) {
             size_t l = strlen(detail);
             snprintf(detail + l, sizeof(detail) - l, "%s%s", l ? " " : "",
                      sub_argv[k]);
         }
-        if (db_audit_admin(c, action, sub_argc >= 2 ? sub_argv[1] : NULL,
-                           detail, err, sizeof(err)) != DB_ADMIN_OK)
+        if (db_audit_admin(c, action,
+                           sub_argc > first ? sub_argv[first] : NULL, detail,
+                           err, sizeof(err)) != DB_ADMIN_OK)
             fprintf(stderr, "parvisctl: warning: not audited: %s\n", err);
     }
     db_conn_close(c);

@@ -854,7 +854,10 @@ dav_props_apply(struct dav_req *req, struct dav_target *t,
     for (size_t i = 0; i < nops; i++) {
         const struct dav_prop_def *d =
             dav_registry_prop(req->srv->reg, ops[i].ns, ops[i].name);
-        if (d != NULL && (d->flags & DAV_P_PROTECTED) != 0) {
+        /* Protected properties, and removing one that a setter keeps
+         * (the approval state cannot be removed, only set). */
+        if (d != NULL && ((d->flags & DAV_P_PROTECTED) != 0 ||
+                          (!ops[i].set && (d->flags & DAV_P_SETTER) != 0))) {
             ops[i].status = 403;
             *failed = true;
         }

@@ -9,9 +9,11 @@
  */
 #include "db/db_int.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MIGRATE_LOCK_KEY "7370726976" /* any constant shared by all nodes */
 
@@ -426,8 +428,8 @@ db_user_transfer(struct db_conn *c, const char *from, const char *to,
         "WITH f AS (SELECT id FROM users WHERE name = $1), "
         "t AS (SELECT id FROM users WHERE name = $2), "
         "ok AS (SELECT f.id AS fid, t.id AS tid FROM f, t), "
-        "rank(role, r) AS (VALUES ('reader', 1), ('editor', 2), "
-        "('validator', 3), ('manager', 4)), "
+        "rank(role, r) AS (VALUES ('published', 0), ('reader', 1), "
+        "('editor', 2), ('validator', 3), ('manager', 4)), "
         "m AS (INSERT INTO members (space_id, user_id, role) "
         "SELECT mm.space_id, ok.tid, mm.role FROM members mm, ok "
         "WHERE mm.user_id = ok.fid ON CONFLICT (space_id, user_id) DO UPDATE "
@@ -439,10 +441,10 @@ db_user_transfer(struct db_conn *c, const char *from, const char *to,
         "a AS (UPDATE aces SET principal_id = ok.tid FROM ok "
         "WHERE principal_kind = 'user' AND principal_id = ok.fid "
         "RETURNING 1), "
-        "r AS (UPDATE resources SET created_by = ok.tid FROM ok "
-        "WHERE created_by = ok.fid RETURNING 1), "
-        "s AS (UPDATE resources SET submitted_by = ok.tid FROM ok "
-        "WHERE submitted_by = ok.fid RETURNING 1), "
+        "r AS (UPDATE resources SET created_by = CASE WHEN created_by = "
+        "ok.fid THEN ok.tid ELSE created_by END, submitted_by = CASE WHEN "
+        "submitted_by = ok.fid THEN ok.tid ELSE submitted_by END FROM ok "
+        "WHERE created_by = ok.fid OR submitted_by = ok.fid RETURNING 1), "
         "gone AS (DELETE FROM members mm USING ok WHERE mm.user_id = ok.fid "
         "RETURNING 1) "
         "SELECT 1 FROM ok",
@@ -686,8 +688,10 @@ db_audit_admin(struct db_conn *c, const char *action, const char *path,
                const char *detail, char *err, size_t errlen)
 {
     const char *who = getenv("SUDO_USER");
-    if (who == NULL)
-        who = getenv("USER");
+    if (who == NULL) {
+        struct passwd *pw = getpwuid(geteuid());
+        who = pw != NULL ? pw->pw_name : getenv("USER");
+    }
     char principal[128];
     snprintf(principal, sizeof(principal), "parvisctl:%s",
              who != NULL ? who : "?");
@@ -755,12 +759,19 @@ db_purge(struct db_conn *c, int64_t *revisions, int64_t *chunks, char *err,
     char ignored[8];
     /* One transaction, with the content tables locked against writers:
      * an upload reusing a chunk cannot race its collection. */
-    enum db_admin_rc rc = admin_exec(
-        c, "BEGIN; LOCK TABLE revisions, blobs, blob_chunks, chunks "
-           "IN SHARE ROW EXCLUSIVE MODE",
-        0, NULL, NULL, NULL, NULL, err, errlen);
+    enum db_admin_rc rc = admin_exec(c, "BEGIN", 0, NULL, NULL, NULL, NULL,
+                                     err, errlen);
     if (rc != DB_ADMIN_OK)
         return rc;
+    rc = admin_exec(c,
+                    "LOCK TABLE revisions, blobs, blob_chunks, chunks "
+                    "IN SHARE ROW EXCLUSIVE MODE",
+                    0, NULL, NULL, NULL, NULL, err, errlen);
+    if (rc != DB_ADMIN_OK) {
+        admin_exec(c, "ROLLBACK", 0, NULL, NULL, NULL, NULL, ignored,
+                   sizeof(ignored));
+        return rc;
+    }
     /* Revisions beyond a space's retention: never a current or an
      * approved one (nor the approved revision a file points to). */
     rc = admin_exec(

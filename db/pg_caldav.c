@@ -25,7 +25,7 @@ static const struct {
       "INSERT INTO calendars (resource_id, space_id, components) "
       "SELECT id, $1, string_to_array($5, ',') FROM r "
       "RETURNING resource_id, "
-      "(SELECT extract(epoch FROM created_at)::bigint FROM r)" },
+      "(SELECT floor(extract(epoch FROM created_at))::bigint FROM r)" },
     { "cal_index",
       "INSERT INTO calendar_objects (resource_id, space_id, calendar_id, uid, "
       "component, trange, recurring, data) VALUES ($1, $2, $3, $4, $5, "
@@ -42,7 +42,7 @@ static const struct {
     { "cal_range",
       "SELECT r.id, r.space_id, r.path, r.name, coalesce(r.current_rev, 0), "
       "coalesce(v.size, 0), encode(v.sha256, 'hex'), "
-      "extract(epoch FROM r.modified_at)::bigint, o.data "
+      "floor(extract(epoch FROM r.modified_at))::bigint, o.data "
       "FROM calendar_objects o JOIN resources r ON r.id = o.resource_id "
       "LEFT JOIN revisions v ON v.id = r.current_rev "
       "WHERE o.calendar_id = $1 AND ($2::text IS NULL OR o.component = $2) "
@@ -51,7 +51,7 @@ static const struct {
     { "cal_paths",
       "SELECT r.id, r.space_id, r.path, r.name, coalesce(r.current_rev, 0), "
       "coalesce(v.size, 0), encode(v.sha256, 'hex'), "
-      "extract(epoch FROM r.modified_at)::bigint, o.data "
+      "floor(extract(epoch FROM r.modified_at))::bigint, o.data "
       "FROM resources r JOIN calendar_objects o ON o.resource_id = r.id "
       "LEFT JOIN revisions v ON v.id = r.current_rev "
       "WHERE o.calendar_id = $1 AND r.path = ANY($2::text[])" },

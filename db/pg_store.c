@@ -49,16 +49,16 @@ struct lease {
 #define RES_SELECT                                                            \
     "r.id, r.space_id, r.path, r.name, r.kind, coalesce(r.current_rev, 0), " \
     "coalesce(v.num, 0), coalesce(v.size, 0), v.content_type, "              \
-    "encode(v.sha256, 'hex'), extract(epoch FROM r.created_at)::bigint, "    \
-    "extract(epoch FROM r.modified_at)::bigint, "                            \
+    "encode(v.sha256, 'hex'), floor(extract(epoch FROM r.created_at))::bigint, "    \
+    "floor(extract(epoch FROM r.modified_at))::bigint, "                            \
     "coalesce(r.created_by, 0), cu.name, "                                   \
     "(cal.resource_id IS NOT NULL)::int, "                                   \
     "array_to_string(cal.components, ','), "                                 \
     "r.approval_state, r.approval_comment, coalesce(r.approved_rev, 0), "    \
     "(SELECT name FROM users WHERE id = r.approved_by), "                    \
-    "coalesce(extract(epoch FROM r.approved_at)::bigint, 0), "               \
+    "coalesce(floor(extract(epoch FROM r.approved_at))::bigint, 0), "               \
     "r.trashed_from, (SELECT name FROM users WHERE id = r.trashed_by), "     \
-    "coalesce(extract(epoch FROM r.trashed_at)::bigint, 0) "
+    "coalesce(floor(extract(epoch FROM r.trashed_at))::bigint, 0) "
 #define RES_JOINS                                                             \
     "LEFT JOIN users cu ON cu.id = r.created_by "                            \
     "LEFT JOIN calendars cal ON cal.resource_id = r.id "
@@ -91,13 +91,13 @@ static const struct {
       "SELECT id, name, password_hash, coalesce(display_name, ''), "
       "coalesce(email, ''), disabled OR (expires_at IS NOT NULL AND "
       "expires_at <= now()), kind = 'guest', "
-      "coalesce(extract(epoch FROM expires_at)::bigint, 0) "
+      "coalesce(floor(extract(epoch FROM expires_at))::bigint, 0) "
       "FROM users WHERE name = $1" },
     /* A space is reachable by its members and by principals granted
      * something inside it by an access control entry. */
     { "space_for_user",
       "SELECT s.id, s.slug, s.title, coalesce(m.role, ''), "
-      "extract(epoch FROM s.created_at)::bigint, "
+      "floor(extract(epoch FROM s.created_at))::bigint, "
       "coalesce(s.quota_bytes, -1), "
       "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = s.id) "
       "FROM spaces s LEFT JOIN members m ON m.space_id = s.id "
@@ -109,7 +109,7 @@ static const struct {
       "(SELECT space_id FROM members WHERE user_id = $2)))))" },
     { "spaces_of_user",
       "SELECT s.id, s.slug, s.title, coalesce(m.role, ''), "
-      "extract(epoch FROM s.created_at)::bigint, "
+      "floor(extract(epoch FROM s.created_at))::bigint, "
       "coalesce(s.quota_bytes, -1), "
       "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = s.id) "
       "FROM spaces s LEFT JOIN members m ON m.space_id = s.id "
@@ -122,7 +122,7 @@ static const struct {
       "ORDER BY s.slug" },
     { "space_by_slug",
       "SELECT s.id, s.slug, s.title, '', "
-      "extract(epoch FROM s.created_at)::bigint, "
+      "floor(extract(epoch FROM s.created_at))::bigint, "
       "coalesce(s.quota_bytes, -1), false FROM spaces s WHERE s.slug = $1" },
     { "principal_valid",
       "SELECT 1 FROM users WHERE id = $1 AND NOT disabled AND "
@@ -156,7 +156,7 @@ static const struct {
     { "users_visible",
       "SELECT u.id, u.name, '', coalesce(u.display_name, ''), "
       "coalesce(u.email, ''), u.disabled, u.kind = 'guest', "
-      "coalesce(extract(epoch FROM u.expires_at)::bigint, 0) FROM users u "
+      "coalesce(floor(extract(epoch FROM u.expires_at))::bigint, 0) FROM users u "
       "WHERE ($2::text IS NULL OR u.name = $2) AND (u.id = $1 OR EXISTS "
       "(SELECT 1 FROM members a JOIN members b ON a.space_id = b.space_id "
       "WHERE a.user_id = $1 AND b.user_id = u.id)) ORDER BY u.name" },
@@ -181,7 +181,7 @@ static const struct {
       "INSERT INTO resources (space_id, path, parent_path, name, kind, "
       "created_by) VALUES ($1, $2, $3, $4, $5, nullif($6, 0)) "
       "ON CONFLICT (space_id, path) DO NOTHING "
-      "RETURNING id, extract(epoch FROM created_at)::bigint" },
+      "RETURNING id, floor(extract(epoch FROM created_at))::bigint" },
     { "chunk_put",
       "INSERT INTO chunks (space_id, sha256, size, data) "
       "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING" },
@@ -202,7 +202,7 @@ static const struct {
       "approval_state = 'draft' "
       "FROM rev WHERE resources.id = $2 "
       "RETURNING rev.id, rev.num, "
-      "extract(epoch FROM resources.modified_at)::bigint" },
+      "floor(extract(epoch FROM resources.modified_at))::bigint" },
     { "content_chunks",
       "SELECT encode(chunk_sha256, 'hex'), size FROM blob_chunks "
       "WHERE space_id = $1 AND blob_sha256 = $2 ORDER BY seq" },
@@ -308,7 +308,7 @@ static const struct {
     { "ping", "SELECT 1" },
     { "personal_space_get",
       "SELECT s.id, s.slug, s.title, 'manager', "
-      "extract(epoch FROM s.created_at)::bigint, "
+      "floor(extract(epoch FROM s.created_at))::bigint, "
       "coalesce(s.quota_bytes, -1), "
       "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = s.id) "
       "FROM users u JOIN spaces s ON s.id = u.personal_space_id "
@@ -329,7 +329,7 @@ static const struct {
       "WHERE id = $1::bigint AND EXISTS (SELECT 1 FROM s)" },
     { "calendars_of_user",
       "SELECT s.id, s.slug, s.title, m.role, "
-      "extract(epoch FROM s.created_at)::bigint, "
+      "floor(extract(epoch FROM s.created_at))::bigint, "
       "coalesce(s.quota_bytes, -1), "
       "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = s.id), "
       "s.personal, " RES_SELECT RES_FROM
@@ -347,7 +347,7 @@ static const struct {
       "nullif($8, 0), $9, $10, '', '')" },
     { "revisions",
       "SELECT v.id, v.num, coalesce(u.name, ''), "
-      "extract(epoch FROM v.created_at)::bigint, v.size, v.content_type, "
+      "floor(extract(epoch FROM v.created_at))::bigint, v.size, v.content_type, "
       "encode(v.sha256, 'hex'), v.comment, v.approved FROM revisions v "
       "LEFT JOIN users u ON u.id = v.author_id WHERE v.resource_id = $1 "
       "ORDER BY v.num" },
@@ -364,7 +364,7 @@ static const struct {
       "approval_state = 'draft' FROM rev WHERE resources.id = $1 "
       "RETURNING rev.id, rev.num, rev.size, rev.content_type, "
       "encode(rev.sha256, 'hex'), "
-      "extract(epoch FROM resources.modified_at)::bigint" },
+      "floor(extract(epoch FROM resources.modified_at))::bigint" },
     { "approval_set",
       "WITH a AS (UPDATE resources SET approval_state = $2, "
       "approved_rev = CASE WHEN $2 = 'approved' THEN current_rev "
@@ -407,12 +407,12 @@ static const struct {
       "ON u.id = m.user_id WHERE m.space_id = $1 UNION "
       "SELECT u.name FROM aces a JOIN users u ON a.principal_kind = 'user' "
       "AND u.id = a.principal_id WHERE a.space_id = $1 AND a.is_grant) "
-      "SELECT who.name, coalesce(extract(epoch FROM (SELECT min(at) "
+      "SELECT who.name, coalesce(floor(extract(epoch FROM (SELECT min(at) "
       "FROM audit WHERE action = 'GET' AND status IN (200, 206) AND "
-      "revision_id = $2 AND principal = who.name))::bigint, 0) "
+      "revision_id = $2 AND principal = who.name)))::bigint, 0) "
       "FROM who ORDER BY who.name" },
     { "audit_of",
-      "SELECT extract(epoch FROM at)::bigint, action, principal, "
+      "SELECT floor(extract(epoch FROM at))::bigint, action, principal, "
       "coalesce(status, 0), coalesce(revision_id, 0), detail FROM audit "
       "WHERE space_id = $1 AND path = $2 ORDER BY id" },
     { "collection_seq",
@@ -421,7 +421,7 @@ static const struct {
     { "locks_find",
       "SELECT token, root_path, depth, exclusive, owner_xml, "
       "coalesce(principal_id, 0), timeout_s, "
-      "extract(epoch FROM expires_at)::bigint FROM locks "
+      "floor(extract(epoch FROM expires_at))::bigint FROM locks "
       "WHERE space_id = $1 AND expires_at > now() AND "
       "((root_path = ANY($2::text[]) AND (depth = -1 OR root_path = $3)) "
       "OR ($4 AND root_path >= $3 || '/' AND root_path < $3 || '0')) "
@@ -433,12 +433,12 @@ static const struct {
       "owner_xml, principal_id, timeout_s, expires_at) VALUES ($1, $2, $3, "
       "$4, $5, $6, nullif($7, 0), $8::integer, "
       "now() + $8::integer * interval '1 second') "
-      "RETURNING extract(epoch FROM expires_at)::bigint" },
+      "RETURNING floor(extract(epoch FROM expires_at))::bigint" },
     { "lock_refresh",
       "UPDATE locks SET timeout_s = $2::integer, "
       "expires_at = now() + $2::integer * interval '1 second' "
       "WHERE token = $1 AND expires_at > now() "
-      "RETURNING extract(epoch FROM expires_at)::bigint" },
+      "RETURNING floor(extract(epoch FROM expires_at))::bigint" },
     { "lock_remove", "DELETE FROM locks WHERE token = $1" },
     { "quota_get",
       "SELECT coalesce((SELECT sum(v.size) FROM resources r "

@@ -1,0 +1,520 @@
+"""Document history: /dav/history/SLUG/PATH/ lists a file's revisions
+(RFC 3253 flavoured: DAV:checked-in, DAV:version-history,
+DAV:version-tree), GET of a revision gives its bytes, COPY of a revision
+onto the file restores it; retention and `parvisctl maintenance purge`;
+content-addressed storage of near-identical revisions."""
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from dav_helpers import (XML_HEADERS, assert_status, dav, join,
+                         parse_multistatus, propfind, put, revisions_of,
+                         sql_str)
+from workflow_helpers import (REV_NAME_RE, abs_url, add_space, history_url,
+                              href_in, last_segment, members, p,
+                              principal_href, published_url, revisions,
+                              same_href, set_approval, space_chunk_bytes,
+                              text_of)
+
+MiB = 1 << 20
+KiB = 1 << 10
+CHUNK = 256 * KiB
+
+CONTENTS = [b"first draft of the plan\n",
+            b"second draft, somewhat longer than the first one\n",
+            os.urandom(70 * KiB)]
+
+
+@pytest.fixture
+def alice(seed, session_for):
+    return session_for("alice")
+
+
+@pytest.fixture
+def three_puts(alice, coll):
+    """A file plan.odt PUT three times (CONTENTS); returns its URL."""
+    url = join(coll, "plan.odt")
+    codes = [put(alice, url, body).status_code for body in CONTENTS]
+    assert codes[0] == 201 and codes[1] == 204 and codes[2] == 204, codes
+    return url
+
+
+def _copy(sess, src, dst, overwrite=None):
+    h = {"Destination": dst}
+    if overwrite is not None:
+        h["Overwrite"] = overwrite
+    return dav(sess, "COPY", src, headers=h)
+
+
+@pytest.fixture
+def restored(server, alice, three_puts):
+    """three_puts, then COPY of revision 1 onto the file (revision 4)."""
+    revs = revisions(alice, three_puts)
+    r = _copy(alice, abs_url(server, revs[0].href), three_puts)
+    assert_status(r, 204)
+    return three_puts
+
+
+# ------------------------------------------------------------ the listing
+
+def test_history_of_a_file_is_a_collection(alice, three_puts):
+    r = propfind(alice, history_url(three_puts), "0", "prop", ["resourcetype"])
+    assert_status(r, 207)
+    (me,) = parse_multistatus(r.content)
+    assert me.is_collection(), r.text
+
+
+def test_three_puts_give_three_revisions_in_propfind(alice, three_puts):
+    revs = revisions(alice, three_puts)
+    assert [text_of(m, p("revision-number")) for m in revs] == ["1", "2", "3"]
+
+
+def test_revision_members_are_named_rN_date_time_author_filename(alice,
+                                                                 three_puts):
+    names = [last_segment(m.href) for m in revisions(alice, three_puts)]
+    for i, name in enumerate(names, 1):
+        m = REV_NAME_RE.match(name)
+        assert m, name
+        assert int(m.group(1)) == i and m.group(7) == "alice" \
+            and m.group(8) == "plan.odt", name
+
+
+def test_revision_member_names_keep_the_extension(alice, three_puts):
+    names = [last_segment(m.href) for m in revisions(alice, three_puts)]
+    assert all(n.endswith(".odt") for n in names), names
+
+
+def test_revision_displayname_is_its_member_name(alice, three_puts):
+    for m in revisions(alice, three_puts):
+        assert text_of(m, "{DAV:}displayname") == last_segment(m.href)
+
+
+def test_revision_name_date_is_the_revision_date(alice, three_puts):
+    # The name's date and time are those of getlastmodified (UTC, minutes).
+    from email.utils import parsedate_to_datetime
+    for m in revisions(alice, three_puts):
+        when = parsedate_to_datetime(text_of(m, "{DAV:}getlastmodified"))
+        g = REV_NAME_RE.match(last_segment(m.href)).groups()
+        assert tuple(int(x) for x in g[1:6]) == (
+            when.year, when.month, when.day, when.hour, when.minute), \
+            (last_segment(m.href), when)
+
+
+def test_revision_getcontentlength_is_its_size(alice, three_puts):
+    sizes = [int(text_of(m, "{DAV:}getcontentlength"))
+             for m in revisions(alice, three_puts)]
+    assert sizes == [len(c) for c in CONTENTS]
+
+
+def test_revision_sha256_is_that_of_its_bytes(alice, three_puts):
+    shas = [text_of(m, p("sha256")) for m in revisions(alice, three_puts)]
+    assert shas == [hashlib.sha256(c).hexdigest() for c in CONTENTS]
+
+
+def test_revision_author_is_the_principal_of_the_writer(alice, three_puts):
+    for m in revisions(alice, three_puts):
+        assert same_href(href_in(m, p("author")), principal_href("alice")), \
+            m.props
+
+
+def test_revision_version_name_and_creator_displayname(alice, three_puts):
+    revs = revisions(alice, three_puts)
+    assert [text_of(m, "{DAV:}version-name") for m in revs] == \
+        ["r1", "r2", "r3"]
+    assert {text_of(m, "{DAV:}creator-displayname") for m in revs} == \
+        {"alice"}
+
+
+def test_revision_etags_are_distinct(alice, three_puts):
+    etags = [text_of(m, "{DAV:}getetag") for m in revisions(alice, three_puts)]
+    assert all(etags) and len(set(etags)) == 3, etags
+
+
+def test_unapproved_revisions_say_not_approved(alice, three_puts):
+    assert {text_of(m, p("revision-approval"))
+            for m in revisions(alice, three_puts)} == {"not-approved"}
+
+
+def test_revision_members_are_not_collections(alice, three_puts):
+    assert not any(m.is_collection() for m in revisions(alice, three_puts))
+
+
+def test_history_lists_three_revisions_through_cadaver(tmp_path, three_puts):
+    if shutil.which("cadaver") is None:
+        pytest.fail("cadaver is not installed (Debian package cadaver)")
+    home = tmp_path / "home"
+    home.mkdir()
+    netrc = home / ".netrc"
+    netrc.write_text("machine 127.0.0.1\nlogin alice\npassword alice-pw\n")
+    netrc.chmod(0o600)
+    env = dict(os.environ, HOME=str(home))
+    env.pop("http_proxy", None)
+    env.pop("HTTP_PROXY", None)
+    pr = subprocess.run(["cadaver", history_url(three_puts)],
+                        input="ls\nquit\n", env=env, cwd=home,
+                        capture_output=True, text=True, timeout=120)
+    out = pr.stdout + pr.stderr
+    assert pr.returncode == 0, out
+    listed = re.findall(r"^\s*(r\d+ \d{4}-\d{2}-\d{2} \d{2}h\d{2} alice - "
+                        r"plan\.odt)\s", pr.stdout, re.M)
+    assert [n.split()[0] for n in listed] == ["r1", "r2", "r3"], out
+
+
+# ------------------------------------------------------------------ reads
+
+def test_get_of_each_revision_returns_its_bytes(server, alice, three_puts):
+    got = [dav(alice, "GET", abs_url(server, m.href))
+           for m in revisions(alice, three_puts)]
+    assert [r.status_code for r in got] == [200, 200, 200]
+    assert [r.content for r in got] == CONTENTS
+
+
+def test_get_of_an_unknown_revision_is_404(alice, three_puts):
+    url = history_url(three_puts) + "r9%202000-01-01%2000h00%20alice%20-%20plan.odt"
+    assert_status(dav(alice, "GET", url), 404)
+
+
+def test_file_checked_in_is_its_current_revision_member(server, alice,
+                                                        three_puts):
+    r = propfind(alice, three_puts, "0", "prop", ["checked-in"])
+    (me,) = parse_multistatus(r.content)
+    href = href_in(me, "{DAV:}checked-in")
+    assert href is not None, r.text
+    assert same_href(href, revisions(alice, three_puts)[2].href), href
+    assert dav(alice, "GET", abs_url(server, href)).content == CONTENTS[2]
+
+
+def test_file_version_history_is_its_history_collection(alice, three_puts):
+    r = propfind(alice, three_puts, "0", "prop", ["version-history"])
+    (me,) = parse_multistatus(r.content)
+    href = href_in(me, "{DAV:}version-history")
+    assert href is not None and same_href(href, history_url(three_puts)), \
+        r.text
+
+
+def test_reader_sees_the_history(session_for, three_puts):
+    revs = revisions(session_for("bob"), three_puts)
+    assert len(revs) == 3
+
+
+def test_history_of_another_space_is_404(session_for, three_puts):
+    # carol is in s2 only.
+    r = propfind(session_for("carol"), history_url(three_puts), "0", "prop",
+                 ["resourcetype"])
+    assert_status(r, 404)
+
+
+def test_history_of_a_folder_lists_its_members(alice, coll, three_puts):
+    put(alice, join(coll, "notes.txt"), b"notes\n")
+    assert_status(dav(alice, "MKCOL", join(coll, "sub", collection=True)),
+                  201)
+    ms = members(alice, history_url(coll), ["resourcetype", "displayname"])
+    by = {last_segment(m.href): m for m in ms}
+    assert set(by) == {"plan.odt", "notes.txt", "sub"}, sorted(by)
+
+
+def test_history_of_a_folder_shows_files_as_collections(alice, coll,
+                                                        three_puts):
+    ms = members(alice, history_url(coll), ["resourcetype"])
+    (plan,) = [m for m in ms if last_segment(m.href) == "plan.odt"]
+    assert plan.is_collection()
+
+
+# ---------------------------------------------------------------- restore
+
+def test_copy_of_revision_1_onto_the_file_answers_204(server, alice,
+                                                      three_puts):
+    revs = revisions(alice, three_puts)
+    r = _copy(alice, abs_url(server, revs[0].href), three_puts)
+    assert_status(r, 204)
+
+
+def test_restore_makes_revision_4(alice, restored):
+    revs = revisions(alice, restored)
+    assert [text_of(m, p("revision-number")) for m in revs] == \
+        ["1", "2", "3", "4"]
+
+
+def test_restored_revision_has_revision_1_bytes(server, alice, restored):
+    revs = revisions(alice, restored)
+    assert dav(alice, "GET", abs_url(server, revs[3].href)).content == \
+        CONTENTS[0]
+    assert text_of(revs[3], p("sha256")) == text_of(revs[0], p("sha256"))
+
+
+def test_file_serves_revision_1_bytes_after_restore(alice, restored):
+    r = dav(alice, "GET", restored)
+    assert_status(r, 200)
+    assert r.content == CONTENTS[0]
+
+
+def test_restore_keeps_the_earlier_revisions(server, alice, restored):
+    revs = revisions(alice, restored)
+    got = [dav(alice, "GET", abs_url(server, m.href)).content
+           for m in revs[:3]]
+    assert got == CONTENTS
+
+
+def test_restored_revision_is_authored_by_the_restorer(server, session_for,
+                                                       three_puts):
+    mgr = session_for("mgr")
+    revs = revisions(mgr, three_puts)
+    assert_status(_copy(mgr, abs_url(server, revs[1].href), three_puts), 204)
+    last = revisions(mgr, three_puts)[-1]
+    assert same_href(href_in(last, p("author")), principal_href("mgr"))
+
+
+def test_restored_revision_comment_names_the_source(alice, restored):
+    comment = text_of(revisions(alice, restored)[3], p("comment"))
+    assert comment is not None and "1" in comment, comment
+
+
+def test_version_tree_lists_all_four_revisions(alice, restored):
+    body = ('<?xml version="1.0" encoding="utf-8"?>'
+            '<D:version-tree xmlns:D="DAV:"><D:prop><D:version-name/>'
+            '<D:getcontentlength/></D:prop></D:version-tree>').encode()
+    r = dav(alice, "REPORT", restored, data=body, headers=XML_HEADERS)
+    assert_status(r, 207)
+    resps = parse_multistatus(r.content)
+    names = sorted(text_of(m, "{DAV:}version-name") for m in resps)
+    assert names == ["r1", "r2", "r3", "r4"], r.text
+    sizes = {text_of(m, "{DAV:}version-name"):
+             int(text_of(m, "{DAV:}getcontentlength")) for m in resps}
+    assert sizes == {"r1": len(CONTENTS[0]), "r2": len(CONTENTS[1]),
+                     "r3": len(CONTENTS[2]), "r4": len(CONTENTS[0])}
+
+
+def test_version_tree_hrefs_are_the_history_members(alice, restored):
+    body = ('<?xml version="1.0" encoding="utf-8"?>'
+            '<D:version-tree xmlns:D="DAV:"><D:prop><D:version-name/>'
+            '</D:prop></D:version-tree>').encode()
+    r = dav(alice, "REPORT", restored, data=body, headers=XML_HEADERS)
+    assert_status(r, 207)
+    got = sorted(m.path for m in parse_multistatus(r.content))
+    want = sorted(m.path for m in revisions(alice, restored))
+    assert got == want
+
+
+def test_copy_of_a_revision_to_a_new_path_creates_a_file(server, alice, coll,
+                                                         three_puts):
+    revs = revisions(alice, three_puts)
+    dst = join(coll, "plan-v2.odt")
+    r = _copy(alice, abs_url(server, revs[1].href), dst)
+    assert_status(r, 201)
+    assert dav(alice, "GET", dst).content == CONTENTS[1]
+
+
+def test_copy_of_a_revision_with_overwrite_f_is_412(server, alice,
+                                                    three_puts):
+    revs = revisions(alice, three_puts)
+    r = _copy(alice, abs_url(server, revs[0].href), three_puts,
+              overwrite="F")
+    assert_status(r, 412)
+    assert dav(alice, "GET", three_puts).content == CONTENTS[2]
+
+
+def test_reader_cannot_restore_a_revision(server, session_for, three_puts):
+    bob = session_for("bob")
+    revs = revisions(bob, three_puts)
+    r = _copy(bob, abs_url(server, revs[0].href), three_puts)
+    assert_status(r, 403)
+    assert len(revisions(bob, three_puts)) == 3
+
+
+def test_restore_into_another_space_is_refused(server, ctl, session_for,
+                                               three_puts):
+    # alice edits both spaces; a revision still stays in its own.
+    slug = add_space(ctl, {"alice": "editor"})
+    alice = session_for("alice")
+    revs = revisions(alice, three_puts)
+    dst = server.space_url(slug) + "stolen.odt"
+    r = _copy(alice, abs_url(server, revs[0].href), dst)
+    assert_status(r, 403)
+    assert_status(dav(alice, "GET", dst), 404)
+
+
+# ------------------------------------------------------ the view is read-only
+
+def test_put_into_the_history_is_refused(alice, three_puts):
+    r = put(alice, history_url(three_puts) + "r9.odt", b"forged")
+    assert_status(r, 403)
+
+
+def test_delete_of_a_revision_is_refused(server, alice, three_puts):
+    revs = revisions(alice, three_puts)
+    assert_status(dav(alice, "DELETE", abs_url(server, revs[0].href)), 403)
+    assert len(revisions(alice, three_puts)) == 3
+
+
+def test_move_of_a_revision_is_refused(server, alice, coll, three_puts):
+    revs = revisions(alice, three_puts)
+    r = dav(alice, "MOVE", abs_url(server, revs[0].href),
+            headers={"Destination": join(coll, "moved.odt")})
+    assert_status(r, 403)
+    assert len(revisions(alice, three_puts)) == 3
+
+
+def test_mkcol_in_the_history_is_refused(alice, coll):
+    r = dav(alice, "MKCOL", history_url(coll) + "newdir/")
+    assert r.status_code in (403, 405), r.status_code
+
+
+# -------------------------------------------------------------- retention
+
+@pytest.fixture(scope="module")
+def retention(server, ctl, cluster, seed):
+    """A space with retention "keep 2": file a.txt PUT five times, its
+    revision 2 approved (by mgr); file b.txt in a keep-all space PUT three
+    times; then `parvisctl maintenance purge`. Returns a dict."""
+    import requests
+    s = requests.Session()
+    s.trust_env = False
+    s.auth = ("alice", "alice-pw")
+    m = requests.Session()
+    m.trust_env = False
+    m.auth = ("mgr", "mgr-pw")
+    slug = add_space(ctl, {"alice": "editor", "mgr": "manager"})
+    keep_all = add_space(ctl, {"alice": "editor"})
+    url = server.space_url(slug) + "a.txt"
+    bodies = [("a revision %d " % i).encode() + os.urandom(1000)
+              for i in range(1, 6)]
+    for i, body in enumerate(bodies, 1):
+        assert put(s, url, body).status_code in (201, 204)
+        if i == 2:
+            r = set_approval(m, url, "approved")
+            assert r.status_code == 207, r.text
+    other = server.space_url(keep_all) + "b.txt"
+    other_bodies = [os.urandom(500) for _ in range(3)]
+    for body in other_bodies:
+        assert put(s, other, body).status_code in (201, 204)
+    before = space_chunk_bytes(cluster, slug)
+    ctl("space", "retention", slug, "--keep-revisions", "2")
+    try:
+        out = ctl("maintenance", "purge").stdout
+    finally:
+        ctl("space", "retention", slug, "--keep-all")
+    yield {"slug": slug, "url": url, "bodies": bodies, "out": out,
+           "other": other, "other_bodies": other_bodies, "alice": s,
+           "before": before, "after": space_chunk_bytes(cluster, slug)}
+    s.close()
+    m.close()
+
+
+PURGE_RE = re.compile(r"^(\d+) revision\(s\) and (\d+) chunk\(s\) removed$",
+                      re.M)
+
+
+def test_purge_prints_what_it_removed(retention):
+    m = PURGE_RE.search(retention["out"])
+    assert m, retention["out"]
+    assert int(m.group(1)) >= 2 and int(m.group(2)) >= 2, retention["out"]
+
+
+def test_purge_keeps_the_last_two_revisions(cluster, retention):
+    nums = [r[1] for r in revisions_of(cluster, "/a.txt", retention["slug"])]
+    assert 4 in nums and 5 in nums, nums
+
+
+def test_purge_removes_revisions_beyond_retention(cluster, retention):
+    nums = [r[1] for r in revisions_of(cluster, "/a.txt", retention["slug"])]
+    assert 1 not in nums and 3 not in nums, nums
+
+
+def test_purge_never_removes_an_approved_revision(cluster, retention):
+    nums = [r[1] for r in revisions_of(cluster, "/a.txt", retention["slug"])]
+    assert nums == [2, 4, 5], nums
+
+
+def test_history_after_purge_lists_the_kept_revisions(retention):
+    revs = revisions(retention["alice"], retention["url"])
+    assert [text_of(m, p("revision-number")) for m in revs] == \
+        ["2", "4", "5"]
+
+
+def test_approved_bytes_still_download_from_published_after_purge(
+        retention):
+    r = dav(retention["alice"], "GET", published_url(retention["url"]))
+    assert_status(r, 200)
+    assert r.content == retention["bodies"][1]
+
+
+def test_current_bytes_still_download_after_purge(retention):
+    r = dav(retention["alice"], "GET", retention["url"])
+    assert_status(r, 200)
+    assert r.content == retention["bodies"][4]
+
+
+def test_purge_drops_the_content_of_purged_revisions(cluster, retention):
+    gone = [hashlib.sha256(retention["bodies"][i]).hexdigest()
+            for i in (0, 2)]
+    rows = cluster.psql(
+        "select encode(b.sha256, 'hex') from blobs b join spaces s "
+        "on s.id = b.space_id where s.slug = %s" % sql_str(retention["slug"]))
+    assert not set(gone) & {r[0] for r in rows}
+    assert retention["after"] < retention["before"], retention
+
+
+def test_purge_leaves_keep_all_spaces_alone(cluster, retention):
+    from urllib.parse import urlsplit
+    slug = urlsplit(retention["other"]).path.split("/")[3]
+    nums = [r[1] for r in revisions_of(cluster, "/b.txt", slug)]
+    assert nums == [1, 2, 3], nums
+
+
+def test_keep_days_purges_older_revisions(server, ctl, cluster, alice):
+    slug = add_space(ctl, {"alice": "editor"})
+    url = server.space_url(slug) + "old.txt"
+    for i in range(3):
+        assert put(alice, url, b"old %d" % i).status_code in (201, 204)
+    cluster.psql(
+        "update revisions v set created_at = now() - interval '30 days' "
+        "from resources r, spaces s where r.id = v.resource_id and "
+        "s.id = r.space_id and s.slug = %s" % sql_str(slug))
+    ctl("space", "retention", slug, "--keep-days", "7")
+    try:
+        ctl("maintenance", "purge")
+    finally:
+        ctl("space", "retention", slug, "--keep-all")
+    nums = [r[1] for r in revisions_of(cluster, "/old.txt", slug)]
+    assert nums == [3], nums
+    assert dav(alice, "GET", url).content == b"old 2"
+
+
+def test_retention_without_a_choice_is_a_usage_error(ctl):
+    pr = ctl("space", "retention", "s1", check=False)
+    assert pr.returncode != 0, pr.stdout
+
+
+# ---------------------------------------------------------------- storage
+
+@pytest.mark.heavy
+def test_100_revisions_differing_in_their_last_4k_share_storage(
+        server, ctl, cluster, alice):
+    slug = add_space(ctl, {"alice": "editor"})
+    url = server.space_url(slug) + "big.bin"
+    size = 20 * MiB
+    base = bytearray(os.urandom(size))
+    before = space_chunk_bytes(cluster, slug)
+    t0 = time.monotonic()
+    for i in range(100):
+        base[-4 * KiB:] = os.urandom(4 * KiB)
+        r = put(alice, url, bytes(base), timeout=300)
+        assert r.status_code in (201, 204), (i, r.status_code, r.text[:500])
+    elapsed = time.monotonic() - t0
+    stored = space_chunk_bytes(cluster, slug) - before
+    total = cluster.psql(
+        "select pg_total_relation_size('chunks')")[0][0]
+    logical = 100 * size
+    print("\ndedup: %d revisions of %d MiB = %d MiB logical, %.1f MiB stored "
+          "in chunks (ratio %.1f:1), PUTs took %.1f s; chunks table %.1f MiB"
+          % (100, size // MiB, logical // MiB, stored / MiB,
+             logical / max(stored, 1), elapsed, int(total) / MiB))
+    assert len(revisions_of(cluster, "/big.bin", slug)) == 100
+    assert stored < 2 * size + 100 * CHUNK, stored
+    assert dav(alice, "GET", url).content == bytes(base)

@@ -1,0 +1,492 @@
+"""The trash: DELETE moves a file or folder, history and all, to
+/dav/trash/SLUG/<n>; MOVE from there restores it; managers purge entries
+or empty the trash, but an entry holding an approved revision is never
+purged. Calendar objects are deleted for real."""
+
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+
+from dav_helpers import (RFC3339_RE, assert_status, dav, db_path, join,
+                         parse_multistatus, propfind, put, sql_str)
+from workflow_helpers import (abs_url, add_space, error_elements, href_in,
+                              last_segment, members, p, principal_href,
+                              published_url, revisions, same_href,
+                              set_approval, text_of, trash_url)
+
+CONTENTS = [b"trash me, version one\n", b"trash me, version two\n",
+            b"trash me, version three\n"]
+
+TRASH_PROPS = ["displayname", "resourcetype", "getcontentlength",
+               p("trashed-from"), p("trashed-by"), p("trashed-at")]
+
+
+@pytest.fixture
+def alice(seed, session_for):
+    return session_for("alice")
+
+
+@pytest.fixture
+def mgr(seed, session_for):
+    return session_for("mgr")
+
+
+def trash_entries(sess, server, slug="s1"):
+    return members(sess, trash_url(server, slug), TRASH_PROPS)
+
+
+def entry_of(sess, server, original, slug="s1"):
+    """The trash entry (MSResponse) whose P:trashed-from is ORIGINAL (a
+    path in the space, e.g. '/dir/file'); asserts there is exactly one."""
+    found = [m for m in trash_entries(sess, server, slug)
+             if text_of(m, p("trashed-from")) == original]
+    assert len(found) == 1, (original, [
+        (m.href, text_of(m, p("trashed-from")))
+        for m in trash_entries(sess, server, slug)])
+    return found[0]
+
+
+@pytest.fixture
+def deleted(server, alice, coll):
+    """plan.odt PUT three times then DELETEd by alice; returns
+    (file URL, trash entry URL)."""
+    url = join(coll, "plan.odt")
+    for body in CONTENTS:
+        assert put(alice, url, body).status_code in (201, 204)
+    r = dav(alice, "DELETE", url)
+    assert_status(r, 204)
+    entry = entry_of(alice, server, db_path(url))
+    return url, abs_url(server, entry.href)
+
+
+@pytest.fixture
+def restored(alice, deleted):
+    """deleted, then MOVEd back from the trash to its place."""
+    url, entry = deleted
+    r = dav(alice, "MOVE", entry, headers={"Destination": url})
+    assert_status(r, 201, 204)
+    return url, entry
+
+
+# ------------------------------------------------------------------ DELETE
+
+def test_deleted_file_is_gone_from_the_space(alice, deleted):
+    url, _ = deleted
+    assert_status(dav(alice, "GET", url), 404)
+
+
+def test_deleted_file_is_not_listed_in_its_folder(alice, coll, deleted):
+    names = [last_segment(m.href)
+             for m in members(alice, coll, ["displayname"])]
+    assert "plan.odt" not in names, names
+
+
+def test_deleted_file_is_a_numbered_trash_entry(alice, deleted):
+    _, entry = deleted
+    assert last_segment(entry).isdigit(), entry
+
+
+def test_trash_entry_is_under_the_trash_of_its_space(server, deleted):
+    _, entry = deleted
+    assert entry.startswith(trash_url(server, "s1")), entry
+
+
+def test_trash_entry_displayname_is_the_original_name(server, alice,
+                                                      deleted):
+    url, _ = deleted
+    m = entry_of(alice, server, db_path(url))
+    assert text_of(m, "{DAV:}displayname") == "plan.odt"
+
+
+def test_trash_entry_trashed_by_is_the_deleter(server, alice, deleted):
+    url, _ = deleted
+    m = entry_of(alice, server, db_path(url))
+    assert same_href(href_in(m, p("trashed-by")), principal_href("alice"))
+
+
+def test_trash_entry_trashed_at_is_the_time_of_deletion(server, alice,
+                                                        deleted):
+    url, _ = deleted
+    m = entry_of(alice, server, db_path(url))
+    at = text_of(m, p("trashed-at"))
+    assert at and RFC3339_RE.match(at), at
+    when = datetime.strptime(at[:19], "%Y-%m-%dT%H:%M:%S").replace(
+        tzinfo=timezone.utc)
+    assert abs((datetime.now(timezone.utc) - when).total_seconds()) < 120, at
+
+
+def test_get_of_a_trash_entry_returns_the_last_bytes(alice, deleted):
+    _, entry = deleted
+    r = dav(alice, "GET", entry)
+    assert_status(r, 200)
+    assert r.content == CONTENTS[2]
+
+
+def test_deleted_file_keeps_its_revisions_in_the_database(cluster, deleted):
+    _, entry = deleted
+    rows = cluster.psql(
+        "select v.num from revisions v join resources r on "
+        "r.id = v.resource_id join spaces s on s.id = r.space_id "
+        "where s.slug = 's1' and r.path = %s order by v.num"
+        % sql_str("/.trash/" + last_segment(entry)))
+    assert [int(r[0]) for r in rows] == [1, 2, 3]
+
+
+def test_two_deletes_of_one_name_make_two_entries(server, alice, coll):
+    url = join(coll, "twice.txt")
+    for body in (b"first life", b"second life"):
+        put(alice, url, body)
+        assert_status(dav(alice, "DELETE", url), 204)
+    found = [m for m in trash_entries(alice, server)
+             if text_of(m, p("trashed-from")) == db_path(url)]
+    assert len(found) == 2
+    got = sorted(dav(alice, "GET", abs_url(server, m.href)).content
+                 for m in found)
+    assert got == [b"first life", b"second life"]
+
+
+def test_trash_is_not_listed_in_the_space(server, alice, deleted):
+    names = [last_segment(m.href)
+             for m in members(alice, server.space_url("s1"),
+                              ["displayname"])]
+    assert ".trash" not in names, names
+
+
+def test_trash_is_not_in_the_html_listing_of_the_space(server, alice,
+                                                       deleted):
+    r = dav(alice, "GET", server.space_url("s1"))
+    assert_status(r, 200)
+    assert ".trash" not in r.text, r.text[:2000]
+
+
+def test_trash_folder_is_not_reachable_in_the_space(server, alice, deleted):
+    assert_status(dav(alice, "GET", server.space_url("s1") + ".trash/"), 404)
+
+
+def test_trashed_approved_file_leaves_the_published_view(alice, mgr, coll):
+    url = join(coll, "approved.txt")
+    put(alice, url, b"approved then deleted")
+    assert set_approval(mgr, url, "approved").status_code == 207
+    assert_status(dav(alice, "GET", published_url(url)), 200)
+    assert_status(dav(alice, "DELETE", url), 204)
+    assert_status(dav(alice, "GET", published_url(url)), 404)
+
+
+def test_reader_cannot_delete(session_for, alice, coll):
+    url = join(coll, "keep.txt")
+    put(alice, url, b"keep")
+    assert_status(dav(session_for("bob"), "DELETE", url), 403)
+    assert_status(dav(alice, "GET", url), 200)
+
+
+# ---------------------------------------------------------------- folders
+
+@pytest.fixture
+def deleted_folder(server, alice, coll):
+    """coll/dir/ with a.txt (2 revisions) and sub/b.txt, DELETEd."""
+    d = join(coll, "dir", collection=True)
+    assert_status(dav(alice, "MKCOL", d), 201)
+    assert_status(dav(alice, "MKCOL", join(d, "sub", collection=True)), 201)
+    put(alice, join(d, "a.txt"), b"a one")
+    put(alice, join(d, "a.txt"), b"a two")
+    put(alice, join(d, "sub", "b.txt"), b"b one")
+    assert_status(dav(alice, "DELETE", d), 204)
+    entry = entry_of(alice, server, db_path(d))
+    return d, abs_url(server, entry.href)
+
+
+def test_deleted_folder_is_gone_with_its_members(alice, deleted_folder):
+    d, _ = deleted_folder
+    assert_status(dav(alice, "GET", join(d, "a.txt")), 404)
+    assert_status(dav(alice, "PROPFIND", d, headers={"Depth": "0"}), 404)
+
+
+def test_deleted_folder_is_one_trash_entry_holding_its_members(
+        alice, deleted_folder):
+    _, entry = deleted_folder
+    entry = entry.rstrip("/") + "/"
+    names = sorted(last_segment(m.href)
+                   for m in members(alice, entry, ["displayname"]))
+    assert names == ["a.txt", "sub"], names
+
+
+def test_restored_folder_brings_back_its_members(alice, deleted_folder):
+    d, entry = deleted_folder
+    r = dav(alice, "MOVE", entry, headers={"Destination": d})
+    assert_status(r, 201, 204)
+    assert dav(alice, "GET", join(d, "a.txt")).content == b"a two"
+    assert dav(alice, "GET", join(d, "sub", "b.txt")).content == b"b one"
+
+
+def test_restored_folder_keeps_member_histories(alice, deleted_folder):
+    d, entry = deleted_folder
+    assert_status(dav(alice, "MOVE", entry, headers={"Destination": d}),
+                  201, 204)
+    revs = revisions(alice, join(d, "a.txt"))
+    assert [text_of(m, p("revision-number")) for m in revs] == ["1", "2"]
+
+
+# ---------------------------------------------------------------- restore
+
+def test_move_from_the_trash_restores_the_bytes(alice, restored):
+    url, _ = restored
+    r = dav(alice, "GET", url)
+    assert_status(r, 200)
+    assert r.content == CONTENTS[2]
+
+
+def test_restore_answers_201_for_a_free_place(alice, deleted):
+    url, entry = deleted
+    r = dav(alice, "MOVE", entry, headers={"Destination": url})
+    assert_status(r, 201)
+
+
+def test_restored_file_has_its_whole_history(alice, restored):
+    url, _ = restored
+    revs = revisions(alice, url)
+    assert [text_of(m, p("revision-number")) for m in revs] == \
+        ["1", "2", "3"]
+
+
+def test_restored_history_serves_every_earlier_revision(server, alice,
+                                                        restored):
+    url, _ = restored
+    got = [dav(alice, "GET", abs_url(server, m.href)).content
+           for m in revisions(alice, url)]
+    assert got == CONTENTS
+
+
+def test_restored_entry_leaves_the_trash(alice, restored):
+    _, entry = restored
+    assert_status(dav(alice, "GET", entry), 404)
+
+
+def test_restored_file_loses_its_trash_properties(alice, restored):
+    url, _ = restored
+    r = propfind(alice, url, "0", "prop", [p("trashed-from")])
+    (me,) = parse_multistatus(r.content)
+    assert me.props[p("trashed-from")][0] == 404, r.text
+
+
+def test_restore_to_another_name(alice, coll, deleted):
+    _, entry = deleted
+    dst = join(coll, "plan-recovered.odt")
+    assert_status(dav(alice, "MOVE", entry, headers={"Destination": dst}),
+                  201)
+    assert dav(alice, "GET", dst).content == CONTENTS[2]
+    assert len(revisions(alice, dst)) == 3
+
+
+def test_restore_onto_a_new_file_with_overwrite_f_is_412(alice, deleted):
+    url, entry = deleted
+    put(alice, url, b"a new file in its place")
+    r = dav(alice, "MOVE", entry,
+            headers={"Destination": url, "Overwrite": "F"})
+    assert_status(r, 412)
+    assert dav(alice, "GET", url).content == b"a new file in its place"
+    assert_status(dav(alice, "GET", entry), 200)
+
+
+def test_overwriting_move_sends_the_replaced_file_to_the_trash(server, alice,
+                                                              coll):
+    target = join(coll, "target.txt")
+    other = join(coll, "other.txt")
+    put(alice, target, b"target one")
+    put(alice, target, b"target two")
+    put(alice, other, b"other")
+    assert_status(dav(alice, "MOVE", other, headers={"Destination": target}),
+                  204)
+    m = entry_of(alice, server, db_path(target))
+    assert dav(alice, "GET", abs_url(server, m.href)).content == b"target two"
+
+
+# ------------------------------------------------------------------ purge
+
+def test_editor_cannot_purge_a_trash_entry(alice, deleted):
+    _, entry = deleted
+    assert_status(dav(alice, "DELETE", entry), 403)
+    assert_status(dav(alice, "GET", entry), 200)
+
+
+def test_manager_purges_a_trash_entry(alice, mgr, deleted):
+    _, entry = deleted
+    assert_status(dav(mgr, "DELETE", entry), 204)
+    assert_status(dav(alice, "GET", entry), 404)
+
+
+def test_purged_entry_takes_its_revisions_along(cluster, mgr, deleted):
+    _, entry = deleted
+    rid = cluster.psql(
+        "select r.id from resources r join spaces s on s.id = r.space_id "
+        "where s.slug = 's1' and r.path = %s"
+        % sql_str("/.trash/" + last_segment(entry)))[0][0]
+    assert_status(dav(mgr, "DELETE", entry), 204)
+    rows = cluster.psql("select count(*) from revisions where resource_id = %s"
+                        % rid)
+    assert rows[0][0] == "0"
+
+
+@pytest.fixture
+def approved_deleted(server, alice, mgr, coll):
+    """A file approved by mgr, then deleted: (URL, trash entry URL)."""
+    url = join(coll, "contract.txt")
+    put(alice, url, b"the approved contract")
+    assert set_approval(mgr, url, "approved").status_code == 207
+    put(alice, url, b"a later draft")
+    assert_status(dav(alice, "DELETE", url), 204)
+    return url, abs_url(server, entry_of(alice, server, db_path(url)).href)
+
+
+def test_entry_with_an_approved_revision_is_never_purged(alice, mgr,
+                                                         approved_deleted):
+    _, entry = approved_deleted
+    r = dav(mgr, "DELETE", entry)
+    assert_status(r, 403)
+    assert "{http://parvis.org/ns}approved-kept" in error_elements(r.content)
+    assert_status(dav(alice, "GET", entry), 200)
+
+
+def test_folder_entry_holding_an_approved_file_is_never_purged(
+        server, alice, mgr, coll):
+    d = join(coll, "approved-dir", collection=True)
+    assert_status(dav(alice, "MKCOL", d), 201)
+    put(alice, join(d, "x.txt"), b"x")
+    assert set_approval(mgr, join(d, "x.txt"), "approved").status_code == 207
+    assert_status(dav(alice, "DELETE", d), 204)
+    entry = abs_url(server, entry_of(alice, server, db_path(d)).href)
+    assert_status(dav(mgr, "DELETE", entry), 403)
+    assert_status(dav(alice, "GET", entry.rstrip("/") + "/x.txt"), 200)
+
+
+def test_overwriting_an_approved_entry_never_destroys_it(cluster, alice, mgr,
+                                                        coll,
+                                                        approved_deleted):
+    # DELETE of the entry is refused (approved-kept); a MOVE onto it must
+    # not purge it either, even for a manager.
+    _, entry = approved_deleted
+    (rev,) = cluster.psql(
+        "select r.approved_rev from resources r join spaces s on "
+        "s.id = r.space_id where s.slug = 's1' and r.path = %s"
+        % sql_str("/.trash/" + last_segment(entry)))[0]
+    other = join(coll, "other.txt")
+    put(alice, other, b"other")
+    dav(mgr, "MOVE", other, headers={"Destination": entry})
+    rows = cluster.psql("select count(*) from revisions where id = %s" % rev)
+    assert rows[0][0] == "1", "the approved revision was destroyed"
+
+
+@pytest.fixture
+def trash_space(server, ctl, seed, session_for):
+    """A fresh space (alice editor, mgr manager) whose trash holds two
+    plain entries and one with an approved revision."""
+    slug = add_space(ctl, {"alice": "editor", "mgr": "manager"})
+    alice, mgr = session_for("alice"), session_for("mgr")
+    base = server.space_url(slug)
+    for name in ("one.txt", "two.txt", "kept.txt"):
+        put(alice, base + name, name.encode())
+    assert set_approval(mgr, base + "kept.txt", "approved").status_code == 207
+    for name in ("one.txt", "two.txt", "kept.txt"):
+        assert_status(dav(alice, "DELETE", base + name), 204)
+    assert len(trash_entries(alice, server, slug)) == 3
+    return slug
+
+
+def test_manager_empties_the_trash(server, mgr, trash_space):
+    r = dav(mgr, "DELETE", trash_url(server, trash_space))
+    assert_status(r, 204)
+    left = [text_of(m, "{DAV:}displayname")
+            for m in trash_entries(mgr, server, trash_space)]
+    assert "one.txt" not in left and "two.txt" not in left, left
+
+
+def test_emptying_the_trash_keeps_approved_entries(server, mgr, trash_space):
+    assert_status(dav(mgr, "DELETE", trash_url(server, trash_space)), 204)
+    left = [text_of(m, "{DAV:}displayname")
+            for m in trash_entries(mgr, server, trash_space)]
+    assert left == ["kept.txt"], left
+
+
+def test_emptying_the_trash_keeps_the_trash_itself(server, mgr, trash_space):
+    assert_status(dav(mgr, "DELETE", trash_url(server, trash_space)), 204)
+    r = propfind(mgr, trash_url(server, trash_space), "0", "prop",
+                 ["resourcetype"])
+    assert_status(r, 207)
+
+
+def test_editor_cannot_empty_the_trash(server, alice, trash_space):
+    assert_status(dav(alice, "DELETE", trash_url(server, trash_space)), 403)
+    assert len(trash_entries(alice, server, trash_space)) == 3
+
+
+def test_emptying_one_space_trash_leaves_the_other(server, alice, mgr,
+                                                   trash_space, deleted):
+    _, entry = deleted   # in s1
+    assert_status(dav(mgr, "DELETE", trash_url(server, trash_space)), 204)
+    assert_status(dav(alice, "GET", entry), 200)
+
+
+# ------------------------------------------------- the trash is not a folder
+
+def test_put_of_a_new_file_into_the_trash_is_refused(server, alice):
+    url = trash_url(server) + "planted-%s.txt" % uuid.uuid4().hex[:8]
+    r = put(alice, url, b"not deleted from anywhere")
+    assert_status(r, 403)
+
+
+def test_mkcol_in_the_trash_is_refused(server, alice):
+    url = trash_url(server) + "planted-%s/" % uuid.uuid4().hex[:8]
+    r = dav(alice, "MKCOL", url)
+    assert r.status_code in (403, 405), r.status_code
+
+
+def test_put_onto_a_trash_entry_is_refused(alice, deleted):
+    _, entry = deleted
+    r = put(alice, entry, b"rewritten in the trash")
+    assert_status(r, 403)
+    assert dav(alice, "GET", entry).content == CONTENTS[2]
+
+
+def test_editor_cannot_purge_an_entry_by_moving_a_file_onto_it(
+        alice, coll, deleted):
+    # Purging is for managers: overwriting an entry would purge it.
+    _, entry = deleted
+    other = join(coll, "other.txt")
+    put(alice, other, b"other")
+    r = dav(alice, "MOVE", other, headers={"Destination": entry})
+    assert_status(r, 403)
+    assert dav(alice, "GET", entry).content == CONTENTS[2]
+
+
+def test_editor_cannot_purge_an_entry_by_copying_a_file_onto_it(
+        alice, coll, deleted):
+    _, entry = deleted
+    other = join(coll, "other.txt")
+    put(alice, other, b"other")
+    r = dav(alice, "COPY", other, headers={"Destination": entry})
+    assert_status(r, 403)
+    assert dav(alice, "GET", entry).content == CONTENTS[2]
+
+
+# -------------------------------------------------------------- calendars
+
+def _event(uid):
+    return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Parvis tests//EN\r\n"
+            "BEGIN:VEVENT\r\nUID:%s\r\nDTSTAMP:20240101T000000Z\r\n"
+            "DTSTART:20240105T100000Z\r\nDTEND:20240105T110000Z\r\n"
+            "SUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n" % uid).encode()
+
+
+def test_calendar_object_is_deleted_for_real(server, cluster, alice):
+    cal = "%s/dav/calendars/alice/s1.cal%s/" % (server.url,
+                                                 uuid.uuid4().hex[:10])
+    assert_status(dav(alice, "MKCALENDAR", cal), 201)
+    uid = "trash-" + uuid.uuid4().hex
+    obj = cal + uid + ".ics"
+    assert_status(put(alice, obj, _event(uid),
+                      headers={"Content-Type": "text/calendar"}), 201)
+    assert_status(dav(alice, "DELETE", obj), 204)
+    assert_status(dav(alice, "GET", obj), 404)
+    rows = cluster.psql("select path from resources where name = %s"
+                        % sql_str(uid + ".ics"))
+    assert rows == [], rows
