@@ -72,7 +72,8 @@ assert_defaults(const struct conf *c)
     assert_int_equal(c->listen_port, 8080);
     assert_string_equal(c->dsn, "dbname=parvis");
     assert_int_equal(c->db_pool_size, 8);
-    assert_int_equal(c->max_connections, 256);
+    assert_int_equal(c->max_connections, 1024);
+    assert_int_equal(c->max_connections_per_client, 512);
     assert_int_equal(c->connection_timeout, 60);
     assert_int_equal(c->max_xml_body, 1024 * 1024);
     assert_string_equal(c->access_log, "-");
@@ -82,6 +83,8 @@ assert_defaults(const struct conf *c)
     assert_null(c->tls_cert);
     assert_null(c->tls_key);
     assert_false(c->trust_proxy_tls);
+    assert_false(c->allow_unsafe_database);
+    assert_null(c->anonymous_user);
 }
 
 static void

@@ -359,6 +359,29 @@ make_bytes(size_t n, uint32_t seed)
     return p;
 }
 
+/*
+ * The store without its audit trail, malloc'd: the dispatcher audits
+ * every write, refused or not (and in a transaction of its own when
+ * refused), so a refusal changes no data but adds an audit row.
+ */
+static char *
+data_dump(void)
+{
+    char *d = fake_store_dump();
+    char *w = d;
+    for (char *line = d; *line != '\0';) {
+        char *end = strchr(line, '\n');
+        size_t len = end != NULL ? (size_t)(end - line) + 1 : strlen(line);
+        if (strncmp(line, "audit ", 6) != 0) {
+            memmove(w, line, len);
+            w += len;
+        }
+        line += len;
+    }
+    *w = '\0';
+    return d;
+}
+
 /* ---- OPTIONS, unknown methods and paths ---------------------------------- */
 
 static void
@@ -402,12 +425,16 @@ test_unauthenticated(void **state)
                         "Basic realm=\"Parvis\", charset=\"UTF-8\"");
     dav_req_destroy(req);
     /* streaming methods refuse before the body */
-    char *before = fake_store_dump();
+    char *before = data_dump();
     assert_int_equal(status_of("PUT", SP "/x.txt", NULL, "data"), 401);
-    char *after = fake_store_dump();
+    char *after = data_dump();
     assert_string_equal(after, before);
     free(before);
     free(after);
+    /* a refused write is audited */
+    assert_int_equal(fake_store_audit_count("LOGIN_FAILED", "team/x.txt",
+                                            401), 1);
+    assert_int_equal(fake_store_audit_count(NULL, NULL, 0), 1);
 }
 
 /* ---- MKCOL --------------------------------------------------------------- */
@@ -450,7 +477,8 @@ test_refused_role_changes_nothing(void **state)
     (void)state;
     assert_int_equal(status_of("PUT", SP "/a.txt", NULL, "alice's"), 201);
     login(bob, "bob");
-    char *before = fake_store_dump();
+    size_t audited = fake_store_audit_count(NULL, NULL, 0);
+    char *before = data_dump();
     struct dav_req *req = req_str("MKCOL", SP "/bobs", NULL, NULL);
     assert_int_equal(req->status, 403);
     assert_xp(resp_text(req), "count(/D:error/D:need-privileges)", "1");
@@ -459,10 +487,17 @@ test_refused_role_changes_nothing(void **state)
     assert_int_equal(status_of("PUT", SP "/a.txt", NULL, "bob's"), 403);
     assert_int_equal(status_of("DELETE", SP "/a.txt", NULL, NULL), 403);
     assert_int_equal(status_of("GET", SP "/a.txt", NULL, NULL), 403);
-    char *after = fake_store_dump();
+    char *after = data_dump();
     assert_string_equal(after, before);
     free(before);
     free(after);
+    /* the refused writes are audited, not the refused read */
+    assert_int_equal(fake_store_audit_count("MKCOL", "team/bobs", 403), 1);
+    assert_int_equal(fake_store_audit_count("PUT", "team/bob.txt", 403), 1);
+    assert_int_equal(fake_store_audit_count("PUT", "team/a.txt", 403), 1);
+    assert_int_equal(fake_store_audit_count("DELETE", "team/a.txt", 403), 1);
+    assert_int_equal(fake_store_audit_count("GET", NULL, 0), 0);
+    assert_int_equal(fake_store_audit_count(NULL, NULL, 0), audited + 4);
     /* bob may write in the space where his role is not refused */
     assert_int_equal(status_of("PUT", "/dav/spaces/other/b.txt", NULL, "b"),
                      201);
@@ -496,6 +531,9 @@ test_put_then_get(void **state)
     dav_req_destroy(req);
     assert_get_equals(SP "/hello.txt", "hello", 5);
     assert_int_equal(status_of("HEAD", SP "/hello.txt", NULL, NULL), 200);
+    /* the write is audited, with its revision; plain reads are not */
+    assert_int_equal(fake_store_audit_count("PUT", "team/hello.txt", 201), 1);
+    assert_int_equal(fake_store_audit_count(NULL, NULL, 0), 1);
 
     /* replace: 204, a second revision */
     req = req_str("PUT", SP "/hello.txt", NULL, "hello, world");
@@ -597,7 +635,7 @@ test_put_refused(void **state)
 {
     (void)state;
     assert_int_equal(status_of("MKCOL", SP "/docs", NULL, NULL), 201);
-    char *before = fake_store_dump();
+    char *before = data_dump();
     /* RFC 4918 §9.7.1: missing parent */
     assert_int_equal(status_of("PUT", SP "/nope/a.txt", NULL, "x"), 409);
     /* onto a collection */
@@ -607,10 +645,16 @@ test_put_refused(void **state)
     /* RFC 9110 §14.5: partial PUT */
     struct hdr cr[] = { { "Content-Range", "bytes 0-0/1" }, { NULL, NULL } };
     assert_int_equal(status_of("PUT", SP "/docs/a.txt", cr, "x"), 400);
-    char *after = fake_store_dump();
+    char *after = data_dump();
     assert_string_equal(after, before);
     free(before);
     free(after);
+    /* each refusal is audited */
+    assert_int_equal(fake_store_audit_count("PUT", "team/nope/a.txt", 409),
+                     1);
+    assert_int_equal(fake_store_audit_count("PUT", NULL, 405), 3);
+    assert_int_equal(fake_store_audit_count("PUT", "team/docs/a.txt", 400),
+                     1);
 }
 
 static void
@@ -750,7 +794,7 @@ test_proppatch_protected_changes_nothing(void **state)
 {
     (void)state;
     assert_int_equal(status_of("PUT", SP "/hello.txt", NULL, "hello"), 201);
-    char *before = fake_store_dump();
+    char *before = data_dump();
     const char *body =
         "<D:propertyupdate xmlns:D=\"DAV:\" xmlns:Z=\"urn:example:z\">"
         "<D:set><D:prop><D:getetag>\"forged\"</D:getetag>"
@@ -766,10 +810,12 @@ test_proppatch_protected_changes_nothing(void **state)
     assert_xp(t, "count(//D:propstat[D:prop/D:getetag]"
                  "/D:error/D:cannot-modify-protected-property)", "1");
     dav_req_destroy(req);
-    char *after = fake_store_dump();
+    char *after = data_dump();
     assert_string_equal(after, before);
     free(before);
     free(after);
+    assert_int_equal(fake_store_audit_count("PROPPATCH", "team/hello.txt",
+                                            207), 1);
 }
 
 static void
@@ -829,16 +875,48 @@ test_delete(void **state)
     assert_false(fake_store_exists(team, "/docs/sub"));
     assert_false(fake_store_exists(team, "/docs/sub/a.txt"));
     assert_true(fake_store_exists(team, "/keep.txt"));
+    /* the tree went to the trash, history and properties with it; its
+     * root remembers where it was */
+    assert_string_equal(fake_store_trashed_from(team, "/.trash/1"), "/docs");
+    assert_null(fake_store_trashed_from(team, "/.trash/1/sub"));
+    assert_true(fake_store_exists(team, "/.trash/1/sub/a.txt"));
+    assert_int_equal(fake_store_revision_count(team, "/.trash/1/sub/a.txt"),
+                     1);
     char *dump = fake_store_dump();
     assert_lacks(dump, "orphan");
-    assert_lacks(dump, "My File"); /* the property went with its file */
+    assert_contains(dump, "My File"); /* the property went with its file */
     free(dump);
+    assert_int_equal(fake_store_audit_count("DELETE", "team/docs", 204), 1);
     assert_int_equal(status_of("GET", SP "/docs/sub/a.txt", NULL, NULL),
                      404);
     assert_int_equal(status_of("DELETE", SP "/docs", NULL, NULL), 404);
 
     assert_int_equal(status_of("DELETE", SP "/keep.txt", NULL, NULL), 204);
     assert_int_equal(status_of("GET", SP "/keep.txt", NULL, NULL), 404);
+    assert_string_equal(fake_store_trashed_from(team, "/.trash/2"),
+                        "/keep.txt");
+    /* the trash is read at /dav/trash/<slug>/, and hidden from listings
+     * of the space */
+    assert_get_equals("/dav/trash/team/2", "k", 1);
+    assert_get_equals("/dav/trash/team/1/sub/a.txt", "a", 1);
+    struct hdr d1[] = { { "Depth", "1" }, { NULL, NULL } };
+    struct dav_req *req = req_str("PROPFIND", SP "/", d1, NULL);
+    assert_int_equal(req->status, 207);
+    assert_xp(resp_text(req), "count(//D:response)", "1");
+    dav_req_destroy(req);
+    assert_int_equal(status_of("GET", SP "/.trash/2", NULL, NULL), 404);
+    /* an item leaves the trash by MOVE, and forgets having been there */
+    struct hdr back[] = { { "Destination", SP "/docs" }, { NULL, NULL } };
+    assert_int_equal(status_of("MOVE", "/dav/trash/team/1", back, NULL),
+                     201);
+    assert_true(fake_store_exists(team, "/docs/sub/a.txt"));
+    assert_null(fake_store_trashed_from(team, "/docs"));
+    assert_get_equals(SP "/docs/sub/a.txt", "a", 1);
+    /* deleting in the trash purges */
+    assert_int_equal(status_of("DELETE", "/dav/trash/team/2", NULL, NULL),
+                     204);
+    assert_false(fake_store_exists(team, "/.trash/2"));
+    assert_int_equal(fake_store_audit_count("PURGE", NULL, 204), 1);
     /* the space root and virtual collections cannot be deleted */
     assert_int_equal(status_of("DELETE", SP "/", NULL, NULL), 403);
     assert_int_equal(status_of("DELETE", "/dav/spaces/", NULL, NULL), 403);
@@ -857,10 +935,12 @@ test_copy_move(void **state)
     /* RFC 4918 §9.8.5: Overwrite F onto an existing resource is 412 */
     struct hdr ow_f[] = { { "Destination", SP "/b.txt" },
                           { "Overwrite", "F" }, { NULL, NULL } };
-    char *before = fake_store_dump();
+    char *before = data_dump();
     assert_int_equal(status_of("COPY", SP "/a.txt", ow_f, NULL), 412);
     assert_int_equal(status_of("MOVE", SP "/a.txt", ow_f, NULL), 412);
-    char *after = fake_store_dump();
+    assert_int_equal(fake_store_audit_count("COPY", "team/a.txt", 412), 1);
+    assert_int_equal(fake_store_audit_count("MOVE", "team/a.txt", 412), 1);
+    char *after = data_dump();
     assert_string_equal(after, before);
     free(before);
     free(after);
@@ -888,6 +968,9 @@ test_copy_move(void **state)
     assert_int_equal(status_of("MOVE", SP "/a.txt", mv, NULL), 204);
     assert_int_equal(status_of("GET", SP "/a.txt", NULL, NULL), 404);
     assert_get_equals(SP "/b.txt", "AAA", 3);
+    /* what it replaced went to the trash, like any deletion */
+    assert_string_equal(fake_store_trashed_from(team, "/.trash/1"), "/b.txt");
+    assert_get_equals("/dav/trash/team/1", "BBB", 3);
     req = req_str("PROPFIND", SP "/b.txt", d0, PF_PROPS);
     assert_prop_value(resp_text(req), SP "/b.txt", "Z:color", "blue & green");
     dav_req_destroy(req);
@@ -1136,12 +1219,13 @@ test_quota(void **state)
     struct hdr cp1[] = { { "Destination", SP "/copy1.txt" }, { NULL, NULL } };
     struct hdr cp2[] = { { "Destination", SP "/copy2.txt" }, { NULL, NULL } };
     assert_int_equal(status_of("COPY", SP "/ten.txt", cp1, NULL), 201);
-    char *before = fake_store_dump();
+    char *before = data_dump();
     req = req_str("COPY", SP "/ten.txt", cp2, NULL);
     assert_int_equal(req->status, 507);
     assert_xp(resp_text(req), "count(/D:error/D:quota-not-exceeded)", "1");
     dav_req_destroy(req);
-    char *after = fake_store_dump();
+    assert_int_equal(fake_store_audit_count("COPY", "team/ten.txt", 507), 1);
+    char *after = data_dump();
     assert_string_equal(after, before);
     free(before);
     free(after);
@@ -1407,6 +1491,14 @@ prepare_locked(void)
     snprintf(torture_if, sizeof(torture_if), "(%s)", torture_token);
 }
 
+/* prepare_tree, then /coll goes to the trash (entry 1) */
+static void
+prepare_trashed(void)
+{
+    prepare_tree();
+    assert_int_equal(status_of("DELETE", SP "/coll", NULL, NULL), 204);
+}
+
 /* prepare_tree in a space with a (large) quota */
 static void
 prepare_tree_quota(void)
@@ -1426,6 +1518,8 @@ static struct hdr h_overwrite[] = { { "Destination", SP "/b.txt" },
                                     { NULL, NULL } };
 static struct hdr h_move_tree[] = { { "Destination", SP "/coll/sub/moved" },
                                     { NULL, NULL } };
+static struct hdr h_restore[] = { { "Destination", SP "/restored" },
+                                  { NULL, NULL } };
 
 static const struct scenario scenarios[] = {
     /* the scenario of STYLE.md §5: a 2-chunk PUT into a collection */
@@ -1469,6 +1563,10 @@ static const struct scenario scenarios[] = {
       DAV_CHUNK_SIZE + 3, 0, 201, false },
     { "DELETE locked, with token", prepare_locked, "DELETE",
       SP "/coll/big.bin", h_if_locked, NULL, 0, 0, 204, false },
+    { "MOVE out of the trash", prepare_trashed, "MOVE", "/dav/trash/team/1",
+      h_restore, NULL, 0, 0, 201, false },
+    { "PURGE from the trash", prepare_trashed, "DELETE",
+      "/dav/trash/team/1/sub", NULL, NULL, 0, 0, 204, false },
 };
 
 static void

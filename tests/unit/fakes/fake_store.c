@@ -6,7 +6,9 @@
  * Test code: it uses malloc/free for its own state (which outlives
  * requests); what it hands to dav/ is copied into req->arena, as the real
  * store does.  Linear searches throughout: the stores of unit tests hold a
- * handful of rows.
+ * handful of rows.  Each operation mirrors the SQL of db/pg_store.c, and
+ * the change log mirrors the triggers of db/migrations/0004 (statement
+ * level: a tree bound, unbound or moved is logged at its root only).
  */
 #include "tests/unit/fakes/fake_store.h"
 
@@ -22,6 +24,9 @@ struct fs_user {
     int64_t id;
     char *name;
     bool disabled;
+    bool guest;
+    time_t expires;           /* wall clock; 0: never */
+    int64_t personal_space;   /* 0: not made yet */
 };
 
 struct fs_app_password {
@@ -47,6 +52,7 @@ struct fs_space {
     char *title;
     int64_t quota;            /* bytes, -1: none */
     time_t created;
+    bool personal;
 };
 
 struct fs_member {
@@ -60,6 +66,7 @@ struct fs_res {
     int64_t space_id;
     char *path;
     enum dav_kind kind;
+    /* the current revision, denormalized (rev_id 0: none) */
     int64_t rev_id;
     int32_t rev_num;
     int64_t size;
@@ -68,6 +75,20 @@ struct fs_res {
     time_t created;
     time_t modified;
     int64_t created_by;
+    /* a calendar (a row of table calendars) */
+    bool calendar;
+    char *components;
+    /* approval; approval_state points to one of approval_states[] */
+    const char *approval_state;
+    char *approval_comment;
+    int64_t approved_rev;
+    int64_t approved_by;
+    time_t approved_at;
+    int64_t submitted_by;
+    /* the root of a tree in the trash */
+    char *trashed_from;
+    int64_t trashed_by;
+    time_t trashed_at;
 };
 
 struct fs_prop {
@@ -96,6 +117,9 @@ struct fs_rev {
     unsigned char sha[32];
     struct dav_chunk_ref *chunks;
     size_t nchunks;
+    time_t created;
+    char *comment;
+    bool approved;
 };
 
 struct fs_lock {
@@ -109,6 +133,31 @@ struct fs_lock {
     int32_t timeout;
     time_t expires;           /* wall clock, as the database's now() */
     int64_t seq;              /* creation order */
+};
+
+/* A row of the change log (table changes). */
+struct fs_change {
+    int64_t seq;
+    int64_t space_id;
+    int64_t collection_id;
+    char *name;
+    bool deleted;
+};
+
+/* A row of the audit trail; 0 and NULL stand for SQL NULL. */
+struct fs_audit {
+    int64_t id;
+    time_t at;
+    char *principal;
+    char *client;
+    char *user_agent;
+    char *action;
+    int64_t space_id;
+    char *path;
+    int64_t resource_id;
+    int64_t revision_id;
+    int status;
+    char *detail;
 };
 
 #define VEC(T) \
@@ -128,10 +177,18 @@ struct fs_state {
     VEC(struct fs_lock) locks;
     VEC(struct fs_app_password) app_passwords;
     VEC(struct fs_ace) aces;
+    VEC(struct fs_change) changes;
+    VEC(struct fs_audit) audit;
     int64_t next_id;
+    int64_t change_seq;       /* the sequences of db/migrations */
+    int64_t trash_seq;
+    int64_t audit_seq;
     int64_t disk_free;
     time_t now;
 };
+
+static const char *const approval_states[] = { "draft", "submitted",
+                                               "approved", "rejected" };
 
 static struct fs_state cur;
 static struct fs_state *snap;
@@ -161,6 +218,15 @@ xstrdup(const char *s)
     size_t n = strlen(s);
     char *p = xmalloc(n + 1);
     memcpy(p, s, n + 1);
+    return p;
+}
+
+static char *
+xstrndup(const char *s, size_t n)
+{
+    char *p = xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
     return p;
 }
 
@@ -200,6 +266,74 @@ vec_grow(void **v, size_t *cap, size_t n, size_t elem)
     ((dst).n = (src).n, (dst).cap = (src).n,                               \
      (dst).v = xmemdup((src).v, (src).n * sizeof(*(src).v)))
 
+/* The strings of a row: freed, or duplicated in place (after a memberwise
+ * copy, so that the copy owns its own). */
+static void
+res_fields_free(struct fs_res *r)
+{
+    free(r->path);
+    free(r->ctype);
+    free(r->components);
+    free(r->approval_comment);
+    free(r->trashed_from);
+}
+
+static void
+res_fields_dup(struct fs_res *r)
+{
+    r->path = xstrdup(r->path);
+    r->ctype = xstrdup(r->ctype);
+    r->components = xstrdup(r->components);
+    r->approval_comment = xstrdup(r->approval_comment);
+    r->trashed_from = xstrdup(r->trashed_from);
+}
+
+static void
+rev_fields_free(struct fs_rev *v)
+{
+    free(v->ctype);
+    free(v->chunks);
+    free(v->comment);
+}
+
+static void
+rev_fields_dup(struct fs_rev *v)
+{
+    v->ctype = xstrdup(v->ctype);
+    v->chunks = xmemdup(v->chunks, v->nchunks * sizeof(*v->chunks));
+    v->comment = xstrdup(v->comment);
+}
+
+static void
+prop_fields_free(struct fs_prop *p)
+{
+    free(p->ns);
+    free(p->name);
+    free(p->xml);
+}
+
+static void
+audit_fields_free(struct fs_audit *a)
+{
+    free(a->principal);
+    free(a->client);
+    free(a->user_agent);
+    free(a->action);
+    free(a->path);
+    free(a->detail);
+}
+
+static void
+audit_fields_dup(struct fs_audit *a)
+{
+    a->principal = xstrdup(a->principal);
+    a->client = xstrdup(a->client);
+    a->user_agent = xstrdup(a->user_agent);
+    a->action = xstrdup(a->action);
+    a->path = xstrdup(a->path);
+    a->detail = xstrdup(a->detail);
+}
+
 static void
 state_free(struct fs_state *s)
 {
@@ -211,33 +345,32 @@ state_free(struct fs_state *s)
     }
     for (size_t i = 0; i < s->members.n; i++)
         free(s->members.v[i].role);
-    for (size_t i = 0; i < s->res.n; i++) {
-        free(s->res.v[i].path);
-        free(s->res.v[i].ctype);
-    }
-    for (size_t i = 0; i < s->props.n; i++) {
-        free(s->props.v[i].ns);
-        free(s->props.v[i].name);
-        free(s->props.v[i].xml);
-    }
+    for (size_t i = 0; i < s->res.n; i++)
+        res_fields_free(&s->res.v[i]);
+    for (size_t i = 0; i < s->props.n; i++)
+        prop_fields_free(&s->props.v[i]);
     for (size_t i = 0; i < s->chunks.n; i++)
         free(s->chunks.v[i].data);
-    for (size_t i = 0; i < s->revs.n; i++) {
-        free(s->revs.v[i].ctype);
-        free(s->revs.v[i].chunks);
-    }
+    for (size_t i = 0; i < s->revs.n; i++)
+        rev_fields_free(&s->revs.v[i]);
+    for (size_t i = 0; i < s->locks.n; i++)
+        lock_free(&s->locks.v[i]);
+    for (size_t i = 0; i < s->changes.n; i++)
+        free(s->changes.v[i].name);
+    for (size_t i = 0; i < s->audit.n; i++)
+        audit_fields_free(&s->audit.v[i]);
     free(s->users.v);
     free(s->spaces.v);
     free(s->members.v);
     free(s->res.v);
     free(s->props.v);
     free(s->chunks.v);
-    for (size_t i = 0; i < s->locks.n; i++)
-        lock_free(&s->locks.v[i]);
     free(s->revs.v);
     free(s->locks.v);
     free(s->app_passwords.v);
     free(s->aces.v);
+    free(s->changes.v);
+    free(s->audit.v);
     memset(s, 0, sizeof(*s));
 }
 
@@ -256,6 +389,8 @@ state_copy(const struct fs_state *s)
     VCOPY(c->locks, s->locks);
     VCOPY(c->app_passwords, s->app_passwords);
     VCOPY(c->aces, s->aces);
+    VCOPY(c->changes, s->changes);
+    VCOPY(c->audit, s->audit);
     for (size_t i = 0; i < c->users.n; i++)
         c->users.v[i].name = xstrdup(s->users.v[i].name);
     for (size_t i = 0; i < c->spaces.n; i++) {
@@ -264,10 +399,8 @@ state_copy(const struct fs_state *s)
     }
     for (size_t i = 0; i < c->members.n; i++)
         c->members.v[i].role = xstrdup(s->members.v[i].role);
-    for (size_t i = 0; i < c->res.n; i++) {
-        c->res.v[i].path = xstrdup(s->res.v[i].path);
-        c->res.v[i].ctype = xstrdup(s->res.v[i].ctype);
-    }
+    for (size_t i = 0; i < c->res.n; i++)
+        res_fields_dup(&c->res.v[i]);
     for (size_t i = 0; i < c->props.n; i++) {
         c->props.v[i].ns = xstrdup(s->props.v[i].ns);
         c->props.v[i].name = xstrdup(s->props.v[i].name);
@@ -276,17 +409,17 @@ state_copy(const struct fs_state *s)
     for (size_t i = 0; i < c->chunks.n; i++)
         c->chunks.v[i].data = xmemdup(s->chunks.v[i].data,
                                       s->chunks.v[i].len);
-    for (size_t i = 0; i < c->revs.n; i++) {
-        c->revs.v[i].ctype = xstrdup(s->revs.v[i].ctype);
-        c->revs.v[i].chunks =
-            xmemdup(s->revs.v[i].chunks,
-                    s->revs.v[i].nchunks * sizeof(struct dav_chunk_ref));
-    }
+    for (size_t i = 0; i < c->revs.n; i++)
+        rev_fields_dup(&c->revs.v[i]);
     for (size_t i = 0; i < c->locks.n; i++) {
         c->locks.v[i].token = xstrdup(s->locks.v[i].token);
         c->locks.v[i].root = xstrdup(s->locks.v[i].root);
         c->locks.v[i].owner_xml = xstrdup(s->locks.v[i].owner_xml);
     }
+    for (size_t i = 0; i < c->changes.n; i++)
+        c->changes.v[i].name = xstrdup(s->changes.v[i].name);
+    for (size_t i = 0; i < c->audit.n; i++)
+        audit_fields_dup(&c->audit.v[i]);
     return c;
 }
 
@@ -301,6 +434,13 @@ lock_free(struct fs_lock *lk)
 /* Remove the locks rooted at or below (space, root). */
 static void
 locks_drop_subtree(int64_t space_id, const char *root);
+
+/* The logical clock: one tick per stamped change. */
+static time_t
+tick(void)
+{
+    return cur.now++;
+}
 
 /* ---- injector and checks ------------------------------------------------- */
 
@@ -346,12 +486,27 @@ parent_len(const char *path)
     return s != NULL ? (long)(s - path) : -1;
 }
 
+/* The parent path of 'path', malloc'd; NULL for the root. */
+static char *
+parent_of(const char *path)
+{
+    long pl = parent_len(path);
+    return pl < 0 ? NULL : xstrndup(path, (size_t)pl);
+}
+
 static bool
 in_subtree(const char *path, const char *root)
 {
     size_t rl = strlen(root);
     return strncmp(path, root, rl) == 0 &&
            (path[rl] == '\0' || path[rl] == '/');
+}
+
+/* path LIKE 'prefix%' */
+static bool
+has_prefix(const char *path, const char *prefix)
+{
+    return strncmp(path, prefix, strlen(prefix)) == 0;
 }
 
 static struct fs_res *
@@ -392,21 +547,86 @@ chunk_find(int64_t space_id, const unsigned char sha[32])
     return NULL;
 }
 
+static struct fs_space *
+space_by_id(int64_t id)
+{
+    for (size_t i = 0; i < cur.spaces.n; i++)
+        if (cur.spaces.v[i].id == id)
+            return &cur.spaces.v[i];
+    return NULL;
+}
+
+static struct fs_user *
+user_by_id(int64_t id)
+{
+    for (size_t i = 0; i < cur.users.n; i++)
+        if (cur.users.v[i].id == id)
+            return &cur.users.v[i];
+    return NULL;
+}
+
+/* The name of user id in req->arena; NULL if none (a LEFT JOIN). */
+static const char *
+user_name_of(struct dav_req *req, int64_t id)
+{
+    const struct fs_user *u = id != 0 ? user_by_id(id) : NULL;
+    return u != NULL ? arena_strdup(req->arena, u->name) : NULL;
+}
+
 /* The parent of 'path' exists and is a collection. */
 static bool
 parent_ok(int64_t space_id, const char *path)
 {
-    long pl = parent_len(path);
-    if (pl < 0)
+    char *parent = parent_of(path);
+    if (parent == NULL)
         return false;
-    char *parent = xmalloc((size_t)pl + 1);
-    memcpy(parent, path, (size_t)pl);
-    parent[pl] = '\0';
     const struct fs_res *p = res_find(space_id, parent);
     free(parent);
     return p != NULL && p->kind == DAV_KIND_COLLECTION;
 }
 
+/* A new row (as INSERT INTO resources with its defaults). */
+static struct fs_res *
+res_new(int64_t space_id, const char *path, enum dav_kind kind,
+        int64_t created_by, time_t now)
+{
+    struct fs_res *r = VPUSH(cur.res);
+    r->id = cur.next_id++;
+    r->space_id = space_id;
+    r->path = xstrdup(path);
+    r->kind = kind;
+    r->created = r->modified = now;
+    r->created_by = created_by;
+    r->approval_state = approval_states[0];
+    return r;
+}
+
+/*
+ * Log a change of the member at (space, path) in its parent collection,
+ * as the triggers do: nothing for a space root, nor when the parent is
+ * gone.
+ */
+static void
+log_change(int64_t space_id, const char *path, bool deleted)
+{
+    char *parent = parent_of(path);
+    if (parent == NULL)
+        return;
+    const struct fs_res *p = res_find(space_id, parent);
+    free(parent);
+    if (p == NULL)
+        return;
+    int64_t collection = p->id;
+    char *name = xstrdup(base_name(path));
+    struct fs_change *c = VPUSH(cur.changes);
+    c->seq = ++cur.change_seq;
+    c->space_id = space_id;
+    c->collection_id = collection;
+    c->name = name;
+    c->deleted = deleted;
+}
+
+/* The columns of RES_SELECT with the current revision (RES_COLS). */
 static void
 res_out(struct dav_req *req, const struct fs_res *r, struct dav_resource *out)
 {
@@ -424,11 +644,37 @@ res_out(struct dav_req *req, const struct fs_res *r, struct dav_resource *out)
     out->created = r->created;
     out->modified = r->modified;
     out->created_by = r->created_by;
-    out->created_by_name = NULL;
-    for (size_t i = 0; i < cur.users.n; i++)
-        if (cur.users.v[i].id == r->created_by)
-            out->created_by_name = arena_strdup(req->arena,
-                                                cur.users.v[i].name);
+    out->created_by_name = user_name_of(req, r->created_by);
+    out->subtype = r->calendar ? DAV_SUBTYPE_CALENDAR : DAV_SUBTYPE_PLAIN;
+    out->components = r->calendar ? arena_strdup(req->arena, r->components)
+                                  : NULL;
+    out->approval_state = arena_strdup(req->arena, r->approval_state);
+    out->approval_comment = arena_strdup(req->arena, r->approval_comment);
+    out->approved_rev = r->approved_rev;
+    out->approved_by = user_name_of(req, r->approved_by);
+    out->approved_at = r->approved_at;
+    out->trashed_from = arena_strdup(req->arena, r->trashed_from);
+    out->trashed_by = user_name_of(req, r->trashed_by);
+    out->trashed_at = r->trashed_at;
+}
+
+/* The same as published (RES_FROM_PUBLISHED): the revision columns are
+ * those of the approved revision, which a file serves. */
+static void
+res_out_published(struct dav_req *req, const struct fs_res *r,
+                  struct dav_resource *out)
+{
+    res_out(req, r, out);
+    const struct fs_rev *v = r->approved_rev != 0 ? rev_by_id(r->approved_rev)
+                                                  : NULL;
+    out->rev_num = v != NULL ? v->num : 0;
+    out->size = v != NULL ? v->size : 0;
+    out->content_type = v != NULL ? arena_strdup(req->arena, v->ctype) : NULL;
+    memset(out->sha256, 0, 32);
+    if (v != NULL)
+        memcpy(out->sha256, v->sha, 32);
+    if (out->kind == DAV_KIND_FILE)
+        out->rev_id = r->approved_rev;
 }
 
 static const char *
@@ -450,14 +696,19 @@ space_has_aces(int64_t space_id)
     return false;
 }
 
-/* A user with no role who is granted something there by an entry. */
+/* A principal granted something in the space by an entry: for the user,
+ * or for the members of a space the user belongs to. */
 static bool
 ace_grants_user(int64_t space_id, int64_t user_id)
 {
-    for (size_t i = 0; i < cur.aces.n; i++)
-        if (cur.aces.v[i].space_id == space_id && cur.aces.v[i].user &&
-            cur.aces.v[i].principal_id == user_id && cur.aces.v[i].grant)
+    for (size_t i = 0; i < cur.aces.n; i++) {
+        const struct fs_ace *a = &cur.aces.v[i];
+        if (a->space_id != space_id || !a->grant)
+            continue;
+        if (a->user ? a->principal_id == user_id
+                    : role_of(a->principal_id, user_id) != NULL)
             return true;
+    }
     return false;
 }
 
@@ -556,18 +807,29 @@ fs_txn_rollback(struct dav_req *req)
 
 /* ---- principals and spaces ----------------------------------------------- */
 
+/* expires_at IS NOT NULL AND expires_at <= now() */
+static bool
+user_expired(const struct fs_user *u)
+{
+    return u->expires != 0 && u->expires <= time(NULL);
+}
+
 static enum dav_store_rc
 fs_user_by_name(struct dav_req *req, const char *name, struct dav_user *out)
 {
     FAIL_POINT();
     for (size_t i = 0; i < cur.users.n; i++) {
-        if (strcmp(cur.users.v[i].name, name) != 0)
+        const struct fs_user *u = &cur.users.v[i];
+        if (strcmp(u->name, name) != 0)
             continue;
         memset(out, 0, sizeof(*out));
-        out->id = cur.users.v[i].id;
+        out->id = u->id;
         out->name = arena_strdup(req->arena, name);
-        out->display_name = out->name;
+        out->display_name = ""; /* coalesce(display_name, '') */
         out->email = "";
+        out->disabled = u->disabled || user_expired(u);
+        out->guest = u->guest;
+        out->expires = u->expires;
         return DAV_STORE_OK;
     }
     return DAV_STORE_NOTFOUND;
@@ -637,21 +899,32 @@ res_name_cmp(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
+static int
+res_path_cmp(const void *a, const void *b)
+{
+    const struct dav_resource *x = a, *y = b;
+    return strcmp(x->path, y->path);
+}
+
+/* r is a member of the collection at (space_id, path) */
+static bool
+is_member_of(const struct fs_res *r, int64_t space_id, const char *path)
+{
+    size_t pl = strlen(path);
+    return r->space_id == space_id && parent_len(r->path) == (long)pl &&
+           strncmp(r->path, path, pl) == 0;
+}
+
 static enum dav_store_rc
 fs_children(struct dav_req *req, int64_t space_id, const char *path,
             struct dav_resource **out, size_t *n)
 {
     FAIL_POINT();
-    size_t pl = strlen(path);
     *out = arena_alloc(req->arena, (cur.res.n + 1) * sizeof(**out));
     *n = 0;
-    for (size_t i = 0; i < cur.res.n; i++) {
-        const struct fs_res *r = &cur.res.v[i];
-        if (r->space_id != space_id || parent_len(r->path) != (long)pl ||
-            strncmp(r->path, path, pl) != 0)
-            continue;
-        res_out(req, r, &(*out)[(*n)++]);
-    }
+    for (size_t i = 0; i < cur.res.n; i++)
+        if (is_member_of(&cur.res.v[i], space_id, path))
+            res_out(req, &cur.res.v[i], &(*out)[(*n)++]);
     qsort(*out, *n, sizeof(**out), res_name_cmp);
     return DAV_STORE_OK;
 }
@@ -700,8 +973,11 @@ fs_prop_set(struct dav_req *req, const struct dav_resource *res,
     (void)req;
     FAIL_POINT();
     need_txn();
-    if (res_by_id(res->id) == NULL)
-        return DAV_STORE_NOTFOUND;
+    const struct fs_res *r = res_by_id(res->id);
+    if (r == NULL)
+        return DAV_STORE_CONFLICT; /* as db/: a foreign key violation */
+    /* props_log_insert / props_log_update: the resource changed */
+    log_change(r->space_id, r->path, false);
     for (size_t i = 0; i < cur.props.n; i++) {
         struct fs_prop *p = &cur.props.v[i];
         if (p->resource_id == res->id && strcmp(p->ns, ns) == 0 &&
@@ -731,10 +1007,12 @@ fs_prop_remove(struct dav_req *req, const struct dav_resource *res,
         struct fs_prop *p = &cur.props.v[i];
         if (p->resource_id == res->id && strcmp(p->ns, ns) == 0 &&
             strcmp(p->name, name) == 0) {
-            free(p->ns);
-            free(p->name);
-            free(p->xml);
+            prop_fields_free(p);
             VDEL(cur.props, i);
+            /* props_log_delete */
+            const struct fs_res *r = res_by_id(res->id);
+            if (r != NULL)
+                log_change(r->space_id, r->path, false);
             return DAV_STORE_OK;
         }
     }
@@ -751,14 +1029,18 @@ fs_create(struct dav_req *req, int64_t space_id, const char *path,
         return DAV_STORE_EXISTS;
     if (!parent_ok(space_id, path))
         return DAV_STORE_CONFLICT;
-    struct fs_res *r = VPUSH(cur.res);
-    r->id = cur.next_id++;
-    r->space_id = space_id;
-    r->path = xstrdup(path);
-    r->kind = kind;
-    r->created = r->modified = cur.now++;
-    r->created_by = req->principal != NULL ? req->principal->id : 0;
-    res_out(req, r, out);
+    int64_t creator = req->principal != NULL ? req->principal->id : 0;
+    const struct fs_res *r = res_new(space_id, path, kind, creator, tick());
+    log_change(space_id, path, false);
+    /* as db/: only what the INSERT returns */
+    memset(out, 0, sizeof(*out));
+    out->id = r->id;
+    out->space_id = space_id;
+    out->path = arena_strdup(req->arena, path);
+    out->name = arena_strdup(req->arena, base_name(path));
+    out->kind = kind;
+    out->created = out->modified = r->created;
+    out->created_by = creator;
     return DAV_STORE_OK;
 }
 
@@ -783,6 +1065,33 @@ fs_chunk_put(struct dav_req *req, int64_t space_id,
     c->len = len;
     c->data = xmemdup(data, len);
     return DAV_STORE_OK;
+}
+
+/* Make revision v (of r) current, as UPDATE resources SET current_rev,
+ * modified_at = now(), approval_state = 'draft' does. */
+static void
+res_set_current(struct fs_res *r, const struct fs_rev *v, time_t now)
+{
+    r->rev_id = v->id;
+    r->rev_num = v->num;
+    r->size = v->size;
+    free(r->ctype);
+    r->ctype = xstrdup(v->ctype);
+    memcpy(r->sha, v->sha, 32);
+    r->modified = now;
+    r->approval_state = approval_states[0];
+    log_change(r->space_id, r->path, false);
+}
+
+static int32_t
+next_rev_num(int64_t resource_id)
+{
+    int32_t num = 0;
+    for (size_t i = 0; i < cur.revs.n; i++)
+        if (cur.revs.v[i].resource_id == resource_id &&
+            cur.revs.v[i].num > num)
+            num = cur.revs.v[i].num;
+    return num + 1;
 }
 
 static enum dav_store_rc
@@ -815,30 +1124,22 @@ fs_revision_add(struct dav_req *req, struct dav_resource *res,
     if (off != size || memcmp(check, sha256, 32) != 0)
         violations++;
 
-    int32_t num = 0;
-    for (size_t i = 0; i < cur.revs.n; i++)
-        if (cur.revs.v[i].resource_id == r->id && cur.revs.v[i].num > num)
-            num = cur.revs.v[i].num;
+    time_t now = tick();
     struct fs_rev *v = VPUSH(cur.revs);
     v->id = cur.next_id++;
     v->space_id = r->space_id;
     v->resource_id = r->id;
-    v->num = num + 1;
+    v->num = next_rev_num(r->id);
     v->author = author_id;
     v->size = size;
     v->ctype = xstrdup(content_type);
     memcpy(v->sha, sha256, 32);
     v->chunks = xmemdup(chunks, nchunks * sizeof(*chunks));
     v->nchunks = nchunks;
+    v->created = now;
+    res_set_current(r, v, now);
 
-    r->rev_id = v->id;
-    r->rev_num = v->num;
-    r->size = size;
-    free(r->ctype);
-    r->ctype = xstrdup(content_type);
-    memcpy(r->sha, sha256, 32);
-    r->modified = cur.now++;
-
+    /* as db/: the caller's copy gets the revision's columns only */
     res->rev_id = r->rev_id;
     res->rev_num = r->rev_num;
     res->size = size;
@@ -848,22 +1149,37 @@ fs_revision_add(struct dav_req *req, struct dav_resource *res,
     return DAV_STORE_OK;
 }
 
+/* The chunk list of content (space, sha): the blob of db/, which any
+ * revision with that content carries; the given revision first. */
+static const struct fs_rev *
+blob_find(int64_t space_id, const unsigned char sha[32], int64_t rev_id)
+{
+    const struct fs_rev *v = rev_by_id(rev_id);
+    if (v != NULL && v->space_id == space_id && memcmp(v->sha, sha, 32) == 0)
+        return v;
+    for (size_t i = 0; i < cur.revs.n; i++)
+        if (cur.revs.v[i].space_id == space_id &&
+            memcmp(cur.revs.v[i].sha, sha, 32) == 0)
+            return &cur.revs.v[i];
+    return NULL;
+}
+
 static enum dav_store_rc
 fs_content_chunks(struct dav_req *req, const struct dav_resource *res,
                   struct dav_chunk_ref **out, size_t *n)
 {
     FAIL_POINT();
-    const struct fs_rev *v = rev_by_id(res->rev_id);
-    if (v == NULL)
-        return DAV_STORE_NOTFOUND;
-    *out = arena_alloc(req->arena, (v->nchunks + 1) * sizeof(**out));
+    const struct fs_rev *v = blob_find(res->space_id, res->sha256,
+                                       res->rev_id);
+    size_t nchunks = v != NULL ? v->nchunks : 0;
+    *out = arena_alloc(req->arena, (nchunks + 1) * sizeof(**out));
     int64_t off = 0;
-    for (size_t i = 0; i < v->nchunks; i++) {
+    for (size_t i = 0; i < nchunks; i++) {
         (*out)[i] = v->chunks[i];
         (*out)[i].offset = off;
         off += v->chunks[i].size;
     }
-    *n = v->nchunks;
+    *n = nchunks;
     if (off != res->size)
         return DAV_STORE_ERROR; /* as db/: incomplete content */
     return DAV_STORE_OK;
@@ -887,6 +1203,7 @@ fs_chunk_read(struct dav_req *req, int64_t space_id,
 
 /* ---- tree operations ----------------------------------------------------- */
 
+/* The rows that go with a resource (ON DELETE CASCADE). */
 static void
 delete_resource_rows(int64_t id)
 {
@@ -897,19 +1214,34 @@ delete_resource_rows(int64_t id)
         struct fs_prop *p = &cur.props.v[i - 1];
         if (p->resource_id != id)
             continue;
-        free(p->ns);
-        free(p->name);
-        free(p->xml);
+        prop_fields_free(p);
         VDEL(cur.props, i - 1);
     }
     for (size_t i = cur.revs.n; i > 0; i--) {
         struct fs_rev *v = &cur.revs.v[i - 1];
         if (v->resource_id != id)
             continue;
-        free(v->ctype);
-        free(v->chunks);
+        rev_fields_free(v);
         VDEL(cur.revs, i - 1);
     }
+}
+
+/* Delete the tree at (space, root), its locks, and log its unbinding. */
+static void
+remove_tree(int64_t space_id, const char *path)
+{
+    char *root = xstrdup(path);
+    locks_drop_subtree(space_id, root);
+    for (size_t i = cur.res.n; i > 0; i--) {
+        struct fs_res *r = &cur.res.v[i - 1];
+        if (r->space_id != space_id || !in_subtree(r->path, root))
+            continue;
+        delete_resource_rows(r->id);
+        res_fields_free(r);
+        VDEL(cur.res, i - 1);
+    }
+    log_change(space_id, root, true);
+    free(root);
 }
 
 static enum dav_store_rc
@@ -920,18 +1252,7 @@ fs_remove(struct dav_req *req, int64_t space_id, const char *path)
     need_txn();
     if (res_find(space_id, path) == NULL)
         return DAV_STORE_NOTFOUND;
-    char *root = xstrdup(path);
-    locks_drop_subtree(space_id, root);
-    for (size_t i = cur.res.n; i > 0; i--) {
-        struct fs_res *r = &cur.res.v[i - 1];
-        if (r->space_id != space_id || !in_subtree(r->path, root))
-            continue;
-        delete_resource_rows(r->id);
-        free(r->path);
-        free(r->ctype);
-        VDEL(cur.res, i - 1);
-    }
-    free(root);
+    remove_tree(space_id, path);
     return DAV_STORE_OK;
 }
 
@@ -989,6 +1310,15 @@ tree_checks(int64_t src_space, const char *src, int64_t dst_space,
     return DAV_STORE_OK;
 }
 
+static bool
+has_props(int64_t resource_id)
+{
+    for (size_t k = 0; k < cur.props.n; k++)
+        if (cur.props.v[k].resource_id == resource_id)
+            return true;
+    return false;
+}
+
 static enum dav_store_rc
 fs_copy(struct dav_req *req, int64_t src_space, const char *src,
         int64_t dst_space, const char *dst, bool depth0, int64_t author_id)
@@ -1001,75 +1331,93 @@ fs_copy(struct dav_req *req, int64_t src_space, const char *src,
         return rc;
     size_t n;
     int64_t *ids = subtree_ids(src_space, src, depth0, &n);
-    time_t now = cur.now++;
+    int64_t *nids = xmalloc((n + 1) * sizeof(*nids));
+    time_t now = tick();
+    /* copy_tree: bare rows (no creator, calendar, approval or trash) */
     for (size_t i = 0; i < n; i++) {
         const struct fs_res *o = res_by_id(ids[i]);
-        struct fs_res copy = *o;
-        copy.id = cur.next_id++;
-        copy.space_id = dst_space;
-        copy.path = rebase(o->path, src, dst);
-        copy.ctype = xstrdup(o->ctype);
-        copy.created = copy.modified = now;
-        copy.created_by = 0; /* as db/: copies record no creator */
-        copy.rev_id = 0;
-        copy.rev_num = 0;
-        if (o->rev_id != 0) {
-            /* Copies get revision 1 with the source's current content. */
-            const struct fs_rev *ov = rev_by_id(o->rev_id);
-            struct fs_rev nv = *ov;
-            nv.id = cur.next_id++;
-            nv.space_id = dst_space;
-            nv.resource_id = copy.id;
-            nv.num = 1;
-            nv.author = author_id;
-            nv.ctype = xstrdup(ov->ctype);
-            nv.chunks = xmemdup(ov->chunks,
-                                ov->nchunks * sizeof(*ov->chunks));
-            for (size_t k = 0; k < nv.nchunks; k++)
-                chunk_share(src_space, dst_space, nv.chunks[k].sha256);
-            *VPUSH(cur.revs) = nv;
-            copy.rev_id = nv.id;
-            copy.rev_num = 1;
-        }
-        int64_t oid = o->id;
-        *VPUSH(cur.res) = copy; /* o may move from here on */
+        char *path = rebase(o->path, src, dst);
+        enum dav_kind kind = o->kind;
+        nids[i] = res_new(dst_space, path, kind, 0, now)->id; /* o moves */
+        free(path);
+    }
+    log_change(dst_space, dst, false);
+    /* copy_revisions: revision 1 with the source's current content */
+    for (size_t i = 0; i < n; i++) {
+        const struct fs_res *o = res_by_id(ids[i]);
+        const struct fs_rev *ov = o->rev_id != 0 ? rev_by_id(o->rev_id)
+                                                 : NULL;
+        if (ov == NULL)
+            continue;
+        struct fs_rev nv = *ov;
+        nv.id = cur.next_id++;
+        nv.space_id = dst_space;
+        nv.resource_id = nids[i];
+        nv.num = 1;
+        nv.author = author_id;
+        nv.created = now;
+        nv.comment = NULL;
+        nv.approved = false;
+        nv.ctype = xstrdup(ov->ctype);
+        nv.chunks = xmemdup(ov->chunks, ov->nchunks * sizeof(*ov->chunks));
+        for (size_t k = 0; k < nv.nchunks; k++)
+            chunk_share(src_space, dst_space, nv.chunks[k].sha256);
+        *VPUSH(cur.revs) = nv;
+        struct fs_res *c = res_by_id(nids[i]);
+        c->rev_id = nv.id;
+        c->rev_num = 1;
+        c->size = nv.size;
+        c->ctype = xstrdup(nv.ctype);
+        memcpy(c->sha, nv.sha, 32);
+        log_change(dst_space, c->path, false);
+    }
+    /* copy_props */
+    for (size_t i = 0; i < n; i++) {
+        if (!has_props(ids[i]))
+            continue;
         size_t np = cur.props.n;
         for (size_t k = 0; k < np; k++) {
-            if (cur.props.v[k].resource_id != oid)
+            if (cur.props.v[k].resource_id != ids[i])
                 continue;
             struct fs_prop p = cur.props.v[k];
             p.space_id = dst_space;
-            p.resource_id = copy.id;
+            p.resource_id = nids[i];
             p.ns = xstrdup(p.ns);
             p.name = xstrdup(p.name);
             p.xml = xstrdup(p.xml);
             *VPUSH(cur.props) = p;
         }
+        log_change(dst_space, res_by_id(nids[i])->path, false);
     }
     free(ids);
+    free(nids);
     return DAV_STORE_OK;
 }
 
+/* move_tree (and move_space_rows, copy_content): the tree keeps its rows;
+ * its root forgets having been in the trash. */
 static enum dav_store_rc
-fs_move(struct dav_req *req, int64_t src_space, const char *src,
-        int64_t dst_space, const char *dst)
+move_tree(int64_t src_space, const char *src_path, int64_t dst_space,
+          const char *dst_path)
 {
-    (void)req;
-    FAIL_POINT();
-    need_txn();
-    enum dav_store_rc rc = tree_checks(src_space, src, dst_space, dst);
+    enum dav_store_rc rc = tree_checks(src_space, src_path, dst_space,
+                                       dst_path);
     if (rc != DAV_STORE_OK)
         return rc;
+    char *src = xstrdup(src_path), *dst = xstrdup(dst_path);
     size_t n;
     int64_t *ids = subtree_ids(src_space, src, false, &n);
-    time_t now = cur.now++;
     /* as db/: the locks of the moved tree do not follow it */
     locks_drop_subtree(src_space, src);
     for (size_t i = 0; i < n; i++) {
         struct fs_res *r = res_by_id(ids[i]);
+        if (strcmp(r->path, src) == 0) {
+            free(r->trashed_from);
+            r->trashed_from = NULL;
+            r->trashed_by = 0;
+            r->trashed_at = 0;
+        }
         char *np = rebase(r->path, src, dst);
-        if (strcmp(r->path, src) == 0)
-            r->modified = now;
         free(r->path);
         r->path = np;
         r->space_id = dst_space;
@@ -1088,8 +1436,23 @@ fs_move(struct dav_req *req, int64_t src_space, const char *src,
             v->space_id = dst_space;
         }
     }
+    /* resources_log_update: gone from the old parent, in the new one */
+    log_change(src_space, src, true);
+    log_change(dst_space, dst, false);
     free(ids);
+    free(src);
+    free(dst);
     return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+fs_move(struct dav_req *req, int64_t src_space, const char *src,
+        int64_t dst_space, const char *dst)
+{
+    (void)req;
+    FAIL_POINT();
+    need_txn();
+    return move_tree(src_space, src, dst_space, dst);
 }
 
 static enum dav_store_rc
@@ -1242,16 +1605,17 @@ fs_quota_get(struct dav_req *req, int64_t space_id, int64_t *used,
 {
     (void)req;
     FAIL_POINT();
-    const struct fs_space *sp = NULL;
-    for (size_t i = 0; i < cur.spaces.n && sp == NULL; i++)
-        if (cur.spaces.v[i].id == space_id)
-            sp = &cur.spaces.v[i];
+    const struct fs_space *sp = space_by_id(space_id);
     if (sp == NULL)
         return DAV_STORE_NOTFOUND;
+    /* the current content, the trash's excepted */
     *used = 0;
-    for (size_t i = 0; i < cur.res.n; i++)
-        if (cur.res.v[i].space_id == space_id && cur.res.v[i].rev_id != 0)
-            *used += cur.res.v[i].size;
+    for (size_t i = 0; i < cur.res.n; i++) {
+        const struct fs_res *r = &cur.res.v[i];
+        if (r->space_id == space_id && r->rev_id != 0 &&
+            !has_prefix(r->path, DAV_TRASH_FOLDER "/"))
+            *used += r->size;
+    }
     *limit = sp->quota;
     *disk_free = cur.disk_free;
     return DAV_STORE_OK;
@@ -1281,21 +1645,14 @@ fs_mtime_set(struct dav_req *req, const struct dav_resource *res,
     FAIL_POINT();
     need_txn();
     struct fs_res *r = res_by_id(res->id);
-    if (r != NULL)
+    if (r != NULL && r->modified != mtime) {
         r->modified = mtime;
+        log_change(r->space_id, r->path, false);
+    }
     return DAV_STORE_OK; /* as db/: an UPDATE of no row */
 }
 
 /* ---- principals and access control entries ------------------------------- */
-
-static const struct fs_user *
-user_by_id(int64_t id)
-{
-    for (size_t i = 0; i < cur.users.n; i++)
-        if (cur.users.v[i].id == id)
-            return &cur.users.v[i];
-    return NULL;
-}
 
 static enum dav_store_rc
 fs_principal_valid(struct dav_req *req, int64_t user_id, int64_t app_id)
@@ -1303,7 +1660,7 @@ fs_principal_valid(struct dav_req *req, int64_t user_id, int64_t app_id)
     (void)req;
     FAIL_POINT();
     const struct fs_user *u = user_by_id(user_id);
-    if (u == NULL || u->disabled)
+    if (u == NULL || u->disabled || user_expired(u))
         return DAV_STORE_NOTFOUND;
     if (app_id == 0)
         return DAV_STORE_OK;
@@ -1341,10 +1698,8 @@ principal_name(struct dav_req *req, bool user, int64_t id)
         const struct fs_user *u = user_by_id(id);
         return arena_strdup(req->arena, u != NULL ? u->name : "");
     }
-    for (size_t i = 0; i < cur.spaces.n; i++)
-        if (cur.spaces.v[i].id == id)
-            return arena_strdup(req->arena, cur.spaces.v[i].slug);
-    return "";
+    const struct fs_space *s = space_by_id(id);
+    return arena_strdup(req->arena, s != NULL ? s->slug : "");
 }
 
 static int
@@ -1408,14 +1763,16 @@ fs_aces_replace(struct dav_req *req, const struct dav_resource *res,
     (void)req;
     FAIL_POINT();
     need_txn();
-    if (res_by_id(res->id) == NULL)
-        return DAV_STORE_NOTFOUND;
     for (size_t i = cur.aces.n; i > 0; i--)
         if (cur.aces.v[i - 1].resource_id == res->id)
             VDEL(cur.aces, i - 1);
+    if (n > 0 && res_by_id(res->id) == NULL)
+        return DAV_STORE_CONFLICT; /* as db/: a foreign key violation */
     for (size_t i = 0; i < n; i++) {
-        if (aces[i].privs == 0)
+        if (aces[i].privs == 0) {
             violations++; /* the database refuses it */
+            return DAV_STORE_ERROR;
+        }
         struct fs_ace *a = VPUSH(cur.aces);
         a->space_id = res->space_id;
         a->resource_id = res->id;
@@ -1449,7 +1806,7 @@ fs_space_members(struct dav_req *req, int64_t space_id,
             continue;
         struct dav_member *d = &(*out)[(*n)++];
         d->name = arena_strdup(req->arena, u->name);
-        d->display_name = d->name;
+        d->display_name = ""; /* coalesce(display_name, '') */
         d->role = arena_strdup(req->arena, m->role);
     }
     qsort(*out, *n, sizeof(**out), member_name_cmp);
@@ -1491,9 +1848,11 @@ fs_users_visible(struct dav_req *req, int64_t viewer_id, const char *name,
         d->id = u->id;
         d->name = arena_strdup(req->arena, u->name);
         d->password_hash = "";
-        d->display_name = d->name;
+        d->display_name = "";
         d->email = "";
         d->disabled = u->disabled;
+        d->guest = u->guest;
+        d->expires = u->expires;
     }
     qsort(*out, *n, sizeof(**out), user_name_cmp);
     return DAV_STORE_OK;
@@ -1511,6 +1870,513 @@ fs_space_by_slug(struct dav_req *req, const char *slug, struct dav_space *out)
         return DAV_STORE_OK;
     }
     return DAV_STORE_NOTFOUND;
+}
+
+/* ---- personal spaces and calendars --------------------------------------- */
+
+static enum dav_store_rc
+fs_personal_space(struct dav_req *req, int64_t user_id, const char *user_name,
+                  struct dav_space *out)
+{
+    FAIL_POINT();
+    struct fs_user *u = user_by_id(user_id);
+    const struct fs_space *s = u != NULL && u->personal_space != 0
+                                   ? space_by_id(u->personal_space)
+                                   : NULL;
+    if (s != NULL) {
+        space_out(req, s, "manager", out);
+        return DAV_STORE_OK;
+    }
+    /* personal_space_make: the space, its root, its manager and its
+     * calendar folder, unless the slug is taken */
+    need_txn();
+    char slug[32];
+    snprintf(slug, sizeof(slug), "p-%lld", (long long)user_id);
+    for (size_t i = 0; i < cur.spaces.n; i++)
+        if (strcmp(cur.spaces.v[i].slug, slug) == 0)
+            return DAV_STORE_NOTFOUND;
+    if (u == NULL)
+        return DAV_STORE_CONFLICT; /* members.user_id: a foreign key */
+    time_t now = tick();
+    struct fs_space *ns = VPUSH(cur.spaces);
+    ns->id = cur.next_id++;
+    ns->slug = xstrdup(slug);
+    ns->title = xstrdup(user_name);
+    ns->quota = -1;
+    ns->created = now;
+    ns->personal = true;
+    int64_t sid = ns->id;
+    /* one statement: /.calendars is no change of a member of an
+     * existing collection */
+    res_new(sid, "", DAV_KIND_COLLECTION, user_id, now);
+    res_new(sid, DAV_CAL_FOLDER, DAV_KIND_COLLECTION, user_id, now);
+    struct fs_member *m = VPUSH(cur.members);
+    m->space_id = sid;
+    m->user_id = user_id;
+    m->role = xstrdup("manager");
+    u->personal_space = sid;
+    space_out(req, space_by_id(sid), "manager", out);
+    return DAV_STORE_OK;
+}
+
+static int
+calendar_ref_cmp(const void *a, const void *b)
+{
+    const struct dav_calendar_ref *x = a, *y = b;
+    if (x->personal != y->personal)
+        return x->personal ? -1 : 1;
+    int c = strcmp(x->space.slug, y->space.slug);
+    return c != 0 ? c : strcmp(x->name, y->name);
+}
+
+static enum dav_store_rc
+fs_calendars_of_user(struct dav_req *req, int64_t user_id,
+                     struct dav_calendar_ref **out, size_t *n)
+{
+    FAIL_POINT();
+    *out = arena_alloc(req->arena, (cur.res.n + 1) * sizeof(**out));
+    *n = 0;
+    for (size_t i = 0; i < cur.res.n; i++) {
+        const struct fs_res *r = &cur.res.v[i];
+        if (!r->calendar || !is_member_of(r, r->space_id, DAV_CAL_FOLDER))
+            continue;
+        /* members only (not principals of access control entries) */
+        const char *role = role_of(r->space_id, user_id);
+        const struct fs_space *s = space_by_id(r->space_id);
+        if (role == NULL || s == NULL)
+            continue;
+        struct dav_calendar_ref *c = &(*out)[(*n)++];
+        space_out(req, s, role, &c->space);
+        res_out(req, r, &c->res);
+        c->name = c->res.name;
+        c->personal = s->personal;
+    }
+    qsort(*out, *n, sizeof(**out), calendar_ref_cmp);
+    return DAV_STORE_OK;
+}
+
+/* ---- change log ---------------------------------------------------------- */
+
+static int64_t
+collection_seq(int64_t collection_id)
+{
+    int64_t seq = 0;
+    for (size_t i = 0; i < cur.changes.n; i++)
+        if (cur.changes.v[i].collection_id == collection_id &&
+            cur.changes.v[i].seq > seq)
+            seq = cur.changes.v[i].seq;
+    return seq;
+}
+
+static enum dav_store_rc
+fs_collection_seq(struct dav_req *req, int64_t collection_id, int64_t *seq)
+{
+    (void)req;
+    FAIL_POINT();
+    *seq = collection_seq(collection_id);
+    return DAV_STORE_OK;
+}
+
+struct name_change {
+    const char *name;
+    bool deleted;
+};
+
+static int
+name_change_cmp(const void *a, const void *b)
+{
+    const struct name_change *x = a, *y = b;
+    return strcmp(x->name, y->name);
+}
+
+static enum dav_store_rc
+fs_changes_since(struct dav_req *req, int64_t collection_id, int64_t since,
+                 const char ***names, bool **deleted, size_t *n,
+                 int64_t *now)
+{
+    FAIL_POINT();
+    *now = collection_seq(collection_id);
+    if (since > *now)
+        return DAV_STORE_NOTFOUND;
+    /* DISTINCT ON (name) ... ORDER BY name, seq DESC: the last change of
+     * each name (the log is in seq order) */
+    struct name_change *nc = xmalloc((cur.changes.n + 1) * sizeof(*nc));
+    size_t k = 0;
+    for (size_t i = 0; i < cur.changes.n; i++) {
+        const struct fs_change *c = &cur.changes.v[i];
+        if (c->collection_id != collection_id || c->seq <= since)
+            continue;
+        size_t j = 0;
+        while (j < k && strcmp(nc[j].name, c->name) != 0)
+            j++;
+        nc[j].name = c->name;
+        nc[j].deleted = c->deleted;
+        if (j == k)
+            k++;
+    }
+    qsort(nc, k, sizeof(*nc), name_change_cmp);
+    *names = arena_alloc(req->arena, (k + 1) * sizeof(**names));
+    *deleted = arena_alloc(req->arena, (k + 1) * sizeof(**deleted));
+    for (size_t i = 0; i < k; i++) {
+        (*names)[i] = arena_strdup(req->arena, nc[i].name);
+        (*deleted)[i] = nc[i].deleted;
+    }
+    *n = k;
+    free(nc);
+    return DAV_STORE_OK;
+}
+
+/* ---- history and approval ------------------------------------------------ */
+
+static enum dav_store_rc
+fs_revisions(struct dav_req *req, int64_t resource_id,
+             struct dav_revision **out, size_t *n)
+{
+    FAIL_POINT();
+    const struct fs_rev **vs = xmalloc((cur.revs.n + 1) * sizeof(*vs));
+    size_t k = 0;
+    for (size_t i = 0; i < cur.revs.n; i++)
+        if (cur.revs.v[i].resource_id == resource_id)
+            vs[k++] = &cur.revs.v[i];
+    /* ORDER BY num (nums are unique per resource) */
+    for (size_t i = 1; i < k; i++)
+        for (size_t j = i; j > 0 && vs[j - 1]->num > vs[j]->num; j--) {
+            const struct fs_rev *t = vs[j];
+            vs[j] = vs[j - 1];
+            vs[j - 1] = t;
+        }
+    *out = arena_alloc(req->arena, (k + 1) * sizeof(**out));
+    for (size_t i = 0; i < k; i++) {
+        struct dav_revision *x = &(*out)[i];
+        const char *author = user_name_of(req, vs[i]->author);
+        x->id = vs[i]->id;
+        x->num = vs[i]->num;
+        x->author = author != NULL ? author : "";
+        x->created = vs[i]->created;
+        x->size = vs[i]->size;
+        x->content_type = arena_strdup(req->arena, vs[i]->ctype);
+        memcpy(x->sha256, vs[i]->sha, 32);
+        x->comment = arena_strdup(req->arena, vs[i]->comment);
+        x->approved = vs[i]->approved;
+    }
+    *n = k;
+    free(vs);
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+fs_revision_restore(struct dav_req *req, struct dav_resource *res,
+                    int64_t rev_id, int64_t author_id)
+{
+    FAIL_POINT();
+    need_txn();
+    /* the source: a revision of the same space (of any file) */
+    const struct fs_rev *src = rev_by_id(rev_id);
+    if (src == NULL || src->space_id != res->space_id)
+        return DAV_STORE_NOTFOUND;
+    struct fs_res *r = res_by_id(res->id);
+    if (r == NULL)
+        return DAV_STORE_CONFLICT; /* revisions.resource_id: a foreign key */
+    time_t now = tick();
+    struct fs_rev nv = *src;
+    nv.id = cur.next_id++;
+    nv.space_id = res->space_id;
+    nv.resource_id = r->id;
+    nv.num = next_rev_num(r->id);
+    nv.author = author_id;
+    nv.created = now;
+    nv.approved = false;
+    char comment[64];
+    snprintf(comment, sizeof(comment), "restored from revision %d",
+             (int)src->num);
+    nv.comment = xstrdup(comment);
+    nv.ctype = xstrdup(src->ctype);
+    nv.chunks = xmemdup(src->chunks, src->nchunks * sizeof(*src->chunks));
+    struct fs_rev *v = VPUSH(cur.revs); /* src may move */
+    *v = nv;
+    res_set_current(r, v, now);
+    res->rev_id = r->rev_id;
+    res->rev_num = r->rev_num;
+    res->size = r->size;
+    res->content_type = arena_strdup(req->arena, r->ctype);
+    memcpy(res->sha256, r->sha, 32);
+    res->modified = r->modified;
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+fs_approval_set(struct dav_req *req, const struct dav_resource *res,
+                const char *state, int64_t by)
+{
+    (void)req;
+    FAIL_POINT();
+    need_txn();
+    const char *st = NULL;
+    for (size_t i = 0; i < sizeof(approval_states) / sizeof(*approval_states);
+         i++)
+        if (state != NULL && strcmp(state, approval_states[i]) == 0)
+            st = approval_states[i];
+    if (st == NULL) {
+        violations++; /* the CHECK constraint refuses it */
+        return DAV_STORE_ERROR;
+    }
+    struct fs_res *r = res_by_id(res->id);
+    if (r == NULL)
+        return DAV_STORE_OK; /* an UPDATE of no row */
+    r->approval_state = st;
+    if (strcmp(st, "approved") == 0) {
+        r->approved_rev = r->rev_id;
+        r->approved_by = by;
+        r->approved_at = tick();
+        struct fs_rev *v = r->rev_id != 0 ? rev_by_id(r->rev_id) : NULL;
+        if (v != NULL)
+            v->approved = true;
+    } else if (strcmp(st, "submitted") == 0) {
+        r->submitted_by = by;
+    }
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+fs_approval_comment_set(struct dav_req *req, const struct dav_resource *res,
+                        const char *comment)
+{
+    (void)req;
+    FAIL_POINT();
+    need_txn();
+    struct fs_res *r = res_by_id(res->id);
+    if (r != NULL) {
+        free(r->approval_comment);
+        r->approval_comment = xstrdup(comment);
+    }
+    return DAV_STORE_OK;
+}
+
+/* PUBLISHED_ONLY: approved files, and folders holding one; never the
+ * trash or the calendars. */
+static bool
+published(const struct fs_res *r)
+{
+    if (has_prefix(r->path, DAV_TRASH_FOLDER) ||
+        has_prefix(r->path, DAV_CAL_FOLDER))
+        return false;
+    if (r->kind == DAV_KIND_FILE)
+        return r->approved_rev != 0;
+    if (r->path[0] == '\0')
+        return true;
+    for (size_t i = 0; i < cur.res.n; i++) {
+        const struct fs_res *f = &cur.res.v[i];
+        if (f->space_id == r->space_id && f->approved_rev != 0 &&
+            in_subtree(f->path, r->path) && strcmp(f->path, r->path) != 0)
+            return true;
+    }
+    return false;
+}
+
+static enum dav_store_rc
+fs_published_lookup(struct dav_req *req, int64_t space_id, const char *path,
+                    struct dav_resource *out)
+{
+    FAIL_POINT();
+    const struct fs_res *r = res_find(space_id, path);
+    if (r == NULL || !published(r))
+        return DAV_STORE_NOTFOUND;
+    res_out_published(req, r, out);
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+fs_published_children(struct dav_req *req, int64_t space_id,
+                      const char *path, struct dav_resource **out, size_t *n)
+{
+    FAIL_POINT();
+    *out = arena_alloc(req->arena, (cur.res.n + 1) * sizeof(**out));
+    *n = 0;
+    for (size_t i = 0; i < cur.res.n; i++) {
+        const struct fs_res *r = &cur.res.v[i];
+        if (is_member_of(r, space_id, path) && published(r))
+            res_out_published(req, r, &(*out)[(*n)++]);
+    }
+    qsort(*out, *n, sizeof(**out), res_name_cmp);
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+fs_submitted(struct dav_req *req, int64_t space_id, struct dav_resource **out,
+             size_t *n)
+{
+    FAIL_POINT();
+    *out = arena_alloc(req->arena, (cur.res.n + 1) * sizeof(**out));
+    *n = 0;
+    for (size_t i = 0; i < cur.res.n; i++) {
+        const struct fs_res *r = &cur.res.v[i];
+        if (r->space_id == space_id &&
+            strcmp(r->approval_state, "submitted") == 0 &&
+            !has_prefix(r->path, DAV_TRASH_FOLDER))
+            res_out(req, r, &(*out)[(*n)++]);
+    }
+    qsort(*out, *n, sizeof(**out), res_path_cmp);
+    return DAV_STORE_OK;
+}
+
+/* ---- trash --------------------------------------------------------------- */
+
+static enum dav_store_rc
+fs_trash(struct dav_req *req, int64_t space_id, const char *path, int64_t by,
+         const char **entry)
+{
+    FAIL_POINT();
+    need_txn();
+    /* stricter than db/, whose UPDATE of no row would succeed */
+    if (res_find(space_id, path) == NULL)
+        return DAV_STORE_NOTFOUND;
+    /* trash_folder */
+    if (res_find(space_id, DAV_TRASH_FOLDER) == NULL) {
+        res_new(space_id, DAV_TRASH_FOLDER, DAV_KIND_COLLECTION, 0, tick());
+        log_change(space_id, DAV_TRASH_FOLDER, false);
+    }
+    /* trash_entry: a number of a sequence shared by all spaces */
+    char name[64];
+    snprintf(name, sizeof(name), "%s/%lld", DAV_TRASH_FOLDER,
+             (long long)++cur.trash_seq);
+    enum dav_store_rc rc = move_tree(space_id, path, space_id, name);
+    if (rc != DAV_STORE_OK)
+        return rc;
+    /* trash_mark */
+    struct fs_res *r = res_find(space_id, name);
+    r->trashed_from = xstrdup(path);
+    r->trashed_by = by;
+    r->trashed_at = tick();
+    *entry = arena_strdup(req->arena, name);
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+fs_tree_has_approved(struct dav_req *req, int64_t space_id, const char *path,
+                     bool *yes)
+{
+    (void)req;
+    FAIL_POINT();
+    *yes = false;
+    for (size_t i = 0; i < cur.revs.n && !*yes; i++) {
+        const struct fs_rev *v = &cur.revs.v[i];
+        const struct fs_res *r = v->approved ? res_by_id(v->resource_id)
+                                             : NULL;
+        *yes = r != NULL && r->space_id == space_id &&
+               in_subtree(r->path, path);
+    }
+    return DAV_STORE_OK;
+}
+
+/* ---- audit trail --------------------------------------------------------- */
+
+static int
+receipt_cmp(const void *a, const void *b)
+{
+    const struct dav_receipt *x = a, *y = b;
+    return strcmp(x->user, y->user);
+}
+
+/* Add user u's receipt to out[0..*n) unless there already (UNION). */
+static void
+receipt_add(struct dav_req *req, const struct fs_user *u, int64_t rev_id,
+            struct dav_receipt *out, size_t *n)
+{
+    if (u == NULL)
+        return;
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(out[i].user, u->name) == 0)
+            return;
+    time_t first = 0;
+    for (size_t i = 0; i < cur.audit.n && rev_id != 0; i++) {
+        const struct fs_audit *a = &cur.audit.v[i];
+        if (strcmp(a->action, "GET") != 0 ||
+            (a->status != 200 && a->status != 206) ||
+            a->revision_id != rev_id || a->principal == NULL ||
+            strcmp(a->principal, u->name) != 0)
+            continue;
+        if (first == 0 || a->at < first)
+            first = a->at;
+    }
+    out[*n].user = arena_strdup(req->arena, u->name);
+    out[*n].read_at = first;
+    (*n)++;
+}
+
+static enum dav_store_rc
+fs_receipts(struct dav_req *req, const struct dav_resource *res,
+            struct dav_receipt **out, size_t *n)
+{
+    FAIL_POINT();
+    *out = arena_alloc(req->arena, (cur.members.n + cur.aces.n + 1) *
+                                       sizeof(**out));
+    *n = 0;
+    /* the members of the space, and the users granted something there */
+    for (size_t i = 0; i < cur.members.n; i++)
+        if (cur.members.v[i].space_id == res->space_id)
+            receipt_add(req, user_by_id(cur.members.v[i].user_id),
+                        res->approved_rev, *out, n);
+    for (size_t i = 0; i < cur.aces.n; i++) {
+        const struct fs_ace *a = &cur.aces.v[i];
+        if (a->space_id == res->space_id && a->user && a->grant)
+            receipt_add(req, user_by_id(a->principal_id), res->approved_rev,
+                        *out, n);
+    }
+    qsort(*out, *n, sizeof(**out), receipt_cmp);
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+fs_audit_of(struct dav_req *req, int64_t space_id, const char *path,
+            struct dav_audit **out, size_t *n)
+{
+    FAIL_POINT();
+    *out = arena_alloc(req->arena, (cur.audit.n + 1) * sizeof(**out));
+    *n = 0;
+    for (size_t i = 0; i < cur.audit.n; i++) {
+        const struct fs_audit *a = &cur.audit.v[i];
+        /* space_id = $1 AND path = $2: a NULL never matches */
+        if (a->space_id == 0 || a->space_id != space_id || a->path == NULL ||
+            strcmp(a->path, path) != 0)
+            continue;
+        struct dav_audit *d = &(*out)[(*n)++];
+        memset(d, 0, sizeof(*d));
+        d->at = a->at;
+        d->action = arena_strdup(req->arena, a->action);
+        d->principal = arena_strdup(req->arena, a->principal);
+        d->status = a->status;
+        d->revision_id = a->revision_id;
+        d->detail = arena_strdup(req->arena, a->detail);
+    }
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+fs_audit_add(struct dav_req *req, const struct dav_audit *a)
+{
+    (void)req;
+    FAIL_POINT();
+    need_txn();
+    if (a->action == NULL) {
+        violations++; /* NOT NULL */
+        return DAV_STORE_ERROR;
+    }
+    struct fs_audit *r = VPUSH(cur.audit);
+    r->id = ++cur.audit_seq;
+    /* clock_timestamp(), without moving the clock of the data: a refused
+     * request leaves the data as it was */
+    r->at = cur.now;
+    r->principal = xstrdup(a->principal);
+    r->client = xstrdup(a->client);
+    r->user_agent = xstrdup(a->user_agent);
+    r->action = xstrdup(a->action);
+    r->space_id = a->space_id;
+    r->path = xstrdup(a->path);
+    r->resource_id = a->resource_id;
+    r->revision_id = a->revision_id;
+    r->status = a->status;
+    r->detail = xstrdup(a->detail);
+    return DAV_STORE_OK;
 }
 
 static const struct dav_store_ops ops = {
@@ -1547,6 +2413,22 @@ static const struct dav_store_ops ops = {
     .aces_replace = fs_aces_replace,
     .space_members = fs_space_members,
     .users_visible = fs_users_visible,
+    .personal_space = fs_personal_space,
+    .calendars_of_user = fs_calendars_of_user,
+    .collection_seq = fs_collection_seq,
+    .changes_since = fs_changes_since,
+    .revisions = fs_revisions,
+    .revision_restore = fs_revision_restore,
+    .approval_set = fs_approval_set,
+    .approval_comment_set = fs_approval_comment_set,
+    .published_lookup = fs_published_lookup,
+    .published_children = fs_published_children,
+    .submitted = fs_submitted,
+    .trash = fs_trash,
+    .tree_has_approved = fs_tree_has_approved,
+    .receipts = fs_receipts,
+    .audit_of = fs_audit_of,
+    .audit_add = fs_audit_add,
     .space_by_slug = fs_space_by_slug,
 };
 
@@ -1603,12 +2485,7 @@ fake_store_add_space(const char *slug, const char *title)
     s->quota = -1;
     s->created = cur.now;
     int64_t id = s->id;
-    struct fs_res *r = VPUSH(cur.res);
-    r->id = cur.next_id++;
-    r->space_id = id;
-    r->path = xstrdup("");
-    r->kind = DAV_KIND_COLLECTION;
-    r->created = r->modified = cur.now++;
+    res_new(id, "", DAV_KIND_COLLECTION, 0, tick());
     return id;
 }
 
@@ -1624,9 +2501,9 @@ fake_store_add_member(int64_t space_id, int64_t user_id, const char *role)
 void
 fake_store_set_quota(int64_t space_id, int64_t bytes)
 {
-    for (size_t i = 0; i < cur.spaces.n; i++)
-        if (cur.spaces.v[i].id == space_id)
-            cur.spaces.v[i].quota = bytes;
+    struct fs_space *s = space_by_id(space_id);
+    if (s != NULL)
+        s->quota = bytes;
 }
 
 void
@@ -1638,9 +2515,40 @@ fake_store_set_disk_free(int64_t bytes)
 void
 fake_store_set_user_disabled(int64_t user_id, bool disabled)
 {
-    for (size_t i = 0; i < cur.users.n; i++)
-        if (cur.users.v[i].id == user_id)
-            cur.users.v[i].disabled = disabled;
+    struct fs_user *u = user_by_id(user_id);
+    if (u != NULL)
+        u->disabled = disabled;
+}
+
+void
+fake_store_set_guest(int64_t user_id, time_t expires)
+{
+    struct fs_user *u = user_by_id(user_id);
+    if (u != NULL) {
+        u->guest = true;
+        u->expires = expires;
+    }
+}
+
+int64_t
+fake_store_add_calendar(int64_t space_id, const char *name,
+                        const char *components)
+{
+    /* as parvis_space_calendars and cal_create, triggers included */
+    if (res_find(space_id, DAV_CAL_FOLDER) == NULL) {
+        res_new(space_id, DAV_CAL_FOLDER, DAV_KIND_COLLECTION, 0, tick());
+        log_change(space_id, DAV_CAL_FOLDER, false);
+    }
+    char *path = xmalloc(strlen(DAV_CAL_FOLDER) + strlen(name) + 2);
+    sprintf(path, "%s/%s", DAV_CAL_FOLDER, name);
+    struct fs_res *r = res_new(space_id, path, DAV_KIND_COLLECTION, 0,
+                               tick());
+    r->calendar = true;
+    r->components = xstrdup(components);
+    int64_t id = r->id;
+    log_change(space_id, path, false);
+    free(path);
+    return id;
 }
 
 int64_t
@@ -1672,9 +2580,10 @@ fake_store_add_ace(int64_t space_id, const char *path, bool user,
     for (size_t i = 0; i < cur.aces.n; i++)
         if (cur.aces.v[i].resource_id == r->id)
             pos++;
+    int64_t rid = r->id;
     struct fs_ace *a = VPUSH(cur.aces);
     a->space_id = space_id;
-    a->resource_id = r->id;
+    a->resource_id = rid;
     a->user = user;
     a->principal_id = principal_id;
     a->grant = grant;
@@ -1694,6 +2603,43 @@ fake_store_mtime(int64_t space_id, const char *path)
 {
     const struct fs_res *r = res_find(space_id, path);
     return r != NULL ? r->modified : (time_t)-1;
+}
+
+const char *
+fake_store_trashed_from(int64_t space_id, const char *path)
+{
+    const struct fs_res *r = res_find(space_id, path);
+    return r != NULL ? r->trashed_from : NULL;
+}
+
+const char *
+fake_store_approval_state(int64_t space_id, const char *path)
+{
+    const struct fs_res *r = res_find(space_id, path);
+    return r != NULL ? r->approval_state : NULL;
+}
+
+size_t
+fake_store_audit_count(const char *action, const char *path, int status)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cur.audit.n; i++) {
+        const struct fs_audit *a = &cur.audit.v[i];
+        if (action != NULL && strcmp(a->action, action) != 0)
+            continue;
+        if (path != NULL && (a->path == NULL || strcmp(a->path, path) != 0))
+            continue;
+        if (status != 0 && a->status != status)
+            continue;
+        n++;
+    }
+    return n;
+}
+
+size_t
+fake_store_change_count(void)
+{
+    return cur.changes.n;
 }
 
 void
@@ -1767,6 +2713,12 @@ dump_sha(FILE *f, const unsigned char sha[32])
     fputs(hex, f);
 }
 
+static const char *
+or_dash(const char *s)
+{
+    return s != NULL ? s : "-";
+}
+
 static int
 fs_res_id_cmp(const void *a, const void *b)
 {
@@ -1783,13 +2735,17 @@ fake_store_dump(void)
     FILE *f = open_memstream(&text, &len);
     if (f == NULL)
         abort();
-    fprintf(f, "next_id %lld now %lld disk_free %lld\n",
-            (long long)cur.next_id, (long long)cur.now,
-            (long long)cur.disk_free);
-    for (size_t i = 0; i < cur.users.n; i++)
-        fprintf(f, "user %lld %s%s\n", (long long)cur.users.v[i].id,
-                cur.users.v[i].name,
-                cur.users.v[i].disabled ? " disabled" : "");
+    fprintf(f, "next_id %lld now %lld disk_free %lld change_seq %lld "
+            "trash_seq %lld\n", (long long)cur.next_id, (long long)cur.now,
+            (long long)cur.disk_free, (long long)cur.change_seq,
+            (long long)cur.trash_seq);
+    for (size_t i = 0; i < cur.users.n; i++) {
+        const struct fs_user *u = &cur.users.v[i];
+        fprintf(f, "user %lld %s%s%s expires %lld personal %lld\n",
+                (long long)u->id, u->name, u->disabled ? " disabled" : "",
+                u->guest ? " guest" : "", (long long)u->expires,
+                (long long)u->personal_space);
+    }
     for (size_t i = 0; i < cur.app_passwords.n; i++) {
         const struct fs_app_password *p = &cur.app_passwords.v[i];
         fprintf(f, "app_password %lld user %lld%s sha ", (long long)p->id,
@@ -1798,9 +2754,11 @@ fake_store_dump(void)
         fputc('\n', f);
     }
     for (size_t i = 0; i < cur.spaces.n; i++)
-        fprintf(f, "space %lld %s %s quota %lld\n",
+        fprintf(f, "space %lld %s %s quota %lld created %lld%s\n",
                 (long long)cur.spaces.v[i].id, cur.spaces.v[i].slug,
-                cur.spaces.v[i].title, (long long)cur.spaces.v[i].quota);
+                cur.spaces.v[i].title, (long long)cur.spaces.v[i].quota,
+                (long long)cur.spaces.v[i].created,
+                cur.spaces.v[i].personal ? " personal" : "");
     for (size_t i = 0; i < cur.members.n; i++)
         fprintf(f, "member %lld %lld %s\n",
                 (long long)cur.members.v[i].space_id,
@@ -1816,11 +2774,22 @@ fake_store_dump(void)
                 "type %s created %lld by %lld modified %lld sha ",
                 (long long)r->id, (long long)r->space_id, r->path,
                 (int)r->kind, (long long)r->rev_id, (int)r->rev_num,
-                (long long)r->size, r->ctype != NULL ? r->ctype : "-",
+                (long long)r->size, or_dash(r->ctype),
                 (long long)r->created, (long long)r->created_by,
                 (long long)r->modified);
         dump_sha(f, r->sha);
         fputc('\n', f);
+        if (r->calendar)
+            fprintf(f, "  calendar %s\n", or_dash(r->components));
+        fprintf(f, "  approval %s comment %s rev %lld by %lld at %lld "
+                "submitted_by %lld\n", r->approval_state,
+                or_dash(r->approval_comment), (long long)r->approved_rev,
+                (long long)r->approved_by, (long long)r->approved_at,
+                (long long)r->submitted_by);
+        if (r->trashed_from != NULL)
+            fprintf(f, "  trashed from \"%s\" by %lld at %lld\n",
+                    r->trashed_from, (long long)r->trashed_by,
+                    (long long)r->trashed_at);
         for (size_t k = 0; k < cur.props.n; k++) {
             const struct fs_prop *p = &cur.props.v[k];
             if (p->resource_id == r->id)
@@ -1841,9 +2810,11 @@ fake_store_dump(void)
             if (v->resource_id != r->id)
                 continue;
             fprintf(f, "  rev %lld space %lld num %d author %lld size %lld "
-                    "type %s sha ", (long long)v->id, (long long)v->space_id,
-                    (int)v->num, (long long)v->author, (long long)v->size,
-                    v->ctype != NULL ? v->ctype : "-");
+                    "type %s created %lld%s comment %s sha ", (long long)v->id,
+                    (long long)v->space_id, (int)v->num, (long long)v->author,
+                    (long long)v->size, or_dash(v->ctype),
+                    (long long)v->created, v->approved ? " approved" : "",
+                    or_dash(v->comment));
             dump_sha(f, v->sha);
             for (size_t c = 0; c < v->nchunks; c++) {
                 fprintf(f, " [%lld+%d ", (long long)v->chunks[c].offset,
@@ -1874,7 +2845,25 @@ fake_store_dump(void)
                 lk->root, lk->infinite ? "infinity" : "0",
                 lk->exclusive ? "exclusive" : "shared",
                 (long long)lk->principal_id, (int)lk->timeout,
-                lk->owner_xml != NULL ? lk->owner_xml : "-");
+                or_dash(lk->owner_xml));
+    }
+    for (size_t i = 0; i < cur.changes.n; i++) {
+        const struct fs_change *c = &cur.changes.v[i];
+        fprintf(f, "change %lld space %lld collection %lld \"%s\"%s\n",
+                (long long)c->seq, (long long)c->space_id,
+                (long long)c->collection_id, c->name,
+                c->deleted ? " deleted" : "");
+    }
+    /* the audit trail (its sequence is its last id: rows stay) */
+    for (size_t i = 0; i < cur.audit.n; i++) {
+        const struct fs_audit *a = &cur.audit.v[i];
+        fprintf(f, "audit %lld at %lld %s principal %s client %s agent %s "
+                "space %lld \"%s\" res %lld rev %lld status %d detail %s\n",
+                (long long)a->id, (long long)a->at, a->action,
+                or_dash(a->principal), or_dash(a->client),
+                or_dash(a->user_agent), (long long)a->space_id,
+                or_dash(a->path), (long long)a->resource_id,
+                (long long)a->revision_id, a->status, or_dash(a->detail));
     }
     /* rows that lost their resource would be a bug of the fake */
     for (size_t k = 0; k < cur.props.n; k++)
@@ -1883,6 +2872,10 @@ fake_store_dump(void)
     for (size_t k = 0; k < cur.revs.n; k++)
         if (res_by_id(cur.revs.v[k].resource_id) == NULL)
             fprintf(f, "orphan rev %lld\n", (long long)cur.revs.v[k].id);
+    for (size_t k = 0; k < cur.aces.n; k++)
+        if (res_by_id(cur.aces.v[k].resource_id) == NULL)
+            fprintf(f, "orphan ace %lld\n",
+                    (long long)cur.aces.v[k].resource_id);
     fclose(f);
     return text;
 }

@@ -8,9 +8,18 @@
  * (space, path); dead properties; content chunks keyed by (space, SHA-256);
  * revisions with their chunk lists; locks (expiring on the wall clock, as
  * the database's now()); per-space quotas; app passwords and access
- * control entries.  It follows db/pg_store.c's contract:
- * results are copied into req->arena; lookup of a missing path is
- * NOTFOUND; create is EXISTS on a taken path.
+ * control entries; calendars; approval states and the trash; the change
+ * log behind sync tokens (the triggers of db/migrations/0004); the audit
+ * trail.  It follows db/pg_store.c's contract and its SQL: results are
+ * copied into req->arena; lookup of a missing path is NOTFOUND; create is
+ * EXISTS on a taken path.
+ *
+ * Time: rows are stamped from a logical clock (FAKE_STORE_EPOCH, then one
+ * tick per change), except locks and guest expiry, which use the wall
+ * clock as the database's now() does.  Sequences (ids, change log, trash
+ * entries, audit rows) are part of the state and rolled back with it,
+ * unlike PostgreSQL's: a retried transaction then leaves the same store as
+ * a first attempt.
  *
  * Transactions: txn_begin takes a deep snapshot of the whole state,
  * txn_rollback restores it, txn_commit drops it.  A commit that fails
@@ -45,7 +54,8 @@ void fake_store_free(void);
 
 /* Set-up helpers (outside any transaction; not counted as calls). */
 int64_t fake_store_add_user(const char *name);
-/* A space with its root collection (path ""). */
+/* A space with its root collection (path ""); no trash folder nor
+ * calendars (the trash op makes its folder on first use). */
 int64_t fake_store_add_space(const char *slug, const char *title);
 void fake_store_add_member(int64_t space_id, int64_t user_id,
                            const char *role);
@@ -54,6 +64,12 @@ void fake_store_set_quota(int64_t space_id, int64_t bytes);
 /* Free space reported by quota_get (-1: unknown, the default). */
 void fake_store_set_disk_free(int64_t bytes);
 void fake_store_set_user_disabled(int64_t user_id, bool disabled);
+/* Make a user a guest, expiring at 'expires' (wall clock; 0: never). */
+void fake_store_set_guest(int64_t user_id, time_t expires);
+/* A calendar at /.calendars/<name> of a space (the folder made if
+ * needed), accepting 'components' ("VEVENT,VTODO"); returns its id. */
+int64_t fake_store_add_calendar(int64_t space_id, const char *name,
+                                const char *components);
 /* An app password (by the SHA-256 of its secret); returns its id. */
 int64_t fake_store_add_app_password(int64_t user_id,
                                     const unsigned char sha256[32]);
@@ -75,8 +91,10 @@ unsigned long fake_store_calls(void);
 bool fake_store_failed(void);
 
 /* A canonical text image of the whole state (resources, properties,
- * chunks, revisions, counters), malloc'd: equal strings mean equal
- * stores. */
+ * chunks, revisions, change log, audit trail, counters), malloc'd: equal
+ * strings mean equal stores.  The audit rows are the lines starting with
+ * "audit " (and nothing else starts so), so that a test may set them
+ * apart. */
 char *fake_store_dump(void);
 
 bool fake_store_in_txn(void);
@@ -94,5 +112,16 @@ bool fake_store_exists(int64_t space_id, const char *path);
 size_t fake_store_lock_count(void);
 /* Modification time of (space, path); -1 if absent. */
 time_t fake_store_mtime(int64_t space_id, const char *path);
+/* Where the trash entry at (space, path) came from; NULL if it is none
+ * (or absent).  Valid until the next store change. */
+const char *fake_store_trashed_from(int64_t space_id, const char *path);
+/* Approval state of (space, path) ("draft"...); NULL if absent. */
+const char *fake_store_approval_state(int64_t space_id, const char *path);
+/* Audit rows matching action, path ("slug/path") and status; NULL and 0
+ * match anything. */
+size_t fake_store_audit_count(const char *action, const char *path,
+                              int status);
+/* Rows of the change log. */
+size_t fake_store_change_count(void);
 
 #endif
