@@ -371,7 +371,9 @@ def test_mkcalendar_by_reader_is_403(server, session_for):
 def test_mkcalendar_in_space_of_another_user_fails(server, session_for):
     r = dav(session_for("carol"), "MKCALENDAR",
             server.url + "/dav/calendars/carol/s1.c%s/" % uid()[:8])
-    assert r.status_code in (403, 404), r.status_code
+    # 409 when other tests left carol an entry somewhere in s1: a folder
+    # she cannot read answers like a missing one.
+    assert r.status_code in (403, 404, 409), r.status_code
 
 
 def test_mkcalendar_outside_calendar_home_is_refused(server, alice):

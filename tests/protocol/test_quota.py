@@ -49,11 +49,13 @@ def used_bytes(sess, url):
 
 
 def db_used(cluster, slug="s1"):
-    """Bytes of the current revisions of every file of the space."""
+    """Bytes of the current revisions of every file of the space, the
+    trash excepted (it does not count against the quota)."""
     rows = cluster.psql(
         "select coalesce(sum(v.size), 0) from resources r "
         "join revisions v on v.id = r.current_rev "
-        "where r.space_id = %s" % space_id(cluster, slug))
+        "where r.space_id = %s and r.path not like '/.trash/%%'"
+        % space_id(cluster, slug))
     return int(rows[0][0])
 
 
