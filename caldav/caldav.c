@@ -96,15 +96,21 @@ calendar_const(const struct dav_target *t, struct buf *out, const char *v)
 }
 
 static bool
+calendar_int(const struct dav_target *t, struct buf *out, long v)
+{
+    if (!is_calendar(t))
+        return false;
+    buf_printf(out, "%ld", v);
+    return true;
+}
+
+static bool
 get_max_size(struct dav_req *req, struct arena *a, const struct dav_target *t,
              struct buf *out)
 {
     (void)req;
     (void)a;
-    if (!is_calendar(t))
-        return false;
-    buf_printf(out, "%d", CALDAV_MAX_RESOURCE_SIZE);
-    return true;
+    return calendar_int(t, out, CALDAV_MAX_RESOURCE_SIZE);
 }
 
 static bool
@@ -131,10 +137,7 @@ get_max_instances(struct dav_req *req, struct arena *a,
 {
     (void)req;
     (void)a;
-    if (!is_calendar(t))
-        return false;
-    buf_printf(out, "%d", CALDAV_MAX_INSTANCES);
-    return true;
+    return calendar_int(t, out, CALDAV_MAX_INSTANCES);
 }
 
 static bool
@@ -143,10 +146,7 @@ get_max_attendees(struct dav_req *req, struct arena *a,
 {
     (void)req;
     (void)a;
-    if (!is_calendar(t))
-        return false;
-    buf_printf(out, "%d", CALDAV_MAX_ATTENDEES);
-    return true;
+    return calendar_int(t, out, CALDAV_MAX_ATTENDEES);
 }
 
 /* Writable calendar properties: stored values win; these are defaults. */

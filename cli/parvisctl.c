@@ -150,16 +150,20 @@ print_row(void *ctx, int ncols, const char *const *cols)
     p->first = false;
 }
 
-static int
-list(enum db_admin_rc (*fn)(struct db_conn *, db_row_fn, void *, char *,
-                            size_t),
-     struct db_conn *c, const char *const *names, int n)
+/* A listing: list_open prints what comes before the rows and returns the
+ * printer to hand to the query; list_close prints what follows them and
+ * reports the query's failure. */
+static struct printer
+list_open(const char *const *names, int n)
 {
-    char err[512];
-    struct printer p = { names, n, true };
     if (json_out)
         putchar('[');
-    enum db_admin_rc rc = fn(c, print_row, &p, err, sizeof(err));
+    return (struct printer){ names, n, true };
+}
+
+static int
+list_close(enum db_admin_rc rc, const char *err)
+{
     if (json_out)
         puts("]");
     if (rc != DB_ADMIN_OK)
@@ -189,7 +193,9 @@ cmd_user(struct db_conn *c, int argc, char **argv)
     if (argc >= 1 && strcmp(argv[0], "list") == 0) {
         static const char *const names[] = { "name", "display_name", "email",
                                              "status" };
-        return list(db_user_list, c, names, 4);
+        struct printer p = list_open(names, 4);
+        return list_close(db_user_list(c, print_row, &p, err, sizeof(err)),
+                          err);
     }
     if (argc == 2 && (strcmp(argv[0], "disable") == 0 ||
                       strcmp(argv[0], "enable") == 0)) {
@@ -266,15 +272,6 @@ parse_size(const char *s, int64_t *out)
     return true;
 }
 
-static const char *lock_space;
-
-static enum db_admin_rc
-lock_list_fn(struct db_conn *c, db_row_fn fn, void *ctx, char *err,
-             size_t errlen)
-{
-    return db_lock_list(c, lock_space, fn, ctx, err, errlen);
-}
-
 static int
 cmd_lock(struct db_conn *c, int argc, char **argv)
 {
@@ -283,8 +280,10 @@ cmd_lock(struct db_conn *c, int argc, char **argv)
         static const char *const names[] = { "token", "space", "path",
                                              "depth", "scope", "owner",
                                              "expires" };
-        lock_space = argc >= 2 ? argv[1] : NULL;
-        return list(lock_list_fn, c, names, 7);
+        struct printer p = list_open(names, 7);
+        return list_close(db_lock_list(c, argc >= 2 ? argv[1] : NULL,
+                                       print_row, &p, err, sizeof(err)),
+                          err);
     }
     if (argc == 2 && strcmp(argv[0], "break") == 0) {
         enum db_admin_rc rc = db_lock_break(c, argv[1], err, sizeof(err));
@@ -302,7 +301,9 @@ cmd_space(struct db_conn *c, int argc, char **argv)
     if (argc >= 1 && strcmp(argv[0], "list") == 0) {
         static const char *const names[] = { "slug", "title", "members",
                                              "status" };
-        return list(db_space_list, c, names, 4);
+        struct printer p = list_open(names, 4);
+        return list_close(db_space_list(c, print_row, &p, err, sizeof(err)),
+                          err);
     }
     if (argc >= 2 && strcmp(argv[0], "retention") == 0) {
         const char *kr = opt_value(argc, argv, "--keep-revisions");
@@ -374,15 +375,6 @@ cmd_guest(struct db_conn *c, int argc, char **argv)
     return admin_result(rc, err, "guest");
 }
 
-static const char *app_user;
-
-static enum db_admin_rc
-app_list_fn(struct db_conn *c, db_row_fn fn, void *ctx, char *err,
-            size_t errlen)
-{
-    return db_apppassword_list(c, app_user, fn, ctx, err, errlen);
-}
-
 static int
 cmd_apppassword(struct db_conn *c, int argc, char **argv)
 {
@@ -390,8 +382,10 @@ cmd_apppassword(struct db_conn *c, int argc, char **argv)
     if (argc == 2 && strcmp(argv[0], "list") == 0) {
         static const char *const names[] = { "id", "label", "created",
                                              "status" };
-        app_user = argv[1];
-        return list(app_list_fn, c, names, 4);
+        struct printer p = list_open(names, 4);
+        return list_close(db_apppassword_list(c, argv[1], print_row, &p, err,
+                                              sizeof(err)),
+                          err);
     }
     if (argc == 3 && strcmp(argv[0], "revoke") == 0) {
         enum db_admin_rc rc = db_apppassword_revoke(c, argv[1], argv[2], err,
@@ -426,8 +420,6 @@ cmd_apppassword(struct db_conn *c, int argc, char **argv)
     return usage();
 }
 
-static const char *acl_path;
-
 static void
 print_acl_row(void *ctx, int ncols, const char *const *cols)
 {
@@ -438,14 +430,6 @@ print_acl_row(void *ctx, int ncols, const char *const *cols)
                            acl_priv_names(a, (unsigned)privs) };
     print_row(ctx, ncols < 4 ? ncols : 4, out);
     arena_destroy(a);
-}
-
-static enum db_admin_rc
-acl_list_fn(struct db_conn *c, db_row_fn fn, void *ctx, char *err,
-            size_t errlen)
-{
-    (void)fn;
-    return db_acl_list(c, acl_path, print_acl_row, ctx, err, errlen);
 }
 
 static bool
@@ -472,8 +456,10 @@ cmd_acl(struct db_conn *c, int argc, char **argv)
     if (argc == 2 && strcmp(argv[0], "show") == 0) {
         static const char *const names[] = { "path", "principal", "type",
                                              "privileges" };
-        acl_path = argv[1];
-        return list(acl_list_fn, c, names, 4);
+        struct printer p = list_open(names, 4);
+        return list_close(db_acl_list(c, argv[1], print_acl_row, &p, err,
+                                      sizeof(err)),
+                          err);
     }
     if (argc == 4 && (strcmp(argv[0], "grant") == 0 ||
                       strcmp(argv[0], "deny") == 0)) {
@@ -498,8 +484,6 @@ cmd_acl(struct db_conn *c, int argc, char **argv)
     return usage();
 }
 
-static const char *audit_format = "text";
-static struct db_audit_filter audit_filter;
 
 static void
 print_csv_row(void *ctx, int ncols, const char *const *cols)
@@ -522,15 +506,6 @@ print_csv_row(void *ctx, int ncols, const char *const *cols)
     putchar('\n');
 }
 
-static enum db_admin_rc
-audit_list_fn(struct db_conn *c, db_row_fn fn, void *ctx, char *err,
-              size_t errlen)
-{
-    if (strcmp(audit_format, "csv") == 0)
-        fn = print_csv_row;
-    return db_audit_list(c, &audit_filter, fn, ctx, err, errlen);
-}
-
 static int
 cmd_audit(struct db_conn *c, int argc, char **argv)
 {
@@ -550,14 +525,16 @@ cmd_audit(struct db_conn *c, int argc, char **argv)
         printf("audit chain intact: %lld rows\n", (long long)rows);
         return 0;
     }
-    audit_filter.space = opt_value(argc, argv, "--space");
-    audit_filter.user = opt_value(argc, argv, "--user");
-    audit_filter.path = opt_value(argc, argv, "--path");
-    audit_filter.since = opt_value(argc, argv, "--since");
-    audit_filter.until = opt_value(argc, argv, "--until");
-    const char *fmt = opt_value(argc, argv, "--format");
-    if (fmt != NULL)
-        audit_format = fmt;
+    struct db_audit_filter filter = {
+        .space = opt_value(argc, argv, "--space"),
+        .user = opt_value(argc, argv, "--user"),
+        .path = opt_value(argc, argv, "--path"),
+        .since = opt_value(argc, argv, "--since"),
+        .until = opt_value(argc, argv, "--until"),
+    };
+    const char *audit_format = opt_value(argc, argv, "--format");
+    if (audit_format == NULL)
+        audit_format = "text";
     if (strcmp(audit_format, "json") == 0)
         json_out = true;
     else if (strcmp(audit_format, "text") != 0 &&
@@ -569,7 +546,12 @@ cmd_audit(struct db_conn *c, int argc, char **argv)
     if (strcmp(audit_format, "csv") == 0)
         puts("id,time,principal,client,action,path,status,resource,"
              "revision,detail");
-    return list(audit_list_fn, c, names, 10);
+    struct printer p = list_open(names, 10);
+    bool csv = strcmp(audit_format, "csv") == 0;
+    return list_close(db_audit_list(c, &filter,
+                                    csv ? print_csv_row : print_row, &p, err,
+                                    sizeof(err)),
+                      err);
 }
 
 static int
@@ -589,32 +571,16 @@ cmd_approval(struct db_conn *c, const char *cmd, int argc, char **argv)
     return admin_result(rc, err, "file");
 }
 
-static const char *handover_user;
-
-static enum db_admin_rc
-handover_fn(struct db_conn *c, db_row_fn fn, void *ctx, char *err,
-            size_t errlen)
-{
-    return db_handover_list(c, handover_user, fn, ctx, err, errlen);
-}
-
-static const char *member_space;
-
-static enum db_admin_rc
-member_list_fn(struct db_conn *c, db_row_fn fn, void *ctx, char *err,
-               size_t errlen)
-{
-    return db_member_list(c, member_space, fn, ctx, err, errlen);
-}
-
 static int
 cmd_member(struct db_conn *c, int argc, char **argv)
 {
     char err[512];
     if (argc >= 2 && strcmp(argv[0], "list") == 0) {
         static const char *const names[] = { "user", "role" };
-        member_space = argv[1];
-        return list(member_list_fn, c, names, 2);
+        struct printer p = list_open(names, 2);
+        return list_close(db_member_list(c, argv[1], print_row, &p, err,
+                                         sizeof(err)),
+                          err);
     }
     if (argc == 3 && strcmp(argv[0], "remove") == 0) {
         enum db_admin_rc rc = db_member_remove(c, argv[1], argv[2], err,
@@ -709,8 +675,10 @@ main(int argc, char **argv)
         rc = cmd_approval(c, cmd, sub_argc, sub_argv);
     } else if (strcmp(cmd, "handover") == 0 && sub_argc == 1) {
         static const char *const names[] = { "kind", "path", "detail" };
-        handover_user = sub_argv[0];
-        rc = list(handover_fn, c, names, 3);
+        struct printer p = list_open(names, 3);
+        rc = list_close(db_handover_list(c, sub_argv[0], print_row, &p, err,
+                                         sizeof(err)),
+                        err);
     } else if (strcmp(cmd, "maintenance") == 0 && sub_argc == 1 &&
                strcmp(sub_argv[0], "purge") == 0) {
         int64_t revs = 0, chunks = 0;
