@@ -26,6 +26,13 @@ struct db_conn {
 /* Map a failed result to a store code, logging SQLSTATE and message. */
 enum dav_store_rc pg_result_rc(PGconn *pg, const PGresult *r,
                                const char *what, const char *reqid);
+/* A named statement, prepared on every fresh connection. */
+struct pg_stmt {
+    const char *name;
+    const char *sql;
+};
+/* Prepare n statements; false (logged) on the first that fails. */
+bool pg_prepare_stmts(PGconn *pg, const struct pg_stmt *stmts, size_t n);
 /* Prepare every statement of the store on a fresh connection. */
 bool pg_prepare_all(PGconn *pg);
 bool pg_caldav_prepare_all(PGconn *pg);

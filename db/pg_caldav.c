@@ -14,10 +14,7 @@
 #include "caldav/caldav_store.h"
 #include "dav/dav.h"
 
-static const struct {
-    const char *name;
-    const char *sql;
-} stmts[] = {
+static const struct pg_stmt stmts[] = {
     { "cal_create",
       "WITH r AS (INSERT INTO resources (space_id, path, parent_path, name, "
       "kind, created_by) VALUES ($1, $2, $3, $4, 0, nullif($6, 0)) "
@@ -60,17 +57,7 @@ static const struct {
 bool
 pg_caldav_prepare_all(PGconn *pg)
 {
-    for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
-        PGresult *r = PQprepare(pg, stmts[i].name, stmts[i].sql, 0, NULL);
-        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-        if (!ok)
-            log_msg(LOG_ERROR, NULL, PQresultErrorMessage(r),
-                    "cannot prepare statement %s", stmts[i].name);
-        PQclear(r);
-        if (!ok)
-            return false;
-    }
-    return true;
+    return pg_prepare_stmts(pg, stmts, sizeof(stmts) / sizeof(stmts[0]));
 }
 
 /* "±infinity" or seconds, as text for to_timestamp(). */

@@ -83,10 +83,7 @@ struct lease {
 #define SUBTREE(p, s)                                                         \
     "(path = " p " OR (path >= " p " || '/' AND path < " p " || '0'))"
 
-static const struct {
-    const char *name;
-    const char *sql;
-} stmts[] = {
+static const struct pg_stmt stmts[] = {
     { "user_by_name",
       "SELECT id, name, password_hash, coalesce(display_name, ''), "
       "coalesce(email, ''), disabled OR (expires_at IS NOT NULL AND "
@@ -454,19 +451,25 @@ static const struct {
 };
 
 bool
-pg_prepare_all(PGconn *pg)
+pg_prepare_stmts(PGconn *pg, const struct pg_stmt *list, size_t n)
 {
-    for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
-        PGresult *r = PQprepare(pg, stmts[i].name, stmts[i].sql, 0, NULL);
+    for (size_t i = 0; i < n; i++) {
+        PGresult *r = PQprepare(pg, list[i].name, list[i].sql, 0, NULL);
         bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
         if (!ok)
             log_msg(LOG_ERROR, NULL, PQresultErrorMessage(r),
-                    "cannot prepare statement %s", stmts[i].name);
+                    "cannot prepare statement %s", list[i].name);
         PQclear(r);
         if (!ok)
             return false;
     }
     return true;
+}
+
+bool
+pg_prepare_all(PGconn *pg)
+{
+    return pg_prepare_stmts(pg, stmts, sizeof(stmts) / sizeof(stmts[0]));
 }
 
 enum dav_store_rc
