@@ -294,8 +294,10 @@ caldav_instances(icalcomponent *vcal, icalcomponent_kind kind, int64_t from,
                 (time_t)(from - s.length), 0,
                 tz != NULL ? tz : icaltimezone_get_utc_timezone());
             jump.is_date = dtstart.is_date;
-            if (tz == NULL)
-                jump.zone = dtstart.zone;
+            /* The conversion leaves the zone marked UTC: the iterator would
+             * read the local wall time as UTC and skip instances of that
+             * day. */
+            jump.zone = tz != NULL ? tz : dtstart.zone;
             icalrecur_iterator_set_start(it, jump);
         }
         for (struct icaltimetype next = icalrecur_iterator_next(it);

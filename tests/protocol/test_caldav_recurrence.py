@@ -374,3 +374,33 @@ def test_until_in_utc_for_zoned_dtstart(tzid, vtz, dtstart, rules, window,
                                         expected, cal, alice):
     uid = _put_case(alice, cal, tzid, vtz, dtstart, rules)
     _check_expand(alice, cal, uid, window, expected)
+
+
+# A long series is walked from near the query window, not from DTSTART.  In
+# a zone east of UTC, an instance later in the local day than the window's
+# start (read as local time) must still be found.  One case per zone where
+# the window opens at 00:00Z on the instance's day.
+EAST_CASES = [
+    ("tokyo-afternoon", "Asia/Tokyo", None, "20260302T153000",
+     "20260615T063000Z"),
+    ("paris-small-hours", "Europe/Paris", VTZ_PARIS, "20260302T023000",
+     "20260615T003000Z"),
+]
+
+
+@pytest.mark.parametrize("tzid,vtz,dtstart,instance",
+                         [c[1:] for c in EAST_CASES],
+                         ids=[c[0] for c in EAST_CASES])
+def test_weekly_series_found_on_the_window_first_day(tzid, vtz, dtstart,
+                                                     instance, cal, alice):
+    uid = _put_case(alice, cal, tzid, vtz, dtstart, ["RRULE:FREQ=WEEKLY"])
+    assert query_names(alice, cal, range_filter(
+        "20260615T000000Z", "20260622T000000Z")) == ["r.ics"]
+    got = expanded_instances(alice, cal, "20260615T000000Z",
+                             "20260622T000000Z")
+    assert [(g[0], g[1]) for g in got] == [(uid, instance)]
+    # The week before holds the previous instance only.
+    assert query_names(alice, cal, range_filter(
+        "20260608T000000Z", "20260609T000000Z")) == ["r.ics"]
+    assert query_names(alice, cal, range_filter(
+        "20260609T000000Z", "20260615T000000Z")) == []
