@@ -121,11 +121,15 @@ static const struct pg_stmt stmts[] = {
       "SELECT s.id, s.slug, s.title, '', "
       "floor(extract(epoch FROM s.created_at))::bigint, "
       "coalesce(s.quota_bytes, -1), false FROM spaces s WHERE s.slug = $1" },
+    /* Two statements, not one with "$2 = 0 OR ...": that form keeps
+     * PostgreSQL re-planning it on every execution. */
     { "principal_valid",
       "SELECT 1 FROM users WHERE id = $1 AND NOT disabled AND "
-      "(expires_at IS NULL OR expires_at > now()) AND ($2::bigint = 0 OR "
-      "EXISTS (SELECT 1 FROM app_passwords p WHERE p.id = $2 AND "
-      "p.user_id = $1 AND p.revoked_at IS NULL))" },
+      "(expires_at IS NULL OR expires_at > now())" },
+    { "principal_valid_app",
+      "SELECT 1 FROM users u JOIN app_passwords p ON p.user_id = u.id "
+      "WHERE u.id = $1 AND NOT u.disabled AND (u.expires_at IS NULL OR "
+      "u.expires_at > now()) AND p.id = $2 AND p.revoked_at IS NULL" },
     { "app_passwords",
       "SELECT id, encode(sha256, 'hex') FROM app_passwords "
       "WHERE user_id = $1 AND revoked_at IS NULL" },
@@ -1391,7 +1395,10 @@ pg_principal_valid(struct dav_req *req, int64_t user_id, int64_t app_id)
 {
     enum dav_store_rc rc;
     const char *v[2] = { pg_i64(req, user_id), pg_i64(req, app_id) };
-    PGresult *r = pg_run(req, "principal_valid", 2, v, NULL, 0, &rc);
+    PGresult *r = app_id == 0
+                      ? pg_run(req, "principal_valid", 1, v, NULL, 0, &rc)
+                      : pg_run(req, "principal_valid_app", 2, v, NULL, 0,
+                               &rc);
     if (r == NULL)
         return rc;
     return PQntuples(r) == 1 ? DAV_STORE_OK : DAV_STORE_NOTFOUND;
