@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # bench/run.sh — Parvis against Apache httpd (mod_dav_fs), nginx (dav + dav-ext)
-# and lighttpd (mod_webdav), all private on 127.0.0.1; see bench/README.md.
+# and lighttpd (mod_webdav), and against Radicale and Xandikos for CalDAV, all
+# private on 127.0.0.1; see bench/README.md.
 #
 #   bench/run.sh [--quick] [--only F3,F4] [--rounds N] [--servers parvis,nginx]
 #   bench/run.sh --scaling [--quick] [--rounds N]
+#   bench/run.sh --calendars [--events N] [--events-large N] [--rounds N]
+#   bench/run.sh --auth [--rounds N]
 #   bench/run.sh --help     all options
 #
 # Installs nothing: checks the Debian packages it needs and says which are
@@ -24,9 +27,20 @@ declare -A SERVER_PKGS=(
 	[apache]="apache2 apache2-utils"
 	[nginx]="nginx libnginx-mod-http-dav-ext"
 	[lighttpd]="lighttpd lighttpd-mod-webdav"
+	[radicale]="radicale"
+	[xandikos]="xandikos"
 )
+# --calendars cross-checks its generated data with these
+CAL_PKGS=(python3-icalendar python3-dateutil)
 
 servers="parvis,apache,nginx,lighttpd"
+calendars=0
+for a in "$@"; do
+	case "$a" in
+	--calendars) servers="parvis,radicale,xandikos" calendars=1 ;;
+	--auth) servers="parvis" ;;
+	esac
+done
 build="${PARVIS_BUILD_DIR:-$ROOT/build}"
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
@@ -44,6 +58,7 @@ pkg_installed() {
 }
 
 need=("${COMMON_PKGS[@]}")
+[ "$calendars" = 1 ] && need+=("${CAL_PKGS[@]}")
 IFS=, read -r -a wanted <<<"$servers"
 for s in "${wanted[@]}"; do
 	[ -n "${SERVER_PKGS[$s]:-}" ] || { say "unknown server: $s (known: ${!SERVER_PKGS[*]})"; exit 2; }

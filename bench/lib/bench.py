@@ -25,6 +25,9 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import authget  # noqa: E402
+import caldav  # noqa: E402
+import calgen  # noqa: E402
 import files  # noqa: E402
 import procstat  # noqa: E402
 import report  # noqa: E402
@@ -34,6 +37,7 @@ from client import Fail  # noqa: E402
 BENCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOT = os.path.dirname(BENCH_DIR)
 ALL_SERVERS = ["parvis", "apache", "nginx", "lighttpd"]
+CAL_SERVERS = ["parvis", "radicale", "xandikos"]
 
 
 def log(msg):
@@ -49,6 +53,7 @@ class Ctx:
         self.state = {}
         self.notes = []
         self.dead = {}
+        self.tools = {}
         self._files = {}
         self._big = None
 
@@ -91,7 +96,7 @@ class Ctx:
         return self._big[1:]
 
 
-def machine_header(args, servers, mode):
+def machine_header(args, servers, mode, detail=None):
     cpu = "?"
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -110,9 +115,9 @@ def machine_header(args, servers, mode):
         f"Parvis benchmark ({mode}) {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"machine: {os.cpu_count()} CPUs (nproc), {cpu}, {mem} RAM, "
         f"{platform.system()} {platform.release()}, load average at start {' '.join(load)}",
-        f"rounds: {args.rounds}; wrk duration {args.duration} s; "
-        f"PUT batches per round: {args.batches}; big file {args.big_mib} MiB; "
-        f"client: wrk {wrk or '?'}, Python {platform.python_version()}",
+        (detail or f"rounds: {args.rounds}; wrk duration {args.duration} s; "
+         f"PUT batches per round: {args.batches}; big file {args.big_mib} MiB")
+        + f"; client: wrk {wrk or '?'}, Python {platform.python_version()}",
         "versions:",
     ]
     for s in servers:
@@ -223,17 +228,110 @@ def run_scaling(ctx, servers, args):
     return sizes, results
 
 
+def run_calendars(ctx, servers, args):
+    """C1-C5: round 1 loads a fresh calendar per target (C1), then every
+    round reads it (C2, C3), changes it (C4) and lists it (C5); the calendar
+    is deleted at the end. With --c1-every-round, every round starts with
+    a fresh calendar (and deletes it at its end)."""
+    log(f"generating {args.events:,} events"
+        + (f" and {args.events_large:,} for Parvis" if args.events_large else ""))
+    sets = [(args.events, calgen.generate(args.events))]
+    parvis = next((s for s in servers if s.key == "parvis"), None)
+    if parvis and args.events_large:
+        sets.append((args.events_large, calgen.generate(args.events_large)))
+    for n, evs in sets:
+        probs = calgen.crosscheck(evs)
+        if probs:
+            raise RuntimeError(f"generated data inconsistent ({len(probs)} problems), e.g. "
+                               + "; ".join(probs[:3]))
+    log("data cross-checked (icalendar + dateutil agree with the model)")
+    targets = [caldav.Target(s, args.events, sets[0][1], s.key, s.name) for s in servers]
+    if len(sets) > 1:
+        big = args.events_large
+        label = f"{big // 1000}k" if big % 1000 == 0 else f"{big:,}"
+        targets.append(caldav.Target(parvis, big, sets[1][1], "parvis-large",
+                                     f"Parvis {label}"))
+    workloads = caldav.workloads(args.events, args.events_large if len(sets) > 1 else None,
+                                 args.rounds if args.c1_every_round else 1)
+    results = {w.id: {t.key: [None] * args.rounds for t in targets} for w in workloads}
+    rss0 = {s.key: procstat.rss_mib(s.rss_roots()) for s in servers}
+    for rnd in range(1, args.rounds + 1):
+        fresh = rnd == 1 or args.c1_every_round
+        for w in workloads:
+            if w.id == "C1" and not fresh:
+                continue
+            for t in targets:
+                if t.server.key in ctx.dead:
+                    results[w.id][t.key][rnd - 1] = Fail(f"server dead ({ctx.dead[t.server.key]})")
+                    continue
+                t0 = time.monotonic()
+                r = guarded(ctx, w.run, ctx, t, rnd)
+                results[w.id][t.key][rnd - 1] = r
+                status = f"FAIL {r}" if isinstance(r, Fail) else short(r)
+                log(f"round {rnd}/{args.rounds} {w.id} {t.name} "
+                    f"({time.monotonic() - t0:.1f}s): {status}")
+                check_alive(ctx, t.server, f"{w.id} round {rnd}")
+        if args.c1_every_round or rnd == args.rounds:
+            for t in targets:
+                if t.server.key not in ctx.dead:
+                    caldav.cleanup(ctx, t)
+    slow = [f"{wid} {next(t.name for t in targets if t.key == key)}"
+            for (wid, key), tool in sorted(ctx.tools.items()) if tool == "closed-loop"]
+    if slow:
+        ctx.notes.append(f"one request took more than {caldav.SLOW_S * 1000:.0f} ms on the idle "
+                         "server, so the load ran on the Python closed-loop driver (8 "
+                         "connections, every request completed; see bench/README.md) for: "
+                         + ", ".join(slow) + "; wrk for the others")
+    ctx.notes.append("resident memory (VmRSS, server processes) after set-up -> at the end: "
+                     + ", ".join(f"{s.name} {rss0[s.key]:.1f} -> "
+                                 f"{procstat.rss_mib(s.rss_roots()):.1f} MiB"
+                                 for s in servers if s.key not in ctx.dead))
+    return workloads, targets, results, caldav.data_description(sets)
+
+
+def run_auth(ctx, servers, args):
+    primary, anon = servers
+    w = authget.AuthGet(primary, anon)
+    for n in w.setup(ctx):
+        ctx.note(n)
+    results = {w.id: {s.key: [None] * args.rounds for s in servers}}
+    for rnd in range(1, args.rounds + 1):
+        for s in servers:
+            if s.key in ctx.dead:
+                results[w.id][s.key][rnd - 1] = Fail(f"server dead ({ctx.dead[s.key]})")
+                continue
+            r = guarded(ctx, w.run, ctx, s, rnd)
+            results[w.id][s.key][rnd - 1] = r
+            log(f"round {rnd}/{args.rounds} {s.name}: "
+                + (f"FAIL {r}" if isinstance(r, Fail) else short(r)))
+            check_alive(ctx, s, f"auth round {rnd}")
+    return [w], results
+
+
 def main():
     ap = argparse.ArgumentParser(prog="bench/run.sh", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
                     help="1 round, 2 s wrk runs, 1 PUT batch: a smoke test, not figures")
     ap.add_argument("--only", metavar="F3,F4", help="run only these workloads")
-    ap.add_argument("--rounds", type=int, help="rounds (default 3, 1 with --quick)")
+    ap.add_argument("--rounds", type=int, help="rounds (default 3; 5 with --auth; 1 with --quick)")
     ap.add_argument("--scaling", action="store_true",
                     help="PROPFIND Depth:1 p50 at 100, 1,000 and 10,000 members instead of F1-F6")
-    ap.add_argument("--servers", default=",".join(ALL_SERVERS),
-                    help="comma-separated subset of " + ",".join(ALL_SERVERS))
+    ap.add_argument("--calendars", action="store_true",
+                    help="CalDAV workloads C1-C5 against Radicale and Xandikos instead of F1-F6")
+    ap.add_argument("--events", type=int, default=2000,
+                    help="--calendars: events per calendar for every server (default 2,000)")
+    ap.add_argument("--events-large", type=int, default=10000,
+                    help="--calendars: events of Parvis' second calendar (default 10,000; "
+                         "0: none)")
+    ap.add_argument("--c1-every-round", action="store_true",
+                    help="--calendars: load a fresh calendar (C1) in every round, not only in "
+                         "the first (Radicale and Xandikos take ~2-3 min per load)")
+    ap.add_argument("--auth", action="store_true",
+                    help="GET of a 4 KiB file: Basic auth vs a parvisd with anonymous_user")
+    ap.add_argument("--servers", default=None,
+                    help="comma-separated subset of " + ",".join(ALL_SERVERS)
+                    + " (files) or " + ",".join(CAL_SERVERS) + " (--calendars)")
     ap.add_argument("--build", default=os.environ.get("PARVIS_BUILD_DIR",
                                                       os.path.join(ROOT, "build")),
                     help="directory holding parvisd and parvisctl (default build/)")
@@ -245,8 +343,17 @@ def main():
     ap.add_argument("--tag", help="suffix for the result file names")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (configs, logs, data)")
     args = ap.parse_args()
+    if sum(map(bool, (args.scaling, args.calendars, args.auth))) > 1:
+        raise SystemExit("--scaling, --calendars and --auth are separate runs")
+    if args.calendars and args.events < 200:
+        raise SystemExit("--events must be at least 200")
+    if args.calendars and args.events_large and args.events_large < 200:
+        raise SystemExit("--events-large must be 0 or at least 200")
+    if args.servers is None:
+        args.servers = ",".join(CAL_SERVERS if args.calendars else
+                                ["parvis"] if args.auth else ALL_SERVERS)
     if args.rounds is None:
-        args.rounds = 1 if args.quick else 3
+        args.rounds = 1 if args.quick else (5 if args.auth else 3)
     if args.duration is None:
         args.duration = 2 if args.quick else 5
     if args.batches is None:
@@ -258,7 +365,17 @@ def main():
                          "and peak RSS is reset through /proc/PID/clear_refs")
     args.build = os.path.abspath(args.build)
     keys = [k.strip().lower() for k in args.servers.split(",") if k.strip()]
-    workloads = [] if args.scaling else selected_workloads(args.only)
+    if args.calendars:
+        bad = [k for k in keys if k not in CAL_SERVERS]
+        if bad:
+            raise SystemExit(f"--calendars: unknown server(s) {', '.join(bad)} "
+                             f"(known: {', '.join(CAL_SERVERS)})")
+    if args.auth and keys != ["parvis"]:
+        raise SystemExit("--auth measures Parvis only (--servers parvis)")
+    if args.only and (args.calendars or args.auth):
+        raise SystemExit("--only applies to the file workloads")
+    workloads = [] if (args.scaling or args.calendars or args.auth) else \
+        selected_workloads(args.only)
 
     tmp = tempfile.mkdtemp(prefix="parvis-bench-", dir="/tmp")
     os.chmod(tmp, 0o755)
@@ -266,6 +383,11 @@ def main():
     ctx = Ctx(args, tmp)
     password = secrets.token_urlsafe(12)
     servers = srv.make_servers(keys, tmp, password, args.build)
+    if args.auth:
+        servers[0].name = "Parvis, Basic auth"
+        anon = srv.ParvisAnon(servers[0])
+        anon.name = "Parvis, anonymous_user"
+        servers.append(anon)
 
     def on_signal(signum, _frame):
         raise KeyboardInterrupt(f"signal {signum}")
@@ -280,10 +402,47 @@ def main():
             log(f"starting {s.name} on 127.0.0.1:{s.port}")
             s.start()
             started.append(s)
-        mode = "scaling" if args.scaling else ("quick" if args.quick else "files")
-        header = machine_header(args, servers, mode)
+        mode = ("scaling" if args.scaling else "calendars" if args.calendars else
+                "auth" if args.auth else "files")
+        if args.quick:
+            mode += ", quick"
+        detail = None
+        if args.calendars:
+            detail = (f"rounds: {args.rounds} (C1 in "
+                      + ("every round" if args.c1_every_round else "round 1 only") +
+                      f"); load duration {args.duration} s "
+                      f"(wrk 2 threads / 8 connections, or the closed-loop driver when a "
+                      f"request takes > {caldav.SLOW_S * 1000:.0f} ms); query week "
+                      f"{calgen.QUERY_START:%Y-%m-%d} to {calgen.QUERY_END:%Y-%m-%d} UTC")
+        elif args.auth:
+            detail = (f"rounds: {args.rounds} (A B, A B, ...); wrk 2 threads, 8 connections, "
+                      f"{args.duration} s")
+        header = machine_header(args, servers, mode, detail)
+        legend = None
         if args.scaling:
             sizes, results = run_scaling(ctx, servers, args)
+        elif args.calendars:
+            workloads, targets, results, data_lines = run_calendars(ctx, servers, args)
+            header += ["data (deterministic, bench/lib/calgen.py):"] + data_lines
+            big = [t for t in targets if t.key == "parvis-large"]
+            legend = [
+                "Cells: median over the rounds (min-max). '+' higher is better, '-' lower is "
+                "better.",
+                "Parvis/peer: median (min-max) of the per-round ratios Parvis value / peer "
+                f"value at {args.events:,} events, from rounds where both answered right"
+                + (f"; {big[0].name} (the same server with a {big[0].n:,}-event calendar) "
+                   "has no ratio." if big else "."),
+                "Server CPU = user+sys of the server's process tree (Parvis: parvisd and its "
+                "PostgreSQL cluster) / operations. A wrong answer is FAIL, not timed."]
+        elif args.auth:
+            workloads, results = run_auth(ctx, servers, args)
+            legend = [
+                "Cells: median over the rounds (min-max). '+' higher is better, '-' lower is "
+                "better.",
+                "authenticated/anonymous: median (min-max) of the per-round ratios, Basic "
+                "auth value / anonymous_user value.",
+                "Server CPU = user+sys of the parvisd process measured plus its PostgreSQL "
+                "cluster (shared by both, idle while the other runs) / requests."]
         else:
             results = run_files(ctx, servers, workloads, args)
         for s in servers:
@@ -298,6 +457,13 @@ def main():
         if args.scaling:
             text, tsv = report.render_scaling(header, sizes, servers, results, args.rounds,
                                               ctx.notes)
+        elif args.calendars:
+            text, tsv = report.render(header, workloads, targets, results, args.rounds,
+                                      ctx.notes, no_ratio=("parvis-large",), legend=legend)
+        elif args.auth:
+            text, tsv = report.render(header, workloads, servers, results, args.rounds,
+                                      ctx.notes, ratio_label="authenticated/anonymous",
+                                      legend=legend)
         else:
             text, tsv = report.render(header, workloads, servers, results, args.rounds,
                                       ctx.notes)
@@ -305,6 +471,14 @@ def main():
         parts = [day]
         if args.scaling:
             parts.append("scaling")
+        if args.calendars:
+            parts.append("calendars")
+        if args.auth:
+            parts.append("auth")
+        if args.calendars and (args.events != 2000 or args.events_large != 10000):
+            parts.append(f"{args.events}-{args.events_large}")
+        if args.calendars and args.c1_every_round:
+            parts.append("c1-every-round")
         if args.quick:
             parts.append("quick")
         if args.only and not args.scaling:

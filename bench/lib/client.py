@@ -29,8 +29,10 @@ class Fail(Exception):
 
 class Client:
     def __init__(self, host, port, user, password, timeout=600):
+        """USER None: requests without an Authorization header."""
         self.host, self.port, self.timeout = host, port, timeout
-        self.auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        self.auth = ("Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+                     if user is not None else None)
 
     def url(self, path):
         return f"http://{self.host}:{self.port}{path}"
@@ -43,7 +45,7 @@ class Client:
 
     def request(self, conn, method, path, body=None, headers=None):
         """One request on CONN; returns (status, response, body bytes)."""
-        h = {"Authorization": self.auth}
+        h = {"Authorization": self.auth} if self.auth else {}
         if body is not None and method in ("PROPFIND", "PROPPATCH", "REPORT"):
             h["Content-Type"] = XML_CT
         h.update(headers or {})
@@ -211,15 +213,18 @@ def get_stream(cl, path, digest=False):
 _BENCH_RE = re.compile(r"^BENCH (.*)$", re.M)
 
 
-def run_wrk(cl, path, script, threads, conns, duration, timeout=30, env=None):
+def run_wrk(cl, path, script, threads, conns, duration, timeout=30, env=None, auth=True):
     """Runs wrk against PATH with bench/lua/SCRIPT; returns its summary dict:
     requests, duration_us, bytes, connect, read, write, status, timeout,
-    p50_us, p90_us, p99_us, mean_us, max_us."""
+    p50_us, p90_us, p99_us, mean_us, max_us. auth=False sends no
+    Authorization header."""
     e = dict(os.environ, BENCH_LUA_DIR=LUA_DIR)
     e.update(env or {})
     argv = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}s", "--timeout", f"{timeout}s",
-            "-s", os.path.join(LUA_DIR, script), "-H", f"Authorization: {cl.auth}",
-            cl.url(path)]
+            "-s", os.path.join(LUA_DIR, script)]
+    if auth and cl.auth:
+        argv += ["-H", f"Authorization: {cl.auth}"]
+    argv.append(cl.url(path))
     p = subprocess.run(argv, capture_output=True, text=True, env=e, stdin=subprocess.DEVNULL)
     m = _BENCH_RE.search(p.stdout)
     if p.returncode != 0 or not m:
@@ -244,3 +249,62 @@ def check_wrk(res, expect_bytes):
     per = res["bytes"] / res["requests"]
     if not (0.8 * expect_bytes - 64 <= per <= 1.25 * expect_bytes + 64):
         raise Fail(f"wrk read {per:.0f} bytes per response, expected about {expect_bytes}")
+
+
+def closed_loop(cl, method, path, body, headers, conns, duration, check=None):
+    """CONNS threads, each on its own keep-alive connection (opened before the
+    clock starts), send the same request back to back; no request is started
+    after DURATION seconds, and every request started is completed, so
+    that the server CPU measured around this call belongs to the requests
+    counted (wrk abandons the requests in flight when its time is up: with
+    requests of a second or more that is a large share of the CPU).
+
+    CHECK(status, body) returns an error text or None; the first error stops
+    the run with a Fail. Returns {requests, elapsed, p50_us, p99_us, bytes}."""
+    conn_list = [cl.connect() for _ in range(conns)]
+    lock = threading.Lock()
+    lat, errors, nbytes = [], [], [0]
+    start = threading.Barrier(conns + 1)
+    state = {}
+
+    def worker(c):
+        start.wait()
+        while time.perf_counter() < state["deadline"] and not errors:
+            t0 = time.perf_counter()
+            try:
+                st, _, data = cl.request(c, method, path, body, headers)
+            except (OSError, http.client.HTTPException) as e:
+                with lock:
+                    errors.append(f"{type(e).__name__}: {e}")
+                return
+            t1 = time.perf_counter()
+            err = check(st, data) if check else None
+            with lock:
+                if err:
+                    errors.append(err)
+                lat.append(t1 - t0)
+                nbytes[0] += len(data)
+
+    threads = [threading.Thread(target=worker, args=(c,), daemon=True) for c in conn_list]
+    for t in threads:
+        t.start()
+    t0 = time.perf_counter()
+    state["deadline"] = t0 + duration
+    start.wait()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    for c in conn_list:
+        c.close()
+    if errors:
+        raise Fail(f"during the load: {errors[0]}" + (f" ({len(errors)} errors)"
+                                                       if len(errors) > 1 else ""))
+    if not lat:
+        raise Fail("no request completed")
+    lat.sort()
+
+    def pct(p):
+        return lat[min(len(lat) - 1, int(round(p / 100 * (len(lat) - 1))))] * 1e6
+
+    return {"requests": len(lat), "elapsed": elapsed, "p50_us": pct(50), "p99_us": pct(99),
+            "bytes": nbytes[0]}

@@ -42,6 +42,7 @@ def stats(vals):
 
 
 def cell(st, n_total, f=fmt):
+    """median (min-max) when N_TOTAL > 1 values were taken, else the value."""
     if st is None:
         return "-"
     med, lo, hi = st
@@ -77,21 +78,24 @@ def table(rows, indent="  "):
     return lines
 
 
-def render(header, workloads, servers, results, nrounds, notes):
-    """Returns (text, tsv)."""
+def render(header, workloads, servers, results, nrounds, notes, ref_key="parvis",
+           ratio_label="Parvis/peer", no_ratio=(), legend=None):
+    """Returns (text, tsv). The ratio row divides the value of server REF_KEY
+    by each other server's, except those in NO_RATIO; LEGEND replaces the
+    explanation lines under the header."""
     out = list(header)
     out.append("")
-    out.append("Cells: median over the rounds (min-max). '+' higher is better, '-' lower is "
-               "better.")
-    out.append("Parvis/peer: median (min-max) of the per-round ratios Parvis value / peer "
-               "value, from rounds where both answered right.")
-    out.append("Server CPU = user+sys of the server's process tree (Parvis: parvisd and its "
-               "PostgreSQL cluster) / operations.")
+    out.extend(legend or [
+        "Cells: median over the rounds (min-max). '+' higher is better, '-' lower is better.",
+        "Parvis/peer: median (min-max) of the per-round ratios Parvis value / peer "
+        "value, from rounds where both answered right.",
+        "Server CPU = user+sys of the server's process tree (Parvis: parvisd and its "
+        "PostgreSQL cluster) / operations."])
     tsv = ["\t".join(["workload", "metric", "label", "better", "server", "rounds_ok",
                       "median", "min", "max", "values", "parvis_ratio_median",
                       "parvis_ratio_min", "parvis_ratio_max", "status"])]
-    parvis = next((s for s in servers if s.key == "parvis"), None)
-    peers = [s for s in servers if s is not parvis]
+    parvis = next((s for s in servers if s.key == ref_key), None)
+    peers = [s for s in servers if s is not parvis and s.key not in no_ratio]
     for w in workloads:
         res = results.get(w.id)
         if not res:
@@ -103,20 +107,21 @@ def render(header, workloads, servers, results, nrounds, notes):
             row = [f"{m.better or ' '} {m.label}"]
             for s in servers:
                 rr = res.get(s.key, [])
-                row.append("FAIL" if failed(rr) else cell(stats(values(rr, m.key)), nrounds))
+                vals = values(rr, m.key)
+                row.append("FAIL" if failed(rr) else cell(stats(vals), len(vals)))
             rows.append(row)
             ratio_cells = {}
             if parvis and peers and m.better:
-                rrow = ["    Parvis/peer", ""]
+                rrow = ["    " + ratio_label, ""]
                 for s in peers:
                     rat = pair_ratios(res.get(parvis.key, []), res.get(s.key, []), m.key)
                     bad = failed(res.get(parvis.key, [])) or failed(res.get(s.key, []))
                     st = None if bad else stats(rat)
                     ratio_cells[s.key] = st
-                    rrow.append(cell(st, nrounds, fmt_ratio) if st else "-")
+                    rrow.append(cell(st, len(rat), fmt_ratio) if st else "-")
                 # keep the ratio row aligned with the server columns
                 order = [s.key for s in servers]
-                cells = {parvis.key: ""}
+                cells = {s.key: "" for s in servers}
                 for s, c in zip(peers, rrow[2:]):
                     cells[s.key] = c
                 rows.append([rrow[0]] + [cells[k] for k in order])
@@ -135,8 +140,12 @@ def render(header, workloads, servers, results, nrounds, notes):
                     .replace("\t", " ").replace("\n", " ")]))
         out.extend(table(rows))
         for s in servers:
+            bymsg = {}
             for i, e in failed(res.get(s.key, [])):
-                out.append(f"  FAIL {s.name}, round {i}: {e}")
+                bymsg.setdefault(str(e), []).append(str(i))
+            for e, rounds in bymsg.items():
+                out.append(f"  FAIL {s.name}, round{'s' if len(rounds) > 1 else ''} "
+                           f"{', '.join(rounds)}: {e}")
     if notes:
         out.append("")
         out.append("Notes")
