@@ -18,6 +18,9 @@ TEST_PKGS=(postgresql litmus cadaver rclone curl openssl
 	davfs2 fuse3 gvfs-backends gvfs-fuse libglib2.0-bin dbus
 	libreoffice-writer-nogui python3-uno python3-caldav vdirsyncer tzdata)
 
+# libFuzzer targets of tests/fuzz/ (fuzz_<name>.c)
+FUZZ_TARGETS=(path headers xml ical filter)
+
 VAR="$ROOT/var"
 PGDATA_DIR="$VAR/pg"
 PGSOCK_DIR="$VAR/run"
@@ -50,6 +53,12 @@ commands:
                           the "heavy" tests
   ctl ARGS...             run build/parvisctl ARGS on the dev cluster (started
                           for the command and stopped again if it was not running)
+  fuzz [TARGET] [SECONDS] [LIBFUZZER ARGS...]
+                          configure build-fuzz/ (CC=clang --enable-fuzzers), build
+                          the libFuzzer target tests/fuzz/fuzz_TARGET and run it
+                          for SECONDS (default 60) on a copy of its corpus, in
+                          build-fuzz/fuzz-work/TARGET/ (crashes: artifacts/);
+                          without TARGET, each of: ${FUZZ_TARGETS[*]}
   --help                  this text
 
 environment:
@@ -57,6 +66,8 @@ environment:
   PARVIS_DEMO_PASSWORD    run: password of user "demo" (default: a random one)
   PARVIS_DEV_PGPORT       port number of the dev cluster's socket (default 5432)
   JOBS                    make parallelism (default 2)
+  FUZZ_KNOWN              fuzz: ids of open bugs the targets overlook, comma-
+                          separated (tests/fuzz/crashes/README)
 
 dev DSN: $DEV_DSN
 EOF
@@ -387,6 +398,70 @@ cmd_test() {
 	say "all tests passed ($dir)"
 }
 
+# ---------------------------------------------------------------- fuzz
+
+# Runs one libFuzzer target; returns its exit status (non-zero: a crash,
+# whose input libFuzzer wrote to artifacts/).
+fuzz_one() {
+	local target="$1" seconds="$2"
+	shift 2
+	make -C build-fuzz -j"${JOBS:-2}" "tests/fuzz/fuzz_$target" >&2 ||
+		die "fuzz: cannot build tests/fuzz/fuzz_$target"
+	local work="$ROOT/build-fuzz/fuzz-work/$target"
+	rm -rf "$work/corpus"
+	mkdir -p "$work/corpus" "$work/artifacts"
+	cp "tests/fuzz/corpus/fuzz_$target"/* "$work/corpus/"
+	say "fuzz_$target: ${seconds}s on a copy of tests/fuzz/corpus/fuzz_$target ($work)"
+	local rc=0
+	(cd "$work" &&
+		ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:print_stacktrace=1}" \
+		UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}" \
+		"$ROOT/build-fuzz/tests/fuzz/fuzz_$target" -max_total_time="$seconds" \
+			-dict="$ROOT/tests/fuzz/fuzz_$target.dict" -timeout=10 \
+			-artifact_prefix=artifacts/ -print_final_stats=1 "$@" corpus) || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		say "fuzz_$target: crash (exit $rc); inputs in $work/artifacts/"
+		say "keep each in tests/fuzz/crashes/fuzz_$target/ until fixed, then in tests/fuzz/corpus/fuzz_$target/ (tests/fuzz/README)"
+	fi
+	return "$rc"
+}
+
+cmd_fuzz() {
+	local targets=() seconds=60
+	if [ $# -gt 0 ] && [[ "$1" != -* ]] && ! [[ "$1" =~ ^[0-9]+$ ]]; then
+		local t="${1#fuzz_}"
+		case " ${FUZZ_TARGETS[*]} " in
+		*" $t "*) targets=("$t") ;;
+		*) die "fuzz: unknown target: $1 (targets: ${FUZZ_TARGETS[*]})" ;;
+		esac
+		shift
+	else
+		targets=("${FUZZ_TARGETS[@]}")
+	fi
+	if [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]]; then
+		seconds="$1"
+		shift
+	fi
+	command -v clang >/dev/null || die "fuzz: clang is needed (Debian: clang)"
+	if [ ! -x configure ] || [ configure.ac -nt configure ]; then
+		say "autoreconf -fi"
+		autoreconf -fi
+	fi
+	mkdir -p build-fuzz
+	if [ ! -f build-fuzz/Makefile ]; then
+		say "configuring build-fuzz: CC=clang --enable-fuzzers"
+		(cd build-fuzz && ../configure CC=clang --enable-fuzzers)
+	fi
+	local t failed=()
+	for t in "${targets[@]}"; do
+		fuzz_one "$t" "$seconds" "$@" || failed+=("fuzz_$t")
+	done
+	if [ ${#failed[@]} -gt 0 ]; then
+		say "crashes in: ${failed[*]}"
+		exit 1
+	fi
+}
+
 # ---------------------------------------------------------------- main
 
 [ $# -gt 0 ] || { usage >&2; exit 2; }
@@ -398,6 +473,7 @@ build) cmd_build "$@" ;;
 run) cmd_run "$@" ;;
 test) cmd_test "$@" ;;
 ctl) cmd_ctl "$@" ;;
+fuzz) cmd_fuzz "$@" ;;
 -h | --help | help) usage ;;
 *) say "unknown command: $cmd"; usage >&2; exit 2 ;;
 esac
