@@ -526,6 +526,12 @@ caldav_ical_validate(struct dav_req *req, icalcomponent *vcal,
         struct icalrecurrencetype rr = icalproperty_get_rrule(rp);
         if (rr.count == 0 && icaltime_is_null_time(rr.until))
             unbounded = true;
+        /* A COUNT rule is walked from its start by every query: more
+         * instances than announced would cost each query that much. */
+        if (rr.count > CALDAV_MAX_INSTANCES)
+            return dav_err_cond(req, 403, CALDAV_NS, "max-instances",
+                                "COUNT=%d exceeds max-instances (%d)",
+                                rr.count, CALDAV_MAX_INSTANCES);
     }
     struct range_ctx r = { vcal, CALDAV_TIME_MAX, CALDAV_TIME_MIN };
     bool complete = caldav_instances(vcal, kind, CALDAV_TIME_MIN,

@@ -796,6 +796,20 @@ def test_move_of_non_calendar_file_into_calendar_is_refused(cal, coll, alice):
     assert dav(alice, "GET", cal + "notes.ics").status_code == 404
 
 
+def test_put_of_count_rule_past_max_instances_is_refused(cal, alice):
+    # RFC 4791 §5.3.2.1 CALDAV:max-instances: a COUNT rule of two billion
+    # seconds would be walked from its start by every later query.
+    r = put_ics(alice, cal + "dos.ics", event_ics(
+        uid(), "DTSTART:19000101T000000Z",
+        "RRULE:FREQ=SECONDLY;COUNT=2000000000"))
+    assert_precondition(r, 403, C_NS, "max-instances")
+    assert dav(alice, "GET", cal + "dos.ics").status_code == 404
+    # The announced limit itself is accepted.
+    put_ok(alice, cal + "ok.ics", event_ics(
+        uid(), "DTSTART:20240101T090000Z", "DURATION:PT1H",
+        "RRULE:FREQ=DAILY;COUNT=10000"))
+
+
 # ============================================== calendar-query: the filters
 
 
