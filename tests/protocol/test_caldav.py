@@ -810,6 +810,24 @@ def test_put_of_count_rule_past_max_instances_is_refused(cal, alice):
         "RRULE:FREQ=DAILY;COUNT=10000"))
 
 
+@pytest.mark.parametrize("summary", [b"caf\xe9", b"a\x1bc", b"nul\x00l",
+                                     b"\xed\xa0\x80surrogate"],
+                         ids=["latin1", "escape", "nul", "surrogate"])
+def test_put_of_non_utf8_or_control_text_is_refused(summary, cal, alice):
+    # RFC 5545 §3.1.4 (UTF-8) and §3.3.11 (no CONTROL in TEXT): such bytes
+    # would make every later calendar-query body ill-formed XML.
+    body = event_ics(uid(), "DTSTART:20240301T100000Z", "SUMMARY:@@"
+                     ).encode().replace(b"@@", summary)
+    r = put_ics(alice, cal + "bad.ics", body)
+    assert_precondition(r, 403, C_NS, "valid-calendar-data")
+    assert dav(alice, "GET", cal + "bad.ics").status_code == 404
+    # Tabs and any UTF-8 letter remain fine, and the report stays parseable.
+    put_ok(alice, cal + "good.ics", event_ics(
+        uid(), "DTSTART:20240301T100000Z", "SUMMARY:caf\u00e9\tR\u00e9union \U0001f389"))
+    assert query_names(alice, cal, range_filter(
+        "20240301T000000Z", "20240302T000000Z")) == ["good.ics"]
+
+
 # ============================================== calendar-query: the filters
 
 
