@@ -719,7 +719,9 @@ class Parvis(Server):
         pgv = run([os.path.join(self.pgbin, "postgres"), "--version"], check=False).stdout.strip()
         with open(self.parvisd, "rb") as f:
             digest = hashlib.sha256(f.read()).hexdigest()[:12]
-        s = f"{ver} ({self.src_parvisd}, sha256 {digest}"
+        # The binary relative to the source tree: no local path in results.
+        shown = os.path.relpath(os.path.abspath(self.src_parvisd), src)
+        s = f"{ver} ({shown}, sha256 {digest}"
         if sha:
             s += f"; source tree at git {sha}{'+dirty' if dirty else ''}"
         s += f"); {pgv}"
