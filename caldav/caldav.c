@@ -402,40 +402,21 @@ put_prepare(struct dav_req *req, const struct dav_target *parent,
  * (and the CRLF of content lines).  Reports carry the text into XML,
  * which cannot hold the others. */
 static bool
-ical_text_valid(const unsigned char *s, size_t n)
+ical_text_valid(const char *s, size_t n)
 {
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        if (c < 0x80) {
-            if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') ||
-                c == 0x7f)
-                return false;
-            i++;
-            continue;
-        }
-        size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-        if (len == 0 || c > 0xf4 || i + len > n)
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f)
             return false;
-        uint32_t cp = c & (0xff >> (len + 1));
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
     }
-    return true;
+    return dav_utf8_valid(s, n);
 }
 
 static struct dav_err *
 put_check(struct dav_req *req, const struct dav_target *parent,
           const char *body, size_t len, const char **content_type)
 {
-    if (!ical_text_valid((const unsigned char *)body, len))
+    if (!ical_text_valid(body, len))
         return dav_err_cond(req, 403, CALDAV_NS, "valid-calendar-data",
                             "not UTF-8, or a control character");
     icalcomponent *vcal = caldav_ical_parse(req, body, len);

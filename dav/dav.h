@@ -473,6 +473,9 @@ void dav_ms_status_href(struct buf *b, const char *href, int status);
 void dav_respond_empty(struct dav_req *req, int status);
 void dav_respond_xml(struct dav_req *req, int status, const char *xml);
 
+/* Well-formed UTF-8: no overlong form, surrogate or code point past
+ * U+10FFFF. */
+bool dav_utf8_valid(const char *s, size_t n);
 /* href (escaped URL path) of a resource of the target's space. */
 const char *dav_href_of(struct dav_req *req, struct arena *a,
                         const struct dav_target *t);

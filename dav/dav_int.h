@@ -44,7 +44,6 @@ bool dav_parse_destination(struct arena *a, struct str s, const char *host,
  */
 bool dav_etag_list_match(struct str list, const char *etag, bool exists,
                          bool weak);
-bool dav_utf8_valid(const char *s, size_t n);
 
 /* ---- xml.c ---- */
 
