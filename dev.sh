@@ -368,7 +368,7 @@ cmd_test() {
 		fi
 	fi
 
-	local pytest_args=(-v)
+	local pytest_args=(-v -rs)
 	if [ "$sanitize" -eq 1 ]; then
 		export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=0:print_stacktrace=1"
 		export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"

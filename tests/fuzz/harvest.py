@@ -270,7 +270,7 @@ EDGES = {
         "approvals": b"/dav/approvals/team/a.txt/extra", "principal": b"/dav/principals/users/alice/",
         "principal-space": b"/dav/principals/spaces/team/", "principal-deep": b"/dav/principals/users/a/b/",
         "cal-home": b"/dav/calendars/alice/", "cal-object": b"/dav/calendars/alice/team.work/e%20v.ics",
-        "cal-personal": b"/dav/calendars/alice/work/", "cal-dot": b"/dav/calendars/alice/./x",
+        "cal-personal": b"/dav/calendars/alice/team/", "cal-dot": b"/dav/calendars/alice/./x",
         "dest-abs": b"http://example.org:8080/dav/spaces/team/b.txt",
         "dest-https-userinfo": b"https://u:p@example.org:8080/dav/spaces/team/b%20c.txt?q=1",
         "dest-ipv6": b"http://[::1]:8080/dav/spaces/team/", "dest-other": b"http://evil.example/dav/spaces/team/x",
