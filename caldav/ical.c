@@ -7,11 +7,14 @@
  * Times become UTC seconds.  A TZID is looked up in the object's
  * VTIMEZONEs, then among libical's zones, then as a Windows zone name
  * (as Outlook sends them).  Floating times and dates are read as UTC, the
- * default calendar time zone.  Expansion stops at CALDAV_MAX_INSTANCES
+ * default calendar time zone.  Zones are shared through a process-wide
+ * cache keyed by their text.  Expansion stops at CALDAV_MAX_INSTANCES
  * instances per object.
  */
 #include "caldav/caldav_int.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 
 static void
@@ -33,12 +36,81 @@ caldav_ical_parse(struct dav_req *req, const char *data, size_t len)
     return c;
 }
 
+/*
+ * The zone cache: one icaltimezone per distinct VTIMEZONE text, kept for
+ * the life of the process.  Every parsed object brings its own copy of its
+ * zones, and libical expands a zone's rules (slowly: through ICU) the first
+ * time a time is converted in it, so without the cache a calendar-query
+ * would expand Europe/Paris once per candidate object.  Two VTIMEZONEs with
+ * the same text define the same zone, so the cached one gives the same
+ * answers as the object's own.  libical (3.0) guards a zone's expanded
+ * changes with its own lock, so threads may share the entries; ours guards
+ * the table.  Bounded: past ZONE_CACHE_MAX distinct zones, the object's own
+ * zone is used as before.
+ */
+#define ZONE_CACHE_MAX 256
+
+struct zone_entry {
+    uint64_t hash;
+    char *text;              /* the VTIMEZONE as iCalendar text */
+    icaltimezone *tz;        /* built from a clone of it */
+};
+
+static struct {
+    pthread_mutex_t lock;
+    size_t n;
+    struct zone_entry e[ZONE_CACHE_MAX];
+} zone_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static uint64_t
+fnv1a(const char *s)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* The shared zone equal to 'own' (an object's zone), or 'own' itself. */
+static icaltimezone *
+zone_cached(icaltimezone *own)
+{
+    icalcomponent *vtz = icaltimezone_get_component(own);
+    if (vtz == NULL)
+        return own;
+    char *text = icalcomponent_as_ical_string_r(vtz);
+    if (text == NULL)
+        return own;
+    uint64_t h = fnv1a(text);
+    icaltimezone *found = NULL;
+    pthread_mutex_lock(&zone_cache.lock);
+    for (size_t i = 0; i < zone_cache.n && found == NULL; i++)
+        if (zone_cache.e[i].hash == h && strcmp(zone_cache.e[i].text, text) == 0)
+            found = zone_cache.e[i].tz;
+    if (found == NULL && zone_cache.n < ZONE_CACHE_MAX) {
+        icaltimezone *tz = icaltimezone_new();
+        if (tz != NULL &&
+            icaltimezone_set_component(tz, icalcomponent_new_clone(vtz))) {
+            zone_cache.e[zone_cache.n++] =
+                (struct zone_entry){ .hash = h, .text = text, .tz = tz };
+            text = NULL; /* owned by the cache now */
+            found = tz;
+        } else if (tz != NULL) {
+            icaltimezone_free(tz, 1);
+        }
+    }
+    pthread_mutex_unlock(&zone_cache.lock);
+    icalmemory_free_buffer(text);
+    return found != NULL ? found : own;
+}
+
 static icaltimezone *
 resolve_zone(icalcomponent *vcal, const char *tzid)
 {
     icaltimezone *tz = icalcomponent_get_timezone(vcal, tzid);
-    if (tz == NULL)
-        tz = icaltimezone_get_builtin_timezone(tzid);
+    if (tz != NULL)
+        return zone_cached(tz);
+    tz = icaltimezone_get_builtin_timezone(tzid);
     if (tz == NULL)
         tz = icaltimezone_get_builtin_timezone_from_tzid(tzid);
     if (tz == NULL) {
