@@ -419,7 +419,7 @@ put_check(struct dav_req *req, const struct dav_target *parent,
     if (!ical_text_valid(body, len))
         return dav_err_cond(req, 403, CALDAV_NS, "valid-calendar-data",
                             "not UTF-8, or a control character");
-    icalcomponent *vcal = caldav_ical_parse(req, body, len);
+    icalcomponent *vcal = caldav_ical_parse(req->arena, body, len);
     if (vcal == NULL)
         return dav_err_cond(req, 403, CALDAV_NS, "valid-calendar-data",
                             "not iCalendar data");

@@ -20,8 +20,8 @@ extern const struct caldav_store_ops *caldav_store;
 
 /* ---- ical.c ---- */
 
-/* Parse iCalendar text; NULL if unparsable.  Freed with the arena. */
-icalcomponent *caldav_ical_parse(struct dav_req *req, const char *data,
+/* Parse iCalendar text; NULL if unparsable.  Freed with arena 'a'. */
+icalcomponent *caldav_ical_parse(struct arena *a, const char *data,
                                  size_t len);
 /*
  * RFC 4791 §4.1, §5.3.2: one VCALENDAR, one component type with one UID

@@ -24,13 +24,13 @@ ical_free_cb(void *c)
 }
 
 icalcomponent *
-caldav_ical_parse(struct dav_req *req, const char *data, size_t len)
+caldav_ical_parse(struct arena *a, const char *data, size_t len)
 {
-    char *text = arena_strndup(req->arena, data, len);
+    char *text = arena_strndup(a, data, len);
     icalcomponent *c = icalparser_parse_string(text);
     if (c == NULL)
         return NULL;
-    arena_defer(req->arena, ical_free_cb, c);
+    arena_defer(a, ical_free_cb, c);
     if (icalcomponent_isa(c) != ICAL_VCALENDAR_COMPONENT)
         return NULL;
     return c;

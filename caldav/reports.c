@@ -457,7 +457,7 @@ render_cdata(struct dav_req *req, const struct cdata *cd,
     if (cd->expand.set || cd->comp != NULL) {
         icalcomponent *vcal = parsed != NULL
                                   ? parsed
-                                  : caldav_ical_parse(req, o->data,
+                                  : caldav_ical_parse(req->arena, o->data,
                                                       strlen(o->data));
         if (vcal != NULL) {
             icalcomponent *copy;
@@ -601,8 +601,9 @@ report_query(struct dav_req *req, const struct dav_xml_elem *root)
         if (only != NULL && strcmp(objs[i].res.path, only) != 0)
             continue;
         arena_reset(scratch);
-        struct dav_req *r = req;
-        icalcomponent *vcal = caldav_ical_parse(r, objs[i].data,
+        /* Each object is parsed into the scratch arena, so a query holds
+         * one parsed object at a time, not every candidate. */
+        icalcomponent *vcal = caldav_ical_parse(scratch, objs[i].data,
                                                 strlen(objs[i].data));
         if (vcal == NULL)
             continue;
@@ -754,8 +755,10 @@ report_freebusy(struct dav_req *req, const struct dav_xml_elem *root)
                                        utc_time((int64_t)time(NULL))));
     icalcomponent_add_property(fb, icalproperty_new_dtstart(utc_time(tr.start)));
     icalcomponent_add_property(fb, icalproperty_new_dtend(utc_time(tr.end)));
+    struct arena *scratch = arena_child(req->arena);
     for (size_t i = 0; i < n; i++) {
-        icalcomponent *vcal = caldav_ical_parse(req, objs[i].data,
+        arena_reset(scratch);
+        icalcomponent *vcal = caldav_ical_parse(scratch, objs[i].data,
                                                 strlen(objs[i].data));
         if (vcal == NULL)
             continue;
@@ -763,6 +766,7 @@ report_freebusy(struct dav_req *req, const struct dav_xml_elem *root)
         caldav_instances(vcal, ICAL_VEVENT_COMPONENT, tr.start, tr.end,
                          busy_cb, &f);
     }
+    arena_destroy(scratch);
     icalcomponent_add_component(out, fb);
     char *text = icalcomponent_as_ical_string_r(out);
     if (text != NULL)

@@ -69,7 +69,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(s);
     }
 
-    icalcomponent *vcal = caldav_ical_parse(&req, (const char *)data, size);
+    icalcomponent *vcal = caldav_ical_parse(req.arena, (const char *)data, size);
     if (vcal != NULL) {
         static const char *const restrict_to[2] = { NULL, "VEVENT" };
         bool stored = false;
