@@ -51,7 +51,11 @@ static const struct pg_stmt stmts[] = {
       "floor(extract(epoch FROM r.modified_at))::bigint, o.data "
       "FROM resources r JOIN calendar_objects o ON o.resource_id = r.id "
       "LEFT JOIN revisions v ON v.id = r.current_rev "
-      "WHERE o.calendar_id = $1 AND r.path = ANY($2::text[])" },
+      /* The space's key first, so that the paths are found through
+       * UNIQUE (space_id, path) instead of a scan of every resource. */
+      "WHERE r.space_id = (SELECT space_id FROM calendars "
+      "                    WHERE resource_id = $1) "
+      "AND r.path = ANY($2::text[]) AND o.calendar_id = $1" },
 };
 
 bool
