@@ -5,7 +5,8 @@
  * Paths (DESIGN.md "Namespace"): segments are percent-decoded exactly
  * once; "." and ".." segments, an encoded "/", NUL, other control
  * characters and invalid UTF-8 are refused with 400.  Empty segments
- * ("a//b") are folded.
+ * ("a//b") are folded.  Only '/' separates segments: '\' is an ordinary
+ * character, raw or as %5C.
  */
 #include "dav/dav_int.h"
 
@@ -83,7 +84,11 @@ decode_segment(struct arena *a, const char *s, size_t n, char **out,
                 return false;
             c = (char)(hi << 4 | lo);
             i += 2;
-            if (c == '/' || c == '\\')
+            /* An encoded '/' would be a separator that is not one.  '\'
+             * is an ordinary character of a name, raw or as %5C (the form
+             * buf_url_escape gives it in every href we build): only '/'
+             * separates segments (RFC 3986 §3.3). */
+            if (c == '/')
                 return false;
         }
         if ((unsigned char)c < 0x20 || c == 0x7f)

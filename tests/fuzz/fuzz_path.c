@@ -90,13 +90,8 @@ roundtrip(struct arena *a, const char *raw, const char *href,
 {
     struct dav_target u;
     bool notfound;
-    if (!dav_path_parse(a, href, &u, &notfound)) {
-        /* Known: a literal '\\' is accepted in a name, its escaped form
-         * %5C is refused. */
-        if (fuzz_known("href-backslash") && strstr(href, "%5C") != NULL)
-            return;
+    if (!dav_path_parse(a, href, &u, &notfound))
         fuzz_fail("%s: the href %s built for it does not parse", raw, href);
-    }
     if (u.area != t->area || !same(u.slug, t->slug) ||
         !same(u.path, t->path) || !same(u.cal_user, t->cal_user) ||
         !same(u.cal_name, t->cal_name))

@@ -8,8 +8,9 @@ import time
 import pytest
 
 from dav_helpers import (XML_HEADERS, assert_status, basic_auth, dav,
-                         db_path, join, propfind, put, raw_path_of,
-                         raw_request, resource_row, revisions_of, sql_str)
+                         db_path, join, parse_multistatus, propfind, put,
+                         raw_path_of, raw_request, resource_row,
+                         revisions_of, sql_str, url_path)
 
 SENTINEL = b"sentinel content that must survive\n"
 ZDECL = 'xmlns:Z="http://example.com/ns/parvis-test"'
@@ -317,3 +318,35 @@ def test_percent_encoded_name_is_decoded_once(cluster, alice, coll):
     assert_status(put(alice, url, b"once"), 201)
     assert resource_row(cluster, db_path(coll) + "/x%41.txt") is not None
     assert resource_row(cluster, db_path(coll) + "/xA.txt") is None
+
+
+@pytest.mark.parametrize("form", ["raw", "encoded"])
+def test_backslash_name_is_addressable_by_its_href(form, cluster, alice,
+                                                   coll):
+    # '\' is an ordinary character of a name, sent raw (curl) or as %5C
+    # (our own hrefs, macOS): either way the href the listing gives
+    # addresses the same resource.  Nor is it a separator: "a\b.txt" needs
+    # no collection "a".
+    name = "a\\b-%s.txt" % form
+    raw = raw_path_of(coll) + ("a\\b" if form == "raw" else "a%5Cb")
+    raw += "-%s.txt" % form
+    body = b"backslash " + form.encode()
+    r = raw_request(coll, "PUT %s HTTP/1.1" % raw,
+                    [auth(), ("Content-Length", str(len(body)))], body=body)
+    assert r.status == 201, r
+    assert resource_row(cluster, db_path(coll) + "/" + name) is not None
+
+    r = propfind(alice, coll, depth="1", kind="prop", props=["getetag"])
+    assert_status(r, 207)
+    listed = [m for m in parse_multistatus(r.content)
+              if m.path == url_path(coll) + name]
+    assert len(listed) == 1, r.text
+    href = listed[0].href
+    assert "%5C" in href.upper(), href
+
+    r = raw_request(coll, "GET %s HTTP/1.1" % raw_path_of(href), [auth()])
+    assert r.status == 200, r
+    assert r.body == body
+    r = raw_request(coll, "DELETE %s HTTP/1.1" % raw_path_of(href), [auth()])
+    assert r.status == 204, r
+    assert resource_row(cluster, db_path(coll) + "/" + name) is None

@@ -62,6 +62,15 @@ test_path_areas(void **state)
           false },
         { "/dav/spaces/team/a+b;c=d", DAV_AREA_SPACE, "team", "/a+b;c=d",
           false },
+        /* '\' is part of a name, raw or encoded (as our hrefs send it),
+         * never a separator */
+        { "/dav/spaces/team/a\\b", DAV_AREA_SPACE, "team", "/a\\b", false },
+        { "/dav/spaces/team/a%5Cb", DAV_AREA_SPACE, "team", "/a\\b", false },
+        { "/dav/spaces/team/a%5cb", DAV_AREA_SPACE, "team", "/a\\b", false },
+        { "/dav/spaces/team/%5C..%5C", DAV_AREA_SPACE, "team", "/\\..\\",
+          false },
+        { "/dav/spaces/team/..%5C", DAV_AREA_SPACE, "team", "/..\\",
+          false },
     };
     struct arena *a = arena_create();
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -102,8 +111,8 @@ test_path_refused(void **state)
         "/..",
         "/dav/spaces/team/a%2fb",     /* encoded '/' */
         "/dav/spaces/team/a%2Fb",
-        "/dav/spaces/team/a%5cb",     /* encoded '\' */
-        "/dav/spaces/team/a%5Cb",
+        "/dav/spaces/team/a%5C/../b", /* '\' does not hide a ".." */
+        "/dav/spaces/team/a\\/../b",
         "/dav/spaces/team/a%00b",     /* NUL */
         "/dav/spaces/team/a%0ab",     /* control characters */
         "/dav/spaces/team/a%7fb",
