@@ -52,6 +52,9 @@ bool dav_etag_list_match(struct str list, const char *etag, bool exists,
 struct dav_err *dav_xml_parse(struct dav_req *req, xmlDocPtr *out);
 /* Does node n have namespace ns and local name 'name'? */
 bool dav_xml_is(const xmlNode *n, const char *ns, const char *name);
+/* The namespace name of n ("" for none) as the document wrote it, '&'
+ * included, for nodes of a document read by dav_xml_parse.  Lives as long
+ * as the document; cannot fail. */
 const char *dav_xml_ns(const xmlNode *n);
 /* The first element child, or the next element sibling. */
 xmlNode *dav_xml_first_elem(xmlNode *n);

@@ -4,6 +4,8 @@
  * Reading: libxml2 with network access off, no entity substitution, no DTD
  * loading, and any document carrying a DOCTYPE refused (DESIGN.md
  * "Security defaults").  The body size is bounded before we get here.
+ * Namespace names are read through dav_xml_ns, which undoes libxml2's
+ * "&#38;" for '&' (see parser_escapes_amp).
  *
  * Writing: responses are appended to an arena buffer with the DAV:
  * namespace bound to the prefix "D"; other namespaces are declared on the
@@ -12,6 +14,7 @@
 #include "dav/dav_int.h"
 
 #include <libxml/parser.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -19,6 +22,79 @@ static void
 xml_doc_free_cb(void *p)
 {
     xmlFreeDoc(p);
+}
+
+/*
+ * Without entity substitution, libxml2 (2.9 at least) keeps each '&' of an
+ * attribute value as the text "&#38;", whether the document wrote "&amp;",
+ * "&#38;" or "&#x26;", and namespace names are taken from that text
+ * unchanged: xmlns:Q="urn:x&amp;y" gives ns->href "urn:x&#38;y".  Every
+ * other reference is replaced by its character ("&lt;", "&#60;" by '<')
+ * or, for an entity of a DTD, kept as "&name;", which cannot reach us
+ * since documents with a DOCTYPE are refused.  As every '&' becomes
+ * "&#38;", replacing each "&#38;" by '&' is the exact inverse (a literal
+ * "&#38;" in the name shows as "&#38;#38;").  Whether the library in use
+ * does this is probed once.
+ */
+static const char amp_ref[] = "&#38;";
+
+static bool
+parser_escapes_amp(void)
+{
+    /* -1 not probed yet; racing threads would store the same answer. */
+    static atomic_int escapes = -1;
+    int e = atomic_load(&escapes);
+    if (e >= 0)
+        return e != 0;
+    static const char probe[] = "<a xmlns=\"&amp;\"/>";
+    xmlDocPtr doc = xmlReadMemory(probe, (int)sizeof(probe) - 1, NULL, NULL,
+                                  XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                      XML_PARSE_NOWARNING);
+    xmlNode *root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
+    e = root != NULL && root->ns != NULL && root->ns->href != NULL &&
+        strcmp((const char *)root->ns->href, amp_ref) == 0;
+    xmlFreeDoc(doc);
+    atomic_store(&escapes, e);
+    return e != 0;
+}
+
+/* The namespace name that an href as libxml2 keeps it stands for. */
+static char *
+decode_ns_name(struct arena *a, const char *href)
+{
+    size_t n = strlen(href);
+    size_t reflen = sizeof(amp_ref) - 1;
+    char *d = arena_alloc(a, n + 1);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        d[k++] = href[i];
+        if (strncmp(href + i, amp_ref, reflen) == 0)
+            i += reflen - 1; /* d has the '&' */
+    }
+    d[k] = '\0';
+    return d;
+}
+
+/*
+ * Give each namespace declared in the tree of 'n' whose name holds an '&'
+ * its decoded name in _private, where dav_xml_ns looks first.  The href
+ * itself stays as it is: xmlNodeDump writes it out unescaped, and in its
+ * "&#38;" form it is still the right XML (dead properties are stored so).
+ * The recursion is as deep as the document, which libxml2 bounds (256
+ * levels without XML_PARSE_HUGE).
+ */
+static void
+decode_ns_names(struct arena *a, xmlNode *n)
+{
+    for (; n != NULL; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        for (xmlNs *ns = n->nsDef; ns != NULL; ns = ns->next)
+            if (ns->href != NULL &&
+                strchr((const char *)ns->href, '&') != NULL)
+                ns->_private = decode_ns_name(a, (const char *)ns->href);
+        decode_ns_names(a, n->children);
+    }
 }
 
 struct dav_err *
@@ -50,6 +126,8 @@ dav_xml_parse(struct dav_req *req, xmlDocPtr *out)
         return dav_err_new(req, 400, "XML body with a DOCTYPE");
     if (xmlDocGetRootElement(doc) == NULL)
         return dav_err_new(req, 400, "XML body without root element");
+    if (parser_escapes_amp())
+        decode_ns_names(req->arena, xmlDocGetRootElement(doc));
     *out = doc;
     return NULL;
 }
@@ -57,8 +135,11 @@ dav_xml_parse(struct dav_req *req, xmlDocPtr *out)
 const char *
 dav_xml_ns(const xmlNode *n)
 {
-    return n->ns != NULL && n->ns->href != NULL ? (const char *)n->ns->href
-                                                : "";
+    if (n->ns == NULL || n->ns->href == NULL)
+        return "";
+    if (n->ns->_private != NULL)
+        return n->ns->_private;
+    return (const char *)n->ns->href;
 }
 
 bool

@@ -252,6 +252,34 @@ def test_proppatch_xml_value_keeps_child_elements(alice, file_url):
     assert el.findtext("{%s}org" % ZNS) == "EPCI", etree.tostring(el)
 
 
+@pytest.mark.parametrize("amp", ["&amp;", "&#38;", "&#x26;"])
+def test_proppatch_namespace_with_ampersand_round_trips(amp, cluster, alice,
+                                                        file_url):
+    # However the body writes its '&', the namespace is "urn:...a&b" (and
+    # not libxml2's internal "a&#38;b"): stored so, and answered so by
+    # PROPFIND whether asked by name, allprop or propname.
+    ns = "urn:parvis-test:a&b"
+    clark = "{%s}tag" % ns
+    r = proppatch(alice, file_url, proppatch_body(
+        "<Q:tag>v</Q:tag>", nsdecl='xmlns:Q="urn:parvis-test:a%sb"' % amp))
+    assert_status(r, 207)
+    (resp,) = parse_multistatus(r.content)
+    assert resp.props[clark][0] == 200, resp
+    rows = cluster.psql(
+        "select p.ns from props p join resources r on r.id = p.resource_id "
+        "join spaces s on s.id = r.space_id where s.slug = 's1' "
+        "and r.path = %s and p.name = 'tag'" % sql_str(db_path(file_url)))
+    assert rows == [(ns,)], rows
+
+    # propfind_body writes the namespace as is: escape it for XML.
+    by_name = propfind_one(alice, file_url, "prop",
+                           ["{%s}tag" % ns.replace("&", "&amp;")])
+    assert by_name.ok_props()[clark].text == "v"
+    assert propfind_one(alice, file_url, "allprop").ok_props()[clark].text \
+        == "v"
+    assert clark in propfind_one(alice, file_url, "propname").ok_props()
+
+
 def test_proppatch_windows_win32_properties_accepted(alice, file_url):
     body = proppatch_body(
         "<Z:Win32CreationTime>Mon, 01 Jan 2024 10:00:00 GMT"

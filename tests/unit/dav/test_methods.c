@@ -789,6 +789,63 @@ test_proppatch_then_propfind(void **state)
                      404);
 }
 
+/*
+ * A '&' in a namespace name, however the body writes it, names the same
+ * namespace; libxml2's "&#38;" (see dav/xml.c) never reaches the store nor
+ * a response.
+ */
+static void
+test_dead_prop_namespace_with_amp(void **state)
+{
+    (void)state;
+    assert_int_equal(status_of("PUT", SP "/hello.txt", NULL, "hello"), 201);
+    const char *set =
+        "<D:propertyupdate xmlns:D=\"DAV:\"><D:set><D:prop>"
+        "<Q:p xmlns:Q=\"urn:a&amp;b\">v</Q:p></D:prop></D:set>"
+        "</D:propertyupdate>";
+    struct dav_req *req = req_str("PROPPATCH", SP "/hello.txt", NULL, set);
+    assert_int_equal(req->status, 207);
+    const char *t = resp_text(req);
+    assert_contains(t, "xmlns:X=\"urn:a&amp;b\"");
+    assert_lacks(t, "#38;");
+    dav_req_destroy(req);
+    char *d = fake_store_dump();
+    assert_contains(d, "{urn:a&b}p = ");
+    free(d);
+
+    const char *href = "/dav/spaces/team/hello.txt";
+    const char *p_step = "*[local-name()='p']";
+    struct hdr d0[] = { { "Depth", "0" }, { NULL, NULL } };
+    /* the same namespace as a character reference, and another prefix */
+    const char *pf =
+        "<D:propfind xmlns:D=\"DAV:\"><D:prop>"
+        "<R:p xmlns:R=\"urn:a&#x26;b\"/></D:prop></D:propfind>";
+    req = req_str("PROPFIND", SP "/hello.txt", d0, pf);
+    assert_int_equal(req->status, 207);
+    assert_prop_value(resp_text(req), href, p_step, "v");
+    dav_req_destroy(req);
+
+    /* "urn:a&amp;b" literally is another namespace */
+    const char *literal =
+        "<D:propfind xmlns:D=\"DAV:\"><D:prop>"
+        "<R:p xmlns:R=\"urn:a&amp;amp;b\"/></D:prop></D:propfind>";
+    req = req_str("PROPFIND", SP "/hello.txt", d0, literal);
+    assert_int_equal(req->status, 207);
+    t = resp_text(req);
+    assert_prop_status(t, href, p_step, "404");
+    assert_contains(t, "xmlns:X=\"urn:a&amp;amp;b\"");
+    dav_req_destroy(req);
+
+    const char *names = "<D:propfind xmlns:D=\"DAV:\"><D:propname/>"
+                        "</D:propfind>";
+    req = req_str("PROPFIND", SP "/hello.txt", d0, names);
+    assert_int_equal(req->status, 207);
+    t = resp_text(req);
+    assert_contains(t, "<X:p xmlns:X=\"urn:a&amp;b\"/>");
+    assert_lacks(t, "#38;");
+    dav_req_destroy(req);
+}
+
 static void
 test_proppatch_protected_changes_nothing(void **state)
 {
@@ -1619,6 +1676,7 @@ main(void)
         METHOD_TEST(test_put_refused),
         METHOD_TEST(test_conditional_requests),
         METHOD_TEST(test_proppatch_then_propfind),
+        METHOD_TEST(test_dead_prop_namespace_with_amp),
         METHOD_TEST(test_proppatch_protected_changes_nothing),
         METHOD_TEST(test_propfind_depth_infinity_refused),
         METHOD_TEST(test_xml_body_limit),
