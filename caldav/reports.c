@@ -341,6 +341,13 @@ parse_cdata(struct dav_req *req, const struct dav_xml_elem *e,
         if (dav_elem_is(c, CALDAV_NS, "comp")) {
             out->comp = c;
         } else if (dav_elem_is(c, CALDAV_NS, "expand")) {
+            /* RFC 4791 §9.6.5: start and end are both #REQUIRED (a
+             * time-range, §9.9, may leave one out); refused as a bad
+             * time-range is. */
+            if (dav_elem_attr(req, c, "start") == NULL ||
+                dav_elem_attr(req, c, "end") == NULL)
+                return dav_err_cond(req, 400, CALDAV_NS, "valid-filter",
+                                    "expand needs both start and end");
             struct dav_err *err = parse_time_range(req, c, &out->expand);
             if (err != NULL)
                 return err;

@@ -1137,6 +1137,24 @@ def test_expand_window_limits_instances(cal, alice):
     assert got == [(u, "20240129T090000Z", "20240129T090000Z", "Point hebdo")]
 
 
+@pytest.mark.parametrize("attrs", [' start="20240101T000000Z"',
+                                   ' end="20240301T000000Z"', ""])
+def test_expand_without_start_and_end_is_400_valid_filter(attrs, cal, alice):
+    # RFC 4791 §9.6.5: both attributes of C:expand are required (unlike a
+    # C:time-range, §9.9); refused with the precondition of a bad
+    # time-range.
+    put_ok(alice, cal + "w.ics", _weekly_with_exception("weekly-" + uid()))
+    prop = "<C:calendar-data><C:expand%s/></C:calendar-data>" % attrs
+    f = range_filter("20240101T000000Z", "20240301T000000Z")
+    r = report(alice, cal, query_body(f, prop))
+    assert_precondition(r, 400, C_NS, "valid-filter")
+    r = report(alice, cal, multiget_body([url_path(cal + "w.ics")], prop))
+    assert_precondition(r, 400, C_NS, "valid-filter")
+    # An open-ended time-range in the filter stays valid.
+    assert query_names(alice, cal, range_filter("20240101T000000Z")) == \
+        ["w.ics"]
+
+
 def test_weekly_event_across_spring_dst_change_in_paris(cal, alice):
     # 10:00 Paris: 09:00Z while CET (UTC+1), 08:00Z from 31 March 2024 (CEST).
     u = "dst-" + uid()
