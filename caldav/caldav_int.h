@@ -49,6 +49,14 @@ bool caldav_instances(icalcomponent *vcal, icalcomponent_kind kind,
 /* Does any instance of 'kind' overlap [start, end)? (RFC 4791 §9.9) */
 bool caldav_overlaps(icalcomponent *vcal, icalcomponent_kind kind,
                      int64_t start, int64_t end);
+/*
+ * RFC 4791 §9.6.6: does the overridden component c of vcal (one with a
+ * RECURRENCE-ID) impact [start, end): its new times or those of the
+ * instance it replaces overlap it, or, with RANGE=THISANDFUTURE, one of
+ * the later instances does?  true for a component without RECURRENCE-ID.
+ */
+bool caldav_override_impacts(icalcomponent *vcal, icalcomponent *c,
+                             int64_t start, int64_t end);
 /* UTC seconds of a property's date or date-time value, resolving TZID in
  * the VCALENDAR, libical's zones, then Windows zone names. */
 int64_t caldav_prop_time(icalcomponent *vcal, icalproperty *prop,

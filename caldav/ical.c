@@ -483,6 +483,54 @@ caldav_overlaps(icalcomponent *vcal, icalcomponent_kind kind, int64_t start,
     return o.hit;
 }
 
+struct impact_ctx {
+    icalcomponent *vcal;
+    int64_t qs, qe;
+    int64_t from_rid;
+    bool hit;
+};
+
+static bool
+impact_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
+          int64_t rid)
+{
+    struct impact_ctx *x = ctx;
+    if (rid >= x->from_rid &&
+        instance_matches(x->vcal, comp, start, end, x->qs, x->qe)) {
+        x->hit = true;
+        return false;
+    }
+    return true;
+}
+
+bool
+caldav_override_impacts(icalcomponent *vcal, icalcomponent *c, int64_t qs,
+                        int64_t qe)
+{
+    icalproperty *rp = icalcomponent_get_first_property(
+        c, ICAL_RECURRENCEID_PROPERTY);
+    if (rp == NULL)
+        return true;
+    int64_t rid = caldav_prop_time(vcal, rp, NULL);
+    struct span s = component_span(vcal, c);
+    int64_t st = s.has_start ? s.start : rid;
+    /* Its own times, then those of the instance it replaces (taken with
+     * the override's length). */
+    if (instance_matches(vcal, c, st, st + s.length, qs, qe) ||
+        instance_matches(vcal, c, rid, rid + s.length, qs, qe))
+        return true;
+    icalparameter *range = icalproperty_get_first_parameter(
+        rp, ICAL_RANGE_PARAMETER);
+    if (range == NULL ||
+        icalparameter_get_range(range) != ICAL_RANGE_THISANDFUTURE)
+        return false;
+    /* RANGE=THISANDFUTURE changes every later instance: does one of them
+     * overlap? */
+    struct impact_ctx x = { vcal, qs, qe, rid, false };
+    caldav_instances(vcal, icalcomponent_isa(c), qs, qe, impact_cb, &x);
+    return x.hit;
+}
+
 /* ---- validation and index --------------------------------------------- */
 
 struct range_ctx {

@@ -1,13 +1,12 @@
 /*
  * caldav/reports.c -- the CalDAV reports: calendar-query (RFC 4791 §7.8,
  * filters of §9.7, collations of §7.5), calendar-multiget (§7.9) and
- * free-busy-query (§7.10), with calendar-data selection, expand and
- * limit-recurrence-set (§9.6).
+ * free-busy-query (§7.10), with calendar-data selection, expand,
+ * limit-recurrence-set and limit-freebusy-set (§9.6).
  *
  * A calendar-query reads candidates from the time-range index in one
- * store call, then libical decides each one.  Known limits: VALARM
- * time-ranges never match; limit-recurrence-set returns whole objects
- * (allowed by §9.6.6, which lets the server return more).
+ * store call, then libical decides each one.  Known limit: VALARM
+ * time-ranges never match.
  */
 #include "caldav/caldav_int.h"
 
@@ -54,6 +53,8 @@ struct cdata {
     bool want;
     const struct dav_xml_elem *comp;    /* partial selection, or NULL */
     struct time_range expand;
+    struct time_range limit_rec;        /* §9.6.6 */
+    struct time_range limit_fb;         /* §9.6.7 */
 };
 
 /* ---- filters (RFC 4791 §9.7) ---------------------------------------------------- */
@@ -330,6 +331,20 @@ filter_scope(struct dav_req *req, const struct dav_xml_elem *filter,
 
 /* ---- calendar-data output (RFC 4791 §9.6) --------------------------------------- */
 
+/* RFC 4791 §9.6.5-§9.6.7: expand, limit-recurrence-set and
+ * limit-freebusy-set require both start and end (a time-range, §9.9, may
+ * leave one out); refused as a bad time-range is. */
+static struct dav_err *
+parse_full_range(struct dav_req *req, const struct dav_xml_elem *e,
+                 struct time_range *out)
+{
+    if (dav_elem_attr(req, e, "start") == NULL ||
+        dav_elem_attr(req, e, "end") == NULL)
+        return dav_err_cond(req, 400, CALDAV_NS, "valid-filter",
+                            "%s needs both start and end", dav_elem_name(e));
+    return parse_time_range(req, e, out);
+}
+
 static struct dav_err *
 parse_cdata(struct dav_req *req, const struct dav_xml_elem *e,
             struct cdata *out)
@@ -341,14 +356,15 @@ parse_cdata(struct dav_req *req, const struct dav_xml_elem *e,
         if (dav_elem_is(c, CALDAV_NS, "comp")) {
             out->comp = c;
         } else if (dav_elem_is(c, CALDAV_NS, "expand")) {
-            /* RFC 4791 §9.6.5: start and end are both #REQUIRED (a
-             * time-range, §9.9, may leave one out); refused as a bad
-             * time-range is. */
-            if (dav_elem_attr(req, c, "start") == NULL ||
-                dav_elem_attr(req, c, "end") == NULL)
-                return dav_err_cond(req, 400, CALDAV_NS, "valid-filter",
-                                    "expand needs both start and end");
-            struct dav_err *err = parse_time_range(req, c, &out->expand);
+            struct dav_err *err = parse_full_range(req, c, &out->expand);
+            if (err != NULL)
+                return err;
+        } else if (dav_elem_is(c, CALDAV_NS, "limit-recurrence-set")) {
+            struct dav_err *err = parse_full_range(req, c, &out->limit_rec);
+            if (err != NULL)
+                return err;
+        } else if (dav_elem_is(c, CALDAV_NS, "limit-freebusy-set")) {
+            struct dav_err *err = parse_full_range(req, c, &out->limit_fb);
             if (err != NULL)
                 return err;
         }
@@ -453,6 +469,69 @@ expand_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
     return true;
 }
 
+/* RFC 4791 §9.6.7: keep the FREEBUSY periods of fb overlapping tr. */
+static void
+limit_freebusy(icalcomponent *fb, const struct time_range *tr)
+{
+    icalproperty *p = icalcomponent_get_first_property(fb,
+                                                       ICAL_FREEBUSY_PROPERTY);
+    while (p != NULL) {
+        icalproperty *next = icalcomponent_get_next_property(
+            fb, ICAL_FREEBUSY_PROPERTY);
+        struct icalperiodtype per = icalproperty_get_freebusy(p);
+        int64_t s = (int64_t)icaltime_as_timet(per.start);
+        int64_t e = icaltime_is_null_time(per.end)
+                        ? s + icaldurationtype_as_int(per.duration)
+                        : (int64_t)icaltime_as_timet(per.end);
+        if (!(s < tr->end && e > tr->start)) {
+            icalcomponent_remove_property(fb, p);
+            icalproperty_free(p);
+        }
+        p = next;
+    }
+}
+
+/* limit-recurrence-set (§9.6.6) and limit-freebusy-set (§9.6.7) on a copy
+ * of an object. */
+static void
+apply_limits(struct dav_req *req, const struct cdata *cd, icalcomponent *copy)
+{
+    if (!cd->limit_rec.set && !cd->limit_fb.set)
+        return;
+    /* The components are listed first: libical has one iterator per
+     * component, which caldav_override_impacts moves too. */
+    int n = icalcomponent_count_components(copy, ICAL_ANY_COMPONENT);
+    if (n <= 0)
+        return;
+    icalcomponent **all = arena_alloc(req->arena, (size_t)n * sizeof(*all));
+    size_t na = 0;
+    for (icalcomponent *c = icalcomponent_get_first_component(
+             copy, ICAL_ANY_COMPONENT);
+         c != NULL && na < (size_t)n;
+         c = icalcomponent_get_next_component(copy, ICAL_ANY_COMPONENT))
+        all[na++] = c;
+    for (size_t i = 0; i < na; i++) {
+        icalcomponent *c = all[i];
+        icalcomponent_kind k = icalcomponent_isa(c);
+        if (cd->limit_fb.set && k == ICAL_VFREEBUSY_COMPONENT)
+            limit_freebusy(c, &cd->limit_fb);
+        all[i] = NULL;
+        if (cd->limit_rec.set &&
+            (k == ICAL_VEVENT_COMPONENT || k == ICAL_VTODO_COMPONENT ||
+             k == ICAL_VJOURNAL_COMPONENT) &&
+            !caldav_override_impacts(copy, c, cd->limit_rec.start,
+                                     cd->limit_rec.end))
+            all[i] = c;   /* to drop */
+    }
+    /* Removed after the walk, which needs the whole object. */
+    for (size_t i = 0; i < na; i++) {
+        if (all[i] == NULL)
+            continue;
+        icalcomponent_remove_component(copy, all[i]);
+        icalcomponent_free(all[i]);
+    }
+}
+
 /* Append <C:calendar-data> for one object. */
 static void
 render_cdata(struct dav_req *req, const struct cdata *cd,
@@ -461,7 +540,8 @@ render_cdata(struct dav_req *req, const struct cdata *cd,
 {
     const char *text = o->data;
     char *owned = NULL;
-    if (cd->expand.set || cd->comp != NULL) {
+    if (cd->expand.set || cd->comp != NULL || cd->limit_rec.set ||
+        cd->limit_fb.set) {
         icalcomponent *vcal = parsed != NULL
                                   ? parsed
                                   : caldav_ical_parse(req->arena, o->data,
@@ -485,6 +565,7 @@ render_cdata(struct dav_req *req, const struct cdata *cd,
                                      cd->expand.end, expand_cb, &x);
             } else {
                 copy = icalcomponent_new_clone(vcal);
+                apply_limits(req, cd, copy);
             }
             if (cd->comp != NULL)
                 prune(req, copy, cd->comp);

@@ -17,6 +17,7 @@ import pytest
 
 from caldav_helpers import (A_NS, C_NS, CS_NS, SYNC_TOKEN_RE, VTZ_PARIS,
                             add_user, alice, assert_precondition, cal,
+                            component,
                             error_condition,
                             cal_home, calendar_data, calendar_query,
                             comp_filter, event_ics, expand_prop,
@@ -1153,6 +1154,95 @@ def test_expand_without_start_and_end_is_400_valid_filter(attrs, cal, alice):
     # An open-ended time-range in the filter stays valid.
     assert query_names(alice, cal, range_filter("20240101T000000Z")) == \
         ["w.ics"]
+
+
+def _series_with_overrides(u):
+    """Daily 09:00Z from 1 March 2024, 10 times, with three overrides:
+    3 March moved to 20 March (impacts both days), 5 March kept on its day,
+    and 8 March RANGE=THISANDFUTURE (impacts every later day)."""
+    return vcalendar(
+        vevent(u, "DTSTART:20240301T090000Z", "DTEND:20240301T100000Z",
+               "RRULE:FREQ=DAILY;COUNT=10", "SUMMARY:Master"),
+        vevent(u, "RECURRENCE-ID:20240303T090000Z",
+               "DTSTART:20240320T090000Z", "DTEND:20240320T100000Z",
+               "SUMMARY:Moved"),
+        vevent(u, "RECURRENCE-ID:20240305T090000Z",
+               "DTSTART:20240305T140000Z", "DTEND:20240305T150000Z",
+               "SUMMARY:Later"),
+        vevent(u, "RECURRENCE-ID;RANGE=THISANDFUTURE:20240308T090000Z",
+               "DTSTART:20240308T110000Z", "DTEND:20240308T120000Z",
+               "SUMMARY:From now on"))
+
+
+@pytest.mark.parametrize("start,end,kept", [
+    # RFC 4791 §9.6.6: the master, plus the overridden components whose new
+    # or original times overlap the range, or that change later instances
+    # (THISANDFUTURE) overlapping it.
+    ("20240305T000000Z", "20240306T000000Z", ["Later"]),
+    ("20240303T000000Z", "20240304T000000Z", ["Moved"]),      # original day
+    ("20240320T000000Z", "20240321T000000Z", ["Moved"]),     # new day
+    ("20240309T000000Z", "20240310T000000Z", ["From now on"]),
+    ("20240401T000000Z", "20240402T000000Z", []),  # after the last instance
+    ("20240201T000000Z", "20240202T000000Z", []),
+])
+def test_limit_recurrence_set_keeps_master_and_impacting_overrides(
+        start, end, kept, cal, alice):
+    u = "limit-" + uid()
+    put_ok(alice, cal + "l.ics", _series_with_overrides(u))
+    prop = ('<C:calendar-data><C:limit-recurrence-set start="%s" end="%s"/>'
+            '</C:calendar-data>' % (start, end))
+    for r in (report(alice, cal, query_body(comp_filter(), prop)),
+              report(alice, cal, multiget_body([url_path(cal + "l.ics")],
+                                               prop))):
+        assert r.status_code == 207, r.text
+        (resp,) = parse_multistatus(r.content)
+        vcal = parse_ical(calendar_data(resp))
+        events = vcal.walk("VEVENT")
+        masters = [e for e in events if e.value("RECURRENCE-ID") is None]
+        assert [m.value("SUMMARY") for m in masters] == ["Master"]
+        assert masters[0].value("RRULE") == "FREQ=DAILY;COUNT=10"
+        assert sorted(e.value("SUMMARY") for e in events
+                      if e.value("RECURRENCE-ID") is not None) == kept
+
+
+@pytest.mark.parametrize("elem", ["limit-recurrence-set", "limit-freebusy-set"])
+@pytest.mark.parametrize("attrs", [' start="20240101T000000Z"',
+                                   ' end="20240301T000000Z"',
+                                   ' start="20240301T000000Z"'
+                                   ' end="20240101T000000Z"'])
+def test_limit_sets_need_a_valid_start_and_end(elem, attrs, cal, alice):
+    # RFC 4791 §9.6.6 and §9.6.7: start and end are both required.
+    put_ok(alice, cal + "l.ics", _series_with_overrides("limit-" + uid()))
+    prop = "<C:calendar-data><C:%s%s/></C:calendar-data>" % (elem, attrs)
+    r = report(alice, cal, query_body(comp_filter(), prop))
+    assert_precondition(r, 400, C_NS, "valid-filter")
+
+
+def test_limit_freebusy_set_keeps_only_overlapping_periods(server, alice):
+    # RFC 4791 §9.6.7: only the FREEBUSY values overlapping the range.
+    url = new_calendar(server, alice, body=mkcalendar_body(
+        '<C:supported-calendar-component-set><C:comp name="VFREEBUSY"/>'
+        '</C:supported-calendar-component-set>'))
+    text = vcalendar(component(
+        "VFREEBUSY", "fb-" + uid(),
+        "DTSTART:20240101T000000Z", "DTEND:20240201T000000Z",
+        "FREEBUSY:20240105T090000Z/20240105T100000Z",
+        "FREEBUSY;FBTYPE=BUSY-TENTATIVE:20240110T090000Z/PT2H",
+        "FREEBUSY:20240120T090000Z/20240120T100000Z"))
+    put_ok(alice, url + "fb.ics", text)
+    prop = ('<C:calendar-data><C:limit-freebusy-set start="20240110T000000Z"'
+            ' end="20240111T000000Z"/></C:calendar-data>')
+    r = report(alice, url, query_body(comp_filter(name="VFREEBUSY"), prop))
+    assert r.status_code == 207, r.text
+    (resp,) = parse_multistatus(r.content)
+    (fb,) = parse_ical(calendar_data(resp)).walk("VFREEBUSY")
+    assert [p[2] for p in fb.all("FREEBUSY")] == ["20240110T090000Z/PT2H"]
+    # Without the element, every period is there.
+    r = report(alice, url, query_body(comp_filter(name="VFREEBUSY"),
+                                      "<C:calendar-data/>"))
+    (resp,) = parse_multistatus(r.content)
+    (fb,) = parse_ical(calendar_data(resp)).walk("VFREEBUSY")
+    assert len(fb.all("FREEBUSY")) == 3
 
 
 def test_weekly_event_across_spring_dst_change_in_paris(cal, alice):
