@@ -15,6 +15,12 @@ Fixtures (see each docstring):
     session_for   function session_for(user) -> requests.Session with Basic auth
     coll          function URL of a fresh collection in s1 (created by alice)
 
+Helpers for tests that need their own database (tests/protocol/test_failover.py):
+Cluster() .init() or .init_standby(primary), .configure({setting: value}),
+.promote(); make_ctl(bins, dsn) -> ctl; seed_database(ctl, spaces, users).
+Clusters made this way are the test's to destroy(); the harness does not
+restart them.
+
 ParvisServer(bins, cluster, extra_conf=None): .start() .stop() .kill() .url
 .space_url(slug) .pid .vmhwm_kib() .log_text() .access_log_text(). stop()
 fails the test on a non-zero exit or a sanitizer report; after each test a
@@ -206,6 +212,35 @@ class Cluster:
                 "log_statement = 'none'\n"
             )
 
+    def configure(self, settings):
+        """Appends SETTINGS ({name: value}, each value a postgresql.conf
+        literal: 'on', 4, "'*'") to postgresql.conf; later lines win, so
+        this overrides what init() wrote.  Takes effect at the next start."""
+        with open(os.path.join(self.datadir, "postgresql.conf"), "a") as f:
+            f.write("\n# --- parvis test\n")
+            f.write("".join(f"{k} = {v}\n" for k, v in settings.items()))
+
+    def init_standby(self, primary):
+        """Instead of init(): makes this cluster a streaming standby of the
+        running cluster PRIMARY.  pg_basebackup -R copies its data directory
+        (with its settings, then this cluster's own port and socket) and
+        writes primary_conninfo and standby.signal; -C -S creates the
+        physical replication slot "standby_<port>" on the primary, so the
+        primary keeps the WAL the standby has not received yet.  The
+        superuser connects for replication under initdb's default
+        pg_hba.conf (local replication all trust)."""
+        self._run([self._bin("pg_basebackup"), "-D", self.datadir,
+                   "-h", primary.socket_dir, "-p", str(primary.port), "-U", "postgres",
+                   "-R", "-X", "stream", "-C", "-S", f"standby_{self.port}",
+                   "-c", "fast", "--no-sync"])
+        self.configure({"unix_socket_directories": f"'{self.socket_dir}'",
+                        "port": self.port})
+
+    def promote(self):
+        """pg_ctl promote -w: ends recovery on a standby, which replays all
+        the WAL it has received and then accepts writes."""
+        self._run([self._bin("pg_ctl"), "-D", self.datadir, "-w", "-t", "60", "promote"])
+
     def start(self):
         """pg_ctl start -w."""
         self._run([self._bin("pg_ctl"), "-D", self.datadir, "-l", self.logfile,
@@ -301,14 +336,11 @@ class CtlError(subprocess.CalledProcessError):
                 f"stdout: {self.stdout}\nstderr: {self.stderr}")
 
 
-@pytest.fixture(scope="session")
-def ctl(bins, cluster):
-    """ctl(*args, input=None, check=True) runs parvisctl on the test cluster
-    (PARVIS_DSN=cluster.dsn) and returns the CompletedProcess (text mode,
-    stdout/stderr captured). With check, a non-zero exit raises CtlError (a
-    subprocess.CalledProcessError whose message shows stderr)."""
+def make_ctl(bins, dsn):
+    """ctl(*args, input=None, check=True) running parvisctl with
+    PARVIS_DSN=dsn (see the ctl fixture)."""
     env = dict(os.environ)
-    env["PARVIS_DSN"] = cluster.dsn
+    env["PARVIS_DSN"] = dsn
 
     def run(*args, input=None, check=True, timeout=120):
         argv = [bins["parvisctl"]] + [str(a) for a in args]
@@ -326,20 +358,38 @@ def ctl(bins, cluster):
     return run
 
 
+def seed_database(ctl, spaces=None, users=None):
+    """Migrates through CTL (see make_ctl) and creates SPACES {slug: title}
+    and USERS {user: (space, role)} (default: SEED_SPACES, SEED_USERS),
+    each with password NAME-pw.  Returns {user: password}."""
+    spaces = SEED_SPACES if spaces is None else spaces
+    users = SEED_USERS if users is None else users
+    ctl("migrate")
+    for slug, title in spaces.items():
+        ctl("space", "create", slug, "--title", title)
+    passwords = {}
+    for user, (space, role) in users.items():
+        passwords[user] = user + "-pw"
+        ctl("user", "add", user, "--password-stdin", input=passwords[user] + "\n")
+        ctl("member", "add", space, user, "--role", role)
+    return passwords
+
+
+@pytest.fixture(scope="session")
+def ctl(bins, cluster):
+    """ctl(*args, input=None, check=True) runs parvisctl on the test cluster
+    (PARVIS_DSN=cluster.dsn) and returns the CompletedProcess (text mode,
+    stdout/stderr captured). With check, a non-zero exit raises CtlError (a
+    subprocess.CalledProcessError whose message shows stderr)."""
+    return make_ctl(bins, cluster.dsn)
+
+
 @pytest.fixture(scope="session")
 def seed(ctl):
     """Migrated database with spaces s1 "Space one", s2 "Space two" and users
     (password NAME-pw): alice editor of s1, bob reader of s1, carol editor of
     s2, mgr manager of s1. Returns {user: password}."""
-    ctl("migrate")
-    for slug, title in SEED_SPACES.items():
-        ctl("space", "create", slug, "--title", title)
-    passwords = {}
-    for user, (space, role) in SEED_USERS.items():
-        passwords[user] = user + "-pw"
-        ctl("user", "add", user, "--password-stdin", input=passwords[user] + "\n")
-        ctl("member", "add", space, user, "--role", role)
-    return passwords
+    return seed_database(ctl)
 
 
 # --------------------------------------------------------------- parvisd
@@ -351,8 +401,10 @@ _all_servers = []    # every instance, reaped and cleaned up at session end
 class ParvisServer:
     """A parvisd process with its own conf, log and access log in a temp dir.
 
-    extra_conf: dict {key: value} or str of "key = value" lines, appended to
-    the generated conf (listen, dsn, access_log).
+    cluster: anything with a ``dsn`` attribute (a Cluster, or the
+    conninfo of several).  extra_conf: dict {key: value} or str of
+    "key = value" lines, appended to the generated conf (listen, dsn,
+    access_log).
     """
 
     START_TIMEOUT = 20.0
