@@ -21,10 +21,18 @@ extern const unsigned db_migration_count;
 struct db_conn {
     PGconn *pg;
     bool prepared;
+    /* Pool only: the server took no writes when the connection was
+     * opened (a dsn without target_session_attrs=read-write may lead to
+     * a standby). */
+    bool opened_read_only;
+    /* Pool only: a statement was refused as a write on a read-only server
+     * (SQLSTATE 25006); close the connection when the lease ends. */
+    bool reopen;
 };
 
-/* Map a failed result to a store code, logging SQLSTATE and message. */
-enum dav_store_rc pg_result_rc(PGconn *pg, const PGresult *r,
+/* Map a failed result to a store code, logging SQLSTATE and message.
+ * SQLSTATE 25006 (read-only transaction) also marks c to be reopened. */
+enum dav_store_rc pg_result_rc(struct db_conn *c, const PGresult *r,
                                const char *what, const char *reqid);
 /* A named statement, prepared on every fresh connection. */
 struct pg_stmt {

@@ -8,7 +8,13 @@
  * transaction lease one per call.  A connection found broken (the database
  * restarted) is reopened on the next lease; a BEGIN that fails on a broken
  * connection is retried once on a fresh one, so that a database restart
- * costs no failed request once the database is back.
+ * costs no failed request once the database is back.  So is a BEGIN on a
+ * server that stopped taking writes after we connected (a former primary
+ * fenced read-only), and a connection whose statement was refused as a
+ * write on a read-only server (SQLSTATE 25006) is closed when its lease
+ * ends: with a multi-host dsn and target_session_attrs=read-write, the
+ * fresh connection reaches whichever server is the primary now
+ * (docs/scaling.md).
  *
  * Content: chunks travel as binary parameters and results (no hex
  * encoding).  A subtree is one index range on (space_id, path), so COPY,
@@ -477,12 +483,13 @@ pg_prepare_all(PGconn *pg)
 }
 
 enum dav_store_rc
-pg_result_rc(PGconn *pg, const PGresult *r, const char *what,
+pg_result_rc(struct db_conn *c, const PGresult *r, const char *what,
              const char *reqid)
 {
     const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE)
                                   : NULL;
-    const char *msg = r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(pg);
+    const char *msg = r != NULL ? PQresultErrorMessage(r)
+                                : PQerrorMessage(c->pg);
     if (state != NULL && strcmp(state, "23505") == 0)
         return DAV_STORE_EXISTS;
     if (state != NULL && strcmp(state, "23503") == 0)
@@ -497,6 +504,17 @@ pg_result_rc(PGconn *pg, const PGresult *r, const char *what,
         (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)) {
         log_msg(LOG_INFO, reqid, detail, "transaction conflict in %s", what);
         return DAV_STORE_RETRY;
+    }
+    if (state != NULL && strcmp(state, "25006") == 0) {
+        /* The server takes no writes: fenced while this connection stayed
+         * open, unseen at BEGIN (before PostgreSQL 14 a server does not
+         * report it), or read-only from the start (a dsn without
+         * target_session_attrs=read-write).  Give the connection up so
+         * that the next lease looks for the primary again. */
+        c->reopen = true;
+        log_msg(LOG_ERROR, reqid, detail, "database server is read-only "
+                                          "in %s", what);
+        return DAV_STORE_ERROR;
     }
     log_msg(LOG_ERROR, reqid, detail, "database error in %s", what);
     return DAV_STORE_ERROR;
@@ -537,6 +555,22 @@ db_pool_destroy(struct db_pool *p)
     free(p);
 }
 
+/*
+ * Does the server take no writes now: a hot standby, or a primary fenced
+ * with default_transaction_read_only?  PostgreSQL 14 and later report both
+ * settings at connection and whenever they change (a promotion, a reload),
+ * so this reads libpq's copy and costs no round trip; an older server
+ * reports neither and this is false.
+ */
+static bool
+read_only_now(PGconn *pg)
+{
+    const char *hs = PQparameterStatus(pg, "in_hot_standby");
+    const char *ro = PQparameterStatus(pg, "default_transaction_read_only");
+    return (hs != NULL && strcmp(hs, "on") == 0) ||
+           (ro != NULL && strcmp(ro, "on") == 0);
+}
+
 static bool
 conn_open(struct db_pool *p, struct db_conn *c, const char *reqid)
 {
@@ -561,6 +595,8 @@ conn_open(struct db_pool *p, struct db_conn *c, const char *reqid)
         return false;
     }
     c->prepared = true;
+    c->opened_read_only = read_only_now(c->pg);
+    c->reopen = false;
     return true;
 }
 
@@ -583,6 +619,11 @@ lease_release(void *obj)
             l->c->pg = NULL;
         }
     }
+    if (l->c->pg != NULL && l->c->reopen) {
+        PQfinish(l->c->pg);
+        l->c->pg = NULL;
+    }
+    l->c->reopen = false;
     pthread_mutex_lock(&p->lock);
     p->busy[l->idx] = false;
     pthread_cond_signal(&p->cond);
@@ -670,7 +711,7 @@ pg_run(struct dav_req *req, const char *stmt, int n, const char *const *vals,
     arena_defer(req->arena, pgresult_free_cb, r);
     ExecStatusType s = PQresultStatus(r);
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-        *rc = pg_result_rc(l->c->pg, r, stmt, req->id);
+        *rc = pg_result_rc(l->c, r, stmt, req->id);
         return NULL;
     }
     return r;
@@ -689,10 +730,25 @@ pg_txn_begin(struct dav_req *req)
         PGresult *r = PQexec(l->c->pg, "BEGIN");
         bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
         PQclear(r);
+        if (ok && attempt == 0 && !l->c->opened_read_only &&
+            read_only_now(l->c->pg)) {
+            /* The server stopped taking writes after we connected: a
+             * planned switchover fenced it.  A fresh connection finds the
+             * new primary through a multi-host dsn with
+             * target_session_attrs=read-write, or fails until there is
+             * one.  (The server told us with BEGIN's answer: an idle
+             * session applies a reload before its next statement.) */
+            log_msg(LOG_INFO, req->id, NULL, "database server became "
+                                             "read-only, reconnecting");
+            PQfinish(l->c->pg);
+            l->c->pg = NULL;
+            lease_release(l);
+            continue;
+        }
         if (ok)
             return DAV_STORE_OK;
         if (PQstatus(l->c->pg) == CONNECTION_OK)
-            return pg_result_rc(l->c->pg, NULL, "begin", req->id);
+            return pg_result_rc(l->c, NULL, "begin", req->id);
         /* The server went away under an idle connection: reopen. */
         log_msg(LOG_INFO, req->id, NULL, "database connection lost, "
                                          "reconnecting");
@@ -712,7 +768,7 @@ pg_txn_commit(struct dav_req *req)
     PGresult *r = PQexec(l->c->pg, "COMMIT");
     enum dav_store_rc rc = DAV_STORE_OK;
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        rc = pg_result_rc(l->c->pg, r, "commit", req->id);
+        rc = pg_result_rc(l->c, r, "commit", req->id);
     PQclear(r);
     lease_release(l);
     return rc;
@@ -1013,7 +1069,7 @@ pg_chunk_put(struct dav_req *req, int64_t space_id,
     PGresult *r = PQexecPrepared(l->c->pg, "chunk_put", 4, v, lens, fmts, 0);
     enum dav_store_rc rc = DAV_STORE_OK;
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        rc = pg_result_rc(l->c->pg, r, "chunk_put", req->id);
+        rc = pg_result_rc(l->c, r, "chunk_put", req->id);
     PQclear(r);
     return rc;
 }
@@ -1133,7 +1189,7 @@ pg_chunk_read(struct dav_req *req, int64_t space_id,
         } else if (PQresultStatus(r) == PGRES_TUPLES_OK) {
             rc = DAV_STORE_NOTFOUND;
         } else {
-            rc = pg_result_rc(l->c->pg, r, "chunk_read", req->id);
+            rc = pg_result_rc(l->c, r, "chunk_read", req->id);
         }
         PQclear(r);
         bool broken = PQstatus(l->c->pg) != CONNECTION_OK;

@@ -38,6 +38,11 @@ threads keep writing.  The test then requires:
   and it is either absent or, when its commit reached the standby just
   before the primary died (a commit whose answer was lost), present with
   exactly the content sent; nothing else is in the folder.
+
+A planned switchover is checked the same way: the old primary is not
+stopped but fenced read-only (default_transaction_read_only = on), so
+parvisd's pooled connections to it stay up and must be given up all the
+same.
 """
 
 import hashlib
@@ -293,6 +298,36 @@ def test_failover_to_promoted_standby_loses_no_acknowledged_write(bins, clusters
     try:
         def take_over():
             primary.stop(mode=mode)
+            t_gone = time.monotonic()
+            standby.promote()
+            return t_gone, time.monotonic()
+
+        done, times = _write_through(srv, folder_url, take_over)
+        _check_writes(folder_url, standby, done, times)
+    finally:
+        _teardown_server(srv)
+
+
+def test_switchover_from_primary_fenced_read_only(bins, clusters):
+    """A planned switchover: the old primary is fenced but left running
+    (default_transaction_read_only = on, reloaded, so its sessions can
+    only read), the standby catches up and is promoted.  parvisd's pooled
+    connections to the old primary are not broken: they must be given up
+    for the new primary all the same."""
+    primary, standby = clusters
+    srv, folder_url = _start_parvisd(bins, primary, standby)
+    try:
+        def take_over():
+            primary.psql("ALTER SYSTEM SET default_transaction_read_only = on",
+                         db="postgres")
+            primary.psql("SELECT pg_reload_conf()", db="postgres")
+            # Past the reload's signals to every session, and with all the
+            # primary's WAL on the standby.
+            time.sleep(0.2)
+            lsn = primary.psql("SELECT pg_current_wal_flush_lsn()", db="postgres")[0][0]
+            _wait_for(lambda: standby.psql(
+                f"SELECT pg_last_wal_replay_lsn() >= '{lsn}'", db="postgres") == [("t",)],
+                "the standby to replay the fenced primary's last WAL")
             t_gone = time.monotonic()
             standby.promote()
             return t_gone, time.monotonic()
