@@ -7,6 +7,7 @@
 #   bench/run.sh --scaling [--quick] [--rounds N]
 #   bench/run.sh --calendars [--events N] [--events-large N] [--rounds N]
 #   bench/run.sh --auth [--rounds N]
+#   bench/run.sh --soak [MINUTES] [--connections N]   (default 30 min, 64 connections)
 #   bench/run.sh --help     all options
 #
 # Installs nothing: checks the Debian packages it needs and says which are
@@ -38,7 +39,7 @@ calendars=0
 for a in "$@"; do
 	case "$a" in
 	--calendars) servers="parvis,radicale,xandikos" calendars=1 ;;
-	--auth) servers="parvis" ;;
+	--auth | --soak | --soak=*) servers="parvis" ;;
 	esac
 done
 build="${PARVIS_BUILD_DIR:-$ROOT/build}"

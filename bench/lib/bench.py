@@ -32,6 +32,7 @@ import files  # noqa: E402
 import procstat  # noqa: E402
 import report  # noqa: E402
 import servers as srv  # noqa: E402
+import soak  # noqa: E402
 from client import Fail  # noqa: E402
 
 BENCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -117,7 +118,8 @@ def machine_header(args, servers, mode, detail=None):
         f"{platform.system()} {platform.release()}, load average at start {' '.join(load)}",
         (detail or f"rounds: {args.rounds}; wrk duration {args.duration} s; "
          f"PUT batches per round: {args.batches}; big file {args.big_mib} MiB")
-        + f"; client: wrk {wrk or '?'}, Python {platform.python_version()}",
+        + (f"; client: Python {platform.python_version()}" if mode == "soak" else
+           f"; client: wrk {wrk or '?'}, Python {platform.python_version()}"),
         "versions:",
     ]
     for s in servers:
@@ -308,6 +310,30 @@ def run_auth(ctx, servers, args):
     return [w], results
 
 
+def run_soak(ctx, servers, args, header):
+    """Sustained mixed load on Parvis (lib/soak.py); returns (text, passed)."""
+    s = servers[0]
+    sk = soak.Soak(ctx, s, args)
+    sk.setup(log)
+    log(f"soak: {args.connections} connections for {args.soak:g} min "
+        f"(warm-up {args.warmup} s)")
+    sk.run(log)
+    check_alive(ctx, s, "the soak")
+    probs = s.log_problems()
+    if probs:
+        ctx.note(f"parvisd log: {len(probs)} error/warning lines, e.g. " + " | ".join(probs[:3]))
+    pg = [x for x in srv.tail(s.pglog, 100000).splitlines()
+          if re_pg_problem.search(x)]
+    if pg:
+        ctx.note(f"PostgreSQL log: {len(pg)} ERROR/FATAL/PANIC lines, e.g. " + " | ".join(pg[:3]))
+    load = " ".join(open("/proc/loadavg").read().split()[:3])
+    ctx.notes.append(f"load average at the end {load}")
+    return sk.render(header), sk.passed
+
+
+re_pg_problem = re.compile(r"\b(ERROR|FATAL|PANIC):")
+
+
 def main():
     ap = argparse.ArgumentParser(prog="bench/run.sh", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -319,8 +345,9 @@ def main():
                     help="PROPFIND Depth:1 p50 at 100, 1,000 and 10,000 members instead of F1-F6")
     ap.add_argument("--calendars", action="store_true",
                     help="CalDAV workloads C1-C5 against Radicale and Xandikos instead of F1-F6")
-    ap.add_argument("--events", type=int, default=2000,
-                    help="--calendars: events per calendar for every server (default 2,000)")
+    ap.add_argument("--events", type=int, default=None,
+                    help="--calendars: events per calendar for every server (default 2,000); "
+                         "--soak: events of the calendar queried (default 500)")
     ap.add_argument("--events-large", type=int, default=10000,
                     help="--calendars: events of Parvis' second calendar (default 10,000; "
                          "0: none)")
@@ -329,6 +356,18 @@ def main():
                          "the first (Radicale and Xandikos take ~2-3 min per load)")
     ap.add_argument("--auth", action="store_true",
                     help="GET of a 4 KiB file: Basic auth vs a parvisd with anonymous_user")
+    ap.add_argument("--soak", type=float, nargs="?", const=30.0, metavar="MINUTES",
+                    help="sustained mixed load on Parvis alone for MINUTES (default 30): "
+                         "GET/PROPFIND/PUT/REPORT, every answer checked, parvisd RSS sampled; "
+                         "exit status 1 on any error or RSS growth >= 10 %%")
+    ap.add_argument("--connections", type=int, default=64,
+                    help="--soak: concurrent keep-alive connections (default 64)")
+    ap.add_argument("--warmup", type=int, default=60,
+                    help="--soak: seconds of load before the RSS reference sample (default 60)")
+    ap.add_argument("--sample", type=int, default=10,
+                    help="--soak: seconds between memory samples (default 10)")
+    ap.add_argument("--mix", default=soak.DEFAULT_MIX,
+                    help=f"--soak: request mix, KIND=WEIGHT,... (default {soak.DEFAULT_MIX})")
     ap.add_argument("--servers", default=None,
                     help="comma-separated subset of " + ",".join(ALL_SERVERS)
                     + " (files) or " + ",".join(CAL_SERVERS) + " (--calendars)")
@@ -343,15 +382,27 @@ def main():
     ap.add_argument("--tag", help="suffix for the result file names")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (configs, logs, data)")
     args = ap.parse_args()
-    if sum(map(bool, (args.scaling, args.calendars, args.auth))) > 1:
-        raise SystemExit("--scaling, --calendars and --auth are separate runs")
+    if sum(map(bool, (args.scaling, args.calendars, args.auth, args.soak is not None))) > 1:
+        raise SystemExit("--scaling, --calendars, --auth and --soak are separate runs")
+    if args.events is None:
+        args.events = 500 if args.soak is not None else 2000
+    if args.soak is not None:
+        if args.soak <= 0 or args.connections < 1 or args.sample < 1 or args.warmup < 0:
+            raise SystemExit("--soak MINUTES, --connections and --sample must be positive")
+        if args.warmup + args.sample > args.soak * 60:
+            raise SystemExit(f"--soak {args.soak:g} min leaves no sample after the "
+                             f"{args.warmup} s warm-up (--warmup)")
+        soak.parse_mix(args.mix)
+        if args.events < 50:
+            raise SystemExit("--soak: --events must be at least 50")
     if args.calendars and args.events < 200:
         raise SystemExit("--events must be at least 200")
     if args.calendars and args.events_large and args.events_large < 200:
         raise SystemExit("--events-large must be 0 or at least 200")
     if args.servers is None:
         args.servers = ",".join(CAL_SERVERS if args.calendars else
-                                ["parvis"] if args.auth else ALL_SERVERS)
+                                ["parvis"] if (args.auth or args.soak is not None)
+                                else ALL_SERVERS)
     if args.rounds is None:
         args.rounds = 1 if args.quick else (5 if args.auth else 3)
     if args.duration is None:
@@ -372,9 +423,12 @@ def main():
                              f"(known: {', '.join(CAL_SERVERS)})")
     if args.auth and keys != ["parvis"]:
         raise SystemExit("--auth measures Parvis only (--servers parvis)")
-    if args.only and (args.calendars or args.auth):
+    if args.soak is not None and keys != ["parvis"]:
+        raise SystemExit("--soak loads Parvis only (--servers parvis)")
+    if args.only and (args.calendars or args.auth or args.soak is not None):
         raise SystemExit("--only applies to the file workloads")
-    workloads = [] if (args.scaling or args.calendars or args.auth) else \
+    workloads = [] if (args.scaling or args.calendars or args.auth or
+                       args.soak is not None) else \
         selected_workloads(args.only)
 
     tmp = tempfile.mkdtemp(prefix="parvis-bench-", dir="/tmp")
@@ -403,7 +457,7 @@ def main():
             s.start()
             started.append(s)
         mode = ("scaling" if args.scaling else "calendars" if args.calendars else
-                "auth" if args.auth else "files")
+                "auth" if args.auth else "soak" if args.soak is not None else "files")
         if args.quick:
             mode += ", quick"
         detail = None
@@ -417,7 +471,26 @@ def main():
         elif args.auth:
             detail = (f"rounds: {args.rounds} (A B, A B, ...); wrk 2 threads, 8 connections, "
                       f"{args.duration} s")
+        elif args.soak is not None:
+            detail = f"soak: {args.soak:g} min at {args.connections} connections"
         header = machine_header(args, servers, mode, detail)
+        if args.soak is not None:
+            text, passed = run_soak(ctx, servers, args, header)
+            day = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+            parts = [day, "soak"]
+            if args.soak != 30:
+                parts.append(f"{args.soak:g}min")
+            if args.tag:
+                parts.append(re.sub(r"[^A-Za-z0-9_.-]", "_", args.tag))
+            os.makedirs(args.results, exist_ok=True)
+            path = os.path.join(args.results, "-".join(parts) + ".txt")
+            with open(path, "w") as f:
+                f.write(text)
+            sys.stdout.write(text)
+            log(f"wrote {path}")
+            if not passed:
+                rc = 1
+            return rc
         legend = None
         if args.scaling:
             sizes, results = run_scaling(ctx, servers, args)
