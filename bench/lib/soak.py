@@ -202,6 +202,7 @@ class Soak:
         self.err_kinds = Counter()
         self.messages = []
         self.samples = []
+        self.seen = {}   # (worker, kind) -> latencies already looked at by sample()
         self.t0 = None
 
     # ------------------------------------------------------------ set-up
@@ -271,10 +272,18 @@ class Soak:
         pid = s.proc.pid
         pg_pids, _ = procstat.tree(s.db_roots())
         pg_rss = sum(status_mib(p, "VmRSS:") or 0 for p in pg_pids)
-        done = sum(len(a) for w in self.workers for a in w.lat.values())
+        done, worst = 0, 0.0
+        for w in self.workers:
+            for k, a in w.lat.items():
+                n = len(a)
+                seen = self.seen.get((w.i, k), 0)
+                if n > seen:
+                    worst = max(worst, max(a[seen:n]))
+                    self.seen[(w.i, k)] = n
+                done += n
         errs = sum(sum(w.errors.values()) for w in self.workers)
         threads = status_mib(pid, "Threads:")
-        row = {"t": t, "requests": done, "errors": errs,
+        row = {"t": t, "requests": done, "errors": errs, "max_ms": worst * 1000,
                "rss": status_mib(pid, "VmRSS:"),
                "threads": int(threads * 1024) if threads is not None else None,
                "fds": count_fds(pid), "pg_pss": pss_mib(pg_pids), "pg_rss": pg_rss,
@@ -294,8 +303,9 @@ class Soak:
             prev = self.samples[-2]
             rate = (row["requests"] - prev["requests"]) / (row["t"] - prev["t"])
             alive = srv_alive(self.server)
-            log(f"soak {row['t']:.0f}/{self.duration:.0f} s: {rate:,.0f} req/s, "
-                f"errors {row['errors']}, parvisd {fmt_mib(row['rss'])} MiB "
+            log(f"soak {row['t']:.0f}/{self.duration:.0f} s: {rate:,.0f} req/s "
+                f"(slowest {row['max_ms']:,.0f} ms), errors {row['errors']}, "
+                f"parvisd {fmt_mib(row['rss'])} MiB "
                 f"({row['threads']} threads, {row['fds']} fds), PostgreSQL "
                 f"{fmt_mib(row['pg_pss'])} MiB PSS ({row['pg_procs']} processes)"
                 + ("" if alive else "; parvisd is gone"))
@@ -479,10 +489,11 @@ class Soak:
         for n in self.ctx.notes:
             lines.append(f"note: {n}")
         lines += ["", f"series (every {self.interval:.0f} s from the start of the load; "
-                      "req/s over the interval ending there; PostgreSQL PSS summed over "
+                      "req/s and the slowest request over the interval ending there; "
+                      "PostgreSQL PSS summed over "
                       "its processes; the last row: 1 s after the load, connections "
                       "closed):"]
-        rows = [["t s", "req/s", "errors", "parvisd RSS MiB", "threads", "fds",
+        rows = [["t s", "req/s", "max ms", "errors", "parvisd RSS MiB", "threads", "fds",
                  "PostgreSQL PSS MiB", "PostgreSQL procs"]]
         prev = None
         for r in self.samples + ([self.after] if self.after else []):
@@ -492,6 +503,7 @@ class Soak:
             if r is self.after:
                 rate = None
             rows.append([label, report.fmt(rate) if rate is not None else "-",
+                         report.fmt(r["max_ms"]) if rate is not None else "-",
                          f"{r['errors']:,}", fmt_mib(r["rss"]), str(r["threads"]),
                          str(r["fds"]), fmt_mib(r["pg_pss"]), str(r["pg_procs"])])
             prev = r
