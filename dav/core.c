@@ -6,7 +6,8 @@
  * transaction, target resolution, the privilege declared in the method
  * table (acl hook), the handler, commit or rollback.  Transactions that
  * the database aborts for serialization or deadlock are retried a bounded
- * number of times, except for streamed bodies, which cannot be replayed.
+ * number of times; for a streaming method only up to its prepare step,
+ * since a streamed body cannot be replayed.
  *
  * Streaming methods (PUT) run authentication, access check and their
  * prepare step before the first body byte, inside the transaction that
@@ -591,6 +592,32 @@ static struct dav_err *check_declared_priv(struct dav_req *req);
 static void audit_alone(struct dav_req *req, int status);
 static struct dav_err *check_locks(struct dav_req *req);
 
+/* One attempt at what a streaming method does before its body: the
+ * transaction, authentication, the target, privilege and lock checks,
+ * then the method's prepare(). */
+static struct dav_err *
+prepare_stream_once(struct dav_req *req)
+{
+    struct dav_err *err = txn_start(req);
+    if (err != NULL)
+        return err;
+    if (req->srv->reg->authn != NULL) {
+        err = req->srv->reg->authn(req);
+        if (err != NULL)
+            return err;
+    }
+    err = dav_target_resolve(req, &req->target, true);
+    if (err != NULL)
+        return err;
+    err = check_declared_priv(req);
+    if (err != NULL)
+        return err;
+    err = check_locks(req);
+    if (err != NULL)
+        return err;
+    return req->mdef->prepare(req);
+}
+
 bool
 dav_req_begin(struct dav_req *req, bool has_body)
 {
@@ -614,25 +641,22 @@ dav_req_begin(struct dav_req *req, bool has_body)
     if ((req->mdef->flags & DAV_M_BODY_STREAM) == 0)
         return false;
 
-    /* Streaming: authenticate, check and prepare before the body. */
-    err = txn_start(req);
-    if (err != NULL)
-        goto fail;
-    if (req->srv->reg->authn != NULL) {
-        err = req->srv->reg->authn(req);
-        if (err != NULL)
-            goto fail;
+    /* Streaming: authenticate, check and prepare before the body.  No
+     * byte of the body is read yet, so a transaction conflict is retried
+     * here as dav_req_finish() retries the other methods. */
+    struct dav_target saved = req->target;
+    for (int attempt = 0; attempt < DAV_TXN_ATTEMPTS; attempt++) {
+        if (attempt > 0) {
+            txn_end(req, false, &err);
+            log_msg(LOG_INFO, req->id, NULL, "retrying transaction");
+        }
+        req->target = saved;
+        req->resp_headers = NULL;
+        req->principal = NULL;
+        err = prepare_stream_once(req);
+        if (!err_is_retry(err))
+            break;
     }
-    err = dav_target_resolve(req, &req->target, true);
-    if (err != NULL)
-        goto fail;
-    err = check_declared_priv(req);
-    if (err != NULL)
-        goto fail;
-    err = check_locks(req);
-    if (err != NULL)
-        goto fail;
-    err = req->mdef->prepare(req);
     if (err != NULL)
         goto fail;
     return false;

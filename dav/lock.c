@@ -639,6 +639,10 @@ dav_method_lock(struct dav_req *req)
         if (err != NULL)
             return err;
         rc = st->create(req, t->space.id, t->path, DAV_KIND_FILE, &t->res);
+        /* Created since the lookup by a concurrent request: start again,
+         * to see it and the lock it may carry. */
+        if (rc == DAV_STORE_EXISTS)
+            rc = DAV_STORE_RETRY;
         if (rc != DAV_STORE_OK)
             return dav_err_from_store(req, rc, "create");
         t->exists = true;

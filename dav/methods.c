@@ -404,6 +404,11 @@ dav_method_put_prepare(struct dav_req *req)
             return dav_err_new(req, 409, "parent collection missing");
         enum dav_store_rc rc = st->create(req, t->space.id, t->path,
                                           DAV_KIND_FILE, &t->res);
+        /* Created since the lookup by a concurrent request (through this
+         * node or another): start again, to overwrite it as any PUT to
+         * an existing file, conditions and locks checked. */
+        if (rc == DAV_STORE_EXISTS)
+            rc = DAV_STORE_RETRY;
         if (rc != DAV_STORE_OK)
             return dav_err_from_store(req, rc, "create");
         t->exists = true;

@@ -107,6 +107,38 @@ def test_if_match_puts_racing_through_two_nodes_one_wins(nodes):
         assert winner.headers["ETag"] == new, rnd
 
 
+def test_creating_puts_racing_through_two_nodes(nodes):
+    a, b = nodes
+    sa, sb = session("alice"), session("alice")
+    folder = new_folder(a, sa)
+    for rnd in range(ROUNDS):
+        # If-None-Match: * -- exactly one creates, the other is refused.
+        url = folder + "only-once-%d.txt" % rnd
+        ua, ub = on(a, url), on(b, url)
+        body_a, body_b = b"A%d" % rnd, b"B%d" % rnd
+        ra, rb = race(
+            lambda: put(sa, ua, body_a, headers={"If-None-Match": "*"}),
+            lambda: put(sb, ub, body_b, headers={"If-None-Match": "*"}))
+        codes = sorted((ra.status_code, rb.status_code))
+        assert codes == [201, 412], (rnd, ra.status_code, rb.status_code,
+                                     ra.text, rb.text)
+        body = body_a if ra.status_code == 201 else body_b
+        assert dav(sa, "GET", ua).content == body
+        assert dav(sb, "GET", ub).content == body
+        assert etag(sa, ua) == etag(sb, ub)
+        # Unconditional -- one creates, the other overwrites it.
+        url = folder + "last-wins-%d.txt" % rnd
+        ua, ub = on(a, url), on(b, url)
+        ra, rb = race(lambda: put(sa, ua, body_a),
+                      lambda: put(sb, ub, body_b))
+        codes = sorted((ra.status_code, rb.status_code))
+        assert codes == [201, 204], (rnd, ra.status_code, rb.status_code,
+                                     ra.text, rb.text)
+        got = dav(sa, "GET", ua).content
+        assert got in (body_a, body_b) and dav(sb, "GET", ub).content == got
+        assert etag(sa, ua) == etag(sb, ub)
+
+
 # ------------------------------------------------------------------ locks
 
 def lockdiscovery_tokens(sess, url):
@@ -160,6 +192,18 @@ def test_lock_racing_through_two_nodes_one_wins(nodes):
         # ... and releases it when given the token.
         assert_status(unlock(lost_sess, lost_url, token), 204)
         assert lockdiscovery_tokens(won_sess, ua) == [], rnd
+    # Racing on a new name: one lock makes the (empty) resource, the other
+    # is refused; never two resources or two locks.
+    for rnd in range(ROUNDS):
+        url = folder + "race-new-%d.txt" % rnd
+        ua, ub = on(a, url), on(b, url)
+        ra, rb = race(lambda: lock(sa, ua), lambda: lock(sb, ub))
+        codes = sorted((ra.status_code, rb.status_code))
+        assert codes == [201, 423], (rnd, ra.status_code, rb.status_code,
+                                     ra.text, rb.text)
+        won = ra if ra.status_code == 201 else rb
+        assert lockdiscovery_tokens(sb, ub) == [token_of(won)], rnd
+        assert_status(unlock(sa, ua, token_of(won)), 204)
 
 
 # ------------------------------------------------------------ sync tokens
