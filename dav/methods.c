@@ -366,6 +366,17 @@ guess_type(const char *name)
     return "application/octet-stream";
 }
 
+/* Bytes a new content may take in a space: its quota less what the space
+ * holds, the file's own current content excepted; 0 when the space is
+ * over its quota already (the quota was lowered); -1 with no quota. */
+static int64_t
+quota_room(int64_t limit, int64_t used, int64_t own)
+{
+    if (limit < 0)
+        return -1;
+    return limit - used + own > 0 ? limit - used + own : 0;
+}
+
 struct dav_err *
 dav_method_put_prepare(struct dav_req *req)
 {
@@ -422,7 +433,7 @@ dav_method_put_prepare(struct dav_req *req)
                                               &limit, &disk_free);
         if (qrc != DAV_STORE_OK)
             return dav_err_from_store(req, qrc, "quota");
-        ps->quota_room = limit >= 0 ? limit - used + t->res.size : -1;
+        ps->quota_room = quota_room(limit, used, t->res.size);
     }
     const char *cl = dav_req_header(req, "Content-Length");
     uint64_t announced;

@@ -203,6 +203,20 @@ def test_put_over_quota_with_content_length_is_507_and_stores_nothing(
     assert dav(alice, "GET", url).status_code == 404
 
 
+def test_put_into_a_space_over_its_quota_is_507(coll, alice, set_quota,
+                                                cluster):
+    # The quota lowered below what the space holds: no room at all, not
+    # "no limit".
+    assert_status(put(alice, join(coll, "there.bin"), b"x" * 100), 201)
+    used = used_bytes(alice, coll)
+    set_quota(str(used - 1))
+    url = join(coll, "more.bin")
+    assert_507_quota(put(alice, url, b"y" * 10))
+    assert_507_quota(put(alice, url, chunked(b"y" * 10)))
+    assert resource_row(cluster, db_path(url)) is None
+    assert used_bytes(alice, coll) == used
+
+
 def test_put_exactly_filling_quota_is_201(coll, alice, set_quota):
     used = used_bytes(alice, coll)
     set_quota(str(used + 10_000))
