@@ -278,6 +278,10 @@ struct dav_store_ops {
     enum dav_store_rc (*quota_get)(struct dav_req *req, int64_t space_id,
                                    int64_t *used, int64_t *limit,
                                    int64_t *disk_free);
+    /* Hold the space until the end of the transaction, so that writers
+     * check its quota one at a time: a quota_get after it counts what
+     * every other writer of the space committed. */
+    enum dav_store_rc (*quota_lock)(struct dav_req *req, int64_t space_id);
     /* Bytes of the current content of the tree at path. */
     enum dav_store_rc (*tree_size)(struct dav_req *req, int64_t space_id,
                                    const char *path, int64_t *bytes);

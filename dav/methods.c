@@ -511,6 +511,19 @@ dav_method_put(struct dav_req *req)
     struct dav_err *err = put_flush(req, ps);
     if (err != NULL)
         return err;
+    if (ps->quota_room >= 0) {
+        /* The room was measured before the body, unlocked: uploads running
+         * at once (through this node or another) each saw room for itself.
+         * Measure again holding the space up to the commit. */
+        const struct dav_store_ops *st = req->srv->store;
+        int64_t used, limit, disk_free;
+        enum dav_store_rc rc = st->quota_lock(req, t->space.id);
+        if (rc == DAV_STORE_OK)
+            rc = st->quota_get(req, t->space.id, &used, &limit, &disk_free);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "quota");
+        ps->quota_room = quota_room(limit, used, t->res.size);
+    }
     if (ps->quota_room >= 0 && ps->total > (uint64_t)ps->quota_room)
         return dav_err_cond(req, 507, DAV_NS, "quota-not-exceeded",
                             "space quota exceeded");
@@ -891,7 +904,9 @@ copy_move(struct dav_req *req, bool move)
      * destination space's quota. */
     if (dst.space.quota >= 0 && (!move || dst.space.id != src->space.id)) {
         int64_t used, limit, disk_free, size;
-        rc = st->quota_get(req, dst.space.id, &used, &limit, &disk_free);
+        rc = st->quota_lock(req, dst.space.id);
+        if (rc == DAV_STORE_OK)
+            rc = st->quota_get(req, dst.space.id, &used, &limit, &disk_free);
         if (rc == DAV_STORE_OK)
             rc = st->tree_size(req, src->space.id, src->path, &size);
         if (rc != DAV_STORE_OK)

@@ -452,6 +452,10 @@ static const struct pg_stmt stmts[] = {
       "JOIN revisions v ON v.id = r.current_rev WHERE r.space_id = $1 "
       "AND r.path NOT LIKE '/.trash/%'), 0), "
       "coalesce(quota_bytes, -1) FROM spaces WHERE id = $1" },
+    /* NO KEY UPDATE: writers of the space wait for each other, not for
+     * the KEY SHARE locks of its rows' foreign keys. */
+    { "quota_lock",
+      "SELECT 1 FROM spaces WHERE id = $1 FOR NO KEY UPDATE" },
     { "tree_size",
       "SELECT coalesce(sum(v.size), 0) FROM resources r "
       "JOIN revisions v ON v.id = r.current_rev WHERE r.space_id = $1 AND "
@@ -1424,6 +1428,17 @@ pg_quota_get(struct dav_req *req, int64_t space_id, int64_t *used,
 }
 
 static enum dav_store_rc
+pg_quota_lock(struct dav_req *req, int64_t space_id)
+{
+    enum dav_store_rc rc;
+    const char *v[1] = { pg_i64(req, space_id) };
+    PGresult *r = pg_run(req, "quota_lock", 1, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    return PQntuples(r) == 1 ? DAV_STORE_OK : DAV_STORE_NOTFOUND;
+}
+
+static enum dav_store_rc
 pg_tree_size(struct dav_req *req, int64_t space_id, const char *path,
              int64_t *bytes)
 {
@@ -1907,6 +1922,7 @@ static const struct dav_store_ops pg_ops = {
     .lock_refresh = pg_lock_refresh,
     .lock_remove = pg_lock_remove,
     .quota_get = pg_quota_get,
+    .quota_lock = pg_quota_lock,
     .mtime_set = pg_mtime_set,
     .tree_size = pg_tree_size,
     .principal_valid = pg_principal_valid,

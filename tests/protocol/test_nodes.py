@@ -3,8 +3,8 @@
 
 Two parvisd processes share the test cluster; one client per node races
 the other on the same files and locks, the threads released together by a
-barrier, several rounds each: conditional PUTs, LOCK, sync tokens,
-app-password revocation and the audit chain."""
+barrier, several rounds each: conditional PUTs, LOCK, sync tokens, the
+quota, app-password revocation and the audit chain."""
 
 import json
 import threading
@@ -16,7 +16,8 @@ import requests
 
 from caldav_helpers import sync_collection
 from class2_helpers import activelocks, if_token, lock, token_of, unlock
-from dav_helpers import assert_status, dav, db_path, mkcol, propfind, put
+from dav_helpers import (assert_status, dav, db_path, mkcol, propfind, put,
+                         space_id)
 from workflow_helpers import audit_rows, max_audit_id
 
 ROUNDS = 8
@@ -240,6 +241,74 @@ def test_sync_token_from_one_node_is_good_on_the_other(nodes):
     assert sorted(ra.changed()) == want and sorted(rb.changed()) == want
     assert ra.token == rb.token
     assert sync_collection(sb, fb, ra.token).responses == []
+
+
+# ------------------------------------------------------------------ quota
+
+@pytest.fixture
+def s2_quota(ctl, seed):
+    """set(size) runs `parvisctl space quota s2 SIZE`; none again after."""
+    yield lambda size: ctl("space", "quota", "s2", str(size))
+    ctl("space", "quota", "s2", "none")
+
+
+def s2_used(cluster):
+    """Bytes of the current revisions of s2's files, the trash excepted."""
+    rows = cluster.psql(
+        "select coalesce(sum(v.size), 0) from resources r "
+        "join revisions v on v.id = r.current_rev "
+        "where r.space_id = %s and r.path not like '/.trash/%%'"
+        % space_id(cluster, "s2"))
+    return int(rows[0][0])
+
+
+def test_quota_holds_against_writes_racing_through_two_nodes(
+        nodes, cluster, s2_quota):
+    a, b = nodes
+    size = 100_000
+    per_node = 3
+    sess = {a: [session("carol") for _ in range(per_node)],
+            b: [session("carol") for _ in range(per_node)]}
+    folder = new_folder(a, sess[a][0], "s2")
+    for rnd in range(4):
+        used = s2_used(cluster)
+        fits = 1 + rnd % 3          # whole files that fit, < 2 * per_node
+        quota = used + fits * size + size // 2
+        s2_quota(quota)
+        calls, urls = [], []
+        for node in (a, b):
+            for i, s in enumerate(sess[node]):
+                u = on(node, folder) + "r%d-%s-%d.bin" % (rnd, node.port, i)
+                urls.append(u)
+                calls.append(lambda s=s, u=u: put(s, u, b"q" * size))
+        codes = [r.status_code for r in race(*calls)]
+        assert sorted(codes) == [201] * fits + [507] * (len(codes) - fits), \
+            (rnd, codes)
+        assert s2_used(cluster) == used + fits * size <= quota, rnd
+        for u, code in zip(urls, codes):
+            assert dav(sess[a][0], "HEAD", on(a, u)).status_code == \
+                (200 if code == 201 else 404), (rnd, u, code)
+    # Copies take room too: the same with COPYs racing through both nodes,
+    # each from a source of its own (a COPY locks its source).
+    s2_quota("none")
+    srcs = [folder + "src-%d.bin" % i for i in range(2 * per_node)]
+    for u in srcs:
+        assert_status(put(sess[a][0], on(a, u), b"c" * size), 201)
+    for rnd in range(3):
+        used = s2_used(cluster)
+        fits = 1 + rnd
+        quota = used + fits * size + size // 2
+        s2_quota(quota)
+        calls = []
+        for j, (node, s) in enumerate((n, s) for n in (a, b)
+                                      for s in sess[n]):
+            dst = on(node, folder) + "c%d-%d.bin" % (rnd, j)
+            calls.append(lambda s=s, src=on(node, srcs[j]), dst=dst: dav(
+                s, "COPY", src, headers={"Destination": dst}))
+        codes = [r.status_code for r in race(*calls)]
+        assert sorted(codes) == [201] * fits + [507] * (len(codes) - fits), \
+            (rnd, codes)
+        assert s2_used(cluster) == used + fits * size <= quota, rnd
 
 
 # ----------------------------------------------------------- app passwords

@@ -1621,6 +1621,16 @@ fs_quota_get(struct dav_req *req, int64_t space_id, int64_t *used,
     return DAV_STORE_OK;
 }
 
+/* One request at a time here: holding the space is only checked for. */
+static enum dav_store_rc
+fs_quota_lock(struct dav_req *req, int64_t space_id)
+{
+    (void)req;
+    FAIL_POINT();
+    need_txn();
+    return space_by_id(space_id) != NULL ? DAV_STORE_OK : DAV_STORE_NOTFOUND;
+}
+
 static enum dav_store_rc
 fs_tree_size(struct dav_req *req, int64_t space_id, const char *path,
              int64_t *bytes)
@@ -2405,6 +2415,7 @@ static const struct dav_store_ops ops = {
     .lock_refresh = fs_lock_refresh,
     .lock_remove = fs_lock_remove,
     .quota_get = fs_quota_get,
+    .quota_lock = fs_quota_lock,
     .tree_size = fs_tree_size,
     .mtime_set = fs_mtime_set,
     .principal_valid = fs_principal_valid,

@@ -135,6 +135,7 @@ test_every_op_is_set(void **state)
     assert_non_null(st->lock_refresh);
     assert_non_null(st->lock_remove);
     assert_non_null(st->quota_get);
+    assert_non_null(st->quota_lock);
     assert_non_null(st->tree_size);
     assert_non_null(st->mtime_set);
     assert_non_null(st->principal_valid);
@@ -163,7 +164,7 @@ test_every_op_is_set(void **state)
     /* and nothing beyond: a new operation must be added here and to the
      * fake (this is the number of members of struct dav_store_ops) */
     assert_int_equal(sizeof(struct dav_store_ops),
-                     50 * sizeof(st->ping));
+                     51 * sizeof(st->ping));
     /* every slot, whatever its name: the table is only function
      * pointers, so a member added but left NULL is caught even before
      * this list is brought up to date */
