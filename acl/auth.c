@@ -84,18 +84,38 @@ acl_password_hash(const char *password, char *out, size_t outlen)
     return rc == ARGON2_OK;
 }
 
-bool
-acl_password_verify(const char *encoded, const char *password)
+/* A hashing slot: at most ACL_HASH_SLOTS Argon2id computations at once. */
+static void
+hashing_enter(void)
 {
-    if (encoded == NULL || strncmp(encoded, "$argon2id$", 10) != 0)
-        return false;
     if (cache.ready)
         while (sem_wait(&cache.hashing) != 0)
             ;
-    int rc = argon2id_verify(encoded, password, strlen(password));
+}
+
+static void
+hashing_leave(void)
+{
     if (cache.ready)
         sem_post(&cache.hashing);
-    return rc == ARGON2_OK;
+}
+
+/* acl_password_verify, the caller holding a hashing slot. */
+static bool
+verify_in_slot(const char *encoded, const char *password)
+{
+    if (encoded == NULL || strncmp(encoded, "$argon2id$", 10) != 0)
+        return false;
+    return argon2id_verify(encoded, password, strlen(password)) == ARGON2_OK;
+}
+
+bool
+acl_password_verify(const char *encoded, const char *password)
+{
+    hashing_enter();
+    bool ok = verify_in_slot(encoded, password);
+    hashing_leave();
+    return ok;
 }
 
 static void
@@ -243,6 +263,29 @@ set_principal(struct dav_req *req, int64_t uid, const char *name,
     req->log_user = req->principal->name;
 }
 
+/* A login found in the credential cache: the account is still checked in
+ * the database (enabled, not expired, app password not revoked). */
+static struct dav_err *
+cached_login(struct dav_req *req, const char *user, int64_t uid,
+             int64_t app_id, bool guest)
+{
+    enum dav_store_rc rc = req->srv->store->principal_valid(req, uid, app_id);
+    if (rc == DAV_STORE_OK) {
+        set_principal(req, uid, user, app_id);
+        req->principal->guest = guest;
+        return NULL;
+    }
+    if (rc != DAV_STORE_NOTFOUND)
+        return dav_err_from_store(req, rc, "principal");
+    return unauthorized(req, "account disabled, expired or revoked");
+}
+
+static struct dav_err *login_in_slot(struct dav_req *req, const char *user,
+                                     const char *pass,
+                                     const unsigned char key[32],
+                                     const unsigned char ukey[32],
+                                     const unsigned char akey[32]);
+
 static struct dav_err *
 acl_authn(struct dav_req *req)
 {
@@ -279,25 +322,13 @@ acl_authn(struct dav_req *req)
     *colon = '\0';
     const char *user = dec;
     const char *pass = colon + 1;
-    const struct dav_store_ops *st = req->srv->store;
 
     unsigned char key[32];
     int64_t uid, app_id;
     bool guest;
-    enum dav_store_rc rc;
     salted_key("cred", user, pass, key);
-    if (cache_get(key, user, &uid, &app_id, &guest)) {
-        /* Still enabled, not expired, app password not revoked. */
-        rc = st->principal_valid(req, uid, app_id);
-        if (rc == DAV_STORE_OK) {
-            set_principal(req, uid, user, app_id);
-            req->principal->guest = guest;
-            return NULL;
-        }
-        if (rc != DAV_STORE_NOTFOUND)
-            return dav_err_from_store(req, rc, "principal");
-        return unauthorized(req, "account disabled, expired or revoked");
-    }
+    if (cache_get(key, user, &uid, &app_id, &guest))
+        return cached_login(req, user, uid, app_id, guest);
 
     unsigned char ukey[32], akey[32];
     salted_key("user", user, "", ukey);
@@ -320,16 +351,37 @@ acl_authn(struct dav_req *req)
             return err;
     }
 
+    /* Requests missing the cache together (several connections of one
+     * client when its entry expires) queue for a hashing slot and look in
+     * the cache again once they hold it, so that one computation serves
+     * them all instead of one each. */
+    hashing_enter();
+    struct dav_err *err = login_in_slot(req, user, pass, key, ukey, akey);
+    hashing_leave();
+    return err;
+}
+
+/* The rest of acl_authenticate for a cache miss, holding a hashing slot. */
+static struct dav_err *
+login_in_slot(struct dav_req *req, const char *user, const char *pass,
+              const unsigned char key[32], const unsigned char ukey[32],
+              const unsigned char akey[32])
+{
+    const struct dav_store_ops *st = req->srv->store;
+    int64_t uid, app_id;
+    bool guest;
+    if (cache_get(key, user, &uid, &app_id, &guest))
+        return cached_login(req, user, uid, app_id, guest);
     struct dav_user u;
-    rc = st->user_by_name(req, user, &u);
+    enum dav_store_rc rc = st->user_by_name(req, user, &u);
     if (rc != DAV_STORE_OK && rc != DAV_STORE_NOTFOUND)
         return dav_err_from_store(req, rc, "user");
     /* Verify even for unknown users so that timing does not tell. */
     static const char *dummy =
         "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
         "sGx5x6Q1d6ZtC0z1cZlq8w2B2m4I6C5xGm0cZ8m0cZ4";
-    bool ok = acl_password_verify(rc == DAV_STORE_OK ? u.password_hash : dummy,
-                                  pass);
+    bool ok = verify_in_slot(rc == DAV_STORE_OK ? u.password_hash : dummy,
+                             pass);
     app_id = 0;
     if (rc == DAV_STORE_OK && !ok) {
         enum dav_store_rc arc;
