@@ -289,11 +289,30 @@ dav_method_get(struct dav_req *req)
     gs->start = start;
     gs->cur = SIZE_MAX;
     if (size > 0) {
-        enum dav_store_rc rc = req->srv->store->content_chunks(
-            req, res, &gs->chunks, &gs->nchunks);
-        if (rc != DAV_STORE_OK)
-            return dav_err_from_store(req, rc, "content");
         gs->cache = arena_alloc(req->arena, DAV_CHUNK_SIZE);
+        enum dav_store_rc rc = DAV_STORE_NOTFOUND;
+        if (size <= DAV_CHUNK_SIZE) {
+            /* Content of one chunk is that chunk, named by the content's
+             * own hash: read it now, without asking for the chunk list.
+             * (Should it have been stored otherwise, the list is read.) */
+            gs->chunks = arena_alloc(req->arena, sizeof(*gs->chunks));
+            memcpy(gs->chunks[0].sha256, res->sha256, 32);
+            gs->chunks[0].size = (int32_t)size;
+            gs->chunks[0].offset = 0;
+            gs->nchunks = 1;
+            rc = req->srv->store->chunk_read(req, t->space.id, res->sha256, 0,
+                                             (size_t)size, gs->cache);
+            if (rc == DAV_STORE_OK)
+                gs->cur = 0;
+            else if (rc != DAV_STORE_NOTFOUND)
+                return dav_err_from_store(req, rc, "content");
+        }
+        if (rc == DAV_STORE_NOTFOUND) {
+            rc = req->srv->store->content_chunks(req, res, &gs->chunks,
+                                                 &gs->nchunks);
+            if (rc != DAV_STORE_OK)
+                return dav_err_from_store(req, rc, "content");
+        }
     }
     req->mstate = gs;
     req->status = status;

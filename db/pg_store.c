@@ -20,6 +20,7 @@
  * encoding).  A subtree is one index range on (space_id, path), so COPY,
  * MOVE and DELETE of a tree are a handful of statements whatever its size.
  */
+#include "db/chunk_cache.h"
 #include "db/db_int.h"
 
 #include <errno.h>
@@ -41,7 +42,15 @@ struct db_pool {
     pthread_cond_t cond;
     struct db_conn *conns;
     bool *busy;
+    struct chunk_cache *chunks;   /* hot small chunks; may be NULL */
 };
+
+/* The chunk cache keeps chunks of at most CHUNK_CACHE_MAX_CHUNK bytes (the
+ * content of small files, read again and again) within CHUNK_CACHE_BYTES;
+ * the 256 KiB chunks of large files stream past it, so that a large
+ * transfer neither evicts the hot set nor grows the process. */
+#define CHUNK_CACHE_BYTES (16u * 1024 * 1024)
+#define CHUNK_CACHE_MAX_CHUNK (64u * 1024)
 
 struct lease {
     struct db_pool *pool;
@@ -540,6 +549,7 @@ db_pool_create(const char *dsn, unsigned size)
         core_fatal("out of memory");
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
+    p->chunks = chunk_cache_create(CHUNK_CACHE_BYTES);
     return p;
 }
 
@@ -551,6 +561,7 @@ db_pool_destroy(struct db_pool *p)
     for (unsigned i = 0; i < p->size; i++)
         if (p->conns[i].pg != NULL)
             PQfinish(p->conns[i].pg);
+    chunk_cache_destroy(p->chunks);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->cond);
     free(p->conns);
@@ -1167,6 +1178,9 @@ pg_chunk_read(struct dav_req *req, int64_t space_id,
               const unsigned char sha256[32], int64_t off, size_t len,
               void *dst)
 {
+    struct chunk_cache *cache = ((struct db_pool *)req->srv->store_ctx)->chunks;
+    if (chunk_cache_get(cache, space_id, sha256, (size_t)off, len, dst))
+        return DAV_STORE_OK;
     bool own = req->store_conn == NULL ||
                ((struct lease *)req->store_conn)->c == NULL;
     enum dav_store_rc rc = DAV_STORE_ERROR;
@@ -1187,6 +1201,9 @@ pg_chunk_read(struct dav_req *req, int64_t space_id,
             if ((size_t)off + len <= have) {
                 memcpy(dst, PQgetvalue(r, 0, 0) + off, len);
                 rc = DAV_STORE_OK;
+                if (have <= CHUNK_CACHE_MAX_CHUNK)
+                    chunk_cache_put(cache, space_id, sha256,
+                                    PQgetvalue(r, 0, 0), have);
             } else {
                 rc = DAV_STORE_ERROR;
             }

@@ -40,5 +40,12 @@ tests_unit_test_conf_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DPARVIS_SRCDIR='"$(abs_top_srcdir)"'
 tests_unit_test_conf_LDADD = libconf.a libcore.a $(UNIT_LIBS)
 
+# db/'s chunk cache (no database needed).
+check_PROGRAMS += tests/unit/test_chunk_cache
+tests_unit_test_chunk_cache_SOURCES = tests/unit/db/test_chunk_cache.c \
+	$(UNIT_HDRS)
+tests_unit_test_chunk_cache_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_chunk_cache_LDADD = libdb.a libcore.a $(UNIT_LIBS) -lpthread
+
 TESTS += $(check_PROGRAMS)
 endif
