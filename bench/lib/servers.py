@@ -513,6 +513,17 @@ level = warning
     def stop(self):
         self._stop_proc()
 
+    def bulk_load(self, cal, items):
+        """Write items [(name, iCalendar text)] into calendar CAL as Radicale
+        stores them: one file per item in the collection's folder."""
+        folder = os.path.join(self.dir, "collections", "collection-root",
+                              cal.strip("/"))
+        if not os.path.isdir(folder):
+            raise client.Fail(f"bulk load: no folder {folder}")
+        for name, text in items:
+            with open(os.path.join(folder, name), "wb") as f:
+                f.write(text if isinstance(text, bytes) else text.encode())
+
     def cpu_roots(self):
         return [self.proc.pid]
 
@@ -557,6 +568,20 @@ class Xandikos(Server):
 
     def stop(self):
         self._stop_proc()
+
+    def bulk_load(self, cal, items):
+        """Write items [(name, iCalendar text)] into calendar CAL as Xandikos
+        stores them: files of the collection's git working tree, added and
+        committed in one commit."""
+        folder = os.path.join(self.dir, "data", cal.strip("/"))
+        if not os.path.isdir(os.path.join(folder, ".git")):
+            raise client.Fail(f"bulk load: no git repository in {folder}")
+        for name, text in items:
+            with open(os.path.join(folder, name), "wb") as f:
+                f.write(text if isinstance(text, bytes) else text.encode())
+        git = ["git", "-C", folder, "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+        run(git + ["add", "--"] + [name for name, _ in items])
+        run(git + ["commit", "-q", "-m", f"bench: {len(items)} events"])
 
     def cpu_roots(self):
         return [self.proc.pid]
