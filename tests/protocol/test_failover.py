@@ -288,24 +288,31 @@ def _check_writes(folder_url, new_primary, done, times):
           f"(answer lost with the primary): {in_doubt}")
 
 
+def _fail_over(bins, primary, standby, take_over):
+    """parvisd on the pair, writes through it while take_over() moves the
+    primary role to the standby; then every acknowledged write checked."""
+    srv, folder_url = _start_parvisd(bins, primary, standby)
+    try:
+        done, times = _write_through(srv, folder_url, take_over)
+        _check_writes(folder_url, standby, done, times)
+    finally:
+        _teardown_server(srv)
+
+
 @pytest.mark.parametrize("mode", ["immediate", "fast"])
 def test_failover_to_promoted_standby_loses_no_acknowledged_write(bins, clusters, mode):
     """The primary stops (immediate: killed as in a crash; fast: its
     sessions are cut, and what WAL it has is still sent to the standby)
     and the standby is promoted by hand."""
     primary, standby = clusters
-    srv, folder_url = _start_parvisd(bins, primary, standby)
-    try:
-        def take_over():
-            primary.stop(mode=mode)
-            t_gone = time.monotonic()
-            standby.promote()
-            return t_gone, time.monotonic()
 
-        done, times = _write_through(srv, folder_url, take_over)
-        _check_writes(folder_url, standby, done, times)
-    finally:
-        _teardown_server(srv)
+    def take_over():
+        primary.stop(mode=mode)
+        t_gone = time.monotonic()
+        standby.promote()
+        return t_gone, time.monotonic()
+
+    _fail_over(bins, primary, standby, take_over)
 
 
 def test_switchover_from_primary_fenced_read_only(bins, clusters):
@@ -315,24 +322,20 @@ def test_switchover_from_primary_fenced_read_only(bins, clusters):
     connections to the old primary are not broken: they must be given up
     for the new primary all the same."""
     primary, standby = clusters
-    srv, folder_url = _start_parvisd(bins, primary, standby)
-    try:
-        def take_over():
-            primary.psql("ALTER SYSTEM SET default_transaction_read_only = on",
-                         db="postgres")
-            primary.psql("SELECT pg_reload_conf()", db="postgres")
-            # Past the reload's signals to every session, and with all the
-            # primary's WAL on the standby.
-            time.sleep(0.2)
-            lsn = primary.psql("SELECT pg_current_wal_flush_lsn()", db="postgres")[0][0]
-            _wait_for(lambda: standby.psql(
-                f"SELECT pg_last_wal_replay_lsn() >= '{lsn}'", db="postgres") == [("t",)],
-                "the standby to replay the fenced primary's last WAL")
-            t_gone = time.monotonic()
-            standby.promote()
-            return t_gone, time.monotonic()
 
-        done, times = _write_through(srv, folder_url, take_over)
-        _check_writes(folder_url, standby, done, times)
-    finally:
-        _teardown_server(srv)
+    def take_over():
+        primary.psql("ALTER SYSTEM SET default_transaction_read_only = on",
+                     db="postgres")
+        primary.psql("SELECT pg_reload_conf()", db="postgres")
+        # Past the reload's signals to every session, and with all the
+        # primary's WAL on the standby.
+        time.sleep(0.2)
+        lsn = primary.psql("SELECT pg_current_wal_flush_lsn()", db="postgres")[0][0]
+        _wait_for(lambda: standby.psql(
+            f"SELECT pg_last_wal_replay_lsn() >= '{lsn}'", db="postgres") == [("t",)],
+            "the standby to replay the fenced primary's last WAL")
+        t_gone = time.monotonic()
+        standby.promote()
+        return t_gone, time.monotonic()
+
+    _fail_over(bins, primary, standby, take_over)
