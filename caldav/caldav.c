@@ -16,6 +16,29 @@
 
 const struct caldav_store_ops *caldav_store;
 
+/* ---- limits -------------------------------------------------------------- */
+
+size_t
+caldav_max_resource_size(const struct dav_req *req)
+{
+    return req->srv->max_resource_size > 0 ? req->srv->max_resource_size
+                                           : CALDAV_DEFAULT_RESOURCE_SIZE;
+}
+
+unsigned
+caldav_max_instances(const struct dav_req *req)
+{
+    return req->srv->max_instances > 0 ? req->srv->max_instances
+                                       : CALDAV_DEFAULT_INSTANCES;
+}
+
+unsigned
+caldav_max_attendees(const struct dav_req *req)
+{
+    return req->srv->max_attendees > 0 ? req->srv->max_attendees
+                                       : CALDAV_DEFAULT_ATTENDEES;
+}
+
 static bool
 is_calendar(const struct dav_target *t)
 {
@@ -96,11 +119,11 @@ calendar_const(const struct dav_target *t, struct buf *out, const char *v)
 }
 
 static bool
-calendar_int(const struct dav_target *t, struct buf *out, long v)
+calendar_int(const struct dav_target *t, struct buf *out, size_t v)
 {
     if (!is_calendar(t))
         return false;
-    buf_printf(out, "%ld", v);
+    buf_printf(out, "%zu", v);
     return true;
 }
 
@@ -108,9 +131,8 @@ static bool
 get_max_size(struct dav_req *req, struct arena *a, const struct dav_target *t,
              struct buf *out)
 {
-    (void)req;
     (void)a;
-    return calendar_int(t, out, CALDAV_MAX_RESOURCE_SIZE);
+    return calendar_int(t, out, caldav_max_resource_size(req));
 }
 
 static bool
@@ -135,18 +157,16 @@ static bool
 get_max_instances(struct dav_req *req, struct arena *a,
                   const struct dav_target *t, struct buf *out)
 {
-    (void)req;
     (void)a;
-    return calendar_int(t, out, CALDAV_MAX_INSTANCES);
+    return calendar_int(t, out, caldav_max_instances(req));
 }
 
 static bool
 get_max_attendees(struct dav_req *req, struct arena *a,
                   const struct dav_target *t, struct buf *out)
 {
-    (void)req;
     (void)a;
-    return calendar_int(t, out, CALDAV_MAX_ATTENDEES);
+    return calendar_int(t, out, caldav_max_attendees(req));
 }
 
 /* Writable calendar properties: stored values win; these are defaults. */
@@ -379,9 +399,10 @@ struct put_ext {
 static struct dav_err *
 too_large(struct dav_req *req)
 {
+    /* RFC 4791 §5.3.2.1: CALDAV:max-resource-size. */
     return dav_err_cond(req, 403, CALDAV_NS, "max-resource-size",
-                        "calendar object over %d bytes",
-                        CALDAV_MAX_RESOURCE_SIZE);
+                        "calendar object over %zu bytes",
+                        caldav_max_resource_size(req));
 }
 
 static struct dav_err *
@@ -391,10 +412,10 @@ put_prepare(struct dav_req *req, const struct dav_target *parent,
     (void)parent;
     const char *cl = dav_req_header(req, "Content-Length");
     uint64_t n;
-    if (cl != NULL && str_to_u64(str_trim(str_c(cl)), &n) &&
-        n > CALDAV_MAX_RESOURCE_SIZE)
+    size_t max = caldav_max_resource_size(req);
+    if (cl != NULL && str_to_u64(str_trim(str_c(cl)), &n) && n > max)
         return too_large(req);
-    *keep_max = CALDAV_MAX_RESOURCE_SIZE;
+    *keep_max = max;
     return NULL;
 }
 

@@ -11,6 +11,12 @@
 
 #define CALDAV_NS "urn:ietf:params:xml:ns:caldav"
 
+/* Defaults of the CalDAV limits of struct dav_server (a field left 0),
+ * the same as conf/'s. */
+#define CALDAV_DEFAULT_RESOURCE_SIZE (1024 * 1024)
+#define CALDAV_DEFAULT_INSTANCES 10000
+#define CALDAV_DEFAULT_ATTENDEES 1000
+
 struct caldav_store_ops;
 
 /* Register CalDAV's methods, properties, reports and hooks, with its

@@ -9,12 +9,15 @@
 #include "caldav/caldav.h"
 #include "caldav/caldav_store.h"
 
-/* Limits (RFC 4791 §5.2.5, §5.2.8, §9.6.5). */
-#define CALDAV_MAX_RESOURCE_SIZE (1024 * 1024)
-#define CALDAV_MAX_INSTANCES 10000
-#define CALDAV_MAX_ATTENDEES 1000
+/* Date limits (RFC 4791 §5.2.6, §5.2.7). */
 #define CALDAV_MIN_DATE "19000101T000000Z"
 #define CALDAV_MAX_DATE "21001231T235959Z"
+
+/* The configured limits of req->srv (RFC 4791 §5.2.5, §5.2.8, §5.2.9),
+ * or their defaults.  Cannot fail. */
+size_t caldav_max_resource_size(const struct dav_req *req);
+unsigned caldav_max_instances(const struct dav_req *req);
+unsigned caldav_max_attendees(const struct dav_req *req);
 
 extern const struct caldav_store_ops *caldav_store;
 
@@ -40,23 +43,25 @@ typedef bool (*caldav_instance_fn)(void *ctx, icalcomponent *comp,
  * The instances of the components of type 'kind' in vcal (master with its
  * recurrence, minus exceptions, plus overrides) that begin before 'until',
  * in time order per component; long series are entered near 'from'.
- * Stops when fn returns false or after CALDAV_MAX_INSTANCES instances
- * ending after 'from'.  Returns false when the limit was hit.
+ * Stops when fn returns false or after 'max' recurrence instances ending
+ * after 'from'.  Returns false when that limit was hit.
  */
 bool caldav_instances(icalcomponent *vcal, icalcomponent_kind kind,
-                      int64_t from, int64_t until, caldav_instance_fn fn,
-                      void *ctx);
-/* Does any instance of 'kind' overlap [start, end)? (RFC 4791 §9.9) */
+                      int64_t from, int64_t until, size_t max,
+                      caldav_instance_fn fn, void *ctx);
+/* Does any instance of 'kind' overlap [start, end)? (RFC 4791 §9.9)
+ * Looks at no more than 'max' instances. */
 bool caldav_overlaps(icalcomponent *vcal, icalcomponent_kind kind,
-                     int64_t start, int64_t end);
+                     int64_t start, int64_t end, size_t max);
 /*
  * RFC 4791 §9.6.6: does the overridden component c of vcal (one with a
  * RECURRENCE-ID) impact [start, end): its new times or those of the
  * instance it replaces overlap it, or, with RANGE=THISANDFUTURE, one of
- * the later instances does?  true for a component without RECURRENCE-ID.
+ * the later instances (no more than 'max') does?  true for a component
+ * without RECURRENCE-ID.
  */
 bool caldav_override_impacts(icalcomponent *vcal, icalcomponent *c,
-                             int64_t start, int64_t end);
+                             int64_t start, int64_t end, size_t max);
 /* UTC seconds of a property's date or date-time value, resolving TZID in
  * the VCALENDAR, libical's zones, then Windows zone names. */
 int64_t caldav_prop_time(icalcomponent *vcal, icalproperty *prop,

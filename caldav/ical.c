@@ -8,8 +8,8 @@
  * VTIMEZONEs, then among libical's zones, then as a Windows zone name
  * (as Outlook sends them).  Floating times and dates are read as UTC, the
  * default calendar time zone.  Zones are shared through a process-wide
- * cache keyed by their text.  Expansion stops at CALDAV_MAX_INSTANCES
- * instances per object.
+ * cache keyed by their text.  Expansion stops at the configured
+ * max_instances (caldav_max_instances) instances per object.
  */
 #include "caldav/caldav_int.h"
 
@@ -280,7 +280,7 @@ collect_times(icalcomponent *vcal, icalcomponent *c, icalproperty_kind k,
 
 bool
 caldav_instances(icalcomponent *vcal, icalcomponent_kind kind, int64_t from,
-                 int64_t until, caldav_instance_fn fn, void *ctx)
+                 int64_t until, size_t max, caldav_instance_fn fn, void *ctx)
 {
     int64_t overridden[MAX_EXCEPTIONS];
     size_t noverridden = 0;
@@ -378,7 +378,7 @@ caldav_instances(icalcomponent *vcal, icalcomponent_kind kind, int64_t from,
             int64_t st = tt_to_unix(vcal, dtp, next);
             if (st >= until)
                 break;
-            if (st + s.length >= from && ++count > CALDAV_MAX_INSTANCES) {
+            if (st + s.length >= from && ++count > max) {
                 icalrecur_iterator_free(it);
                 return false;
             }
@@ -472,14 +472,14 @@ overlap_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
 
 bool
 caldav_overlaps(icalcomponent *vcal, icalcomponent_kind kind, int64_t start,
-                int64_t end)
+                int64_t end, size_t max)
 {
     struct overlap_ctx o = { vcal, start, end, false };
     /* A VTODO's DUE or COMPLETED may lie past its start: look a little
      * further than the window. */
     caldav_instances(vcal, kind, start,
-                     end == CALDAV_TIME_MAX ? end : end + 86400, overlap_cb,
-                     &o);
+                     end == CALDAV_TIME_MAX ? end : end + 86400, max,
+                     overlap_cb, &o);
     return o.hit;
 }
 
@@ -505,7 +505,7 @@ impact_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
 
 bool
 caldav_override_impacts(icalcomponent *vcal, icalcomponent *c, int64_t qs,
-                        int64_t qe)
+                        int64_t qe, size_t max)
 {
     icalproperty *rp = icalcomponent_get_first_property(
         c, ICAL_RECURRENCEID_PROPERTY);
@@ -527,7 +527,7 @@ caldav_override_impacts(icalcomponent *vcal, icalcomponent *c, int64_t qs,
     /* RANGE=THISANDFUTURE changes every later instance: does one of them
      * overlap? */
     struct impact_ctx x = { vcal, qs, qe, rid, false };
-    caldav_instances(vcal, icalcomponent_isa(c), qs, qe, impact_cb, &x);
+    caldav_instances(vcal, icalcomponent_isa(c), qs, qe, max, impact_cb, &x);
     return x.hit;
 }
 
@@ -596,6 +596,8 @@ caldav_ical_validate(struct dav_req *req, icalcomponent *vcal,
     icalcomponent_kind kind = ICAL_NO_COMPONENT;
     const char *uid = NULL;
     bool recurring = false;
+    unsigned max_attendees = caldav_max_attendees(req);
+    unsigned max_instances = caldav_max_instances(req);
     for (icalcomponent *c =
              icalcomponent_get_first_component(vcal, ICAL_ANY_COMPONENT);
          c != NULL;
@@ -618,11 +620,15 @@ caldav_ical_validate(struct dav_req *req, icalcomponent *vcal,
         if (icalcomponent_get_first_property(c, ICAL_RRULE_PROPERTY) ||
             icalcomponent_get_first_property(c, ICAL_RDATE_PROPERTY))
             recurring = true;
-        if (icalcomponent_count_properties(c, ICAL_ATTENDEE_PROPERTY) >
-            CALDAV_MAX_ATTENDEES)
+        /* RFC 4791 §5.3.2.1: CALDAV:max-attendees-per-instance. */
+        int attendees = icalcomponent_count_properties(
+            c, ICAL_ATTENDEE_PROPERTY);
+        if (attendees > 0 && (unsigned)attendees > max_attendees)
             return dav_err_cond(req, 403, CALDAV_NS,
                                 "max-attendees-per-instance",
-                                "too many attendees");
+                                "%d attendees, over max-attendees-per-"
+                                "instance (%u)",
+                                attendees, max_attendees);
     }
     if (kind == ICAL_NO_COMPONENT)
         return invalid_object(req, "no calendar component");
@@ -648,16 +654,17 @@ caldav_ical_validate(struct dav_req *req, icalcomponent *vcal,
             unbounded = true;
         /* A COUNT rule is walked from its start by every query: more
          * instances than announced would cost each query that much. */
-        if (rr.count > CALDAV_MAX_INSTANCES)
+        /* RFC 4791 §5.3.2.1: CALDAV:max-instances. */
+        if (rr.count > 0 && (unsigned)rr.count > max_instances)
             return dav_err_cond(req, 403, CALDAV_NS, "max-instances",
-                                "COUNT=%d exceeds max-instances (%d)",
-                                rr.count, CALDAV_MAX_INSTANCES);
+                                "COUNT=%d exceeds max-instances (%u)",
+                                rr.count, max_instances);
     }
     struct range_ctx r = { vcal, CALDAV_TIME_MAX, CALDAV_TIME_MIN };
     bool complete = caldav_instances(vcal, kind, CALDAV_TIME_MIN,
                                      unbounded ? CALDAV_TIME_MIN
                                                : CALDAV_TIME_MAX,
-                                     range_cb, &r);
+                                     max_instances, range_cb, &r);
     if (r.lo > r.hi) {
         r.lo = CALDAV_TIME_MIN;
         r.hi = CALDAV_TIME_MAX;

@@ -294,7 +294,8 @@ comp_filter(struct fctx *f, const struct dav_xml_elem *cf,
             return false;
         /* Recurrence is evaluated over the object's whole set. */
         if (parent != f->vcal || k == ICAL_VALARM_COMPONENT ||
-            !caldav_overlaps(f->vcal, k, r.start, r.end))
+            !caldav_overlaps(f->vcal, k, r.start, r.end,
+                             caldav_max_instances(f->req)))
             return false;
     }
     for (icalcomponent *c = first; c != NULL;
@@ -520,7 +521,8 @@ apply_limits(struct dav_req *req, const struct cdata *cd, icalcomponent *copy)
             (k == ICAL_VEVENT_COMPONENT || k == ICAL_VTODO_COMPONENT ||
              k == ICAL_VJOURNAL_COMPONENT) &&
             !caldav_override_impacts(copy, c, cd->limit_rec.start,
-                                     cd->limit_rec.end))
+                                     cd->limit_rec.end,
+                                     caldav_max_instances(req)))
             all[i] = c;   /* to drop */
     }
     /* Removed after the walk, which needs the whole object. */
@@ -562,7 +564,9 @@ render_cdata(struct dav_req *req, const struct cdata *cd,
                 };
                 for (size_t i = 0; i < 3; i++)
                     caldav_instances(vcal, kinds[i], cd->expand.start,
-                                     cd->expand.end, expand_cb, &x);
+                                     cd->expand.end,
+                                     caldav_max_instances(req), expand_cb,
+                                     &x);
             } else {
                 copy = icalcomponent_new_clone(vcal);
                 apply_limits(req, cd, copy);
@@ -852,7 +856,7 @@ report_freebusy(struct dav_req *req, const struct dav_xml_elem *root)
             continue;
         struct fb_ctx f = { vcal, fb, tr.start, tr.end };
         caldav_instances(vcal, ICAL_VEVENT_COMPONENT, tr.start, tr.end,
-                         busy_cb, &f);
+                         caldav_max_instances(req), busy_cb, &f);
     }
     arena_destroy(scratch);
     icalcomponent_add_component(out, fb);

@@ -138,6 +138,18 @@ set_key(struct conf *c, const char *k, const char *v, char *err, size_t errlen)
         if (!parse_uint(v, 1UL << 30, &n) || n < 1024)
             goto bad_number;
         c->max_xml_body = n;
+    } else if (strcmp(k, "max_resource_size") == 0) {
+        if (!parse_uint(v, 64UL << 20, &n) || n < 1024)
+            goto bad_number;
+        c->max_resource_size = n;
+    } else if (strcmp(k, "max_instances") == 0) {
+        if (!parse_uint(v, 1000000, &n) || n < 100)
+            goto bad_number;
+        c->max_instances = (unsigned)n;
+    } else if (strcmp(k, "max_attendees") == 0) {
+        if (!parse_uint(v, 100000, &n) || n == 0)
+            goto bad_number;
+        c->max_attendees = (unsigned)n;
     } else {
         snprintf(err, errlen, "unknown key \"%s\"", k);
         return false;
@@ -167,6 +179,9 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
     c->realm = xstrdup("Parvis");
     c->lock_timeout_max = 3600;
     c->show_apple_files = false;
+    c->max_resource_size = 1024 * 1024;
+    c->max_instances = 10000;
+    c->max_attendees = 1000;
 
     if (path != NULL) {
         FILE *f = fopen(path, "r");

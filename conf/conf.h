@@ -28,6 +28,11 @@ struct conf {
     bool allow_unsafe_database; /* start even without fsync & co. */
     char *anonymous_user;     /* requests without credentials act as this
                                  user (benchmarks, closed networks) */
+    /* CalDAV limits (RFC 4791 §5.2.5, §5.2.8, §5.2.9) */
+    size_t max_resource_size; /* bytes of one calendar object */
+    unsigned max_instances;   /* recurrence instances per object and per
+                                 report */
+    unsigned max_attendees;   /* ATTENDEEs per component */
 };
 
 /*

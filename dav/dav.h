@@ -324,6 +324,12 @@ struct dav_server {
     const struct conf *conf;   /* for the adapter; dav/ reads the fields below */
     size_t max_xml_body;       /* 0: 1 MiB */
     int32_t lock_timeout_max;  /* seconds; 0: 3600 */
+    /* CalDAV limits, enforced and advertised by caldav/ (RFC 4791 §5.2.5,
+     * §5.2.8, §5.2.9); 0 selects the default of caldav/caldav.h. */
+    size_t max_resource_size;  /* bytes of one calendar object */
+    unsigned max_instances;    /* recurrence instances per object and per
+                                  report */
+    unsigned max_attendees;    /* ATTENDEEs per component */
     bool show_apple_files;     /* list others' ._* and .DS_Store files */
     bool trust_proxy_tls;      /* a reverse proxy terminates TLS: accept
                                   Basic credentials over plain HTTP */

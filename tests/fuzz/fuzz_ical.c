@@ -57,9 +57,12 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* caldav/ only needs the request's arena here. */
+    /* A server with every limit at its default (fields left 0). */
+    static const struct dav_server srv;
     struct dav_req req;
     memset(&req, 0, sizeof(req));
     req.arena = arena_create();
+    req.srv = &srv;
     req.id = "fuzz";
 
     if (size < 64) {
@@ -96,11 +99,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ICAL_VJOURNAL_COMPONENT, ICAL_VFREEBUSY_COMPONENT,
         };
         for (size_t k = 0; k < 4; k++) {
-            (void)caldav_overlaps(vcal, kinds[k], JAN_2024, FEB_2024);
-            (void)caldav_overlaps(vcal, kinds[k], JAN_2024, CALDAV_TIME_MAX);
+            (void)caldav_overlaps(vcal, kinds[k], JAN_2024, FEB_2024,
+                                  CALDAV_DEFAULT_INSTANCES);
+            (void)caldav_overlaps(vcal, kinds[k], JAN_2024, CALDAV_TIME_MAX,
+                                  CALDAV_DEFAULT_INSTANCES);
             struct count c = { 0 };
             (void)caldav_instances(vcal, kinds[k], JAN_2024, MAR_2024,
-                                   instance_cb, &c);
+                                   CALDAV_DEFAULT_INSTANCES, instance_cb,
+                                   &c);
         }
     }
 done:

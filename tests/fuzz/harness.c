@@ -477,6 +477,9 @@ fuzz_server_init(void)
     srv.conf = &conf;
     srv.max_xml_body = conf.max_xml_body;
     srv.lock_timeout_max = (int32_t)conf.lock_timeout_max;
+    srv.max_resource_size = conf.max_resource_size;
+    srv.max_instances = conf.max_instances;
+    srv.max_attendees = conf.max_attendees;
     srv.show_apple_files = conf.show_apple_files;
     srv.realm = conf.realm;
     srv.reg = reg;

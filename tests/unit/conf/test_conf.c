@@ -85,6 +85,9 @@ assert_defaults(const struct conf *c)
     assert_false(c->trust_proxy_tls);
     assert_false(c->allow_unsafe_database);
     assert_null(c->anonymous_user);
+    assert_int_equal(c->max_resource_size, 1024 * 1024);
+    assert_int_equal(c->max_instances, 10000);
+    assert_int_equal(c->max_attendees, 1000);
 }
 
 static void
@@ -196,6 +199,12 @@ test_bad_numbers(void **state)
         "max_xml_body = 1 MB",
         "lock_timeout_max = 59",
         "lock_timeout_max = 604801",
+        "max_resource_size = 1023",
+        "max_resource_size = 67108865",
+        "max_instances = 99",
+        "max_instances = 1000001",
+        "max_attendees = 0",
+        "max_attendees = 100001",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char text[128];
@@ -215,7 +224,10 @@ test_bad_numbers(void **state)
                                   "max_connections = 1\n"
                                   "connection_timeout = 86400\n"
                                   "max_xml_body = 1073741824\n"
-                                  "lock_timeout_max = 604800\n");
+                                  "lock_timeout_max = 604800\n"
+                                  "max_resource_size = 67108864\n"
+                                  "max_instances = 1000000\n"
+                                  "max_attendees = 100000\n");
     struct conf c;
     char err[256] = "";
     if (!conf_load(&c, path, err, sizeof(err)))
@@ -225,6 +237,20 @@ test_bad_numbers(void **state)
     assert_int_equal(c.connection_timeout, 86400);
     assert_int_equal(c.max_xml_body, 1073741824);
     assert_int_equal(c.lock_timeout_max, 604800);
+    assert_int_equal(c.max_resource_size, 67108864);
+    assert_int_equal(c.max_instances, 1000000);
+    assert_int_equal(c.max_attendees, 100000);
+    conf_release(&c);
+    unlink(path);
+    /* and so are the lower ones */
+    path = write_conf("max_resource_size = 1024\n"
+                      "max_instances = 100\n"
+                      "max_attendees = 1\n");
+    if (!conf_load(&c, path, err, sizeof(err)))
+        fail_msg("%s", err);
+    assert_int_equal(c.max_resource_size, 1024);
+    assert_int_equal(c.max_instances, 100);
+    assert_int_equal(c.max_attendees, 1);
     conf_release(&c);
 }
 

@@ -1,0 +1,137 @@
+"""Limits (issue: hardening, point 2): each bound of docs/admin.md "Limits"
+is a parvis.conf key.  For each one a server starts with a LOW value; a
+request just within it passes, one just beyond it gets the documented
+status (and precondition), the server keeps serving and nothing stored
+changed.  The CalDAV bounds are also advertised: the calendar property
+equals the configured value."""
+
+import pytest
+import requests
+
+from caldav_helpers import (C_NS, assert_precondition, event_ics,
+                            new_calendar, put_ics, put_ok, vcalendar, vevent)
+from dav_helpers import (assert_status, dav, parse_multistatus, propfind,
+                         propfind_one, put, unique, url_path)
+
+
+def session(user="alice"):
+    s = requests.Session()
+    s.trust_env = False
+    s.auth = (user, user + "-pw")
+    return s
+
+
+def still_serving(srv):
+    """The server answers, and a DAV request still works."""
+    assert_status(dav(session(), "GET", srv.url + "/healthz"), 200)
+    assert_status(propfind(session(), srv.space_url("s1"), "0"), 207)
+
+
+def listed(sess, url):
+    """Last path segments of the members of collection URL (Depth 1)."""
+    r = propfind(sess, url, "1", "prop", ["getetag"])
+    assert_status(r, 207)
+    base = url_path(url).rstrip("/")
+    return sorted(x.path.rstrip("/").rsplit("/", 1)[1]
+                  for x in parse_multistatus(r.content)
+                  if x.path.rstrip("/") != base)
+
+
+def uid():
+    return unique("limits")
+
+
+# ---------------------------------------------------------------- CalDAV
+
+
+def calendar_prop(sess, cal, name):
+    el = propfind_one(sess, cal, "prop", ["{%s}%s" % (C_NS, name)]) \
+        .ok_props().get("{%s}%s" % (C_NS, name))
+    assert el is not None, name
+    return el.text
+
+
+def sized_event(size):
+    """An event of exactly SIZE bytes (padded in its DESCRIPTION)."""
+    base = event_ics(uid(), "DTSTART:20240110T100000Z", "DESCRIPTION:")
+    text = event_ics(uid(), "DTSTART:20240110T100000Z",
+                     "DESCRIPTION:" + "x" * (size - len(base)))
+    assert len(text.encode()) == size
+    return text
+
+
+def test_max_resource_size(new_server, seed):
+    srv = new_server(extra_conf={"max_resource_size": 2048})
+    alice = session()
+    cal = new_calendar(srv, alice)
+    assert calendar_prop(alice, cal, "max-resource-size") == "2048"
+
+    put_ok(alice, cal + "at-limit.ics", sized_event(2048))
+    r = put_ics(alice, cal + "over.ics", sized_event(2049))
+    assert_precondition(r, 403, C_NS, "max-resource-size")
+    # Without Content-Length (chunked), the bound holds as the body arrives.
+    data = sized_event(2049).encode()
+    r = dav(alice, "PUT", cal + "over-chunked.ics",
+            data=iter([data[:1000], data[1000:]]),
+            headers={"Content-Type": "text/calendar"})
+    assert_precondition(r, 403, C_NS, "max-resource-size")
+    # A MOVE into the calendar is a PUT there (RFC 4791 §5.3.2.1).
+    coll = srv.space_url("s1") + unique("plain") + "/"
+    assert_status(dav(alice, "MKCOL", coll), 201)
+    assert_status(put(alice, coll + "big.ics", data,
+                      headers={"Content-Type": "text/calendar"}), 201)
+    r = dav(alice, "MOVE", coll + "big.ics",
+            headers={"Destination": cal + "moved.ics"})
+    assert_precondition(r, 403, C_NS, "max-resource-size")
+
+    still_serving(srv)
+    assert listed(alice, cal) == ["at-limit.ics"]
+    assert dav(alice, "GET", coll + "big.ics").content == data
+
+
+def test_max_instances_per_object(new_server, seed):
+    srv = new_server(extra_conf={"max_instances": 100})
+    alice = session()
+    cal = new_calendar(srv, alice)
+    assert calendar_prop(alice, cal, "max-instances") == "100"
+
+    put_ok(alice, cal + "at-limit.ics", event_ics(
+        uid(), "DTSTART:20240101T090000Z", "DURATION:PT1H",
+        "RRULE:FREQ=DAILY;COUNT=100"))
+    r = put_ics(alice, cal + "over.ics", event_ics(
+        uid(), "DTSTART:20240101T090000Z", "DURATION:PT1H",
+        "RRULE:FREQ=DAILY;COUNT=101"))
+    assert_precondition(r, 403, C_NS, "max-instances")
+
+    still_serving(srv)
+    assert listed(alice, cal) == ["at-limit.ics"]
+
+
+def attendees(n):
+    return ["ATTENDEE;CN=Guest %d:mailto:guest%d@example.org" % (i, i)
+            for i in range(n)]
+
+
+def test_max_attendees(new_server, seed):
+    srv = new_server(extra_conf={"max_attendees": 5})
+    alice = session()
+    cal = new_calendar(srv, alice)
+    assert calendar_prop(alice, cal, "max-attendees-per-instance") == "5"
+
+    organizer = "ORGANIZER:mailto:alice@example.org"
+    put_ok(alice, cal + "at-limit.ics", event_ics(
+        uid(), "DTSTART:20240110T100000Z", organizer, *attendees(5)))
+    r = put_ics(alice, cal + "over.ics", event_ics(
+        uid(), "DTSTART:20240110T100000Z", organizer, *attendees(6)))
+    assert_precondition(r, 403, C_NS, "max-attendees-per-instance")
+    # The bound is per instance: an overridden instance is counted apart.
+    u = uid()
+    r = put_ics(alice, cal + "override-over.ics", vcalendar(
+        vevent(u, "DTSTART:20240110T100000Z", "RRULE:FREQ=DAILY;COUNT=3",
+               organizer, *attendees(5)),
+        vevent(u, "RECURRENCE-ID:20240111T100000Z",
+               "DTSTART:20240111T110000Z", organizer, *attendees(6))))
+    assert_precondition(r, 403, C_NS, "max-attendees-per-instance")
+
+    still_serving(srv)
+    assert listed(alice, cal) == ["at-limit.ics"]
