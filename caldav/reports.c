@@ -5,8 +5,10 @@
  * limit-recurrence-set and limit-freebusy-set (§9.6).
  *
  * A calendar-query reads candidates from the time-range index in one
- * store call, then libical decides each one.  Known limit: VALARM
- * time-ranges never match.
+ * store call, then libical decides each one.  The instances a report
+ * writes out (expand, free-busy periods) are bounded by max_instances
+ * over the whole report: past them it is refused (403 max-instances),
+ * never cut short.  Known limit: VALARM time-ranges never match.
  */
 #include "caldav/caldav_int.h"
 
@@ -428,6 +430,8 @@ prune(struct dav_req *req, icalcomponent *c, const struct dav_xml_elem *sel)
 struct expand_ctx {
     icalcomponent *out;
     int64_t qs, qe;
+    size_t *left;      /* instances the report may still expand */
+    bool over;         /* it wanted more */
 };
 
 static struct icaltimetype
@@ -446,6 +450,11 @@ expand_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
                            : (x->qs <= start && start < x->qe);
     if (!hit)
         return true;
+    if (*x->left == 0) {
+        x->over = true;
+        return false;
+    }
+    (*x->left)--;
     icalcomponent *inst = icalcomponent_new_clone(comp);
     static const icalproperty_kind drop[] = {
         ICAL_RRULE_PROPERTY, ICAL_RDATE_PROPERTY, ICAL_EXDATE_PROPERTY,
@@ -534,11 +543,23 @@ apply_limits(struct dav_req *req, const struct cdata *cd, icalcomponent *copy)
     }
 }
 
-/* Append <C:calendar-data> for one object. */
-static void
+/* The error of a report that would expand more than max-instances. */
+static struct dav_err *
+too_many_instances(struct dav_req *req)
+{
+    /* RFC 4791 §5.2.8 announces the bound; CALDAV:max-instances, the
+     * precondition of §5.3.2.1, names it for a report too. */
+    return dav_err_cond(req, 403, CALDAV_NS, "max-instances",
+                        "report expands more than max-instances (%u)",
+                        caldav_max_instances(req));
+}
+
+/* Append <C:calendar-data> for one object.  Expansion takes from *left,
+ * the instances the whole report may expand; past them, 403. */
+static struct dav_err *
 render_cdata(struct dav_req *req, const struct cdata *cd,
              const struct caldav_object *o, icalcomponent *parsed,
-             struct buf *out)
+             size_t *left, struct buf *out)
 {
     const char *text = o->data;
     char *owned = NULL;
@@ -557,16 +578,21 @@ render_cdata(struct dav_req *req, const struct cdata *cd,
                 icalcomponent_add_property(
                     copy, icalproperty_new_prodid("-//Parvis//CalDAV//EN"));
                 struct expand_ctx x = { copy, cd->expand.start,
-                                        cd->expand.end };
+                                        cd->expand.end, left, false };
                 static const icalcomponent_kind kinds[] = {
                     ICAL_VEVENT_COMPONENT, ICAL_VTODO_COMPONENT,
                     ICAL_VJOURNAL_COMPONENT,
                 };
-                for (size_t i = 0; i < 3; i++)
-                    caldav_instances(vcal, kinds[i], cd->expand.start,
-                                     cd->expand.end,
-                                     caldav_max_instances(req), expand_cb,
-                                     &x);
+                for (size_t i = 0; i < 3 && !x.over; i++)
+                    if (!caldav_instances(vcal, kinds[i], cd->expand.start,
+                                          cd->expand.end,
+                                          caldav_max_instances(req),
+                                          expand_cb, &x))
+                        x.over = true;
+                if (x.over) {
+                    icalcomponent_free(copy);
+                    return too_many_instances(req);
+                }
             } else {
                 copy = icalcomponent_new_clone(vcal);
                 apply_limits(req, cd, copy);
@@ -584,6 +610,7 @@ render_cdata(struct dav_req *req, const struct cdata *cd,
     buf_puts(out, "<C:calendar-data>");
     buf_xml_text(out, text, strlen(text));
     buf_puts(out, "</C:calendar-data>");
+    return NULL;
 }
 
 /* ---- responses ------------------------------------------------------------------ */
@@ -592,6 +619,7 @@ struct props_req {
     const char *names[128];
     size_t n;
     struct cdata cd;
+    size_t instances_left;   /* what expand may still produce */
 };
 
 static struct dav_err *
@@ -599,6 +627,7 @@ parse_props(struct dav_req *req, const struct dav_xml_elem *root,
             struct props_req *pr)
 {
     memset(pr, 0, sizeof(*pr));
+    pr->instances_left = caldav_max_instances(req);
     struct dav_xml_elem *prop = dav_elem_child(root, DAV_NS, "prop");
     for (struct dav_xml_elem *p = dav_elem_first(prop);
          p != NULL && pr->n + 2 <= 128; p = dav_elem_next(p)) {
@@ -617,11 +646,10 @@ parse_props(struct dav_req *req, const struct dav_xml_elem *root,
     return NULL;
 }
 
-static void
+static struct dav_err *
 object_response(struct dav_req *req, struct arena *scratch,
                 const struct dav_target *cal, const struct caldav_object *o,
-                icalcomponent *parsed, const struct props_req *pr,
-                struct buf *b)
+                icalcomponent *parsed, struct props_req *pr, struct buf *b)
 {
     struct dav_target t = *cal;
     t.path = o->res.path;
@@ -633,10 +661,15 @@ object_response(struct dav_req *req, struct arena *scratch,
     buf_init(&found, scratch, 1024);
     buf_init(&missing, scratch, 64);
     dav_props_render(req, scratch, &t, pr->names, pr->n, &found, &missing);
-    if (pr->cd.want)
-        render_cdata(req, &pr->cd, o, parsed, &found);
+    if (pr->cd.want) {
+        struct dav_err *err = render_cdata(req, &pr->cd, o, parsed,
+                                           &pr->instances_left, &found);
+        if (err != NULL)
+            return err;
+    }
     dav_multistatus_response(b, dav_href_of(req, scratch, &t),
                              buf_cstr(&found), buf_cstr(&missing));
+    return NULL;
 }
 
 static bool
@@ -706,7 +739,12 @@ report_query(struct dav_req *req, const struct dav_xml_elem *root)
             return f.err;
         }
         if (match)
-            object_response(req, scratch, &cal, &objs[i], vcal, &pr, &b);
+            err = object_response(req, scratch, &cal, &objs[i], vcal, &pr,
+                                  &b);
+        if (err != NULL) {
+            arena_destroy(scratch);
+            return err;
+        }
     }
     arena_destroy(scratch);
     dav_multistatus_end(req, &b);
@@ -774,7 +812,11 @@ report_multiget(struct dav_req *req, const struct dav_xml_elem *root)
             dav_ms_status_href(&b, hrefs[i], 404);
             continue;
         }
-        object_response(req, scratch, t, o, NULL, &pr, &b);
+        err = object_response(req, scratch, t, o, NULL, &pr, &b);
+        if (err != NULL) {
+            arena_destroy(scratch);
+            return err;
+        }
     }
     arena_destroy(scratch);
     dav_multistatus_end(req, &b);
@@ -787,6 +829,8 @@ struct fb_ctx {
     icalcomponent *vcal;
     icalcomponent *fb;
     int64_t qs, qe;
+    size_t left;       /* busy periods the report may still add */
+    bool over;         /* it wanted more */
 };
 
 static bool
@@ -804,6 +848,11 @@ busy_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
         return true;
     if (end <= start || start >= f->qe || end <= f->qs)
         return true;
+    if (f->left == 0) {
+        f->over = true;
+        return false;
+    }
+    f->left--;
     int64_t s = start < f->qs ? f->qs : start;
     int64_t e = end > f->qe ? f->qe : end;
     struct icalperiodtype p;
@@ -847,18 +896,25 @@ report_freebusy(struct dav_req *req, const struct dav_xml_elem *root)
                                        utc_time((int64_t)time(NULL))));
     icalcomponent_add_property(fb, icalproperty_new_dtstart(utc_time(tr.start)));
     icalcomponent_add_property(fb, icalproperty_new_dtend(utc_time(tr.end)));
+    struct fb_ctx f = { NULL, fb, tr.start, tr.end,
+                        caldav_max_instances(req), false };
     struct arena *scratch = arena_child(req->arena);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && !f.over; i++) {
         arena_reset(scratch);
-        icalcomponent *vcal = caldav_ical_parse(scratch, objs[i].data,
-                                                strlen(objs[i].data));
-        if (vcal == NULL)
+        f.vcal = caldav_ical_parse(scratch, objs[i].data,
+                                   strlen(objs[i].data));
+        if (f.vcal == NULL)
             continue;
-        struct fb_ctx f = { vcal, fb, tr.start, tr.end };
-        caldav_instances(vcal, ICAL_VEVENT_COMPONENT, tr.start, tr.end,
-                         caldav_max_instances(req), busy_cb, &f);
+        if (!caldav_instances(f.vcal, ICAL_VEVENT_COMPONENT, tr.start,
+                              tr.end, caldav_max_instances(req), busy_cb,
+                              &f))
+            f.over = true;
     }
     arena_destroy(scratch);
+    if (f.over) {
+        icalcomponent_free(out);
+        return too_many_instances(req);
+    }
     icalcomponent_add_component(out, fb);
     char *text = icalcomponent_as_ical_string_r(out);
     if (text != NULL)

@@ -9,7 +9,10 @@ import pytest
 import requests
 
 from caldav_helpers import (C_NS, assert_precondition, event_ics,
-                            new_calendar, put_ics, put_ok, vcalendar, vevent)
+                            expand_prop, expanded_instances, freebusy_body,
+                            multiget_body, new_calendar, parse_ical, put_ics,
+                            put_ok, query_body, range_filter, report,
+                            vcalendar, vevent)
 from dav_helpers import (assert_status, dav, parse_multistatus, propfind,
                          propfind_one, put, unique, url_path)
 
@@ -105,6 +108,41 @@ def test_max_instances_per_object(new_server, seed):
 
     still_serving(srv)
     assert listed(alice, cal) == ["at-limit.ics"]
+
+
+def test_max_instances_per_report(new_server, seed):
+    srv = new_server(extra_conf={"max_instances": 100})
+    alice = session()
+    cal = new_calendar(srv, alice)
+    for name in ("a.ics", "b.ics"):
+        put_ok(alice, cal + name, event_ics(
+            uid(), "DTSTART:20240101T090000Z", "DURATION:PT1H",
+            "RRULE:FREQ=DAILY"))
+    start, fifty, fifty_one = ("20240101T000000Z", "20240220T000000Z",
+                               "20240221T000000Z")
+
+    # calendar-query with expand: 2 x 50 instances, then 2 x 51.
+    assert len(expanded_instances(alice, cal, start, fifty)) == 100
+    r = report(alice, cal, query_body(range_filter(start, fifty_one),
+                                      expand_prop(start, fifty_one)))
+    assert_precondition(r, 403, C_NS, "max-instances")
+    # calendar-multiget with expand: the same bound over the report.
+    hrefs = [url_path(cal) + n for n in ("a.ics", "b.ics")]
+    for end, status in ((fifty, 207), (fifty_one, 403)):
+        r = report(alice, cal, multiget_body(
+            hrefs, "<D:getetag/>" + expand_prop(start, end)))
+        assert r.status_code == status, (end, r.status_code, r.text[:500])
+    assert_precondition(r, 403, C_NS, "max-instances")
+    # free-busy-query: one busy period per instance.
+    r = report(alice, cal, freebusy_body(start, fifty), depth="1")
+    assert_status(r, 200)
+    assert len([p for c in parse_ical(r.text).walk("VFREEBUSY")
+                for p in c.all("FREEBUSY")]) == 100
+    r = report(alice, cal, freebusy_body(start, fifty_one), depth="1")
+    assert_precondition(r, 403, C_NS, "max-instances")
+
+    still_serving(srv)
+    assert listed(alice, cal) == ["a.ics", "b.ics"]
 
 
 def attendees(n):
