@@ -138,6 +138,15 @@ set_key(struct conf *c, const char *k, const char *v, char *err, size_t errlen)
         if (!parse_uint(v, 1UL << 30, &n) || n < 1024)
             goto bad_number;
         c->max_xml_body = n;
+    } else if (strcmp(k, "max_xml_depth") == 0) {
+        /* libxml2 refuses more than 256 levels without XML_PARSE_HUGE */
+        if (!parse_uint(v, 256, &n) || n < 16)
+            goto bad_number;
+        c->max_xml_depth = (unsigned)n;
+    } else if (strcmp(k, "max_xml_nodes") == 0) {
+        if (!parse_uint(v, 10000000, &n) || n < 100)
+            goto bad_number;
+        c->max_xml_nodes = (unsigned)n;
     } else if (strcmp(k, "max_resource_size") == 0) {
         if (!parse_uint(v, 64UL << 20, &n) || n < 1024)
             goto bad_number;
@@ -175,6 +184,8 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
     c->max_connections_per_client = 512;
     c->connection_timeout = 60;
     c->max_xml_body = 1024 * 1024;
+    c->max_xml_depth = 256;
+    c->max_xml_nodes = 100000;
     c->access_log = xstrdup("-");
     c->realm = xstrdup("Parvis");
     c->lock_timeout_max = 3600;

@@ -17,6 +17,8 @@ struct conf {
     unsigned max_connections; /* concurrent HTTP connections */
     unsigned connection_timeout; /* seconds */
     size_t max_xml_body;      /* bytes */
+    unsigned max_xml_depth;   /* element nesting of an XML body */
+    unsigned max_xml_nodes;   /* nodes of an XML body */
     char *access_log;         /* path, "-" or "off" */
     char *realm;              /* Basic realm */
     unsigned lock_timeout_max; /* seconds: longest lock granted */

@@ -320,9 +320,17 @@ const struct dav_prop_def *dav_registry_prop(const struct dav_registry *r,
 
 /* ---- the server and the request -------------------------------------------- */
 
+/* Defaults of the XML limits of struct dav_server (a field left 0), the
+ * same as conf/'s.  libxml2 itself stops at 256 levels. */
+#define DAV_DEFAULT_XML_DEPTH 256
+#define DAV_DEFAULT_XML_NODES 100000
+
 struct dav_server {
     const struct conf *conf;   /* for the adapter; dav/ reads the fields below */
     size_t max_xml_body;       /* 0: 1 MiB */
+    unsigned max_xml_depth;    /* element nesting; 0: DAV_DEFAULT_XML_DEPTH */
+    unsigned max_xml_nodes;    /* elements, attributes, text...; 0:
+                                  DAV_DEFAULT_XML_NODES */
     int32_t lock_timeout_max;  /* seconds; 0: 3600 */
     /* CalDAV limits, enforced and advertised by caldav/ (RFC 4791 §5.2.5,
      * §5.2.8, §5.2.9); 0 selects the default of caldav/caldav.h. */

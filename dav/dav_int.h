@@ -48,7 +48,9 @@ bool dav_etag_list_match(struct str list, const char *etag, bool exists,
 /* ---- xml.c ---- */
 
 /* Parse the request body as XML with no network, no entities and no DTD.
- * NULL body -> *out NULL.  400 on malformed XML or a DOCTYPE. */
+ * NULL body -> *out NULL.  400 on malformed XML, a DOCTYPE or elements
+ * nested deeper than max_xml_depth; 413 past max_xml_nodes nodes (both
+ * checked as the parser goes, before the tree grows further). */
 struct dav_err *dav_xml_parse(struct dav_req *req, xmlDocPtr *out);
 /* Does node n have namespace ns and local name 'name'? */
 bool dav_xml_is(const xmlNode *n, const char *ns, const char *name);

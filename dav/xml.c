@@ -3,7 +3,9 @@
  *
  * Reading: libxml2 with network access off, no entity substitution, no DTD
  * loading, and any document carrying a DOCTYPE refused (DESIGN.md
- * "Security defaults").  The body size is bounded before we get here.
+ * "Security defaults").  The body size is bounded before we get here; the
+ * nesting depth and the number of nodes are counted by SAX callbacks
+ * wrapped around libxml2's own, which stop the parser at the bound.
  * Namespace names are read through dav_xml_ns, which undoes libxml2's
  * "&#38;" for '&' (see parser_escapes_amp).
  *
@@ -97,6 +99,156 @@ decode_ns_names(struct arena *a, xmlNode *n)
     }
 }
 
+/* ---- depth and node limits ---------------------------------------------- */
+
+/*
+ * The count of one parse, with libxml2's SAX2 callbacks that build the
+ * tree.  The wrappers below count what each callback is about to add
+ * (an element with its attributes and namespace declarations, a text
+ * node, a comment, a processing instruction) and stop the parser instead
+ * of calling it past a bound.  They find the count through a thread-local
+ * pointer, set for the duration of the (synchronous) parse: libxml2 passes
+ * them the parser context only.
+ */
+struct xml_count {
+    unsigned max_depth, max_nodes;
+    unsigned depth, nodes;
+    bool in_text;              /* the last callback added text */
+    bool too_deep, too_many;
+    startElementNsSAX2Func start;
+    endElementNsSAX2Func end;
+    charactersSAXFunc characters;
+    ignorableWhitespaceSAXFunc blanks;
+    commentSAXFunc comment;
+    processingInstructionSAXFunc pi;
+};
+
+static _Thread_local struct xml_count *xml_count;
+
+/* Count n more nodes; false (and the parser stopped) past the bound. */
+static bool
+count_nodes(void *ctx, unsigned n)
+{
+    struct xml_count *c = xml_count;
+    if (n > c->max_nodes - c->nodes) {
+        c->too_many = true;
+        xmlStopParser(ctx);
+        return false;
+    }
+    c->nodes += n;
+    return true;
+}
+
+static void
+counted_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+              const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
+              int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+{
+    struct xml_count *c = xml_count;
+    c->in_text = false;
+    if (c->depth == c->max_depth) {
+        c->too_deep = true;
+        xmlStopParser(ctx);
+        return;
+    }
+    if (!count_nodes(ctx, 1 + (unsigned)nb_attributes +
+                              (unsigned)nb_namespaces))
+        return;
+    c->depth++;
+    c->start(ctx, localname, prefix, uri, nb_namespaces, namespaces,
+             nb_attributes, nb_defaulted, attributes);
+}
+
+static void
+counted_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+            const xmlChar *uri)
+{
+    struct xml_count *c = xml_count;
+    c->in_text = false;
+    c->depth--;
+    c->end(ctx, localname, prefix, uri);
+}
+
+/* Adjacent character callbacks fill one text node. */
+static bool
+count_text(void *ctx)
+{
+    struct xml_count *c = xml_count;
+    if (c->in_text)
+        return true;
+    if (!count_nodes(ctx, 1))
+        return false;
+    c->in_text = true;
+    return true;
+}
+
+static void
+counted_characters(void *ctx, const xmlChar *ch, int len)
+{
+    if (count_text(ctx))
+        xml_count->characters(ctx, ch, len);
+}
+
+static void
+counted_blanks(void *ctx, const xmlChar *ch, int len)
+{
+    if (count_text(ctx))
+        xml_count->blanks(ctx, ch, len);
+}
+
+static void
+counted_comment(void *ctx, const xmlChar *value)
+{
+    xml_count->in_text = false;
+    if (count_nodes(ctx, 1))
+        xml_count->comment(ctx, value);
+}
+
+static void
+counted_pi(void *ctx, const xmlChar *target, const xmlChar *data)
+{
+    xml_count->in_text = false;
+    if (count_nodes(ctx, 1))
+        xml_count->pi(ctx, target, data);
+}
+
+/* Put the counting wrappers around the callbacks that add nodes. */
+static void
+count_install(xmlParserCtxtPtr ctxt, struct xml_count *c)
+{
+    xmlSAXHandler *sax = ctxt->sax;
+    c->start = sax->startElementNs;
+    c->end = sax->endElementNs;
+    c->characters = sax->characters;
+    c->blanks = sax->ignorableWhitespace;
+    c->comment = sax->comment;
+    c->pi = sax->processingInstruction;
+    sax->startElementNs = counted_start;
+    sax->endElementNs = counted_end;
+    if (c->characters != NULL)
+        sax->characters = counted_characters;
+    if (c->blanks != NULL)
+        sax->ignorableWhitespace = counted_blanks;
+    if (c->comment != NULL)
+        sax->comment = counted_comment;
+    if (c->pi != NULL)
+        sax->processingInstruction = counted_pi;
+}
+
+static unsigned
+max_xml_depth(const struct dav_req *req)
+{
+    return req->srv->max_xml_depth > 0 ? req->srv->max_xml_depth
+                                       : DAV_DEFAULT_XML_DEPTH;
+}
+
+static unsigned
+max_xml_nodes(const struct dav_req *req)
+{
+    return req->srv->max_xml_nodes > 0 ? req->srv->max_xml_nodes
+                                       : DAV_DEFAULT_XML_NODES;
+}
+
 struct dav_err *
 dav_xml_parse(struct dav_req *req, xmlDocPtr *out)
 {
@@ -108,15 +260,33 @@ dav_xml_parse(struct dav_req *req, xmlDocPtr *out)
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
     if (ctxt == NULL)
         core_fatal("out of memory");
+    struct xml_count count;
+    memset(&count, 0, sizeof(count));
+    count.max_depth = max_xml_depth(req);
+    count.max_nodes = max_xml_nodes(req);
+    count_install(ctxt, &count);
+    xml_count = &count;
     xmlDocPtr doc = xmlCtxtReadMemory(ctxt, req->body.p, (int)req->body.len,
                                       NULL, NULL,
                                       XML_PARSE_NONET | XML_PARSE_NOERROR |
                                           XML_PARSE_NOWARNING |
                                           XML_PARSE_NOCDATA);
+    xml_count = NULL;
     /* Namespace errors (xmlns:p="") leave a document but are not
      * namespace-well-formed XML (Namespaces in XML 1.0 §3). */
     bool ns_ok = ctxt->nsWellFormed;
     xmlFreeParserCtxt(ctxt);
+    /* A stopped parser may still hand back the part it read. */
+    if (doc != NULL && (count.too_deep || count.too_many)) {
+        xmlFreeDoc(doc);
+        doc = NULL;
+    }
+    if (count.too_deep)
+        return dav_err_new(req, 400, "XML body nested deeper than %u",
+                           count.max_depth);
+    if (count.too_many)
+        return dav_err_new(req, 413, "XML body of more than %u nodes",
+                           count.max_nodes);
     if (doc == NULL)
         return dav_err_new(req, 400, "malformed XML body");
     arena_defer(req->arena, xml_doc_free_cb, doc);

@@ -476,6 +476,8 @@ fuzz_server_init(void)
     dav_registry_set_auth(reg, stub_authn, acl_authz);
     srv.conf = &conf;
     srv.max_xml_body = conf.max_xml_body;
+    srv.max_xml_depth = conf.max_xml_depth;
+    srv.max_xml_nodes = conf.max_xml_nodes;
     srv.lock_timeout_max = (int32_t)conf.lock_timeout_max;
     srv.max_resource_size = conf.max_resource_size;
     srv.max_instances = conf.max_instances;

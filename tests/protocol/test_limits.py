@@ -44,6 +44,72 @@ def uid():
     return unique("limits")
 
 
+# ---------------------------------------------------------------- XML
+
+
+Z_NS = "urn:parvis-test:limits"
+
+
+def new_file(srv, sess):
+    """URL of a fresh file in a fresh collection of s1."""
+    coll = srv.space_url("s1") + unique("coll") + "/"
+    assert_status(dav(sess, "MKCOL", coll), 201)
+    assert_status(put(sess, coll + "f.txt", b"content"), 201)
+    return coll + "f.txt"
+
+
+def set_dead(sess, url, name, inner):
+    """PROPPATCH setting Z:name to INNER: the document holds 6 nodes
+    (propertyupdate, its 2 namespace declarations, set, prop, Z:name) and
+    is 5 elements deep, plus what INNER adds."""
+    body = ('<?xml version="1.0" encoding="utf-8"?>'
+            '<D:propertyupdate xmlns:D="DAV:" xmlns:Z="%s"><D:set><D:prop>'
+            '<Z:%s>%s</Z:%s></D:prop></D:set></D:propertyupdate>'
+            % (Z_NS, name, inner, name))
+    return dav(sess, "PROPPATCH", url, data=body.encode(),
+               headers={"Content-Type": "application/xml"})
+
+
+def dead_props(sess, url, *names):
+    """{name: status} of dead properties Z:name (Depth 0 PROPFIND)."""
+    resp = propfind_one(sess, url, "prop",
+                        ["{%s}%s" % (Z_NS, n) for n in names])
+    return {n: resp.props["{%s}%s" % (Z_NS, n)][0] for n in names}
+
+
+def test_max_xml_depth(new_server, seed):
+    srv = new_server(extra_conf={"max_xml_depth": 16})
+    alice = session()
+    url = new_file(srv, alice)
+    # propertyupdate, set, prop, Z:name: 4 levels, then 12 more = 16.
+    assert_status(set_dead(alice, url, "deep", "<Z:i>" * 12 + "</Z:i>" * 12),
+                  207)
+    r = set_dead(alice, url, "deeper", "<Z:i>" * 13 + "</Z:i>" * 13)
+    assert_status(r, 400)
+
+    still_serving(srv)
+    assert dead_props(alice, url, "deep", "deeper") == \
+        {"deep": 200, "deeper": 404}
+
+
+def test_max_xml_nodes(new_server, seed):
+    srv = new_server(extra_conf={"max_xml_nodes": 100})
+    alice = session()
+    url = new_file(srv, alice)
+    # 6 nodes, then 94 children = 100.
+    assert_status(set_dead(alice, url, "many", "<Z:i/>" * 94), 207)
+    assert_status(set_dead(alice, url, "more", "<Z:i/>" * 95), 413)
+    # Attributes, text and comments are nodes too.
+    assert_status(set_dead(alice, url, "attrs", '<Z:i a="1"/>' * 48), 413)
+    assert_status(set_dead(alice, url, "text", "t<!---->" * 48), 413)
+    assert_status(set_dead(alice, url, "text2", "t<!---->" * 47), 207)
+
+    still_serving(srv)
+    assert dead_props(alice, url, "many", "more", "attrs", "text",
+                      "text2") == \
+        {"many": 200, "more": 404, "attrs": 404, "text": 404, "text2": 200}
+
+
 # ---------------------------------------------------------------- CalDAV
 
 

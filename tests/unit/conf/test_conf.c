@@ -85,6 +85,8 @@ assert_defaults(const struct conf *c)
     assert_false(c->trust_proxy_tls);
     assert_false(c->allow_unsafe_database);
     assert_null(c->anonymous_user);
+    assert_int_equal(c->max_xml_depth, 256);
+    assert_int_equal(c->max_xml_nodes, 100000);
     assert_int_equal(c->max_resource_size, 1024 * 1024);
     assert_int_equal(c->max_instances, 10000);
     assert_int_equal(c->max_attendees, 1000);
@@ -199,6 +201,10 @@ test_bad_numbers(void **state)
         "max_xml_body = 1 MB",
         "lock_timeout_max = 59",
         "lock_timeout_max = 604801",
+        "max_xml_depth = 15",
+        "max_xml_depth = 257",
+        "max_xml_nodes = 99",
+        "max_xml_nodes = 10000001",
         "max_resource_size = 1023",
         "max_resource_size = 67108865",
         "max_instances = 99",
@@ -225,6 +231,8 @@ test_bad_numbers(void **state)
                                   "connection_timeout = 86400\n"
                                   "max_xml_body = 1073741824\n"
                                   "lock_timeout_max = 604800\n"
+                                  "max_xml_depth = 256\n"
+                                  "max_xml_nodes = 10000000\n"
                                   "max_resource_size = 67108864\n"
                                   "max_instances = 1000000\n"
                                   "max_attendees = 100000\n");
@@ -237,17 +245,23 @@ test_bad_numbers(void **state)
     assert_int_equal(c.connection_timeout, 86400);
     assert_int_equal(c.max_xml_body, 1073741824);
     assert_int_equal(c.lock_timeout_max, 604800);
+    assert_int_equal(c.max_xml_depth, 256);
+    assert_int_equal(c.max_xml_nodes, 10000000);
     assert_int_equal(c.max_resource_size, 67108864);
     assert_int_equal(c.max_instances, 1000000);
     assert_int_equal(c.max_attendees, 100000);
     conf_release(&c);
     unlink(path);
     /* and so are the lower ones */
-    path = write_conf("max_resource_size = 1024\n"
+    path = write_conf("max_xml_depth = 16\n"
+                      "max_xml_nodes = 100\n"
+                      "max_resource_size = 1024\n"
                       "max_instances = 100\n"
                       "max_attendees = 1\n");
     if (!conf_load(&c, path, err, sizeof(err)))
         fail_msg("%s", err);
+    assert_int_equal(c.max_xml_depth, 16);
+    assert_int_equal(c.max_xml_nodes, 100);
     assert_int_equal(c.max_resource_size, 1024);
     assert_int_equal(c.max_instances, 100);
     assert_int_equal(c.max_attendees, 1);

@@ -915,6 +915,65 @@ test_xml_body_limit(void **state)
     free(body);
 }
 
+/* A PROPFIND asking for one property, Z:x, whose element holds 'inner'
+ * copies of 'open' followed by as many of 'close'.  malloc'd. */
+static char *
+nested_propfind(size_t inner, const char *open, const char *close)
+{
+    static const char head[] = "<D:propfind xmlns:D=\"DAV:\"><D:prop>"
+                               "<Z:x xmlns:Z=\"urn:z\">";
+    static const char tail[] = "</Z:x></D:prop></D:propfind>";
+    size_t lo = strlen(open), lc = strlen(close);
+    size_t n = sizeof(head) - 1 + inner * (lo + lc) + sizeof(tail);
+    char *b = malloc(n);
+    assert_non_null(b);
+    char *p = b;
+    memcpy(p, head, sizeof(head) - 1);
+    p += sizeof(head) - 1;
+    for (size_t i = 0; i < inner; i++, p += lo)
+        memcpy(p, open, lo);
+    for (size_t i = 0; i < inner; i++, p += lc)
+        memcpy(p, close, lc);
+    memcpy(p, tail, sizeof(tail));
+    return b;
+}
+
+static void
+test_xml_depth_and_node_limits(void **state)
+{
+    (void)state;
+    struct hdr d0[] = { { "Depth", "0" }, { NULL, NULL } };
+    /* propfind, prop and Z:x are 3 levels: 253 more reach the bound. */
+    assert_int_equal(conf.max_xml_depth, 256);
+    char *b = nested_propfind(253, "<Z:i>", "</Z:i>");
+    assert_int_equal(status_of("PROPFIND", SP "/", d0, b), 207);
+    free(b);
+    b = nested_propfind(254, "<Z:i>", "</Z:i>");
+    assert_int_equal(status_of("PROPFIND", SP "/", d0, b), 400);
+    free(b);
+    /* 5 nodes (3 elements, 2 namespace declarations) and the children. */
+    assert_int_equal(conf.max_xml_nodes, 100000);
+    b = nested_propfind(99995, "<Z:i/>", "");
+    assert_int_equal(status_of("PROPFIND", SP "/", d0, b), 207);
+    free(b);
+    b = nested_propfind(99996, "<Z:i/>", "");
+    assert_int_equal(status_of("PROPFIND", SP "/", d0, b), 413);
+    free(b);
+    /* Attributes, text and comments count as well. */
+    b = nested_propfind(49997, "<Z:i a=\"1\"/>", "");
+    assert_int_equal(status_of("PROPFIND", SP "/", d0, b), 207);
+    free(b);
+    b = nested_propfind(49998, "<Z:i a=\"1\"/>", "");
+    assert_int_equal(status_of("PROPFIND", SP "/", d0, b), 413);
+    free(b);
+    b = nested_propfind(49998, "t<!---->", "");
+    assert_int_equal(status_of("PROPFIND", SP "/", d0, b), 413);
+    free(b);
+    b = nested_propfind(49997, "t<!---->", "");
+    assert_int_equal(status_of("PROPFIND", SP "/", d0, b), 207);
+    free(b);
+}
+
 /* ---- DELETE -------------------------------------------------------------- */
 
 static void
@@ -1679,6 +1738,8 @@ main(void)
     dav_registry_set_auth(reg, stub_authn, stub_authz);
     srv.conf = &conf;
     srv.max_xml_body = conf.max_xml_body;
+    srv.max_xml_depth = conf.max_xml_depth;
+    srv.max_xml_nodes = conf.max_xml_nodes;
     srv.lock_timeout_max = (int32_t)conf.lock_timeout_max;
     srv.max_resource_size = conf.max_resource_size;
     srv.max_instances = conf.max_instances;
@@ -1704,6 +1765,7 @@ main(void)
         METHOD_TEST(test_proppatch_protected_changes_nothing),
         METHOD_TEST(test_propfind_depth_infinity_refused),
         METHOD_TEST(test_xml_body_limit),
+        METHOD_TEST(test_xml_depth_and_node_limits),
         METHOD_TEST(test_delete),
         METHOD_TEST(test_copy_move),
         METHOD_TEST(test_locks),
