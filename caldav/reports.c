@@ -616,7 +616,7 @@ render_cdata(struct dav_req *req, const struct cdata *cd,
 /* ---- responses ------------------------------------------------------------------ */
 
 struct props_req {
-    const char *names[128];
+    const char **names;      /* { ns, name } pairs but calendar-data */
     size_t n;
     struct cdata cd;
     size_t instances_left;   /* what expand may still produce */
@@ -629,16 +629,24 @@ parse_props(struct dav_req *req, const struct dav_xml_elem *root,
     memset(pr, 0, sizeof(*pr));
     pr->instances_left = caldav_max_instances(req);
     struct dav_xml_elem *prop = dav_elem_child(root, DAV_NS, "prop");
-    for (struct dav_xml_elem *p = dav_elem_first(prop);
-         p != NULL && pr->n + 2 <= 128; p = dav_elem_next(p)) {
-        if (dav_elem_is(p, CALDAV_NS, "calendar-data")) {
-            struct dav_err *err = parse_cdata(req, p, &pr->cd);
-            if (err != NULL)
-                return err;
+    struct dav_err *err = dav_prop_names(req, prop, &pr->names, &pr->n);
+    if (err != NULL)
+        return err;
+    size_t k = 0;
+    for (size_t i = 0; i < pr->n; i += 2) {
+        if (strcmp(pr->names[i], CALDAV_NS) == 0 &&
+            strcmp(pr->names[i + 1], "calendar-data") == 0)
             continue;
-        }
-        pr->names[pr->n++] = dav_elem_ns(p);
-        pr->names[pr->n++] = dav_elem_name(p);
+        pr->names[k++] = pr->names[i];
+        pr->names[k++] = pr->names[i + 1];
+    }
+    pr->n = k;
+    struct dav_xml_elem *cd = dav_elem_child(prop, CALDAV_NS,
+                                             "calendar-data");
+    if (cd != NULL) {
+        err = parse_cdata(req, cd, &pr->cd);
+        if (err != NULL)
+            return err;
     }
     if (prop == NULL && dav_elem_child(root, DAV_NS, "allprop") == NULL &&
         dav_elem_child(root, DAV_NS, "propname") == NULL)

@@ -19,6 +19,7 @@ struct conf {
     size_t max_xml_body;      /* bytes */
     unsigned max_xml_depth;   /* element nesting of an XML body */
     unsigned max_xml_nodes;   /* nodes of an XML body */
+    unsigned max_props_per_request; /* named by PROPFIND, PROPPATCH, REPORT */
     char *access_log;         /* path, "-" or "off" */
     char *realm;              /* Basic realm */
     unsigned lock_timeout_max; /* seconds: longest lock granted */

@@ -219,6 +219,15 @@ const char *dav_elem_attr(struct dav_req *req, const struct dav_xml_elem *e,
 const char *dav_elem_text(struct dav_req *req, const struct dav_xml_elem *e);
 /* e serialized with the namespace declarations it needs. */
 const char *dav_elem_dump(struct dav_req *req, const struct dav_xml_elem *e);
+/*
+ * The properties named by the children of 'prop' (a DAV:prop element, or
+ * NULL), as { ns, name } pairs: 2 * n strings in *names, allocated in
+ * req->arena, *nnames = 2 * n (the form dav_props_render takes).  413 when
+ * they are more than the server's max_props.
+ */
+struct dav_err *dav_prop_names(struct dav_req *req,
+                               const struct dav_xml_elem *prop,
+                               const char ***names, size_t *nnames);
 
 /* ---- multistatus output, for extensions ------------------------------------ */
 
@@ -324,6 +333,7 @@ const struct dav_prop_def *dav_registry_prop(const struct dav_registry *r,
  * same as conf/'s.  libxml2 itself stops at 256 levels. */
 #define DAV_DEFAULT_XML_DEPTH 256
 #define DAV_DEFAULT_XML_NODES 100000
+#define DAV_DEFAULT_PROPS 1000
 
 struct dav_server {
     const struct conf *conf;   /* for the adapter; dav/ reads the fields below */
@@ -331,6 +341,8 @@ struct dav_server {
     unsigned max_xml_depth;    /* element nesting; 0: DAV_DEFAULT_XML_DEPTH */
     unsigned max_xml_nodes;    /* elements, attributes, text...; 0:
                                   DAV_DEFAULT_XML_NODES */
+    unsigned max_props;        /* properties named by one PROPFIND,
+                                  PROPPATCH or REPORT; 0: DAV_DEFAULT_PROPS */
     int32_t lock_timeout_max;  /* seconds; 0: 3600 */
     /* CalDAV limits, enforced and advertised by caldav/ (RFC 4791 §5.2.5,
      * §5.2.8, §5.2.9); 0 selects the default of caldav/caldav.h. */

@@ -289,6 +289,41 @@ struct pf_request {
     size_t nnames;
 };
 
+static unsigned
+max_props(const struct dav_req *req)
+{
+    return req->srv->max_props > 0 ? req->srv->max_props : DAV_DEFAULT_PROPS;
+}
+
+static struct dav_err *
+too_many_props(struct dav_req *req)
+{
+    return dav_err_new(req, 413, "more than %u properties in one request",
+                       max_props(req));
+}
+
+struct dav_err *
+dav_prop_names(struct dav_req *req, const struct dav_xml_elem *prop,
+               const char ***names, size_t *nnames)
+{
+    size_t n = 0;
+    for (struct dav_xml_elem *p = dav_elem_first(prop); p != NULL;
+         p = dav_elem_next(p))
+        n++;
+    if (n > max_props(req))
+        return too_many_props(req);
+    const char **v = arena_alloc(req->arena, (2 * n + 1) * sizeof(*v));
+    size_t k = 0;
+    for (struct dav_xml_elem *p = dav_elem_first(prop); p != NULL;
+         p = dav_elem_next(p)) {
+        v[k++] = dav_elem_ns(p);
+        v[k++] = dav_elem_name(p);
+    }
+    *names = v;
+    *nnames = k;
+    return NULL;
+}
+
 static struct dav_err *
 parse_propfind(struct dav_req *req, struct pf_request *pf)
 {
@@ -322,6 +357,8 @@ parse_propfind(struct dav_req *req, struct pf_request *pf)
     size_t n = 0;
     for (xmlNode *p = dav_xml_first_elem(props); p; p = dav_xml_next_elem(p))
         n++;
+    if (n > max_props(req))
+        return too_many_props(req);
     pf->names = arena_alloc(req->arena, (n + 1) * sizeof(*pf->names));
     for (xmlNode *p = dav_xml_first_elem(props); p; p = dav_xml_next_elem(p)) {
         pf->names[pf->nnames].ns = arena_strdup(req->arena, dav_xml_ns(p));
@@ -832,6 +869,8 @@ dav_props_apply(struct dav_req *req, struct dav_target *t,
                     skipped = true;
             if (skipped)
                 continue;
+            if (nops == max_props(req))
+                return too_many_props(req);
             if (nops == cap) {
                 struct pp_op *n = arena_alloc(req->arena,
                                               2 * cap * sizeof(*ops));

@@ -121,13 +121,11 @@ report_sync_collection(struct dav_req *req, const struct dav_xml_elem *root)
         since = (int64_t)v;
     }
 
-    const char *names[128];
-    size_t nnames = 0;
-    for (struct dav_xml_elem *p = dav_elem_first(prop);
-         p != NULL && nnames + 2 <= 128; p = dav_elem_next(p)) {
-        names[nnames++] = dav_elem_ns(p);
-        names[nnames++] = dav_elem_name(p);
-    }
+    const char **names;
+    size_t nnames;
+    struct dav_err *err = dav_prop_names(req, prop, &names, &nnames);
+    if (err != NULL)
+        return err;
 
     const struct dav_store_ops *st = req->srv->store;
     const char **changed = NULL;

@@ -765,14 +765,12 @@ report_version_tree(struct dav_req *req, const struct dav_xml_elem *root)
         return dav_err_cond(req, 403, DAV_NS, "supported-report",
                             "version-tree needs a file");
     }
-    const char *names[128];
-    size_t nn = 0;
-    struct dav_xml_elem *prop = dav_elem_child(root, DAV_NS, "prop");
-    for (struct dav_xml_elem *p = dav_elem_first(prop);
-         p != NULL && nn + 2 <= 128; p = dav_elem_next(p)) {
-        names[nn++] = dav_elem_ns(p);
-        names[nn++] = dav_elem_name(p);
-    }
+    const char **names;
+    size_t nn;
+    struct dav_err *err = dav_prop_names(
+        req, dav_elem_child(root, DAV_NS, "prop"), &names, &nn);
+    if (err != NULL)
+        return err;
     struct dav_revision *revs;
     size_t n;
     enum dav_store_rc rc = req->srv->store->revisions(req, f.res.id, &revs,

@@ -12,7 +12,7 @@ from caldav_helpers import (C_NS, assert_precondition, event_ics,
                             expand_prop, expanded_instances, freebusy_body,
                             multiget_body, new_calendar, parse_ical, put_ics,
                             put_ok, query_body, range_filter, report,
-                            vcalendar, vevent)
+                            sync_body, vcalendar, vevent)
 from dav_helpers import (assert_status, dav, parse_multistatus, propfind,
                          propfind_one, put, unique, url_path)
 
@@ -108,6 +108,50 @@ def test_max_xml_nodes(new_server, seed):
     assert dead_props(alice, url, "many", "more", "attrs", "text",
                       "text2") == \
         {"many": 200, "more": 404, "attrs": 404, "text": 404, "text2": 200}
+
+
+def test_max_props_per_request(new_server, seed):
+    srv = new_server(extra_conf={"max_props_per_request": 16})
+    alice = session()
+    url = new_file(srv, alice)
+    names = ["{%s}p%d" % (Z_NS, i) for i in range(17)]
+
+    # PROPFIND
+    resp = propfind_one(alice, url, "prop", names[:16])
+    assert len(resp.props) == 16
+    assert_status(propfind(alice, url, "0", "prop", names), 413)
+    # PROPPATCH: within the bound all are set; beyond it none is.
+    sets = "".join("<Z:p%d>v</Z:p%d>" % (i, i) for i in range(17))
+    body = ('<D:propertyupdate xmlns:D="DAV:" xmlns:Z="%s"><D:set><D:prop>'
+            '%%s</D:prop></D:set></D:propertyupdate>' % Z_NS)
+    r = dav(alice, "PROPPATCH", url, headers={"Content-Type": "application/xml"},
+            data=(body % sets.replace("<Z:p16>v</Z:p16>", "")).encode())
+    assert_status(r, 207)
+    r = dav(alice, "PROPPATCH", url, headers={"Content-Type": "application/xml"},
+            data=(body % sets.replace("p", "q")).encode())
+    assert_status(r, 413)
+    # REPORTs name properties too: sync-collection and calendar-multiget.
+    coll = url.rsplit("/", 1)[0] + "/"
+    r = report(alice, coll, sync_body("", prop_xml="".join(
+        "<Z:p%d xmlns:Z='%s'/>" % (i, Z_NS) for i in range(16))))
+    assert_status(r, 207)
+    r = report(alice, coll, sync_body("", prop_xml="".join(
+        "<Z:p%d xmlns:Z='%s'/>" % (i, Z_NS) for i in range(17))))
+    assert_status(r, 413)
+    cal = new_calendar(srv, alice)
+    put_ok(alice, cal + "e.ics", event_ics(uid(), "DTSTART:20240110T100000Z"))
+    props = "<C:calendar-data/>" + "".join(
+        "<Z:p%d xmlns:Z='%s'/>" % (i, Z_NS) for i in range(15))
+    r = report(alice, cal, multiget_body([url_path(cal) + "e.ics"], props))
+    assert_status(r, 207)
+    r = report(alice, cal, multiget_body([url_path(cal) + "e.ics"],
+                                         props + "<D:getetag/>"))
+    assert_status(r, 413)
+
+    still_serving(srv)
+    for x, status in (("p", 200), ("q", 404)):
+        assert dead_props(alice, url, *["%s%d" % (x, i) for i in range(16)]) \
+            == {"%s%d" % (x, i): status for i in range(16)}
 
 
 # ---------------------------------------------------------------- CalDAV

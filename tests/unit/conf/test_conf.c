@@ -87,6 +87,7 @@ assert_defaults(const struct conf *c)
     assert_null(c->anonymous_user);
     assert_int_equal(c->max_xml_depth, 256);
     assert_int_equal(c->max_xml_nodes, 100000);
+    assert_int_equal(c->max_props_per_request, 1000);
     assert_int_equal(c->max_resource_size, 1024 * 1024);
     assert_int_equal(c->max_instances, 10000);
     assert_int_equal(c->max_attendees, 1000);
@@ -205,6 +206,8 @@ test_bad_numbers(void **state)
         "max_xml_depth = 257",
         "max_xml_nodes = 99",
         "max_xml_nodes = 10000001",
+        "max_props_per_request = 15",
+        "max_props_per_request = 100001",
         "max_resource_size = 1023",
         "max_resource_size = 67108865",
         "max_instances = 99",
@@ -233,6 +236,7 @@ test_bad_numbers(void **state)
                                   "lock_timeout_max = 604800\n"
                                   "max_xml_depth = 256\n"
                                   "max_xml_nodes = 10000000\n"
+                                  "max_props_per_request = 100000\n"
                                   "max_resource_size = 67108864\n"
                                   "max_instances = 1000000\n"
                                   "max_attendees = 100000\n");
@@ -247,6 +251,7 @@ test_bad_numbers(void **state)
     assert_int_equal(c.lock_timeout_max, 604800);
     assert_int_equal(c.max_xml_depth, 256);
     assert_int_equal(c.max_xml_nodes, 10000000);
+    assert_int_equal(c.max_props_per_request, 100000);
     assert_int_equal(c.max_resource_size, 67108864);
     assert_int_equal(c.max_instances, 1000000);
     assert_int_equal(c.max_attendees, 100000);
@@ -255,6 +260,7 @@ test_bad_numbers(void **state)
     /* and so are the lower ones */
     path = write_conf("max_xml_depth = 16\n"
                       "max_xml_nodes = 100\n"
+                      "max_props_per_request = 16\n"
                       "max_resource_size = 1024\n"
                       "max_instances = 100\n"
                       "max_attendees = 1\n");
@@ -262,6 +268,7 @@ test_bad_numbers(void **state)
         fail_msg("%s", err);
     assert_int_equal(c.max_xml_depth, 16);
     assert_int_equal(c.max_xml_nodes, 100);
+    assert_int_equal(c.max_props_per_request, 16);
     assert_int_equal(c.max_resource_size, 1024);
     assert_int_equal(c.max_instances, 100);
     assert_int_equal(c.max_attendees, 1);

@@ -974,6 +974,56 @@ test_xml_depth_and_node_limits(void **state)
     free(b);
 }
 
+/* head, then n copies of item with %zu replaced by the index, then tail.
+ * malloc'd. */
+static char *
+repeat_body(const char *head, const char *item, size_t n, const char *tail)
+{
+    size_t cap = strlen(head) + n * (strlen(item) + 20) + strlen(tail) + 1;
+    char *b = malloc(cap);
+    assert_non_null(b);
+    size_t len = (size_t)snprintf(b, cap, "%s", head);
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(b + len, cap - len, item, i);
+    snprintf(b + len, cap - len, "%s", tail);
+    return b;
+}
+
+static void
+test_props_per_request_limit(void **state)
+{
+    (void)state;
+    assert_int_equal(conf.max_props_per_request, 1000);
+    assert_int_equal(status_of("PUT", SP "/p.txt", NULL, "p"), 201);
+    struct hdr d0[] = { { "Depth", "0" }, { NULL, NULL } };
+    static const char pf_head[] = "<D:propfind xmlns:D=\"DAV:\" "
+                                  "xmlns:Z=\"urn:z\"><D:prop>";
+    static const char pf_tail[] = "</D:prop></D:propfind>";
+    char *b = repeat_body(pf_head, "<Z:p%zu/>", 1000, pf_tail);
+    assert_int_equal(status_of("PROPFIND", SP "/p.txt", d0, b), 207);
+    free(b);
+    b = repeat_body(pf_head, "<Z:p%zu/>", 1001, pf_tail);
+    assert_int_equal(status_of("PROPFIND", SP "/p.txt", d0, b), 413);
+    free(b);
+
+    /* PROPPATCH: all or nothing, so nothing is stored past the bound. */
+    static const char pp_head[] = "<D:propertyupdate xmlns:D=\"DAV:\" "
+                                  "xmlns:Z=\"urn:z\"><D:set><D:prop>";
+    static const char pp_tail[] = "</D:prop></D:set></D:propertyupdate>";
+    b = repeat_body(pp_head, "<Z:q%1$zu>v</Z:q%1$zu>", 1001, pp_tail);
+    assert_int_equal(status_of("PROPPATCH", SP "/p.txt", NULL, b), 413);
+    free(b);
+    b = repeat_body(pf_head, "<Z:q%zu/>", 1, pf_tail);
+    struct dav_req *req = req_str("PROPFIND", SP "/p.txt", d0, b);
+    assert_int_equal(req->status, 207);
+    assert_contains(resp_text(req), "404 Not Found");
+    dav_req_destroy(req);
+    free(b);
+    b = repeat_body(pp_head, "<Z:q%1$zu>v</Z:q%1$zu>", 1000, pp_tail);
+    assert_int_equal(status_of("PROPPATCH", SP "/p.txt", NULL, b), 207);
+    free(b);
+}
+
 /* ---- DELETE -------------------------------------------------------------- */
 
 static void
@@ -1740,6 +1790,7 @@ main(void)
     srv.max_xml_body = conf.max_xml_body;
     srv.max_xml_depth = conf.max_xml_depth;
     srv.max_xml_nodes = conf.max_xml_nodes;
+    srv.max_props = conf.max_props_per_request;
     srv.lock_timeout_max = (int32_t)conf.lock_timeout_max;
     srv.max_resource_size = conf.max_resource_size;
     srv.max_instances = conf.max_instances;
@@ -1766,6 +1817,7 @@ main(void)
         METHOD_TEST(test_propfind_depth_infinity_refused),
         METHOD_TEST(test_xml_body_limit),
         METHOD_TEST(test_xml_depth_and_node_limits),
+        METHOD_TEST(test_props_per_request_limit),
         METHOD_TEST(test_delete),
         METHOD_TEST(test_copy_move),
         METHOD_TEST(test_locks),
