@@ -151,6 +151,10 @@ set_key(struct conf *c, const char *k, const char *v, char *err, size_t errlen)
         if (!parse_uint(v, 100000, &n) || n < 16)
             goto bad_number;
         c->max_props_per_request = (unsigned)n;
+    } else if (strcmp(k, "max_propfind_members") == 0) {
+        if (!parse_uint(v, 10000000, &n) || n < 100)
+            goto bad_number;
+        c->max_propfind_members = (unsigned)n;
     } else if (strcmp(k, "max_resource_size") == 0) {
         if (!parse_uint(v, 64UL << 20, &n) || n < 1024)
             goto bad_number;
@@ -191,6 +195,7 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
     c->max_xml_depth = 256;
     c->max_xml_nodes = 100000;
     c->max_props_per_request = 1000;
+    c->max_propfind_members = 100000;
     c->access_log = xstrdup("-");
     c->realm = xstrdup("Parvis");
     c->lock_timeout_max = 3600;

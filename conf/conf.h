@@ -20,6 +20,7 @@ struct conf {
     unsigned max_xml_depth;   /* element nesting of an XML body */
     unsigned max_xml_nodes;   /* nodes of an XML body */
     unsigned max_props_per_request; /* named by PROPFIND, PROPPATCH, REPORT */
+    unsigned max_propfind_members; /* listed by one Depth 1 PROPFIND */
     char *access_log;         /* path, "-" or "off" */
     char *realm;              /* Basic realm */
     unsigned lock_timeout_max; /* seconds: longest lock granted */

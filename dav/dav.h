@@ -334,6 +334,7 @@ const struct dav_prop_def *dav_registry_prop(const struct dav_registry *r,
 #define DAV_DEFAULT_XML_DEPTH 256
 #define DAV_DEFAULT_XML_NODES 100000
 #define DAV_DEFAULT_PROPS 1000
+#define DAV_DEFAULT_PROPFIND_MEMBERS 100000
 
 struct dav_server {
     const struct conf *conf;   /* for the adapter; dav/ reads the fields below */
@@ -343,6 +344,8 @@ struct dav_server {
                                   DAV_DEFAULT_XML_NODES */
     unsigned max_props;        /* properties named by one PROPFIND,
                                   PROPPATCH or REPORT; 0: DAV_DEFAULT_PROPS */
+    unsigned max_propfind_members; /* members one Depth 1 PROPFIND lists;
+                                      0: DAV_DEFAULT_PROPFIND_MEMBERS */
     int32_t lock_timeout_max;  /* seconds; 0: 3600 */
     /* CalDAV limits, enforced and advertised by caldav/ (RFC 4791 §5.2.5,
      * §5.2.8, §5.2.9); 0 selects the default of caldav/caldav.h. */

@@ -8,7 +8,9 @@
  * (DESIGN.md "Access control").
  *
  * Known limits: Depth: infinity is refused (RFC 4918 §9.1 allows it,
- * with DAV:propfind-finite-depth); the multistatus is built in memory.
+ * with DAV:propfind-finite-depth); the multistatus is built in memory,
+ * which is why a Depth 1 listing of more than max_propfind_members
+ * members is refused too (403 DAV:number-of-matches-within-limits).
  */
 #include "dav/dav_int.h"
 
@@ -754,6 +756,18 @@ dav_method_propfind(struct dav_req *req)
             nkids = k;
         }
     }
+
+    /* The answer is built in memory: bound it (RFC 4918 defines no
+     * paging; RFC 3744 §9.4 and RFC 4791 §7.8 name this precondition for
+     * an answer with too many members). */
+    unsigned max_members = req->srv->max_propfind_members > 0
+                               ? req->srv->max_propfind_members
+                               : DAV_DEFAULT_PROPFIND_MEMBERS;
+    if (nkids > max_members)
+        return dav_err_cond(req, 403, DAV_NS,
+                            "number-of-matches-within-limits",
+                            "%zu members, over max_propfind_members (%u)",
+                            nkids, max_members);
 
     /* Dead properties of every member: one store call per space (there is
      * one, but for calendar homes), matched to members by a merge walk

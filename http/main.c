@@ -124,6 +124,7 @@ main(int argc, char **argv)
         .max_xml_depth = conf.max_xml_depth,
         .max_xml_nodes = conf.max_xml_nodes,
         .max_props = conf.max_props_per_request,
+        .max_propfind_members = conf.max_propfind_members,
         .realm = conf.realm,
         .lock_timeout_max = (int32_t)conf.lock_timeout_max,
         .max_resource_size = conf.max_resource_size,

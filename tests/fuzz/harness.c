@@ -479,6 +479,7 @@ fuzz_server_init(void)
     srv.max_xml_depth = conf.max_xml_depth;
     srv.max_xml_nodes = conf.max_xml_nodes;
     srv.max_props = conf.max_props_per_request;
+    srv.max_propfind_members = conf.max_propfind_members;
     srv.lock_timeout_max = (int32_t)conf.lock_timeout_max;
     srv.max_resource_size = conf.max_resource_size;
     srv.max_instances = conf.max_instances;

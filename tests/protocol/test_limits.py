@@ -13,8 +13,9 @@ from caldav_helpers import (C_NS, assert_precondition, event_ics,
                             multiget_body, new_calendar, parse_ical, put_ics,
                             put_ok, query_body, range_filter, report,
                             sync_body, vcalendar, vevent)
-from dav_helpers import (assert_status, dav, parse_multistatus, propfind,
-                         propfind_one, put, unique, url_path)
+from dav_helpers import (assert_status, count_resources_under, dav, db_path,
+                         parse_multistatus, propfind, propfind_one, put,
+                         unique, url_path)
 
 
 def session(user="alice"):
@@ -152,6 +153,28 @@ def test_max_props_per_request(new_server, seed):
     for x, status in (("p", 200), ("q", 404)):
         assert dead_props(alice, url, *["%s%d" % (x, i) for i in range(16)]) \
             == {"%s%d" % (x, i): status for i in range(16)}
+
+
+# ---------------------------------------------------------------- listings
+
+
+def test_max_propfind_members(new_server, seed, cluster):
+    srv = new_server(extra_conf={"max_propfind_members": 100})
+    alice = session()
+    coll = srv.space_url("s1") + unique("many") + "/"
+    assert_status(dav(alice, "MKCOL", coll), 201)
+    for i in range(100):
+        assert_status(put(alice, coll + "f%03d.txt" % i, b"x"), 201)
+    assert len(listed(alice, coll)) == 100
+    assert_status(put(alice, coll + "f100.txt", b"x"), 201)
+    r = propfind(alice, coll, "1")
+    assert_precondition(r, 403, "DAV:", "number-of-matches-within-limits")
+    # The folder itself and each member stay reachable.
+    assert_status(propfind(alice, coll, "0"), 207)
+    assert dav(alice, "GET", coll + "f100.txt").content == b"x"
+
+    still_serving(srv)
+    assert count_resources_under(cluster, db_path(coll)) == 102
 
 
 # ---------------------------------------------------------------- CalDAV

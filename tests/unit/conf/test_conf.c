@@ -88,6 +88,7 @@ assert_defaults(const struct conf *c)
     assert_int_equal(c->max_xml_depth, 256);
     assert_int_equal(c->max_xml_nodes, 100000);
     assert_int_equal(c->max_props_per_request, 1000);
+    assert_int_equal(c->max_propfind_members, 100000);
     assert_int_equal(c->max_resource_size, 1024 * 1024);
     assert_int_equal(c->max_instances, 10000);
     assert_int_equal(c->max_attendees, 1000);
@@ -208,6 +209,8 @@ test_bad_numbers(void **state)
         "max_xml_nodes = 10000001",
         "max_props_per_request = 15",
         "max_props_per_request = 100001",
+        "max_propfind_members = 99",
+        "max_propfind_members = 10000001",
         "max_resource_size = 1023",
         "max_resource_size = 67108865",
         "max_instances = 99",
@@ -237,6 +240,7 @@ test_bad_numbers(void **state)
                                   "max_xml_depth = 256\n"
                                   "max_xml_nodes = 10000000\n"
                                   "max_props_per_request = 100000\n"
+                                  "max_propfind_members = 10000000\n"
                                   "max_resource_size = 67108864\n"
                                   "max_instances = 1000000\n"
                                   "max_attendees = 100000\n");
@@ -252,6 +256,7 @@ test_bad_numbers(void **state)
     assert_int_equal(c.max_xml_depth, 256);
     assert_int_equal(c.max_xml_nodes, 10000000);
     assert_int_equal(c.max_props_per_request, 100000);
+    assert_int_equal(c.max_propfind_members, 10000000);
     assert_int_equal(c.max_resource_size, 67108864);
     assert_int_equal(c.max_instances, 1000000);
     assert_int_equal(c.max_attendees, 100000);
@@ -261,6 +266,7 @@ test_bad_numbers(void **state)
     path = write_conf("max_xml_depth = 16\n"
                       "max_xml_nodes = 100\n"
                       "max_props_per_request = 16\n"
+                      "max_propfind_members = 100\n"
                       "max_resource_size = 1024\n"
                       "max_instances = 100\n"
                       "max_attendees = 1\n");
@@ -269,6 +275,7 @@ test_bad_numbers(void **state)
     assert_int_equal(c.max_xml_depth, 16);
     assert_int_equal(c.max_xml_nodes, 100);
     assert_int_equal(c.max_props_per_request, 16);
+    assert_int_equal(c.max_propfind_members, 100);
     assert_int_equal(c.max_resource_size, 1024);
     assert_int_equal(c.max_instances, 100);
     assert_int_equal(c.max_attendees, 1);

@@ -1024,6 +1024,34 @@ test_props_per_request_limit(void **state)
     free(b);
 }
 
+static void
+test_propfind_members_limit(void **state)
+{
+    (void)state;
+    srv.max_propfind_members = 100;
+    assert_int_equal(status_of("MKCOL", SP "/many", NULL, NULL), 201);
+    for (int i = 0; i < 100; i++) {
+        char url[64];
+        snprintf(url, sizeof(url), SP "/many/f%03d.txt", i);
+        assert_int_equal(status_of("PUT", url, NULL, "x"), 201);
+    }
+    struct hdr d1[] = { { "Depth", "1" }, { NULL, NULL } };
+    struct dav_req *req = req_str("PROPFIND", SP "/many/", d1, NULL);
+    assert_int_equal(req->status, 207);
+    assert_xp(resp_text(req), "count(//D:response)", "101");
+    dav_req_destroy(req);
+    assert_int_equal(status_of("PUT", SP "/many/f100.txt", NULL, "x"), 201);
+    req = req_str("PROPFIND", SP "/many/", d1, NULL);
+    assert_int_equal(req->status, 403);
+    assert_xp(resp_text(req),
+              "count(/D:error/D:number-of-matches-within-limits)", "1");
+    dav_req_destroy(req);
+    /* Depth 0 is one member, whatever the folder holds. */
+    struct hdr d0[] = { { "Depth", "0" }, { NULL, NULL } };
+    assert_int_equal(status_of("PROPFIND", SP "/many/", d0, NULL), 207);
+    srv.max_propfind_members = conf.max_propfind_members;
+}
+
 /* ---- DELETE -------------------------------------------------------------- */
 
 static void
@@ -1791,6 +1819,7 @@ main(void)
     srv.max_xml_depth = conf.max_xml_depth;
     srv.max_xml_nodes = conf.max_xml_nodes;
     srv.max_props = conf.max_props_per_request;
+    srv.max_propfind_members = conf.max_propfind_members;
     srv.lock_timeout_max = (int32_t)conf.lock_timeout_max;
     srv.max_resource_size = conf.max_resource_size;
     srv.max_instances = conf.max_instances;
@@ -1818,6 +1847,7 @@ main(void)
         METHOD_TEST(test_xml_body_limit),
         METHOD_TEST(test_xml_depth_and_node_limits),
         METHOD_TEST(test_props_per_request_limit),
+        METHOD_TEST(test_propfind_members_limit),
         METHOD_TEST(test_delete),
         METHOD_TEST(test_copy_move),
         METHOD_TEST(test_locks),
