@@ -138,6 +138,10 @@ set_key(struct conf *c, const char *k, const char *v, char *err, size_t errlen)
         if (!parse_uint(v, 1UL << 30, &n) || n < 1024)
             goto bad_number;
         c->max_xml_body = n;
+    } else if (strcmp(k, "max_header_block") == 0) {
+        if (!parse_uint(v, 1024 * 1024, &n) || n < 4096)
+            goto bad_number;
+        c->max_header_block = n;
     } else if (strcmp(k, "max_xml_depth") == 0) {
         /* libxml2 refuses more than 256 levels without XML_PARSE_HUGE */
         if (!parse_uint(v, 256, &n) || n < 16)
@@ -191,6 +195,7 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
     c->max_connections = 1024;
     c->max_connections_per_client = 512;
     c->connection_timeout = 60;
+    c->max_header_block = 128 * 1024;
     c->max_xml_body = 1024 * 1024;
     c->max_xml_depth = 256;
     c->max_xml_nodes = 100000;

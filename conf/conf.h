@@ -16,6 +16,7 @@ struct conf {
     unsigned db_pool_size;    /* PostgreSQL connections */
     unsigned max_connections; /* concurrent HTTP connections */
     unsigned connection_timeout; /* seconds */
+    size_t max_header_block;  /* bytes: request line and header fields */
     size_t max_xml_body;      /* bytes */
     unsigned max_xml_depth;   /* element nesting of an XML body */
     unsigned max_xml_nodes;   /* nodes of an XML body */

@@ -8,6 +8,10 @@
  * or a pull callback that streams content out.  MHD answers
  * "Expect: 100-continue" itself when the first call queues no response,
  * and decodes chunked request bodies.
+ *
+ * Limits kept here: the header block (max_header_block, 431 beyond it;
+ * libmicrohttpd's per-connection memory is sized to hold it, and answers
+ * 431 itself when a block does not fit).
  */
 #include "http/http.h"
 
@@ -146,23 +150,49 @@ queue_simple(struct http_ctx *hc, unsigned status, const char *ctype,
     return r;
 }
 
+/* Answer 'status' with the static text 'body' and close the connection. */
 static enum MHD_Result
-queue_close(struct http_ctx *hc)
+queue_close(struct http_ctx *hc, unsigned status, const char *body)
 {
-    static const char body[] = "400 Bad Request: Content-Length with "
-                               "Transfer-Encoding\n";
+    size_t len = strlen(body);
     struct MHD_Response *resp = MHD_create_response_from_buffer(
-        sizeof(body) - 1, (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT);
+        len, (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT);
     if (resp == NULL)
         return MHD_NO;
     MHD_add_response_header(resp, "Connection", "close");
     MHD_add_response_header(resp, "Content-Type", "text/plain");
-    hc->status = 400;
-    hc->bytes = sizeof(body) - 1;
-    enum MHD_Result r = MHD_queue_response(hc->conn, 400, resp);
+    MHD_add_response_header(resp, "Server", "Parvis");
+    hc->status = (int)status;
+    hc->bytes = len;
+    enum MHD_Result r = MHD_queue_response(hc->conn, status, resp);
     MHD_destroy_response(resp);
     hc->queued = true;
     return r;
+}
+
+static enum MHD_Result
+add_field_size(void *cls, enum MHD_ValueKind kind, const char *key,
+               size_t key_size, const char *value, size_t value_size)
+{
+    size_t *n = cls;
+    (void)key;
+    if (kind == MHD_HEADER_KIND) /* "Name: value" CRLF */
+        *n += key_size + 2 + value_size + 2;
+    else /* '?' or '&', "key" or "key=value" */
+        *n += 1 + key_size + (value != NULL ? 1 + value_size : 0);
+    return MHD_YES;
+}
+
+/* The size of the request line and header fields as a client writes them
+ * ("Name: value" lines): what max_header_block bounds. */
+static size_t
+header_block_size(struct MHD_Connection *conn, const char *method,
+                  const char *url, const char *version)
+{
+    size_t n = strlen(method) + 1 + strlen(url) + 1 + strlen(version) + 2;
+    MHD_get_connection_values_n(conn, MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND,
+                                add_field_size, &n);
+    return n + 2;
 }
 
 static bool
@@ -239,9 +269,17 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
         hc->req = dav_req_create(s->dav, method, url, addr, header_lookup,
                                  conn);
         hc->req->secure = s->tls;
+        /* RFC 6585 §5 */
+        if (header_block_size(conn, method, url, version) >
+            s->dav->conf->max_header_block) {
+            *upload_data_size = 0;
+            return queue_close(hc, 431, "431 Request Header Fields Too "
+                                        "Large\n");
+        }
         if (ambiguous_length(conn)) {
             *upload_data_size = 0;
-            return queue_close(hc);
+            return queue_close(hc, 400, "400 Bad Request: Content-Length "
+                                        "with Transfer-Encoding\n");
         }
         /* Routes outside the DAV namespace are answered at the last call;
          * DAV requests begin now, before libmicrohttpd sends
@@ -454,6 +492,14 @@ http_server_start(const struct dav_server *dav)
         flags |= MHD_USE_TLS;
         s->tls = true;
     }
+    /* A connection's memory holds its header block, with libmicrohttpd's
+     * record of each field, then the body as it is read: twice the
+     * largest block allowed (a thousand fields fit beside it), and never
+     * less than the 128 KiB that keeps uploads fast.  Pages are touched
+     * only as they are used. */
+    size_t conn_memory = 2 * c->max_header_block;
+    if (conn_memory < 128 * 1024)
+        conn_memory = 128 * 1024;
     /* The same options in both modes; the certificate and key only with
      * MHD_USE_TLS, which libmicrohttpd requires. */
     if (s->tls)
@@ -462,7 +508,7 @@ http_server_start(const struct dav_server *dav)
             MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
             (unsigned)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
             (unsigned)c->connection_timeout,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, conn_memory,
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
             MHD_OPTION_UNESCAPE_CALLBACK, keep_url_raw, NULL,
@@ -478,7 +524,7 @@ http_server_start(const struct dav_server *dav)
             MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
             (unsigned)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
             (unsigned)c->connection_timeout,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, conn_memory,
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
             MHD_OPTION_UNESCAPE_CALLBACK, keep_url_raw, NULL,

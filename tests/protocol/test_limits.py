@@ -13,9 +13,10 @@ from caldav_helpers import (C_NS, assert_precondition, event_ics,
                             multiget_body, new_calendar, parse_ical, put_ics,
                             put_ok, query_body, range_filter, report,
                             sync_body, vcalendar, vevent)
-from dav_helpers import (assert_status, count_resources_under, dav, db_path,
-                         parse_multistatus, propfind, propfind_one, put,
-                         unique, url_path)
+from dav_helpers import (assert_status, basic_auth, count_resources_under,
+                         dav, db_path, parse_multistatus, propfind,
+                         propfind_one, put, raw_path_of, raw_request, unique,
+                         url_path)
 
 
 def session(user="alice"):
@@ -43,6 +44,48 @@ def listed(sess, url):
 
 def uid():
     return unique("limits")
+
+
+# ---------------------------------------------------------------- HTTP
+
+
+def request_head_of(srv, size, method="PROPFIND"):
+    """Send a Depth 0 PROPFIND of s1 whose request head (request line,
+    header fields, blank line) is exactly SIZE bytes, padded in X-Pad."""
+    line = "%s %s HTTP/1.1" % (method, raw_path_of(srv.space_url("s1")))
+    fields = [("Authorization", basic_auth("alice")), ("Depth", "0")]
+
+    def head(pad):
+        # as raw_request writes it: Host first, Connection: close last
+        lines = [line, "Host: 127.0.0.1:%d" % srv.port]
+        lines += ["%s: %s" % kv for kv in fields + [("X-Pad", pad)]]
+        lines.append("Connection: close")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+    pad = "p" * (size - len(head("")))
+    assert len(head(pad)) == size
+    return raw_request(srv.url, line, fields + [("X-Pad", pad)])
+
+
+def test_max_header_block(new_server, seed):
+    srv = new_server(extra_conf={"max_header_block": 8192})
+    assert request_head_of(srv, 8192).status == 207
+    r = request_head_of(srv, 8193)
+    assert r.status == 431, r
+    assert r.header("connection") == "close"
+    # A head far beyond it, as libmicrohttpd's own buffer cannot hold it.
+    assert request_head_of(srv, 1 << 20).status == 431
+    # A refused PUT stores nothing.
+    coll = srv.space_url("s1") + unique("hdr") + "/"
+    assert_status(dav(session(), "MKCOL", coll), 201)
+    r = raw_request(srv.url, "PUT %s HTTP/1.1" % raw_path_of(coll + "f.txt"),
+                    [("Authorization", basic_auth("alice")),
+                     ("X-Pad", "p" * 8192), ("Content-Length", "1")],
+                    body=b"x", send_body_in_thread=True)
+    assert r.status == 431, r
+
+    still_serving(srv)
+    assert listed(session(), coll) == []
 
 
 # ---------------------------------------------------------------- XML

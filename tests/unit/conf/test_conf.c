@@ -75,6 +75,7 @@ assert_defaults(const struct conf *c)
     assert_int_equal(c->max_connections, 1024);
     assert_int_equal(c->max_connections_per_client, 512);
     assert_int_equal(c->connection_timeout, 60);
+    assert_int_equal(c->max_header_block, 128 * 1024);
     assert_int_equal(c->max_xml_body, 1024 * 1024);
     assert_string_equal(c->access_log, "-");
     assert_string_equal(c->realm, "Parvis");
@@ -203,6 +204,8 @@ test_bad_numbers(void **state)
         "max_xml_body = 1 MB",
         "lock_timeout_max = 59",
         "lock_timeout_max = 604801",
+        "max_header_block = 4095",
+        "max_header_block = 1048577",
         "max_xml_depth = 15",
         "max_xml_depth = 257",
         "max_xml_nodes = 99",
@@ -237,6 +240,7 @@ test_bad_numbers(void **state)
                                   "connection_timeout = 86400\n"
                                   "max_xml_body = 1073741824\n"
                                   "lock_timeout_max = 604800\n"
+                                  "max_header_block = 1048576\n"
                                   "max_xml_depth = 256\n"
                                   "max_xml_nodes = 10000000\n"
                                   "max_props_per_request = 100000\n"
@@ -253,6 +257,7 @@ test_bad_numbers(void **state)
     assert_int_equal(c.connection_timeout, 86400);
     assert_int_equal(c.max_xml_body, 1073741824);
     assert_int_equal(c.lock_timeout_max, 604800);
+    assert_int_equal(c.max_header_block, 1048576);
     assert_int_equal(c.max_xml_depth, 256);
     assert_int_equal(c.max_xml_nodes, 10000000);
     assert_int_equal(c.max_props_per_request, 100000);
@@ -263,7 +268,8 @@ test_bad_numbers(void **state)
     conf_release(&c);
     unlink(path);
     /* and so are the lower ones */
-    path = write_conf("max_xml_depth = 16\n"
+    path = write_conf("max_header_block = 4096\n"
+                      "max_xml_depth = 16\n"
                       "max_xml_nodes = 100\n"
                       "max_props_per_request = 16\n"
                       "max_propfind_members = 100\n"
@@ -272,6 +278,7 @@ test_bad_numbers(void **state)
                       "max_attendees = 1\n");
     if (!conf_load(&c, path, err, sizeof(err)))
         fail_msg("%s", err);
+    assert_int_equal(c.max_header_block, 4096);
     assert_int_equal(c.max_xml_depth, 16);
     assert_int_equal(c.max_xml_nodes, 100);
     assert_int_equal(c.max_props_per_request, 16);
