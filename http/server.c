@@ -11,7 +11,12 @@
  *
  * Limits kept here: the header block (max_header_block, 431 beyond it;
  * libmicrohttpd's per-connection memory is sized to hold it, and answers
- * 431 itself when a block does not fit).
+ * 431 itself when a block does not fit) and the connections of one client
+ * address (max_connections_per_client): counted here as libmicrohttpd
+ * opens and closes them, a connection past the bound is answered 429 and
+ * closed; libmicrohttpd refuses outright those past CLIENT_HEADROOM more,
+ * so that a client holding connections open without a request cannot
+ * take a thread each.
  */
 #include "http/http.h"
 
@@ -31,6 +36,22 @@
 #include "conf/conf.h"
 
 #define STREAM_BLOCK (256 * 1024)
+#define CLIENT_HEADROOM 16     /* connections answered 429, per address */
+#define CLIENT_BUCKETS 1024
+
+/* Open connections of one client address. */
+struct client_count {
+    struct client_count *next;
+    size_t len;
+    unsigned char addr[16];    /* IPv4 or IPv6 address */
+    unsigned n;
+};
+
+/* The socket context of a connection (MHD_OPTION_NOTIFY_CONNECTION). */
+struct conn_state {
+    struct client_count *client;
+    bool over;                 /* opened past max_connections_per_client */
+};
 
 struct http_server {
     struct MHD_Daemon *mhd;
@@ -41,6 +62,9 @@ struct http_server {
     FILE *access_log;
     bool own_log;
     pthread_mutex_t log_lock;
+    unsigned per_client;       /* max_connections_per_client; 0: none */
+    pthread_mutex_t clients_lock;
+    struct client_count *clients[CLIENT_BUCKETS];
 };
 
 /* Per-request state of the adapter, owned by the dav_req's arena except
@@ -150,9 +174,11 @@ queue_simple(struct http_ctx *hc, unsigned status, const char *ctype,
     return r;
 }
 
-/* Answer 'status' with the static text 'body' and close the connection. */
+/* Answer 'status' with the static text 'body' (and a Retry-After header
+ * unless NULL) and close the connection. */
 static enum MHD_Result
-queue_close(struct http_ctx *hc, unsigned status, const char *body)
+queue_close(struct http_ctx *hc, unsigned status, const char *body,
+            const char *retry_after)
 {
     size_t len = strlen(body);
     struct MHD_Response *resp = MHD_create_response_from_buffer(
@@ -162,6 +188,8 @@ queue_close(struct http_ctx *hc, unsigned status, const char *body)
     MHD_add_response_header(resp, "Connection", "close");
     MHD_add_response_header(resp, "Content-Type", "text/plain");
     MHD_add_response_header(resp, "Server", "Parvis");
+    if (retry_after != NULL)
+        MHD_add_response_header(resp, "Retry-After", retry_after);
     hc->status = (int)status;
     hc->bytes = len;
     enum MHD_Result r = MHD_queue_response(hc->conn, status, resp);
@@ -193,6 +221,103 @@ header_block_size(struct MHD_Connection *conn, const char *method,
     MHD_get_connection_values_n(conn, MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND,
                                 add_field_size, &n);
     return n + 2;
+}
+
+/* The address bytes of a connection's client; false if unknown. */
+static bool
+client_key(struct MHD_Connection *conn, unsigned char *out, size_t *len)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci == NULL || ci->client_addr == NULL)
+        return false;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        memcpy(out, &in->sin_addr, 4);
+        *len = 4;
+        return true;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        memcpy(out, &in6->sin6_addr, 16);
+        *len = 16;
+        return true;
+    }
+    return false;
+}
+
+static size_t
+client_bucket(const unsigned char *addr, size_t len)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ addr[i]) * 16777619u;
+    return h % CLIENT_BUCKETS;
+}
+
+/* Count connections per client address as they open and close. */
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+              enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        unsigned char addr[16];
+        size_t len;
+        *socket_context = NULL;
+        if (!client_key(conn, addr, &len))
+            return;
+        struct conn_state *cs = calloc(1, sizeof(*cs));
+        if (cs == NULL)
+            core_fatal("out of memory");
+        size_t b = client_bucket(addr, len);
+        pthread_mutex_lock(&s->clients_lock);
+        struct client_count *c = s->clients[b];
+        while (c != NULL && (c->len != len || memcmp(c->addr, addr, len) != 0))
+            c = c->next;
+        if (c == NULL) {
+            c = calloc(1, sizeof(*c));
+            if (c == NULL)
+                core_fatal("out of memory");
+            memcpy(c->addr, addr, len);
+            c->len = len;
+            c->next = s->clients[b];
+            s->clients[b] = c;
+        }
+        c->n++;
+        cs->client = c;
+        cs->over = c->n > s->per_client;
+        pthread_mutex_unlock(&s->clients_lock);
+        *socket_context = cs;
+        return;
+    }
+    struct conn_state *cs = *socket_context;
+    if (cs == NULL)
+        return;
+    struct client_count *c = cs->client;
+    size_t b = client_bucket(c->addr, c->len);
+    pthread_mutex_lock(&s->clients_lock);
+    if (--c->n == 0) {
+        struct client_count **p = &s->clients[b];
+        while (*p != c)
+            p = &(*p)->next;
+        *p = c->next;
+        free(c);
+    }
+    pthread_mutex_unlock(&s->clients_lock);
+    free(cs);
+    *socket_context = NULL;
+}
+
+/* Was the connection opened past max_connections_per_client? */
+static bool
+client_over_limit(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const struct conn_state *cs = ci != NULL ? ci->socket_context : NULL;
+    return cs != NULL && cs->over;
 }
 
 static bool
@@ -269,17 +394,26 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
         hc->req = dav_req_create(s->dav, method, url, addr, header_lookup,
                                  conn);
         hc->req->secure = s->tls;
+        /* RFC 6585 §4; the client may retry once it has closed some. */
+        if (s->per_client > 0 && client_over_limit(conn)) {
+            *upload_data_size = 0;
+            return queue_close(hc, 429, "429 Too Many Requests: too many "
+                                        "connections from this address\n",
+                               "1");
+        }
         /* RFC 6585 §5 */
         if (header_block_size(conn, method, url, version) >
             s->dav->conf->max_header_block) {
             *upload_data_size = 0;
             return queue_close(hc, 431, "431 Request Header Fields Too "
-                                        "Large\n");
+                                        "Large\n",
+                               NULL);
         }
         if (ambiguous_length(conn)) {
             *upload_data_size = 0;
             return queue_close(hc, 400, "400 Bad Request: Content-Length "
-                                        "with Transfer-Encoding\n");
+                                        "with Transfer-Encoding\n",
+                               NULL);
         }
         /* Routes outside the DAV namespace are answered at the last call;
          * DAV requests begin now, before libmicrohttpd sends
@@ -438,6 +572,7 @@ http_server_stop_partial(struct http_server *s)
     if (s->own_log)
         fclose(s->access_log);
     pthread_mutex_destroy(&s->log_lock);
+    pthread_mutex_destroy(&s->clients_lock);
     free(s->tls_cert);
     free(s->tls_key);
     free(s);
@@ -465,6 +600,12 @@ http_server_start(const struct dav_server *dav)
         core_fatal("out of memory");
     s->dav = dav;
     pthread_mutex_init(&s->log_lock, NULL);
+    pthread_mutex_init(&s->clients_lock, NULL);
+    s->per_client = c->max_connections_per_client;
+    /* Past the bound, CLIENT_HEADROOM more are answered 429; libmicrohttpd
+     * refuses the next ones (0: no limit at all). */
+    unsigned hard_per_client =
+        s->per_client > 0 ? s->per_client + CLIENT_HEADROOM : 0;
     if (strcmp(c->access_log, "-") == 0) {
         s->access_log = stdout;
     } else if (strcmp(c->access_log, "off") != 0 && c->access_log[0] != '\0') {
@@ -513,8 +654,8 @@ http_server_start(const struct dav_server *dav)
             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
             MHD_OPTION_UNESCAPE_CALLBACK, keep_url_raw, NULL,
             MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-            MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-            (unsigned)c->max_connections_per_client,
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT, hard_per_client,
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
             MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
             MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
             s->tls_key, MHD_OPTION_END);
@@ -529,8 +670,8 @@ http_server_start(const struct dav_server *dav)
             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
             MHD_OPTION_UNESCAPE_CALLBACK, keep_url_raw, NULL,
             MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-            MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-            (unsigned)c->max_connections_per_client,
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT, hard_per_client,
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
             MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
             MHD_OPTION_END);
     freeaddrinfo(ai);

@@ -5,7 +5,10 @@ status (and precondition), the server keeps serving and nothing stored
 changed.  The CalDAV bounds are also advertised: the calendar property
 equals the configured value."""
 
-import pytest
+import http.client
+import socket
+import time
+
 import requests
 
 from caldav_helpers import (C_NS, assert_precondition, event_ics,
@@ -86,6 +89,92 @@ def test_max_header_block(new_server, seed):
 
     still_serving(srv)
     assert listed(session(), coll) == []
+
+
+def test_max_connections_per_client(new_server, seed):
+    srv = new_server(extra_conf={"max_connections_per_client": 4})
+    path = raw_path_of(srv.space_url("s1"))
+    auth = {"Authorization": basic_auth("alice"), "Depth": "0"}
+
+    def connect():
+        return http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+
+    def propfind_on(conn):
+        conn.request("PROPFIND", path, headers=auth)
+        r = conn.getresponse()
+        r.read()
+        return r
+
+    conns = [connect() for _ in range(4)]
+    idle = []
+    try:
+        # Four connections, kept open, each served.
+        for c in conns:
+            assert propfind_on(c).status == 207
+        # The fifth is answered 429 and closed; a PUT on it stores nothing.
+        extra = connect()
+        r = propfind_on(extra)
+        assert r.status == 429
+        assert r.getheader("Connection") == "close"
+        assert r.getheader("Retry-After") is not None
+        extra.close()
+        extra = connect()
+        extra.request("PUT", path + "over-limit.txt", body=b"x",
+                      headers=dict(auth, **{"Content-Length": "1"}))
+        r = extra.getresponse()
+        r.read()
+        assert r.status == 429
+        extra.close()
+        # Once one of the four is closed, a new connection is served (as
+        # soon as the server has seen the close).
+        conns.pop().close()
+        deadline = time.monotonic() + 10
+        while True:
+            c = connect()
+            status = propfind_on(c).status
+            if status == 207 or time.monotonic() > deadline:
+                break
+            c.close()
+            time.sleep(0.1)
+        assert status == 207
+        conns.append(c)
+        # Sixteen more may wait for their 429; past those, connections
+        # are closed without an answer.  (First let the server see the
+        # closes of the refused connections above.)
+        time.sleep(0.5)
+        for _ in range(16):
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+            s.sendall(b"GET /healthz HTTP/1.1\r\n")
+            idle.append(s)
+        time.sleep(0.5)
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        try:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            got = s.recv(100)
+        except (ConnectionResetError, BrokenPipeError):
+            got = b""
+        finally:
+            s.close()
+        assert got == b"", got
+    finally:
+        for c in conns:
+            c.close()
+        for s in idle:
+            s.close()
+
+    # The server sees the closes a moment later.
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            status = dav(session(), "GET", srv.url + "/healthz").status_code
+        except requests.ConnectionError:
+            status = None
+        if status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    still_serving(srv)
+    assert dav(session(), "GET", srv.space_url("s1") + "over-limit.txt"
+               ).status_code == 404
 
 
 # ---------------------------------------------------------------- XML
