@@ -16,6 +16,8 @@ from caldav_helpers import (C_NS, assert_precondition, event_ics,
                             multiget_body, new_calendar, parse_ical, put_ics,
                             put_ok, query_body, range_filter, report,
                             sync_body, vcalendar, vevent)
+from class2_helpers import (activelock_timeout, activelocks, lock,
+                            lock_rows, refresh, token_of, unlock)
 from dav_helpers import (assert_status, basic_auth, count_resources_under,
                          dav, db_path, parse_multistatus, propfind,
                          propfind_one, put, raw_path_of, raw_request, unique,
@@ -257,10 +259,11 @@ def test_max_props_per_request(new_server, seed):
     sets = "".join("<Z:p%d>v</Z:p%d>" % (i, i) for i in range(17))
     body = ('<D:propertyupdate xmlns:D="DAV:" xmlns:Z="%s"><D:set><D:prop>'
             '%%s</D:prop></D:set></D:propertyupdate>' % Z_NS)
-    r = dav(alice, "PROPPATCH", url, headers={"Content-Type": "application/xml"},
+    xml = {"Content-Type": "application/xml"}
+    r = dav(alice, "PROPPATCH", url, headers=xml,
             data=(body % sets.replace("<Z:p16>v</Z:p16>", "")).encode())
     assert_status(r, 207)
-    r = dav(alice, "PROPPATCH", url, headers={"Content-Type": "application/xml"},
+    r = dav(alice, "PROPPATCH", url, headers=xml,
             data=(body % sets.replace("p", "q")).encode())
     assert_status(r, 413)
     # REPORTs name properties too: sync-collection and calendar-multiget.
@@ -285,6 +288,64 @@ def test_max_props_per_request(new_server, seed):
     for x, status in (("p", 200), ("q", 404)):
         assert dead_props(alice, url, *["%s%d" % (x, i) for i in range(16)]) \
             == {"%s%d" % (x, i): status for i in range(16)}
+
+
+def big_propfind(size):
+    """An allprop PROPFIND body of exactly SIZE bytes (padded in a
+    comment, which is one node)."""
+    head = b'<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><!-- '
+    tail = b' --><D:allprop/></D:propfind>'
+    return head + b"x" * (size - len(head) - len(tail)) + tail
+
+
+def test_max_xml_body(new_server, seed):
+    srv = new_server(extra_conf={"max_xml_body": 2048})
+    alice = session()
+    url = new_file(srv, alice)
+    r = propfind(alice, url, "0", body=big_propfind(2048))
+    assert_status(r, 207)
+    assert_status(propfind(alice, url, "0", body=big_propfind(2049)), 413)
+    # A PROPPATCH past the bound stores nothing.
+    pad = "<!-- %s -->"
+    r = set_dead(alice, url, "small", pad % ("x" * 1800))
+    assert_status(r, 207)
+    r = set_dead(alice, url, "large", pad % ("x" * 2100))
+    assert_status(r, 413)
+
+    still_serving(srv)
+    assert dead_props(alice, url, "small", "large") == \
+        {"small": 200, "large": 404}
+
+
+# ---------------------------------------------------------------- locks
+
+
+def test_lock_timeout_max(new_server, seed, cluster):
+    # Not refused: RFC 4918 §10.7 lets the server grant a shorter timeout
+    # than asked, and the answer says which.
+    srv = new_server(extra_conf={"lock_timeout_max": 60})
+    alice = session()
+    url = new_file(srv, alice)
+    for asked, granted in (("Second-59", "Second-59"),
+                           ("Second-60", "Second-60"),
+                           ("Second-61", "Second-60"),
+                           ("Infinite", "Second-60"),
+                           (None, "Second-60")):
+        r = lock(alice, url, timeout=asked)
+        assert_status(r, 200, 201)
+        assert [activelock_timeout(a) for a in activelocks(r.content)] == \
+            [granted], asked
+        token = token_of(r)
+        assert [row[3] for row in lock_rows(cluster, token)] == \
+            [granted.split("-")[1]]
+        # A refresh asking for more gets no more either.
+        r = refresh(alice, url, token, timeout="Second-3600")
+        assert_status(r, 200)
+        assert [activelock_timeout(a) for a in activelocks(r.content)] == \
+            ["Second-60"]
+        assert_status(unlock(alice, url, token), 204)
+
+    still_serving(srv)
 
 
 # ---------------------------------------------------------------- listings
