@@ -43,12 +43,14 @@ caldav_ical_parse(struct arena *a, const char *data, size_t len)
  * time a time is converted in it, so without the cache a calendar-query
  * would expand Europe/Paris once per candidate object.  Two VTIMEZONEs with
  * the same text define the same zone, so the cached one gives the same
- * answers as the object's own.  libical (3.0) guards a zone's expanded
+ * answers as the object's own.  Only zones of at most ZONE_TEXT_MAX bytes
+ * are kept, so the cache stays within a few MiB.  libical (3.0) guards a zone's expanded
  * changes with its own lock, so threads may share the entries; ours guards
  * the table.  Bounded: past ZONE_CACHE_MAX distinct zones, the object's own
  * zone is used as before.
  */
 #define ZONE_CACHE_MAX 256
+#define ZONE_TEXT_MAX (16 * 1024) /* real zones: 1-4 KiB */
 
 struct zone_entry {
     uint64_t hash;
@@ -81,6 +83,11 @@ zone_cached(icaltimezone *own)
     char *text = icalcomponent_as_ical_string_r(vtz);
     if (text == NULL)
         return own;
+    if (strlen(text) > ZONE_TEXT_MAX) {
+        /* Not a zone as clients send them: not worth keeping for good. */
+        icalmemory_free_buffer(text);
+        return own;
+    }
     uint64_t h = fnv1a(text);
     icaltimezone *found = NULL;
     pthread_mutex_lock(&zone_cache.lock);
@@ -89,14 +96,18 @@ zone_cached(icaltimezone *own)
             found = zone_cache.e[i].tz;
     if (found == NULL && zone_cache.n < ZONE_CACHE_MAX) {
         icaltimezone *tz = icaltimezone_new();
-        if (tz != NULL &&
-            icaltimezone_set_component(tz, icalcomponent_new_clone(vtz))) {
+        icalcomponent *clone = tz != NULL ? icalcomponent_new_clone(vtz)
+                                          : NULL;
+        if (clone != NULL && icaltimezone_set_component(tz, clone)) {
             zone_cache.e[zone_cache.n++] =
                 (struct zone_entry){ .hash = h, .text = text, .tz = tz };
             text = NULL; /* owned by the cache now */
             found = tz;
-        } else if (tz != NULL) {
-            icaltimezone_free(tz, 1);
+        } else {
+            if (clone != NULL)
+                icalcomponent_free(clone);
+            if (tz != NULL)
+                icaltimezone_free(tz, 1);
         }
     }
     pthread_mutex_unlock(&zone_cache.lock);

@@ -283,11 +283,20 @@ comp_filter(struct fctx *f, const struct dav_xml_elem *cf,
             return false;
         return comp_satisfies(f, cf, f->vcal);
     }
-    icalcomponent *first = icalcomponent_get_first_component(parent, k);
+    /* The components are listed before any test: libical has one
+     * iterator per component, which caldav_overlaps moves as well. */
+    int nk = icalcomponent_count_components(parent, k);
     if (undefined)
-        return first == NULL;
-    if (first == NULL)
+        return nk == 0;
+    if (nk <= 0)
         return false;
+    icalcomponent **comps = arena_alloc(f->req->arena,
+                                        (size_t)nk * sizeof(*comps));
+    size_t nc = 0;
+    for (icalcomponent *c = icalcomponent_get_first_component(parent, k);
+         c != NULL && nc < (size_t)nk;
+         c = icalcomponent_get_next_component(parent, k))
+        comps[nc++] = c;
     struct dav_xml_elem *tr = dav_elem_child(cf, CALDAV_NS, "time-range");
     if (tr != NULL) {
         struct time_range r;
@@ -300,9 +309,8 @@ comp_filter(struct fctx *f, const struct dav_xml_elem *cf,
                              caldav_max_instances(f->req)))
             return false;
     }
-    for (icalcomponent *c = first; c != NULL;
-         c = icalcomponent_get_next_component(parent, k))
-        if (comp_satisfies(f, cf, c))
+    for (size_t i = 0; i < nc; i++)
+        if (comp_satisfies(f, cf, comps[i]))
             return true;
     return false;
 }
@@ -919,11 +927,11 @@ report_freebusy(struct dav_req *req, const struct dav_xml_elem *root)
             f.over = true;
     }
     arena_destroy(scratch);
+    icalcomponent_add_component(out, fb);
     if (f.over) {
-        icalcomponent_free(out);
+        icalcomponent_free(out);   /* and fb with it */
         return too_many_instances(req);
     }
-    icalcomponent_add_component(out, fb);
     char *text = icalcomponent_as_ical_string_r(out);
     if (text != NULL)
         arena_defer(req->arena, ical_buffer_free_cb, text);

@@ -1156,6 +1156,27 @@ def test_expand_without_start_and_end_is_400_valid_filter(attrs, cal, alice):
         ["w.ics"]
 
 
+def test_time_range_and_prop_filter_find_an_override(cal, alice):
+    # RFC 4791 §9.7.1: a comp-filter matches when any component of that
+    # name satisfies all of it.  Here only the override has the summary,
+    # and both the master and the override overlap the range.
+    u = "standup-" + uid()
+    put_ok(alice, cal + "s.ics", vcalendar(
+        vevent(u, "DTSTART:20240108T090000Z", "DTEND:20240108T093000Z",
+               "RRULE:FREQ=WEEKLY;COUNT=5", "SUMMARY:Standup"),
+        vevent(u, "RECURRENCE-ID:20240115T090000Z",
+               "DTSTART:20240116T090000Z", "DTEND:20240116T093000Z",
+               "SUMMARY:Moved standup")))
+    f = comp_filter(time_range("20240101T000000Z", "20240201T000000Z"),
+                    '<C:prop-filter name="SUMMARY"><C:text-match>Moved'
+                    '</C:text-match></C:prop-filter>')
+    assert query_names(alice, cal, f) == ["s.ics"]
+    f = comp_filter(time_range("20240101T000000Z", "20240201T000000Z"),
+                    '<C:prop-filter name="SUMMARY"><C:text-match>Nowhere'
+                    '</C:text-match></C:prop-filter>')
+    assert query_names(alice, cal, f) == []
+
+
 def _series_with_overrides(u):
     """Daily 09:00Z from 1 March 2024, 10 times, with three overrides:
     3 March moved to 20 March (impacts both days), 5 March kept on its day,
