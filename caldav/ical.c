@@ -289,6 +289,66 @@ collect_times(icalcomponent *vcal, icalcomponent *c, icalproperty_kind k,
 
 #define MAX_EXCEPTIONS 512
 
+static size_t
+by_count(const short *list, size_t size)
+{
+    size_t n = 0;
+    while (n < size && list[n] != ICAL_RECURRENCE_ARRAY_MAX)
+        n++;
+    return n;
+}
+
+/*
+ * false when a BYSETPOS rule of a DAILY, WEEKLY or MONTHLY series asks only
+ * for positions beyond what one period can ever hold (RFC 5545 §3.3.10:
+ * BYSETPOS picks among the occurrences of each period): such a rule has no
+ * instance but DTSTART, and libical would search centuries for one before
+ * giving up (seconds of CPU for one PUT).
+ */
+static bool
+rule_can_recur(const struct icalrecurrencetype *rr)
+{
+    size_t npos = by_count(rr->by_set_pos, ICAL_BY_SETPOS_SIZE);
+    if (npos == 0)
+        return true;
+    size_t days;
+    size_t nday = by_count(rr->by_day, ICAL_BY_DAY_SIZE);
+    size_t nmday = by_count(rr->by_month_day, ICAL_BY_MONTHDAY_SIZE);
+    switch (rr->freq) {
+    case ICAL_DAILY_RECURRENCE:
+        days = 1;
+        break;
+    case ICAL_WEEKLY_RECURRENCE:
+        days = nday > 0 ? nday : 1;
+        break;
+    case ICAL_MONTHLY_RECURRENCE:
+        if (nmday > 0) {
+            days = nmday;
+        } else if (nday > 0) {
+            days = 0; /* a weekday comes 5 times a month at most */
+            for (size_t i = 0; i < nday; i++)
+                days += icalrecurrencetype_day_position(rr->by_day[i]) != 0
+                            ? 1 : 5;
+        } else {
+            days = 1;
+        }
+        break;
+    default:
+        return true; /* YEARLY (up to 366 days) and finer: not bounded here */
+    }
+    size_t nh = by_count(rr->by_hour, ICAL_BY_HOUR_SIZE);
+    size_t nm = by_count(rr->by_minute, ICAL_BY_MINUTE_SIZE);
+    size_t ns = by_count(rr->by_second, ICAL_BY_SECOND_SIZE);
+    size_t most = days * (nh > 0 ? nh : 1) * (nm > 0 ? nm : 1) *
+                  (ns > 0 ? ns : 1);
+    for (size_t i = 0; i < npos; i++) {
+        int pos = rr->by_set_pos[i];
+        if (pos != 0 && (size_t)(pos < 0 ? -pos : pos) <= most)
+            return true;
+    }
+    return false;
+}
+
 bool
 caldav_instances(icalcomponent *vcal, icalcomponent_kind kind, int64_t from,
                  int64_t until, size_t max, caldav_instance_fn fn, void *ctx)
@@ -366,6 +426,8 @@ caldav_instances(icalcomponent *vcal, icalcomponent_kind kind, int64_t from,
             rr.until = icaltime_convert_to_zone(rr.until, tz);
             rr.until.zone = tz;
         }
+        if (!rule_can_recur(&rr))
+            continue; /* its only instance is DTSTART, given above */
         icalrecur_iterator *it = icalrecur_iterator_new(rr, dtstart);
         if (it == NULL)
             continue;

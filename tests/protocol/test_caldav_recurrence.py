@@ -404,3 +404,25 @@ def test_weekly_series_found_on_the_window_first_day(tzid, vtz, dtstart,
         "20260608T000000Z", "20260609T000000Z")) == ["r.ics"]
     assert query_names(alice, cal, range_filter(
         "20260609T000000Z", "20260615T000000Z")) == []
+
+
+@pytest.mark.parametrize("rule", [
+    # At most 15 Tuesdays, Wednesdays and Thursdays in a month.
+    "RRULE:FREQ=MONTHLY;BYDAY=TU,WE,TH;BYSETPOS=16",
+    "RRULE:FREQ=MONTHLY;COUNT=2;BYDAY=TU,WE,TH;BYSETPOS=-32",
+    # One occurrence per day, two per week.
+    "RRULE:FREQ=DAILY;BYSETPOS=2",
+    "RRULE:FREQ=WEEKLY;BYDAY=MO,FR;BYSETPOS=3",
+])
+def test_bysetpos_beyond_the_period_leaves_dtstart_only(rule, cal, alice):
+    # RFC 5545 §3.3.10: BYSETPOS picks among the occurrences of each
+    # period; past their number it picks nothing, and DTSTART remains the
+    # one instance (§3.8.5.3).  Accepted, and answered at once.
+    put_ok(alice, cal + "p.ics", event_ics(
+        "setpos-" + rule[-3:], "DTSTART:20240102T090000Z",
+        "DURATION:PT30M", rule))
+    got = expanded_instances(alice, cal, "20240101T000000Z",
+                             "20250101T000000Z")
+    assert [g[1] for g in got] == ["20240102T090000Z"]
+    assert query_names(alice, cal, range_filter(
+        "20240103T000000Z", "20250101T000000Z")) == []
