@@ -75,6 +75,16 @@ def sql_str(s):
     return "'" + s.replace("'", "''") + "'"
 
 
+def user_session(user="alice", password=None):
+    """A requests.Session with Basic auth (user, user-pw unless given) that
+    ignores proxies of the environment."""
+    import requests
+    s = requests.Session()
+    s.trust_env = False
+    s.auth = (user, password if password is not None else user + "-pw")
+    return s
+
+
 def basic_auth(user, password=None):
     if password is None:
         password = user + "-pw"

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from class2_helpers import if_token, take_lock, unlock
-from dav_helpers import (RFC3339_RE, assert_status, dav, db_path, join,
+from dav_helpers import (user_session, RFC3339_RE, assert_status, dav, db_path, join,
                          parse_multistatus, propfind, proppatch_body, put,
                          sql_str, XML_HEADERS)
 from workflow_helpers import (P_NS, add_partner, add_user,
@@ -23,11 +23,7 @@ from workflow_helpers import (P_NS, add_partner, add_user,
 NEEDS_VALIDATOR = "{%s}approval-needs-validator" % P_NS
 
 
-def _session(user):
-    s = requests.Session()
-    s.trust_env = False
-    s.auth = (user, user + "-pw")
-    return s
+_session = user_session
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import subprocess
 import pytest
 import requests
 
-from dav_helpers import (assert_status, dav, db_path, join, parse_multistatus,
+from dav_helpers import (user_session, assert_status, dav, db_path, join, parse_multistatus,
                          propfind, put, revisions_of, sql_str)
 from workflow_helpers import (abs_url, add_partner, add_user, audit_of_path,
                               audit_rows, max_audit_id, members,
@@ -25,11 +25,7 @@ from workflow_helpers import (abs_url, add_partner, add_user, audit_of_path,
 VERIFY_OK_RE = re.compile(r"^audit chain intact: (\d+) rows$", re.M)
 
 
-def _session(user):
-    s = requests.Session()
-    s.trust_env = False
-    s.auth = (user, user + "-pw")
-    return s
+_session = user_session
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from dav_helpers import (assert_status, dav, parse_multistatus, propfind,
+from dav_helpers import (user_session, assert_status, dav, parse_multistatus, propfind,
                          put, raw_request)
 
 
@@ -18,11 +18,7 @@ def srv(new_server, seed):
     return new_server()
 
 
-def session(user="alice"):
-    s = requests.Session()
-    s.trust_env = False
-    s.auth = (user, user + "-pw")
-    return s
+session = user_session
 
 
 def test_256_trickling_connections_do_not_delay_a_request(srv):

@@ -18,17 +18,13 @@ from caldav_helpers import (C_NS, assert_precondition, event_ics,
                             sync_body, vcalendar, vevent)
 from class2_helpers import (activelock_timeout, activelocks, lock,
                             lock_rows, refresh, token_of, unlock)
-from dav_helpers import (assert_status, basic_auth, count_resources_under,
+from dav_helpers import (user_session, assert_status, basic_auth, count_resources_under,
                          dav, db_path, parse_multistatus, propfind,
                          propfind_one, put, raw_path_of, raw_request, unique,
                          url_path)
 
 
-def session(user="alice"):
-    s = requests.Session()
-    s.trust_env = False
-    s.auth = (user, user + "-pw")
-    return s
+session = user_session
 
 
 def still_serving(srv):

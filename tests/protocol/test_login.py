@@ -18,7 +18,7 @@ from access_helpers import (add_guest, add_user, basic_b64, member_role,
                             stop_private_server)
 from class2_helpers import if_token, take_lock, unlock
 from conftest import free_port
-from dav_helpers import (assert_status, dav, db_path, mkcol,
+from dav_helpers import (user_session, assert_status, dav, db_path, mkcol,
                          parse_multistatus, propfind, propfind_one, put,
                          recv_all, revisions_of)
 
@@ -32,11 +32,7 @@ def srv(bins, cluster, seed):
     stop_private_server(s)
 
 
-def session(user, password=None):
-    s = requests.Session()
-    s.trust_env = False
-    s.auth = (user, password if password is not None else user + "-pw")
-    return s
+session = user_session
 
 
 def fresh_user(ctl, tag, space="s1", role="editor"):

@@ -12,22 +12,17 @@ import time
 import uuid
 
 import pytest
-import requests
 
 from caldav_helpers import sync_collection
 from class2_helpers import activelocks, if_token, lock, token_of, unlock
-from dav_helpers import (assert_status, dav, db_path, mkcol, propfind, put,
+from dav_helpers import (user_session, assert_status, dav, db_path, mkcol, propfind, put,
                          space_id)
 from workflow_helpers import audit_rows, max_audit_id
 
 ROUNDS = 8
 
 
-def session(user, password=None):
-    s = requests.Session()
-    s.trust_env = False
-    s.auth = (user, password if password is not None else user + "-pw")
-    return s
+session = user_session
 
 
 @pytest.fixture
