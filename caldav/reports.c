@@ -59,6 +59,26 @@ struct cdata {
     struct time_range limit_fb;         /* §9.6.7 */
 };
 
+/*
+ * The subcomponents of parent of kind k, in an array from arena a; returns
+ * their number.  libical keeps one iterator per component, so a walk that
+ * calls anything walking parent again (caldav_instances does) must work
+ * on such a list.
+ */
+static size_t
+list_components(struct arena *a, icalcomponent *parent, icalcomponent_kind k,
+                icalcomponent ***out)
+{
+    int n = icalcomponent_count_components(parent, k);
+    *out = arena_alloc(a, (size_t)(n > 0 ? n : 1) * sizeof(**out));
+    size_t got = 0;
+    for (icalcomponent *c = icalcomponent_get_first_component(parent, k);
+         c != NULL && got < (size_t)(n > 0 ? n : 0);
+         c = icalcomponent_get_next_component(parent, k))
+        (*out)[got++] = c;
+    return got;
+}
+
 /* ---- filters (RFC 4791 §9.7) ---------------------------------------------------- */
 
 struct fctx {
@@ -283,20 +303,13 @@ comp_filter(struct fctx *f, const struct dav_xml_elem *cf,
             return false;
         return comp_satisfies(f, cf, f->vcal);
     }
-    /* The components are listed before any test: libical has one
-     * iterator per component, which caldav_overlaps moves as well. */
-    int nk = icalcomponent_count_components(parent, k);
+    /* Listed before any test: caldav_overlaps walks parent too. */
+    icalcomponent **comps;
+    size_t nc = list_components(f->req->arena, parent, k, &comps);
     if (undefined)
-        return nk == 0;
-    if (nk <= 0)
+        return nc == 0;
+    if (nc == 0)
         return false;
-    icalcomponent **comps = arena_alloc(f->req->arena,
-                                        (size_t)nk * sizeof(*comps));
-    size_t nc = 0;
-    for (icalcomponent *c = icalcomponent_get_first_component(parent, k);
-         c != NULL && nc < (size_t)nk;
-         c = icalcomponent_get_next_component(parent, k))
-        comps[nc++] = c;
     struct dav_xml_elem *tr = dav_elem_child(cf, CALDAV_NS, "time-range");
     if (tr != NULL) {
         struct time_range r;
@@ -516,18 +529,9 @@ apply_limits(struct dav_req *req, const struct cdata *cd, icalcomponent *copy)
 {
     if (!cd->limit_rec.set && !cd->limit_fb.set)
         return;
-    /* The components are listed first: libical has one iterator per
-     * component, which caldav_override_impacts moves too. */
-    int n = icalcomponent_count_components(copy, ICAL_ANY_COMPONENT);
-    if (n <= 0)
-        return;
-    icalcomponent **all = arena_alloc(req->arena, (size_t)n * sizeof(*all));
-    size_t na = 0;
-    for (icalcomponent *c = icalcomponent_get_first_component(
-             copy, ICAL_ANY_COMPONENT);
-         c != NULL && na < (size_t)n;
-         c = icalcomponent_get_next_component(copy, ICAL_ANY_COMPONENT))
-        all[na++] = c;
+    /* Listed first: caldav_override_impacts walks copy too. */
+    icalcomponent **all;
+    size_t na = list_components(req->arena, copy, ICAL_ANY_COMPONENT, &all);
     for (size_t i = 0; i < na; i++) {
         icalcomponent *c = all[i];
         icalcomponent_kind k = icalcomponent_isa(c);

@@ -51,6 +51,13 @@ def run(argv, check=True, **kw):
     return p
 
 
+def write_items(folder, items):
+    """Write items [(file name, bytes or str)] into folder (bulk loads)."""
+    for name, text in items:
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(text if isinstance(text, bytes) else text.encode())
+
+
 def tail(path, n=40):
     try:
         with open(path, errors="replace") as f:
@@ -520,9 +527,7 @@ level = warning
                               cal.strip("/"))
         if not os.path.isdir(folder):
             raise client.Fail(f"bulk load: no folder {folder}")
-        for name, text in items:
-            with open(os.path.join(folder, name), "wb") as f:
-                f.write(text if isinstance(text, bytes) else text.encode())
+        write_items(folder, items)
 
     def cpu_roots(self):
         return [self.proc.pid]
@@ -576,9 +581,7 @@ class Xandikos(Server):
         folder = os.path.join(self.dir, "data", cal.strip("/"))
         if not os.path.isdir(os.path.join(folder, ".git")):
             raise client.Fail(f"bulk load: no git repository in {folder}")
-        for name, text in items:
-            with open(os.path.join(folder, name), "wb") as f:
-                f.write(text if isinstance(text, bytes) else text.encode())
+        write_items(folder, items)
         git = ["git", "-C", folder, "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
         run(git + ["add", "--"] + [name for name, _ in items])
         run(git + ["commit", "-q", "-m", f"bench: {len(items)} events"])
