@@ -141,8 +141,10 @@ static const struct dav_method_def dav_methods[] = {
       dav_method_propfind },
     { "PROPPATCH", DAV_M_BODY_XML | DAV_M_WRITE | DAV_M_CHECK_LOCKS,
       DAV_PRIV_WRITE_PROPS, NULL, NULL, dav_method_proppatch },
-    { "GET", DAV_M_NO_BODY, DAV_PRIV_READ, NULL, NULL, dav_method_get },
-    { "HEAD", DAV_M_NO_BODY, DAV_PRIV_READ, NULL, NULL, dav_method_get },
+    { "GET", DAV_M_NO_BODY | DAV_M_READ_ONLY, DAV_PRIV_READ, NULL, NULL,
+      dav_method_get },
+    { "HEAD", DAV_M_NO_BODY | DAV_M_READ_ONLY, DAV_PRIV_READ, NULL, NULL,
+      dav_method_get },
     { "PUT", DAV_M_BODY_STREAM | DAV_M_WRITE | DAV_M_TARGET_PARENT |
       DAV_M_CHECK_LOCKS | DAV_M_LOCK_PARENT, DAV_PRIV_WRITE_CONTENT, dav_method_put_prepare, dav_method_put_body,
       dav_method_put },
@@ -411,6 +413,22 @@ static struct dav_err *
 txn_start(struct dav_req *req)
 {
     enum dav_store_rc rc = req->srv->store->txn_begin(req);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "begin");
+    req->in_txn = true;
+    return NULL;
+}
+
+/* A read-only method's connection, without BEGIN and COMMIT: a GET reads
+ * the principal, the space and the resource with one statement each, and
+ * content chunks are immutable, so no snapshot is needed to answer it
+ * (docs/decisions/0011-reads-without-transaction.md). */
+static struct dav_err *
+read_start(struct dav_req *req)
+{
+    if (req->srv->store->read_begin == NULL)
+        return txn_start(req);
+    enum dav_store_rc rc = req->srv->store->read_begin(req);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "begin");
     req->in_txn = true;
@@ -827,15 +845,32 @@ audit_in_txn(struct dav_req *req)
     return dav_err_from_store(req, audit_add(req, req->status), "audit");
 }
 
+/* The audit row of a successful read-only request, in a transaction of
+ * its own: a read that must be audited is refused if it cannot be. */
+static struct dav_err *
+audit_read(struct dav_req *req)
+{
+    if (!audit_wanted(req, req->status) ||
+        req->srv->store->audit_add == NULL)
+        return NULL;
+    struct dav_err *err = txn_start(req);
+    if (err == NULL)
+        err = audit_in_txn(req);
+    txn_end(req, true, &err);
+    return err;
+}
+
 static struct dav_err *
 run_once(struct dav_req *req)
 {
     struct dav_err *err = NULL;
     bool noauth = (req->mdef->flags & DAV_M_NO_AUTH) != 0;
 
+    bool read_only = (req->mdef->flags & DAV_M_READ_ONLY) != 0;
+
     if (noauth && req->target.area != DAV_AREA_SPACE)
         return req->mdef->handler(req);
-    err = txn_start(req);
+    err = read_only ? read_start(req) : txn_start(req);
     if (err != NULL)
         return err;
     if (!noauth && req->srv->reg->authn != NULL) {
@@ -859,10 +894,12 @@ run_once(struct dav_req *req)
     if (err != NULL)
         goto out;
     err = req->mdef->handler(req);
-    if (err == NULL)
+    if (err == NULL && !read_only)
         err = audit_in_txn(req);
 out:
     txn_end(req, true, &err);
+    if (err == NULL && read_only)
+        err = audit_read(req);
     return err;
 }
 

@@ -144,6 +144,8 @@ struct dav_principal {
                                          others (If: lock tokens) */
 #define DAV_M_LOCK_TREE    (1u << 7) /* ... nor any member below it */
 #define DAV_M_LOCK_PARENT  (1u << 8) /* ... nor its parent (bind/unbind) */
+#define DAV_M_READ_ONLY    (1u << 9) /* reads only, each statement on its
+                                         own (no transaction): GET, HEAD */
 
 typedef struct dav_err *(*dav_handler_fn)(struct dav_req *req);
 typedef struct dav_err *(*dav_body_fn)(struct dav_req *req, const char *data,

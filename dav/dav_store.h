@@ -187,6 +187,10 @@ struct dav_store_ops {
     enum dav_store_rc (*txn_begin)(struct dav_req *req);
     enum dav_store_rc (*txn_commit)(struct dav_req *req);
     void (*txn_rollback)(struct dav_req *req);
+    /* Optional: lease a connection for reads only, without a transaction
+     * (each statement sees what was committed before it); txn_commit or
+     * txn_rollback returns it.  Saves BEGIN and COMMIT on the hot reads. */
+    enum dav_store_rc (*read_begin)(struct dav_req *req);
 
     /* Principals and spaces. */
     enum dav_store_rc (*user_by_name)(struct dav_req *req, const char *name,

@@ -56,6 +56,8 @@ struct lease {
     struct db_pool *pool;
     unsigned idx;
     struct db_conn *c;
+    bool autocommit;  /* read_begin: no transaction open */
+    bool used;        /* a statement ran on this lease */
 };
 
 /* ---- statements ------------------------------------------------------------ */
@@ -685,6 +687,8 @@ lease_get(struct dav_req *req, struct lease **out)
         arena_defer(req->arena, lease_release, l);
         req->store_conn = l;
     }
+    l->autocommit = false;
+    l->used = false;
     l->pool = p;
     l->idx = idx;
     l->c = &p->conns[idx];
@@ -723,6 +727,23 @@ pg_run(struct dav_req *req, const char *stmt, int n, const char *const *vals,
     for (int i = 0; i < n && i < 16; i++)
         fmts[i] = lens != NULL && lens[i] > 0 ? 1 : 0;
     PGresult *r = PQexecPrepared(l->c->pg, stmt, n, vals, lens, fmts, resfmt);
+    if (l->autocommit && !l->used && PQstatus(l->c->pg) != CONNECTION_OK) {
+        /* The server went away under an idle connection: without a BEGIN
+         * to find out, the first read of the lease finds out; it changed
+         * nothing, so it is run again on a fresh connection. */
+        log_msg(LOG_INFO, req->id, NULL, "database connection lost, "
+                                         "reconnecting");
+        PQclear(r);
+        PQfinish(l->c->pg);
+        l->c->pg = NULL;
+        l->used = true;
+        if (!conn_open(l->pool, l->c, req->id)) {
+            *rc = DAV_STORE_ERROR;
+            return NULL;
+        }
+        r = PQexecPrepared(l->c->pg, stmt, n, vals, lens, fmts, resfmt);
+    }
+    l->used = true;
     arena_defer(req->arena, pgresult_free_cb, r);
     ExecStatusType s = PQresultStatus(r);
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
@@ -774,12 +795,30 @@ pg_txn_begin(struct dav_req *req)
     return DAV_STORE_ERROR;
 }
 
+/* A lease for reads, without BEGIN (dav_store.h read_begin). */
+static enum dav_store_rc
+pg_read_begin(struct dav_req *req)
+{
+    struct lease *l;
+    enum dav_store_rc rc = lease_get(req, &l);
+    if (rc != DAV_STORE_OK)
+        return rc;
+    l->autocommit = true;
+    l->used = false;
+    return DAV_STORE_OK;
+}
+
 static enum dav_store_rc
 pg_txn_commit(struct dav_req *req)
 {
     struct lease *l = req->store_conn;
     if (l == NULL || l->c == NULL)
         return DAV_STORE_ERROR;
+    if (l->autocommit) {
+        l->autocommit = false;
+        lease_release(l);
+        return DAV_STORE_OK;
+    }
     PGresult *r = PQexec(l->c->pg, "COMMIT");
     enum dav_store_rc rc = DAV_STORE_OK;
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -795,6 +834,11 @@ pg_txn_rollback(struct dav_req *req)
     struct lease *l = req->store_conn;
     if (l == NULL || l->c == NULL)
         return;
+    if (l->autocommit) {
+        l->autocommit = false;
+        lease_release(l);
+        return;
+    }
     if (l->c->pg != NULL) {
         PGresult *r = PQexec(l->c->pg, "ROLLBACK");
         PQclear(r);
@@ -1915,6 +1959,7 @@ pg_audit_of(struct dav_req *req, int64_t space_id, const char *path,
 
 static const struct dav_store_ops pg_ops = {
     .txn_begin = pg_txn_begin,
+    .read_begin = pg_read_begin,
     .txn_commit = pg_txn_commit,
     .txn_rollback = pg_txn_rollback,
     .user_by_name = pg_user_by_name,
