@@ -112,6 +112,9 @@ void sha256_init(struct sha256 *s);
 void sha256_update(struct sha256 *s, const void *data, size_t n);
 void sha256_final(struct sha256 *s, unsigned char out[32]);
 void sha256_once(const void *data, size_t n, unsigned char out[32]);
+/* Whether the processor's SHA instructions may be used (the default: yes
+ * when it has them); true if they are in use now.  For tests. */
+bool sha256_accelerate(bool allow);
 /* Lower-case hex of n bytes into out (2n+1 bytes, NUL-terminated). */
 void hex_encode(const unsigned char *in, size_t n, char *out);
 

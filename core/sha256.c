@@ -1,10 +1,22 @@
 /*
  * core/sha256.c -- SHA-256 (FIPS 180-4), used to address content chunks
  * and to key the credential cache.  Streaming: init, update, final.
+ *
+ * Every uploaded byte is hashed twice (its chunk's address and the whole
+ * content's), so on x86-64 processors with the SHA extensions the blocks
+ * go through them (about 5 times faster than the portable code); which
+ * path runs is decided once, from CPUID.
  */
 #include "core/core.h"
 
+#include <stdatomic.h>
 #include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SHA256_X86 1
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
 
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
@@ -62,6 +74,107 @@ compress(uint32_t h[8], const unsigned char *p)
     h[7] += hh;
 }
 
+#ifdef SHA256_X86
+/*
+ * The SHA extensions keep the working variables as two vectors, ABEF and
+ * CDGH (A in the highest lane), and do two rounds per instruction; the
+ * message schedule of four words at a time is sha256msg1, an add of
+ * W[i-7..i-4] and sha256msg2.
+ */
+__attribute__((target("sha,sse4.1,ssse3"))) static void
+compress_shani(uint32_t h[8], const unsigned char *p, size_t blocks)
+{
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL,
+                                         0x0405060700010203ULL);
+    __m128i dcba = _mm_loadu_si128((const __m128i *)&h[0]);
+    __m128i hgfe = _mm_loadu_si128((const __m128i *)&h[4]);
+    __m128i badc = _mm_shuffle_epi32(dcba, 0xB1);
+    __m128i efgh = _mm_shuffle_epi32(hgfe, 0x1B);
+    __m128i abef = _mm_alignr_epi8(badc, efgh, 8);
+    __m128i cdgh = _mm_blend_epi16(efgh, badc, 0xF0);
+
+    for (; blocks > 0; blocks--, p += 64) {
+        __m128i abef0 = abef, cdgh0 = cdgh;
+        __m128i m[4];
+#pragma GCC unroll 16
+        for (int g = 0; g < 16; g++) {
+            __m128i w;
+            if (g < 4) {
+                w = _mm_shuffle_epi8(
+                    _mm_loadu_si128((const __m128i *)(p + 16 * g)), bswap);
+            } else {
+                /* W[i..i+3] from W[i-16..i-1], i = 4g. */
+                w = _mm_sha256msg1_epu32(m[g & 3], m[(g + 1) & 3]);
+                w = _mm_add_epi32(w, _mm_alignr_epi8(m[(g + 3) & 3],
+                                                     m[(g + 2) & 3], 4));
+                w = _mm_sha256msg2_epu32(w, m[(g + 3) & 3]);
+            }
+            m[g & 3] = w;
+            __m128i wk = _mm_add_epi32(
+                w, _mm_loadu_si128((const __m128i *)&K[4 * g]));
+            /* Two rounds give the new ABEF; the old ABEF is then the new
+             * CDGH, so the two vectors trade places twice. */
+            cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk);
+            abef = _mm_sha256rnds2_epu32(abef, cdgh,
+                                         _mm_shuffle_epi32(wk, 0x0E));
+        }
+        abef = _mm_add_epi32(abef, abef0);
+        cdgh = _mm_add_epi32(cdgh, cdgh0);
+    }
+
+    __m128i feba = _mm_shuffle_epi32(abef, 0x1B);
+    __m128i dchg = _mm_shuffle_epi32(cdgh, 0xB1);
+    _mm_storeu_si128((__m128i *)&h[0], _mm_blend_epi16(feba, dchg, 0xF0));
+    _mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(dchg, feba, 8));
+}
+
+/* 1 if the processor has the SHA extensions (and SSSE3, SSE4.1), 0 if
+ * not, -1 until asked. */
+static atomic_int have_shani = -1;
+
+static bool
+use_shani(void)
+{
+    int v = atomic_load_explicit(&have_shani, memory_order_relaxed);
+    if (v < 0) {
+        unsigned a, b, c, d;
+        v = 0;
+        if (__get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSSE3) &&
+            (c & bit_SSE4_1) && __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
+            (b & bit_SHA))
+            v = 1;
+        atomic_store_explicit(&have_shani, v, memory_order_relaxed);
+    }
+    return v == 1;
+}
+#endif
+
+bool
+sha256_accelerate(bool allow)
+{
+#ifdef SHA256_X86
+    atomic_store_explicit(&have_shani, allow ? -1 : 0, memory_order_relaxed);
+    return allow && use_shani();
+#else
+    (void)allow;
+    return false;
+#endif
+}
+
+/* Hash 'blocks' whole 64-byte blocks. */
+static void
+compress_blocks(uint32_t h[8], const unsigned char *p, size_t blocks)
+{
+#ifdef SHA256_X86
+    if (use_shani()) {
+        compress_shani(h, p, blocks);
+        return;
+    }
+#endif
+    for (; blocks > 0; blocks--, p += 64)
+        compress(h, p);
+}
+
 void
 sha256_init(struct sha256 *s)
 {
@@ -86,13 +199,13 @@ sha256_update(struct sha256 *s, const void *data, size_t n)
         n -= take;
         if (s->fill < 64)
             return;
-        compress(s->h, s->block);
+        compress_blocks(s->h, s->block, 1);
         s->fill = 0;
     }
-    while (n >= 64) {
-        compress(s->h, p);
-        p += 64;
-        n -= 64;
+    if (n >= 64) {
+        compress_blocks(s->h, p, n / 64);
+        p += n - n % 64;
+        n %= 64;
     }
     if (n > 0) {
         memcpy(s->block, p, n);

@@ -876,10 +876,13 @@ pg_hex_decode32(const char *hex, unsigned char out[32])
     memset(out, 0, 32);
     if (hex == NULL || strlen(hex) != 64)
         return;
-    for (int i = 0; i < 32; i++) {
-        unsigned v = 0;
-        sscanf(hex + 2 * i, "%2x", &v);
-        out[i] = (unsigned char)v;
+    for (int i = 0; i < 64; i++) {
+        char ch = hex[i];
+        unsigned v = ch >= '0' && ch <= '9'   ? (unsigned)(ch - '0')
+                     : ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10)
+                     : ch >= 'A' && ch <= 'F' ? (unsigned)(ch - 'A' + 10)
+                                              : 0;
+        out[i / 2] = (unsigned char)(out[i / 2] << 4 | v);
     }
 }
 

@@ -439,6 +439,42 @@ test_sha256_streaming_odd_pieces(void **state)
     assert_string_equal(hex, SHA_ABC);
 }
 
+/* The vectors again through the other implementation, and both agree on
+ * every length around the block size and on large random inputs. */
+static void
+test_sha256_accelerated_and_portable_agree(void **state)
+{
+    bool accel = sha256_accelerate(true);
+    print_message("sha256: processor SHA instructions %s\n",
+                  accel ? "in use" : "not available, portable code only");
+    sha256_accelerate(!accel);
+    test_sha256_vectors(state);
+    test_sha256_streaming_odd_pieces(state);
+    sha256_accelerate(true);
+
+    size_t max = 300000;
+    unsigned char *m = malloc(max);
+    assert_non_null(m);
+    uint32_t x = 2463534242u;
+    for (size_t i = 0; i < max; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        m[i] = (unsigned char)x;
+    }
+    static const size_t lens[] = { 0, 1, 55, 56, 63, 64, 65, 127, 128, 129,
+                                   1000, 4096, 65537, 300000 };
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        unsigned char a[32], b[32];
+        sha256_accelerate(false);
+        sha256_once(m + 1, lens[i] < max ? lens[i] : max - 1, a);
+        sha256_accelerate(true);
+        sha256_once(m + 1, lens[i] < max ? lens[i] : max - 1, b);
+        assert_memory_equal(a, b, 32);
+    }
+    free(m);
+}
+
 static void
 test_hex_encode(void **state)
 {
@@ -726,6 +762,7 @@ main(void)
         UNIT_TEST(test_sha256_vectors),
         UNIT_TEST(test_sha256_padding_boundaries),
         UNIT_TEST(test_sha256_streaming_odd_pieces),
+        UNIT_TEST(test_sha256_accelerated_and_portable_agree),
         UNIT_TEST(test_hex_encode),
         UNIT_TEST(test_base64_rfc4648_vectors),
         UNIT_TEST(test_base64_round_trip),
