@@ -501,11 +501,43 @@ calendar_target_map(struct dav_req *req, struct dav_target *t)
     return NULL;
 }
 
+static struct dav_err *
+principal_refused(struct dav_req *req)
+{
+    return dav_err_new(req, 401, "authentication required: account "
+                                 "disabled, expired or revoked");
+}
+
+/* The account check left to the target's statement, done on its own when
+ * the target is resolved otherwise. */
+static struct dav_err *
+principal_check(struct dav_req *req)
+{
+    if (!req->principal_unchecked)
+        return NULL;
+    req->principal_unchecked = false;
+    enum dav_store_rc rc = req->srv->store->principal_valid(
+        req, req->principal->id, req->app_password_id);
+    if (rc == DAV_STORE_NOTFOUND)
+        return principal_refused(req);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "principal");
+    return NULL;
+}
+
 struct dav_err *
 dav_target_resolve(struct dav_req *req, struct dav_target *t, bool lock_row)
 {
     const struct dav_store_ops *st = req->srv->store;
     t->exists = false;
+    if (req->principal_unchecked &&
+        (t->area != DAV_AREA_SPACE || t->cal_name != NULL || lock_row ||
+         t->space.id != 0 || st->space_lookup == NULL ||
+         calendar_folder(t->path))) {
+        struct dav_err *err = principal_check(req);
+        if (err != NULL)
+            return err;
+    }
     int64_t viewer = req->principal != NULL ? req->principal->id : 0;
     if (t->area == DAV_AREA_PRINCIPAL_USER) {
         struct dav_user *u;
@@ -567,6 +599,26 @@ dav_target_resolve(struct dav_req *req, struct dav_target *t, bool lock_row)
         /* Calendars are reached through calendar homes only. */
         return dav_err_new(req, 404, "reserved name");
     }
+    if (t->space.id == 0 && !lock_row && st->space_lookup != NULL) {
+        /* The space, the resource and the account in one statement. */
+        bool principal_ok, space_found;
+        enum dav_store_rc rc = st->space_lookup(
+            req, t->slug, viewer, req->app_password_id, t->path,
+            &principal_ok, &t->space, &space_found, &t->res, &t->exists);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "lookup");
+        if (req->principal_unchecked) {
+            req->principal_unchecked = false;
+            if (!principal_ok)
+                return principal_refused(req);
+        }
+        if (!space_found)
+            return dav_err_new(req, 404, "no space %s for this user", t->slug);
+        return NULL;
+    }
+    struct dav_err *err = principal_check(req);
+    if (err != NULL)
+        return err;
     if (t->space.id == 0) {
         enum dav_store_rc rc = st->space_for_user(req, t->slug, viewer,
                                                   &t->space);
@@ -671,6 +723,7 @@ dav_req_begin(struct dav_req *req, bool has_body)
         req->target = saved;
         req->resp_headers = NULL;
         req->principal = NULL;
+        req->principal_unchecked = false;
         err = prepare_stream_once(req);
         if (!err_is_retry(err))
             break;
@@ -887,6 +940,9 @@ run_once(struct dav_req *req)
                              (req->mdef->flags & DAV_M_WRITE) != 0);
     if (err != NULL)
         goto out;
+    err = principal_check(req);
+    if (err != NULL)
+        goto out;
     err = check_declared_priv(req);
     if (err != NULL)
         goto out;
@@ -929,6 +985,7 @@ dav_req_finish(struct dav_req *req)
         req->target = saved;
         req->resp_headers = NULL;
         req->principal = NULL;
+        req->principal_unchecked = false;
         req->stream = NULL;
         err = run_once(req);
         if (!err_is_retry(err))

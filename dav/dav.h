@@ -396,6 +396,10 @@ struct dav_req {
 
     struct dav_target target;
     struct dav_principal *principal;
+    /* The principal's account (enabled, not expired, app password not
+     * revoked) is still to be checked: by the statement that resolves the
+     * target (store space_lookup), or before anything else is read. */
+    bool principal_unchecked;
 
     /* body */
     struct buf body;

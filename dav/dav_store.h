@@ -198,6 +198,16 @@ struct dav_store_ops {
     /* The space 'slug' if user_id is a member (NOTFOUND otherwise). */
     enum dav_store_rc (*space_for_user)(struct dav_req *req, const char *slug,
                                         int64_t user_id, struct dav_space *out);
+    /* Optional: space_for_user, principal_valid(user_id, app_id) and
+     * lookup (without lock) of 'path' in that space, in one statement.
+     * OK with *principal_ok and, if the space is the user's, *space_found,
+     * and if the path exists there, *found and *res. */
+    enum dav_store_rc (*space_lookup)(struct dav_req *req, const char *slug,
+                                      int64_t user_id, int64_t app_id,
+                                      const char *path, bool *principal_ok,
+                                      struct dav_space *space,
+                                      bool *space_found,
+                                      struct dav_resource *res, bool *found);
     enum dav_store_rc (*spaces_of_user)(struct dav_req *req, int64_t user_id,
                                         struct dav_space **out, size_t *n);
 

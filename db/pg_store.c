@@ -82,6 +82,21 @@ struct lease {
 #define RES_FROM                                                              \
     "FROM resources r LEFT JOIN revisions v ON v.id = r.current_rev "        \
     RES_JOINS
+/* A space (row_to_space) by slug $1 if user $2 may reach it: its members
+ * and principals granted something inside it by an access control entry. */
+#define SPACE_COLS                                                            \
+    "s.id, s.slug, s.title, coalesce(m.role, '') AS role, "                  \
+    "floor(extract(epoch FROM s.created_at))::bigint AS created, "           \
+    "coalesce(s.quota_bytes, -1) AS quota, "                                 \
+    "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = s.id) AS has_aces "
+#define SPACE_FOR_USER                                                        \
+    "FROM spaces s LEFT JOIN members m ON m.space_id = s.id "                \
+    "AND m.user_id = $2 "                                                    \
+    "WHERE s.slug = $1 AND NOT s.archived AND (m.user_id IS NOT NULL OR "    \
+    "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = s.id AND a.is_grant "   \
+    "AND ((a.principal_kind = 'user' AND a.principal_id = $2) OR "           \
+    "(a.principal_kind = 'space' AND a.principal_id IN "                     \
+    "(SELECT space_id FROM members WHERE user_id = $2)))))"
 /* The same, showing the approved revision of files (published view). */
 #define RES_FROM_PUBLISHED                                                    \
     "FROM resources r LEFT JOIN revisions v ON v.id = r.approved_rev "       \
@@ -109,18 +124,18 @@ static const struct pg_stmt stmts[] = {
       "FROM users WHERE name = $1" },
     /* A space is reachable by its members and by principals granted
      * something inside it by an access control entry. */
-    { "space_for_user",
-      "SELECT s.id, s.slug, s.title, coalesce(m.role, ''), "
-      "floor(extract(epoch FROM s.created_at))::bigint, "
-      "coalesce(s.quota_bytes, -1), "
-      "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = s.id) "
-      "FROM spaces s LEFT JOIN members m ON m.space_id = s.id "
-      "AND m.user_id = $2 "
-      "WHERE s.slug = $1 AND NOT s.archived AND (m.user_id IS NOT NULL OR "
-      "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = s.id AND a.is_grant "
-      "AND ((a.principal_kind = 'user' AND a.principal_id = $2) OR "
-      "(a.principal_kind = 'space' AND a.principal_id IN "
-      "(SELECT space_id FROM members WHERE user_id = $2)))))" },
+    { "space_for_user", "SELECT " SPACE_COLS SPACE_FOR_USER },
+    /* space_for_user, principal_valid and lookup at once (one row). */
+    { "space_lookup",
+      "SELECT sp.*, (SELECT count(*) FROM users u WHERE u.id = $2 AND "
+      "NOT u.disabled AND (u.expires_at IS NULL OR u.expires_at > now()) "
+      "AND ($4::bigint = 0 OR EXISTS (SELECT 1 FROM app_passwords p "
+      "WHERE p.id = $4 AND p.user_id = u.id AND p.revoked_at IS NULL)))"
+      "::int, " RES_SELECT
+      "FROM (SELECT " SPACE_COLS SPACE_FOR_USER ") sp "
+      "RIGHT JOIN (SELECT 1) one ON true "
+      "LEFT JOIN (resources r LEFT JOIN revisions v ON v.id = r.current_rev "
+      RES_JOINS ") ON r.space_id = sp.id AND r.path = $3" },
     { "spaces_of_user",
       "SELECT s.id, s.slug, s.title, coalesce(m.role, ''), "
       "floor(extract(epoch FROM s.created_at))::bigint, "
@@ -985,6 +1000,30 @@ pg_space_for_user(struct dav_req *req, const char *slug, int64_t user_id,
     if (PQntuples(r) == 0)
         return DAV_STORE_NOTFOUND;
     row_to_space(req->arena, r, 0, out);
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_space_lookup(struct dav_req *req, const char *slug, int64_t user_id,
+                int64_t app_id, const char *path, bool *principal_ok,
+                struct dav_space *space, bool *space_found,
+                struct dav_resource *res, bool *found)
+{
+    enum dav_store_rc rc;
+    const char *v[4] = { slug, pg_i64(req, user_id), path,
+                         pg_i64(req, app_id) };
+    PGresult *r = pg_run(req, "space_lookup", 4, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) != 1)
+        return DAV_STORE_ERROR;
+    *principal_ok = strcmp(PQgetvalue(r, 0, 7), "1") == 0;
+    *space_found = !PQgetisnull(r, 0, 0);
+    *found = *space_found && !PQgetisnull(r, 0, 8);
+    if (*space_found)
+        row_to_space(req->arena, r, 0, space);
+    if (*found)
+        row_to_res_at(req->arena, r, 0, 8, res);
     return DAV_STORE_OK;
 }
 
@@ -1967,6 +2006,7 @@ static const struct dav_store_ops pg_ops = {
     .txn_rollback = pg_txn_rollback,
     .user_by_name = pg_user_by_name,
     .space_for_user = pg_space_for_user,
+    .space_lookup = pg_space_lookup,
     .spaces_of_user = pg_spaces_of_user,
     .lookup = pg_lookup,
     .children = pg_children,

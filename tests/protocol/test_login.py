@@ -158,6 +158,37 @@ def test_disabled_user_app_password_is_401_too(srv, ctl):
     assert_status(propfind(s, srv.space_url("s1"), "0"), 401)
 
 
+@pytest.mark.parametrize("how", ["disable", "revoke"])
+def test_cached_login_refused_on_file_reads_at_once(srv, ctl, how):
+    """GET and HEAD check the account in the statement that finds the
+    file: still 401 at once, whether the file, or even the space, exists."""
+    user = fresh_user(ctl, "rd" + how[:3])
+    secret = add_app_password(ctl, user, "phone")
+    s = session(user, secret)
+    url = srv.space_url("s1") + "read-%s.txt" % short_id()
+    assert_status(put(s, url, b"still here"), 201)
+    r = dav(s, "GET", url)
+    assert_status(r, 200)                       # cached now
+    assert r.content == b"still here"
+    if how == "disable":
+        ctl("user", "disable", user)
+    else:
+        ctl("apppassword", "revoke", user, "phone")
+    for method, target in (("GET", url), ("HEAD", url),
+                           ("GET", url + ".missing"),
+                           ("GET", srv.url + "/dav/spaces/no-such-space/f"),
+                           ("GET", srv.space_url("s1"))):
+        r = dav(s, method, target)
+        assert_status(r, 401)
+        assert r.headers["WWW-Authenticate"].startswith("Basic ")
+        assert b"still here" not in r.content
+    if how == "disable":
+        ctl("user", "enable", user)
+        r = dav(s, "GET", url)
+        assert_status(r, 200)
+        assert r.content == b"still here"
+
+
 def test_disabled_user_uncached_is_401(new_server, ctl):
     user = fresh_user(ctl, "dis2")
     ctl("user", "disable", user)

@@ -771,6 +771,14 @@ restore_snapshot(void)
     snap = NULL;
 }
 
+/* Reads without a transaction: the fake keeps its snapshot all the same
+ * (a read-only request changes nothing to restore). */
+static enum dav_store_rc
+fs_read_begin(struct dav_req *req)
+{
+    return fs_txn_begin(req);
+}
+
 static enum dav_store_rc
 fs_txn_commit(struct dav_req *req)
 {
@@ -889,6 +897,36 @@ fs_lookup(struct dav_req *req, int64_t space_id, const char *path,
     if (r == NULL)
         return DAV_STORE_NOTFOUND;
     res_out(req, r, out);
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc fs_principal_valid(struct dav_req *req,
+                                           int64_t user_id, int64_t app_id);
+
+/* One call, as one statement in PostgreSQL: one fail point. */
+static enum dav_store_rc
+fs_space_lookup(struct dav_req *req, const char *slug, int64_t user_id,
+                int64_t app_id, const char *path, bool *principal_ok,
+                struct dav_space *space, bool *space_found,
+                struct dav_resource *res, bool *found)
+{
+    FAIL_POINT();
+    unsigned long saved = calls, saved_k = fail_k;
+    fail_k = 0; /* the parts below are not calls of their own */
+    enum dav_store_rc rc = fs_principal_valid(req, user_id, app_id);
+    *principal_ok = rc == DAV_STORE_OK;
+    rc = fs_space_for_user(req, slug, user_id, space);
+    *space_found = rc == DAV_STORE_OK;
+    *found = false;
+    if (*space_found) {
+        const struct fs_res *r = res_find(space->id, path);
+        if (r != NULL) {
+            res_out(req, r, res);
+            *found = true;
+        }
+    }
+    calls = saved;
+    fail_k = saved_k;
     return DAV_STORE_OK;
 }
 
@@ -2391,10 +2429,12 @@ fs_audit_add(struct dav_req *req, const struct dav_audit *a)
 
 static const struct dav_store_ops ops = {
     .txn_begin = fs_txn_begin,
+    .read_begin = fs_read_begin,
     .txn_commit = fs_txn_commit,
     .txn_rollback = fs_txn_rollback,
     .user_by_name = fs_user_by_name,
     .space_for_user = fs_space_for_user,
+    .space_lookup = fs_space_lookup,
     .spaces_of_user = fs_spaces_of_user,
     .lookup = fs_lookup,
     .children = fs_children,

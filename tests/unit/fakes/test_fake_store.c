@@ -114,7 +114,9 @@ test_every_op_is_set(void **state)
     assert_non_null(st->txn_commit);
     assert_non_null(st->txn_rollback);
     assert_non_null(st->user_by_name);
+    assert_non_null(st->read_begin);
     assert_non_null(st->space_for_user);
+    assert_non_null(st->space_lookup);
     assert_non_null(st->spaces_of_user);
     assert_non_null(st->lookup);
     assert_non_null(st->children);
@@ -164,7 +166,7 @@ test_every_op_is_set(void **state)
     /* and nothing beyond: a new operation must be added here and to the
      * fake (this is the number of members of struct dav_store_ops) */
     assert_int_equal(sizeof(struct dav_store_ops),
-                     51 * sizeof(st->ping));
+                     53 * sizeof(st->ping));
     /* every slot, whatever its name: the table is only function
      * pointers, so a member added but left NULL is caught even before
      * this list is brought up to date */
