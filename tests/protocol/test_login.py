@@ -160,8 +160,8 @@ def test_disabled_user_app_password_is_401_too(srv, ctl):
 
 @pytest.mark.parametrize("how", ["disable", "revoke"])
 def test_cached_login_refused_on_file_reads_at_once(srv, ctl, how):
-    """GET and HEAD check the account in the statement that finds the
-    file: still 401 at once, whether the file, or even the space, exists."""
+    """Reads check the account in the statement that finds the target:
+    still 401 at once, whether the file, or even the space, exists."""
     user = fresh_user(ctl, "rd" + how[:3])
     secret = add_app_password(ctl, user, "phone")
     s = session(user, secret)
@@ -177,8 +177,10 @@ def test_cached_login_refused_on_file_reads_at_once(srv, ctl, how):
     for method, target in (("GET", url), ("HEAD", url),
                            ("GET", url + ".missing"),
                            ("GET", srv.url + "/dav/spaces/no-such-space/f"),
-                           ("GET", srv.space_url("s1"))):
-        r = dav(s, method, target)
+                           ("GET", srv.space_url("s1")),
+                           ("PROPFIND", url), ("PROPFIND", url + ".missing"),
+                           ("REPORT", srv.space_url("s1"))):
+        r = dav(s, method, target, headers={"Depth": "0"})
         assert_status(r, 401)
         assert r.headers["WWW-Authenticate"].startswith("Basic ")
         assert b"still here" not in r.content
