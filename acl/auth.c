@@ -263,14 +263,12 @@ set_principal(struct dav_req *req, int64_t uid, const char *name,
     req->log_user = req->principal->name;
 }
 
-/* A method that does not write, on a space: the statement that finds the
- * target checks the account too (dav_target_resolve), one round trip
- * instead of two. */
+/* A request on a space: the statement that finds the target checks the
+ * account too (dav_target_resolve), one round trip instead of two. */
 static bool
 defer_account_check(const struct dav_req *req)
 {
-    return req->srv->store->space_lookup != NULL && req->mdef != NULL &&
-           (req->mdef->flags & DAV_M_WRITE) == 0 &&
+    return req->srv->store->space_lookup != NULL &&
            req->target.area == DAV_AREA_SPACE;
 }
 

@@ -531,7 +531,7 @@ dav_target_resolve(struct dav_req *req, struct dav_target *t, bool lock_row)
     const struct dav_store_ops *st = req->srv->store;
     t->exists = false;
     if (req->principal_unchecked &&
-        (t->area != DAV_AREA_SPACE || t->cal_name != NULL || lock_row ||
+        (t->area != DAV_AREA_SPACE || t->cal_name != NULL ||
          t->space.id != 0 || st->space_lookup == NULL ||
          calendar_folder(t->path))) {
         struct dav_err *err = principal_check(req);
@@ -599,8 +599,10 @@ dav_target_resolve(struct dav_req *req, struct dav_target *t, bool lock_row)
         /* Calendars are reached through calendar homes only. */
         return dav_err_new(req, 404, "reserved name");
     }
-    if (t->space.id == 0 && !lock_row && st->space_lookup != NULL) {
-        /* The space, the resource and the account in one statement. */
+    if (t->space.id == 0 && st->space_lookup != NULL) {
+        /* The space, the resource and the account in one statement (a
+         * writer then locks the resource's row with a statement of its
+         * own: FOR UPDATE cannot reach into the outer join). */
         bool principal_ok, space_found;
         enum dav_store_rc rc = st->space_lookup(
             req, t->slug, viewer, req->app_password_id, t->path,
@@ -614,7 +616,10 @@ dav_target_resolve(struct dav_req *req, struct dav_target *t, bool lock_row)
         }
         if (!space_found)
             return dav_err_new(req, 404, "no space %s for this user", t->slug);
-        return NULL;
+        if (!lock_row)
+            return NULL;
+        t->exists = false;
+        memset(&t->res, 0, sizeof(t->res));
     }
     struct dav_err *err = principal_check(req);
     if (err != NULL)
@@ -642,12 +647,24 @@ struct dav_err *
 dav_target_parent(struct dav_req *req, const struct dav_target *t,
                   struct dav_target *parent)
 {
+    /* The request's target's parent is asked for by the privilege check
+     * and again by the method: looked up once. */
+    bool ours = t == &req->target;
+    if (ours && req->target_parent != NULL) {
+        *parent = *req->target_parent;
+        return NULL;
+    }
     *parent = *t;
     const char *slash = strrchr(t->path, '/');
     size_t n = slash != NULL ? (size_t)(slash - t->path) : 0;
     parent->path = arena_strndup(req->arena, t->path, n);
     parent->trailing_slash = true;
-    return dav_target_resolve(req, parent, false);
+    struct dav_err *err = dav_target_resolve(req, parent, false);
+    if (err == NULL && ours) {
+        req->target_parent = arena_alloc(req->arena, sizeof(*parent));
+        *req->target_parent = *parent;
+    }
+    return err;
 }
 
 struct dav_err *
@@ -724,6 +741,7 @@ dav_req_begin(struct dav_req *req, bool has_body)
         req->resp_headers = NULL;
         req->principal = NULL;
         req->principal_unchecked = false;
+        req->target_parent = NULL;
         err = prepare_stream_once(req);
         if (!err_is_retry(err))
             break;
@@ -986,6 +1004,7 @@ dav_req_finish(struct dav_req *req)
         req->resp_headers = NULL;
         req->principal = NULL;
         req->principal_unchecked = false;
+        req->target_parent = NULL;
         req->stream = NULL;
         err = run_once(req);
         if (!err_is_retry(err))

@@ -400,6 +400,8 @@ struct dav_req {
      * revoked) is still to be checked: by the statement that resolves the
      * target (store space_lookup), or before anything else is read. */
     bool principal_unchecked;
+    /* The parent of 'target', once resolved (dav_target_parent). */
+    struct dav_target *target_parent;
 
     /* body */
     struct buf body;

@@ -159,9 +159,10 @@ def test_disabled_user_app_password_is_401_too(srv, ctl):
 
 
 @pytest.mark.parametrize("how", ["disable", "revoke"])
-def test_cached_login_refused_on_file_reads_at_once(srv, ctl, how):
-    """Reads check the account in the statement that finds the target:
-    still 401 at once, whether the file, or even the space, exists."""
+def test_cached_login_refused_on_a_space_at_once(srv, ctl, how):
+    """Requests on a space check the account in the statement that finds
+    the target: still 401 at once, whether the file, or even the space,
+    exists; a write changes nothing."""
     user = fresh_user(ctl, "rd" + how[:3])
     secret = add_app_password(ctl, user, "phone")
     s = session(user, secret)
@@ -184,6 +185,18 @@ def test_cached_login_refused_on_file_reads_at_once(srv, ctl, how):
         assert_status(r, 401)
         assert r.headers["WWW-Authenticate"].startswith("Basic ")
         assert b"still here" not in r.content
+    # Writes too, and they change nothing.
+    for method, target, body in (("PUT", url, b"overwritten"),
+                                 ("PUT", url + ".new", b"new"),
+                                 ("DELETE", url, None),
+                                 ("MKCOL", url + ".d/", None)):
+        assert_status(dav(s, method, target, data=body), 401)
+    r = dav(session("mgr"), "GET", url)
+    assert_status(r, 200)
+    assert r.content == b"still here"
+    for gone in (url + ".new", url + ".d/"):
+        assert_status(dav(session("mgr"), "PROPFIND", gone,
+                          headers={"Depth": "0"}), 404)
     if how == "disable":
         ctl("user", "enable", user)
         r = dav(s, "GET", url)
