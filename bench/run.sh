@@ -6,6 +6,7 @@
 #   bench/run.sh [--quick] [--only F3,F4] [--rounds N] [--servers parvis,nginx]
 #   bench/run.sh --scaling [--quick] [--rounds N]
 #   bench/run.sh --calendars [--events N] [--events-large N] [--rounds N]
+#   bench/run.sh --calendars --scaling [--sizes 1000,10000,100000] [--queries N]
 #   bench/run.sh --auth [--rounds N]
 #   bench/run.sh --soak [MINUTES] [--connections N]   (default 30 min, 64 connections)
 #   bench/run.sh --help     all options

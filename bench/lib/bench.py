@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import authget  # noqa: E402
 import caldav  # noqa: E402
+import calscale  # noqa: E402
 import calgen  # noqa: E402
 import files  # noqa: E402
 import procstat  # noqa: E402
@@ -343,9 +344,23 @@ def main():
     ap.add_argument("--only", metavar="F3,F4", help="run only these workloads")
     ap.add_argument("--rounds", type=int, help="rounds (default 3; 5 with --auth; 1 with --quick)")
     ap.add_argument("--scaling", action="store_true",
-                    help="PROPFIND Depth:1 p50 at 100, 1,000 and 10,000 members instead of F1-F6")
+                    help="PROPFIND Depth:1 p50 at 100, 1,000 and 10,000 members instead of F1-F6; "
+                         "with --calendars: calendar-query latency at 1,000, 10,000 and "
+                         "100,000 events")
     ap.add_argument("--calendars", action="store_true",
                     help="CalDAV workloads C1-C5 against Radicale and Xandikos instead of F1-F6")
+    ap.add_argument("--sizes", metavar="N,N,...",
+                    help="--calendars --scaling: calendar sizes in events (default "
+                         + ",".join(map(str, calscale.SIZES)) + "; "
+                         + ",".join(map(str, calscale.QUICK_SIZES)) + " with --quick)")
+    ap.add_argument("--queries", type=int,
+                    help="--calendars --scaling: timed queries per size and server, at most "
+                         f"(default {calscale.MAX_QUERIES}, {calscale.QUICK_MAX} with --quick; "
+                         f"at least {calscale.MIN_QUERIES}, fewer after "
+                         f"{calscale.BUDGET_S:g} s of them)")
+    ap.add_argument("--query-timeout", type=float, default=300,
+                    help="--calendars --scaling: a query taking longer is a 'timeout' and "
+                         "that server is left out of the larger sizes (default 300 s)")
     ap.add_argument("--events", type=int, default=None,
                     help="--calendars: events per calendar for every server (default 2,000); "
                          "--soak: events of the calendar queried (default 500)")
@@ -388,8 +403,19 @@ def main():
     ap.add_argument("--tag", help="suffix for the result file names")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (configs, logs, data)")
     args = ap.parse_args()
-    if sum(map(bool, (args.scaling, args.calendars, args.auth, args.soak is not None))) > 1:
-        raise SystemExit("--scaling, --calendars, --auth and --soak are separate runs")
+    cal_scaling = args.scaling and args.calendars
+    if sum(map(bool, (args.scaling and not cal_scaling, args.calendars, args.auth,
+                      args.soak is not None))) > 1:
+        raise SystemExit("--scaling, --calendars, --auth and --soak are separate runs "
+                         "(but --calendars --scaling is the calendar-query scaling run)")
+    if (args.sizes or args.queries) and not cal_scaling:
+        raise SystemExit("--sizes and --queries go with --calendars --scaling")
+    if args.sizes:
+        calscale.parse_sizes(args.sizes)
+    if args.queries is not None and args.queries < 1:
+        raise SystemExit("--queries must be at least 1")
+    if args.query_timeout <= 0:
+        raise SystemExit("--query-timeout must be positive")
     if args.events is None:
         args.events = 500 if args.soak is not None else 2000
     if args.soak is not None:
@@ -462,12 +488,17 @@ def main():
             log(f"starting {s.name} on 127.0.0.1:{s.port}")
             s.start()
             started.append(s)
-        mode = ("scaling" if args.scaling else "calendars" if args.calendars else
+        mode = ("calendar scaling" if cal_scaling else
+                "scaling" if args.scaling else "calendars" if args.calendars else
                 "auth" if args.auth else "soak" if args.soak is not None else "files")
         if args.quick:
             mode += ", quick"
         detail = None
-        if args.calendars:
+        if cal_scaling:
+            detail = (f"calendar-query of the week {calgen.QUERY_START:%Y-%m-%d} to "
+                      f"{calgen.QUERY_END:%Y-%m-%d} UTC, one connection, sequential; query "
+                      f"timeout {args.query_timeout:g} s")
+        elif args.calendars:
             detail = (f"rounds: {args.rounds} (C1 in "
                       + ("every round" if args.c1_every_round else "round 1 only") +
                       f"); load duration {args.duration} s "
@@ -498,7 +529,9 @@ def main():
                 rc = 1
             return rc
         legend = None
-        if args.scaling:
+        if cal_scaling:
+            sizes, results, data_lines, load_lines = calscale.run(ctx, servers, args)
+        elif args.scaling:
             sizes, results = run_scaling(ctx, servers, args)
         elif args.calendars:
             workloads, targets, results, data_lines = run_calendars(ctx, servers, args)
@@ -533,7 +566,10 @@ def main():
         load = " ".join(open("/proc/loadavg").read().split()[:3])
         ctx.notes.append(f"run time {time.monotonic() - t_start:.0f} s; "
                          f"load average at the end {load}")
-        if args.scaling:
+        if cal_scaling:
+            text, tsv = calscale.render(header, sizes, servers, results, ctx.notes,
+                                        data_lines, load_lines, ctx.cal_scaling)
+        elif args.scaling:
             text, tsv = report.render_scaling(header, sizes, servers, results, args.rounds,
                                               ctx.notes)
         elif args.calendars:
@@ -548,15 +584,20 @@ def main():
                                       ctx.notes)
         day = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
         parts = [day]
-        if args.scaling:
+        if cal_scaling:
+            parts.append("calendar-scaling")
+            if args.sizes:
+                parts.append("-".join(map(str, calscale.parse_sizes(args.sizes))))
+        elif args.scaling:
             parts.append("scaling")
-        if args.calendars:
+        elif args.calendars:
             parts.append("calendars")
         if args.auth:
             parts.append("auth")
-        if args.calendars and (args.events != 2000 or args.events_large != 10000):
+        if args.calendars and not cal_scaling and (args.events != 2000 or
+                                                   args.events_large != 10000):
             parts.append(f"{args.events}-{args.events_large}")
-        if args.calendars and args.c1_every_round:
+        if args.calendars and args.c1_every_round and not cal_scaling:
             parts.append("c1-every-round")
         if args.quick:
             parts.append("quick")
