@@ -361,6 +361,9 @@ def main():
     ap.add_argument("--query-timeout", type=float, default=300,
                     help="--calendars --scaling: a query taking longer is a 'timeout' and "
                          "that server is left out of the larger sizes (default 300 s)")
+    ap.add_argument("--first-timeout", type=float, default=1200,
+                    help="--calendars --scaling: the same for the first query of a size, "
+                         "which builds Radicale's item cache (default 1200 s)")
     ap.add_argument("--events", type=int, default=None,
                     help="--calendars: events per calendar for every server (default 2,000); "
                          "--soak: events of the calendar queried (default 500)")
@@ -414,8 +417,8 @@ def main():
         calscale.parse_sizes(args.sizes)
     if args.queries is not None and args.queries < 1:
         raise SystemExit("--queries must be at least 1")
-    if args.query_timeout <= 0:
-        raise SystemExit("--query-timeout must be positive")
+    if args.query_timeout <= 0 or args.first_timeout <= 0:
+        raise SystemExit("--query-timeout and --first-timeout must be positive")
     if args.events is None:
         args.events = 500 if args.soak is not None else 2000
     if args.soak is not None:
@@ -497,7 +500,8 @@ def main():
         if cal_scaling:
             detail = (f"calendar-query of the week {calgen.QUERY_START:%Y-%m-%d} to "
                       f"{calgen.QUERY_END:%Y-%m-%d} UTC, one connection, sequential; query "
-                      f"timeout {args.query_timeout:g} s")
+                      f"timeout {args.query_timeout:g} s (first query of a size: "
+                      f"{args.first_timeout:g} s)")
         elif args.calendars:
             detail = (f"rounds: {args.rounds} (C1 in "
                       + ("every round" if args.c1_every_round else "round 1 only") +

@@ -13,7 +13,8 @@ builds its caches there), then timed queries until a server has MAX_QUERIES
 of them, or at least MIN_QUERIES and BUDGET_S seconds of them. Every answer
 is checked like C2's (the hit names must match the model): a wrong answer is
 FAIL and is not timed. A query taking longer than --query-timeout seconds
-is a "timeout"; that server is then left out of the larger sizes.
+(the first one: --first-timeout, since Radicale builds its item cache
+there) is a "timeout"; that server is then left out of the larger sizes.
 
 Per size and server: p50 (min, max) latency, server CPU per query (Meter
 around each query), first-query time, response size, peak RSS, and the
@@ -42,6 +43,7 @@ MAX_QUERIES = 20
 MIN_QUERIES = 3
 BUDGET_S = 30.0
 QUICK_MAX, QUICK_BUDGET = 5, 3.0
+IDLE_S = 20.0  # a connection idle for longer is replaced before the next query
 
 
 def log(msg):
@@ -133,34 +135,55 @@ def load(s, n, names, bodies):
 class Col:
     """One server at one size: its connection, its queries so far."""
 
-    def __init__(self, s, cal, want, timeout):
+    def __init__(self, s, cal, want):
         self.s = s
         self.view = View(cal, want)
         self.cl = copy.copy(s.client)
-        self.cl.timeout = timeout
         self.conn = None
+        self.used = 0.0
         self.lat, self.cpu, self.rss = [], [], []
         self.spent = 0.0
         self.first = None
         self.size = None
         self.result = None   # Fail or Timeout when it ended early
 
-    def query(self):
-        """One checked query; returns its seconds. Raises Fail/Timeout."""
-        if self.conn is None:
-            self.conn = self.cl.connect()
-        try:
-            with Meter(self.s) as m:
-                t0 = time.perf_counter()
-                st, _, data = self.cl.request(self.conn, "REPORT", self.view.cal,
-                                              body=caldav.QUERY_BODY, headers={"Depth": "1"})
-                secs = time.perf_counter() - t0
-        except TimeoutError:
+    def query(self, cap):
+        """One checked query, given CAP seconds; returns (seconds, Meter).
+        Raises Fail, or Timeout past CAP."""
+        # A connection left idle while the other servers answered (Parvis
+        # closes one after 60 s idle) is replaced before the clock starts.
+        if self.conn is not None and time.monotonic() - self.used > IDLE_S:
             self.close()
-            raise Timeout(f"timeout: a query took more than {self.cl.timeout:g} s") from None
-        except (OSError, http.client.HTTPException) as e:
-            self.close()
-            raise Fail(f"{type(e).__name__}: {e}") from None
+        for attempt in (1, 2):
+            fresh = self.conn is None
+            if fresh:
+                self.conn = self.cl.connect()
+            # http.client reconnects by itself after a "Connection: close"
+            # (Radicale): the cap goes to the connection and its socket.
+            self.conn.timeout = cap
+            if self.conn.sock is not None:
+                self.conn.sock.settimeout(cap)
+            try:
+                with Meter(self.s) as m:
+                    t0 = time.perf_counter()
+                    st, _, data = self.cl.request(self.conn, "REPORT", self.view.cal,
+                                                  body=caldav.QUERY_BODY,
+                                                  headers={"Depth": "1"})
+                    secs = time.perf_counter() - t0
+                self.used = time.monotonic()
+                break
+            except TimeoutError:
+                self.close()
+                raise Timeout(f"timeout: a query took more than {cap:g} s") from None
+            except (BrokenPipeError, ConnectionResetError) as e:
+                # The server closed the keep-alive connection anyway: once
+                # more on a new one.
+                self.close()
+                if fresh or attempt == 2:
+                    raise Fail(f"{type(e).__name__}: {e}") from None
+            except (OSError, http.client.HTTPException) as e:
+                self.close()
+                raise Fail(f"{type(e).__name__}: {e}") from None
         caldav.Query().guard(self.view, st, data)
         self.size = len(data)
         return secs, m
@@ -171,11 +194,11 @@ class Col:
             self.conn = None
 
 
-def measure_size(ctx, cols, max_q, min_q, budget):
+def measure_size(ctx, cols, max_q, min_q, budget, cap, first_cap):
     """The guard query on every column, then timed queries in turns."""
     for c in cols:
         try:
-            secs, _ = c.query()
+            secs, _ = c.query(first_cap)
             c.first = secs
             log(f"  first query {c.s.name}: {secs * 1000:,.0f} ms, right answer "
                 f"({len(c.view.expected())} hits)")
@@ -186,7 +209,7 @@ def measure_size(ctx, cols, max_q, min_q, budget):
     while active:
         for c in list(active):
             try:
-                secs, m = c.query()
+                secs, m = c.query(cap)
             except Fail as e:
                 c.result = e
                 log(f"  query {len(c.lat) + 1} {c.s.name}: {e}")
@@ -258,10 +281,10 @@ def run(ctx, servers, args):
             log(f"{n:,} events on {s.name}: loaded in {secs:.1f} s ({how})")
             load_lines.append(f"{n:,} events on {s.name}: {how} in {secs:,.1f} s"
                               + (f" ({n / secs:,.0f} events/s)" if "PUT" in how else ""))
-            cols.append(Col(s, cal, want, args.query_timeout))
+            cols.append(Col(s, cal, want))
         del bodies, names, evs
         log(f"{n:,} events: queries ({len(want)} hits expected)")
-        measure_size(ctx, cols, max_q, min_q, budget)
+        measure_size(ctx, cols, max_q, min_q, budget, args.query_timeout, args.first_timeout)
         for c in cols:
             r = summary(c, len(want))
             results[n][c.s.key] = r
