@@ -77,11 +77,13 @@ if [ "$calendars" = 1 ]; then
 	k="$(printf '%s\n' "$ref" | awk -F'\t' '{ printf "%.9g", $5 / $3 }')"
 	refname="$(printf '%s\n' "$ref" | awk -F'\t' '{ print $2 }')"
 	# Tic labels "10,000\n491 hits"
-	xtics="$(awk -F'\t' '{
-		n = $1; s = ""
+	xtics="$(awk -F'\t' '
+	function th(n,  s) {
+		s = ""
 		while (n >= 1000) { s = sprintf(",%03d", n % 1000) s; n = int(n / 1000) }
-		printf "%s\"%d%s\\n%d hits\" %d", (NR > 1 ? ", " : ""), n, s, $2, $1
-	}' "$tmp/hits.dat")"
+		return n s
+	}
+	{ printf "%s\"%s\\n%s hits\" %d", (NR > 1 ? ", " : ""), th($1), th($2), $1 }' "$tmp/hits.dat")"
 	# What is not drawn, e.g. "Xandikos: FAIL at 1,000, 10,000"
 	missing="$(awk -F'\t' '!/^#/ && $1 ~ /^[0-9]+$/ && $16 != "ok" {
 		n = $1; s = ""
