@@ -137,8 +137,8 @@ dav_registry_prop(const struct dav_registry *r, const char *ns,
 static const struct dav_method_def dav_methods[] = {
     { "OPTIONS", DAV_M_NO_AUTH, DAV_PRIV_NONE, NULL, NULL,
       dav_method_options },
-    { "PROPFIND", DAV_M_BODY_XML, DAV_PRIV_READ, NULL, NULL,
-      dav_method_propfind },
+    { "PROPFIND", DAV_M_BODY_XML | DAV_M_READ_DEPTH0, DAV_PRIV_READ, NULL,
+      NULL, dav_method_propfind },
     { "PROPPATCH", DAV_M_BODY_XML | DAV_M_WRITE | DAV_M_CHECK_LOCKS,
       DAV_PRIV_WRITE_PROPS, NULL, NULL, dav_method_proppatch },
     { "GET", DAV_M_NO_BODY | DAV_M_READ_ONLY, DAV_PRIV_READ, NULL, NULL,
@@ -938,6 +938,10 @@ run_once(struct dav_req *req)
     bool noauth = (req->mdef->flags & DAV_M_NO_AUTH) != 0;
 
     bool read_only = (req->mdef->flags & DAV_M_READ_ONLY) != 0;
+    if ((req->mdef->flags & DAV_M_READ_DEPTH0) != 0) {
+        const char *depth = dav_req_header(req, "Depth");
+        read_only = depth != NULL && strcmp(depth, "0") == 0;
+    }
 
     if (noauth && req->target.area != DAV_AREA_SPACE)
         return req->mdef->handler(req);

@@ -146,6 +146,8 @@ struct dav_principal {
 #define DAV_M_LOCK_PARENT  (1u << 8) /* ... nor its parent (bind/unbind) */
 #define DAV_M_READ_ONLY    (1u << 9) /* reads only, each statement on its
                                          own (no transaction): GET, HEAD */
+#define DAV_M_READ_DEPTH0  (1u << 10) /* the same with Depth: 0 (PROPFIND
+                                          of one resource) */
 
 typedef struct dav_err *(*dav_handler_fn)(struct dav_req *req);
 typedef struct dav_err *(*dav_body_fn)(struct dav_req *req, const char *data,
