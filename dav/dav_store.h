@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <time.h>
 
+struct arena;
 struct dav_req;
 
 enum dav_store_rc {
@@ -98,6 +99,17 @@ struct dav_dead_prop {
     const char *name;
     const char *xml;          /* the whole property element, serialized */
 };
+
+/* One member of a paged listing (children_next). */
+struct dav_store_member {
+    struct dav_resource res;
+    struct dav_dead_prop *dead; /* its dead properties by (ns, name), when
+                                   the listing was opened with them */
+    size_t ndead;
+};
+
+/* An open paged listing; defined by the store. */
+struct dav_store_cursor;
 
 struct dav_chunk_ref {
     unsigned char sha256[32];
@@ -219,6 +231,34 @@ struct dav_store_ops {
     enum dav_store_rc (*children)(struct dav_req *req, int64_t space_id,
                                   const char *path, struct dav_resource **out,
                                   size_t *n);
+    /* Number of members of the collection at 'path' (before any access
+     * check). */
+    enum dav_store_rc (*children_count)(struct dav_req *req,
+                                        int64_t space_id, const char *path,
+                                        int64_t *n);
+    /*
+     * Open a listing of the members of the collection at 'path', in name
+     * order, read page by page with children_next from one snapshot taken
+     * now: a member renamed or added meanwhile is neither listed twice nor
+     * skipped.  With 'dead', each member comes with its dead properties.
+     * The listing lives in the request's transaction, which must stay
+     * open until its last page is read; one listing at a time per
+     * transaction.  *out is allocated in req->arena.
+     */
+    enum dav_store_rc (*children_open)(struct dav_req *req, int64_t space_id,
+                                       const char *path, bool dead,
+                                       struct dav_store_cursor **out);
+    /*
+     * The next page of a listing, of at most a store-defined number of
+     * members (a few hundred), allocated in 'a' and valid until 'a' is
+     * reset or destroyed: that is what bounds the memory of a listing.
+     * *last is set when no member follows this page; *n is 0 past the end.
+     */
+    enum dav_store_rc (*children_next)(struct dav_req *req,
+                                       struct dav_store_cursor *c,
+                                       struct arena *a,
+                                       struct dav_store_member **out,
+                                       size_t *n, bool *last);
     /* Dead properties of the given resources (all of them, or one name). */
     enum dav_store_rc (*props_get)(struct dav_req *req, int64_t space_id,
                                    const int64_t *ids, size_t nids,

@@ -200,6 +200,9 @@ static const struct pg_stmt stmts[] = {
     { "children",
       "SELECT " RES_COLS "WHERE r.space_id = $1 AND r.parent_path = $2 "
       "ORDER BY r.name" },
+    { "children_count",
+      "SELECT count(*) FROM resources WHERE space_id = $1 AND "
+      "parent_path = $2" },
     { "props_get",
       "SELECT resource_id, ns, name, value FROM props "
       "WHERE space_id = $1 AND resource_id = ANY($2::bigint[]) "
@@ -1074,6 +1077,165 @@ pg_children(struct dav_req *req, int64_t space_id, const char *path,
     for (int i = 0; i < rows; i++)
         row_to_res(req->arena, r, i, &(*out)[i]);
     *n = (size_t)rows;
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_children_count(struct dav_req *req, int64_t space_id, const char *path,
+                  int64_t *n)
+{
+    enum dav_store_rc rc;
+    const char *v[2] = { pg_i64(req, space_id), path };
+    PGresult *r = pg_run(req, "children_count", 2, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    *n = pg_col_i64(r, 0, 0);
+    return DAV_STORE_OK;
+}
+
+/*
+ * Paged listings: a cursor (DECLARE, then FETCH one page at a time) in the
+ * request's transaction.  Its query runs on the snapshot taken at DECLARE,
+ * whatever the isolation level, so the pages make one consistent listing;
+ * the rows wait in PostgreSQL, not here.  A member's dead properties come
+ * in its own row, as one text of "<bytes>:<ns><bytes>:<name><bytes>:<value>"
+ * per property (by ns, name), so that a page of rows is a page of whole
+ * members and a page costs one query.  DECLARE and FETCH cannot be
+ * prepared: they go as constant text with parameters.
+ */
+#define LIST_PAGE 500
+#define LIST_STR_(x) #x
+#define LIST_STR(x) LIST_STR_(x)
+#define LIST_DEAD                                                             \
+    "(SELECT string_agg(octet_length(p.ns) || ':' || p.ns || "               \
+    "octet_length(p.name) || ':' || p.name || "                              \
+    "octet_length(p.value) || ':' || p.value, '' ORDER BY p.ns, p.name) "    \
+    "FROM props p WHERE p.resource_id = r.id) "
+#define LIST_WHERE "WHERE r.space_id = $1 AND r.parent_path = $2 ORDER BY r.name"
+
+static const char list_open_sql[] =
+    "DECLARE parvis_list NO SCROLL CURSOR FOR SELECT " RES_SELECT ", NULL "
+    RES_FROM LIST_WHERE;
+static const char list_open_dead_sql[] =
+    "DECLARE parvis_list NO SCROLL CURSOR FOR SELECT " RES_SELECT ", "
+    LIST_DEAD RES_FROM LIST_WHERE;
+static const char list_fetch_sql[] =
+    "FETCH FORWARD " LIST_STR(LIST_PAGE) " FROM parvis_list";
+
+struct dav_store_cursor {
+    bool dead;
+    bool end;
+};
+
+/* Constant SQL with text parameters, outside the prepared statements; the
+ * result belongs to 'a'.  NULL with *rc set on failure. */
+static PGresult *
+run_sql(struct dav_req *req, struct arena *a, const char *sql, int n,
+        const char *const *vals, enum dav_store_rc *rc)
+{
+    struct lease *l = req->store_conn;
+    *rc = DAV_STORE_OK;
+    if (l == NULL || l->c == NULL || l->c->pg == NULL) {
+        *rc = DAV_STORE_ERROR;
+        return NULL;
+    }
+    PGresult *r = PQexecParams(l->c->pg, sql, n, NULL, vals, NULL, NULL, 0);
+    arena_defer(a, pgresult_free_cb, r);
+    ExecStatusType s = PQresultStatus(r);
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+        *rc = pg_result_rc(l->c, r, "listing", req->id);
+        return NULL;
+    }
+    return r;
+}
+
+static enum dav_store_rc
+pg_children_open(struct dav_req *req, int64_t space_id, const char *path,
+                 bool dead, struct dav_store_cursor **out)
+{
+    enum dav_store_rc rc;
+    const char *v[2] = { pg_i64(req, space_id), path };
+    if (run_sql(req, req->arena, dead ? list_open_dead_sql : list_open_sql, 2,
+                v, &rc) == NULL)
+        return rc;
+    struct dav_store_cursor *c = arena_alloc(req->arena, sizeof(*c));
+    c->dead = dead;
+    c->end = false;
+    *out = c;
+    return DAV_STORE_OK;
+}
+
+/* One "<bytes>:<bytes of text>" field of a LIST_DEAD text at *pos. */
+static bool
+list_field(struct arena *a, const char *s, size_t len, size_t *pos,
+           const char **out)
+{
+    size_t n = 0, i = *pos;
+    while (i < len && s[i] >= '0' && s[i] <= '9' && n < len)
+        n = n * 10 + (size_t)(s[i++] - '0');
+    if (i == *pos || i >= len || s[i] != ':' || n > len - i - 1)
+        return false;
+    *out = arena_strndup(a, s + i + 1, n);
+    *pos = i + 1 + n;
+    return true;
+}
+
+static bool
+list_dead(struct arena *a, int64_t id, const char *s, size_t len,
+          struct dav_store_member *m)
+{
+    size_t cap = 0;
+    for (size_t i = 0; i < len; i++)
+        cap += s[i] == ':';
+    m->dead = arena_alloc(a, (cap / 3 + 1) * sizeof(*m->dead));
+    m->ndead = 0;
+    for (size_t pos = 0; pos < len;) {
+        struct dav_dead_prop *d = &m->dead[m->ndead];
+        if (m->ndead == cap / 3 || !list_field(a, s, len, &pos, &d->ns) ||
+            !list_field(a, s, len, &pos, &d->name) ||
+            !list_field(a, s, len, &pos, &d->xml))
+            return false;
+        d->resource_id = id;
+        m->ndead++;
+    }
+    return true;
+}
+
+static enum dav_store_rc
+pg_children_next(struct dav_req *req, struct dav_store_cursor *c,
+                 struct arena *a, struct dav_store_member **out, size_t *n,
+                 bool *last)
+{
+    *out = NULL;
+    *n = 0;
+    *last = true;
+    if (c->end)
+        return DAV_STORE_OK;
+    enum dav_store_rc rc;
+    PGresult *r = run_sql(req, a, list_fetch_sql, 0, NULL, &rc);
+    if (r == NULL)
+        return rc;
+    int rows = PQntuples(r);
+    int dcol = PQnfields(r) - 1;
+    struct dav_store_member *m = arena_alloc(a, ((size_t)rows + 1) *
+                                                    sizeof(*m));
+    for (int i = 0; i < rows; i++) {
+        row_to_res_at(a, r, i, 0, &m[i].res);
+        m[i].dead = NULL;
+        m[i].ndead = 0;
+        if (!c->dead || PQgetisnull(r, i, dcol))
+            continue;
+        if (!list_dead(a, m[i].res.id, PQgetvalue(r, i, dcol),
+                       (size_t)PQgetlength(r, i, dcol), &m[i])) {
+            log_msg(LOG_ERROR, req->id, NULL,
+                    "malformed dead properties in a listing");
+            return DAV_STORE_ERROR;
+        }
+    }
+    c->end = rows < LIST_PAGE;
+    *out = m;
+    *n = (size_t)rows;
+    *last = c->end;
     return DAV_STORE_OK;
 }
 
@@ -2010,6 +2172,9 @@ static const struct dav_store_ops pg_ops = {
     .spaces_of_user = pg_spaces_of_user,
     .lookup = pg_lookup,
     .children = pg_children,
+    .children_count = pg_children_count,
+    .children_open = pg_children_open,
+    .children_next = pg_children_next,
     .props_get = pg_props_get,
     .prop_set = pg_prop_set,
     .prop_remove = pg_prop_remove,

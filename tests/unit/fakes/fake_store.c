@@ -967,6 +967,85 @@ fs_children(struct dav_req *req, int64_t space_id, const char *path,
     return DAV_STORE_OK;
 }
 
+static enum dav_store_rc
+fs_children_count(struct dav_req *req, int64_t space_id, const char *path,
+                  int64_t *n)
+{
+    (void)req;
+    FAIL_POINT();
+    need_txn();
+    *n = 0;
+    for (size_t i = 0; i < cur.res.n; i++)
+        if (is_member_of(&cur.res.v[i], space_id, path))
+            (*n)++;
+    return DAV_STORE_OK;
+}
+
+/* Paged listings: the members and their dead properties are copied when
+ * the listing opens (the snapshot), then handed out 'list_page' at a
+ * time. */
+static size_t list_page = 3;
+
+struct dav_store_cursor {
+    struct dav_store_member *v;
+    size_t n, next;
+};
+
+static void props_collect(struct dav_req *req, int64_t space_id,
+                          const int64_t *ids, size_t nids,
+                          struct dav_dead_prop **out, size_t *n);
+
+static int
+listed_name_cmp(const void *a, const void *b)
+{
+    const struct dav_store_member *x = a, *y = b;
+    return strcmp(x->res.name, y->res.name);
+}
+
+static enum dav_store_rc
+fs_children_open(struct dav_req *req, int64_t space_id, const char *path,
+                 bool dead, struct dav_store_cursor **out)
+{
+    FAIL_POINT();
+    need_txn();
+    struct dav_store_cursor *c = arena_alloc(req->arena, sizeof(*c));
+    c->v = arena_alloc(req->arena, (cur.res.n + 1) * sizeof(*c->v));
+    for (size_t i = 0; i < cur.res.n; i++)
+        if (is_member_of(&cur.res.v[i], space_id, path))
+            res_out(req, &cur.res.v[i], &c->v[c->n++].res);
+    qsort(c->v, c->n, sizeof(*c->v), listed_name_cmp);
+    for (size_t i = 0; dead && i < c->n; i++)
+        props_collect(req, space_id, &c->v[i].res.id, 1, &c->v[i].dead,
+                      &c->v[i].ndead);
+    *out = c;
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+fs_children_next(struct dav_req *req, struct dav_store_cursor *c,
+                 struct arena *a, struct dav_store_member **out, size_t *n,
+                 bool *last)
+{
+    (void)req;
+    FAIL_POINT();
+    need_txn();
+    size_t k = c->n - c->next;
+    if (k > list_page)
+        k = list_page;
+    *out = arena_alloc(a, (k + 1) * sizeof(**out));
+    memcpy(*out, c->v + c->next, k * sizeof(**out));
+    c->next += k;
+    *n = k;
+    *last = c->next == c->n;
+    return DAV_STORE_OK;
+}
+
+void
+fake_store_set_list_page(size_t n)
+{
+    list_page = n > 0 ? n : 1;
+}
+
 static int
 prop_cmp(const void *a, const void *b)
 {
@@ -982,6 +1061,14 @@ fs_props_get(struct dav_req *req, int64_t space_id, const int64_t *ids,
              size_t nids, struct dav_dead_prop **out, size_t *n)
 {
     FAIL_POINT();
+    props_collect(req, space_id, ids, nids, out, n);
+    return DAV_STORE_OK;
+}
+
+static void
+props_collect(struct dav_req *req, int64_t space_id, const int64_t *ids,
+              size_t nids, struct dav_dead_prop **out, size_t *n)
+{
     *out = arena_alloc(req->arena, (cur.props.n + 1) * sizeof(**out));
     *n = 0;
     for (size_t i = 0; i < cur.props.n; i++) {
@@ -1001,7 +1088,6 @@ fs_props_get(struct dav_req *req, int64_t space_id, const int64_t *ids,
     }
     /* Rows ordered by resource, as db/ returns them. */
     qsort(*out, *n, sizeof(**out), prop_cmp);
-    return DAV_STORE_OK;
 }
 
 static enum dav_store_rc
@@ -2438,6 +2524,9 @@ static const struct dav_store_ops ops = {
     .spaces_of_user = fs_spaces_of_user,
     .lookup = fs_lookup,
     .children = fs_children,
+    .children_count = fs_children_count,
+    .children_open = fs_children_open,
+    .children_next = fs_children_next,
     .props_get = fs_props_get,
     .prop_set = fs_prop_set,
     .prop_remove = fs_prop_remove,

@@ -80,6 +80,10 @@ void fake_store_revoke_app_password(int64_t id);
 bool fake_store_add_ace(int64_t space_id, const char *path, bool user,
                         int64_t principal_id, bool grant, unsigned privs);
 
+/* Members per page of a paged listing (children_next); 3 by default, so
+ * that listings of a few members already take several pages. */
+void fake_store_set_list_page(size_t n);
+
 /* Make the k-th call from now fail with DAV_STORE_ERROR (k = 0: never).
  * Resets the call counter. */
 void fake_store_fail_at(unsigned long k);

@@ -120,6 +120,9 @@ test_every_op_is_set(void **state)
     assert_non_null(st->spaces_of_user);
     assert_non_null(st->lookup);
     assert_non_null(st->children);
+    assert_non_null(st->children_count);
+    assert_non_null(st->children_open);
+    assert_non_null(st->children_next);
     assert_non_null(st->props_get);
     assert_non_null(st->prop_set);
     assert_non_null(st->prop_remove);
@@ -166,7 +169,7 @@ test_every_op_is_set(void **state)
     /* and nothing beyond: a new operation must be added here and to the
      * fake (this is the number of members of struct dav_store_ops) */
     assert_int_equal(sizeof(struct dav_store_ops),
-                     53 * sizeof(st->ping));
+                     56 * sizeof(st->ping));
     /* every slot, whatever its name: the table is only function
      * pointers, so a member added but left NULL is caught even before
      * this list is brought up to date */
