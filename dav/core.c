@@ -398,6 +398,11 @@ txn_end(struct dav_req *req, bool commit, struct dav_err **err)
 {
     if (!req->in_txn)
         return;
+    /* A streamed answer reading in the transaction ends it itself
+     * (dav_stream_txn_end). */
+    if (commit && *err == NULL && req->stream_txn)
+        return;
+    req->stream_txn = false;
     if (commit && *err == NULL) {
         enum dav_store_rc rc = req->srv->store->txn_commit(req);
         req->in_txn = false;
@@ -1010,6 +1015,7 @@ dav_req_finish(struct dav_req *req)
         req->principal_unchecked = false;
         req->target_parent = NULL;
         req->stream = NULL;
+        req->stream_txn = false;
         err = run_once(req);
         if (!err_is_retry(err))
             break;
@@ -1033,6 +1039,15 @@ dav_req_destroy(struct dav_req *req)
         req->in_txn = false;
     }
     arena_destroy(req->arena);
+}
+
+bool
+dav_stream_txn_end(struct dav_req *req, bool ok)
+{
+    req->stream_txn = false;
+    struct dav_err *err = ok ? NULL : dav_err_new(req, 500, "stream failed");
+    txn_end(req, true, &err);
+    return err == NULL;
 }
 
 /* ---- hrefs, ETags, conditions ----------------------------------------------- */

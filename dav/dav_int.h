@@ -68,6 +68,28 @@ const char *dav_xml_dump_elem(struct arena *a, xmlNode *n);
 
 void dav_ms_begin(struct buf *b);
 void dav_ms_end(struct dav_req *req, struct buf *b);
+/*
+ * The next responses of a streamed multistatus, appended to 'out' (in 'a',
+ * reset before each call); *done once none follow.  Runs in the request's
+ * transaction, before (first call) or after the handler has returned.
+ */
+typedef struct dav_err *(*dav_ms_page_fn)(struct dav_req *req, void *state,
+                                          struct arena *a, struct buf *out,
+                                          bool *done);
+/*
+ * Answer 207 with the multistatus opened in 'b' (dav_ms_begin, and any
+ * responses already there) and continued by 'page'.  The first page is
+ * built now: its errors are returned, and when it ends the listing the
+ * answer goes out as one buffer with a Content-Length.  Otherwise the
+ * rest streams (DAV_STREAM_LEN_UNKNOWN) page by page, each page's memory
+ * given back before the next, and the request's transaction stays open
+ * until the last page: the stream commits it, then closes the
+ * multistatus.  A failure mid-stream is logged and breaks the body off
+ * (the connection is closed).  Every check that can refuse the request
+ * must come before this call.
+ */
+struct dav_err *dav_ms_stream(struct dav_req *req, struct buf *b,
+                              dav_ms_page_fn page, void *state);
 /* <D:response><D:href>..</D:href><D:status>..</D:status></D:response> */
 void dav_ms_status(struct buf *b, const char *href, int status);
 const char *dav_status_line(int status);
@@ -91,6 +113,9 @@ struct dav_err *dav_check_priv(struct dav_req *req,
  * If-Modified-Since; NULL to proceed, 412, or 304 for safe methods. */
 struct dav_err *dav_check_conditions(struct dav_req *req,
                                      const struct dav_target *t);
+/* End the transaction a streamed answer kept open (stream_txn): commit
+ * when 'ok', else roll back.  False when the commit failed. */
+bool dav_stream_txn_end(struct dav_req *req, bool ok);
 /* Set a complete (buffered) response. */
 void dav_respond(struct dav_req *req, int status, const char *ctype,
                  const char *body, size_t len);

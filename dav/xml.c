@@ -437,6 +437,88 @@ dav_ms_end(struct dav_req *req, struct buf *b)
     dav_respond_buf(req, 207, "application/xml; charset=utf-8", b);
 }
 
+/* ---- streamed multistatus ------------------------------------------------ */
+
+#define MS_PAGE_BUF (64 * 1024)
+
+struct ms_stream {
+    struct buf pending;        /* what is not sent yet, from 'off' */
+    size_t off;
+    struct arena *page;        /* the current page; reset for the next */
+    dav_ms_page_fn fn;
+    void *state;
+    bool done;                 /* no page follows */
+    bool closed;               /* the closing tag is in 'pending' */
+};
+
+static long
+ms_stream_read(struct dav_req *req, uint64_t pos, char *dst, size_t max)
+{
+    struct ms_stream *ms = req->mstate;
+    (void)pos; /* reads are sequential */
+    while (ms->off == ms->pending.len) {
+        if (ms->closed)
+            return 0;
+        arena_reset(ms->page);
+        buf_init(&ms->pending, ms->page, MS_PAGE_BUF);
+        ms->off = 0;
+        if (ms->done) {
+            /* Commit before the closing tag: a complete multistatus means
+             * a complete listing. */
+            if (!dav_stream_txn_end(req, true)) {
+                log_msg(LOG_ERROR, req->id, NULL,
+                        "multistatus broken off: commit failed");
+                return -1;
+            }
+            buf_puts(&ms->pending, "</D:multistatus>\n");
+            ms->closed = true;
+            break;
+        }
+        struct dav_err *err = ms->fn(req, ms->state, ms->page, &ms->pending,
+                                     &ms->done);
+        if (err != NULL) {
+            dav_stream_txn_end(req, false);
+            log_msg(LOG_ERROR, req->id, NULL, "multistatus broken off: %s",
+                    err->msg);
+            return -1;
+        }
+    }
+    size_t n = ms->pending.len - ms->off;
+    if (n > max)
+        n = max;
+    memcpy(dst, ms->pending.p + ms->off, n);
+    ms->off += n;
+    return (long)n;
+}
+
+struct dav_err *
+dav_ms_stream(struct dav_req *req, struct buf *b, dav_ms_page_fn page,
+              void *state)
+{
+    struct ms_stream *ms = arena_alloc(req->arena, sizeof(*ms));
+    memset(ms, 0, sizeof(*ms));
+    ms->page = arena_child(req->arena);
+    ms->fn = page;
+    ms->state = state;
+    struct dav_err *err = page(req, state, req->arena, b, &ms->done);
+    if (err != NULL)
+        return err;
+    if (ms->done) {
+        dav_ms_end(req, b);
+        return NULL;
+    }
+    ms->pending = *b;
+    req->mstate = ms;
+    req->status = 207;
+    req->stream = ms_stream_read;
+    req->stream_len = DAV_STREAM_LEN_UNKNOWN;
+    req->stream_txn = true;
+    buf_init(&req->resp_body, req->arena, 16);
+    req->resp_has_body = false;
+    dav_resp_header_add(req, "Content-Type", "application/xml; charset=utf-8");
+    return NULL;
+}
+
 void
 dav_ms_status(struct buf *b, const char *href, int status)
 {

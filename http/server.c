@@ -5,7 +5,8 @@
  *
  * Request bodies are handed to the DAV core piece by piece as MHD reads
  * them (PUT streams into storage); responses are either an arena buffer
- * or a pull callback that streams content out.  MHD answers
+ * or a pull callback that streams content out, of a known length (GET)
+ * or not (a long multistatus, sent chunked).  MHD answers
  * "Expect: 100-continue" itself when the first call queues no response,
  * and decodes chunked request bodies.
  *
@@ -105,9 +106,10 @@ stream_cb(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct http_ctx *hc = cls;
     struct dav_req *req = hc->req;
-    if (pos >= req->stream_len)
+    bool unknown = req->stream_len == DAV_STREAM_LEN_UNKNOWN;
+    if (!unknown && pos >= req->stream_len)
         return MHD_CONTENT_READER_END_OF_STREAM;
-    if (max > req->stream_len - pos)
+    if (!unknown && max > req->stream_len - pos)
         max = (size_t)(req->stream_len - pos);
     long n = req->stream(req, pos, buf, max);
     if (n < 0) {
@@ -115,8 +117,11 @@ stream_cb(void *cls, uint64_t pos, char *buf, size_t max)
                 (unsigned long long)pos);
         return MHD_CONTENT_READER_END_WITH_ERROR;
     }
+    /* The end of a body of unknown length (the last chunk); a body of
+     * known length shorter than promised is cut off. */
     if (n == 0)
-        return MHD_CONTENT_READER_END_WITH_ERROR; /* shorter than promised */
+        return unknown ? MHD_CONTENT_READER_END_OF_STREAM
+                       : MHD_CONTENT_READER_END_WITH_ERROR;
     hc->bytes += (uint64_t)n;
     return n;
 }
@@ -127,8 +132,13 @@ queue_dav_response(struct http_ctx *hc)
     struct dav_req *req = hc->req;
     struct MHD_Response *resp;
     if (req->stream != NULL && req->stream_len > 0) {
-        resp = MHD_create_response_from_callback(req->stream_len, STREAM_BLOCK,
-                                                 stream_cb, hc, NULL);
+        /* Unknown length: chunked for HTTP/1.1; for HTTP/1.0 the body
+         * ends with the connection, which libmicrohttpd then closes. */
+        uint64_t len = req->stream_len == DAV_STREAM_LEN_UNKNOWN
+                           ? MHD_SIZE_UNKNOWN
+                           : req->stream_len;
+        resp = MHD_create_response_from_callback(len, STREAM_BLOCK, stream_cb,
+                                                 hc, NULL);
     } else {
         size_t len = req->resp_has_body ? req->resp_body.len : 0;
         static char empty[1];
