@@ -173,8 +173,9 @@ struct dav_err *dav_target_locks(struct dav_req *req, struct dav_target *t);
 struct dav_err *dav_method_lock(struct dav_req *req);
 struct dav_err *dav_method_unlock(struct dav_req *req);
 void dav_lock_register(struct dav_registry *r);
-/* Assign to each of n targets the locks among 'locks' that cover it. */
-void dav_locks_assign(struct dav_req *req, const struct dav_lock *locks,
+/* Assign to each of n targets the locks among 'locks' that cover it (a
+ * copy in 'a'). */
+void dav_locks_assign(struct arena *a, const struct dav_lock *locks,
                       size_t nlocks, struct dav_target **targets, size_t n);
 
 /* ---- views.c: history, published view, approvals ---- */

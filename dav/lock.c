@@ -462,15 +462,14 @@ dav_lock_register(struct dav_registry *r)
 }
 
 void
-dav_locks_assign(struct dav_req *req, const struct dav_lock *locks,
+dav_locks_assign(struct arena *a, const struct dav_lock *locks,
                  size_t nlocks, struct dav_target **targets, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         struct dav_target *t = targets[i];
         const char *p = t->path;
         size_t pl = strlen(p);
-        struct dav_lock *mine = arena_alloc(req->arena,
-                                            (nlocks + 1) * sizeof(*mine));
+        struct dav_lock *mine = arena_alloc(a, (nlocks + 1) * sizeof(*mine));
         size_t k = 0;
         for (size_t j = 0; j < nlocks; j++) {
             const struct dav_lock *lk = &locks[j];

@@ -2,15 +2,21 @@
  * dav/props.c -- live properties of the DAV core, PROPFIND and PROPPATCH
  * (RFC 4918 §9.1, §9.2, §15).
  *
- * A PROPFIND costs a constant number of store calls whatever the size of
- * the collection: one lookup, one children listing and one dead-property
- * fetch for all members.  Members the principal may not read are left out
- * (DESIGN.md "Access control").
+ * A PROPFIND costs a few store calls (the lookup; for a listing, a count,
+ * the target's dead properties and the locks) and then one query per page
+ * of members, which brings their dead properties along.  Members the
+ * principal may not read are left out (DESIGN.md "Access control").
+ *
+ * A Depth 1 listing of a collection of a space streams: members are read
+ * page by page from one snapshot and written out as each page is done, so
+ * memory does not grow with the collection (dav_ms_stream).  Listings of
+ * the virtual collections (principals, calendar homes, views) are built
+ * in memory: they hold few members, or are bounded otherwise.
  *
  * Known limits: Depth: infinity is refused (RFC 4918 §9.1 allows it,
- * with DAV:propfind-finite-depth); the multistatus is built in memory,
- * which is why a Depth 1 listing of more than max_propfind_members
- * members is refused too (403 DAV:number-of-matches-within-limits).
+ * with DAV:propfind-finite-depth); a Depth 1 listing of more than
+ * max_propfind_members members is refused too (403
+ * DAV:number-of-matches-within-limits), before the first byte.
  */
 #include "dav/dav_int.h"
 
@@ -687,6 +693,135 @@ virtual_children(struct dav_req *req, struct pf_member **out, size_t *n)
     }
 }
 
+/* RFC 4918 defines no paging; RFC 3744 §9.4 and RFC 4791 §7.8 name this
+ * precondition for an answer with too many members. */
+static unsigned
+max_members(const struct dav_req *req)
+{
+    return req->srv->max_propfind_members > 0
+               ? req->srv->max_propfind_members
+               : DAV_DEFAULT_PROPFIND_MEMBERS;
+}
+
+static struct dav_err *
+too_many_members(struct dav_req *req, size_t n)
+{
+    return dav_err_cond(req, 403, DAV_NS, "number-of-matches-within-limits",
+                        "%zu members, over max_propfind_members (%u)", n,
+                        max_members(req));
+}
+
+/* ---- Depth 1 listing of a collection of a space ---------------------------- */
+
+/*
+ * The members come from the store page by page and go out as each page is
+ * written (dav_ms_stream), so that memory stays bounded by a page however
+ * large the collection: each page brings its members' dead properties,
+ * and the locks below the collection, read once before, are assigned per
+ * page.
+ */
+struct pf_listing {
+    const struct pf_request *pf;
+    const struct dav_target *parent;
+    struct dav_store_cursor *cur;
+    bool with_locks;
+    struct dav_lock *locks;    /* on the collection and below */
+    size_t nlocks;
+    struct arena *scratch;     /* one member's */
+};
+
+static struct dav_err *
+listing_page(struct dav_req *req, void *state, struct arena *a,
+             struct buf *out, bool *done)
+{
+    struct pf_listing *ls = state;
+    const struct dav_target *t = ls->parent;
+    struct dav_store_member *rows;
+    size_t n;
+    enum dav_store_rc rc = req->srv->store->children_next(req, ls->cur, a,
+                                                          &rows, &n, done);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "children");
+    struct pf_member *kids = arena_alloc(a, (n + 1) * sizeof(*kids));
+    struct dav_target **ts = arena_alloc(a, (n + 1) * sizeof(*ts));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        kids[k].t = *t;
+        kids[k].t.path = rows[i].res.path;
+        kids[k].t.res = rows[i].res;
+        kids[k].t.exists = true;
+        kids[k].dead = rows[i].dead;
+        kids[k].ndead = rows[i].ndead;
+        /* Per-member access check: unreadable members vanish. */
+        if (dav_member_hidden(req, &rows[i].res) ||
+            (t->cal_name == NULL && dav_reserved_path(rows[i].res.path)) ||
+            dav_check_priv(req, &kids[k].t, DAV_PRIV_READ) != NULL)
+            continue;
+        ts[k] = &kids[k].t;
+        k++;
+    }
+    if (ls->with_locks)
+        dav_locks_assign(a, ls->locks, ls->nlocks, ts, k);
+    for (size_t i = 0; i < k; i++) {
+        arena_reset(ls->scratch);
+        emit_member(req, ls->scratch, out, &kids[i], ls->pf);
+    }
+    return NULL;
+}
+
+/*
+ * Everything that can refuse the request (the member limit, the store
+ * failing before the first page) is done here, before the first byte.
+ */
+static struct dav_err *
+propfind_listing(struct dav_req *req, const struct pf_request *pf,
+                 struct pf_member *self)
+{
+    const struct dav_store_ops *st = req->srv->store;
+    const struct dav_target *t = &req->target;
+    /* Counted before the access checks that may hide some: the bound
+     * is on the work, which a streamed answer no longer keeps in memory. */
+    int64_t count;
+    enum dav_store_rc rc = st->children_count(req, t->space.id, t->path,
+                                              &count);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "children");
+    if (count > (int64_t)max_members(req))
+        return too_many_members(req, (size_t)count);
+
+    bool dead = needs_dead(req, pf);
+    if (dead) {
+        rc = st->props_get(req, t->space.id, &t->res.id, 1, &self->dead,
+                           &self->ndead);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "properties");
+    }
+    struct pf_listing *ls = arena_alloc(req->arena, sizeof(*ls));
+    struct pf_request *pfc = arena_alloc(req->arena, sizeof(*pfc));
+    *pfc = *pf; /* the handler's copy is gone when the stream runs */
+    ls->pf = pfc;
+    ls->parent = t;
+    ls->with_locks = needs_locks(req, pf);
+    if (ls->with_locks) {
+        rc = st->locks_find(req, t->space.id, t->path, count > 0, &ls->locks,
+                            &ls->nlocks);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "locks");
+        struct dav_target *ts[1] = { &self->t };
+        dav_locks_assign(req->arena, ls->locks, ls->nlocks, ts, 1);
+    }
+    rc = st->children_open(req, t->space.id, t->path, dead, &ls->cur);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "children");
+    ls->scratch = arena_child(req->arena);
+
+    struct buf b;
+    buf_init(&b, req->arena, 64 * 1024);
+    dav_ms_begin(&b);
+    emit_member(req, ls->scratch, &b, self, pf);
+    return dav_ms_stream(req, &b, listing_page, ls);
+}
+
 struct dav_err *
 dav_method_propfind(struct dav_req *req)
 {
@@ -727,47 +862,16 @@ dav_method_propfind(struct dav_req *req)
         is_coll = false;
     if (is_space(t))
         is_coll = t->res.kind == DAV_KIND_COLLECTION;
+    if (depth == DAV_DEPTH_1 && is_coll && t->area == DAV_AREA_SPACE)
+        return propfind_listing(req, &pf, &self);
     if (depth == DAV_DEPTH_1 && is_coll) {
-        if (t->area != DAV_AREA_SPACE) {
-            err = virtual_children(req, &kids, &nkids);
-            if (err != NULL)
-                return err;
-        } else {
-            struct dav_resource *rs;
-            enum dav_store_rc rc = st->children(req, t->space.id, t->path,
-                                                &rs, &nkids);
-            if (rc != DAV_STORE_OK)
-                return dav_err_from_store(req, rc, "children");
-            kids = arena_alloc(req->arena, (nkids + 1) * sizeof(*kids));
-            size_t k = 0;
-            for (size_t i = 0; i < nkids; i++) {
-                kids[k].t = *t;
-                kids[k].t.path = rs[i].path;
-                kids[k].t.res = rs[i];
-                kids[k].t.exists = true;
-                /* Per-member access check: unreadable members vanish. */
-                if (dav_member_hidden(req, &rs[i]) ||
-                    (t->cal_name == NULL &&
-                     dav_reserved_path(rs[i].path)) ||
-                    dav_check_priv(req, &kids[k].t, DAV_PRIV_READ) != NULL)
-                    continue;
-                k++;
-            }
-            nkids = k;
-        }
+        err = virtual_children(req, &kids, &nkids);
+        if (err != NULL)
+            return err;
     }
 
-    /* The answer is built in memory: bound it (RFC 4918 defines no
-     * paging; RFC 3744 §9.4 and RFC 4791 §7.8 name this precondition for
-     * an answer with too many members). */
-    unsigned max_members = req->srv->max_propfind_members > 0
-                               ? req->srv->max_propfind_members
-                               : DAV_DEFAULT_PROPFIND_MEMBERS;
-    if (nkids > max_members)
-        return dav_err_cond(req, 403, DAV_NS,
-                            "number-of-matches-within-limits",
-                            "%zu members, over max_propfind_members (%u)",
-                            nkids, max_members);
+    if (nkids > max_members(req))
+        return too_many_members(req, nkids);
 
     /* Dead properties of every member: one store call per space (there is
      * one, but for calendar homes), matched to members by a merge walk
@@ -813,21 +917,17 @@ dav_method_propfind(struct dav_req *req)
         }
     }
 
-    /* Locks of the target and its members, in one store call. */
+    /* Locks of a target of a space (its members are streamed). */
     if (self.t.area == DAV_AREA_SPACE && needs_locks(req, &pf)) {
         struct dav_lock *locks;
         size_t nlocks;
         enum dav_store_rc rc = st->locks_find(req, self.t.space.id,
-                                              self.t.path, nkids > 0,
-                                              &locks, &nlocks);
+                                              self.t.path, false, &locks,
+                                              &nlocks);
         if (rc != DAV_STORE_OK)
             return dav_err_from_store(req, rc, "locks");
-        struct dav_target **ts = arena_alloc(req->arena,
-                                             (nkids + 1) * sizeof(*ts));
-        ts[0] = &self.t;
-        for (size_t i = 0; i < nkids; i++)
-            ts[i + 1] = &kids[i].t;
-        dav_locks_assign(req, locks, nlocks, ts, nkids + 1);
+        struct dav_target *ts[1] = { &self.t };
+        dav_locks_assign(req->arena, locks, nlocks, ts, 1);
     }
 
     struct buf b;

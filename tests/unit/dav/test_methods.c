@@ -1579,6 +1579,44 @@ test_retry_after_serialization_failure(void **state)
     assert_get_equals(SP "/hello.txt", "y", 1);
 }
 
+/* A listing read in pages of one, of three or in one page is the same
+ * answer, byte for byte; only the one-page one has a length. */
+static void
+test_propfind_pages_same_bytes(void **state)
+{
+    (void)state;
+    assert_int_equal(status_of("MKCOL", SP "/pages", NULL, NULL), 201);
+    for (int i = 0; i < 7; i++) {
+        char url[64];
+        snprintf(url, sizeof(url), SP "/pages/f%d.txt", i);
+        assert_int_equal(status_of("PUT", url, NULL, "x"), 201);
+    }
+    assert_int_equal(status_of("PROPPATCH", SP "/pages/f3.txt", NULL,
+                               PP_SET), 207);
+    assert_int_equal(status_of("LOCK", SP "/pages/f5.txt", NULL, LOCKINFO_X),
+                     200);
+    struct hdr d1[] = { { "Depth", "1" }, { NULL, NULL } };
+    char *answers[3];
+    size_t pages[3] = { 1, 3, 100 };
+    for (int k = 0; k < 3; k++) {
+        fake_store_set_list_page(pages[k]);
+        struct dav_req *req = req_str("PROPFIND", SP "/pages/", d1, NULL);
+        assert_int_equal(req->status, 207);
+        bool streamed = req->stream != NULL;
+        assert_int_equal(streamed, pages[k] < 7);
+        answers[k] = strdup(resp_text(req));
+        assert_xp(answers[k], "count(//D:response)", "8");
+        dav_req_destroy(req);
+    }
+    fake_store_set_list_page(3);
+    assert_string_equal(answers[0], answers[2]);
+    assert_string_equal(answers[1], answers[2]);
+    assert_xp(answers[2], "count(//D:lockdiscovery/D:activelock)", "1");
+    assert_xp(answers[2], "count(//Z:color)", "1");
+    for (int k = 0; k < 3; k++)
+        free(answers[k]);
+}
+
 /* ---- store torture (STYLE.md §5) ----------------------------------------- */
 
 struct scenario {
@@ -1727,6 +1765,23 @@ prepare_tree(void)
 static char torture_token[128];
 static char torture_if[160];
 
+/* prepare_tree, and a folder of more members than a listing's page: one
+ * with a dead property, one locked (their listing streams) */
+static void
+prepare_wide(void)
+{
+    prepare_tree();
+    for (int i = 0; i < 8; i++) {
+        char url[64];
+        snprintf(url, sizeof(url), SP "/coll/sub/w%d.txt", i);
+        assert_int_equal(status_of("PUT", url, NULL, "w"), 201);
+    }
+    assert_int_equal(status_of("PROPPATCH", SP "/coll/sub/w4.txt", NULL,
+                               PP_SET), 207);
+    assert_int_equal(status_of("LOCK", SP "/coll/sub/w6.txt", NULL,
+                               LOCKINFO_X), 200);
+}
+
 /* prepare_tree, then alice locks /coll/big.bin */
 static void
 prepare_locked(void)
@@ -1788,6 +1843,9 @@ static const struct scenario scenarios[] = {
       NULL, 0, 0, 201, false },
     { "PROPFIND Depth 1", prepare_tree, "PROPFIND", SP "/coll/sub/",
       h_depth1, NULL, 0, 0, 207, false },
+    /* nondet: the lock set up has a fresh token each run */
+    { "PROPFIND Depth 1 of pages", prepare_wide, "PROPFIND", SP "/coll/sub/",
+      h_depth1, NULL, 0, 0, 207, true },
     { "GET 2 chunks", prepare_tree, "GET", SP "/coll/big.bin", NULL, NULL,
       0, 0, 200, false },
     { "GET collection", prepare_tree, "GET", SP "/coll/", NULL, NULL, 0, 0,
@@ -1878,6 +1936,7 @@ main(void)
         METHOD_TEST(test_xml_depth_and_node_limits),
         METHOD_TEST(test_props_per_request_limit),
         METHOD_TEST(test_propfind_members_limit),
+        METHOD_TEST(test_propfind_pages_same_bytes),
         METHOD_TEST(test_delete),
         METHOD_TEST(test_copy_move),
         METHOD_TEST(test_locks),
