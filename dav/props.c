@@ -4,7 +4,7 @@
  *
  * A PROPFIND costs a few store calls (the lookup; for a listing, a count,
  * the target's dead properties and the locks) and then one query per page
- * of members, which brings their dead properties along.  Members the
+ * of members, two when their dead properties are asked.  Members the
  * principal may not read are left out (DESIGN.md "Access control").
  *
  * A Depth 1 listing of a collection of a space streams: members are read

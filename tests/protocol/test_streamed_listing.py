@@ -38,7 +38,7 @@ def member_name(i):
 @pytest.fixture(scope="module")
 def big(server):
     """A collection of MEMBERS files: {name: etag}; every 97th member
-    carries the dead property Z:note."""
+    carries the dead properties Z:note and Z:alpha (set in that order)."""
     alice = session()
     coll = server.space_url("s1") + unique("stream") + "/"
     assert_status(mkcol(alice, coll), 201)
@@ -52,7 +52,8 @@ def big(server):
         value = "%s %d" % (ODD_VALUE, i)
         body = ('<?xml version="1.0" encoding="utf-8"?>'
                 '<D:propertyupdate xmlns:D="DAV:" xmlns:Z="%s"><D:set>'
-                '<D:prop><Z:note>%s</Z:note></D:prop></D:set>'
+                '<D:prop><Z:note>%s</Z:note><Z:alpha>a</Z:alpha></D:prop>'
+                '</D:set>'
                 '</D:propertyupdate>' % (Z_NS, value))
         r = dav(alice, "PROPPATCH", coll + member_name(i),
                 data=body.encode("utf-8"),
@@ -268,13 +269,15 @@ def test_database_failing_mid_listing_breaks_the_body_off(new_server, huge,
         raw = sock.recv(4096)
         assert raw.startswith(b"HTTP/1.1 207"), raw[:200]
         # The listing's transaction waits on the client, holding its
-        # cursor: end its backend.
+        # cursor, its last statement a page's FETCH or the page's dead
+        # properties: end its backend.
         killed = []
         for _ in range(50):
             killed = cluster.psql(
                 "select pg_terminate_backend(pid) from pg_stat_activity "
                 "where datname = 'parvis' and state = 'idle in transaction' "
-                "and query like 'FETCH%'")
+                "and (query like 'FETCH%' or query like "
+                "'SELECT resource_id, ns, name, value FROM props%')")
             if killed:
                 break
             time.sleep(0.1)
