@@ -7,7 +7,11 @@
  * of the collection in the change log (db/migrations/0004): they survive
  * restarts and mean the same on every node.  Only Depth 1 (sync-level 1)
  * is offered; an unknown token is 403 DAV:valid-sync-token, never a 5xx
- * (Thunderbird disables a calendar after one).
+ * (Thunderbird disables a calendar after one).  The initial
+ * synchronization (an empty token) lists every member: it streams, page
+ * by page, as a PROPFIND listing does (dav_ms_stream); the token it ends
+ * with is read before the listing, so that a change made meanwhile comes
+ * again at the next synchronization rather than never.
  */
 #include "dav/dav_int.h"
 
@@ -87,6 +91,70 @@ bad_token(struct dav_req *req)
                         "unknown or expired sync token");
 }
 
+/* The response of a member that exists, unless the principal may not
+ * see it. */
+static void
+member_response(struct dav_req *req, struct arena *scratch,
+                struct dav_target *m, const char **names, size_t nnames,
+                struct buf *b)
+{
+    const struct dav_target *t = &req->target;
+    m->exists = true;
+    if (dav_member_hidden(req, &m->res) ||
+        (t->cal_name == NULL && dav_reserved_path(m->path)) ||
+        dav_check_priv(req, m, DAV_PRIV_READ) != NULL)
+        return;
+    struct buf found, missing;
+    buf_init(&found, scratch, 512);
+    buf_init(&missing, scratch, 64);
+    dav_props_render(req, scratch, m, names, nnames, &found, &missing);
+    dav_multistatus_response(b, dav_href_of(req, scratch, m),
+                             buf_cstr(&found), buf_cstr(&missing));
+}
+
+static void
+sync_token_write(struct buf *b, int64_t now)
+{
+    buf_printf(b, "<D:sync-token>" SYNC_PREFIX "%" PRId64 "</D:sync-token>",
+               now);
+}
+
+/* The initial synchronization of a collection: its members, a page at a
+ * time, then the token. */
+struct sync_listing {
+    const struct dav_target *coll;
+    struct dav_store_cursor *cur;
+    const char **names;
+    size_t nnames;
+    int64_t now;
+    struct arena *scratch;     /* one member's */
+};
+
+static struct dav_err *
+sync_page(struct dav_req *req, void *state, struct arena *a, struct buf *out,
+          bool *done)
+{
+    struct sync_listing *sl = state;
+    struct dav_store_member *rows;
+    size_t n;
+    enum dav_store_rc rc = req->srv->store->children_next(req, sl->cur, a,
+                                                          &rows, &n, done);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "children");
+    for (size_t i = 0; i < n; i++) {
+        arena_reset(sl->scratch);
+        struct dav_target m = *sl->coll;
+        m.path = rows[i].res.path;
+        m.res = rows[i].res;
+        m.locks_loaded = false;
+        m.nlocks = 0;
+        member_response(req, sl->scratch, &m, sl->names, sl->nnames, out);
+    }
+    if (*done)
+        sync_token_write(out, sl->now);
+    return NULL;
+}
+
 static struct dav_err *
 report_sync_collection(struct dav_req *req, const struct dav_xml_elem *root)
 {
@@ -142,18 +210,19 @@ report_sync_collection(struct dav_req *req, const struct dav_xml_elem *root)
     struct buf b;
     dav_multistatus_begin(req, &b);
     struct arena *scratch = arena_child(req->arena);
-    struct dav_resource *rs = NULL;
     if (initial) {
-        /* An empty token: every current member (RFC 6578 §3.4). */
-        size_t n;
-        rc = st->children(req, t->space.id, t->path, &rs, &n);
+        /* An empty token: every current member (RFC 6578 §3.4), streamed
+         * page by page as a PROPFIND listing is. */
+        struct sync_listing *sl = arena_alloc(req->arena, sizeof(*sl));
+        sl->coll = t;
+        sl->names = names;
+        sl->nnames = nnames;
+        sl->now = now;
+        sl->scratch = scratch;
+        rc = st->children_open(req, t->space.id, t->path, false, &sl->cur);
         if (rc != DAV_STORE_OK)
             return dav_err_from_store(req, rc, "children");
-        changed = arena_alloc(req->arena, (n + 1) * sizeof(*changed));
-        deleted = arena_alloc(req->arena, (n + 1) * sizeof(*deleted));
-        for (size_t i = 0; i < n; i++)
-            changed[i] = rs[i].name;
-        nchanged = n;
+        return dav_ms_stream(req, &b, sync_page, sl);
     }
     for (size_t i = 0; i < nchanged; i++) {
         arena_reset(scratch);
@@ -161,39 +230,21 @@ report_sync_collection(struct dav_req *req, const struct dav_xml_elem *root)
         m.path = arena_printf(scratch, "%s/%s", t->path, changed[i]);
         m.locks_loaded = false;
         m.nlocks = 0;
-        if (rs != NULL) {
-            m.res = rs[i];
-            rc = DAV_STORE_OK;
-        } else {
-            rc = deleted[i] ? DAV_STORE_NOTFOUND
-                            : st->lookup(req, t->space.id, m.path, false,
-                                         &m.res);
-        }
+        rc = deleted[i] ? DAV_STORE_NOTFOUND
+                        : st->lookup(req, t->space.id, m.path, false, &m.res);
         if (rc == DAV_STORE_NOTFOUND) {
             /* RFC 6578 §3.5.2: a removed member is a 404 response. */
             m.exists = false;
             m.trailing_slash = false;
-            if (!initial)
-                dav_ms_status(&b, dav_href_of(req, scratch, &m), 404);
+            dav_ms_status(&b, dav_href_of(req, scratch, &m), 404);
             continue;
         }
         if (rc != DAV_STORE_OK)
             return dav_err_from_store(req, rc, "member");
-        m.exists = true;
-        if (dav_member_hidden(req, &m.res) ||
-            (t->cal_name == NULL && dav_reserved_path(m.path)) ||
-            dav_check_priv(req, &m, DAV_PRIV_READ) != NULL)
-            continue;
-        struct buf found, missing;
-        buf_init(&found, scratch, 512);
-        buf_init(&missing, scratch, 64);
-        dav_props_render(req, scratch, &m, names, nnames, &found, &missing);
-        dav_multistatus_response(&b, dav_href_of(req, scratch, &m),
-                                 buf_cstr(&found), buf_cstr(&missing));
+        member_response(req, scratch, &m, names, nnames, &b);
     }
     arena_destroy(scratch);
-    buf_printf(&b, "<D:sync-token>" SYNC_PREFIX "%" PRId64 "</D:sync-token>",
-               now);
+    sync_token_write(&b, now);
     dav_multistatus_end(req, &b);
     return NULL;
 }

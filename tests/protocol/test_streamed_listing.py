@@ -1,4 +1,5 @@
-"""A Depth 1 PROPFIND of a collection of a space streams its multistatus:
+"""A Depth 1 PROPFIND of a collection of a space streams its multistatus
+(and so does the initial sync-collection, which lists every member):
 the members are read from the database a page at a time (500 members per
 page) and sent as each page is written, chunked, so that the server's
 memory does not grow with the collection.  These tests use a collection of
@@ -14,6 +15,8 @@ import time
 
 import pytest
 from lxml import etree
+
+from caldav_helpers import report, sync_body, sync_collection
 
 from dav_helpers import (assert_status, basic_auth, dav, db_path,
                          host_port, mkcol, parse_multistatus,
@@ -297,3 +300,22 @@ def test_database_failing_mid_listing_breaks_the_body_off(new_server, huge,
     r = propfind(session(), url, "1", "prop", ["getetag"], timeout=20)
     assert_status(r, 207)
     assert len(members_of(r.content, url)) == MEMBERS
+
+
+def test_initial_sync_streams_every_member_then_the_token(big):
+    alice = session()
+    r = report(alice, big["url"], sync_body(""))
+    assert_status(r, 207)
+    assert "chunked" in r.headers.get("Transfer-Encoding", "").lower()
+    root = etree.fromstring(r.content)
+    # The token closes the multistatus, after the last member.
+    assert root[-1].tag == "{DAV:}sync-token"
+    got = members_of(r.content, big["url"])
+    assert sorted(got) == sorted(big["etags"])
+    for name, resp in got.items():
+        st, el = resp.props["{DAV:}getetag"]
+        assert st == 200 and el.text == big["etags"][name], name
+    # The token works: nothing changed since.
+    token = root[-1].text.strip()
+    again = sync_collection(alice, big["url"], token)
+    assert again.changed() == {} and again.removed() == []
