@@ -606,6 +606,23 @@ read_only_now(PGconn *pg)
            (ro != NULL && strcmp(ro, "on") == 0);
 }
 
+/*
+ * Listings read their cursor to the end (pg_children_open): the planner
+ * is to plan cursors for all their rows, not for a fast first tenth (the
+ * default), which prefers probing an index per member to hashing.
+ */
+static bool
+session_settings(PGconn *pg)
+{
+    PGresult *r = PQexec(pg, "SET cursor_tuple_fraction = 1.0");
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok)
+        log_msg(LOG_ERROR, NULL, PQerrorMessage(pg),
+                "cannot apply the session settings");
+    return ok;
+}
+
 static bool
 conn_open(struct db_pool *p, struct db_conn *c, const char *reqid)
 {
@@ -624,7 +641,8 @@ conn_open(struct db_pool *p, struct db_conn *c, const char *reqid)
         c->pg = NULL;
         return false;
     }
-    if (!pg_prepare_all(c->pg) || !pg_caldav_prepare_all(c->pg)) {
+    if (!pg_prepare_all(c->pg) || !pg_caldav_prepare_all(c->pg) ||
+        !session_settings(c->pg)) {
         PQfinish(c->pg);
         c->pg = NULL;
         return false;
