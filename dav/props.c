@@ -711,7 +711,7 @@ too_many_members(struct dav_req *req, size_t n)
                         max_members(req));
 }
 
-/* ---- Depth 1 listing of a collection of a space ---------------------------- */
+/* ---- Depth 1 listing of a collection of a space ------------------------ */
 
 /*
  * The members come from the store page by page and go out as each page is
