@@ -1106,17 +1106,25 @@ pg_children(struct dav_req *req, int64_t space_id, const char *path,
     return DAV_STORE_OK;
 }
 
+/* The one number a statement of (space, path) answers. */
+static enum dav_store_rc
+space_path_i64(struct dav_req *req, const char *stmt, int64_t space_id,
+               const char *path, int64_t *out)
+{
+    enum dav_store_rc rc;
+    const char *v[2] = { pg_i64(req, space_id), path };
+    PGresult *r = pg_run(req, stmt, 2, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    *out = pg_col_i64(r, 0, 0);
+    return DAV_STORE_OK;
+}
+
 static enum dav_store_rc
 pg_children_count(struct dav_req *req, int64_t space_id, const char *path,
                   int64_t *n)
 {
-    enum dav_store_rc rc;
-    const char *v[2] = { pg_i64(req, space_id), path };
-    PGresult *r = pg_run(req, "children_count", 2, v, NULL, 0, &rc);
-    if (r == NULL)
-        return rc;
-    *n = pg_col_i64(r, 0, 0);
-    return DAV_STORE_OK;
+    return space_path_i64(req, "children_count", space_id, path, n);
 }
 
 /*
@@ -1736,13 +1744,7 @@ static enum dav_store_rc
 pg_tree_size(struct dav_req *req, int64_t space_id, const char *path,
              int64_t *bytes)
 {
-    enum dav_store_rc rc;
-    const char *v[2] = { pg_i64(req, space_id), path };
-    PGresult *r = pg_run(req, "tree_size", 2, v, NULL, 0, &rc);
-    if (r == NULL)
-        return rc;
-    *bytes = pg_col_i64(r, 0, 0);
-    return DAV_STORE_OK;
+    return space_path_i64(req, "tree_size", space_id, path, bytes);
 }
 
 static enum dav_store_rc

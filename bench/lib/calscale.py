@@ -26,11 +26,11 @@ import copy
 import http.client
 import statistics
 import sys
-import threading
 import time
 
 import caldav
 import calgen
+import client
 from client import Fail
 from procstat import Meter
 from report import fmt, fmt_ratio, table
@@ -78,47 +78,13 @@ def parse_sizes(text):
 def put_events(cl, cal, names, bodies, nconn):
     """PUT of every event (If-None-Match: *) over NCONN connections; raises
     Fail on any answer other than 201. Returns the elapsed seconds."""
-    lock = threading.Lock()
-    state = {"next": 0, "done": 0}
-    fails = []
-    t0 = time.perf_counter()
-
-    def worker():
-        c = cl.connect()
-        try:
-            while not fails:
-                with lock:
-                    i = state["next"]
-                    state["next"] += 1
-                if i >= len(names):
-                    return
-                try:
-                    st, _, data = cl.request(c, "PUT", cal + names[i], body=bodies[i],
-                                             headers={"If-None-Match": "*",
-                                                      "Content-Type": caldav.ICAL_CT})
-                except (OSError, http.client.HTTPException) as e:
-                    fails.append(f"PUT {names[i]}: {type(e).__name__}: {e}")
-                    return
-                if st != 201:
-                    fails.append(f"PUT {names[i]}: status {st} {data[:200]!r}")
-                    return
-                with lock:
-                    state["done"] += 1
-                    done = state["done"]
-                if done % 10000 == 0:
-                    log(f"  {done:,} of {len(names):,} PUT "
-                        f"({done / (time.perf_counter() - t0):.0f} events/s)")
-        finally:
-            c.close()
-
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(nconn)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    secs, fails = client.put_batch(cl, cal, names, bodies, nconn,
+                                   headers={"If-None-Match": "*",
+                                            "Content-Type": caldav.ICAL_CT},
+                                   ok=(201,))
     if fails:
-        raise Fail(f"load: {fails[0]}")
-    return time.perf_counter() - t0
+        raise Fail(f"load: {client.describe_failures(fails, len(names))}")
+    return secs
 
 
 def load(s, n, names, bodies):

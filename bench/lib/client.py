@@ -112,11 +112,12 @@ def expect_status(cl, method, path, ok, headers=None, body=None):
     return st
 
 
-def put_batch(cl, coll, names, bodies, nconn):
+def put_batch(cl, coll, names, bodies, nconn, headers=None, ok=(201, 204)):
     """PUTs names[i] with bodies[i] into COLL over NCONN keep-alive connections.
 
     Connections are opened before the clock starts. Returns (elapsed seconds,
-    list of failures); a failure is any status other than 201/204 or an error.
+    list of failures); a failure is any status not in OK or an error.
+    HEADERS default to a Content-Type of application/octet-stream.
     The caller's CPU snapshots bracket this call, so they include connection
     set-up; that costs the servers close to nothing next to 1,000 PUTs."""
     conns = [cl.connect() for _ in range(nconn)]
@@ -135,8 +136,9 @@ def put_batch(cl, coll, names, bodies, nconn):
                 return
             try:
                 st, _, _ = cl.request(c, "PUT", coll + names[i], body=bodies[i],
-                                      headers={"Content-Type": "application/octet-stream"})
-                if st not in (201, 204):
+                                      headers=headers or
+                                      {"Content-Type": "application/octet-stream"})
+                if st not in ok:
                     failures.append(f"PUT {names[i]}: status {st}")
             except (OSError, http.client.HTTPException) as e:
                 failures.append(f"PUT {names[i]}: {type(e).__name__}: {e}")

@@ -21,7 +21,7 @@ from caldav_helpers import report, sync_body, sync_collection
 from dav_helpers import (assert_status, basic_auth, dav, db_path,
                          host_port, mkcol, parse_multistatus,
                          parse_raw_response, propfind, propfind_body, put,
-                         raw_path_of, space_id, sql_str, unique,
+                         raw_path_of, recv_all, space_id, sql_str, unique,
                          user_session, url_path)
 
 PAGE = 500
@@ -242,12 +242,7 @@ def test_http_1_0_listing_ends_with_the_connection(server, big):
     sock = socket.create_connection(addr, timeout=30)
     try:
         sock.sendall(req)
-        raw = b""
-        while True:
-            piece = sock.recv(65536)
-            if not piece:
-                break
-            raw += piece
+        raw = recv_all(sock)
     finally:
         sock.close()
     resp = parse_raw_response(raw)
@@ -285,11 +280,7 @@ def test_database_failing_mid_listing_breaks_the_body_off(new_server, huge,
                 break
             time.sleep(0.1)
         assert killed, "no listing transaction found"
-        while True:
-            piece = sock.recv(65536)
-            if not piece:
-                break
-            raw += piece
+        raw += recv_all(sock)
     finally:
         sock.close()
     # Chunked, without the last chunk: no "0\r\n\r\n" and no closing tag.

@@ -1579,6 +1579,22 @@ test_retry_after_serialization_failure(void **state)
     assert_get_equals(SP "/hello.txt", "y", 1);
 }
 
+/* PUT of N files PREFIX0.txt .. PREFIX<N-1>.txt; number WITH_PROP gets a
+ * dead property, number LOCKED an exclusive lock. */
+static void
+fill_folder(const char *prefix, int n, int with_prop, int locked)
+{
+    for (int i = 0; i < n; i++) {
+        char url[96];
+        snprintf(url, sizeof(url), "%s%d.txt", prefix, i);
+        assert_int_equal(status_of("PUT", url, NULL, "x"), 201);
+        if (i == with_prop)
+            assert_int_equal(status_of("PROPPATCH", url, NULL, PP_SET), 207);
+        if (i == locked)
+            assert_int_equal(status_of("LOCK", url, NULL, LOCKINFO_X), 200);
+    }
+}
+
 /* A listing read in pages of one, of three or in one page is the same
  * answer, byte for byte; only the one-page one has a length. */
 static void
@@ -1586,15 +1602,7 @@ test_propfind_pages_same_bytes(void **state)
 {
     (void)state;
     assert_int_equal(status_of("MKCOL", SP "/pages", NULL, NULL), 201);
-    for (int i = 0; i < 7; i++) {
-        char url[64];
-        snprintf(url, sizeof(url), SP "/pages/f%d.txt", i);
-        assert_int_equal(status_of("PUT", url, NULL, "x"), 201);
-    }
-    assert_int_equal(status_of("PROPPATCH", SP "/pages/f3.txt", NULL,
-                               PP_SET), 207);
-    assert_int_equal(status_of("LOCK", SP "/pages/f5.txt", NULL, LOCKINFO_X),
-                     200);
+    fill_folder(SP "/pages/f", 7, 3, 5);
     struct hdr d1[] = { { "Depth", "1" }, { NULL, NULL } };
     char *answers[3];
     size_t pages[3] = { 1, 3, 100 };
@@ -1771,15 +1779,7 @@ static void
 prepare_wide(void)
 {
     prepare_tree();
-    for (int i = 0; i < 8; i++) {
-        char url[64];
-        snprintf(url, sizeof(url), SP "/coll/sub/w%d.txt", i);
-        assert_int_equal(status_of("PUT", url, NULL, "w"), 201);
-    }
-    assert_int_equal(status_of("PROPPATCH", SP "/coll/sub/w4.txt", NULL,
-                               PP_SET), 207);
-    assert_int_equal(status_of("LOCK", SP "/coll/sub/w6.txt", NULL,
-                               LOCKINFO_X), 200);
+    fill_folder(SP "/coll/sub/w", 8, 4, 6);
 }
 
 /* prepare_tree, then alice locks /coll/big.bin */
