@@ -424,10 +424,10 @@ txn_start(struct dav_req *req)
     return NULL;
 }
 
-/* A read-only method's connection, without BEGIN and COMMIT: a GET reads
- * the principal, the space and the resource with one statement each, and
- * content chunks are immutable, so no snapshot is needed to answer it
- * (docs/decisions/0011-reads-without-transaction.md). */
+/* A read-only request's connection, without BEGIN and COMMIT: a GET finds
+ * the account, the space and the resource with one statement and reads
+ * content chunks, which are immutable, so no snapshot is needed to answer
+ * it (docs/decisions/0011-reads-without-transaction.md). */
 static struct dav_err *
 read_start(struct dav_req *req)
 {

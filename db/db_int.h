@@ -28,6 +28,9 @@ struct db_conn {
     /* Pool only: a statement was refused as a write on a read-only server
      * (SQLSTATE 25006); close the connection when the lease ends. */
     bool reopen;
+    /* Pool only: when the plans of its prepared statements were made
+     * (CLOCK_MONOTONIC seconds); see PLAN_SECONDS in db/pg_store.c. */
+    time_t planned_at;
 };
 
 /* Map a failed result to a store code, logging SQLSTATE and message.

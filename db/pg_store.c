@@ -34,6 +34,13 @@
 #include "dav/dav.h"
 
 #define POOL_WAIT_SECONDS 30
+/* A prepared statement keeps the generic plan it got once the first few
+ * executions are past, planned for the tables' sizes of that moment, until
+ * something invalidates it.  A connection opened on a young database (a
+ * calendar of 10 events that is to hold 10,000) would keep scanning tables
+ * it should probe by index: each connection has its plans made again after
+ * this many seconds (DISCARD PLANS, on its next lease). */
+#define PLAN_SECONDS 20
 
 struct db_pool {
     char *dsn;
@@ -611,6 +618,14 @@ read_only_now(PGconn *pg)
  * is to plan cursors for all their rows, not for a fast first tenth (the
  * default), which prefers probing an index per member to hashing.
  */
+static time_t
+monotonic_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
 static bool
 session_settings(PGconn *pg)
 {
@@ -650,7 +665,21 @@ conn_open(struct db_pool *p, struct db_conn *c, const char *reqid)
     c->prepared = true;
     c->opened_read_only = read_only_now(c->pg);
     c->reopen = false;
+    c->planned_at = monotonic_seconds();
     return true;
+}
+
+/* Plans made again when they are older than PLAN_SECONDS: the tables may
+ * have grown since.  A failure shows on the lease's first statement. */
+static void
+plans_refresh(struct db_conn *c)
+{
+    time_t now = monotonic_seconds();
+    if (now - c->planned_at < PLAN_SECONDS)
+        return;
+    PGresult *r = PQexec(c->pg, "DISCARD PLANS");
+    PQclear(r);
+    c->planned_at = now;
 }
 
 static void
@@ -733,6 +762,8 @@ lease_get(struct dav_req *req, struct lease **out)
             lease_release(l);
             return DAV_STORE_ERROR;
         }
+    } else {
+        plans_refresh(l->c);
     }
     *out = l;
     return DAV_STORE_OK;
