@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,10 +77,68 @@ parse_bool(const char *v, bool *out)
     return true;
 }
 
+/* The numeric keys: each a field of struct conf (unsigned or size_t) and
+ * the range it accepts. */
+struct num_key {
+    const char *name;
+    unsigned long min, max;
+    size_t off, size;
+};
+
+#define NUM_KEY(field, lo, hi)                                                \
+    { #field, lo, hi, offsetof(struct conf, field),                           \
+      sizeof(((struct conf *)0)->field) }
+
+static const struct num_key num_keys[] = {
+    NUM_KEY(db_pool_size, 1, 1024),
+    NUM_KEY(max_connections, 1, 100000),
+    NUM_KEY(connection_timeout, 0, 86400),
+    NUM_KEY(lock_timeout_max, 60, 7 * 86400),
+    NUM_KEY(max_connections_per_client, 0, 100000),
+    NUM_KEY(max_xml_body, 1024, 1UL << 30),
+    NUM_KEY(max_header_block, 4096, 1024 * 1024),
+    /* libxml2 refuses more than 256 levels without XML_PARSE_HUGE */
+    NUM_KEY(max_xml_depth, 16, 256),
+    NUM_KEY(max_xml_nodes, 100, 10000000),
+    NUM_KEY(max_props_per_request, 16, 100000),
+    NUM_KEY(max_propfind_members, 100, 10000000),
+    NUM_KEY(max_resource_size, 1024, 64UL << 20),
+    NUM_KEY(max_instances, 100, 1000000),
+    NUM_KEY(max_attendees, 1, 100000),
+};
+
+/* Set k if it is a numeric key: 1 done, 0 not numeric, -1 out of range. */
+static int
+set_num_key(struct conf *c, const char *k, const char *v)
+{
+    for (size_t i = 0; i < sizeof(num_keys) / sizeof(num_keys[0]); i++) {
+        const struct num_key *nk = &num_keys[i];
+        if (strcmp(k, nk->name) != 0)
+            continue;
+        unsigned long n;
+        if (!parse_uint(v, nk->max, &n) || n < nk->min)
+            return -1;
+        char *field = (char *)c + nk->off;
+        if (nk->size == sizeof(unsigned)) {
+            unsigned u = (unsigned)n;
+            memcpy(field, &u, sizeof(u));
+        } else {
+            size_t z = (size_t)n;
+            memcpy(field, &z, sizeof(z));
+        }
+        return 1;
+    }
+    return 0;
+}
+
 static bool
 set_key(struct conf *c, const char *k, const char *v, char *err, size_t errlen)
 {
-    unsigned long n;
+    int num = set_num_key(c, k, v);
+    if (num < 0)
+        goto bad_number;
+    if (num > 0)
+        return true;
     if (strcmp(k, "listen") == 0) {
         free(c->listen_host);
         if (!conf_parse_listen(v, &c->listen_host, &c->listen_port)) {
@@ -96,32 +155,12 @@ set_key(struct conf *c, const char *k, const char *v, char *err, size_t errlen)
     } else if (strcmp(k, "realm") == 0) {
         free(c->realm);
         c->realm = xstrdup(v);
-    } else if (strcmp(k, "db_pool_size") == 0) {
-        if (!parse_uint(v, 1024, &n) || n == 0)
-            goto bad_number;
-        c->db_pool_size = (unsigned)n;
-    } else if (strcmp(k, "max_connections") == 0) {
-        if (!parse_uint(v, 100000, &n) || n == 0)
-            goto bad_number;
-        c->max_connections = (unsigned)n;
-    } else if (strcmp(k, "connection_timeout") == 0) {
-        if (!parse_uint(v, 86400, &n))
-            goto bad_number;
-        c->connection_timeout = (unsigned)n;
-    } else if (strcmp(k, "lock_timeout_max") == 0) {
-        if (!parse_uint(v, 7 * 86400, &n) || n < 60)
-            goto bad_number;
-        c->lock_timeout_max = (unsigned)n;
     } else if (strcmp(k, "show_apple_files") == 0) {
         if (!parse_bool(v, &c->show_apple_files))
             goto bad_bool;
     } else if (strcmp(k, "trust_proxy_tls") == 0) {
         if (!parse_bool(v, &c->trust_proxy_tls))
             goto bad_bool;
-    } else if (strcmp(k, "max_connections_per_client") == 0) {
-        if (!parse_uint(v, 100000, &n))
-            goto bad_number;
-        c->max_connections_per_client = (unsigned)n;
     } else if (strcmp(k, "allow_unsafe_database") == 0) {
         if (!parse_bool(v, &c->allow_unsafe_database))
             goto bad_bool;
@@ -134,43 +173,6 @@ set_key(struct conf *c, const char *k, const char *v, char *err, size_t errlen)
     } else if (strcmp(k, "tls_key") == 0) {
         free(c->tls_key);
         c->tls_key = v[0] != '\0' ? xstrdup(v) : NULL;
-    } else if (strcmp(k, "max_xml_body") == 0) {
-        if (!parse_uint(v, 1UL << 30, &n) || n < 1024)
-            goto bad_number;
-        c->max_xml_body = n;
-    } else if (strcmp(k, "max_header_block") == 0) {
-        if (!parse_uint(v, 1024 * 1024, &n) || n < 4096)
-            goto bad_number;
-        c->max_header_block = n;
-    } else if (strcmp(k, "max_xml_depth") == 0) {
-        /* libxml2 refuses more than 256 levels without XML_PARSE_HUGE */
-        if (!parse_uint(v, 256, &n) || n < 16)
-            goto bad_number;
-        c->max_xml_depth = (unsigned)n;
-    } else if (strcmp(k, "max_xml_nodes") == 0) {
-        if (!parse_uint(v, 10000000, &n) || n < 100)
-            goto bad_number;
-        c->max_xml_nodes = (unsigned)n;
-    } else if (strcmp(k, "max_props_per_request") == 0) {
-        if (!parse_uint(v, 100000, &n) || n < 16)
-            goto bad_number;
-        c->max_props_per_request = (unsigned)n;
-    } else if (strcmp(k, "max_propfind_members") == 0) {
-        if (!parse_uint(v, 10000000, &n) || n < 100)
-            goto bad_number;
-        c->max_propfind_members = (unsigned)n;
-    } else if (strcmp(k, "max_resource_size") == 0) {
-        if (!parse_uint(v, 64UL << 20, &n) || n < 1024)
-            goto bad_number;
-        c->max_resource_size = n;
-    } else if (strcmp(k, "max_instances") == 0) {
-        if (!parse_uint(v, 1000000, &n) || n < 100)
-            goto bad_number;
-        c->max_instances = (unsigned)n;
-    } else if (strcmp(k, "max_attendees") == 0) {
-        if (!parse_uint(v, 100000, &n) || n == 0)
-            goto bad_number;
-        c->max_attendees = (unsigned)n;
     } else {
         snprintf(err, errlen, "unknown key \"%s\"", k);
         return false;

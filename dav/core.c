@@ -606,12 +606,13 @@ dav_target_resolve(struct dav_req *req, struct dav_target *t, bool lock_row)
     }
     if (t->space.id == 0 && st->space_lookup != NULL) {
         /* The space, the resource and the account in one statement (a
-         * writer then locks the resource's row with a statement of its
-         * own: FOR UPDATE cannot reach into the outer join). */
+         * writer finds and locks the resource's row with a statement of
+         * its own: FOR UPDATE cannot reach into the outer join). */
         bool principal_ok, space_found;
         enum dav_store_rc rc = st->space_lookup(
-            req, t->slug, viewer, req->app_password_id, t->path,
-            &principal_ok, &t->space, &space_found, &t->res, &t->exists);
+            req, t->slug, viewer, req->app_password_id,
+            lock_row ? NULL : t->path, &principal_ok, &t->space,
+            &space_found, &t->res, &t->exists);
         if (rc != DAV_STORE_OK)
             return dav_err_from_store(req, rc, "lookup");
         if (req->principal_unchecked) {
@@ -623,12 +624,7 @@ dav_target_resolve(struct dav_req *req, struct dav_target *t, bool lock_row)
             return dav_err_new(req, 404, "no space %s for this user", t->slug);
         if (!lock_row)
             return NULL;
-        t->exists = false;
-        memset(&t->res, 0, sizeof(t->res));
     }
-    struct dav_err *err = principal_check(req);
-    if (err != NULL)
-        return err;
     if (t->space.id == 0) {
         enum dav_store_rc rc = st->space_for_user(req, t->slug, viewer,
                                                   &t->space);
@@ -965,9 +961,6 @@ run_once(struct dav_req *req)
     }
     err = dav_target_resolve(req, &req->target,
                              (req->mdef->flags & DAV_M_WRITE) != 0);
-    if (err != NULL)
-        goto out;
-    err = principal_check(req);
     if (err != NULL)
         goto out;
     err = check_declared_priv(req);

@@ -213,7 +213,8 @@ struct dav_store_ops {
     /* Optional: space_for_user, principal_valid(user_id, app_id) and
      * lookup (without lock) of 'path' in that space, in one statement.
      * OK with *principal_ok and, if the space is the user's, *space_found,
-     * and if the path exists there, *found and *res. */
+     * and if the path exists there, *found and *res (path NULL: no lookup,
+     * *found false). */
     enum dav_store_rc (*space_lookup)(struct dav_req *req, const char *slug,
                                       int64_t user_id, int64_t app_id,
                                       const char *path, bool *principal_ok,

@@ -968,40 +968,35 @@ nested_propfind(size_t inner, const char *open, const char *close)
     return b;
 }
 
+/* The status of a Depth 0 PROPFIND of the space with nested_propfind's
+ * body. */
+static int
+nested_status(size_t inner, const char *open, const char *close)
+{
+    struct hdr d0[] = { { "Depth", "0" }, { NULL, NULL } };
+    char *b = nested_propfind(inner, open, close);
+    int status = status_of("PROPFIND", SP "/", d0, b);
+    free(b);
+    return status;
+}
+
 static void
 test_xml_depth_and_node_limits(void **state)
 {
     (void)state;
-    struct hdr d0[] = { { "Depth", "0" }, { NULL, NULL } };
     /* propfind, prop and Z:x are 3 levels: 253 more reach the bound. */
     assert_int_equal(conf.max_xml_depth, 256);
-    char *b = nested_propfind(253, "<Z:i>", "</Z:i>");
-    assert_int_equal(status_of("PROPFIND", SP "/", d0, b), 207);
-    free(b);
-    b = nested_propfind(254, "<Z:i>", "</Z:i>");
-    assert_int_equal(status_of("PROPFIND", SP "/", d0, b), 400);
-    free(b);
+    assert_int_equal(nested_status(253, "<Z:i>", "</Z:i>"), 207);
+    assert_int_equal(nested_status(254, "<Z:i>", "</Z:i>"), 400);
     /* 5 nodes (3 elements, 2 namespace declarations) and the children. */
     assert_int_equal(conf.max_xml_nodes, 100000);
-    b = nested_propfind(99995, "<Z:i/>", "");
-    assert_int_equal(status_of("PROPFIND", SP "/", d0, b), 207);
-    free(b);
-    b = nested_propfind(99996, "<Z:i/>", "");
-    assert_int_equal(status_of("PROPFIND", SP "/", d0, b), 413);
-    free(b);
+    assert_int_equal(nested_status(99995, "<Z:i/>", ""), 207);
+    assert_int_equal(nested_status(99996, "<Z:i/>", ""), 413);
     /* Attributes, text and comments count as well. */
-    b = nested_propfind(49997, "<Z:i a=\"1\"/>", "");
-    assert_int_equal(status_of("PROPFIND", SP "/", d0, b), 207);
-    free(b);
-    b = nested_propfind(49998, "<Z:i a=\"1\"/>", "");
-    assert_int_equal(status_of("PROPFIND", SP "/", d0, b), 413);
-    free(b);
-    b = nested_propfind(49998, "t<!---->", "");
-    assert_int_equal(status_of("PROPFIND", SP "/", d0, b), 413);
-    free(b);
-    b = nested_propfind(49997, "t<!---->", "");
-    assert_int_equal(status_of("PROPFIND", SP "/", d0, b), 207);
-    free(b);
+    assert_int_equal(nested_status(49997, "<Z:i a=\"1\"/>", ""), 207);
+    assert_int_equal(nested_status(49998, "<Z:i a=\"1\"/>", ""), 413);
+    assert_int_equal(nested_status(49998, "t<!---->", ""), 413);
+    assert_int_equal(nested_status(49997, "t<!---->", ""), 207);
 }
 
 /* head, then n copies of item with %zu replaced by the index, then tail.

@@ -918,7 +918,7 @@ fs_space_lookup(struct dav_req *req, const char *slug, int64_t user_id,
     rc = fs_space_for_user(req, slug, user_id, space);
     *space_found = rc == DAV_STORE_OK;
     *found = false;
-    if (*space_found) {
+    if (*space_found && path != NULL) {
         const struct fs_res *r = res_find(space->id, path);
         if (r != NULL) {
             res_out(req, r, res);
