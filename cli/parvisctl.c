@@ -37,7 +37,7 @@ static const char usage_text[] =
     "  audit [--space S] [--user U] [--path SPACE/PATH] [--since DATE]\n"
     "        [--until DATE] [--format text|csv|json]\n"
     "                                          the audit trail\n"
-    "  audit verify                            check the whole hash chain\n"
+    "  audit verify                            seal, then check the hash chain\n"
     "  submit|approve|reject SPACE/PATH [--comment C] [--as USER]\n"
     "                                          move a file through approval\n"
     "  space retention SLUG --keep-all | --keep-revisions N | --keep-days D\n"

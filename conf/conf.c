@@ -105,6 +105,7 @@ static const struct num_key num_keys[] = {
     NUM_KEY(max_resource_size, 1024, 64UL << 20),
     NUM_KEY(max_instances, 100, 1000000),
     NUM_KEY(max_attendees, 1, 100000),
+    NUM_KEY(audit_seal_interval, 10, 60000),
 };
 
 /* Set k if it is a numeric key: 1 done, 0 not numeric, -1 out of range. */
@@ -210,6 +211,7 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
     c->max_resource_size = 1024 * 1024;
     c->max_instances = 10000;
     c->max_attendees = 1000;
+    c->audit_seal_interval = 200;
 
     if (path != NULL) {
         FILE *f = fopen(path, "r");

@@ -635,10 +635,33 @@ db_audit_list(struct db_conn *c, const struct db_audit_filter *f,
         5, v, fn, ctx, NULL, err, errlen);
 }
 
+static void
+first_int(void *ctx, int ncols, const char *const *cols)
+{
+    (void)ncols;
+    *(int64_t *)ctx = strtoll(cols[0], NULL, 10);
+}
+
+enum db_admin_rc
+db_audit_seal(struct db_conn *c, bool wait, int64_t *sealed, char *err,
+              size_t errlen)
+{
+    *sealed = 0;
+    const char *v[1] = { wait ? "t" : "f" };
+    enum db_admin_rc rc;
+    int64_t n;
+    do {
+        n = 0;
+        rc = admin_exec(c, "SELECT parvis_audit_seal(5000, $1::boolean)", 1,
+                        v, first_int, &n, NULL, err, errlen);
+        *sealed += n;
+    } while (rc == DB_ADMIN_OK && n == 5000);
+    return rc;
+}
+
 struct verify_state {
     int64_t rows;
     int64_t bad;
-    int64_t last;
 };
 
 static void
@@ -646,40 +669,70 @@ verify_row(void *ctx, int ncols, const char *const *cols)
 {
     struct verify_state *vs = ctx;
     (void)ncols;
-    int64_t id = strtoll(cols[0], NULL, 10);
     vs->rows++;
-    vs->last = id;
     if (vs->bad == 0 && (cols[1][0] != 't' || cols[2][0] != 't'))
-        vs->bad = id;
+        vs->bad = strtoll(cols[0], NULL, 10);
+}
+
+/* The smaller of two row ids, 0 standing for none. */
+static int64_t
+first_bad(int64_t a, int64_t b)
+{
+    return a == 0 || (b != 0 && b < a) ? b : a;
 }
 
 enum db_admin_rc
 db_audit_verify(struct db_conn *c, int64_t *rows, int64_t *bad, char *err,
                 size_t errlen)
 {
-    struct verify_state vs = { 0, 0, 0 };
-    /* Each row must chain onto the previous one and hash to itself. */
-    enum db_admin_rc rc = admin_exec(
+    /* Every committed row is sealed first (0008_audit_seal.sql). */
+    int64_t sealed;
+    enum db_admin_rc rc = db_audit_seal(c, true, &sealed, err, errlen);
+    if (rc != DB_ADMIN_OK)
+        return rc;
+    /* The chain: rows chained when inserted (before 0008), in id order,
+     * then the seals in their order; each entry must link onto the one
+     * before and hash its row as it is now. */
+    struct verify_state vs = { 0, 0 };
+    rc = admin_exec(
         c,
-        "SELECT id::text, (prev_hash = coalesce(lag(row_hash) OVER (ORDER BY "
-        "audit.id), '\\x'::bytea))::text, (row_hash = sha256(prev_hash || "
-        "convert_to(parvis_audit_text(audit), 'UTF8')))::text "
-        "FROM audit ORDER BY audit.id",
+        "SELECT id::text, (prev = coalesce(lag(h) OVER (ORDER BY part, k), "
+        "'\\x'::bytea))::text, hashed::text FROM ("
+        "SELECT 0 AS part, a.id AS k, a.id, a.prev_hash AS prev, "
+        "a.row_hash AS h, a.row_hash = sha256(a.prev_hash || "
+        "convert_to(parvis_audit_text(a), 'UTF8')) AS hashed FROM audit a "
+        "WHERE a.row_hash <> '\\x'::bytea UNION ALL "
+        "SELECT 1, s.seq, s.audit_id, s.prev_hash, s.row_hash, "
+        "a.id IS NOT NULL AND s.row_hash = sha256(s.prev_hash || "
+        "convert_to(parvis_audit_text(a), 'UTF8')) FROM audit_seal s "
+        "LEFT JOIN audit a ON a.id = s.audit_id) c ORDER BY part, k",
         0, NULL, verify_row, &vs, NULL, err, errlen);
     if (rc != DB_ADMIN_OK)
         return rc;
     *rows = vs.rows;
-    *bad = vs.bad;
-    if (vs.bad != 0)
-        return DB_ADMIN_OK;
-    /* Rows removed at the end leave the numbering ahead of the table. */
-    struct verify_state seq = { 0, 0, 0 };
-    rc = admin_exec(c,
-                    "SELECT (CASE WHEN is_called THEN last_value ELSE 0 END)"
-                    "::text, 't', 't' FROM audit_seq",
-                    0, NULL, verify_row, &seq, NULL, err, errlen);
-    if (rc == DB_ADMIN_OK && seq.last > vs.last)
-        *bad = vs.last + 1;
+    /* A row in neither part, or listed as pending without its row, was
+     * removed from the chain or removed before its seal; rows removed at
+     * the end leave the numbering ahead of the table. */
+    int64_t lost = 0, tail = 0;
+    rc = admin_exec(
+        c,
+        "SELECT coalesce(min(id), 0)::text FROM ("
+        "SELECT a.id FROM audit a WHERE a.row_hash = '\\x'::bytea "
+        "AND NOT EXISTS (SELECT 1 FROM audit_seal s WHERE s.audit_id = a.id) "
+        "AND NOT EXISTS (SELECT 1 FROM audit_pending p WHERE p.id = a.id) "
+        "UNION ALL SELECT p.id FROM audit_pending p "
+        "WHERE NOT EXISTS (SELECT 1 FROM audit a WHERE a.id = p.id)) x",
+        0, NULL, first_int, &lost, NULL, err, errlen);
+    if (rc != DB_ADMIN_OK)
+        return rc;
+    rc = admin_exec(
+        c,
+        "SELECT CASE WHEN q.is_called AND q.last_value > "
+        "coalesce((SELECT max(id) FROM audit), 0) "
+        "THEN coalesce((SELECT max(id) FROM audit), 0) + 1 ELSE 0 END::text "
+        "FROM audit_seq q",
+        0, NULL, first_int, &tail, NULL, err, errlen);
+    *bad = first_bad(first_bad(vs.bad, lost), tail);
     return rc;
 }
 

@@ -29,6 +29,13 @@ const struct dav_store_ops *db_store_ops(void);
 struct caldav_store_ops;
 const struct caldav_store_ops *db_caldav_ops(void);
 
+/* The thread that seals the audit chain every interval_ms on a
+ * connection of its own (decision 0013); NULL if it cannot start.  Stopping
+ * seals what was committed before, then joins it. */
+struct db_sealer;
+struct db_sealer *db_sealer_start(const char *dsn, unsigned interval_ms);
+void db_sealer_stop(struct db_sealer *s);
+
 /* ---- single connections (start-up and parvisctl) ---- */
 
 /* Open a connection; NULL with a message in err on failure. */
@@ -133,8 +140,14 @@ struct db_audit_filter {
 enum db_admin_rc db_audit_list(struct db_conn *c,
                                const struct db_audit_filter *f, db_row_fn fn,
                                void *ctx, char *err, size_t errlen);
-/* Check the whole chain; on a break *bad is the first altered row's id
- * (or the id after the last row when rows are missing at the end). */
+/* Chain the committed audit rows not chained yet (0008_audit_seal.sql);
+ * *sealed counts them.  When 'wait' is false and another node is sealing,
+ * returns at once with nothing done. */
+enum db_admin_rc db_audit_seal(struct db_conn *c, bool wait, int64_t *sealed,
+                               char *err, size_t errlen);
+/* Seal, then check the whole chain; on a break *bad is the first altered
+ * or missing row's id (or the id after the last row when rows are missing
+ * at the end). */
 enum db_admin_rc db_audit_verify(struct db_conn *c, int64_t *rows,
                                  int64_t *bad, char *err, size_t errlen);
 /* Record an administrative action in the audit trail. */

@@ -152,8 +152,16 @@ main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    struct db_sealer *sealer =
+        db_sealer_start(conf.dsn, conf.audit_seal_interval);
+    if (sealer == NULL) {
+        log_msg(LOG_ERROR, NULL, NULL, "cannot start the audit sealer");
+        db_pool_destroy(pool);
+        return 1;
+    }
     struct http_server *hs = http_server_start(&dav);
     if (hs == NULL) {
+        db_sealer_stop(sealer);
         db_pool_destroy(pool);
         return 1;
     }
@@ -168,6 +176,7 @@ main(int argc, char **argv)
     sigwait(&set, &sig);
     log_msg(LOG_INFO, NULL, NULL, "stopping on signal %d", sig);
     http_server_stop(hs);
+    db_sealer_stop(sealer);
     db_pool_destroy(pool);
     xmlCleanupParser();
     return 0;

@@ -11,9 +11,13 @@ import os
 import pwd
 import re
 import subprocess
+import threading
+import time
 
 import pytest
 import requests
+
+from conftest import make_ctl
 
 from dav_helpers import (user_session, assert_status, dav, db_path, join, parse_multistatus,
                          propfind, put, revisions_of, sql_str)
@@ -427,37 +431,70 @@ def _verify(ctl):
     return ctl("audit", "verify", check=False)
 
 
+# The chain as `audit verify` reads it: rows chained when inserted (none on
+# a fresh database), in id order, then the seals in their order.
+CHAIN_SQL = (
+    "select id, linked and hashed from (select part, k, id, prev = "
+    "coalesce(lag(h) over (order by part, k), '\\x'::bytea) as linked, "
+    "hashed from (select 0 as part, a.id as k, a.id, a.prev_hash as prev, "
+    "a.row_hash as h, a.row_hash = sha256(a.prev_hash || "
+    "convert_to(parvis_audit_text(a), 'UTF8')) as hashed from audit a "
+    "where a.row_hash <> '\\x'::bytea union all select 1, s.seq, "
+    "s.audit_id, s.prev_hash, s.row_hash, a.id is not null and s.row_hash = "
+    "sha256(s.prev_hash || convert_to(parvis_audit_text(a), 'UTF8')) "
+    "from audit_seal s left join audit a on a.id = s.audit_id) e) c "
+    "order by part, k")
+
+
+def _seal_all(cluster):
+    """Seals every committed row now, as `audit verify` does first."""
+    cluster.psql("select parvis_audit_seal(1000000, true)")
+
+
+def _seal_of(cluster, audit_id):
+    rows = cluster.psql("select seq from audit_seal where audit_id = %d"
+                        % audit_id)
+    return int(rows[0][0]) if rows else None
+
+
 @pytest.fixture
 def tamper(cluster):
-    """tamper(where) saves the audit rows matching an SQL condition before
-    the test alters or removes them; after the test they are put back
-    exactly (triggers off), so that the tampering does not outlive it."""
-    saved = "audit_saved_" + short("")
-    cluster.psql("create table %s as select * from audit where false" % saved)
+    """tamper(where) seals the chain, then saves the audit rows matching an
+    SQL condition and their seals before the test alters or removes them;
+    after the test they are put back exactly (triggers off), so that the
+    tampering does not outlive it."""
+    tag = short("")
+    rows, seals = "audit_saved_" + tag, "audit_seals_saved_" + tag
+    cluster.psql("create table %s as select * from audit where false; "
+                 "create table %s as select * from audit_seal where false"
+                 % (rows, seals))
 
     def save(where):
-        cluster.psql("insert into %s select * from audit where %s"
-                     % (saved, where))
+        _seal_all(cluster)
+        cluster.psql("insert into %s select * from audit where %s; "
+                     "insert into %s select * from audit_seal where audit_id "
+                     "in (select id from audit where %s)"
+                     % (rows, where, seals, where))
 
     yield save
     cluster.psql(
         "begin; set local session_replication_role = replica; "
-        "delete from audit where id in (select id from %s); "
-        "insert into audit select * from %s; commit; drop table %s"
-        % (saved, saved, saved))
+        "delete from audit where id in (select id from {r}); "
+        "insert into audit select * from {r}; "
+        "delete from audit_seal where seq in (select seq from {s}); "
+        "insert into audit_seal select * from {s}; "
+        "delete from audit_pending p where not exists "
+        "(select 1 from audit a where a.id = p.id); "
+        "commit; drop table {r}; drop table {s}".format(r=rows, s=seals))
+    _seal_all(cluster)
     assert _chain_breaks(cluster) == [], "the audit chain was not restored"
     seq = cluster.psql("select last_value from audit_seq")[0][0]
     assert int(seq) == max_audit_id(cluster), "audit rows missing at the end"
 
 
 def _chain_breaks(cluster):
-    """Ids of rows whose links do not hold, computed here (numeric order)."""
-    rows = cluster.psql(
-        "select id from (select id, prev_hash = coalesce(lag(row_hash) over "
-        "(order by id), '\\x'::bytea) as linked, row_hash = sha256(prev_hash "
-        "|| convert_to(parvis_audit_text(audit), 'UTF8')) as hashed "
-        "from audit) c where not (linked and hashed) order by id")
-    return [int(r[0]) for r in rows]
+    """Ids of the chain's entries whose links do not hold, computed here."""
+    return [int(r[0]) for r in cluster.psql(CHAIN_SQL) if r[1] != "t"]
 
 
 def _row_named(pr):
@@ -504,9 +541,57 @@ def test_row_removed_in_the_middle_breaks_the_chain(ctl, cluster, alice, doc,
     assert max_audit_id(cluster) > target
     tamper("id = %d" % target)
     cluster.psql("delete from audit where id = %d" % target)
+    # Its seal is left without its row: the row is named.
     pr = _verify(ctl)
     assert pr.returncode == 1, pr.stdout + pr.stderr
-    assert _row_named(pr) == target + 1, pr.stdout + pr.stderr
+    assert _row_named(pr) == target, pr.stdout + pr.stderr
+
+
+def test_row_removed_with_its_seal_breaks_the_chain_at_the_next(
+        ctl, cluster, alice, doc, tamper):
+    target = int(audit_of_path(cluster, _path(doc))[0]["id"])
+    put(alice, doc, b"a later row")
+    tamper("id = %d" % target)
+    seq = _seal_of(cluster, target)
+    nxt = cluster.psql("select audit_id from audit_seal where seq > %d "
+                       "order by seq limit 1" % seq)
+    assert nxt, "no seal after the row's"
+    cluster.psql("begin; set local session_replication_role = replica; "
+                 "delete from audit where id = %d; "
+                 "delete from audit_seal where seq = %d; commit"
+                 % (target, seq))
+    pr = _verify(ctl)
+    assert pr.returncode == 1, pr.stdout + pr.stderr
+    assert _row_named(pr) == int(nxt[0][0]), pr.stdout + pr.stderr
+
+
+def test_altered_seal_breaks_the_chain_at_its_row(ctl, cluster, doc, tamper):
+    target = int(audit_of_path(cluster, _path(doc))[0]["id"])
+    tamper("id = %d" % target)
+    cluster.psql("begin; set local session_replication_role = replica; "
+                 "update audit_seal set row_hash = sha256(row_hash) "
+                 "where audit_id = %d; commit" % target)
+    pr = _verify(ctl)
+    assert pr.returncode == 1, pr.stdout + pr.stderr
+    assert _row_named(pr) == target, pr.stdout + pr.stderr
+
+
+def test_row_removed_before_its_seal_is_named(ctl, cluster, doc, tamper):
+    # Committed, then removed before any sealer saw it: the entry that
+    # listed it as waiting for its seal remains and names it.
+    tamper("false")
+    got = cluster.psql(
+        "begin; create temp table added (id bigint); "
+        "with ins as (insert into audit (action, prev_hash, row_hash) "
+        "values ('TEST', '', ''), ('TEST', '', '') returning id) "
+        "insert into added select id from ins; "
+        "delete from audit where id = (select min(id) from added); "
+        "select min(id) from added; commit")
+    first = int(got[-1][0])
+    assert not cluster.psql("select 1 from audit where id = %d" % first)
+    pr = _verify(ctl)
+    assert pr.returncode == 1, pr.stdout + pr.stderr
+    assert _row_named(pr) == first, pr.stdout + pr.stderr
 
 
 def test_rows_removed_at_the_end_break_the_chain(ctl, cluster, alice, coll,
@@ -523,6 +608,80 @@ def test_rows_removed_at_the_end_break_the_chain(ctl, cluster, alice, coll,
     pr = _verify(ctl)
     assert pr.returncode == 1, pr.stdout + pr.stderr
     assert _row_named(pr) == last - 1, pr.stdout + pr.stderr
+
+
+def test_rows_are_sealed_by_the_server_without_verify(cluster, alice, coll):
+    put(alice, join(coll, "sealed-soon.txt"), b"x")
+    target = int(audit_of_path(cluster, _path(join(coll, "sealed-soon.txt")))
+                 [-1]["id"])
+    deadline = time.monotonic() + 10
+    while _seal_of(cluster, target) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _seal_of(cluster, target) is not None, "not sealed within 10 s"
+    assert not cluster.psql("select 1 from audit_pending where id = %d"
+                            % target)
+
+
+def test_concurrent_writes_chain_whole(ctl, cluster, session_for, coll):
+    mark = max_audit_id(cluster)
+    sessions = [session_for("alice") for _ in range(16)]
+
+    def write(i):
+        for k in range(8):
+            assert_status(put(sessions[i], join(coll, "w%d-%d.txt" % (i, k)),
+                              b"%d" % k), 201)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = [int(r["id"]) for r in audit_rows(cluster, "id > %d" % mark)
+           if r["action"] == "PUT"]
+    assert len(ids) == 16 * 8
+    pr = _verify(ctl)
+    assert pr.returncode == 0, pr.stdout + pr.stderr
+    n = int(cluster.psql("select count(*) from audit")[0][0])
+    assert "audit chain intact: %d rows" % n in pr.stdout, (pr.stdout, n)
+    sealed = cluster.psql("select count(*) from audit_seal where audit_id "
+                          "in (%s)" % ",".join(map(str, ids)))
+    assert int(sealed[0][0]) == len(ids)
+
+
+def test_chain_continues_from_rows_chained_before_the_seals(bins, cluster):
+    """A database that has rows chained at insertion (before migration
+    0008) and then sealed rows verifies as one chain; altering an early
+    row is still named."""
+    db = "auditold_" + short("")
+    cluster.psql("create database %s owner parvis" % db, db="postgres")
+    ctl2 = make_ctl(bins, cluster.dsn.replace("dbname=parvis", "dbname=" + db))
+    ctl2("migrate")
+    # Three rows as the former trigger chained them.
+    cluster.psql(
+        "set session_replication_role = replica; do $$ declare "
+        "last bytea := '\\x'; r audit; begin for i in 1..3 loop "
+        "r := row(nextval('audit_seq'), clock_timestamp(), 'old', null, "
+        "null, 'PUT', null, '/f' || i, null, null, 201, null, last, "
+        "'\\x')::audit; r.row_hash := sha256(last || "
+        "convert_to(parvis_audit_text(r), 'UTF8')); "
+        "insert into audit select r.*; last := r.row_hash; end loop; "
+        "end $$", db=db)
+    ctl2("user", "add", "newer", "--password-stdin",
+         input="a-long-password-1\n")
+    pr = ctl2("audit", "verify", check=False)
+    n = int(cluster.psql("select count(*) from audit", db=db)[0][0])
+    assert n >= 4
+    assert pr.returncode == 0, pr.stdout + pr.stderr
+    assert "audit chain intact: %d rows" % n in pr.stdout, (pr.stdout, n)
+    first_seal = cluster.psql(
+        "select s.prev_hash = a.row_hash from audit_seal s, audit a "
+        "where a.id = 3 order by s.seq limit 1", db=db)
+    assert first_seal == [("t",)]
+    cluster.psql("update audit set path = '/elsewhere' where id = 2", db=db)
+    pr = ctl2("audit", "verify", check=False)
+    assert pr.returncode == 1, pr.stdout + pr.stderr
+    assert _row_named(pr) == 2, pr.stdout + pr.stderr
+    cluster.psql("drop database %s" % db, db="postgres")
 
 
 # ------------------------------------------------- parvisd's role (parvis)
@@ -543,6 +702,18 @@ def test_parvisd_role_is_refused_delete(cluster, doc):
 
 def test_parvisd_role_is_refused_truncate(cluster, doc):
     pr = psql_as_parvis(cluster, "truncate audit")
+    assert pr.returncode != 0, pr.stdout
+    assert "permission denied" in pr.stderr, pr.stderr
+
+
+@pytest.mark.parametrize("sql", [
+    "update audit_seal set row_hash = '' "
+    "where seq = (select max(seq) from audit_seal)",
+    "delete from audit_seal where seq = (select max(seq) from audit_seal)",
+    "truncate audit_seal"])
+def test_parvisd_role_is_refused_changing_seals(cluster, doc, sql):
+    _seal_all(cluster)
+    pr = psql_as_parvis(cluster, sql)
     assert pr.returncode != 0, pr.stdout
     assert "permission denied" in pr.stderr, pr.stderr
 

@@ -93,6 +93,7 @@ assert_defaults(const struct conf *c)
     assert_int_equal(c->max_resource_size, 1024 * 1024);
     assert_int_equal(c->max_instances, 10000);
     assert_int_equal(c->max_attendees, 1000);
+    assert_int_equal(c->audit_seal_interval, 200);
 }
 
 static void
@@ -220,6 +221,8 @@ test_bad_numbers(void **state)
         "max_instances = 1000001",
         "max_attendees = 0",
         "max_attendees = 100001",
+        "audit_seal_interval = 9",
+        "audit_seal_interval = 60001",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char text[128];
@@ -247,7 +250,8 @@ test_bad_numbers(void **state)
                                   "max_propfind_members = 10000000\n"
                                   "max_resource_size = 67108864\n"
                                   "max_instances = 1000000\n"
-                                  "max_attendees = 100000\n");
+                                  "max_attendees = 100000\n"
+                                  "audit_seal_interval = 60000\n");
     struct conf c;
     char err[256] = "";
     if (!conf_load(&c, path, err, sizeof(err)))
@@ -265,6 +269,7 @@ test_bad_numbers(void **state)
     assert_int_equal(c.max_resource_size, 67108864);
     assert_int_equal(c.max_instances, 1000000);
     assert_int_equal(c.max_attendees, 100000);
+    assert_int_equal(c.audit_seal_interval, 60000);
     conf_release(&c);
     unlink(path);
     /* and so are the lower ones */
@@ -275,7 +280,8 @@ test_bad_numbers(void **state)
                       "max_propfind_members = 100\n"
                       "max_resource_size = 1024\n"
                       "max_instances = 100\n"
-                      "max_attendees = 1\n");
+                      "max_attendees = 1\n"
+                      "audit_seal_interval = 10\n");
     if (!conf_load(&c, path, err, sizeof(err)))
         fail_msg("%s", err);
     assert_int_equal(c.max_header_block, 4096);
@@ -286,6 +292,7 @@ test_bad_numbers(void **state)
     assert_int_equal(c.max_resource_size, 1024);
     assert_int_equal(c.max_instances, 100);
     assert_int_equal(c.max_attendees, 1);
+    assert_int_equal(c.audit_seal_interval, 10);
     conf_release(&c);
 }
 
