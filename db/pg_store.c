@@ -228,22 +228,24 @@ static const struct pg_stmt stmts[] = {
     { "chunk_put",
       "INSERT INTO chunks (space_id, sha256, size, data) "
       "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING" },
-    { "blob_put",
-      "INSERT INTO blobs (space_id, sha256, size) VALUES ($1, $2, $3) "
-      "ON CONFLICT DO NOTHING RETURNING 1" },
-    { "blob_chunks_put",
-      "INSERT INTO blob_chunks (space_id, blob_sha256, seq, chunk_sha256, "
-      "size) SELECT $1, $2, s.ord - 1, decode(s.sha, 'hex'), s.sz "
-      "FROM unnest($3::text[], $4::int[]) WITH ORDINALITY AS s(sha, sz, ord)" },
+    /* A content (its blob, and its chunk list when it is new), its
+     * revision and the resource pointing at it, in one statement.
+     * $1 space, $2 sha256, $3 size, $4 resource, $5 author, $6 type,
+     * $7/$8 the chunks' hashes (hex) and sizes in order. */
     { "revision_put",
-      "WITH rev AS (INSERT INTO revisions (space_id, resource_id, num, "
-      "author_id, size, content_type, sha256) VALUES ($1, $2, "
+      "WITH b AS (INSERT INTO blobs (space_id, sha256, size) "
+      "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1), "
+      "bc AS (INSERT INTO blob_chunks (space_id, blob_sha256, seq, "
+      "chunk_sha256, size) SELECT $1, $2, s.ord - 1, decode(s.sha, 'hex'), "
+      "s.sz FROM unnest($7::text[], $8::int[]) WITH ORDINALITY "
+      "AS s(sha, sz, ord) WHERE EXISTS (SELECT 1 FROM b)), "
+      "rev AS (INSERT INTO revisions (space_id, resource_id, num, "
+      "author_id, size, content_type, sha256) VALUES ($1, $4, "
       "(SELECT coalesce(max(num), 0) + 1 FROM revisions "
-      "WHERE resource_id = $2), nullif($3, 0), $4, $5, $6) "
+      "WHERE resource_id = $4), nullif($5, 0), $3, $6, $2) "
       "RETURNING id, num) "
       "UPDATE resources SET current_rev = rev.id, modified_at = now(), "
-      "approval_state = 'draft' "
-      "FROM rev WHERE resources.id = $2 "
+      "approval_state = 'draft' FROM rev WHERE resources.id = $4 "
       "RETURNING rev.id, rev.num, "
       "floor(extract(epoch FROM resources.modified_at))::bigint" },
     { "content_chunks",
@@ -1411,42 +1413,26 @@ pg_revision_add(struct dav_req *req, struct dav_resource *res,
                 const unsigned char sha256[32],
                 const struct dav_chunk_ref *chunks, size_t nchunks)
 {
-    enum dav_store_rc rc;
-    const char *space = pg_i64(req, res->space_id);
-    const char *v[6];
-    int lens[6] = { 0, 32, 0, 0, 0, 0 };
-    v[0] = space;
-    v[1] = (const char *)sha256;
-    v[2] = pg_i64(req, size);
-    PGresult *r = pg_run(req, "blob_put", 3, v, lens, 0, &rc);
-    if (r == NULL)
-        return rc;
-    if (PQntuples(r) == 1 && nchunks > 0) {
-        /* A new content: record its chunk list. */
-        struct buf shas, sizes;
-        buf_init(&shas, req->arena, nchunks * 66 + 4);
-        buf_init(&sizes, req->arena, nchunks * 8 + 4);
-        buf_puts(&shas, "{");
-        buf_puts(&sizes, "{");
-        for (size_t i = 0; i < nchunks; i++) {
-            char hex[65];
-            hex_encode(chunks[i].sha256, 32, hex);
-            buf_printf(&shas, "%s%s", i > 0 ? "," : "", hex);
-            buf_printf(&sizes, "%s%d", i > 0 ? "," : "", chunks[i].size);
-        }
-        buf_puts(&shas, "}");
-        buf_puts(&sizes, "}");
-        const char *cv[4] = { space, (const char *)sha256, buf_cstr(&shas),
-                              buf_cstr(&sizes) };
-        int clens[4] = { 0, 32, 0, 0 };
-        if (pg_run(req, "blob_chunks_put", 4, cv, clens, 0, &rc) == NULL)
-            return rc;
+    struct buf shas, sizes;
+    buf_init(&shas, req->arena, nchunks * 66 + 4);
+    buf_init(&sizes, req->arena, nchunks * 8 + 4);
+    buf_puts(&shas, "{");
+    buf_puts(&sizes, "{");
+    for (size_t i = 0; i < nchunks; i++) {
+        char hex[65];
+        hex_encode(chunks[i].sha256, 32, hex);
+        buf_printf(&shas, "%s%s", i > 0 ? "," : "", hex);
+        buf_printf(&sizes, "%s%d", i > 0 ? "," : "", chunks[i].size);
     }
-    const char *rv[6] = { space, pg_i64(req, res->id), pg_i64(req, author_id),
-                          pg_i64(req, size), content_type,
-                          (const char *)sha256 };
-    int rlens[6] = { 0, 0, 0, 0, 0, 32 };
-    r = pg_run(req, "revision_put", 6, rv, rlens, 0, &rc);
+    buf_puts(&shas, "}");
+    buf_puts(&sizes, "}");
+    const char *v[8] = { pg_i64(req, res->space_id), (const char *)sha256,
+                         pg_i64(req, size), pg_i64(req, res->id),
+                         pg_i64(req, author_id), content_type,
+                         buf_cstr(&shas), buf_cstr(&sizes) };
+    int lens[8] = { 0, 32, 0, 0, 0, 0, 0, 0 };
+    enum dav_store_rc rc;
+    PGresult *r = pg_run(req, "revision_put", 8, v, lens, 0, &rc);
     if (r == NULL)
         return rc;
     if (PQntuples(r) != 1)
