@@ -38,8 +38,8 @@ struct conf {
     unsigned max_instances;   /* recurrence instances per object and per
                                  report */
     unsigned max_attendees;   /* ATTENDEEs per component */
-    unsigned audit_seal_interval; /* ms between two sealings of the audit
-                                     chain (0008_audit_seal.sql) */
+    unsigned audit_seal_interval; /* ms from a commit to the sealing of its
+                                     audit rows (0008_audit_seal.sql) */
 };
 
 /*

@@ -749,11 +749,17 @@ db_audit_admin(struct db_conn *c, const char *action, const char *path,
     snprintf(principal, sizeof(principal), "parvisctl:%s",
              who != NULL ? who : "?");
     const char *v[4] = { principal, action, path, detail };
-    return admin_exec(c,
-                      "INSERT INTO audit (principal, client, action, path, "
-                      "detail, status, prev_hash, row_hash) VALUES ($1, "
-                      "'local', $2, $3, $4, 0, '', '')",
-                      4, v, NULL, NULL, NULL, err, errlen);
+    enum db_admin_rc rc =
+        admin_exec(c,
+                   "INSERT INTO audit (principal, client, action, path, "
+                   "detail, status, prev_hash, row_hash) VALUES ($1, "
+                   "'local', $2, $3, $4, 0, '', '')",
+                   4, v, NULL, NULL, NULL, err, errlen);
+    /* No server is told of this row: seal it now. */
+    int64_t sealed;
+    if (rc == DB_ADMIN_OK)
+        rc = db_audit_seal(c, true, &sealed, err, errlen);
+    return rc;
 }
 
 enum db_admin_rc

@@ -29,11 +29,14 @@ const struct dav_store_ops *db_store_ops(void);
 struct caldav_store_ops;
 const struct caldav_store_ops *db_caldav_ops(void);
 
-/* The thread that seals the audit chain every interval_ms on a
- * connection of its own (decision 0013); NULL if it cannot start.  Stopping
- * seals what was committed before, then joins it. */
+/* The thread that seals the audit chain on a connection of its own
+ * (decision 0013): interval_ms after a commit of the pool's that added
+ * audit rows, and every few seconds for rows written elsewhere; NULL if it
+ * cannot start.  Start it before the pool serves requests, stop it after;
+ * stopping seals what was committed before, then joins it. */
 struct db_sealer;
-struct db_sealer *db_sealer_start(const char *dsn, unsigned interval_ms);
+struct db_sealer *db_sealer_start(struct db_pool *pool, const char *dsn,
+                                  unsigned interval_ms);
 void db_sealer_stop(struct db_sealer *s);
 
 /* ---- single connections (start-up and parvisctl) ---- */

@@ -57,4 +57,9 @@ const char *pg_i64(struct dav_req *req, int64_t v);
 int64_t pg_col_i64(const PGresult *r, int row, int col);
 void pg_hex_decode32(const char *hex, unsigned char out[32]);
 
+/* The pool's audit sealer (db/sealer.c): set before the pool serves
+ * requests, cleared after; poked after each commit that added audit rows. */
+void db_pool_set_sealer(struct db_pool *p, struct db_sealer *s);
+void db_sealer_poke(struct db_sealer *s);
+
 #endif

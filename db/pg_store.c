@@ -50,6 +50,7 @@ struct db_pool {
     struct db_conn *conns;
     bool *busy;
     struct chunk_cache *chunks;   /* hot small chunks; may be NULL */
+    struct db_sealer *sealer;     /* set while no request runs; may be NULL */
 };
 
 /* The chunk cache keeps chunks of at most CHUNK_CACHE_MAX_CHUNK bytes (the
@@ -59,12 +60,32 @@ struct db_pool {
 #define CHUNK_CACHE_BYTES (16u * 1024 * 1024)
 #define CHUNK_CACHE_MAX_CHUNK (64u * 1024)
 
+/*
+ * A write inside a transaction whose answer can wait (an audit row, a
+ * small chunk): it goes with the lease's next statement or its COMMIT, in
+ * libpq's pipeline mode, one round trip for both.  Its parameters are
+ * copied into 'buf', owned by the lease and reused.
+ */
+#define DEFER_MAX_PARAMS 10
+#define DEFER_MAX_BYTES (DAV_CHUNK_SIZE + 4096)
+
+struct deferred {
+    const char *stmt;           /* NULL: nothing waits */
+    int n;
+    const char *vals[DEFER_MAX_PARAMS];
+    int lens[DEFER_MAX_PARAMS];
+    int fmts[DEFER_MAX_PARAMS];
+    char *buf;                  /* malloc'd, DEFER_MAX_BYTES */
+};
+
 struct lease {
     struct db_pool *pool;
     unsigned idx;
     struct db_conn *c;
     bool autocommit;  /* read_begin: no transaction open */
     bool used;        /* a statement ran on this lease */
+    bool audited;     /* audit rows added: the sealer is told at commit */
+    struct deferred later;
 };
 
 /* ---- statements ------------------------------------------------------------ */
@@ -583,6 +604,12 @@ db_pool_create(const char *dsn, unsigned size)
 }
 
 void
+db_pool_set_sealer(struct db_pool *p, struct db_sealer *s)
+{
+    p->sealer = s;
+}
+
+void
 db_pool_destroy(struct db_pool *p)
 {
     if (p == NULL)
@@ -688,6 +715,9 @@ static void
 lease_release(void *obj)
 {
     struct lease *l = obj;
+    l->later.stmt = NULL;
+    free(l->later.buf);
+    l->later.buf = NULL;
     if (l->c == NULL)
         return;
     struct db_pool *p = l->pool;
@@ -756,6 +786,7 @@ lease_get(struct dav_req *req, struct lease **out)
     }
     l->autocommit = false;
     l->used = false;
+    l->audited = false;
     l->pool = p;
     l->idx = idx;
     l->c = &p->conns[idx];
@@ -777,6 +808,105 @@ pgresult_free_cb(void *r)
     PQclear(r);
 }
 
+/* Keep a write for the lease's next round trip (struct deferred); false
+ * when it cannot wait (no transaction open, another write already waits,
+ * too large): the caller runs it now. */
+static bool
+defer_stmt(struct lease *l, const char *stmt, int n, const char *const *vals,
+           const int *lens)
+{
+    struct deferred *d = &l->later;
+    if (l->autocommit || d->stmt != NULL || n > DEFER_MAX_PARAMS)
+        return false;
+    size_t need = 0;
+    for (int i = 0; i < n; i++)
+        if (vals[i] != NULL)
+            need += lens != NULL && lens[i] > 0 ? (size_t)lens[i]
+                                                : strlen(vals[i]) + 1;
+    if (need > DEFER_MAX_BYTES)
+        return false;
+    if (d->buf == NULL && (d->buf = malloc(DEFER_MAX_BYTES)) == NULL)
+        return false;
+    char *p = d->buf;
+    for (int i = 0; i < n; i++) {
+        bool bin = lens != NULL && lens[i] > 0;
+        d->fmts[i] = bin ? 1 : 0;
+        d->lens[i] = bin ? lens[i] : 0;
+        d->vals[i] = NULL;
+        if (vals[i] == NULL)
+            continue;
+        size_t len = bin ? (size_t)lens[i] : strlen(vals[i]) + 1;
+        memcpy(p, vals[i], len);
+        d->vals[i] = p;
+        p += len;
+    }
+    d->n = n;
+    d->stmt = stmt;
+    return true;
+}
+
+/* The next result of a pipeline, the NULL that ends it consumed. */
+static PGresult *
+pipeline_next(PGconn *pg)
+{
+    PGresult *r = PQgetResult(pg);
+    if (r != NULL && PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
+        PGresult *end = PQgetResult(pg);
+        PQclear(end);
+    }
+    return r;
+}
+
+/*
+ * Run one statement on the lease: the prepared 'stmt', or 'sql' when stmt
+ * is NULL.  A deferred write goes first, in the same round trip; if it
+ * fails, the statement is skipped and the write's result is returned,
+ * with *what set to its name.  NULL if the connection failed.
+ */
+static PGresult *
+lease_exec(struct lease *l, const char *stmt, const char *sql, int n,
+           const char *const *vals, const int *lens, const int *fmts,
+           int resfmt, const char **what)
+{
+    PGconn *pg = l->c->pg;
+    struct deferred *d = &l->later;
+    *what = stmt != NULL ? stmt : sql;
+    if (d->stmt == NULL)
+        return stmt != NULL
+                   ? PQexecPrepared(pg, stmt, n, vals, lens, fmts, resfmt)
+                   : PQexecParams(pg, sql, n, NULL, vals, lens, fmts, resfmt);
+    const char *first = d->stmt;
+    d->stmt = NULL;
+    if (!PQenterPipelineMode(pg)) {
+        *what = first;
+        return NULL;
+    }
+    bool sent =
+        PQsendQueryPrepared(pg, first, d->n, d->vals, d->lens, d->fmts, 0) &&
+        (stmt != NULL
+             ? PQsendQueryPrepared(pg, stmt, n, vals, lens, fmts, resfmt)
+             : PQsendQueryParams(pg, sql, n, NULL, vals, lens, fmts,
+                                 resfmt)) &&
+        PQpipelineSync(pg);
+    PGresult *r1 = NULL, *r2 = NULL;
+    if (sent) {
+        r1 = pipeline_next(pg);
+        r2 = pipeline_next(pg);
+        PGresult *sync = PQgetResult(pg);
+        PQclear(sync);
+    }
+    if (!PQexitPipelineMode(pg))
+        l->c->reopen = true;    /* results left unread: give it up */
+    ExecStatusType s1 = PQresultStatus(r1);
+    if (r1 == NULL || (s1 != PGRES_COMMAND_OK && s1 != PGRES_TUPLES_OK)) {
+        *what = first;
+        PQclear(r2);
+        return r1;
+    }
+    PQclear(r1);
+    return r2;
+}
+
 /*
  * Run a prepared statement on the request's lease.  Text parameters unless
  * 'lens' is given (then binary where lens[i] > 0).  The result belongs to
@@ -796,7 +926,9 @@ pg_run_in(struct dav_req *req, struct arena *a, const char *stmt, int n,
     int fmts[16];
     for (int i = 0; i < n && i < 16; i++)
         fmts[i] = lens != NULL && lens[i] > 0 ? 1 : 0;
-    PGresult *r = PQexecPrepared(l->c->pg, stmt, n, vals, lens, fmts, resfmt);
+    const char *what;
+    PGresult *r =
+        lease_exec(l, stmt, NULL, n, vals, lens, fmts, resfmt, &what);
     if (l->autocommit && !l->used && PQstatus(l->c->pg) != CONNECTION_OK) {
         /* The server went away under an idle connection: without a BEGIN
          * to find out, the first read of the lease finds out; it changed
@@ -817,7 +949,7 @@ pg_run_in(struct dav_req *req, struct arena *a, const char *stmt, int n,
     arena_defer(a, pgresult_free_cb, r);
     ExecStatusType s = PQresultStatus(r);
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-        *rc = pg_result_rc(l->c, r, stmt, req->id);
+        *rc = pg_result_rc(l->c, r, what, req->id);
         return NULL;
     }
     return r;
@@ -896,11 +1028,19 @@ pg_txn_commit(struct dav_req *req)
         lease_release(l);
         return DAV_STORE_OK;
     }
-    PGresult *r = PQexec(l->c->pg, "COMMIT");
+    /* A deferred write (the request's audit row) goes with the COMMIT;
+     * if it fails, the transaction is left aborted and lease_release
+     * rolls it back. */
+    const char *what;
+    PGresult *r = lease_exec(l, NULL, "COMMIT", 0, NULL, NULL, NULL, 0, &what);
     enum dav_store_rc rc = DAV_STORE_OK;
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        rc = pg_result_rc(l->c, r, "commit", req->id);
+        rc = pg_result_rc(l->c, r, strcmp(what, "COMMIT") == 0 ? "commit"
+                                                                : what,
+                          req->id);
     PQclear(r);
+    if (rc == DAV_STORE_OK && l->audited)
+        db_sealer_poke(l->pool->sealer);
     lease_release(l);
     return rc;
 }
@@ -916,6 +1056,7 @@ pg_txn_rollback(struct dav_req *req)
         lease_release(l);
         return;
     }
+    l->later.stmt = NULL;       /* a deferred write goes with the rest */
     if (l->c->pg != NULL) {
         PGresult *r = PQexec(l->c->pg, "ROLLBACK");
         PQclear(r);
@@ -1200,11 +1341,12 @@ run_sql(struct dav_req *req, struct arena *a, const char *sql, int n,
         *rc = DAV_STORE_ERROR;
         return NULL;
     }
-    PGresult *r = PQexecParams(l->c->pg, sql, n, NULL, vals, NULL, NULL, 0);
+    const char *what;
+    PGresult *r = lease_exec(l, NULL, sql, n, vals, NULL, NULL, 0, &what);
     arena_defer(a, pgresult_free_cb, r);
     ExecStatusType s = PQresultStatus(r);
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-        *rc = pg_result_rc(l->c, r, "listing", req->id);
+        *rc = pg_result_rc(l->c, r, what == sql ? "listing" : what, req->id);
         return NULL;
     }
     return r;
@@ -1397,12 +1539,17 @@ pg_chunk_put(struct dav_req *req, int64_t space_id,
     const char *v[4] = { sid, (const char *)sha256, slen, (const char *)data };
     int lens[4] = { 0, 32, 0, (int)len };
     int fmts[4] = { 0, 1, 0, 1 };
-    /* Called once per chunk of an upload: the result is cleared here, not
-     * kept in the arena until the end of a long request. */
-    PGresult *r = PQexecPrepared(l->c->pg, "chunk_put", 4, v, lens, fmts, 0);
+    /* Each chunk waits for the next statement (the next chunk, or the
+     * revision at the end) and goes with it.  Called once per chunk of an
+     * upload: the result is cleared here, not kept in the arena until the
+     * end of a long request. */
+    if (defer_stmt(l, "chunk_put", 4, v, lens))
+        return DAV_STORE_OK;
+    const char *what;
+    PGresult *r = lease_exec(l, "chunk_put", NULL, 4, v, lens, fmts, 0, &what);
     enum dav_store_rc rc = DAV_STORE_OK;
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        rc = pg_result_rc(l->c, r, "chunk_put", req->id);
+        rc = pg_result_rc(l->c, r, what, req->id);
     PQclear(r);
     return rc;
 }
@@ -1496,8 +1643,9 @@ pg_chunk_read(struct dav_req *req, int64_t space_id,
         const char *v[2] = { sid, (const char *)sha256 };
         int lens[2] = { 0, 32 };
         int fmts[2] = { 0, 1 };
-        PGresult *r = PQexecPrepared(l->c->pg, "chunk_read", 2, v, lens, fmts,
-                                     1);
+        const char *what;
+        PGresult *r = lease_exec(l, "chunk_read", NULL, 2, v, lens, fmts, 1,
+                                 &what);
         if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
             size_t have = (size_t)PQgetlength(r, 0, 0);
             if ((size_t)off + len <= have) {
@@ -1711,9 +1859,11 @@ disk_free(struct dav_req *req)
 {
     struct lease *l = req->store_conn;
     const char *paths[2] = { NULL, NULL };
-    PGresult *r = PQexec(l->c->pg,
-                         "SELECT setting FROM pg_settings "
-                         "WHERE name = 'data_directory'");
+    const char *what;
+    PGresult *r = lease_exec(l, NULL,
+                             "SELECT setting FROM pg_settings "
+                             "WHERE name = 'data_directory'",
+                             0, NULL, NULL, NULL, 0, &what);
     arena_defer(req->arena, pgresult_free_cb, r);
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
         !PQgetisnull(r, 0, 0))
@@ -2004,7 +2154,16 @@ pg_audit_add(struct dav_req *req, const struct dav_audit *a)
                           pg_i64(req, a->resource_id),
                           pg_i64(req, a->revision_id),
                           pg_i64(req, a->status), a->detail };
-    pg_run(req, "audit_add", 10, v, NULL, 0, &rc);
+    /* In a transaction, the row goes with the COMMIT (struct deferred). */
+    struct lease *l = req->store_conn;
+    if (l == NULL || l->c == NULL || l->c->pg == NULL)
+        return DAV_STORE_ERROR;
+    l->audited = true;
+    if (defer_stmt(l, "audit_add", 10, v, NULL))
+        return DAV_STORE_OK;
+    if (pg_run(req, "audit_add", 10, v, NULL, 0, &rc) != NULL &&
+        l->autocommit)
+        db_sealer_poke(l->pool->sealer);
     return rc;
 }
 

@@ -153,7 +153,7 @@ main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     struct db_sealer *sealer =
-        db_sealer_start(conf.dsn, conf.audit_seal_interval);
+        db_sealer_start(pool, conf.dsn, conf.audit_seal_interval);
     if (sealer == NULL) {
         log_msg(LOG_ERROR, NULL, NULL, "cannot start the audit sealer");
         db_pool_destroy(pool);

@@ -622,6 +622,17 @@ def test_rows_are_sealed_by_the_server_without_verify(cluster, alice, coll):
                             % target)
 
 
+def test_parvisctl_seals_its_own_rows(ctl, cluster):
+    mark = max_audit_id(cluster)
+    ctl("space", "create", short("sealctl"), "--title", "Sealed at once")
+    rows = [int(r[0]) for r in cluster.psql(
+        "select id from audit where id > %d" % mark)]
+    assert rows, "parvisctl left no audit row"
+    # No waiting: parvisctl seals before it exits.
+    for i in rows:
+        assert _seal_of(cluster, i) is not None, i
+
+
 def test_concurrent_writes_chain_whole(ctl, cluster, session_for, coll):
     mark = max_audit_id(cluster)
     sessions = [session_for("alice") for _ in range(16)]
