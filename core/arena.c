@@ -150,6 +150,14 @@ arena_child(struct arena *parent)
 void *
 arena_alloc(struct arena *a, size_t n)
 {
+    void *p = arena_alloc_raw(a, n);
+    memset(p, 0, n);
+    return p;
+}
+
+void *
+arena_alloc_raw(struct arena *a, size_t n)
+{
     size_t hdr = block_header();
     if (n > SIZE_MAX / 2)
         core_fatal("allocation of %zu bytes", n);
@@ -162,7 +170,6 @@ arena_alloc(struct arena *a, size_t n)
     d->used = n;
     d->next = a->blocks;
     a->blocks = d;
-    memset((char *)d + hdr, 0, n);
     return (char *)d + hdr;
 #else
     struct block *b = a->blocks;
@@ -184,7 +191,6 @@ arena_alloc(struct arena *a, size_t n)
     }
     void *p = (char *)b + hdr + b->used;
     b->used += n;
-    memset(p, 0, n);
     return p;
 #endif
 }

@@ -33,6 +33,8 @@ struct arena *arena_child(struct arena *parent);
 void arena_reset(struct arena *a);
 /* Zeroed memory, 16-byte aligned, owned by 'a'.  Cannot fail. */
 void *arena_alloc(struct arena *a, size_t n);
+/* The same, not zeroed: for buffers written before they are read. */
+void *arena_alloc_raw(struct arena *a, size_t n);
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...)

@@ -55,6 +55,7 @@ struct get_stream {
     uint64_t start;      /* first byte served */
     size_t cur;          /* index of the cached chunk, or SIZE_MAX */
     char *cache;         /* one chunk */
+    size_t cache_size;   /* bytes of cache */
 };
 
 static long
@@ -73,6 +74,8 @@ get_stream_read(struct dav_req *req, uint64_t pos, char *dst, size_t max)
         return 0;
     const struct dav_chunk_ref *c = &gs->chunks[i];
     if (gs->cur != i) {
+        if (c->size < 0 || (size_t)c->size > gs->cache_size)
+            return -1;
         enum dav_store_rc rc = req->srv->store->chunk_read(
             req, gs->space_id, c->sha256, 0, (size_t)c->size, gs->cache);
         if (rc != DAV_STORE_OK)
@@ -289,7 +292,10 @@ dav_method_get(struct dav_req *req)
     gs->start = start;
     gs->cur = SIZE_MAX;
     if (size > 0) {
-        gs->cache = arena_alloc(req->arena, DAV_CHUNK_SIZE);
+        /* No chunk is larger than the content. */
+        gs->cache_size = size < DAV_CHUNK_SIZE ? (size_t)size
+                                               : DAV_CHUNK_SIZE;
+        gs->cache = arena_alloc_raw(req->arena, gs->cache_size);
         enum dav_store_rc rc = DAV_STORE_NOTFOUND;
         if (size <= DAV_CHUNK_SIZE) {
             /* Content of one chunk is that chunk, named by the content's
@@ -344,6 +350,8 @@ struct put_state {
     int64_t quota_room;      /* bytes the new content may take; -1: any */
     struct sha256 whole;
     char *chunk;
+    size_t chunk_cap;        /* bytes of chunk: the announced length, up
+                                to DAV_CHUNK_SIZE */
     size_t fill;
     uint64_t total;
     struct dav_chunk_ref *refs;
@@ -462,7 +470,12 @@ dav_method_put_prepare(struct dav_req *req)
         return dav_err_cond(req, 507, DAV_NS, "quota-not-exceeded",
                             "space quota exceeded");
     sha256_init(&ps->whole);
-    ps->chunk = arena_alloc(req->arena, DAV_CHUNK_SIZE);
+    /* A small body gets a buffer its size (grown should it be longer). */
+    ps->chunk_cap = DAV_CHUNK_SIZE;
+    if (cl != NULL && str_to_u64(str_trim(str_c(cl)), &announced) &&
+        announced < DAV_CHUNK_SIZE)
+        ps->chunk_cap = announced > 0 ? (size_t)announced : 1;
+    ps->chunk = arena_alloc_raw(req->arena, ps->chunk_cap);
     ps->caprefs = 64;
     ps->refs = arena_alloc(req->arena, ps->caprefs * sizeof(*ps->refs));
     req->mstate = ps;
@@ -505,7 +518,13 @@ dav_method_put_body(struct dav_req *req, const char *data, size_t len)
     }
     sha256_update(&ps->whole, data, len);
     while (len > 0) {
-        size_t take = DAV_CHUNK_SIZE - ps->fill;
+        if (ps->fill == ps->chunk_cap && ps->chunk_cap < DAV_CHUNK_SIZE) {
+            char *bigger = arena_alloc_raw(req->arena, DAV_CHUNK_SIZE);
+            memcpy(bigger, ps->chunk, ps->fill);
+            ps->chunk = bigger;
+            ps->chunk_cap = DAV_CHUNK_SIZE;
+        }
+        size_t take = ps->chunk_cap - ps->fill;
         if (take > len)
             take = len;
         memcpy(ps->chunk + ps->fill, data, take);

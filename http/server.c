@@ -137,8 +137,10 @@ queue_dav_response(struct http_ctx *hc)
         uint64_t len = req->stream_len == DAV_STREAM_LEN_UNKNOWN
                            ? MHD_SIZE_UNKNOWN
                            : req->stream_len;
-        resp = MHD_create_response_from_callback(len, STREAM_BLOCK, stream_cb,
-                                                 hc, NULL);
+        /* libmicrohttpd allocates a block: no larger than the body. */
+        size_t block = len < STREAM_BLOCK ? (size_t)len : STREAM_BLOCK;
+        resp = MHD_create_response_from_callback(len, block, stream_cb, hc,
+                                                 NULL);
     } else {
         size_t len = req->resp_has_body ? req->resp_body.len : 0;
         static char empty[1];
