@@ -75,7 +75,7 @@ buf_init(struct buf *b, struct arena *a, size_t cap)
 {
     b->arena = a;
     b->cap = cap > 0 ? cap : 256;
-    b->p = arena_alloc(a, b->cap);
+    b->p = arena_alloc_raw(a, b->cap);
     b->len = 0;
 }
 
@@ -87,7 +87,7 @@ buf_grow(struct buf *b, size_t need)
     size_t cap = b->cap * 2;
     while (cap < b->len + need + 1)
         cap *= 2;
-    char *p = arena_alloc(b->arena, cap);
+    char *p = arena_alloc_raw(b->arena, cap);
     memcpy(p, b->p, b->len);
     b->p = p;
     b->cap = cap;
@@ -112,16 +112,19 @@ buf_puts(struct buf *b, const char *s)
 void
 buf_printf(struct buf *b, const char *fmt, ...)
 {
+    /* Once into the room left; again only when it did not fit. */
     va_list ap, ap2;
     va_start(ap, fmt);
     va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap2);
+    size_t room = b->cap - b->len;
+    int n = vsnprintf(b->p + b->len, room, fmt, ap2);
     va_end(ap2);
-    if (n > 0) {
+    if (n > 0 && (size_t)n >= room) {
         buf_grow(b, (size_t)n);
         vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-        b->len += (size_t)n;
     }
+    if (n > 0)
+        b->len += (size_t)n;
     va_end(ap);
 }
 

@@ -125,11 +125,49 @@ static const char *wdays[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" }
 static const char *months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
+/* Two digits of v at p. */
+static char *
+put2(char *p, int v)
+{
+    p[0] = (char)('0' + v / 10 % 10);
+    p[1] = (char)('0' + v % 10);
+    return p + 2;
+}
+
+/* Four digits of v at p. */
+static char *
+put4(char *p, int v)
+{
+    return put2(put2(p, v / 100), v % 100);
+}
+
+/* Dates are formatted for every member of every listing: by hand, not
+ * through snprintf, for the years that have four digits. */
 void
 http_date_format(time_t t, char out[30])
 {
     struct tm tm;
     gmtime_r(&t, &tm);
+    int year = tm.tm_year + 1900;
+    if (year >= 0 && year <= 9999) {
+        char *p = out;
+        memcpy(p, wdays[tm.tm_wday], 3);
+        p[3] = ',';
+        p[4] = ' ';
+        p = put2(p + 5, tm.tm_mday);
+        *p++ = ' ';
+        memcpy(p, months[tm.tm_mon], 3);
+        p[3] = ' ';
+        p = put4(p + 4, year);
+        *p++ = ' ';
+        p = put2(p, tm.tm_hour);
+        *p++ = ':';
+        p = put2(p, tm.tm_min);
+        *p++ = ':';
+        p = put2(p, tm.tm_sec);
+        memcpy(p, " GMT", 5);
+        return;
+    }
     char tmp[96];
     snprintf(tmp, sizeof(tmp), "%s, %02d %s %04d %02d:%02d:%02d GMT",
              wdays[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
@@ -142,6 +180,22 @@ rfc3339_format(time_t t, char out[21])
 {
     struct tm tm;
     gmtime_r(&t, &tm);
+    int year = tm.tm_year + 1900;
+    if (year >= 0 && year <= 9999) {
+        char *p = put4(out, year);
+        *p++ = '-';
+        p = put2(p, tm.tm_mon + 1);
+        *p++ = '-';
+        p = put2(p, tm.tm_mday);
+        *p++ = 'T';
+        p = put2(p, tm.tm_hour);
+        *p++ = ':';
+        p = put2(p, tm.tm_min);
+        *p++ = ':';
+        p = put2(p, tm.tm_sec);
+        memcpy(p, "Z", 2);
+        return;
+    }
     char tmp[96];
     snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02dZ",
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,

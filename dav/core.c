@@ -1137,9 +1137,12 @@ dav_etag_of(struct arena *a, const struct dav_resource *res)
         0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14,
         0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
     };
-    char hex[33];
-    hex_encode(res->rev_id == 0 ? empty_sha : res->sha256, 16, hex);
-    return arena_printf(a, "\"%s\"", hex);
+    char *e = arena_alloc_raw(a, 35);
+    e[0] = '"';
+    hex_encode(res->rev_id == 0 ? empty_sha : res->sha256, 16, e + 1);
+    e[33] = '"';
+    e[34] = '\0';
+    return e;
 }
 
 struct dav_err *

@@ -485,14 +485,16 @@ emit_member(struct dav_req *req, struct arena *scratch, struct buf *b,
     if (ok.len > 0 || missing.len == 0) {
         buf_puts(b, "<D:propstat><D:prop>");
         buf_append(b, ok.p, ok.len);
-        buf_printf(b, "</D:prop><D:status>%s</D:status></D:propstat>",
-                   dav_status_line(200));
+        buf_puts(b, "</D:prop><D:status>");
+        buf_puts(b, dav_status_line(200));
+        buf_puts(b, "</D:status></D:propstat>");
     }
     if (missing.len > 0) {
         buf_puts(b, "<D:propstat><D:prop>");
         buf_append(b, missing.p, missing.len);
-        buf_printf(b, "</D:prop><D:status>%s</D:status></D:propstat>",
-                   dav_status_line(404));
+        buf_puts(b, "</D:prop><D:status>");
+        buf_puts(b, dav_status_line(404));
+        buf_puts(b, "</D:status></D:propstat>");
     }
     buf_puts(b, "</D:response>");
 }

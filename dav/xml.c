@@ -393,13 +393,20 @@ dav_xml_open(struct buf *b, const char *ns, const char *name, bool empty)
 {
     const char *prefix;
     if (strcmp(ns, DAV_NS) == 0) {
-        buf_printf(b, "<D:%s", name);
+        buf_puts(b, "<D:");
+        buf_puts(b, name);
     } else if (ns[0] == '\0') {
-        buf_printf(b, "<%s", name);
+        buf_puts(b, "<");
+        buf_puts(b, name);
     } else if ((prefix = known_prefix(ns)) != NULL) {
-        buf_printf(b, "<%s:%s", prefix, name);
+        buf_puts(b, "<");
+        buf_puts(b, prefix);
+        buf_puts(b, ":");
+        buf_puts(b, name);
     } else {
-        buf_printf(b, "<X:%s xmlns:X=\"", name);
+        buf_puts(b, "<X:");
+        buf_puts(b, name);
+        buf_puts(b, " xmlns:X=\"");
         buf_xml_escape(b, ns, strlen(ns));
         buf_puts(b, "\"");
     }
@@ -410,14 +417,19 @@ void
 dav_xml_close(struct buf *b, const char *ns, const char *name)
 {
     const char *prefix;
-    if (strcmp(ns, DAV_NS) == 0)
-        buf_printf(b, "</D:%s>", name);
-    else if (ns[0] == '\0')
-        buf_printf(b, "</%s>", name);
-    else if ((prefix = known_prefix(ns)) != NULL)
-        buf_printf(b, "</%s:%s>", prefix, name);
-    else
-        buf_printf(b, "</X:%s>", name);
+    if (strcmp(ns, DAV_NS) == 0) {
+        buf_puts(b, "</D:");
+    } else if (ns[0] == '\0') {
+        buf_puts(b, "</");
+    } else if ((prefix = known_prefix(ns)) != NULL) {
+        buf_puts(b, "</");
+        buf_puts(b, prefix);
+        buf_puts(b, ":");
+    } else {
+        buf_puts(b, "</X:");
+    }
+    buf_puts(b, name);
+    buf_puts(b, ">");
 }
 
 void

@@ -277,6 +277,15 @@ test_buf_append_and_printf(void **state)
     assert_memory_equal(s, "abcd[12:ef]000001002", 20);
     buf_printf(&b, "%s", ""); /* nothing appended */
     assert_int_equal(b.len, 3011);
+    /* printf into the room left: exactly full (its NUL in the last byte),
+     * then one byte more than the room */
+    struct buf edge;
+    buf_init(&edge, a, 8);
+    buf_printf(&edge, "%s", "1234567");
+    assert_int_equal(edge.len, 7);
+    buf_printf(&edge, "%c", 'x');
+    buf_printf(&edge, "%d", 123456789);
+    assert_string_equal(buf_cstr(&edge), "1234567x123456789");
     /* binary data with NUL bytes */
     struct buf bin;
     buf_init(&bin, a, 0);
