@@ -642,6 +642,14 @@ first_int(void *ctx, int ncols, const char *const *cols)
     *(int64_t *)ctx = strtoll(cols[0], NULL, 10);
 }
 
+static void
+two_ints(void *ctx, int ncols, const char *const *cols)
+{
+    int64_t *out = ctx;
+    out[0] = strtoll(cols[0], NULL, 10);
+    out[1] = ncols > 1 ? strtoll(cols[1], NULL, 10) : 0;
+}
+
 enum db_admin_rc
 db_audit_seal(struct db_conn *c, bool wait, int64_t *sealed, char *err,
               size_t errlen)
@@ -685,9 +693,16 @@ enum db_admin_rc
 db_audit_verify(struct db_conn *c, int64_t *rows, int64_t *bad, char *err,
                 size_t errlen)
 {
-    /* Every committed row is sealed first (0008_audit_seal.sql). */
-    int64_t sealed;
-    enum db_admin_rc rc = db_audit_seal(c, true, &sealed, err, errlen);
+    /* Every committed row is sealed first (0008_audit_seal.sql), unless
+     * the database takes no writes (a replica): then the rows still
+     * waiting for their seal are left out, as they would be on the
+     * primary a moment earlier. */
+    int64_t sealed, read_only = 0;
+    enum db_admin_rc rc = admin_exec(
+        c, "SELECT (current_setting('transaction_read_only') = 'on')::int",
+        0, NULL, first_int, &read_only, NULL, err, errlen);
+    if (rc == DB_ADMIN_OK && !read_only)
+        rc = db_audit_seal(c, true, &sealed, err, errlen);
     if (rc != DB_ADMIN_OK)
         return rc;
     /* The chain: rows chained when inserted (before 0008), in id order,
@@ -713,25 +728,20 @@ db_audit_verify(struct db_conn *c, int64_t *rows, int64_t *bad, char *err,
     /* A row in neither part, or listed as pending without its row, was
      * removed from the chain or removed before its seal; rows removed at
      * the end leave the numbering ahead of the table. */
-    int64_t lost = 0, tail = 0;
+    int64_t found[2] = { 0, 0 };
     rc = admin_exec(
         c,
-        "SELECT coalesce(min(id), 0)::text FROM ("
+        "SELECT (SELECT coalesce(min(id), 0) FROM ("
         "SELECT a.id FROM audit a WHERE a.row_hash = '\\x'::bytea "
         "AND NOT EXISTS (SELECT 1 FROM audit_seal s WHERE s.audit_id = a.id) "
         "AND NOT EXISTS (SELECT 1 FROM audit_pending p WHERE p.id = a.id) "
         "UNION ALL SELECT p.id FROM audit_pending p "
-        "WHERE NOT EXISTS (SELECT 1 FROM audit a WHERE a.id = p.id)) x",
-        0, NULL, first_int, &lost, NULL, err, errlen);
-    if (rc != DB_ADMIN_OK)
-        return rc;
-    rc = admin_exec(
-        c,
-        "SELECT CASE WHEN q.is_called AND q.last_value > "
-        "coalesce((SELECT max(id) FROM audit), 0) "
-        "THEN coalesce((SELECT max(id) FROM audit), 0) + 1 ELSE 0 END::text "
-        "FROM audit_seq q",
-        0, NULL, first_int, &tail, NULL, err, errlen);
+        "WHERE NOT EXISTS (SELECT 1 FROM audit a WHERE a.id = p.id)) x)"
+        "::text, (SELECT CASE WHEN q.is_called AND q.last_value > m.id "
+        "THEN m.id + 1 ELSE 0 END FROM audit_seq q, "
+        "(SELECT coalesce(max(id), 0) AS id FROM audit) m)::text",
+        0, NULL, two_ints, found, NULL, err, errlen);
+    int64_t lost = found[0], tail = found[1];
     *bad = first_bad(first_bad(vs.bad, lost), tail);
     return rc;
 }

@@ -659,6 +659,47 @@ def test_concurrent_writes_chain_whole(ctl, cluster, session_for, coll):
     assert int(sealed[0][0]) == len(ids)
 
 
+def test_verify_on_a_read_only_server_checks_what_is_sealed(
+        bins, cluster, alice, coll):
+    """On a server that takes no writes (a replica), `audit verify` seals
+    nothing: it checks the rows already sealed and leaves out those still
+    waiting for their seal, instead of failing or calling them broken."""
+    _seal_all(cluster)
+    # Hold the sealers' lock so that the next row stays waiting.
+    holder = subprocess.Popen(
+        [cluster.bindir + "/psql", "-X", "-q", "-h", cluster.socket_dir,
+         "-p", str(cluster.port), "-U", "postgres", "-d", "parvis", "-c",
+         "begin; select pg_advisory_xact_lock(7370726977); "
+         "select pg_sleep(30); commit"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not cluster.psql(
+                "select 1 from pg_locks where locktype = 'advisory' "
+                "and granted") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        put(alice, join(coll, "waiting.txt"), b"x")
+        waiting = int(cluster.psql("select max(id) from audit_pending")[0][0])
+        ro = make_ctl(bins, cluster.dsn + " options='-c "
+                      "default_transaction_read_only=on'")
+        pr = ro("audit", "verify", check=False)
+        assert pr.returncode == 0, pr.stdout + pr.stderr
+        sealed = int(cluster.psql("select count(*) from audit_seal")[0][0])
+        old = int(cluster.psql("select count(*) from audit where "
+                               "row_hash <> '\\x'::bytea")[0][0])
+        assert "audit chain intact: %d rows" % (sealed + old) in pr.stdout, \
+            pr.stdout
+        assert _seal_of(cluster, waiting) is None, "a read-only verify sealed"
+    finally:
+        # The backend sleeps on: end it, not only its client.
+        cluster.psql("select pg_terminate_backend(pid) from pg_locks "
+                     "where locktype = 'advisory' and granted")
+        holder.kill()
+        holder.wait()
+    _seal_all(cluster)
+    assert _seal_of(cluster, waiting) is not None
+
+
 def test_chain_continues_from_rows_chained_before_the_seals(bins, cluster):
     """A database that has rows chained at insertion (before migration
     0008) and then sealed rows verifies as one chain; altering an early
