@@ -75,7 +75,8 @@ struct deferred {
     const char *vals[DEFER_MAX_PARAMS];
     int lens[DEFER_MAX_PARAMS];
     int fmts[DEFER_MAX_PARAMS];
-    char *buf;                  /* malloc'd, DEFER_MAX_BYTES */
+    char *buf;                  /* malloc'd, cap bytes */
+    size_t cap;
 };
 
 struct lease {
@@ -718,6 +719,7 @@ lease_release(void *obj)
     l->later.stmt = NULL;
     free(l->later.buf);
     l->later.buf = NULL;
+    l->later.cap = 0;
     if (l->c == NULL)
         return;
     struct db_pool *p = l->pool;
@@ -825,8 +827,14 @@ defer_stmt(struct lease *l, const char *stmt, int n, const char *const *vals,
                                                 : strlen(vals[i]) + 1;
     if (need > DEFER_MAX_BYTES)
         return false;
-    if (d->buf == NULL && (d->buf = malloc(DEFER_MAX_BYTES)) == NULL)
-        return false;
+    if (need > d->cap) {
+        size_t cap = need < 4096 ? 4096 : need;
+        char *nb = realloc(d->buf, cap);
+        if (nb == NULL)
+            return false;
+        d->buf = nb;
+        d->cap = cap;
+    }
     char *p = d->buf;
     for (int i = 0; i < n; i++) {
         bool bin = lens != NULL && lens[i] > 0;
