@@ -869,7 +869,8 @@ pipeline_next(PGconn *pg)
  * Run one statement on the lease: the prepared 'stmt', or 'sql' when stmt
  * is NULL.  A deferred write goes first, in the same round trip; if it
  * fails, the statement is skipped and the write's result is returned,
- * with *what set to its name.  NULL if the connection failed.
+ * with *what (unless NULL) set to its name.  NULL if the connection
+ * failed.
  */
 static PGresult *
 lease_exec(struct lease *l, const char *stmt, const char *sql, int n,
@@ -878,6 +879,9 @@ lease_exec(struct lease *l, const char *stmt, const char *sql, int n,
 {
     PGconn *pg = l->c->pg;
     struct deferred *d = &l->later;
+    const char *ignored;
+    if (what == NULL)
+        what = &ignored;
     *what = stmt != NULL ? stmt : sql;
     if (d->stmt == NULL)
         return stmt != NULL
@@ -1651,9 +1655,8 @@ pg_chunk_read(struct dav_req *req, int64_t space_id,
         const char *v[2] = { sid, (const char *)sha256 };
         int lens[2] = { 0, 32 };
         int fmts[2] = { 0, 1 };
-        const char *what;
         PGresult *r = lease_exec(l, "chunk_read", NULL, 2, v, lens, fmts, 1,
-                                 &what);
+                                 NULL);
         if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
             size_t have = (size_t)PQgetlength(r, 0, 0);
             if ((size_t)off + len <= have) {
@@ -1867,11 +1870,10 @@ disk_free(struct dav_req *req)
 {
     struct lease *l = req->store_conn;
     const char *paths[2] = { NULL, NULL };
-    const char *what;
     PGresult *r = lease_exec(l, NULL,
                              "SELECT setting FROM pg_settings "
                              "WHERE name = 'data_directory'",
-                             0, NULL, NULL, NULL, 0, &what);
+                             0, NULL, NULL, NULL, 0, NULL);
     arena_defer(req->arena, pgresult_free_cb, r);
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
         !PQgetisnull(r, 0, 0))
@@ -2169,9 +2171,7 @@ pg_audit_add(struct dav_req *req, const struct dav_audit *a)
     l->audited = true;
     if (defer_stmt(l, "audit_add", 10, v, NULL))
         return DAV_STORE_OK;
-    if (pg_run(req, "audit_add", 10, v, NULL, 0, &rc) != NULL &&
-        l->autocommit)
-        db_sealer_poke(l->pool->sealer);
+    pg_run(req, "audit_add", 10, v, NULL, 0, &rc);
     return rc;
 }
 
