@@ -546,6 +546,24 @@ pg_prepare_all(PGconn *pg)
     return pg_prepare_stmts(pg, stmts, sizeof(stmts) / sizeof(stmts[0]));
 }
 
+/*
+ * The connection is gone, or the statement failed inside libpq (no SQLSTATE
+ * from the server).  PQstatus alone does not tell: when the server closed
+ * the socket after a notice (an immediate shutdown), libpq reports the
+ * failed write of the next statement with the connection still
+ * CONNECTION_OK, until a later read meets the end of the stream.
+ */
+static bool
+conn_broken(PGconn *pg, const PGresult *r)
+{
+    if (PQstatus(pg) != CONNECTION_OK)
+        return true;
+    ExecStatusType s = PQresultStatus(r);
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+        return false;
+    return r == NULL || PQresultErrorField(r, PG_DIAG_SQLSTATE) == NULL;
+}
+
 enum dav_store_rc
 pg_result_rc(struct db_conn *c, const PGresult *r, const char *what,
              const char *reqid)
@@ -554,6 +572,8 @@ pg_result_rc(struct db_conn *c, const PGresult *r, const char *what,
                                   : NULL;
     const char *msg = r != NULL ? PQresultErrorMessage(r)
                                 : PQerrorMessage(c->pg);
+    if (state == NULL)
+        c->reopen = true;   /* failed in libpq: not to be used again */
     if (state != NULL && strcmp(state, "23505") == 0)
         return DAV_STORE_EXISTS;
     if (state != NULL && strcmp(state, "23503") == 0)
@@ -941,7 +961,7 @@ pg_run_in(struct dav_req *req, struct arena *a, const char *stmt, int n,
     const char *what;
     PGresult *r =
         lease_exec(l, stmt, NULL, n, vals, lens, fmts, resfmt, &what);
-    if (l->autocommit && !l->used && PQstatus(l->c->pg) != CONNECTION_OK) {
+    if (l->autocommit && !l->used && conn_broken(l->c->pg, r)) {
         /* The server went away under an idle connection: without a BEGIN
          * to find out, the first read of the lease finds out; it changed
          * nothing, so it is run again on a fresh connection. */
@@ -986,6 +1006,11 @@ pg_txn_begin(struct dav_req *req)
             return rc;
         PGresult *r = PQexec(l->c->pg, "BEGIN");
         bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok && !conn_broken(l->c->pg, r)) {
+            enum dav_store_rc fail = pg_result_rc(l->c, r, "begin", req->id);
+            PQclear(r);
+            return fail;
+        }
         PQclear(r);
         if (ok && attempt == 0 && !l->c->opened_read_only &&
             read_only_now(l->c->pg)) {
@@ -1004,8 +1029,6 @@ pg_txn_begin(struct dav_req *req)
         }
         if (ok)
             return DAV_STORE_OK;
-        if (PQstatus(l->c->pg) == CONNECTION_OK)
-            return pg_result_rc(l->c, NULL, "begin", req->id);
         /* The server went away under an idle connection: reopen. */
         log_msg(LOG_INFO, req->id, NULL, "database connection lost, "
                                          "reconnecting");
@@ -1673,8 +1696,8 @@ pg_chunk_read(struct dav_req *req, int64_t space_id,
         } else {
             rc = pg_result_rc(l->c, r, "chunk_read", req->id);
         }
+        bool broken = conn_broken(l->c->pg, r);
         PQclear(r);
-        bool broken = PQstatus(l->c->pg) != CONNECTION_OK;
         if (own)
             lease_release(l);
         if (!broken || !own)

@@ -229,7 +229,7 @@ def _write_through(srv, folder_url, take_over):
     return done, times
 
 
-def _check_writes(folder_url, new_primary, done, times):
+def _check_writes(srv, folder_url, new_primary, done, times):
     """Every acknowledged write is there, through parvisd and in the new
     primary's tables; errors were 503s of the failover window and left
     either nothing or exactly what was sent."""
@@ -245,7 +245,7 @@ def _check_writes(folder_url, new_primary, done, times):
         assert times.start < a.t1 and a.t0 < times.first, (
             f"PUT {a.name} failed outside the failover window "
             f"({a.t0 - times.start:+.2f} .. {a.t1 - times.start:+.2f} s from "
-            f"its start)\n{times.text}")
+            f"its start)\n{times.text}\n" + srv.log_tail(200))
 
     # Through parvisd.
     in_doubt = []
@@ -294,7 +294,7 @@ def _fail_over(bins, primary, standby, take_over):
     srv, folder_url = _start_parvisd(bins, primary, standby)
     try:
         done, times = _write_through(srv, folder_url, take_over)
-        _check_writes(folder_url, standby, done, times)
+        _check_writes(srv, folder_url, standby, done, times)
     finally:
         _teardown_server(srv)
 
