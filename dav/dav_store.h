@@ -159,6 +159,12 @@ struct dav_lock {
     time_t expires;
 };
 
+/* locks_find's scope */
+enum {
+    DAV_LOCKS_BELOW = 1,      /* also the locks rooted below the path */
+    DAV_LOCKS_PARENT = 2,     /* also the depth-0 locks of its parent */
+};
+
 /* A revision of a file. */
 struct dav_revision {
     int64_t id;
@@ -318,9 +324,11 @@ struct dav_store_ops {
     enum dav_store_rc (*ping)(struct dav_req *req);
 
     /* Unexpired locks covering 'path' (rooted there, or at an ancestor
-     * with depth infinity), plus with 'descendants' those rooted below it. */
+     * with depth infinity), plus with DAV_LOCKS_BELOW in 'scope' those
+     * rooted below it and with DAV_LOCKS_PARENT the depth-0 locks of its
+     * parent; in the order of their roots. */
     enum dav_store_rc (*locks_find)(struct dav_req *req, int64_t space_id,
-                                    const char *path, bool descendants,
+                                    const char *path, unsigned scope,
                                     struct dav_lock **out, size_t *n);
     enum dav_store_rc (*lock_create)(struct dav_req *req,
                                      struct dav_lock *lk);

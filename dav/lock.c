@@ -170,7 +170,7 @@ dav_target_locks(struct dav_req *req, struct dav_target *t)
     struct dav_lock *locks;
     size_t n;
     enum dav_store_rc rc = req->srv->store->locks_find(req, t->space.id,
-                                                       t->path, false,
+                                                       t->path, 0,
                                                        &locks, &n);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "locks");
@@ -320,35 +320,36 @@ dav_locks_check(struct dav_req *req, const struct dav_target *t, bool tree,
     const struct dav_store_ops *st = req->srv->store;
     struct dav_lock *locks;
     size_t n;
-    enum dav_store_rc rc = st->locks_find(req, t->space.id, t->path, tree,
-                                          &locks, &n);
+    parent = parent && t->path[0] != '\0';
+    enum dav_store_rc rc = st->locks_find(
+        req, t->space.id, t->path,
+        (tree ? DAV_LOCKS_BELOW : 0) | (parent ? DAV_LOCKS_PARENT : 0),
+        &locks, &n);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "locks");
+    /* A depth-0 lock on the parent does not cover t: it protects the
+     * parent's membership.  (Depth-infinity locks on ancestors do.) */
+    size_t plen = parent ? (size_t)(strrchr(t->path, '/') - t->path) : 0;
+    bool *on_parent = arena_alloc(req->arena, n + 1);
+    for (size_t i = 0; i < n; i++)
+        on_parent[i] = parent && !locks[i].infinite &&
+                       strlen(locks[i].root) == plen &&
+                       strncmp(locks[i].root, t->path, plen) == 0;
     /* RFC 4918 §6.1-6.2: an exclusive lock needs its own token; a set of
      * shared locks is satisfied by the token of any one of them. */
     bool shared_ok = false;
     for (size_t i = 0; i < n; i++)
-        if (!locks[i].exclusive && lock_ours(req, &locks[i]))
+        if (!on_parent[i] && !locks[i].exclusive && lock_ours(req, &locks[i]))
             shared_ok = true;
     for (size_t i = 0; i < n; i++) {
-        if (lock_ours(req, &locks[i]) || (!locks[i].exclusive && shared_ok))
+        if (on_parent[i] || lock_ours(req, &locks[i]) ||
+            (!locks[i].exclusive && shared_ok))
             continue;
         return locked_err(req, t, &locks[i]);
     }
-    if (parent && t->path[0] != '\0') {
-        const char *slash = strrchr(t->path, '/');
-        const char *pp = arena_strndup(req->arena, t->path,
-                                       (size_t)(slash - t->path));
-        rc = st->locks_find(req, t->space.id, pp, false, &locks, &n);
-        if (rc != DAV_STORE_OK)
-            return dav_err_from_store(req, rc, "locks");
-        /* Depth-infinity locks on ancestors already cover t itself; a
-         * depth-0 lock on the parent protects its membership. */
-        for (size_t i = 0; i < n; i++)
-            if (!locks[i].infinite && strcmp(locks[i].root, pp) == 0 &&
-                !lock_ours(req, &locks[i]))
-                return locked_err(req, t, &locks[i]);
-    }
+    for (size_t i = 0; i < n; i++)
+        if (on_parent[i] && !lock_ours(req, &locks[i]))
+            return locked_err(req, t, &locks[i]);
     return NULL;
 }
 
@@ -610,7 +611,9 @@ dav_method_lock(struct dav_req *req)
     size_t nothers;
     enum dav_store_rc rc = st->locks_find(req, t->space.id, t->path,
                                           depth == DAV_DEPTH_INFINITY &&
-                                              is_coll,
+                                                  is_coll
+                                              ? DAV_LOCKS_BELOW
+                                              : 0,
                                           &others, &nothers);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "locks");

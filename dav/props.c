@@ -805,7 +805,8 @@ propfind_listing(struct dav_req *req, const struct pf_request *pf,
     ls->parent = t;
     ls->with_locks = needs_locks(req, pf);
     if (ls->with_locks) {
-        rc = st->locks_find(req, t->space.id, t->path, count > 0, &ls->locks,
+        rc = st->locks_find(req, t->space.id, t->path,
+                            count > 0 ? DAV_LOCKS_BELOW : 0, &ls->locks,
                             &ls->nlocks);
         if (rc != DAV_STORE_OK)
             return dav_err_from_store(req, rc, "locks");
@@ -924,7 +925,7 @@ dav_method_propfind(struct dav_req *req)
         struct dav_lock *locks;
         size_t nlocks;
         enum dav_store_rc rc = st->locks_find(req, self.t.space.id,
-                                              self.t.path, false, &locks,
+                                              self.t.path, 0, &locks,
                                               &nlocks);
         if (rc != DAV_STORE_OK)
             return dav_err_from_store(req, rc, "locks");

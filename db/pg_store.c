@@ -484,13 +484,15 @@ static const struct pg_stmt stmts[] = {
       "WHERE space_id = $1 AND path = $2 ORDER BY id" },
     { "collection_seq",
       "SELECT coalesce(max(seq), 0) FROM changes WHERE collection_id = $1" },
-    /* $2: the path and its ancestors; $3: the path; $4: also below it */
+    /* $2: the path and its ancestors; $3: the path; $4: also below it;
+     * $5: its parent, whose depth-0 locks are wanted too, or NULL */
     { "locks_find",
       "SELECT token, root_path, depth, exclusive, owner_xml, "
       "coalesce(principal_id, 0), timeout_s, "
       "floor(extract(epoch FROM expires_at))::bigint FROM locks "
       "WHERE space_id = $1 AND expires_at > now() AND "
-      "((root_path = ANY($2::text[]) AND (depth = -1 OR root_path = $3)) "
+      "((root_path = ANY($2::text[]) AND "
+      "(depth = -1 OR root_path = $3 OR root_path = $5)) "
       "OR ($4 AND root_path >= $3 || '/' AND root_path < $3 || '0')) "
       "ORDER BY root_path, created_at" },
     { "lock_create",
@@ -1818,12 +1820,16 @@ ancestors_array(struct dav_req *req, const char *path)
 
 static enum dav_store_rc
 pg_locks_find(struct dav_req *req, int64_t space_id, const char *path,
-              bool descendants, struct dav_lock **out, size_t *n)
+              unsigned scope, struct dav_lock **out, size_t *n)
 {
     enum dav_store_rc rc;
-    const char *v[4] = { pg_i64(req, space_id), ancestors_array(req, path), path,
-                         descendants ? "true" : "false" };
-    PGresult *r = pg_run(req, "locks_find", 4, v, NULL, 0, &rc);
+    const char *parent = NULL;
+    if ((scope & DAV_LOCKS_PARENT) && path[0] != '\0')
+        parent = arena_strndup(req->arena, path,
+                               (size_t)(strrchr(path, '/') - path));
+    const char *v[5] = { pg_i64(req, space_id), ancestors_array(req, path), path,
+                         (scope & DAV_LOCKS_BELOW) ? "true" : "false", parent };
+    PGresult *r = pg_run(req, "locks_find", 5, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     int rows = PQntuples(r);

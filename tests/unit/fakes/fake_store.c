@@ -1620,8 +1620,12 @@ lock_order_cmp(const void *a, const void *b)
 
 static enum dav_store_rc
 fs_locks_find(struct dav_req *req, int64_t space_id, const char *path,
-              bool descendants, struct dav_lock **out, size_t *n)
+              unsigned scope, struct dav_lock **out, size_t *n)
 {
+    bool descendants = (scope & DAV_LOCKS_BELOW) != 0;
+    size_t parent_len = path[0] != '\0' && (scope & DAV_LOCKS_PARENT)
+                            ? (size_t)(strrchr(path, '/') - path)
+                            : SIZE_MAX;
     FAIL_POINT();
     const struct fs_lock **hits = xmalloc((cur.locks.n + 1) * sizeof(*hits));
     size_t k = 0;
@@ -1634,7 +1638,11 @@ fs_locks_find(struct dav_req *req, int64_t space_id, const char *path,
         /* rooted at an ancestor ("" is the ancestor of everything) */
         bool above = in_subtree(path, lk->root) && !at;
         bool below = strncmp(lk->root, path, pl) == 0 && lk->root[pl] == '/';
-        if (at || (above && lk->infinite) || (descendants && below))
+        bool parent = parent_len != SIZE_MAX &&
+                      strlen(lk->root) == parent_len &&
+                      strncmp(lk->root, path, parent_len) == 0;
+        if (at || (above && lk->infinite) || (descendants && below) ||
+            parent)
             hits[k++] = lk;
     }
     qsort(hits, k, sizeof(*hits), lock_order_cmp);

@@ -411,25 +411,42 @@ test_locks_find(void **state)
     struct dav_lock *out;
     size_t n;
     /* covering: rooted there, or depth infinity above */
-    assert_int_equal(st->locks_find(req, sid, "/a/b", false, &out, &n),
+    assert_int_equal(st->locks_find(req, sid, "/a/b", 0, &out, &n),
                      DAV_STORE_OK);
     assert_int_equal(n, 2);
     assert_string_equal(out[0].token, "urn:uuid:1");
     assert_string_equal(out[1].token, "urn:uuid:2");
     /* a depth-0 lock does not cover what is below it */
-    assert_int_equal(st->locks_find(req, sid, "/a/b/x", false, &out, &n),
+    assert_int_equal(st->locks_find(req, sid, "/a/b/x", 0, &out, &n),
                      DAV_STORE_OK);
     assert_int_equal(n, 1);
     assert_string_equal(out[0].token, "urn:uuid:1");
     /* with descendants */
-    assert_int_equal(st->locks_find(req, sid, "/a/b", true, &out, &n),
+    assert_int_equal(st->locks_find(req, sid, "/a/b", DAV_LOCKS_BELOW, &out, &n),
                      DAV_STORE_OK);
     assert_int_equal(n, 3);
     assert_string_equal(out[2].root, "/a/b/c");
-    assert_int_equal(st->locks_find(req, sid, "", true, &out, &n),
+    assert_int_equal(st->locks_find(req, sid, "", DAV_LOCKS_BELOW, &out, &n),
                      DAV_STORE_OK);
     assert_int_equal(n, 3);
-    assert_int_equal(st->locks_find(req, sid, "/ab", false, &out, &n),
+    assert_int_equal(st->locks_find(req, sid, "/ab", 0, &out, &n),
+                     DAV_STORE_OK);
+    assert_int_equal(n, 0);
+    /* with the parent's depth-0 locks: /a/b/x's parent holds urn:uuid:2 */
+    assert_int_equal(st->locks_find(req, sid, "/a/b/x", DAV_LOCKS_PARENT,
+                                    &out, &n),
+                     DAV_STORE_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(out[1].token, "urn:uuid:2");
+    /* /a/b/c/y's parent is locked (depth 0), /a/b is not its parent */
+    assert_int_equal(st->locks_find(req, sid, "/a/b/c/y", DAV_LOCKS_PARENT,
+                                    &out, &n),
+                     DAV_STORE_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(out[1].token, "urn:uuid:3");
+    /* "/ab"'s parent is the space root, which holds no lock */
+    assert_int_equal(st->locks_find(req, sid, "/ab", DAV_LOCKS_PARENT,
+                                    &out, &n),
                      DAV_STORE_OK);
     assert_int_equal(n, 0);
 
