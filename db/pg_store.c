@@ -112,20 +112,20 @@ struct lease {
     "FROM resources r LEFT JOIN revisions v ON v.id = r.current_rev "        \
     RES_JOINS
 /* A space (row_to_space) by slug $1 if user $2 may reach it: its members
- * and principals granted something inside it by an access control entry. */
+ * and principals granted something inside it by an access control entry
+ * (parvis_acl_reaches, 0009_acl_reach.sql: called only for non-members,
+ * and the plan set up on each execution stays small). */
 #define SPACE_COLS                                                            \
     "s.id, s.slug, s.title, coalesce(m.role, '') AS role, "                  \
     "floor(extract(epoch FROM s.created_at))::bigint AS created, "           \
     "coalesce(s.quota_bytes, -1) AS quota, "                                 \
     "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = s.id) AS has_aces "
 #define SPACE_FOR_USER                                                        \
-    "FROM spaces s LEFT JOIN members m ON m.space_id = s.id "                \
-    "AND m.user_id = $2 "                                                    \
+    "FROM spaces s LEFT JOIN LATERAL (SELECT mm.role, mm.user_id "           \
+    "FROM members mm WHERE mm.space_id = s.id AND mm.user_id = $2 "          \
+    "OFFSET 0) m ON true "                                                   \
     "WHERE s.slug = $1 AND NOT s.archived AND (m.user_id IS NOT NULL OR "    \
-    "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = s.id AND a.is_grant "   \
-    "AND ((a.principal_kind = 'user' AND a.principal_id = $2) OR "           \
-    "(a.principal_kind = 'space' AND a.principal_id IN "                     \
-    "(SELECT space_id FROM members WHERE user_id = $2)))))"
+    "parvis_acl_reaches(s.id, $2))"
 /* The same, showing the approved revision of files (published view). */
 #define RES_FROM_PUBLISHED                                                    \
     "FROM resources r LEFT JOIN revisions v ON v.id = r.approved_rev "       \
