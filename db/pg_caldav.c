@@ -38,19 +38,17 @@ static const struct pg_stmt stmts[] = {
       "AND o.resource_id <> $3" },
     { "cal_range",
       "SELECT r.id, r.space_id, r.path, r.name, coalesce(r.current_rev, 0), "
-      "coalesce(v.size, 0), encode(v.sha256, 'hex'), "
+      "coalesce(r.cur_size, 0), encode(r.cur_sha256, 'hex'), "
       "floor(extract(epoch FROM r.modified_at))::bigint, o.data "
       "FROM calendar_objects o JOIN resources r ON r.id = o.resource_id "
-      "LEFT JOIN revisions v ON v.id = r.current_rev "
       "WHERE o.calendar_id = $1 AND ($2::text IS NULL OR o.component = $2) "
       "AND o.trange && tstzrange(to_timestamp($3::double precision), "
       "to_timestamp($4::double precision), '[)') ORDER BY r.name" },
     { "cal_paths",
       "SELECT r.id, r.space_id, r.path, r.name, coalesce(r.current_rev, 0), "
-      "coalesce(v.size, 0), encode(v.sha256, 'hex'), "
+      "coalesce(r.cur_size, 0), encode(r.cur_sha256, 'hex'), "
       "floor(extract(epoch FROM r.modified_at))::bigint, o.data "
       "FROM resources r JOIN calendar_objects o ON o.resource_id = r.id "
-      "LEFT JOIN revisions v ON v.id = r.current_rev "
       /* The space's key first, so that the paths are found through
        * UNIQUE (space_id, path) instead of a scan of every resource. */
       "WHERE r.space_id = (SELECT space_id FROM calendars "

@@ -117,8 +117,14 @@ struct lease {
 #define RES_JOINS                                                             \
     "LEFT JOIN users cu ON cu.id = r.created_by "                            \
     "LEFT JOIN calendars cal ON cal.resource_id = r.id "
+/* The current revision's values, kept on the resource (0010_current_revision)
+ * and named as the columns of revisions; PostgreSQL folds this into the scan
+ * of resources. */
+#define RES_CURRENT                                                           \
+    "CROSS JOIN LATERAL (SELECT r.cur_num AS num, r.cur_size AS size, "      \
+    "r.cur_type AS content_type, r.cur_sha256 AS sha256) v "
 #define RES_FROM                                                              \
-    "FROM resources r LEFT JOIN revisions v ON v.id = r.current_rev "        \
+    "FROM resources r " RES_CURRENT                                          \
     RES_JOINS
 /* A space (row_to_space) by slug $1 if user $2 may reach it: its members
  * and principals granted something inside it by an access control entry
@@ -172,7 +178,7 @@ static const struct pg_stmt stmts[] = {
       "::int, " RES_SELECT
       "FROM (SELECT " SPACE_COLS SPACE_FOR_USER ") sp "
       "RIGHT JOIN (SELECT 1) one ON true "
-      "LEFT JOIN (resources r LEFT JOIN revisions v ON v.id = r.current_rev "
+      "LEFT JOIN (resources r " RES_CURRENT
       RES_JOINS ") ON r.space_id = sp.id AND r.path = $3" },
     { "spaces_of_user",
       "SELECT s.id, s.slug, s.title, coalesce(m.role, ''), "
@@ -275,7 +281,8 @@ static const struct pg_stmt stmts[] = {
       "(SELECT coalesce(max(num), 0) + 1 FROM revisions "
       "WHERE resource_id = $4), nullif($5, 0), $3, $6, $2) "
       "RETURNING id, num) "
-      "UPDATE resources SET current_rev = rev.id, modified_at = now(), "
+      "UPDATE resources SET current_rev = rev.id, cur_num = rev.num, "
+      "cur_size = $3, cur_type = $6, cur_sha256 = $2, modified_at = now(), "
       "approval_state = 'draft' FROM rev WHERE resources.id = $4 "
       "RETURNING rev.id, rev.num, "
       "floor(extract(epoch FROM resources.modified_at))::bigint" },
@@ -307,8 +314,10 @@ static const struct pg_stmt stmts[] = {
       "n.path = $4 || substr(o.path, length($2) + 1) "
       "WHERE o.space_id = $1 AND (o.path = $2 OR (NOT $5 AND "
       "o.path >= $2 || '/' AND o.path < $2 || '0')) "
-      "RETURNING id, resource_id) "
-      "UPDATE resources SET current_rev = ins.id FROM ins "
+      "RETURNING id, resource_id, num, size, content_type, sha256) "
+      "UPDATE resources SET current_rev = ins.id, cur_num = ins.num, "
+      "cur_size = ins.size, cur_type = ins.content_type, "
+      "cur_sha256 = ins.sha256 FROM ins "
       "WHERE resources.id = ins.resource_id" },
     { "copy_props",
       "INSERT INTO props (space_id, resource_id, ns, name, value) "
@@ -436,7 +445,9 @@ static const struct pg_stmt stmts[] = {
       "WHERE resource_id = $1), nullif($4, 0), size, content_type, sha256, "
       "'restored from revision ' || num FROM src "
       "RETURNING id, num, size, content_type, sha256) "
-      "UPDATE resources SET current_rev = rev.id, modified_at = now(), "
+      "UPDATE resources SET current_rev = rev.id, cur_num = rev.num, "
+      "cur_size = rev.size, cur_type = rev.content_type, "
+      "cur_sha256 = rev.sha256, modified_at = now(), "
       "approval_state = 'draft' FROM rev WHERE resources.id = $1 "
       "RETURNING rev.id, rev.num, rev.size, rev.content_type, "
       "encode(rev.sha256, 'hex'), "
@@ -519,17 +530,16 @@ static const struct pg_stmt stmts[] = {
       "RETURNING floor(extract(epoch FROM expires_at))::bigint" },
     { "lock_remove", "DELETE FROM locks WHERE token = $1" },
     { "quota_get",
-      "SELECT coalesce((SELECT sum(v.size) FROM resources r "
-      "JOIN revisions v ON v.id = r.current_rev WHERE r.space_id = $1 "
-      "AND r.path NOT LIKE '/.trash/%'), 0), "
+      "SELECT coalesce((SELECT sum(r.cur_size) FROM resources r "
+      "WHERE r.space_id = $1 AND r.path NOT LIKE '/.trash/%'), 0), "
       "coalesce(quota_bytes, -1) FROM spaces WHERE id = $1" },
     /* NO KEY UPDATE: writers of the space wait for each other, not for
      * the KEY SHARE locks of its rows' foreign keys. */
     { "quota_lock",
       "SELECT 1 FROM spaces WHERE id = $1 FOR NO KEY UPDATE" },
     { "tree_size",
-      "SELECT coalesce(sum(v.size), 0) FROM resources r "
-      "JOIN revisions v ON v.id = r.current_rev WHERE r.space_id = $1 AND "
+      "SELECT coalesce(sum(r.cur_size), 0) FROM resources r "
+      "WHERE r.space_id = $1 AND "
       "(r.path = $2 OR (r.path >= $2 || '/' AND r.path < $2 || '0'))" },
     { "mtime_set",
       "UPDATE resources SET modified_at = to_timestamp($2) WHERE id = $1" },

@@ -51,6 +51,8 @@ import uuid
 import pytest
 import requests
 
+from dav_helpers import CURRENT_REVISION_MISMATCH_SQL
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 SEED_USERS = {
@@ -656,6 +658,12 @@ def server(bins, cluster, seed):
         raise
     yield srv
     _teardown_server(srv)
+    # Whatever the session's tests did, each resource still agrees with
+    # its current revision (the copy of migration 0010).
+    rows = cluster.psql(CURRENT_REVISION_MISMATCH_SQL)
+    if rows:
+        pytest.fail(f"resources whose current revision columns differ from "
+                    f"the revision: {rows[:20]}", pytrace=False)
 
 
 @pytest.fixture

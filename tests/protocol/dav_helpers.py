@@ -381,3 +381,17 @@ def revisions_of(cluster, path, slug="s1"):
         "where s.slug = %s and r.path = %s order by v.num"
         % (sql_str(slug), sql_str(path)))
     return [(int(a), int(b), int(c), d, e, f) for a, b, c, d, e, f in rows]
+
+
+# The current revision's values kept on each resource (migration 0010)
+# against the revision itself: rows where they differ.
+CURRENT_REVISION_MISMATCH_SQL = """
+    SELECT r.space_id, r.path
+      FROM resources r LEFT JOIN revisions v ON v.id = r.current_rev
+     WHERE (r.cur_num, r.cur_size, r.cur_type, r.cur_sha256)
+           IS DISTINCT FROM (v.num, v.size, v.content_type, v.sha256)
+     ORDER BY 1, 2"""
+
+
+def current_revision_mismatches(cluster, db="parvis"):
+    return cluster.psql(CURRENT_REVISION_MISMATCH_SQL, db=db)

@@ -3,10 +3,16 @@ every PUT is a new revision row; equal bytes share chunks."""
 
 import hashlib
 import os
+import types
+import uuid
 
 import pytest
+import requests
 
-from dav_helpers import (assert_status, dav, db_path, join, put,
+from conftest import ParvisServer, _teardown_server, make_ctl, seed_database
+
+from dav_helpers import (assert_status, current_revision_mismatches, dav,
+                         db_path, join, put,
                          resource_row, revisions_of, space_id, sql_str)
 
 CHUNK_MAX = 256 * 1024
@@ -185,3 +191,72 @@ def test_new_revision_with_same_bytes_as_old_adds_no_chunk(cluster, alice,
     assert_status(put(alice, url, a), 200, 204)
     assert chunk_count(cluster, sid) == before
     assert dav(alice, "GET", url).content == a
+
+
+def test_resources_carry_their_current_revision(cluster, alice, coll):
+    """A resource keeps its current revision's number, size, type and hash
+    (migration 0010): after PUTs, an overwrite, a COPY of a tree and a
+    MOVE, every resource in the database agrees with its revision."""
+    folder = join(coll, "tree", collection=True)
+    assert_status(dav(alice, "MKCOL", folder), 201)
+    for i in range(3):
+        assert_status(put(alice, join(folder, f"f{i}.txt"), b"x" * (i + 1),
+                          headers={"Content-Type": "text/plain"}), 201)
+    assert_status(put(alice, join(folder, "f0.txt"), os.urandom(5000),
+                      headers={"Content-Type": "application/pdf"}), 204)
+    copy = join(coll, "copy", collection=True)
+    assert_status(dav(alice, "COPY", folder,
+                      headers={"Destination": copy, "Depth": "infinity"}), 201)
+    moved = join(coll, "moved", collection=True)
+    assert_status(dav(alice, "MOVE", copy, headers={"Destination": moved}),
+                  201)
+    sid = space_id(cluster)
+    rows = cluster.psql(
+        f"SELECT r.name, r.cur_num, r.cur_size, r.cur_type "
+        f"FROM resources r WHERE r.space_id = {sid} AND r.parent_path = "
+        f"{sql_str(db_path(moved).rstrip('/'))} ORDER BY r.name")
+    assert [tuple(str(c) for c in row) for row in rows] == [
+        ("f0.txt", "1", "5000", "application/pdf"),
+        ("f1.txt", "1", "2", "text/plain"),
+        ("f2.txt", "1", "3", "text/plain")], rows
+    assert current_revision_mismatches(cluster) == []
+
+
+def test_migration_0010_fills_in_existing_resources(bins, cluster):
+    """A database written before migration 0010 gets each resource's
+    current revision values filled in when it is migrated."""
+    db = "currev_" + uuid.uuid4().hex[:8]
+    cluster.psql(f"CREATE DATABASE {db} OWNER parvis", db="postgres")
+    dsn = cluster.dsn.replace("dbname=parvis", "dbname=" + db)
+    ctl = make_ctl(bins, dsn)
+    seed_database(ctl, spaces={"s1": "Space one"},
+                  users={"alice": ("s1", "editor")})
+    srv = ParvisServer(bins, types.SimpleNamespace(dsn=dsn))
+    srv.start()
+    try:
+        http = requests.Session()
+        http.trust_env = False
+        http.auth = ("alice", "alice-pw")
+        base = srv.space_url("s1")
+        assert_status(http.request("MKCOL", base + "old/"), 201)
+        for name, body in (("a.txt", b"one"), ("b.bin", os.urandom(7000)),
+                           ("a.txt", b"one, then two")):
+            assert http.put(base + "old/" + name, data=body).status_code \
+                in (201, 204)
+    finally:
+        _teardown_server(srv)
+    # Back to the schema before 0010, the data kept.
+    cluster.psql("ALTER TABLE resources DROP COLUMN cur_num, "
+                 "DROP COLUMN cur_size, DROP COLUMN cur_type, "
+                 "DROP COLUMN cur_sha256; "
+                 "DELETE FROM schema_version WHERE version = 10", db=db)
+    ctl("migrate")
+    rows = cluster.psql(
+        "SELECT name, cur_num, cur_size, encode(cur_sha256, 'hex') "
+        "FROM resources WHERE parent_path = '/old' ORDER BY name", db=db)
+    assert [tuple(str(c) for c in row) for row in rows] == [
+        ("a.txt", "2", "13", hashlib.sha256(b"one, then two").hexdigest()),
+        (rows[1][0], "1", "7000", rows[1][3])], rows
+    assert rows[1][0] == "b.bin" and len(rows[1][3]) == 64, rows
+    assert current_revision_mismatches(cluster, db) == []
+    cluster.psql(f"DROP DATABASE {db}", db="postgres")
