@@ -91,8 +91,8 @@ struct lease {
 
 /* ---- statements ------------------------------------------------------------ */
 
-/* The columns of a resource (row_to_res), then the joins they need. */
-/* Per row, as listings run it a thousand times a page: epoch seconds through
+/* The columns of a resource (row_to_res), then the joins they need.
+ * Per row, as listings run it a thousand times a page: epoch seconds through
  * date_part (double precision, exact to the microsecond at these
  * magnitudes) rather than extract (numeric), and the names of approvers
  * and of who trashed looked up only when there is one (a subplan run with
