@@ -15,8 +15,13 @@ ALTER TABLE resources
     ADD COLUMN cur_type text,
     ADD COLUMN cur_sha256 bytea;
 
+-- Filling them in changes no resource as clients see it: the change log's
+-- trigger (which would hold every row twice to find that out) is off for
+-- it.
+ALTER TABLE resources DISABLE TRIGGER resources_log_update;
 UPDATE resources r
    SET cur_num = v.num, cur_size = v.size, cur_type = v.content_type,
        cur_sha256 = v.sha256
   FROM revisions v
  WHERE v.id = r.current_rev;
+ALTER TABLE resources ENABLE TRIGGER resources_log_update;
