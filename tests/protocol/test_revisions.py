@@ -245,11 +245,15 @@ def test_migration_0010_fills_in_existing_resources(bins, cluster):
                 in (201, 204)
     finally:
         _teardown_server(srv)
-    # Back to the schema before 0010, the data kept.
-    cluster.psql("ALTER TABLE resources DROP COLUMN cur_num, "
+    # Back to the schema before 0010 (and 0011, which needs it), the data
+    # kept.
+    cluster.psql("DROP TRIGGER resources_current_revision_copy ON resources; "
+                 "DROP TRIGGER resources_current_revision_insert ON resources; "
+                 "DROP FUNCTION parvis_current_revision_copy(); "
+                 "ALTER TABLE resources DROP COLUMN cur_num, "
                  "DROP COLUMN cur_size, DROP COLUMN cur_type, "
                  "DROP COLUMN cur_sha256; "
-                 "DELETE FROM schema_version WHERE version = 10", db=db)
+                 "DELETE FROM schema_version WHERE version IN (10, 11)", db=db)
     ctl("migrate")
     rows = cluster.psql(
         "SELECT name, cur_num, cur_size, encode(cur_sha256, 'hex') "
@@ -260,3 +264,51 @@ def test_migration_0010_fills_in_existing_resources(bins, cluster):
     assert rows[1][0] == "b.bin" and len(rows[1][3]) == 64, rows
     assert current_revision_mismatches(cluster, db) == []
     cluster.psql(f"DROP DATABASE {db}", db="postgres")
+
+
+def test_writer_setting_current_rev_alone_gets_the_copy_filled(
+        cluster, alice, coll):
+    """A server older than migration 0010 (during a rolling upgrade) sets
+    current_rev without the copy of the revision's values: the guard of
+    migration 0011 fills it in, for a new revision of an existing file and
+    for a file it creates, and GET then reports the revision it wrote."""
+    url = join(coll, "by-an-old-server.txt")
+    assert_status(put(alice, url, b"written by this version\n",
+                      headers={"Content-Type": "text/plain"}), 201)
+    sid = space_id(cluster)
+    path = sql_str(db_path(url))
+    # A new revision as an old server wrote it: same content, another type.
+    cluster.psql(
+        f"WITH rev AS (INSERT INTO revisions (space_id, resource_id, num, "
+        f"size, content_type, sha256) SELECT v.space_id, r.id, 2, v.size, "
+        f"'text/x-old-server', v.sha256 FROM resources r JOIN revisions v "
+        f"ON v.id = r.current_rev WHERE r.space_id = {sid} AND r.path = {path} "
+        f"RETURNING id, resource_id) "
+        f"UPDATE resources SET current_rev = rev.id, modified_at = now() "
+        f"FROM rev WHERE resources.id = rev.resource_id")
+    # A file an old server copied: the row first, then its revision.
+    copy = join(coll, "copied-by-an-old-server.txt")
+    cpath = sql_str(db_path(copy))
+    parent = sql_str(db_path(coll))
+    cluster.psql(
+        f"INSERT INTO resources (space_id, path, parent_path, name, kind) "
+        f"VALUES ({sid}, {cpath}, {parent}, 'copied-by-an-old-server.txt', 1); "
+        f"WITH rev AS (INSERT INTO revisions (space_id, resource_id, num, "
+        f"size, content_type, sha256) SELECT v.space_id, n.id, 1, v.size, "
+        f"v.content_type, v.sha256 FROM resources o JOIN revisions v "
+        f"ON v.id = o.current_rev JOIN resources n ON n.space_id = o.space_id "
+        f"AND n.path = {cpath} WHERE o.space_id = {sid} AND o.path = {path} "
+        f"RETURNING id, resource_id) "
+        f"UPDATE resources SET current_rev = rev.id FROM rev "
+        f"WHERE resources.id = rev.resource_id")
+    rows = cluster.psql(
+        f"SELECT name, cur_num, cur_size, cur_type FROM resources "
+        f"WHERE space_id = {sid} AND path IN ({path}, {cpath}) ORDER BY name")
+    size = str(len(b"written by this version\n"))
+    assert [tuple(str(c) for c in row) for row in rows] == [
+        ("by-an-old-server.txt", "2", size, "text/x-old-server"),
+        ("copied-by-an-old-server.txt", "1", size, "text/x-old-server")], rows
+    assert current_revision_mismatches(cluster) == []
+    r = alice.get(url)
+    assert r.status_code == 200 and r.content == b"written by this version\n"
+    assert r.headers["Content-Type"].startswith("text/x-old-server"), r.headers
