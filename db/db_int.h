@@ -29,8 +29,10 @@ struct db_conn {
      * (SQLSTATE 25006); close the connection when the lease ends. */
     bool reopen;
     /* Pool only: when the plans of its prepared statements were made
-     * (CLOCK_MONOTONIC seconds); see PLAN_SECONDS in db/pg_store.c. */
+     * (CLOCK_MONOTONIC seconds), and how long they are kept before they
+     * are made again; see PLAN_SECONDS in db/pg_store.c. */
     time_t planned_at;
+    time_t plan_interval;
 };
 
 /* Map a failed result to a store code, logging SQLSTATE and message.
