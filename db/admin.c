@@ -635,19 +635,13 @@ db_audit_list(struct db_conn *c, const struct db_audit_filter *f,
         5, v, fn, ctx, NULL, err, errlen);
 }
 
+/* A row of integers into the int64_t array ctx, one per column. */
 static void
-first_int(void *ctx, int ncols, const char *const *cols)
-{
-    (void)ncols;
-    *(int64_t *)ctx = strtoll(cols[0], NULL, 10);
-}
-
-static void
-two_ints(void *ctx, int ncols, const char *const *cols)
+row_ints(void *ctx, int ncols, const char *const *cols)
 {
     int64_t *out = ctx;
-    out[0] = strtoll(cols[0], NULL, 10);
-    out[1] = ncols > 1 ? strtoll(cols[1], NULL, 10) : 0;
+    for (int i = 0; i < ncols; i++)
+        out[i] = strtoll(cols[i], NULL, 10);
 }
 
 enum db_admin_rc
@@ -661,7 +655,7 @@ db_audit_seal(struct db_conn *c, bool wait, int64_t *sealed, char *err,
     do {
         n = 0;
         rc = admin_exec(c, "SELECT parvis_audit_seal(5000, $1::boolean)", 1,
-                        v, first_int, &n, NULL, err, errlen);
+                        v, row_ints, &n, NULL, err, errlen);
         *sealed += n;
     } while (rc == DB_ADMIN_OK && n == 5000);
     return rc;
@@ -700,7 +694,7 @@ db_audit_verify(struct db_conn *c, int64_t *rows, int64_t *bad, char *err,
     int64_t sealed, read_only = 0;
     enum db_admin_rc rc = admin_exec(
         c, "SELECT (current_setting('transaction_read_only') = 'on')::int",
-        0, NULL, first_int, &read_only, NULL, err, errlen);
+        0, NULL, row_ints, &read_only, NULL, err, errlen);
     if (rc == DB_ADMIN_OK && !read_only)
         rc = db_audit_seal(c, true, &sealed, err, errlen);
     if (rc != DB_ADMIN_OK)
@@ -740,7 +734,7 @@ db_audit_verify(struct db_conn *c, int64_t *rows, int64_t *bad, char *err,
         "::text, (SELECT CASE WHEN q.is_called AND q.last_value > m.id "
         "THEN m.id + 1 ELSE 0 END FROM audit_seq q, "
         "(SELECT coalesce(max(id), 0) AS id FROM audit) m)::text",
-        0, NULL, two_ints, found, NULL, err, errlen);
+        0, NULL, row_ints, found, NULL, err, errlen);
     int64_t lost = found[0], tail = found[1];
     *bad = first_bad(first_bad(vs.bad, lost), tail);
     return rc;

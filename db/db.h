@@ -31,8 +31,8 @@ const struct caldav_store_ops *db_caldav_ops(void);
 
 /* The thread that seals the audit chain on a connection of its own
  * (decision 0013): interval_ms after a commit of the pool's that added
- * audit rows, and every few seconds for rows written elsewhere; NULL if it
- * cannot start.  Start it before the pool serves requests, stop it after;
+ * audit rows, at start, and once a minute when idle for rows written
+ * elsewhere; NULL if it cannot start.  Start it before the pool serves requests, stop it after;
  * stopping seals what was committed before, then joins it. */
 struct db_sealer;
 struct db_sealer *db_sealer_start(struct db_pool *pool, const char *dsn,

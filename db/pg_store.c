@@ -1708,8 +1708,9 @@ pg_chunk_read(struct dav_req *req, int64_t space_id,
         const char *v[2] = { sid, (const char *)sha256 };
         int lens[2] = { 0, 32 };
         int fmts[2] = { 0, 1 };
+        const char *what;
         PGresult *r = lease_exec(l, "chunk_read", NULL, 2, v, lens, fmts, 1,
-                                 NULL);
+                                 &what);
         if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
             size_t have = (size_t)PQgetlength(r, 0, 0);
             if ((size_t)off + len <= have) {
@@ -1724,7 +1725,7 @@ pg_chunk_read(struct dav_req *req, int64_t space_id,
         } else if (PQresultStatus(r) == PGRES_TUPLES_OK) {
             rc = DAV_STORE_NOTFOUND;
         } else {
-            rc = pg_result_rc(l->c, r, "chunk_read", req->id);
+            rc = pg_result_rc(l->c, r, what, req->id);
         }
         bool broken = conn_broken(l->c->pg, r);
         PQclear(r);
@@ -1851,10 +1852,9 @@ pg_locks_find(struct dav_req *req, int64_t space_id, const char *path,
               unsigned scope, struct dav_lock **out, size_t *n)
 {
     enum dav_store_rc rc;
-    const char *parent = NULL;
+    const char *parent = NULL, *name;
     if ((scope & DAV_LOCKS_PARENT) && path[0] != '\0')
-        parent = arena_strndup(req->arena, path,
-                               (size_t)(strrchr(path, '/') - path));
+        split_path(req, path, &parent, &name);
     const char *v[5] = { pg_i64(req, space_id), ancestors_array(req, path), path,
                          (scope & DAV_LOCKS_BELOW) ? "true" : "false", parent };
     PGresult *r = pg_run(req, "locks_find", 5, v, NULL, 0, &rc);

@@ -1623,9 +1623,8 @@ fs_locks_find(struct dav_req *req, int64_t space_id, const char *path,
               unsigned scope, struct dav_lock **out, size_t *n)
 {
     bool descendants = (scope & DAV_LOCKS_BELOW) != 0;
-    size_t parent_len = path[0] != '\0' && (scope & DAV_LOCKS_PARENT)
-                            ? (size_t)(strrchr(path, '/') - path)
-                            : SIZE_MAX;
+    /* the parent's length, or -1 when its locks are not wanted */
+    long plen = (scope & DAV_LOCKS_PARENT) ? parent_len(path) : -1;
     FAIL_POINT();
     const struct fs_lock **hits = xmalloc((cur.locks.n + 1) * sizeof(*hits));
     size_t k = 0;
@@ -1638,9 +1637,8 @@ fs_locks_find(struct dav_req *req, int64_t space_id, const char *path,
         /* rooted at an ancestor ("" is the ancestor of everything) */
         bool above = in_subtree(path, lk->root) && !at;
         bool below = strncmp(lk->root, path, pl) == 0 && lk->root[pl] == '/';
-        bool parent = parent_len != SIZE_MAX &&
-                      strlen(lk->root) == parent_len &&
-                      strncmp(lk->root, path, parent_len) == 0;
+        bool parent = plen >= 0 && strlen(lk->root) == (size_t)plen &&
+                      strncmp(lk->root, path, (size_t)plen) == 0;
         if (at || (above && lk->infinite) || (descendants && below) ||
             parent)
             hits[k++] = lk;
