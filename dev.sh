@@ -45,7 +45,8 @@ commands:
                           (build-asan/ with --enable-sanitizers for --sanitize)
   run                     build, start the dev PostgreSQL cluster (./var), set up
                           user/space "demo" and run build/parvisd in the foreground
-                          (Ctrl-C stops parvisd, then PostgreSQL)
+                          (Ctrl-C stops parvisd, then PostgreSQL); large chunks
+                          are cached in ./var/chunk-cache
   test [--sanitize] [PYTEST ARGS...]
                           make check (unit tests), then the protocol tests
                           (pytest tests/protocol; a tests/... argument replaces
@@ -331,7 +332,10 @@ cmd_run() {
 
 EOF
 	# In the background so that our traps run while we wait for it.
-	PARVIS_LISTEN="$listen" PARVIS_DSN="$DEV_DSN" "$ROOT/build/parvisd" </dev/null &
+	# Large chunks are cached in var/chunk-cache (emptied at each start).
+	PARVIS_LISTEN="$listen" PARVIS_DSN="$DEV_DSN" \
+		PARVIS_CHUNK_CACHE_DIR="$ROOT/var/chunk-cache" \
+		"$ROOT/build/parvisd" </dev/null &
 	PARVISD_PID=$!
 	local rc=0
 	wait "$PARVISD_PID" || rc=$?

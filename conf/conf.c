@@ -106,6 +106,7 @@ static const struct num_key num_keys[] = {
     NUM_KEY(max_instances, 100, 1000000),
     NUM_KEY(max_attendees, 1, 100000),
     NUM_KEY(audit_seal_interval, 10, 60000),
+    NUM_KEY(chunk_cache_size, 16, 1024 * 1024),
 };
 
 /* Set k if it is a numeric key: 1 done, 0 not numeric, -1 out of range. */
@@ -168,6 +169,9 @@ set_key(struct conf *c, const char *k, const char *v, char *err, size_t errlen)
     } else if (strcmp(k, "anonymous_user") == 0) {
         free(c->anonymous_user);
         c->anonymous_user = v[0] != '\0' ? xstrdup(v) : NULL;
+    } else if (strcmp(k, "chunk_cache_dir") == 0) {
+        free(c->chunk_cache_dir);
+        c->chunk_cache_dir = v[0] != '\0' ? xstrdup(v) : NULL;
     } else if (strcmp(k, "tls_cert") == 0) {
         free(c->tls_cert);
         c->tls_cert = v[0] != '\0' ? xstrdup(v) : NULL;
@@ -212,6 +216,7 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
     c->max_instances = 10000;
     c->max_attendees = 1000;
     c->audit_seal_interval = 200;
+    c->chunk_cache_size = 1024;
 
     if (path != NULL) {
         FILE *f = fopen(path, "r");
@@ -269,6 +274,11 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
     if (env != NULL && env[0] != '\0') {
         free(c->dsn);
         c->dsn = xstrdup(env);
+    }
+    env = getenv("PARVIS_CHUNK_CACHE_DIR");
+    if (env != NULL && env[0] != '\0') {
+        free(c->chunk_cache_dir);
+        c->chunk_cache_dir = xstrdup(env);
     }
     env = getenv("PARVIS_LISTEN");
     if (env != NULL && env[0] != '\0') {

@@ -40,11 +40,14 @@ struct conf {
     unsigned max_attendees;   /* ATTENDEEs per component */
     unsigned audit_seal_interval; /* ms from a commit to the sealing of its
                                      audit rows (0008_audit_seal.sql) */
+    char *chunk_cache_dir;    /* large chunks cached in files; NULL: none */
+    unsigned chunk_cache_size; /* MiB the files may take */
 };
 
 /*
  * Fill *c with defaults, then read 'path' (NULL: no file), then apply the
- * PARVIS_DSN and PARVIS_LISTEN environment overrides.  On failure writes a
+ * PARVIS_DSN, PARVIS_LISTEN and PARVIS_CHUNK_CACHE_DIR environment
+ * overrides.  On failure writes a
  * message of at most errlen bytes to err and returns false.  Strings are
  * malloc'd and live for the process.
  */

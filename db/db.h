@@ -24,6 +24,14 @@ struct db_conn;
 struct db_pool *db_pool_create(const char *dsn, unsigned size);
 void db_pool_destroy(struct db_pool *p);
 
+/* Keep chunks larger than the in-memory cache takes in files of 'dir', at
+ * most 'budget' bytes (db/disk_cache.h): written as uploads pass, read
+ * before asking PostgreSQL.  Call before the pool serves requests; the
+ * pool closes it.  False with a message in err if the directory cannot be
+ * used. */
+bool db_pool_cache_dir(struct db_pool *p, const char *dir, uint64_t budget,
+                       char *err, size_t errlen);
+
 /* The store operations over a pool; the pool is the server's store_ctx. */
 const struct dav_store_ops *db_store_ops(void);
 struct caldav_store_ops;

@@ -10,7 +10,8 @@ DB_MIGRATIONS = db/migrations/0001_initial.sql \
 	db/migrations/0010_current_revision.sql \
 	db/migrations/0011_current_revision_guard.sql
 libdb_a_SOURCES = db/db.h db/db_int.h db/pg_store.c db/pg_caldav.c db/admin.c \
-	db/chunk_cache.h db/chunk_cache.c db/sealer.c
+	db/chunk_cache.h db/chunk_cache.c db/disk_cache.h db/disk_cache.c \
+	db/sealer.c
 nodist_libdb_a_SOURCES = db/migrations_gen.c
 libdb_a_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS)
 BUILT_SOURCES += db/migrations_gen.c

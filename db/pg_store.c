@@ -21,6 +21,7 @@
  * MOVE and DELETE of a tree are a handful of statements whatever its size.
  */
 #include "db/chunk_cache.h"
+#include "db/disk_cache.h"
 #include "db/db_int.h"
 
 #include <errno.h>
@@ -53,13 +54,16 @@ struct db_pool {
     struct db_conn *conns;
     bool *busy;
     struct chunk_cache *chunks;   /* hot small chunks; may be NULL */
+    struct disk_cache *disk;      /* larger chunks in files; may be NULL */
     struct db_sealer *sealer;     /* set while no request runs; may be NULL */
 };
 
 /* The chunk cache keeps chunks of at most CHUNK_CACHE_MAX_CHUNK bytes (the
  * content of small files, read again and again) within CHUNK_CACHE_BYTES;
  * the 256 KiB chunks of large files stream past it, so that a large
- * transfer neither evicts the hot set nor grows the process. */
+ * transfer neither evicts the hot set nor grows the process.  Those go to
+ * the disk cache when there is one (chunk_cache_dir), as they are uploaded
+ * and as they are read from PostgreSQL. */
 #define CHUNK_CACHE_BYTES (16u * 1024 * 1024)
 #define CHUNK_CACHE_MAX_CHUNK (64u * 1024)
 
@@ -649,6 +653,25 @@ db_pool_create(const char *dsn, unsigned size)
     return p;
 }
 
+bool
+db_pool_cache_dir(struct db_pool *p, const char *dir, uint64_t budget,
+                  char *err, size_t errlen)
+{
+    p->disk = disk_cache_open(dir, budget, err, errlen);
+    return p->disk != NULL;
+}
+
+/* Keep a chunk in the cache it belongs to. */
+static void
+cache_chunk(struct db_pool *p, int64_t space_id,
+            const unsigned char sha256[32], const void *data, size_t len)
+{
+    if (len <= CHUNK_CACHE_MAX_CHUNK)
+        chunk_cache_put(p->chunks, space_id, sha256, data, len);
+    else
+        disk_cache_put(p->disk, space_id, sha256, data, len);
+}
+
 void
 db_pool_set_sealer(struct db_pool *p, struct db_sealer *s)
 {
@@ -664,6 +687,7 @@ db_pool_destroy(struct db_pool *p)
         if (p->conns[i].pg != NULL)
             PQfinish(p->conns[i].pg);
     chunk_cache_destroy(p->chunks);
+    disk_cache_close(p->disk);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->cond);
     free(p->conns);
@@ -1603,6 +1627,11 @@ pg_chunk_put(struct dav_req *req, int64_t space_id,
     snprintf(slen, sizeof(slen), "%zu", len);
     const char *v[4] = { sid, (const char *)sha256, slen, (const char *)data };
     int lens[4] = { 0, 32, 0, (int)len };
+    /* A chunk of a transaction that then fails may stay cached: harmless,
+     * since it is found only under the hash of its own bytes. */
+    if (len > CHUNK_CACHE_MAX_CHUNK)
+        disk_cache_put(((struct db_pool *)req->srv->store_ctx)->disk,
+                       space_id, sha256, data, len);
     int fmts[4] = { 0, 1, 0, 1 };
     /* Each chunk waits for the next statement (the next chunk, or the
      * revision at the end) and goes with it.  Called once per chunk of an
@@ -1692,8 +1721,10 @@ pg_chunk_read(struct dav_req *req, int64_t space_id,
               const unsigned char sha256[32], int64_t off, size_t len,
               void *dst)
 {
-    struct chunk_cache *cache = ((struct db_pool *)req->srv->store_ctx)->chunks;
-    if (chunk_cache_get(cache, space_id, sha256, (size_t)off, len, dst))
+    struct db_pool *pool = req->srv->store_ctx;
+    if (chunk_cache_get(pool->chunks, space_id, sha256, (size_t)off, len,
+                        dst) ||
+        disk_cache_get(pool->disk, space_id, sha256, (size_t)off, len, dst))
         return DAV_STORE_OK;
     bool own = req->store_conn == NULL ||
                ((struct lease *)req->store_conn)->c == NULL;
@@ -1716,9 +1747,8 @@ pg_chunk_read(struct dav_req *req, int64_t space_id,
             if ((size_t)off + len <= have) {
                 memcpy(dst, PQgetvalue(r, 0, 0) + off, len);
                 rc = DAV_STORE_OK;
-                if (have <= CHUNK_CACHE_MAX_CHUNK)
-                    chunk_cache_put(cache, space_id, sha256,
-                                    PQgetvalue(r, 0, 0), have);
+                cache_chunk(pool, space_id, sha256, PQgetvalue(r, 0, 0),
+                            have);
             } else {
                 rc = DAV_STORE_ERROR;
             }

@@ -28,8 +28,10 @@ usage(FILE *f)
           "  -h, --help         show this help\n"
           "  -V, --version      show the version\n"
           "\n"
-          "Environment: PARVIS_DSN (libpq conninfo) and PARVIS_LISTEN\n"
-          "(host:port) override the file.  PARVIS_LOG_LEVEL=debug logs more.\n",
+          "Environment: PARVIS_DSN (libpq conninfo), PARVIS_LISTEN\n"
+          "(host:port) and PARVIS_CHUNK_CACHE_DIR (a private directory for\n"
+          "the cache of large content chunks) override the file.\n"
+          "PARVIS_LOG_LEVEL=debug logs more.\n",
           f);
 }
 
@@ -124,6 +126,14 @@ main(int argc, char **argv)
     caldav_register(reg, db_caldav_ops());
 
     struct db_pool *pool = db_pool_create(conf.dsn, conf.db_pool_size);
+    if (conf.chunk_cache_dir != NULL &&
+        !db_pool_cache_dir(pool, conf.chunk_cache_dir,
+                           (uint64_t)conf.chunk_cache_size << 20, err,
+                           sizeof(err))) {
+        fprintf(stderr, "parvisd: chunk_cache_dir: %s\n", err);
+        db_pool_destroy(pool);
+        return 1;
+    }
     struct dav_server dav = {
         .conf = &conf,
         .max_xml_body = conf.max_xml_body,

@@ -420,6 +420,7 @@ class ParvisServer:
         self.conf_path = os.path.join(self.tmpdir, "parvis.conf")
         self.log_path = os.path.join(self.tmpdir, "parvisd.log")
         self.access_log_path = os.path.join(self.tmpdir, "access.log")
+        self.chunk_cache_dir = os.path.join(self.tmpdir, "chunk-cache")
         self.port = None
         self.proc = None
         self.returncode = None
@@ -438,6 +439,8 @@ class ParvisServer:
             f"access_log = {self.access_log_path}",
             # The throwaway cluster runs with fsync off, for speed.
             "allow_unsafe_database = true",
+            # As ./dev.sh run serves: large chunks cached on disk.
+            f"chunk_cache_dir = {self.chunk_cache_dir}",
         ]
         if isinstance(self.extra_conf, dict):
             lines += [f"{k} = {v}" for k, v in self.extra_conf.items()]
@@ -487,6 +490,7 @@ class ParvisServer:
         # The environment takes precedence over the conf file: drop it.
         env.pop("PARVIS_DSN", None)
         env.pop("PARVIS_LISTEN", None)
+        env.pop("PARVIS_CHUNK_CACHE_DIR", None)
         log = open(self.log_path, "ab")
         try:
             self.proc = subprocess.Popen(

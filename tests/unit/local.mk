@@ -47,5 +47,12 @@ tests_unit_test_chunk_cache_SOURCES = tests/unit/db/test_chunk_cache.c \
 tests_unit_test_chunk_cache_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_chunk_cache_LDADD = libdb.a libcore.a $(UNIT_LIBS) -lpthread
 
+# db/'s disk cache of large chunks (in a temporary directory).
+check_PROGRAMS += tests/unit/test_disk_cache
+tests_unit_test_disk_cache_SOURCES = tests/unit/db/test_disk_cache.c \
+	$(UNIT_HDRS)
+tests_unit_test_disk_cache_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_disk_cache_LDADD = libdb.a libcore.a $(UNIT_LIBS) -lpthread
+
 TESTS += $(check_PROGRAMS)
 endif

@@ -26,6 +26,8 @@ conf_release(struct conf *c)
     free(c->realm);
     free(c->tls_cert);
     free(c->tls_key);
+    free(c->anonymous_user);
+    free(c->chunk_cache_dir);
     memset(c, 0, sizeof(*c));
 }
 
@@ -49,6 +51,7 @@ setup(void **state)
 {
     unsetenv("PARVIS_DSN");
     unsetenv("PARVIS_LISTEN");
+    unsetenv("PARVIS_CHUNK_CACHE_DIR");
     conf_path[0] = '\0';
     return unit_arena_setup(state);
 }
@@ -58,6 +61,7 @@ teardown(void **state)
 {
     unsetenv("PARVIS_DSN");
     unsetenv("PARVIS_LISTEN");
+    unsetenv("PARVIS_CHUNK_CACHE_DIR");
     if (conf_path[0] != '\0')
         unlink(conf_path);
     return unit_arena_teardown(state);
@@ -94,6 +98,8 @@ assert_defaults(const struct conf *c)
     assert_int_equal(c->max_instances, 10000);
     assert_int_equal(c->max_attendees, 1000);
     assert_int_equal(c->audit_seal_interval, 200);
+    assert_null(c->chunk_cache_dir);
+    assert_int_equal(c->chunk_cache_size, 1024);
 }
 
 static void
@@ -223,6 +229,8 @@ test_bad_numbers(void **state)
         "max_attendees = 100001",
         "audit_seal_interval = 9",
         "audit_seal_interval = 60001",
+        "chunk_cache_size = 15",
+        "chunk_cache_size = 1048577",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char text[128];
@@ -251,7 +259,8 @@ test_bad_numbers(void **state)
                                   "max_resource_size = 67108864\n"
                                   "max_instances = 1000000\n"
                                   "max_attendees = 100000\n"
-                                  "audit_seal_interval = 60000\n");
+                                  "audit_seal_interval = 60000\n"
+                                  "chunk_cache_size = 1048576\n");
     struct conf c;
     char err[256] = "";
     if (!conf_load(&c, path, err, sizeof(err)))
@@ -270,6 +279,7 @@ test_bad_numbers(void **state)
     assert_int_equal(c.max_instances, 1000000);
     assert_int_equal(c.max_attendees, 100000);
     assert_int_equal(c.audit_seal_interval, 60000);
+    assert_int_equal(c.chunk_cache_size, 1048576);
     conf_release(&c);
     unlink(path);
     /* and so are the lower ones */
@@ -281,7 +291,8 @@ test_bad_numbers(void **state)
                       "max_resource_size = 1024\n"
                       "max_instances = 100\n"
                       "max_attendees = 1\n"
-                      "audit_seal_interval = 10\n");
+                      "audit_seal_interval = 10\n"
+                      "chunk_cache_size = 16\n");
     if (!conf_load(&c, path, err, sizeof(err)))
         fail_msg("%s", err);
     assert_int_equal(c.max_header_block, 4096);
@@ -293,6 +304,7 @@ test_bad_numbers(void **state)
     assert_int_equal(c.max_instances, 100);
     assert_int_equal(c.max_attendees, 1);
     assert_int_equal(c.audit_seal_interval, 10);
+    assert_int_equal(c.chunk_cache_size, 16);
     conf_release(&c);
 }
 
@@ -377,18 +389,21 @@ test_env_overrides(void **state)
 {
     (void)state;
     const char *path = write_conf("dsn = dbname=fromfile\n"
-                                  "listen = 10.0.0.1:1000\n");
+                                  "listen = 10.0.0.1:1000\n"
+                                  "chunk_cache_dir = /var/cache/a\n");
     struct conf c;
     char err[256] = "";
 
     /* the environment wins over the file */
     setenv("PARVIS_DSN", "host=/tmp dbname=fromenv", 1);
     setenv("PARVIS_LISTEN", "[::1]:8081", 1);
+    setenv("PARVIS_CHUNK_CACHE_DIR", "/var/cache/b", 1);
     if (!conf_load(&c, path, err, sizeof(err)))
         fail_msg("%s", err);
     assert_string_equal(c.dsn, "host=/tmp dbname=fromenv");
     assert_string_equal(c.listen_host, "::1");
     assert_int_equal(c.listen_port, 8081);
+    assert_string_equal(c.chunk_cache_dir, "/var/cache/b");
     conf_release(&c);
 
     /* and over the defaults */
@@ -401,9 +416,11 @@ test_env_overrides(void **state)
     /* empty variables are ignored */
     setenv("PARVIS_DSN", "", 1);
     setenv("PARVIS_LISTEN", "", 1);
+    setenv("PARVIS_CHUNK_CACHE_DIR", "", 1);
     if (!conf_load(&c, path, err, sizeof(err)))
         fail_msg("%s", err);
     assert_string_equal(c.dsn, "dbname=fromfile");
+    assert_string_equal(c.chunk_cache_dir, "/var/cache/a");
     assert_string_equal(c.listen_host, "10.0.0.1");
     assert_int_equal(c.listen_port, 1000);
     conf_release(&c);

@@ -1,0 +1,368 @@
+/*
+ * db/disk_cache.c -- large content chunks kept in files of a private
+ * directory, one file per chunk, named by its space and hash.
+ *
+ * The index of the files present (and their order of use) is in memory,
+ * guarded by one mutex; it starts empty, since the directory is emptied at
+ * open.  A chunk is written to a temporary file, then renamed to its name,
+ * so a reader opens either no file or a whole one; a file evicted while a
+ * reader holds it open stays readable to that reader.  No fsync: after a
+ * crash of the machine the files may be torn, and the next start empties
+ * the directory before anything is read.  A second process is kept out by
+ * an flock on the directory's "lock" file.
+ *
+ * Owner: the pool (struct db_pool), which is given the cache at start-up
+ * and closes it last.
+ */
+#include "db/disk_cache.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* "c-" + 16 hex digits of the space + "-" + 64 of the hash */
+#define NAME_LEN (2 + 16 + 1 + 64)
+/* What a file takes on disk beyond its bytes, counted against the budget. */
+#define FILE_OVERHEAD 4096u
+
+struct entry {
+    int64_t space_id;
+    unsigned char sha256[32];
+    size_t len;
+    struct entry *hnext;          /* bucket chain */
+    struct entry *newer, *older;  /* use order */
+};
+
+struct disk_cache {
+    pthread_mutex_t lock;
+    int dirfd;
+    int lockfd;
+    uint64_t budget;
+    uint64_t used;
+    size_t count;
+    size_t nbuckets;
+    struct entry **buckets;
+    struct entry *newest, *oldest;
+    unsigned long tmp_seq;
+};
+
+static size_t
+bucket_of(const struct disk_cache *c, int64_t space_id,
+          const unsigned char sha256[32])
+{
+    uint64_t h;
+    memcpy(&h, sha256, sizeof(h));
+    h ^= (uint64_t)space_id * 0x9E3779B97F4A7C15ULL;
+    return (size_t)(h % c->nbuckets);
+}
+
+static void
+file_name(char out[NAME_LEN + 1], int64_t space_id,
+          const unsigned char sha256[32])
+{
+    static const char hex[] = "0123456789abcdef";
+    snprintf(out, NAME_LEN + 1, "c-%016" PRIx64 "-", (uint64_t)space_id);
+    char *p = out + 2 + 16 + 1;
+    for (int i = 0; i < 32; i++) {
+        *p++ = hex[sha256[i] >> 4];
+        *p++ = hex[sha256[i] & 15];
+    }
+    *p = '\0';
+}
+
+static uint64_t
+charge(size_t len)
+{
+    return (uint64_t)len + FILE_OVERHEAD;
+}
+
+/* Under the lock. */
+static struct entry *
+find(struct disk_cache *c, int64_t space_id, const unsigned char sha256[32])
+{
+    struct entry *e = c->buckets[bucket_of(c, space_id, sha256)];
+    while (e != NULL && (e->space_id != space_id ||
+                         memcmp(e->sha256, sha256, 32) != 0))
+        e = e->hnext;
+    return e;
+}
+
+static void
+unlink_use(struct disk_cache *c, struct entry *e)
+{
+    if (e->newer != NULL)
+        e->newer->older = e->older;
+    else
+        c->newest = e->older;
+    if (e->older != NULL)
+        e->older->newer = e->newer;
+    else
+        c->oldest = e->newer;
+    e->newer = e->older = NULL;
+}
+
+static void
+push_newest(struct disk_cache *c, struct entry *e)
+{
+    e->older = c->newest;
+    e->newer = NULL;
+    if (c->newest != NULL)
+        c->newest->newer = e;
+    c->newest = e;
+    if (c->oldest == NULL)
+        c->oldest = e;
+}
+
+/* Under the lock: forget e and remove its file. */
+static void
+drop(struct disk_cache *c, struct entry *e)
+{
+    struct entry **pp = &c->buckets[bucket_of(c, e->space_id, e->sha256)];
+    while (*pp != e)
+        pp = &(*pp)->hnext;
+    *pp = e->hnext;
+    unlink_use(c, e);
+    char name[NAME_LEN + 1];
+    file_name(name, e->space_id, e->sha256);
+    unlinkat(c->dirfd, name, 0);
+    c->used -= charge(e->len);
+    c->count--;
+    free(e);
+}
+
+/* Remove what an earlier process left: chunk files and temporary files.
+ * Nothing else in the directory is touched. */
+static bool
+empty_dir(int dirfd, char *err, size_t errlen)
+{
+    int fd = dup(dirfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (d == NULL) {
+        if (fd >= 0)
+            close(fd);
+        snprintf(err, errlen, "cannot list the chunk cache: %s",
+                 strerror(errno));
+        return false;
+    }
+    struct dirent *de;
+    bool ok = true;
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, "c-", 2) != 0 &&
+            strncmp(de->d_name, "t-", 2) != 0)
+            continue;
+        if (unlinkat(dirfd, de->d_name, 0) != 0 && errno != ENOENT) {
+            snprintf(err, errlen, "cannot empty the chunk cache (%s): %s",
+                     de->d_name, strerror(errno));
+            ok = false;
+            break;
+        }
+    }
+    closedir(d);
+    return ok;
+}
+
+struct disk_cache *
+disk_cache_open(const char *dir, uint64_t budget, char *err, size_t errlen)
+{
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(dirfd, &st) != 0 || st.st_uid != geteuid() ||
+        (st.st_mode & 077) != 0) {
+        snprintf(err, errlen, "%s must belong to this user and be closed to "
+                              "group and others (mode 0700)", dir);
+        close(dirfd);
+        return NULL;
+    }
+    int lockfd = openat(dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(err, errlen, "%s is in use by another process", dir);
+        if (lockfd >= 0)
+            close(lockfd);
+        close(dirfd);
+        return NULL;
+    }
+    struct disk_cache *c = calloc(1, sizeof(*c));
+    size_t nb = (size_t)(budget / (256 * 1024));
+    nb = nb < 256 ? 256 : nb > (1u << 20) ? (1u << 20) : nb;
+    struct entry **b = calloc(nb, sizeof(*b));
+    if (c == NULL || b == NULL || !empty_dir(dirfd, err, errlen)) {
+        if (c == NULL || b == NULL)
+            snprintf(err, errlen, "out of memory");
+        free(c);
+        free(b);
+        close(lockfd);
+        close(dirfd);
+        return NULL;
+    }
+    pthread_mutex_init(&c->lock, NULL);
+    c->dirfd = dirfd;
+    c->lockfd = lockfd;
+    c->budget = budget;
+    c->nbuckets = nb;
+    c->buckets = b;
+    return c;
+}
+
+void
+disk_cache_close(struct disk_cache *c)
+{
+    if (c == NULL)
+        return;
+    for (struct entry *e = c->newest, *next; e != NULL; e = next) {
+        next = e->older;
+        free(e);
+    }
+    free(c->buckets);
+    pthread_mutex_destroy(&c->lock);
+    close(c->lockfd);
+    close(c->dirfd);
+    free(c);
+}
+
+/* Read exactly len bytes at off; false on a short file or an error. */
+static bool
+read_at(int fd, void *dst, size_t len, off_t off)
+{
+    char *p = dst;
+    while (len > 0) {
+        ssize_t n = pread(fd, p, len, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        p += n;
+        len -= (size_t)n;
+        off += n;
+    }
+    return true;
+}
+
+bool
+disk_cache_get(struct disk_cache *c, int64_t space_id,
+               const unsigned char sha256[32], size_t off, size_t len,
+               void *dst)
+{
+    if (c == NULL)
+        return false;
+    pthread_mutex_lock(&c->lock);
+    struct entry *e = find(c, space_id, sha256);
+    bool have = e != NULL && off <= e->len && len <= e->len - off;
+    if (have) {
+        unlink_use(c, e);
+        push_newest(c, e);
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (!have)
+        return false;
+    char name[NAME_LEN + 1];
+    file_name(name, space_id, sha256);
+    int fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && read_at(fd, dst, len, (off_t)off);
+    if (fd >= 0)
+        close(fd);
+    if (!ok) {
+        /* Evicted meanwhile, or removed or cut short by hand: forget it
+         * (if still listed), so that the next put writes it again. */
+        pthread_mutex_lock(&c->lock);
+        e = find(c, space_id, sha256);
+        if (e != NULL)
+            drop(c, e);
+        pthread_mutex_unlock(&c->lock);
+    }
+    return ok;
+}
+
+static bool
+write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        p += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+void
+disk_cache_put(struct disk_cache *c, int64_t space_id,
+               const unsigned char sha256[32], const void *data, size_t len)
+{
+    if (c == NULL || len == 0 || charge(len) > c->budget)
+        return;
+    pthread_mutex_lock(&c->lock);
+    bool known = find(c, space_id, sha256) != NULL;
+    unsigned long seq = c->tmp_seq++;
+    pthread_mutex_unlock(&c->lock);
+    if (known)
+        return;
+    char tmp[64], name[NAME_LEN + 1];
+    snprintf(tmp, sizeof(tmp), "t-%ld-%lu", (long)getpid(), seq);
+    file_name(name, space_id, sha256);
+    int fd = openat(c->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                    0600);
+    if (fd < 0)
+        return;
+    bool ok = write_all(fd, data, len);
+    ok = close(fd) == 0 && ok;
+    if (!ok || renameat(c->dirfd, tmp, c->dirfd, name) != 0) {
+        unlinkat(c->dirfd, tmp, 0);
+        return;
+    }
+    struct entry *e = calloc(1, sizeof(*e));
+    pthread_mutex_lock(&c->lock);
+    if (e == NULL || find(c, space_id, sha256) != NULL) {
+        /* Another thread put it meanwhile (the same bytes), or no memory
+         * for the entry: the file must not stay unaccounted for. */
+        if (e == NULL)
+            unlinkat(c->dirfd, name, 0);
+        pthread_mutex_unlock(&c->lock);
+        free(e);
+        return;
+    }
+    e->space_id = space_id;
+    memcpy(e->sha256, sha256, 32);
+    e->len = len;
+    size_t b = bucket_of(c, space_id, sha256);
+    e->hnext = c->buckets[b];
+    c->buckets[b] = e;
+    push_newest(c, e);
+    c->used += charge(len);
+    c->count++;
+    while (c->used > c->budget && c->oldest != NULL)
+        drop(c, c->oldest);
+    pthread_mutex_unlock(&c->lock);
+}
+
+void
+disk_cache_usage(struct disk_cache *c, size_t *chunks, uint64_t *bytes)
+{
+    *chunks = 0;
+    *bytes = 0;
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&c->lock);
+    *chunks = c->count;
+    *bytes = c->used;
+    pthread_mutex_unlock(&c->lock);
+}

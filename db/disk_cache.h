@@ -1,0 +1,44 @@
+/*
+ * db/disk_cache.h -- a node-local cache of large content chunks in files
+ * of a private directory.  Chunks are immutable (named by their hash within
+ * a space), so a cached copy needs no invalidation.  The directory is
+ * emptied when the cache opens: a file cut short by a crash is never
+ * served.  Its bytes stay in the kernel's page cache, not in parvisd's
+ * memory.  Thread-safe.
+ */
+#ifndef PARVIS_DB_DISK_CACHE_H
+#define PARVIS_DB_DISK_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct disk_cache;
+
+/*
+ * Open the cache in 'dir' (created with mode 0700 when missing) for at
+ * most 'budget' bytes of chunks, removing the chunk files left there.  The
+ * directory must belong to this user and be closed to group and others,
+ * and no other process may be using it.  NULL with a message in err on
+ * failure.
+ */
+struct disk_cache *disk_cache_open(const char *dir, uint64_t budget,
+                                   char *err, size_t errlen);
+void disk_cache_close(struct disk_cache *c);
+
+/* Copy len bytes at off of the chunk (space_id, sha256) into dst: true if
+ * the chunk was cached and holds that range. */
+bool disk_cache_get(struct disk_cache *c, int64_t space_id,
+                    const unsigned char sha256[32], size_t off, size_t len,
+                    void *dst);
+
+/* Keep a whole chunk, evicting the least recently used ones past the
+ * budget.  A failure to write (disk full) keeps nothing. */
+void disk_cache_put(struct disk_cache *c, int64_t space_id,
+                    const unsigned char sha256[32], const void *data,
+                    size_t len);
+
+/* Chunks and bytes held now. */
+void disk_cache_usage(struct disk_cache *c, size_t *chunks, uint64_t *bytes);
+
+#endif
