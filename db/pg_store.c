@@ -94,6 +94,7 @@ struct lease {
     bool used;        /* a statement ran on this lease */
     bool audited;     /* audit rows added: the sealer is told at commit */
     struct deferred later;
+    unsigned ahead;   /* writes sent ahead (send_ahead), results unread */
 };
 
 /* ---- statements ------------------------------------------------------------ */
@@ -786,11 +787,25 @@ plans_refresh(struct db_conn *c)
                            : PLAN_SECONDS;
 }
 
+static bool settle(struct lease *l, PGresult **fail);
+
+/* Writes sent ahead by a request that ends without reading them: read
+ * and dropped, before the ROLLBACK. */
+static void
+discard_ahead(struct lease *l)
+{
+    PGresult *fail;
+    if (l->c != NULL && l->c->pg != NULL && !settle(l, &fail))
+        PQclear(fail);
+    l->ahead = 0;
+}
+
 static void
 lease_release(void *obj)
 {
     struct lease *l = obj;
     l->later.stmt = NULL;
+    discard_ahead(l);
     free(l->later.buf);
     l->later.buf = NULL;
     l->later.cap = 0;
@@ -863,6 +878,7 @@ lease_get(struct dav_req *req, struct lease **out)
     l->autocommit = false;
     l->used = false;
     l->audited = false;
+    l->ahead = 0;
     l->pool = p;
     l->idx = idx;
     l->c = &p->conns[idx];
@@ -940,11 +956,75 @@ pipeline_next(PGconn *pg)
 }
 
 /*
+ * Read the results of the writes sent ahead: true if they all succeeded;
+ * else *fail is the first result that failed (NULL if the connection
+ * did) and the others are discarded.
+ */
+static bool
+settle(struct lease *l, PGresult **fail)
+{
+    *fail = NULL;
+    if (l->ahead == 0)
+        return true;
+    PGconn *pg = l->c->pg;
+    bool ok = true;
+    for (unsigned i = 0; i < l->ahead; i++) {
+        PGresult *r = pipeline_next(pg);
+        ExecStatusType st = PQresultStatus(r);
+        if (ok && (r == NULL || (st != PGRES_COMMAND_OK &&
+                                 st != PGRES_TUPLES_OK))) {
+            ok = false;
+            *fail = r;
+        } else {
+            PQclear(r);
+        }
+    }
+    PGresult *sync = PQgetResult(pg);
+    PQclear(sync);
+    l->ahead = 0;
+    if (!PQexitPipelineMode(pg))
+        l->c->reopen = true;    /* results left unread: give it up */
+    return ok;
+}
+
+/*
+ * Send the deferred write (if any) and the write 'stmt' in pipeline mode,
+ * without waiting for their results: PostgreSQL executes them while the
+ * request goes on (reads the next piece of an upload), and the lease's
+ * next statement reads them first (settle).  Call settle before.  False
+ * if they could not be sent; the connection is then closed.
+ */
+static bool
+send_ahead(struct lease *l, const char *stmt, int n, const char *const *vals,
+           const int *lens, const int *fmts)
+{
+    PGconn *pg = l->c->pg;
+    struct deferred *d = &l->later;
+    const char *first = d->stmt;
+    d->stmt = NULL;
+    bool ok = PQenterPipelineMode(pg) &&
+              (first == NULL ||
+               PQsendQueryPrepared(pg, first, d->n, d->vals, d->lens,
+                                   d->fmts, 0)) &&
+              PQsendQueryPrepared(pg, stmt, n, vals, lens, fmts, 0) &&
+              PQpipelineSync(pg) && PQflush(pg) == 0;
+    if (!ok) {
+        /* Some sent, some not, maybe no sync: no result can be trusted
+         * to come. */
+        PQfinish(pg);
+        l->c->pg = NULL;
+        return false;
+    }
+    l->ahead = first != NULL ? 2 : 1;
+    return true;
+}
+
+/*
  * Run one statement on the lease: the prepared 'stmt', or 'sql' when stmt
- * is NULL.  A deferred write goes first, in the same round trip; if it
- * fails, the statement is skipped and the write's result is returned,
- * with *what (unless NULL) set to its name.  NULL if the connection
- * failed.
+ * is NULL.  Writes sent ahead are read first, and a deferred write goes
+ * first, in the same round trip; if one of them failed, the statement is
+ * skipped and the write's result is returned, with *what (unless NULL)
+ * set to its name.  NULL if the connection failed.
  */
 static PGresult *
 lease_exec(struct lease *l, const char *stmt, const char *sql, int n,
@@ -957,6 +1037,11 @@ lease_exec(struct lease *l, const char *stmt, const char *sql, int n,
     if (what == NULL)
         what = &ignored;
     *what = stmt != NULL ? stmt : sql;
+    PGresult *fail;
+    if (!settle(l, &fail)) {
+        *what = "chunk_put";
+        return fail;
+    }
     if (d->stmt == NULL)
         return stmt != NULL
                    ? PQexecPrepared(pg, stmt, n, vals, lens, fmts, resfmt)
@@ -1146,6 +1231,7 @@ pg_txn_rollback(struct dav_req *req)
         return;
     }
     l->later.stmt = NULL;       /* a deferred write goes with the rest */
+    discard_ahead(l);
     if (l->c->pg != NULL) {
         PGresult *r = PQexec(l->c->pg, "ROLLBACK");
         PQclear(r);
@@ -1639,6 +1725,23 @@ pg_chunk_put(struct dav_req *req, int64_t space_id,
      * end of a long request. */
     if (defer_stmt(l, "chunk_put", 4, v, lens))
         return DAV_STORE_OK;
+    /* A chunk waits already: this is a large upload.  The chunks go ahead
+     * as they come, PostgreSQL storing one while the next arrives; the
+     * previous ones' results are read first (one batch in flight). */
+    if (!l->autocommit) {
+        PGresult *fail;
+        if (!settle(l, &fail)) {
+            enum dav_store_rc rc = pg_result_rc(l->c, fail, "chunk_put",
+                                                req->id);
+            PQclear(fail);
+            return rc;
+        }
+        if (send_ahead(l, "chunk_put", 4, v, lens, fmts))
+            return DAV_STORE_OK;
+        log_msg(LOG_ERROR, req->id, NULL, "chunk_put: cannot send to the "
+                                          "database");
+        return DAV_STORE_ERROR;
+    }
     const char *what;
     PGresult *r = lease_exec(l, "chunk_put", NULL, 4, v, lens, fmts, 0, &what);
     enum dav_store_rc rc = DAV_STORE_OK;

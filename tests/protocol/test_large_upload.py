@@ -1,0 +1,124 @@
+"""A large upload's chunks go to PostgreSQL as they arrive: each is sent
+ahead, stored while the next one is read from the client, and its result
+read before the next is sent (db/pg_store.c, send_ahead).  What must
+hold (RFC 9110 §9.3.4 PUT; "No data loss" of the brief): whichever chunk
+fails, the PUT fails as a whole, the previous content, its ETag and its
+history are untouched, and the server's connections to PostgreSQL go on
+serving; a client that goes away mid-upload leaves the old content too."""
+
+import os
+import socket
+import time
+import uuid
+
+import pytest
+
+from dav_helpers import assert_status, basic_auth, mkcol, put
+
+CHUNK = 256 * 1024
+CHUNKS = 5
+MAGIC = b"parvis-test-fail-this-chunk:"
+
+FAIL_TRIGGER = f"""
+CREATE OR REPLACE FUNCTION parvis_test_fail_chunk() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF substr(NEW.data, 1, {len(MAGIC)}) = '\\x{MAGIC.hex()}'::bytea THEN
+    RAISE EXCEPTION 'chunk refused by the test';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER parvis_test_fail_chunk BEFORE INSERT ON chunks
+FOR EACH ROW EXECUTE FUNCTION parvis_test_fail_chunk();
+"""
+DROP_TRIGGER = """
+DROP TRIGGER IF EXISTS parvis_test_fail_chunk ON chunks;
+DROP FUNCTION IF EXISTS parvis_test_fail_chunk();
+"""
+
+
+@pytest.fixture
+def failing_chunks(cluster):
+    """Chunks that start with MAGIC fail to be stored (a trigger)."""
+    cluster.psql(FAIL_TRIGGER)
+    yield
+    cluster.psql(DROP_TRIGGER)
+
+
+@pytest.fixture
+def target(server, session_for):
+    sess = session_for("alice")
+    base = server.space_url("s1") + "up-" + uuid.uuid4().hex[:12] + "/"
+    assert_status(mkcol(sess, base), 201)
+    url = base + "big.bin"
+    old = os.urandom(CHUNKS * CHUNK - 7)
+    assert_status(put(sess, url, old), 201)
+    return sess, url, old
+
+
+def revisions_of(cluster, url):
+    path = url[url.index("/dav/spaces/s1") + len("/dav/spaces/s1"):].rstrip("/")
+    return cluster.psql(
+        "SELECT count(*) FROM revisions v JOIN resources r ON r.id = v.resource_id "
+        f"WHERE r.path = '{path}'")[0][0]
+
+
+def assert_untouched(sess, url, old, etag):
+    r = sess.get(url)
+    assert r.status_code == 200
+    assert r.content == old
+    assert r.headers["ETag"] == etag
+
+
+def test_large_put_round_trip(target):
+    sess, url, old = target
+    new = os.urandom(CHUNKS * CHUNK + 12345)
+    assert_status(put(sess, url, new), 204)
+    r = sess.get(url)
+    assert r.status_code == 200 and r.content == new
+
+
+@pytest.mark.parametrize("bad", [0, 1, 2, CHUNKS - 1])
+def test_a_failed_chunk_fails_the_put_and_keeps_the_old_content(
+        target, failing_chunks, cluster, bad):
+    sess, url, old = target
+    etag = sess.head(url).headers["ETag"]
+    before = revisions_of(cluster, url)
+    pieces = [bytearray(os.urandom(CHUNK)) for _ in range(CHUNKS)]
+    pieces[bad][:len(MAGIC)] = MAGIC
+    r = put(sess, url, b"".join(pieces))
+    assert 500 <= r.status_code < 600, r.status_code
+    assert_untouched(sess, url, old, etag)
+    assert revisions_of(cluster, url) == before
+    # Every pooled connection still works: more uploads than the pool has
+    # connections, each checked.
+    for i in range(10):
+        data = os.urandom(3 * CHUNK + i)
+        other = url.replace("big.bin", f"after-{i}.bin")
+        assert_status(put(sess, other, data), 201)
+        assert sess.get(other).content == data
+
+
+def test_client_gone_mid_upload_keeps_the_old_content(server, target, cluster):
+    sess, url, old = target
+    etag = sess.head(url).headers["ETag"]
+    before = revisions_of(cluster, url)
+    path = url[len(server.url):]
+    s = socket.create_connection(("127.0.0.1", server.port))
+    s.sendall((f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               f"Authorization: {basic_auth('alice')}\r\n"
+               f"Content-Length: {CHUNKS * CHUNK}\r\n\r\n").encode())
+    s.sendall(os.urandom(3 * CHUNK + 1000))
+    time.sleep(0.5)
+    s.close()
+    # The server sees the connection end, rolls back and gives the
+    # database connection back.
+    time.sleep(1.0)
+    assert_untouched(sess, url, old, etag)
+    assert revisions_of(cluster, url) == before
+    for i in range(10):
+        data = os.urandom(2 * CHUNK + i)
+        other = url.replace("big.bin", f"gone-{i}.bin")
+        assert_status(put(sess, other, data), 201)
+        assert sess.get(other).content == data
+    assert_untouched(sess, url, old, etag)
