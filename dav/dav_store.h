@@ -306,6 +306,11 @@ struct dav_store_ops {
     enum dav_store_rc (*chunk_read)(struct dav_req *req, int64_t space_id,
                                     const unsigned char sha256[32],
                                     int64_t off, size_t len, void *dst);
+    /* The same from this node's caches only, never asking the database:
+     * true if they held the range.  May be NULL (no such caches). */
+    bool (*chunk_local)(struct dav_req *req, int64_t space_id,
+                        const unsigned char sha256[32], int64_t off,
+                        size_t len, void *dst);
     /* Delete the resource at path and everything below it. */
     enum dav_store_rc (*remove)(struct dav_req *req, int64_t space_id,
                                 const char *path);

@@ -54,6 +54,7 @@ struct get_stream {
     size_t nchunks;
     uint64_t start;      /* first byte served */
     size_t cur;          /* index of the cached chunk, or SIZE_MAX */
+    size_t at;           /* index of the chunk read last */
     char *cache;         /* one chunk */
     size_t cache_size;   /* bytes of cache */
 };
@@ -63,8 +64,8 @@ get_stream_read(struct dav_req *req, uint64_t pos, char *dst, size_t max)
 {
     struct get_stream *gs = req->mstate;
     uint64_t abs = gs->start + pos;
-    size_t i = gs->cur != SIZE_MAX ? gs->cur : 0;
-    /* Reads are sequential: move forward from the cached chunk. */
+    size_t i = gs->at;
+    /* Reads are sequential: move forward from the chunk read last. */
     if (i < gs->nchunks && (uint64_t)gs->chunks[i].offset > abs)
         i = 0;
     while (i < gs->nchunks &&
@@ -72,20 +73,27 @@ get_stream_read(struct dav_req *req, uint64_t pos, char *dst, size_t max)
         i++;
     if (i >= gs->nchunks)
         return 0;
+    gs->at = i;
     const struct dav_chunk_ref *c = &gs->chunks[i];
+    size_t off = (size_t)(abs - (uint64_t)c->offset);
+    size_t n = (size_t)c->size - off;
+    if (n > max)
+        n = max;
     if (gs->cur != i) {
         if (c->size < 0 || (size_t)c->size > gs->cache_size)
             return -1;
-        enum dav_store_rc rc = req->srv->store->chunk_read(
+        /* Held by this node: straight into the response's buffer. */
+        const struct dav_store_ops *st = req->srv->store;
+        if (st->chunk_local != NULL &&
+            st->chunk_local(req, gs->space_id, c->sha256, (int64_t)off, n,
+                            dst))
+            return (long)n;
+        enum dav_store_rc rc = st->chunk_read(
             req, gs->space_id, c->sha256, 0, (size_t)c->size, gs->cache);
         if (rc != DAV_STORE_OK)
             return -1;
         gs->cur = i;
     }
-    size_t off = (size_t)(abs - (uint64_t)c->offset);
-    size_t n = (size_t)c->size - off;
-    if (n > max)
-        n = max;
     memcpy(dst, gs->cache + off, n);
     return (long)n;
 }

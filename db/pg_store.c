@@ -1819,15 +1819,25 @@ pg_content_chunks(struct dav_req *req, const struct dav_resource *res,
     return DAV_STORE_OK;
 }
 
+static bool
+pg_chunk_local(struct dav_req *req, int64_t space_id,
+               const unsigned char sha256[32], int64_t off, size_t len,
+               void *dst)
+{
+    struct db_pool *pool = req->srv->store_ctx;
+    return chunk_cache_get(pool->chunks, space_id, sha256, (size_t)off, len,
+                           dst) ||
+           disk_cache_get(pool->disk, space_id, sha256, (size_t)off, len,
+                          dst);
+}
+
 static enum dav_store_rc
 pg_chunk_read(struct dav_req *req, int64_t space_id,
               const unsigned char sha256[32], int64_t off, size_t len,
               void *dst)
 {
     struct db_pool *pool = req->srv->store_ctx;
-    if (chunk_cache_get(pool->chunks, space_id, sha256, (size_t)off, len,
-                        dst) ||
-        disk_cache_get(pool->disk, space_id, sha256, (size_t)off, len, dst))
+    if (pg_chunk_local(req, space_id, sha256, off, len, dst))
         return DAV_STORE_OK;
     bool own = req->store_conn == NULL ||
                ((struct lease *)req->store_conn)->c == NULL;
@@ -2588,6 +2598,7 @@ static const struct dav_store_ops pg_ops = {
     .revision_add = pg_revision_add,
     .content_chunks = pg_content_chunks,
     .chunk_read = pg_chunk_read,
+    .chunk_local = pg_chunk_local,
     .remove = pg_remove,
     .copy = pg_copy,
     .move = pg_move,

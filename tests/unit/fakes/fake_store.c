@@ -1325,6 +1325,22 @@ fs_chunk_read(struct dav_req *req, int64_t space_id,
     return DAV_STORE_OK;
 }
 
+/* The fake is a node without caches: every read goes to chunk_read, so
+ * that the fault injection reaches each chunk of a streamed GET. */
+static bool
+fs_chunk_local(struct dav_req *req, int64_t space_id,
+               const unsigned char sha256[32], int64_t off, size_t len,
+               void *dst)
+{
+    (void)req;
+    (void)space_id;
+    (void)sha256;
+    (void)off;
+    (void)len;
+    (void)dst;
+    return false;
+}
+
 /* ---- tree operations ----------------------------------------------------- */
 
 /* The rows that go with a resource (ON DELETE CASCADE). */
@@ -2541,6 +2557,7 @@ static const struct dav_store_ops ops = {
     .revision_add = fs_revision_add,
     .content_chunks = fs_content_chunks,
     .chunk_read = fs_chunk_read,
+    .chunk_local = fs_chunk_local,
     .remove = fs_remove,
     .copy = fs_copy,
     .move = fs_move,
