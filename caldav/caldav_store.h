@@ -27,6 +27,9 @@ struct caldav_object {
     const char *data;
 };
 
+/* An open range of objects (objects_open), owned by the request. */
+struct caldav_cursor;
+
 struct caldav_store_ops {
     /* Create a calendar collection at path (parent must exist). */
     enum dav_store_rc (*calendar_create)(struct dav_req *req,
@@ -45,18 +48,25 @@ struct caldav_store_ops {
                                   const char *uid, int64_t except_id,
                                   const char **path);
     /* Objects of a calendar whose component is 'component' (NULL: any)
-     * and whose range overlaps [start, end). */
-    enum dav_store_rc (*objects_range)(struct dav_req *req,
-                                       int64_t calendar_id,
-                                       const char *component, int64_t start,
-                                       int64_t end,
-                                       struct caldav_object **out,
-                                       size_t *n);
-    /* Objects of a calendar by in-space path (multiget). */
+     * and whose range overlaps [start, end), by name, read page by page
+     * with objects_next from one snapshot (a cursor in the request's
+     * transaction; one open at a time). */
+    enum dav_store_rc (*objects_open)(struct dav_req *req,
+                                      int64_t calendar_id,
+                                      const char *component, int64_t start,
+                                      int64_t end,
+                                      struct caldav_cursor **out);
+    /* The next page of objects, in 'a'; *last once none follow. */
+    enum dav_store_rc (*objects_next)(struct dav_req *req,
+                                      struct caldav_cursor *c,
+                                      struct arena *a,
+                                      struct caldav_object **out, size_t *n,
+                                      bool *last);
+    /* Objects of a calendar by in-space path (multiget), in 'a'. */
     enum dav_store_rc (*objects_by_path)(struct dav_req *req,
                                          int64_t calendar_id,
                                          const char *const *paths,
-                                         size_t npaths,
+                                         size_t npaths, struct arena *a,
                                          struct caldav_object **out,
                                          size_t *n);
 };

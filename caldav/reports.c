@@ -4,11 +4,17 @@
  * free-busy-query (§7.10), with calendar-data selection, expand,
  * limit-recurrence-set and limit-freebusy-set (§9.6).
  *
- * A calendar-query reads candidates from the time-range index in one
- * store call, then libical decides each one.  The instances a report
+ * A calendar-query reads candidates from the time-range index through a
+ * cursor, a page at a time, and libical decides each one; the answer
+ * streams page by page (dav_multistatus_stream), as does a multiget's,
+ * a hundred hrefs a page, so that memory stays bounded by a page whatever
+ * the calendar's size.  The instances a report
  * writes out (expand, free-busy periods) are bounded by max_instances
  * over the whole report: past them it is refused (403 max-instances),
- * never cut short.  Known limit: VALARM time-ranges never match.
+ * never cut short -- unless the answer has begun to stream (more than a
+ * page of objects), in which case the body is broken off, so that the
+ * client sees a truncated answer, not a complete-looking one.  Known
+ * limit: VALARM time-ranges never match.
  */
 #include "caldav/caldav_int.h"
 
@@ -701,24 +707,67 @@ calendar_target(const struct dav_target *t)
 
 /* ---- calendar-query ------------------------------------------------------------- */
 
+struct query_pages {
+    struct dav_target cal;
+    const char *only;            /* a single object, for Depth 0 on it */
+    struct props_req pr;
+    const struct dav_xml_elem *top;   /* the filter's comp-filter */
+    struct caldav_cursor *cur;
+};
+
+/* The next page of candidates: those that match are written to 'out'. */
+static struct dav_err *
+query_page(struct dav_req *req, void *state, struct arena *a, struct buf *out,
+           bool *done)
+{
+    struct query_pages *q = state;
+    struct caldav_object *objs;
+    size_t n;
+    enum dav_store_rc rc = caldav_store->objects_next(req, q->cur, a, &objs,
+                                                      &n, done);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "calendar objects");
+    struct arena *scratch = arena_child(a);
+    struct dav_err *err = NULL;
+    for (size_t i = 0; i < n && err == NULL; i++) {
+        if (q->only != NULL && strcmp(objs[i].res.path, q->only) != 0)
+            continue;
+        arena_reset(scratch);
+        /* Each object is parsed into the scratch arena, so a query holds
+         * one parsed object at a time. */
+        icalcomponent *vcal = caldav_ical_parse(scratch, objs[i].data,
+                                                strlen(objs[i].data));
+        if (vcal == NULL)
+            continue;
+        struct fctx f = { req, vcal, objs[i].data, NULL };
+        bool match = q->top == NULL || comp_filter(&f, q->top, NULL);
+        err = f.err;
+        if (err == NULL && match)
+            err = object_response(req, scratch, &q->cal, &objs[i], vcal,
+                                  &q->pr, out);
+    }
+    arena_destroy(scratch);
+    return err;
+}
+
 static struct dav_err *
 report_query(struct dav_req *req, const struct dav_xml_elem *root)
 {
     struct dav_target *t = &req->target;
-    struct dav_target cal = *t;
-    const char *only = NULL;   /* a single object, for Depth 0 on it */
+    struct query_pages *q = arena_alloc(req->arena, sizeof(*q));
+    q->cal = *t;
+    q->only = NULL;
     if (!calendar_target(t)) {
         if (t->area != DAV_AREA_SPACE || t->res.kind != DAV_KIND_FILE)
             return dav_err_new(req, 403, "calendar-query needs a calendar");
-        struct dav_err *err = dav_target_parent(req, t, &cal);
+        struct dav_err *err = dav_target_parent(req, t, &q->cal);
         if (err != NULL)
             return err;
-        if (!calendar_target(&cal))
+        if (!calendar_target(&q->cal))
             return dav_err_new(req, 403, "not in a calendar");
-        only = t->path;
+        q->only = t->path;
     }
-    struct props_req pr;
-    struct dav_err *err = parse_props(req, root, &pr);
+    struct dav_err *err = parse_props(req, root, &q->pr);
     if (err != NULL)
         return err;
     struct dav_xml_elem *filter = dav_elem_child(root, CALDAV_NS, "filter");
@@ -728,50 +777,63 @@ report_query(struct dav_req *req, const struct dav_xml_elem *root)
     const char *component;
     struct time_range tr;
     filter_scope(req, filter, &component, &tr);
-
-    struct caldav_object *objs;
-    size_t n;
-    enum dav_store_rc rc = caldav_store->objects_range(
-        req, cal.res.id, component, tr.set ? tr.start : CALDAV_TIME_MIN,
-        tr.set ? tr.end : CALDAV_TIME_MAX, &objs, &n);
+    q->top = dav_elem_child(filter, CALDAV_NS, "comp-filter");
+    enum dav_store_rc rc = caldav_store->objects_open(
+        req, q->cal.res.id, component, tr.set ? tr.start : CALDAV_TIME_MIN,
+        tr.set ? tr.end : CALDAV_TIME_MAX, &q->cur);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "calendar objects");
-
     struct buf b;
     dav_multistatus_begin(req, &b);
-    struct arena *scratch = arena_child(req->arena);
-    struct dav_xml_elem *top = dav_elem_child(filter, CALDAV_NS,
-                                              "comp-filter");
-    for (size_t i = 0; i < n; i++) {
-        if (only != NULL && strcmp(objs[i].res.path, only) != 0)
-            continue;
-        arena_reset(scratch);
-        /* Each object is parsed into the scratch arena, so a query holds
-         * one parsed object at a time, not every candidate. */
-        icalcomponent *vcal = caldav_ical_parse(scratch, objs[i].data,
-                                                strlen(objs[i].data));
-        if (vcal == NULL)
-            continue;
-        struct fctx f = { req, vcal, objs[i].data, NULL };
-        bool match = top == NULL || comp_filter(&f, top, NULL);
-        if (f.err != NULL) {
-            arena_destroy(scratch);
-            return f.err;
-        }
-        if (match)
-            err = object_response(req, scratch, &cal, &objs[i], vcal, &pr,
-                                  &b);
-        if (err != NULL) {
-            arena_destroy(scratch);
-            return err;
-        }
-    }
-    arena_destroy(scratch);
-    dav_multistatus_end(req, &b);
-    return NULL;
+    return dav_multistatus_stream(req, &b, query_page, q);
 }
 
 /* ---- calendar-multiget ---------------------------------------------------------- */
+
+/* hrefs of a calendar-multiget looked up, and answered, at once */
+#define MULTIGET_PAGE 100
+
+struct multiget_pages {
+    const struct dav_target *cal;
+    struct props_req pr;
+    const char **hrefs;
+    const char **paths;          /* in-space path of each, or "" */
+    size_t nh;
+    size_t next;                 /* first href of the next page */
+};
+
+static struct dav_err *
+multiget_page(struct dav_req *req, void *state, struct arena *a,
+              struct buf *out, bool *done)
+{
+    struct multiget_pages *m = state;
+    size_t from = m->next;
+    size_t to = m->nh - from > MULTIGET_PAGE ? from + MULTIGET_PAGE : m->nh;
+    struct caldav_object *objs;
+    size_t n;
+    enum dav_store_rc rc = caldav_store->objects_by_path(
+        req, m->cal->res.id, m->paths + from, to - from, a, &objs, &n);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "calendar objects");
+    struct arena *scratch = arena_child(a);
+    struct dav_err *err = NULL;
+    for (size_t i = from; i < to && err == NULL; i++) {
+        arena_reset(scratch);
+        const struct caldav_object *o = NULL;
+        for (size_t k = 0; k < n && o == NULL; k++)
+            if (strcmp(objs[k].res.path, m->paths[i]) == 0)
+                o = &objs[k];
+        if (o == NULL)
+            dav_ms_status_href(out, m->hrefs[i], 404);
+        else
+            err = object_response(req, scratch, m->cal, o, NULL, &m->pr,
+                                  out);
+    }
+    arena_destroy(scratch);
+    m->next = to;
+    *done = to == m->nh;
+    return err;
+}
 
 static struct dav_err *
 report_multiget(struct dav_req *req, const struct dav_xml_elem *root)
@@ -779,8 +841,9 @@ report_multiget(struct dav_req *req, const struct dav_xml_elem *root)
     struct dav_target *t = &req->target;
     if (!calendar_target(t))
         return dav_err_new(req, 403, "calendar-multiget needs a calendar");
-    struct props_req pr;
-    struct dav_err *err = parse_props(req, root, &pr);
+    struct multiget_pages *m = arena_alloc(req->arena, sizeof(*m));
+    m->cal = t;
+    struct dav_err *err = parse_props(req, root, &m->pr);
     if (err != NULL)
         return err;
     size_t cap = 16, nh = 0;
@@ -813,34 +876,13 @@ report_multiget(struct dav_req *req, const struct dav_xml_elem *root)
     }
     if (nh == 0)
         return dav_err_new(req, 400, "calendar-multiget without href");
-    struct caldav_object *objs;
-    size_t n;
-    enum dav_store_rc rc = caldav_store->objects_by_path(
-        req, t->res.id, paths, nh, &objs, &n);
-    if (rc != DAV_STORE_OK)
-        return dav_err_from_store(req, rc, "calendar objects");
+    m->hrefs = hrefs;
+    m->paths = paths;
+    m->nh = nh;
+    m->next = 0;
     struct buf b;
     dav_multistatus_begin(req, &b);
-    struct arena *scratch = arena_child(req->arena);
-    for (size_t i = 0; i < nh; i++) {
-        arena_reset(scratch);
-        const struct caldav_object *o = NULL;
-        for (size_t k = 0; k < n && o == NULL; k++)
-            if (strcmp(objs[k].res.path, paths[i]) == 0)
-                o = &objs[k];
-        if (o == NULL) {
-            dav_ms_status_href(&b, hrefs[i], 404);
-            continue;
-        }
-        err = object_response(req, scratch, t, o, NULL, &pr, &b);
-        if (err != NULL) {
-            arena_destroy(scratch);
-            return err;
-        }
-    }
-    arena_destroy(scratch);
-    dav_multistatus_end(req, &b);
-    return NULL;
+    return dav_multistatus_stream(req, &b, multiget_page, m);
 }
 
 /* ---- free-busy-query ------------------------------------------------------------ */
@@ -901,10 +943,9 @@ report_freebusy(struct dav_req *req, const struct dav_xml_elem *root)
     struct dav_err *err = parse_time_range(req, tre, &tr);
     if (err != NULL)
         return err;
-    struct caldav_object *objs;
-    size_t n;
-    enum dav_store_rc rc = caldav_store->objects_range(
-        req, t->res.id, "VEVENT", tr.start, tr.end, &objs, &n);
+    struct caldav_cursor *cur;
+    enum dav_store_rc rc = caldav_store->objects_open(
+        req, t->res.id, "VEVENT", tr.start, tr.end, &cur);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "calendar objects");
     icalcomponent *out = icalcomponent_new_vcalendar();
@@ -916,22 +957,36 @@ report_freebusy(struct dav_req *req, const struct dav_xml_elem *root)
                                        utc_time((int64_t)time(NULL))));
     icalcomponent_add_property(fb, icalproperty_new_dtstart(utc_time(tr.start)));
     icalcomponent_add_property(fb, icalproperty_new_dtend(utc_time(tr.end)));
+    icalcomponent_add_component(out, fb);
     struct fb_ctx f = { NULL, fb, tr.start, tr.end,
                         caldav_max_instances(req), false };
+    /* A page of candidates at a time, each parsed in turn: memory holds
+     * one page and one parsed object, and the busy periods. */
+    struct arena *page = arena_child(req->arena);
     struct arena *scratch = arena_child(req->arena);
-    for (size_t i = 0; i < n && !f.over; i++) {
-        arena_reset(scratch);
-        f.vcal = caldav_ical_parse(scratch, objs[i].data,
-                                   strlen(objs[i].data));
-        if (f.vcal == NULL)
-            continue;
-        if (!caldav_instances(f.vcal, ICAL_VEVENT_COMPONENT, tr.start,
-                              tr.end, caldav_max_instances(req), busy_cb,
-                              &f))
-            f.over = true;
+    for (bool last = false; !last && !f.over && rc == DAV_STORE_OK;) {
+        arena_reset(page);
+        struct caldav_object *objs;
+        size_t n;
+        rc = caldav_store->objects_next(req, cur, page, &objs, &n, &last);
+        for (size_t i = 0; rc == DAV_STORE_OK && i < n && !f.over; i++) {
+            arena_reset(scratch);
+            f.vcal = caldav_ical_parse(scratch, objs[i].data,
+                                       strlen(objs[i].data));
+            if (f.vcal == NULL)
+                continue;
+            if (!caldav_instances(f.vcal, ICAL_VEVENT_COMPONENT, tr.start,
+                                  tr.end, caldav_max_instances(req),
+                                  busy_cb, &f))
+                f.over = true;
+        }
     }
     arena_destroy(scratch);
-    icalcomponent_add_component(out, fb);
+    arena_destroy(page);
+    if (rc != DAV_STORE_OK) {
+        icalcomponent_free(out);   /* and fb with it */
+        return dav_err_from_store(req, rc, "calendar objects");
+    }
     if (f.over) {
         icalcomponent_free(out);   /* and fb with it */
         return too_many_instances(req);

@@ -238,6 +238,21 @@ struct dav_err *dav_prop_names(struct dav_req *req,
 /* Start and finish a 207 response in 'b' (in req->arena). */
 void dav_multistatus_begin(struct dav_req *req, struct buf *b);
 void dav_multistatus_end(struct dav_req *req, struct buf *b);
+/*
+ * The next responses of a streamed multistatus, appended to 'out' (in 'a',
+ * reset before each call); *done once none follow.  Runs in the request's
+ * transaction, before (first call) or after the handler has returned.
+ */
+typedef struct dav_err *(*dav_ms_page_fn)(struct dav_req *req, void *state,
+                                          struct arena *a, struct buf *out,
+                                          bool *done);
+/* Finish the 207 begun in 'b' with the responses of 'page', streamed page
+ * by page so that memory stays bounded by a page (docs/decisions/0010):
+ * the first page is built now, and its errors are returned; a failure of
+ * a later one breaks the body off.  Every check that can refuse the
+ * request must come before. */
+struct dav_err *dav_multistatus_stream(struct dav_req *req, struct buf *b,
+                                       dav_ms_page_fn page, void *state);
 /* One <D:response> with a 200 propstat of the given prop content (already
  * XML) and an optional 404 propstat of empty elements. */
 void dav_multistatus_response(struct buf *b, const char *href,

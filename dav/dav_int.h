@@ -68,14 +68,7 @@ const char *dav_xml_dump_elem(struct arena *a, xmlNode *n);
 
 void dav_ms_begin(struct buf *b);
 void dav_ms_end(struct dav_req *req, struct buf *b);
-/*
- * The next responses of a streamed multistatus, appended to 'out' (in 'a',
- * reset before each call); *done once none follow.  Runs in the request's
- * transaction, before (first call) or after the handler has returned.
- */
-typedef struct dav_err *(*dav_ms_page_fn)(struct dav_req *req, void *state,
-                                          struct arena *a, struct buf *out,
-                                          bool *done);
+/* dav_ms_page_fn: see dav/dav.h. */
 /*
  * Answer 207 with the multistatus opened in 'b' (dav_ms_begin, and any
  * responses already there) and continued by 'page'.  The first page is

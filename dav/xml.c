@@ -624,6 +624,13 @@ dav_multistatus_end(struct dav_req *req, struct buf *b)
     dav_ms_end(req, b);
 }
 
+struct dav_err *
+dav_multistatus_stream(struct dav_req *req, struct buf *b,
+                       dav_ms_page_fn page, void *state)
+{
+    return dav_ms_stream(req, b, page, state);
+}
+
 void
 dav_multistatus_response(struct buf *b, const char *href, const char *found,
                          const char *missing)

@@ -55,6 +55,15 @@ struct dav_req;
 PGresult *pg_run(struct dav_req *req, const char *stmt, int n,
                  const char *const *vals, const int *lens, int resfmt,
                  enum dav_store_rc *rc);
+/* The same, the result owned by arena 'a' (a page's, reset before the
+ * next). */
+struct arena;
+PGresult *pg_run_in(struct dav_req *req, struct arena *a, const char *stmt,
+                    int n, const char *const *vals, const int *lens,
+                    int resfmt, enum dav_store_rc *rc);
+/* An SQL text (not prepared) with text parameters, owned by 'a'. */
+PGresult *pg_run_sql(struct dav_req *req, struct arena *a, const char *sql,
+                     int n, const char *const *vals, enum dav_store_rc *rc);
 const char *pg_i64(struct dav_req *req, int64_t v);
 int64_t pg_col_i64(const PGresult *r, int row, int col);
 void pg_hex_decode32(const char *hex, unsigned char out[32]);

@@ -14,6 +14,32 @@
 #include "caldav/caldav_store.h"
 #include "dav/dav.h"
 
+/* The columns objects_from reads. */
+#define OBJ_COLS                                                              \
+    "r.id, r.space_id, r.path, r.name, coalesce(r.current_rev, 0), "         \
+    "coalesce(r.cur_size, 0), encode(r.cur_sha256, 'hex'), "                  \
+    "floor(extract(epoch FROM r.modified_at))::bigint, o.data "
+
+/* A calendar-query's candidates, read through a cursor (as the listings
+ * of db/pg_store.c, docs/decisions/0010): $1 calendar, $2 component or
+ * NULL, $3 and $4 the range's ends as text for to_timestamp(). */
+#define CAL_PAGE 200
+#define CAL_STR(x) CAL_STR2(x)
+#define CAL_STR2(x) #x
+static const char cal_open_sql[] =
+    "DECLARE parvis_cal NO SCROLL CURSOR FOR SELECT " OBJ_COLS
+    "FROM calendar_objects o JOIN resources r ON r.id = o.resource_id "
+    "WHERE o.calendar_id = $1::bigint AND ($2::text IS NULL OR "
+    "o.component = $2::text) AND o.trange && "
+    "tstzrange(to_timestamp($3::double precision), "
+    "to_timestamp($4::double precision), '[)') ORDER BY r.name";
+static const char cal_fetch_sql[] =
+    "FETCH FORWARD " CAL_STR(CAL_PAGE) " FROM parvis_cal";
+
+struct caldav_cursor {
+    bool end;
+};
+
 static const struct pg_stmt stmts[] = {
     { "cal_create",
       "WITH r AS (INSERT INTO resources (space_id, path, parent_path, name, "
@@ -36,18 +62,8 @@ static const struct pg_stmt stmts[] = {
       "SELECT r.path FROM calendar_objects o JOIN resources r "
       "ON r.id = o.resource_id WHERE o.calendar_id = $1 AND o.uid = $2 "
       "AND o.resource_id <> $3" },
-    { "cal_range",
-      "SELECT r.id, r.space_id, r.path, r.name, coalesce(r.current_rev, 0), "
-      "coalesce(r.cur_size, 0), encode(r.cur_sha256, 'hex'), "
-      "floor(extract(epoch FROM r.modified_at))::bigint, o.data "
-      "FROM calendar_objects o JOIN resources r ON r.id = o.resource_id "
-      "WHERE o.calendar_id = $1 AND ($2::text IS NULL OR o.component = $2) "
-      "AND o.trange && tstzrange(to_timestamp($3::double precision), "
-      "to_timestamp($4::double precision), '[)') ORDER BY r.name" },
     { "cal_paths",
-      "SELECT r.id, r.space_id, r.path, r.name, coalesce(r.current_rev, 0), "
-      "coalesce(r.cur_size, 0), encode(r.cur_sha256, 'hex'), "
-      "floor(extract(epoch FROM r.modified_at))::bigint, o.data "
+      "SELECT " OBJ_COLS
       "FROM resources r JOIN calendar_objects o ON o.resource_id = r.id "
       /* The space's key first, so that the paths are found through
        * UNIQUE (space_id, path) instead of a scan of every resource. */
@@ -132,53 +148,71 @@ pg_cal_uid(struct dav_req *req, int64_t calendar_id, const char *uid,
     return DAV_STORE_OK;
 }
 
-static enum dav_store_rc
-objects_from(struct dav_req *req, PGresult *r, struct caldav_object **out,
+static void
+objects_from(struct arena *a, PGresult *r, struct caldav_object **out,
              size_t *n)
 {
     int rows = PQntuples(r);
-    *out = arena_alloc(req->arena, ((size_t)rows + 1) * sizeof(**out));
+    *out = arena_alloc(a, ((size_t)rows + 1) * sizeof(**out));
     for (int i = 0; i < rows; i++) {
         struct caldav_object *o = &(*out)[i];
         o->res.id = pg_col_i64(r, i, 0);
         o->res.space_id = pg_col_i64(r, i, 1);
-        o->res.path = arena_strdup(req->arena, PQgetvalue(r, i, 2));
-        o->res.name = arena_strdup(req->arena, PQgetvalue(r, i, 3));
+        o->res.path = arena_strdup(a, PQgetvalue(r, i, 2));
+        o->res.name = arena_strdup(a, PQgetvalue(r, i, 3));
         o->res.kind = DAV_KIND_FILE;
         o->res.rev_id = pg_col_i64(r, i, 4);
         o->res.size = pg_col_i64(r, i, 5);
         o->res.content_type = "text/calendar; charset=utf-8";
         pg_hex_decode32(PQgetvalue(r, i, 6), o->res.sha256);
         o->res.modified = (time_t)pg_col_i64(r, i, 7);
-        o->data = arena_strndup(req->arena, PQgetvalue(r, i, 8),
+        o->data = arena_strndup(a, PQgetvalue(r, i, 8),
                                 (size_t)PQgetlength(r, i, 8));
     }
     *n = (size_t)rows;
-    return DAV_STORE_OK;
 }
 
 static enum dav_store_rc
-pg_cal_range(struct dav_req *req, int64_t calendar_id, const char *component,
-             int64_t start, int64_t end, struct caldav_object **out,
-             size_t *n)
+pg_cal_open(struct dav_req *req, int64_t calendar_id, const char *component,
+            int64_t start, int64_t end, struct caldav_cursor **out)
 {
     enum dav_store_rc rc;
     const char *v[4] = { pg_i64(req, calendar_id), component,
                          ts(req, start), ts(req, end) };
-    PGresult *r = pg_run(req, "cal_range", 4, v, NULL, 0, &rc);
+    if (pg_run_sql(req, req->arena, cal_open_sql, 4, v, &rc) == NULL)
+        return rc;
+    *out = arena_alloc(req->arena, sizeof(**out));
+    (*out)->end = false;
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_cal_next(struct dav_req *req, struct caldav_cursor *c, struct arena *a,
+            struct caldav_object **out, size_t *n, bool *last)
+{
+    *out = NULL;
+    *n = 0;
+    *last = true;
+    if (c->end)
+        return DAV_STORE_OK;
+    enum dav_store_rc rc;
+    PGresult *r = pg_run_sql(req, a, cal_fetch_sql, 0, NULL, &rc);
     if (r == NULL)
         return rc;
-    return objects_from(req, r, out, n);
+    objects_from(a, r, out, n);
+    c->end = *n < CAL_PAGE;
+    *last = c->end;
+    return DAV_STORE_OK;
 }
 
 static enum dav_store_rc
 pg_cal_paths(struct dav_req *req, int64_t calendar_id,
-             const char *const *paths, size_t npaths,
+             const char *const *paths, size_t npaths, struct arena *a,
              struct caldav_object **out, size_t *n)
 {
     enum dav_store_rc rc;
     struct buf b;
-    buf_init(&b, req->arena, 256);
+    buf_init(&b, a, 256);
     buf_puts(&b, "{");
     for (size_t i = 0; i < npaths; i++) {
         buf_puts(&b, i > 0 ? ",\"" : "\"");
@@ -190,18 +224,21 @@ pg_cal_paths(struct dav_req *req, int64_t calendar_id,
         buf_puts(&b, "\"");
     }
     buf_puts(&b, "}");
-    const char *v[2] = { pg_i64(req, calendar_id), buf_cstr(&b) };
-    PGresult *r = pg_run(req, "cal_paths", 2, v, NULL, 0, &rc);
+    const char *v[2] = { arena_printf(a, "%lld", (long long)calendar_id),
+                         buf_cstr(&b) };
+    PGresult *r = pg_run_in(req, a, "cal_paths", 2, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
-    return objects_from(req, r, out, n);
+    objects_from(a, r, out, n);
+    return DAV_STORE_OK;
 }
 
 static const struct caldav_store_ops pg_caldav_ops = {
     .calendar_create = pg_cal_create,
     .object_index = pg_cal_index,
     .uid_find = pg_cal_uid,
-    .objects_range = pg_cal_range,
+    .objects_open = pg_cal_open,
+    .objects_next = pg_cal_next,
     .objects_by_path = pg_cal_paths,
 };
 

@@ -1083,7 +1083,7 @@ lease_exec(struct lease *l, const char *stmt, const char *sql, int n,
  * 'lens' is given (then binary where lens[i] > 0).  The result belongs to
  * 'a' (pg_run: req->arena).  NULL with *rc set on failure.
  */
-static PGresult *
+PGresult *
 pg_run_in(struct dav_req *req, struct arena *a, const char *stmt, int n,
           const char *const *vals, const int *lens, int resfmt,
           enum dav_store_rc *rc)
@@ -1506,9 +1506,9 @@ struct dav_store_cursor {
 
 /* Constant SQL with text parameters, outside the prepared statements; the
  * result belongs to 'a'.  NULL with *rc set on failure. */
-static PGresult *
-run_sql(struct dav_req *req, struct arena *a, const char *sql, int n,
-        const char *const *vals, enum dav_store_rc *rc)
+PGresult *
+pg_run_sql(struct dav_req *req, struct arena *a, const char *sql, int n,
+           const char *const *vals, enum dav_store_rc *rc)
 {
     struct lease *l = req->store_conn;
     *rc = DAV_STORE_OK;
@@ -1533,7 +1533,7 @@ pg_children_open(struct dav_req *req, int64_t space_id, const char *path,
 {
     enum dav_store_rc rc;
     const char *v[2] = { pg_i64(req, space_id), path };
-    if (run_sql(req, req->arena, list_open_sql, 2, v, &rc) == NULL)
+    if (pg_run_sql(req, req->arena, list_open_sql, 2, v, &rc) == NULL)
         return rc;
     struct dav_store_cursor *c = arena_alloc(req->arena, sizeof(*c));
     c->space_id = space_id;
@@ -1607,7 +1607,7 @@ pg_children_next(struct dav_req *req, struct dav_store_cursor *c,
     if (c->end)
         return DAV_STORE_OK;
     enum dav_store_rc rc;
-    PGresult *r = run_sql(req, a, list_fetch_sql, 0, NULL, &rc);
+    PGresult *r = pg_run_sql(req, a, list_fetch_sql, 0, NULL, &rc);
     if (r == NULL)
         return rc;
     size_t rows = (size_t)PQntuples(r);
@@ -1708,21 +1708,21 @@ pg_chunk_put(struct dav_req *req, int64_t space_id,
     struct lease *l = req->store_conn;
     if (l == NULL || l->c == NULL || l->c->pg == NULL)
         return DAV_STORE_ERROR;
-    char sid[24], slen[24];
-    snprintf(sid, sizeof(sid), "%lld", (long long)space_id);
-    snprintf(slen, sizeof(slen), "%zu", len);
-    const char *v[4] = { sid, (const char *)sha256, slen, (const char *)data };
-    int lens[4] = { 0, 32, 0, (int)len };
     /* A chunk of a transaction that then fails may stay cached: harmless,
      * since it is found only under the hash of its own bytes. */
     if (len > CHUNK_CACHE_MAX_CHUNK)
         disk_cache_put(((struct db_pool *)req->srv->store_ctx)->disk,
                        space_id, sha256, data, len);
+    char sid[24], slen[24];
+    snprintf(sid, sizeof(sid), "%lld", (long long)space_id);
+    snprintf(slen, sizeof(slen), "%zu", len);
+    const char *v[4] = { sid, (const char *)sha256, slen, (const char *)data };
+    int lens[4] = { 0, 32, 0, (int)len };
     int fmts[4] = { 0, 1, 0, 1 };
-    /* Each chunk waits for the next statement (the next chunk, or the
-     * revision at the end) and goes with it.  Called once per chunk of an
-     * upload: the result is cleared here, not kept in the arena until the
-     * end of a long request. */
+    /* The first chunk waits for the next statement (the next chunk, or,
+     * for a small file, the revision) and goes with it.  Called once per
+     * chunk of an upload: results are cleared here, not kept in the arena
+     * until the end of a long request. */
     if (defer_stmt(l, "chunk_put", 4, v, lens))
         return DAV_STORE_OK;
     /* A chunk waits already: this is a large upload.  The chunks go ahead

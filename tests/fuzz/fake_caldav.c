@@ -137,30 +137,40 @@ fc_uid_find(struct dav_req *req, int64_t calendar_id, const char *uid,
 }
 
 static void
-push(struct dav_req *req, struct caldav_object **out, size_t *n, size_t *ocap,
+push(struct arena *a, struct caldav_object **out, size_t *n, size_t *ocap,
      const struct dav_resource *r, const char *data)
 {
     if (*n == *ocap) {
         size_t c = *ocap ? 2 * *ocap : 8;
-        struct caldav_object *v = arena_alloc(req->arena, c * sizeof(*v));
+        struct caldav_object *v = arena_alloc(a, c * sizeof(*v));
         if (*n > 0)
             memcpy(v, *out, *n * sizeof(*v));
         *out = v;
         *ocap = c;
     }
     (*out)[*n].res = *r;
-    (*out)[*n].data = arena_strdup(req->arena, data);
+    (*out)[*n].data = arena_strdup(a, data);
     (*n)++;
 }
 
+/* The matching objects, collected at open; handed out a few at a time so
+ * that the reports' paging is exercised. */
+#define FAKE_PAGE 3
+
+struct caldav_cursor {
+    struct caldav_object *objs;
+    size_t n, next;
+};
+
 static enum dav_store_rc
-fc_objects_range(struct dav_req *req, int64_t calendar_id,
-                 const char *component, int64_t start, int64_t end,
-                 struct caldav_object **out, size_t *n)
+fc_objects_open(struct dav_req *req, int64_t calendar_id,
+                const char *component, int64_t start, int64_t end,
+                struct caldav_cursor **out)
 {
+    struct caldav_cursor *c = arena_alloc(req->arena, sizeof(*c));
     size_t ocap = 0;
-    *out = NULL;
-    *n = 0;
+    c->objs = NULL;
+    c->n = c->next = 0;
     for (size_t i = 0; i < nentries; i++) {
         struct entry *e = &entries[i];
         struct dav_resource r;
@@ -168,14 +178,29 @@ fc_objects_range(struct dav_req *req, int64_t calendar_id,
             (component != NULL && strcasecmp(component, e->component) != 0) ||
             !(e->start < end && e->end > start) || !current(req, e, &r))
             continue;
-        push(req, out, n, &ocap, &r, e->data);
+        push(req->arena, &c->objs, &c->n, &ocap, &r, e->data);
     }
+    *out = c;
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+fc_objects_next(struct dav_req *req, struct caldav_cursor *c, struct arena *a,
+                struct caldav_object **out, size_t *n, bool *last)
+{
+    (void)req;
+    size_t k = c->n - c->next < FAKE_PAGE ? c->n - c->next : FAKE_PAGE;
+    *out = arena_alloc(a, (k + 1) * sizeof(**out));
+    memcpy(*out, c->objs + c->next, k * sizeof(**out));
+    c->next += k;
+    *n = k;
+    *last = c->next == c->n;
     return DAV_STORE_OK;
 }
 
 static enum dav_store_rc
 fc_objects_by_path(struct dav_req *req, int64_t calendar_id,
-                   const char *const *paths, size_t npaths,
+                   const char *const *paths, size_t npaths, struct arena *a,
                    struct caldav_object **out, size_t *n)
 {
     size_t ocap = 0;
@@ -188,7 +213,7 @@ fc_objects_by_path(struct dav_req *req, int64_t calendar_id,
             wanted = strcmp(paths[k], e->path) == 0;
         struct dav_resource r;
         if (e->calendar_id == calendar_id && wanted && current(req, e, &r))
-            push(req, out, n, &ocap, &r, e->data);
+            push(a, out, n, &ocap, &r, e->data);
     }
     return DAV_STORE_OK;
 }
@@ -197,7 +222,8 @@ static const struct caldav_store_ops ops = {
     .calendar_create = fc_calendar_create,
     .object_index = fc_object_index,
     .uid_find = fc_uid_find,
-    .objects_range = fc_objects_range,
+    .objects_open = fc_objects_open,
+    .objects_next = fc_objects_next,
     .objects_by_path = fc_objects_by_path,
 };
 
