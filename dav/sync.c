@@ -11,7 +11,8 @@
  * synchronization (an empty token) lists every member: it streams, page
  * by page, as a PROPFIND listing does (dav_ms_stream); the token it ends
  * with is read before the listing, so that a change made meanwhile comes
- * again at the next synchronization rather than never.
+ * again at the next synchronization rather than never.  A synchronization
+ * from a token streams too, the changed members looked up 200 a page.
  */
 #include "dav/dav_int.h"
 
@@ -155,6 +156,61 @@ sync_page(struct dav_req *req, void *state, struct arena *a, struct buf *out,
     return NULL;
 }
 
+/* A synchronization from a token: the members changed since, looked up
+ * and written a page at a time, then the token. */
+#define SYNC_CHANGES_PAGE 200
+
+struct sync_changes {
+    const struct dav_target *coll;
+    const char **changed;      /* names, oldest change first */
+    const bool *deleted;
+    size_t n;
+    size_t next;               /* first of the next page */
+    const char **names;
+    size_t nnames;
+    int64_t now;
+    struct arena *scratch;     /* one member's */
+};
+
+static struct dav_err *
+changes_page(struct dav_req *req, void *state, struct arena *a,
+             struct buf *out, bool *done)
+{
+    struct sync_changes *sc = state;
+    (void)a;
+    const struct dav_store_ops *st = req->srv->store;
+    size_t to = sc->n - sc->next > SYNC_CHANGES_PAGE
+                    ? sc->next + SYNC_CHANGES_PAGE
+                    : sc->n;
+    for (size_t i = sc->next; i < to; i++) {
+        arena_reset(sc->scratch);
+        struct dav_target m = *sc->coll;
+        m.path = arena_printf(sc->scratch, "%s/%s", sc->coll->path,
+                              sc->changed[i]);
+        m.locks_loaded = false;
+        m.nlocks = 0;
+        enum dav_store_rc rc =
+            sc->deleted[i] ? DAV_STORE_NOTFOUND
+                           : st->lookup(req, sc->coll->space.id, m.path, false,
+                                        &m.res);
+        if (rc == DAV_STORE_NOTFOUND) {
+            /* RFC 6578 §3.5.2: a removed member is a 404 response. */
+            m.exists = false;
+            m.trailing_slash = false;
+            dav_ms_status(out, dav_href_of(req, sc->scratch, &m), 404);
+            continue;
+        }
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "member");
+        member_response(req, sc->scratch, &m, sc->names, sc->nnames, out);
+    }
+    sc->next = to;
+    *done = to == sc->n;
+    if (*done)
+        sync_token_write(out, sc->now);
+    return NULL;
+}
+
 static struct dav_err *
 report_sync_collection(struct dav_req *req, const struct dav_xml_elem *root)
 {
@@ -224,29 +280,17 @@ report_sync_collection(struct dav_req *req, const struct dav_xml_elem *root)
             return dav_err_from_store(req, rc, "children");
         return dav_ms_stream(req, &b, sync_page, sl);
     }
-    for (size_t i = 0; i < nchanged; i++) {
-        arena_reset(scratch);
-        struct dav_target m = *t;
-        m.path = arena_printf(scratch, "%s/%s", t->path, changed[i]);
-        m.locks_loaded = false;
-        m.nlocks = 0;
-        rc = deleted[i] ? DAV_STORE_NOTFOUND
-                        : st->lookup(req, t->space.id, m.path, false, &m.res);
-        if (rc == DAV_STORE_NOTFOUND) {
-            /* RFC 6578 §3.5.2: a removed member is a 404 response. */
-            m.exists = false;
-            m.trailing_slash = false;
-            dav_ms_status(&b, dav_href_of(req, scratch, &m), 404);
-            continue;
-        }
-        if (rc != DAV_STORE_OK)
-            return dav_err_from_store(req, rc, "member");
-        member_response(req, scratch, &m, names, nnames, &b);
-    }
-    arena_destroy(scratch);
-    sync_token_write(&b, now);
-    dav_multistatus_end(req, &b);
-    return NULL;
+    struct sync_changes *sc = arena_alloc(req->arena, sizeof(*sc));
+    sc->coll = t;
+    sc->changed = changed;
+    sc->deleted = deleted;
+    sc->n = nchanged;
+    sc->next = 0;
+    sc->names = names;
+    sc->nnames = nnames;
+    sc->now = now;
+    sc->scratch = scratch;
+    return dav_ms_stream(req, &b, changes_page, sc);
 }
 
 static const struct dav_report_def sync_reports[] = {

@@ -310,3 +310,48 @@ def test_initial_sync_streams_every_member_then_the_token(big):
     token = root[-1].text.strip()
     again = sync_collection(alice, big["url"], token)
     assert again.changed() == {} and again.removed() == []
+
+
+def test_sync_from_a_token_streams_the_changes_of_several_pages(server):
+    """RFC 6578 §3.5: every member changed since the token once (with its
+    properties), every one removed as a 404, then the new token; more
+    changes than a page (200) go out chunked."""
+    alice = session()
+    coll = server.space_url("s1") + unique("syncpages") + "/"
+    assert_status(mkcol(alice, coll), 201)
+    for i in range(300):
+        assert_status(put(alice, coll + member_name(i), b"v1 %d\n" % i), 201)
+    token = sync_collection(alice, coll, "").token
+    etags = {}
+    for i in range(0, 300, 2):                 # 150 changed
+        r = put(alice, coll + member_name(i), b"v2 %d\n" % i)
+        assert_status(r, 204)
+        etags[member_name(i)] = r.headers["ETag"]
+    removed = [member_name(i) for i in range(1, 300, 5)]   # 60 removed,
+    for name in removed:                                    # 30 of them
+        assert_status(dav(alice, "DELETE", coll + name), 204)  # changed
+        etags.pop(name, None)
+    for i in range(300, 400):                  # 100 added
+        r = put(alice, coll + member_name(i), b"new %d\n" % i)
+        assert_status(r, 201)
+        etags[member_name(i)] = r.headers["ETag"]
+    r = report(alice, coll, sync_body(token))
+    assert_status(r, 207)
+    assert "chunked" in r.headers.get("Transfer-Encoding", "").lower()
+    root = etree.fromstring(r.content)
+    assert root[-1].tag == "{DAV:}sync-token"
+    resps = parse_multistatus(r.content)
+    paths = [x.path for x in resps]
+    assert len(paths) == len(set(paths)) == 150 - 30 + 60 + 100
+    got = {}
+    gone = []
+    for x in resps:
+        name = x.path.rstrip("/").rsplit("/", 1)[1]
+        if x.status == 404:
+            gone.append(name)
+        else:
+            got[name] = x.props["{DAV:}getetag"][1].text
+    assert sorted(gone) == sorted(removed)
+    assert got == etags
+    again = sync_collection(alice, coll, root[-1].text.strip())
+    assert again.changed() == {} and again.removed() == []
