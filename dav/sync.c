@@ -120,22 +120,29 @@ sync_token_write(struct buf *b, int64_t now)
                now);
 }
 
-/* The initial synchronization of a collection: its members, a page at a
- * time, then the token. */
-struct sync_listing {
+/* A synchronization in pages, then the token: the initial one lists the
+ * collection's members through 'cur'; one from a token looks up the
+ * members changed since, SYNC_CHANGES_PAGE a page. */
+#define SYNC_CHANGES_PAGE 200
+
+struct sync_pages {
     const struct dav_target *coll;
-    struct dav_store_cursor *cur;
-    const char **names;
+    const char **names;        /* properties asked */
     size_t nnames;
-    int64_t now;
+    int64_t now;               /* the token to end with */
     struct arena *scratch;     /* one member's */
+    struct dav_store_cursor *cur;   /* initial */
+    const char **changed;      /* from a token: names, oldest change first */
+    const bool *deleted;
+    size_t nchanged;
+    size_t next;               /* first of the next page */
 };
 
 static struct dav_err *
 sync_page(struct dav_req *req, void *state, struct arena *a, struct buf *out,
           bool *done)
 {
-    struct sync_listing *sl = state;
+    struct sync_pages *sl = state;
     struct dav_store_member *rows;
     size_t n;
     enum dav_store_rc rc = req->srv->store->children_next(req, sl->cur, a,
@@ -156,32 +163,16 @@ sync_page(struct dav_req *req, void *state, struct arena *a, struct buf *out,
     return NULL;
 }
 
-/* A synchronization from a token: the members changed since, looked up
- * and written a page at a time, then the token. */
-#define SYNC_CHANGES_PAGE 200
-
-struct sync_changes {
-    const struct dav_target *coll;
-    const char **changed;      /* names, oldest change first */
-    const bool *deleted;
-    size_t n;
-    size_t next;               /* first of the next page */
-    const char **names;
-    size_t nnames;
-    int64_t now;
-    struct arena *scratch;     /* one member's */
-};
-
 static struct dav_err *
 changes_page(struct dav_req *req, void *state, struct arena *a,
              struct buf *out, bool *done)
 {
-    struct sync_changes *sc = state;
+    struct sync_pages *sc = state;
     (void)a;
     const struct dav_store_ops *st = req->srv->store;
-    size_t to = sc->n - sc->next > SYNC_CHANGES_PAGE
+    size_t to = sc->nchanged - sc->next > SYNC_CHANGES_PAGE
                     ? sc->next + SYNC_CHANGES_PAGE
-                    : sc->n;
+                    : sc->nchanged;
     for (size_t i = sc->next; i < to; i++) {
         arena_reset(sc->scratch);
         struct dav_target m = *sc->coll;
@@ -205,7 +196,7 @@ changes_page(struct dav_req *req, void *state, struct arena *a,
         member_response(req, sc->scratch, &m, sc->names, sc->nnames, out);
     }
     sc->next = to;
-    *done = to == sc->n;
+    *done = to == sc->nchanged;
     if (*done)
         sync_token_write(out, sc->now);
     return NULL;
@@ -263,34 +254,26 @@ report_sync_collection(struct dav_req *req, const struct dav_xml_elem *root)
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "changes");
 
-    struct buf b;
-    dav_multistatus_begin(req, &b);
-    struct arena *scratch = arena_child(req->arena);
+    struct sync_pages *sp = arena_alloc(req->arena, sizeof(*sp));
+    sp->coll = t;
+    sp->names = names;
+    sp->nnames = nnames;
+    sp->now = now;
+    sp->scratch = arena_child(req->arena);
+    sp->changed = changed;
+    sp->deleted = deleted;
+    sp->nchanged = nchanged;
+    sp->next = 0;
     if (initial) {
         /* An empty token: every current member (RFC 6578 §3.4), streamed
          * page by page as a PROPFIND listing is. */
-        struct sync_listing *sl = arena_alloc(req->arena, sizeof(*sl));
-        sl->coll = t;
-        sl->names = names;
-        sl->nnames = nnames;
-        sl->now = now;
-        sl->scratch = scratch;
-        rc = st->children_open(req, t->space.id, t->path, false, &sl->cur);
+        rc = st->children_open(req, t->space.id, t->path, false, &sp->cur);
         if (rc != DAV_STORE_OK)
             return dav_err_from_store(req, rc, "children");
-        return dav_ms_stream(req, &b, sync_page, sl);
     }
-    struct sync_changes *sc = arena_alloc(req->arena, sizeof(*sc));
-    sc->coll = t;
-    sc->changed = changed;
-    sc->deleted = deleted;
-    sc->n = nchanged;
-    sc->next = 0;
-    sc->names = names;
-    sc->nnames = nnames;
-    sc->now = now;
-    sc->scratch = scratch;
-    return dav_ms_stream(req, &b, changes_page, sc);
+    struct buf b;
+    dav_multistatus_begin(req, &b);
+    return dav_ms_stream(req, &b, initial ? sync_page : changes_page, sp);
 }
 
 static const struct dav_report_def sync_reports[] = {

@@ -235,13 +235,13 @@ disk_cache_close(struct disk_cache *c)
     free(c);
 }
 
-/* Read exactly len bytes at off; false on a short file or an error. */
+/* Read (or write) exactly len bytes at off; false on a short file or an
+ * error. */
 static bool
-read_at(int fd, void *dst, size_t len, off_t off)
+io_all(int fd, char *p, size_t len, off_t off, bool writing)
 {
-    char *p = dst;
     while (len > 0) {
-        ssize_t n = pread(fd, p, len, off);
+        ssize_t n = writing ? pwrite(fd, p, len, off) : pread(fd, p, len, off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -273,7 +273,7 @@ disk_cache_get(struct disk_cache *c, int64_t space_id,
     char name[NAME_LEN + 1];
     file_name(name, space_id, sha256);
     int fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC);
-    bool ok = fd >= 0 && read_at(fd, dst, len, (off_t)off);
+    bool ok = fd >= 0 && io_all(fd, dst, len, (off_t)off, false);
     if (fd >= 0)
         close(fd);
     if (!ok) {
@@ -286,22 +286,6 @@ disk_cache_get(struct disk_cache *c, int64_t space_id,
         pthread_mutex_unlock(&c->lock);
     }
     return ok;
-}
-
-static bool
-write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        p += n;
-        len -= (size_t)n;
-    }
-    return true;
 }
 
 void
@@ -323,7 +307,7 @@ disk_cache_put(struct disk_cache *c, int64_t space_id,
                     0600);
     if (fd < 0)
         return;
-    bool ok = write_all(fd, data, len);
+    bool ok = io_all(fd, (char *)(uintptr_t)data, len, 0, true);
     ok = close(fd) == 0 && ok;
     if (!ok || renameat(c->dirfd, tmp, c->dirfd, name) != 0) {
         unlinkat(c->dirfd, tmp, 0);

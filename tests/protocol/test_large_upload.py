@@ -70,6 +70,16 @@ def assert_untouched(sess, url, old, etag):
     assert r.headers["ETag"] == etag
 
 
+def assert_pool_serves(sess, url, prefix):
+    """Every pooled connection still works: more uploads of several chunks
+    than the pool has connections, each read back."""
+    for i in range(10):
+        data = os.urandom(3 * CHUNK + i)
+        other = url.replace("big.bin", f"{prefix}-{i}.bin")
+        assert_status(put(sess, other, data), 201)
+        assert sess.get(other).content == data
+
+
 def test_large_put_round_trip(target):
     sess, url, old = target
     new = os.urandom(CHUNKS * CHUNK + 12345)
@@ -90,13 +100,7 @@ def test_a_failed_chunk_fails_the_put_and_keeps_the_old_content(
     assert 500 <= r.status_code < 600, r.status_code
     assert_untouched(sess, url, old, etag)
     assert revisions_of(cluster, url) == before
-    # Every pooled connection still works: more uploads than the pool has
-    # connections, each checked.
-    for i in range(10):
-        data = os.urandom(3 * CHUNK + i)
-        other = url.replace("big.bin", f"after-{i}.bin")
-        assert_status(put(sess, other, data), 201)
-        assert sess.get(other).content == data
+    assert_pool_serves(sess, url, "after")
 
 
 def test_client_gone_mid_upload_keeps_the_old_content(server, target, cluster):
@@ -116,9 +120,5 @@ def test_client_gone_mid_upload_keeps_the_old_content(server, target, cluster):
     time.sleep(1.0)
     assert_untouched(sess, url, old, etag)
     assert revisions_of(cluster, url) == before
-    for i in range(10):
-        data = os.urandom(2 * CHUNK + i)
-        other = url.replace("big.bin", f"gone-{i}.bin")
-        assert_status(put(sess, other, data), 201)
-        assert sess.get(other).content == data
+    assert_pool_serves(sess, url, "gone")
     assert_untouched(sess, url, old, etag)
