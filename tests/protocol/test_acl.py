@@ -14,6 +14,7 @@ from access_helpers import (ALL_PRIVS, CALDAV_NS, ROLE_CUPS, PsqlPipe,
                             error_conditions, hrefs, principal_href,
                             privilege_names, short_id, start_private_server,
                             stop_private_server)
+from caldav_helpers import sync_collection
 from dav_helpers import (XML_HEADERS, assert_status, dav, mkcol,
                          parse_multistatus, propfind, propfind_one, put,
                          url_path)
@@ -747,3 +748,23 @@ def test_principal_search_property_set(env):
         assert psp.find("{DAV:}description") is not None
     assert props == {"{DAV:}displayname",
                      "{%s}calendar-user-address-set" % CALDAV_NS}
+
+
+def test_sync_from_a_token_omits_changed_members_the_user_cannot_read(env,
+                                                                      tree):
+    # Unreadable resources are invisible (DESIGN.md, RFC 3744 §7.1): a
+    # member changed since the token, then denied to the reader, is not
+    # reported to the reader, neither present nor removed.
+    m = sess(env, "manager")
+    rd = sess(env, "reader")
+    token = sync_collection(rd, tree["a"], "").token
+    assert_status(put(m, tree["fa"], b"file a, again"), 204)
+    assert_status(acl_request(m, tree["fa"],
+                              ace_xml(uhref(env, "reader"), ["read"],
+                                      grant=False)), 200)
+    assert_status(put(m, tree["a"] + "new.txt", b"new"), 201)
+    seen = sync_collection(rd, tree["a"], token)
+    assert sorted(seen.changed()) == ["new.txt"]
+    assert seen.removed() == []
+    everything = sync_collection(m, tree["a"], token)
+    assert sorted(everything.changed()) == ["fa.txt", "new.txt"]
