@@ -50,6 +50,11 @@ bool pg_prepare_stmts(PGconn *pg, const struct pg_stmt *stmts, size_t n);
 bool pg_prepare_all(PGconn *pg);
 bool pg_caldav_prepare_all(PGconn *pg);
 
+/* A number macro as a string literal, for SQL text ("FETCH FORWARD "
+ * PG_STR(PAGE)). */
+#define PG_STR_(x) #x
+#define PG_STR(x) PG_STR_(x)
+
 struct dav_req;
 /* Helpers shared by the store files (db/pg_store.c). */
 PGresult *pg_run(struct dav_req *req, const char *stmt, int n,

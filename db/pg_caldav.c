@@ -24,8 +24,6 @@
  * of db/pg_store.c, docs/decisions/0010): $1 calendar, $2 component or
  * NULL, $3 and $4 the range's ends as text for to_timestamp(). */
 #define CAL_PAGE 200
-#define CAL_STR(x) CAL_STR2(x)
-#define CAL_STR2(x) #x
 static const char cal_open_sql[] =
     "DECLARE parvis_cal NO SCROLL CURSOR FOR SELECT " OBJ_COLS
     "FROM calendar_objects o JOIN resources r ON r.id = o.resource_id "
@@ -34,7 +32,7 @@ static const char cal_open_sql[] =
     "tstzrange(to_timestamp($3::double precision), "
     "to_timestamp($4::double precision), '[)') ORDER BY r.name";
 static const char cal_fetch_sql[] =
-    "FETCH FORWARD " CAL_STR(CAL_PAGE) " FROM parvis_cal";
+    "FETCH FORWARD " PG_STR(CAL_PAGE) " FROM parvis_cal";
 
 struct caldav_cursor {
     bool end;

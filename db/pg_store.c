@@ -1489,14 +1489,12 @@ pg_children_count(struct dav_req *req, int64_t space_id, const char *path,
  * much again as the listing itself.
  */
 #define LIST_PAGE 500
-#define LIST_STR_(x) #x
-#define LIST_STR(x) LIST_STR_(x)
 
 static const char list_open_sql[] =
     "DECLARE parvis_list NO SCROLL CURSOR FOR SELECT " RES_COLS
     "WHERE r.space_id = $1 AND r.parent_path = $2 ORDER BY r.name";
 static const char list_fetch_sql[] =
-    "FETCH FORWARD " LIST_STR(LIST_PAGE) " FROM parvis_list";
+    "FETCH FORWARD " PG_STR(LIST_PAGE) " FROM parvis_list";
 
 struct dav_store_cursor {
     int64_t space_id;
@@ -1521,7 +1519,7 @@ pg_run_sql(struct dav_req *req, struct arena *a, const char *sql, int n,
     arena_defer(a, pgresult_free_cb, r);
     ExecStatusType s = PQresultStatus(r);
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-        *rc = pg_result_rc(l->c, r, what == sql ? "listing" : what, req->id);
+        *rc = pg_result_rc(l->c, r, what == sql ? "cursor" : what, req->id);
         return NULL;
     }
     return r;
