@@ -305,37 +305,35 @@ static const struct pg_stmt stmts[] = {
       "OR (root_path >= $2 || '/' AND root_path < $2 || '0'))) "
       "DELETE FROM resources WHERE space_id = $1 AND " SUBTREE("$2", 0) },
     /* copy: $1 src space, $2 src path, $3 dst space, $4 dst path,
-     * $5 depth0, $6 dst parent path, $7 dst name */
+     * $5 depth0, $6 dst parent path, $7 dst name, $8 author.  One
+     * statement: the copies' ids are drawn first, so each new row is
+     * written once with its revision 1 and its current-revision copy, and
+     * its dead properties follow; the foreign keys between the two tables
+     * are checked at the end of the statement or at commit. */
     { "copy_tree",
-      "INSERT INTO resources (space_id, path, parent_path, name, kind) "
-      "SELECT $3, $4 || substr(path, length($2) + 1), "
-      "CASE WHEN path = $2 THEN $6 "
-      "ELSE $4 || substr(parent_path, length($2) + 1) END, "
-      "CASE WHEN path = $2 THEN $7 ELSE name END, kind "
-      "FROM resources WHERE space_id = $1 AND (path = $2 OR (NOT $5 AND "
-      "path >= $2 || '/' AND path < $2 || '0'))" },
-    { "copy_revisions",
-      "WITH ins AS (INSERT INTO revisions (space_id, resource_id, num, "
+      "WITH src AS MATERIALIZED (SELECT o.id AS oid, "
+      "nextval('resources_id_seq') AS nid, CASE WHEN o.current_rev IS NOT "
+      "NULL THEN nextval('revisions_id_seq') END AS vid, "
+      "CASE WHEN o.path = $2 THEN $4 "
+      "ELSE $4 || substr(o.path, length($2) + 1) END AS path, "
+      "CASE WHEN o.path = $2 THEN $6 "
+      "ELSE $4 || substr(o.parent_path, length($2) + 1) END AS parent_path, "
+      "CASE WHEN o.path = $2 THEN $7 ELSE o.name END AS name, o.kind, "
+      "o.cur_size, o.cur_type, o.cur_sha256 "
+      "FROM resources o WHERE o.space_id = $1 AND (o.path = $2 OR (NOT $5 "
+      "AND o.path >= $2 || '/' AND o.path < $2 || '0'))), "
+      "r AS (INSERT INTO resources (id, space_id, path, parent_path, name, "
+      "kind, current_rev, cur_num, cur_size, cur_type, cur_sha256) "
+      "SELECT nid, $3, path, parent_path, name, kind, vid, "
+      "CASE WHEN vid IS NOT NULL THEN 1 END, cur_size, cur_type, cur_sha256 "
+      "FROM src), "
+      "v AS (INSERT INTO revisions (id, space_id, resource_id, num, "
       "author_id, size, content_type, sha256) "
-      "SELECT $3, n.id, 1, nullif($6, 0), v.size, v.content_type, v.sha256 "
-      "FROM resources o JOIN revisions v ON v.id = o.current_rev "
-      "JOIN resources n ON n.space_id = $3 AND "
-      "n.path = $4 || substr(o.path, length($2) + 1) "
-      "WHERE o.space_id = $1 AND (o.path = $2 OR (NOT $5 AND "
-      "o.path >= $2 || '/' AND o.path < $2 || '0')) "
-      "RETURNING id, resource_id, num, size, content_type, sha256) "
-      "UPDATE resources SET current_rev = ins.id, cur_num = ins.num, "
-      "cur_size = ins.size, cur_type = ins.content_type, "
-      "cur_sha256 = ins.sha256 FROM ins "
-      "WHERE resources.id = ins.resource_id" },
-    { "copy_props",
+      "SELECT vid, $3, nid, 1, nullif($8, 0), cur_size, cur_type, cur_sha256 "
+      "FROM src WHERE vid IS NOT NULL) "
       "INSERT INTO props (space_id, resource_id, ns, name, value) "
-      "SELECT $3, n.id, p.ns, p.name, p.value FROM props p "
-      "JOIN resources o ON o.id = p.resource_id "
-      "JOIN resources n ON n.space_id = $3 AND "
-      "n.path = $4 || substr(o.path, length($2) + 1) "
-      "WHERE o.space_id = $1 AND (o.path = $2 OR (NOT $5 AND "
-      "o.path >= $2 || '/' AND o.path < $2 || '0'))" },
+      "SELECT $3, s.nid, p.ns, p.name, p.value "
+      "FROM src s JOIN props p ON p.resource_id = s.oid" },
     /* Content of the tree at $2 in space $3 whose bytes live in space $1. */
     { "copy_blobs",
       "INSERT INTO blobs (space_id, sha256, size) "
@@ -1913,13 +1911,9 @@ pg_copy(struct dav_req *req, int64_t src_space, const char *src,
     split_path(req, dst, &parent, &name);
     const char *s1 = pg_i64(req, src_space), *s3 = pg_i64(req, dst_space);
     const char *d0 = depth0 ? "true" : "false";
-    const char *tv[7] = { s1, src, s3, dst, d0, parent, name };
-    if (pg_run(req, "copy_tree", 7, tv, NULL, 0, &rc) == NULL)
-        return rc;
-    const char *rv[6] = { s1, src, s3, dst, d0, pg_i64(req, author_id) };
-    if (pg_run(req, "copy_revisions", 6, rv, NULL, 0, &rc) == NULL)
-        return rc;
-    if (pg_run(req, "copy_props", 5, rv, NULL, 0, &rc) == NULL)
+    const char *v[8] = { s1, src, s3, dst, d0, parent, name,
+                         pg_i64(req, author_id) };
+    if (pg_run(req, "copy_tree", 8, v, NULL, 0, &rc) == NULL)
         return rc;
     return copy_content(req, src_space, dst_space, dst);
 }

@@ -1473,7 +1473,8 @@ fs_copy(struct dav_req *req, int64_t src_space, const char *src,
     int64_t *ids = subtree_ids(src_space, src, depth0, &n);
     int64_t *nids = xmalloc((n + 1) * sizeof(*nids));
     time_t now = tick();
-    /* copy_tree: bare rows (no creator, calendar, approval or trash) */
+    /* copy_tree, in the order of its parts: bare rows (no creator,
+     * calendar, approval or trash), logged as one change of the parent */
     for (size_t i = 0; i < n; i++) {
         const struct fs_res *o = res_by_id(ids[i]);
         char *path = rebase(o->path, src, dst);
@@ -1482,7 +1483,7 @@ fs_copy(struct dav_req *req, int64_t src_space, const char *src,
         free(path);
     }
     log_change(dst_space, dst, false);
-    /* copy_revisions: revision 1 with the source's current content */
+    /* then revision 1 of each with the source's current content */
     for (size_t i = 0; i < n; i++) {
         const struct fs_res *o = res_by_id(ids[i]);
         const struct fs_rev *ov = o->rev_id != 0 ? rev_by_id(o->rev_id)
@@ -1509,9 +1510,8 @@ fs_copy(struct dav_req *req, int64_t src_space, const char *src,
         c->size = nv.size;
         c->ctype = xstrdup(nv.ctype);
         memcpy(c->sha, nv.sha, 32);
-        log_change(dst_space, c->path, false);
     }
-    /* copy_props */
+    /* then the dead properties */
     for (size_t i = 0; i < n; i++) {
         if (!has_props(ids[i]))
             continue;
