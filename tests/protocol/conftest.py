@@ -261,10 +261,11 @@ class Cluster:
                    "-w", "-t", "60", "-m", mode, "restart"])
         self.running = True
 
-    def psql(self, sql, db="parvis"):
+    def psql(self, sql, db="parvis", messages=False):
         """Runs SQL as superuser postgres; returns the rows of every result
-        as a list of tuples of str (NULL reads as ""). Raises RuntimeError
-        on any error (ON_ERROR_STOP)."""
+        as a list of tuples of str (NULL reads as ""), and with messages
+        also the server's messages (psql's stderr) as a second value.
+        Raises RuntimeError on any error (ON_ERROR_STOP)."""
         # psql is a client: it may run as root. CSV output keeps values that
         # hold newlines or separators intact, over several result sets.
         p = subprocess.run(
@@ -275,8 +276,9 @@ class Cluster:
         if p.returncode != 0:
             raise RuntimeError(f"psql failed (exit {p.returncode}) on:\n{sql}\n{p.stderr}")
         # A row of one empty (or NULL) value is an empty line, which csv reads as [].
-        return [tuple(row) if row else ("",)
+        rows = [tuple(row) if row else ("",)
                 for row in csv.reader(io.StringIO(p.stdout, newline=""))]
+        return (rows, p.stderr) if messages else rows
 
     def destroy(self):
         if self.running:

@@ -1,0 +1,106 @@
+-- 0012_change_log_plans: the change log's triggers get plans that suit
+-- any number of rows.
+--
+-- PL/pgSQL keeps the plan of a trigger's statement for the rest of the
+-- session, made for the transition tables of its first call.  A
+-- connection whose first write touched one row kept, for the tables of
+-- 0004's triggers, a nested loop comparing every old row with every new
+-- one: a MOVE of 1,000 members then spent 0.1-0.2 s in the triggers
+-- instead of a few milliseconds, depending on which request the
+-- connection had served first.  Planning on every call (EXECUTE) would
+-- cost each single-row write about 0.17 ms.  So the statements are
+-- written so that every plan is linear: rows are matched against the
+-- other transition table with NOT IN, which PostgreSQL runs as a hashed
+-- subplan whatever the estimate, and the parent collection is looked up
+-- through its index, one probe per row (the LIMIT keeps the lookup from
+-- turning into a join that could scan all resources).  They log the same
+-- changes as before.
+
+CREATE OR REPLACE FUNCTION parvis_log_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO changes (space_id, collection_id, name)
+    SELECT n.space_id, p.id, n.name
+    FROM new_rows n
+    CROSS JOIN LATERAL (SELECT id FROM resources
+                        WHERE space_id = n.space_id AND path = n.parent_path
+                        LIMIT 1) p
+    WHERE (n.space_id, n.parent_path) NOT IN
+          (SELECT space_id, path FROM new_rows);
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION parvis_log_delete() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO changes (space_id, collection_id, name, deleted)
+    SELECT o.space_id, p.id, o.name, true
+    FROM old_rows o
+    CROSS JOIN LATERAL (SELECT id FROM resources
+                        WHERE space_id = o.space_id AND path = o.parent_path
+                        LIMIT 1) p
+    WHERE (o.space_id, o.parent_path) NOT IN
+          (SELECT space_id, path FROM old_rows);
+    RETURN NULL;
+END $$;
+
+-- A row moved when its id is not at the same place on the other side; a
+-- row left in place changed when its id does not come with the same
+-- revision and modification time.
+CREATE OR REPLACE FUNCTION parvis_log_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- Moved away: gone from the old parent.
+    INSERT INTO changes (space_id, collection_id, name, deleted)
+    SELECT o.space_id, p.id, o.name, true
+    FROM old_rows o
+    CROSS JOIN LATERAL (SELECT id FROM resources
+                        WHERE space_id = o.space_id AND path = o.parent_path
+                        LIMIT 1) p
+    WHERE (o.id, o.space_id, o.path) NOT IN
+          (SELECT id, space_id, path FROM new_rows)
+      AND (o.space_id, o.parent_path) NOT IN
+          (SELECT space_id, path FROM old_rows);
+    -- Moved in, or modified in place.
+    INSERT INTO changes (space_id, collection_id, name)
+    SELECT n.space_id, p.id, n.name
+    FROM new_rows n
+    CROSS JOIN LATERAL (SELECT id FROM resources
+                        WHERE space_id = n.space_id AND path = n.parent_path
+                        LIMIT 1) p
+    WHERE CASE WHEN (n.id, n.space_id, n.path) NOT IN
+                    (SELECT id, space_id, path FROM old_rows)
+               THEN (n.space_id, n.parent_path) NOT IN
+                    (SELECT space_id, path FROM new_rows)
+               ELSE (n.id, coalesce(n.current_rev, 0), n.modified_at) NOT IN
+                    (SELECT id, coalesce(current_rev, 0), modified_at
+                     FROM old_rows) END;
+    RETURN NULL;
+END $$;
+
+-- A change of dead properties modifies its resource in its collection:
+-- each resource once, found by its id, its collection by its path.
+CREATE OR REPLACE FUNCTION parvis_log_props() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        INSERT INTO changes (space_id, collection_id, name)
+        SELECT r.space_id, p.id, r.name
+        FROM (SELECT DISTINCT resource_id FROM old_rows) x
+        CROSS JOIN LATERAL (SELECT space_id, parent_path, name FROM resources
+                            WHERE id = x.resource_id LIMIT 1) r
+        CROSS JOIN LATERAL (SELECT id FROM resources
+                            WHERE space_id = r.space_id
+                              AND path = r.parent_path LIMIT 1) p;
+    ELSE
+        INSERT INTO changes (space_id, collection_id, name)
+        SELECT r.space_id, p.id, r.name
+        FROM (SELECT DISTINCT resource_id FROM new_rows) x
+        CROSS JOIN LATERAL (SELECT space_id, parent_path, name FROM resources
+                            WHERE id = x.resource_id LIMIT 1) r
+        CROSS JOIN LATERAL (SELECT id FROM resources
+                            WHERE space_id = r.space_id
+                              AND path = r.parent_path LIMIT 1) p;
+    END IF;
+    RETURN NULL;
+END $$;
