@@ -2,23 +2,41 @@
 -- any number of rows.
 --
 -- PL/pgSQL keeps the plan of a trigger's statement for the rest of the
--- session, made for the transition tables of its first call.  A
--- connection whose first write touched one row kept, for the tables of
--- 0004's triggers, a nested loop comparing every old row with every new
--- one: a MOVE of 1,000 members then spent 0.1-0.2 s in the triggers
--- instead of a few milliseconds, depending on which request the
--- connection had served first.  Planning on every call (EXECUTE) would
--- cost each single-row write about 0.17 ms.  So the statements are
--- written so that every plan is linear: rows are matched against the
--- other transition table with NOT IN, which PostgreSQL runs as a hashed
--- subplan whatever the estimate, and the parent collection is looked up
--- through its index, one probe per row (the LIMIT keeps the lookup from
--- turning into a join that could scan all resources).  They log the same
--- changes as before.
+-- session (until DISCARD PLANS), made for the transition tables of the
+-- call that planned it.  With 0004's joins, a connection whose first
+-- write touched one row kept nested loops comparing every old row with
+-- every new one: a MOVE of 1,000 members then spent 0.1-0.2 s in the
+-- triggers instead of a few milliseconds; one that first moved a large
+-- tree kept hash joins over a scan of all resources, paid by every
+-- one-row write after it.  Planning on every call (EXECUTE) would cost
+-- each one-row write about 0.17 ms.
+--
+-- So the statements are written so that their plans are linear whatever
+-- they were made for: rows are matched against the other transition
+-- table with NOT IN, run as a hashed subplan, and the parent collection
+-- is looked up through its index, one probe per row (the LIMIT keeps the
+-- lookup from becoming a join that could scan all resources).  A hashed
+-- subplan is chosen only when the planner expects the table to fit in
+-- hash memory (work_mem times hash_mem_multiplier); a statement of
+-- thousands of rows planned first would otherwise get a subplan searched
+-- row by row.  parvis_log_room() raises hash_mem_multiplier for the rest
+-- of such a statement's transaction: the hash table is built whatever
+-- the setting, only the plan's choice depends on it.  The triggers log
+-- the same changes as before.
+
+-- Before planning for a statement of 'n' rows: room for its hash tables.
+CREATE FUNCTION parvis_log_room(n bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF n > 1000 THEN
+        PERFORM set_config('hash_mem_multiplier', '1000', true);
+    END IF;
+END $$;
 
 CREATE OR REPLACE FUNCTION parvis_log_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM parvis_log_room((SELECT count(*) FROM new_rows));
     INSERT INTO changes (space_id, collection_id, name)
     SELECT n.space_id, p.id, n.name
     FROM new_rows n
@@ -33,6 +51,7 @@ END $$;
 CREATE OR REPLACE FUNCTION parvis_log_delete() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM parvis_log_room((SELECT count(*) FROM old_rows));
     INSERT INTO changes (space_id, collection_id, name, deleted)
     SELECT o.space_id, p.id, o.name, true
     FROM old_rows o
@@ -50,6 +69,7 @@ END $$;
 CREATE OR REPLACE FUNCTION parvis_log_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM parvis_log_room((SELECT count(*) FROM old_rows));
     -- Moved away: gone from the old parent.
     INSERT INTO changes (space_id, collection_id, name, deleted)
     SELECT o.space_id, p.id, o.name, true

@@ -3,13 +3,12 @@
 the statement, whatever statement the connection served first.
 
 PL/pgSQL keeps a trigger statement's plan for the whole session, made for
-the transition tables of its first call.  Both orders are tried in one
-session: a one-row write then a thousand-row one, and the reverse.  The
-plans come from auto_explain (ANALYZE, nested statements), sent to psql as
-messages.  What must not be seen: a transition table read again for each
-row of another (a nested loop: quadratic in the rows written), or a scan of
-the whole resources table for a one-row write.  The rows are written and
-the statistics taken inside a transaction that is rolled back.
+the transition tables of the call that planned it.  The plans come from
+auto_explain (nested statements), sent to psql as messages.  What must not
+be seen: a transition table read again for each row of another (a nested
+loop or a subplan searched row by row: quadratic in the rows written), or
+a scan of the whole resources table for a one-row write.  Rows are written
+and statistics taken inside a transaction that is rolled back.
 """
 
 import re
@@ -18,66 +17,62 @@ import pytest
 
 MEMBERS = 1000
 FILLER = 3000
+S1 = "(SELECT id FROM spaces WHERE slug = 's1')"
 
 
-def _scenario(order):
-    one = ("UPDATE resources SET modified_at = modified_at + interval '1 s' "
-           "WHERE space_id = (SELECT id FROM spaces WHERE slug = 's1') "
-           "AND path = '/plan-t/m1';")
-    many = [
-        # a move of the tree
-        "UPDATE resources SET path = '/plan-u' || substr(path, 8), "
+def _tree_sql(root, n):
+    """A collection and n files in it, in space s1: one statement."""
+    name = root.lstrip("/")
+    return (
+        "INSERT INTO resources (space_id, path, parent_path, name, kind) "
+        f"SELECT {S1}, '{root}', '', '{name}', 0 UNION ALL "
+        f"SELECT {S1}, '{root}/m' || g, '{root}', 'm' || g, 1 "
+        f"FROM generate_series(1, {n}) g;")
+
+
+def _subtree(root):
+    return (f"space_id = {S1} AND (path = '{root}' OR "
+            f"(path >= '{root}/' AND path < '{root}0'))")
+
+
+# A move of /plan-t to /plan-u, as MOVE does it.
+MOVE = ("UPDATE resources SET path = '/plan-u' || substr(path, 8), "
         "parent_path = CASE WHEN path = '/plan-t' THEN '' "
         "ELSE '/plan-u' || substr(parent_path, 8) END, "
         "name = CASE WHEN path = '/plan-t' THEN 'plan-u' ELSE name END "
-        "WHERE space_id = (SELECT id FROM spaces WHERE slug = 's1') "
-        "AND (path = '/plan-t' OR (path >= '/plan-t/' AND path < '/plan-t0'));",
-        # dead properties on every member, then removed
-        "INSERT INTO props (space_id, resource_id, ns, name, value) "
-        "SELECT space_id, id, 'urn:plan', 'p', 'v' FROM resources "
-        "WHERE parent_path = '/plan-u';",
-        "DELETE FROM props WHERE ns = 'urn:plan';",
-        # a deletion of the tree
-        "DELETE FROM resources "
-        "WHERE space_id = (SELECT id FROM spaces WHERE slug = 's1') "
-        "AND (path = '/plan-u' OR (path >= '/plan-u/' AND path < '/plan-u0'));",
-    ]
-    small = ["DO $$BEGIN RAISE LOG 'parvis-mark small'; END$$;", one]
-    big = ["DO $$BEGIN RAISE LOG 'parvis-mark big'; END$$;"] + many
+        f"WHERE {_subtree('/plan-t')};")
+ONE_ROW = ("UPDATE resources SET modified_at = modified_at + interval '1 s' "
+           f"WHERE space_id = {S1} AND path = '/plan-t/m1';")
+PROPS = [
+    "INSERT INTO props (space_id, resource_id, ns, name, value) "
+    "SELECT space_id, id, 'urn:plan', 'p', 'v' FROM resources "
+    "WHERE parent_path = '/plan-u';",
+    "DELETE FROM props WHERE ns = 'urn:plan';",
+]
+
+
+def _mark(tag):
+    return f"DO $$BEGIN RAISE LOG 'parvis-mark {tag}'; END$$;"
+
+
+def _scenario(order):
+    small = [_mark("small"), ONE_ROW]
+    big = [_mark("big"), MOVE] + PROPS + [
+        f"DELETE FROM resources WHERE {_subtree('/plan-u')};"]
     if order == "small-first":
         return small + big
     # The one-row write needs its row: a small tree is put back first.
     return big + [_tree_sql("/plan-t", 10)] + small
 
 
-def _tree_sql(root, n):
-    name = root.lstrip("/")
-    return (
-        "INSERT INTO resources (space_id, path, parent_path, name, kind) "
-        f"SELECT id, '{root}', '', '{name}', 0 FROM spaces WHERE slug = 's1'; "
-        "INSERT INTO resources (space_id, path, parent_path, name, kind) "
-        f"SELECT s.id, '{root}/m' || g, '{root}', 'm' || g, 1 "
-        f"FROM spaces s, generate_series(1, {n}) g WHERE s.slug = 's1';")
-
-
-def _plans(cluster, order):
-    sql = "\n".join([
-        "LOAD 'auto_explain';",
-        "SET auto_explain.log_min_duration = 0;",
-        "SET auto_explain.log_analyze = on;",
-        "SET auto_explain.log_nested_statements = on;",
-        "BEGIN;",
-        _tree_sql("/plan-t", MEMBERS),
-        # other rows, so that a scan of the whole table shows
-        "INSERT INTO resources (space_id, path, parent_path, name, kind) "
-        "SELECT s.id, '/plan-filler/f' || g, '/plan-filler', 'f' || g, 1 "
-        f"FROM spaces s, generate_series(1, {FILLER}) g WHERE s.slug = 's1';",
-        "ANALYZE resources;",
-        "SET client_min_messages = log;",
-    ] + _scenario(order) + ["ROLLBACK;"])
+def _explain(cluster, settings, steps):
+    """Runs the steps in a transaction rolled back; the plans of the
+    change log's statements, each with the mark ('small', 'big' or None)
+    of the step that ran it."""
+    sql = "\n".join(["LOAD 'auto_explain';",
+                     "SET auto_explain.log_nested_statements = on;"]
+                    + settings + ["BEGIN;"] + steps + ["ROLLBACK;"])
     _, messages = cluster.psql(sql, messages=True)
-    # Split into plans; each is tagged with the step (small or big) that
-    # ran it: a step's nested plans come before its own mark's successor.
     tagged, tag = [], None
     for part in re.split(r"LOG:  ", messages):
         m = re.search(r"parvis-mark (\w+)", part)
@@ -91,7 +86,20 @@ def _plans(cluster, order):
 
 @pytest.mark.parametrize("order", ["small-first", "big-first"])
 def test_change_log_plans_stay_linear(cluster, seed, order):
-    plans = _plans(cluster, order)
+    """A one-row write then a thousand-row move, properties and deletion
+    in one session, and the reverse."""
+    plans = _explain(cluster, [
+        "SET auto_explain.log_min_duration = 0;",
+        "SET auto_explain.log_analyze = on;",
+    ], [
+        _tree_sql("/plan-t", MEMBERS),
+        # other rows, so that a scan of the whole table shows
+        "INSERT INTO resources (space_id, path, parent_path, name, kind) "
+        f"SELECT {S1}, '/plan-filler/f' || g, '/plan-filler', 'f' || g, 1 "
+        f"FROM generate_series(1, {FILLER}) g;",
+        "ANALYZE resources;",
+        "SET client_min_messages = log;",
+    ] + _scenario(order))
     assert {t for t, _ in plans} == {"small", "big"}, plans
     for tag, plan in plans:
         # No transition table read again for each row of another.
@@ -101,3 +109,27 @@ def test_change_log_plans_stay_linear(cluster, seed, order):
             # A one-row write probes resources by index, never scans it.
             assert "Seq Scan on resources" not in plan, (order, tag, plan)
             assert "Bitmap Heap Scan on resources" not in plan, (order, tag, plan)
+
+
+@pytest.mark.parametrize("first", ["insert", "update", "delete"])
+def test_large_statement_planned_first_keeps_hashed_subplans(
+        cluster, seed, first):
+    """A statement of thousands of rows that is the first to run its
+    trigger in the session, with little hash memory (work_mem 64 kB): its
+    plans still match rows through hashed subplans (parvis_log_room,
+    0012), never through a subplan searched again for each row."""
+    step = {"insert": [],
+            "update": [MOVE],
+            "delete": [f"DELETE FROM resources WHERE {_subtree('/plan-t')};"]}
+    plans = _explain(cluster, [
+        "SET auto_explain.log_min_duration = 1;",
+        "SET work_mem = '64kB';",
+        "SET hash_mem_multiplier = 1;",
+        "SET statement_timeout = '120s';",
+        "SET client_min_messages = log;",
+    ], [_mark("big"), _tree_sql("/plan-t", 5000)] + step[first])
+    # The tree's insert, then the step's own statements (two for a move).
+    assert len(plans) == {"insert": 1, "update": 3, "delete": 2}[first], plans
+    for _, plan in plans:
+        assert "hashed SubPlan" in plan, (first, plan)
+        assert "(SubPlan" not in plan, (first, plan)
