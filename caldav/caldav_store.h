@@ -19,12 +19,16 @@ struct caldav_index {
     int64_t start;            /* first instance's start, or CALDAV_TIME_MIN */
     int64_t end;              /* last instance's end, or CALDAV_TIME_MAX */
     bool recurring;
+    /* One instance, whose overlap with any range is that of [start, end):
+     * a time-range filter on its component needs no parsing. */
+    bool exact;
 };
 
 /* A calendar object with its iCalendar text. */
 struct caldav_object {
     struct dav_resource res;
-    const char *data;
+    const char *data;         /* NULL when not asked for (objects_open) */
+    bool exact;               /* caldav_index.exact */
 };
 
 /* An open range of objects (objects_open), owned by the request. */
@@ -50,11 +54,12 @@ struct caldav_store_ops {
     /* Objects of a calendar whose component is 'component' (NULL: any)
      * and whose range overlaps [start, end), by name, read page by page
      * with objects_next from one snapshot (a cursor in the request's
-     * transaction; one open at a time). */
+     * transaction; one open at a time).  Without 'exact_data', exact
+     * objects come without their data. */
     enum dav_store_rc (*objects_open)(struct dav_req *req,
                                       int64_t calendar_id,
                                       const char *component, int64_t start,
-                                      int64_t end,
+                                      int64_t end, bool exact_data,
                                       struct caldav_cursor **out);
     /* The next page of objects, in 'a'; *last once none follow. */
     enum dav_store_rc (*objects_next)(struct dav_req *req,

@@ -633,6 +633,41 @@ range_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
     return true;
 }
 
+/* Is the time of this property fixed by the object alone: UTC, floating
+ * (taken as UTC) or a date, or in a zone the object defines?  (A zone
+ * taken from the system's database may change with it.) */
+static bool
+time_self_contained(icalcomponent *vcal, icalproperty *p)
+{
+    if (p == NULL)
+        return true;
+    icalparameter *tzid = icalproperty_get_first_parameter(
+        p, ICAL_TZID_PARAMETER);
+    return tzid == NULL ||
+           icalcomponent_get_timezone(vcal, icalparameter_get_tzid(tzid)) !=
+               NULL;
+}
+
+/* One VEVENT, one instance, at times the object fixes: the range of
+ * that instance ([start, end), end > start) overlaps a query's range
+ * exactly when the event does (RFC 4791 §9.9; caldav_overlaps). */
+static bool
+single_instance(icalcomponent *vcal, icalcomponent_kind kind, int count,
+                bool recurring)
+{
+    if (kind != ICAL_VEVENT_COMPONENT || count != 1 || recurring)
+        return false;
+    icalcomponent *c = icalcomponent_get_first_component(vcal, kind);
+    icalproperty *start = icalcomponent_get_first_property(
+        c, ICAL_DTSTART_PROPERTY);
+    return start != NULL &&
+           icalcomponent_get_first_property(c, ICAL_RECURRENCEID_PROPERTY) ==
+               NULL &&
+           time_self_contained(vcal, start) &&
+           time_self_contained(vcal, icalcomponent_get_first_property(
+                                         c, ICAL_DTEND_PROPERTY));
+}
+
 static struct dav_err *
 invalid_object(struct dav_req *req, const char *why)
 {
@@ -669,6 +704,7 @@ caldav_ical_validate(struct dav_req *req, icalcomponent *vcal,
     icalcomponent_kind kind = ICAL_NO_COMPONENT;
     const char *uid = NULL;
     bool recurring = false;
+    int count = 0;
     unsigned max_attendees = caldav_max_attendees(req);
     unsigned max_instances = caldav_max_instances(req);
     for (icalcomponent *c =
@@ -684,6 +720,7 @@ caldav_ical_validate(struct dav_req *req, icalcomponent *vcal,
         if (kind != ICAL_NO_COMPONENT && k != kind)
             return invalid_object(req, "more than one component type");
         kind = k;
+        count++;
         const char *u = icalcomponent_get_uid(c);
         if (u == NULL || u[0] == '\0')
             return invalid_object(req, "component without UID");
@@ -745,8 +782,14 @@ caldav_ical_validate(struct dav_req *req, icalcomponent *vcal,
     /* Past the expansion limit, the range is left open. */
     if (!complete || unbounded)
         r.hi = CALDAV_TIME_MAX;
-    /* The index only selects candidates: a day of margin on each side
-     * covers the inclusive bounds of RFC 4791 §9.9 (and floating times). */
+    ix->exact = single_instance(vcal, kind, count, recurring);
+    if (ix->exact) {
+        ix->start = r.lo;
+        ix->end = r.hi;
+        return NULL;
+    }
+    /* Otherwise the index only selects candidates: a day of margin on
+     * each side covers the inclusive bounds of RFC 4791 §9.9. */
     ix->start = r.lo == CALDAV_TIME_MIN ? r.lo : r.lo - 86400;
     ix->end = r.hi == CALDAV_TIME_MAX ? r.hi : r.hi + 86400;
     return NULL;

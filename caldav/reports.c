@@ -359,6 +359,28 @@ filter_scope(struct dav_req *req, const struct dav_xml_elem *filter,
         tr->set = false;
 }
 
+/* Does the filter ask only that a VEVENT overlap a valid time range (the
+ * query calendar clients poll with)?  The index answers it for the
+ * objects it marks exact (caldav_index.exact): the objects_open range
+ * test is then the whole filter. */
+static bool
+range_only(struct dav_req *req, const struct dav_xml_elem *top)
+{
+    const char *cal = top != NULL ? dav_elem_attr(req, top, "name") : NULL;
+    struct dav_xml_elem *inner = top != NULL ? dav_elem_first(top) : NULL;
+    if (cal == NULL || strcmp(cal, "VCALENDAR") != 0 || inner == NULL ||
+        dav_elem_next(inner) != NULL ||
+        !dav_elem_is(inner, CALDAV_NS, "comp-filter"))
+        return false;
+    const char *name = dav_elem_attr(req, inner, "name");
+    struct dav_xml_elem *tr = dav_elem_first(inner);
+    struct time_range r;
+    return name != NULL && strcmp(name, "VEVENT") == 0 && tr != NULL &&
+           dav_elem_next(tr) == NULL &&
+           dav_elem_is(tr, CALDAV_NS, "time-range") &&
+           parse_time_range(req, tr, &r) == NULL;
+}
+
 /* ---- calendar-data output (RFC 4791 §9.6) --------------------------------------- */
 
 /* RFC 4791 §9.6.5-§9.6.7: expand, limit-recurrence-set and
@@ -712,6 +734,7 @@ struct query_pages {
     const char *only;            /* a single object, for Depth 0 on it */
     struct props_req pr;
     const struct dav_xml_elem *top;   /* the filter's comp-filter */
+    bool range_only;             /* range_only(top) */
     struct caldav_cursor *cur;
 };
 
@@ -733,14 +756,18 @@ query_page(struct dav_req *req, void *state, struct arena *a, struct buf *out,
         if (q->only != NULL && strcmp(objs[i].res.path, q->only) != 0)
             continue;
         arena_reset(scratch);
+        bool sure = q->range_only && objs[i].exact;
         /* Each object is parsed into the scratch arena, so a query holds
          * one parsed object at a time. */
-        icalcomponent *vcal = caldav_ical_parse(scratch, objs[i].data,
-                                                strlen(objs[i].data));
-        if (vcal == NULL)
-            continue;
+        icalcomponent *vcal = NULL;
+        if (!sure || q->pr.cd.want) {
+            vcal = caldav_ical_parse(scratch, objs[i].data,
+                                     strlen(objs[i].data));
+            if (vcal == NULL)
+                continue;
+        }
         struct fctx f = { req, vcal, objs[i].data, NULL };
-        bool match = q->top == NULL || comp_filter(&f, q->top, NULL);
+        bool match = sure || q->top == NULL || comp_filter(&f, q->top, NULL);
         err = f.err;
         if (err == NULL && match)
             err = object_response(req, scratch, &q->cal, &objs[i], vcal,
@@ -778,9 +805,11 @@ report_query(struct dav_req *req, const struct dav_xml_elem *root)
     struct time_range tr;
     filter_scope(req, filter, &component, &tr);
     q->top = dav_elem_child(filter, CALDAV_NS, "comp-filter");
+    q->range_only = range_only(req, q->top);
     enum dav_store_rc rc = caldav_store->objects_open(
         req, q->cal.res.id, component, tr.set ? tr.start : CALDAV_TIME_MIN,
-        tr.set ? tr.end : CALDAV_TIME_MAX, &q->cur);
+        tr.set ? tr.end : CALDAV_TIME_MAX,
+        !q->range_only || q->pr.cd.want, &q->cur);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "calendar objects");
     struct buf b;
@@ -945,7 +974,7 @@ report_freebusy(struct dav_req *req, const struct dav_xml_elem *root)
         return err;
     struct caldav_cursor *cur;
     enum dav_store_rc rc = caldav_store->objects_open(
-        req, t->res.id, "VEVENT", tr.start, tr.end, &cur);
+        req, t->res.id, "VEVENT", tr.start, tr.end, true, &cur);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "calendar objects");
     icalcomponent *out = icalcomponent_new_vcalendar();

@@ -15,17 +15,20 @@
 #include "dav/dav.h"
 
 /* The columns objects_from reads. */
-#define OBJ_COLS                                                              \
+#define OBJ_META                                                              \
     "r.id, r.space_id, r.path, r.name, coalesce(r.current_rev, 0), "         \
     "coalesce(r.cur_size, 0), encode(r.cur_sha256, 'hex'), "                  \
-    "floor(extract(epoch FROM r.modified_at))::bigint, o.data "
+    "floor(extract(epoch FROM r.modified_at))::bigint, o.exact, "
+#define OBJ_COLS OBJ_META "o.data "
 
 /* A calendar-query's candidates, read through a cursor (as the listings
  * of db/pg_store.c, docs/decisions/0010): $1 calendar, $2 component or
- * NULL, $3 and $4 the range's ends as text for to_timestamp(). */
+ * NULL, $3 and $4 the range's ends as text for to_timestamp(), $5 whether
+ * exact objects come with their data. */
 #define CAL_PAGE 200
 static const char cal_open_sql[] =
-    "DECLARE parvis_cal NO SCROLL CURSOR FOR SELECT " OBJ_COLS
+    "DECLARE parvis_cal NO SCROLL CURSOR FOR SELECT " OBJ_META
+    "CASE WHEN $5::boolean OR NOT o.exact THEN o.data END "
     "FROM calendar_objects o JOIN resources r ON r.id = o.resource_id "
     "WHERE o.calendar_id = $1::bigint AND ($2::text IS NULL OR "
     "o.component = $2::text) AND o.trange && "
@@ -49,12 +52,13 @@ static const struct pg_stmt stmts[] = {
       "(SELECT floor(extract(epoch FROM created_at))::bigint FROM r)" },
     { "cal_index",
       "INSERT INTO calendar_objects (resource_id, space_id, calendar_id, uid, "
-      "component, trange, recurring, data) VALUES ($1, $2, $3, $4, $5, "
-      "tstzrange(to_timestamp($6::double precision), "
-      "to_timestamp($7::double precision), '[)'), $8, $9) "
+      "component, trange, recurring, data, exact) VALUES ($1, $2, $3, $4, "
+      "$5, tstzrange(to_timestamp($6::double precision), "
+      "to_timestamp($7::double precision), '[)'), $8, $9, $10) "
       "ON CONFLICT (resource_id) DO UPDATE SET uid = excluded.uid, "
       "component = excluded.component, trange = excluded.trange, "
       "recurring = excluded.recurring, data = excluded.data, "
+      "exact = excluded.exact, "
       "calendar_id = excluded.calendar_id" },
     { "cal_uid",
       "SELECT r.path FROM calendar_objects o JOIN resources r "
@@ -122,11 +126,12 @@ pg_cal_index(struct dav_req *req, const struct dav_resource *res,
              const char *data)
 {
     enum dav_store_rc rc;
-    const char *v[9] = { pg_i64(req, res->id), pg_i64(req, res->space_id),
-                         pg_i64(req, calendar_id), ix->uid, ix->component,
-                         ts(req, ix->start), ts(req, ix->end),
-                         ix->recurring ? "true" : "false", data };
-    pg_run(req, "cal_index", 9, v, NULL, 0, &rc);
+    const char *v[10] = { pg_i64(req, res->id), pg_i64(req, res->space_id),
+                          pg_i64(req, calendar_id), ix->uid, ix->component,
+                          ts(req, ix->start), ts(req, ix->end),
+                          ix->recurring ? "true" : "false", data,
+                          ix->exact ? "true" : "false" };
+    pg_run(req, "cal_index", 10, v, NULL, 0, &rc);
     return rc;
 }
 
@@ -164,20 +169,25 @@ objects_from(struct arena *a, PGresult *r, struct caldav_object **out,
         o->res.content_type = "text/calendar; charset=utf-8";
         pg_hex_decode32(PQgetvalue(r, i, 6), o->res.sha256);
         o->res.modified = (time_t)pg_col_i64(r, i, 7);
-        o->data = arena_strndup(a, PQgetvalue(r, i, 8),
-                                (size_t)PQgetlength(r, i, 8));
+        o->exact = PQgetvalue(r, i, 8)[0] == 't';
+        o->data = PQgetisnull(r, i, 9)
+                      ? NULL
+                      : arena_strndup(a, PQgetvalue(r, i, 9),
+                                      (size_t)PQgetlength(r, i, 9));
     }
     *n = (size_t)rows;
 }
 
 static enum dav_store_rc
 pg_cal_open(struct dav_req *req, int64_t calendar_id, const char *component,
-            int64_t start, int64_t end, struct caldav_cursor **out)
+            int64_t start, int64_t end, bool exact_data,
+            struct caldav_cursor **out)
 {
     enum dav_store_rc rc;
-    const char *v[4] = { pg_i64(req, calendar_id), component,
-                         ts(req, start), ts(req, end) };
-    if (pg_run_sql(req, req->arena, cal_open_sql, 4, v, &rc) == NULL)
+    const char *v[5] = { pg_i64(req, calendar_id), component,
+                         ts(req, start), ts(req, end),
+                         exact_data ? "true" : "false" };
+    if (pg_run_sql(req, req->arena, cal_open_sql, 5, v, &rc) == NULL)
         return rc;
     *out = arena_alloc(req->arena, sizeof(**out));
     (*out)->end = false;

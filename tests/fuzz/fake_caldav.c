@@ -20,6 +20,7 @@ struct entry {
     char *uid;
     char *component;
     int64_t start, end;
+    bool exact;
     char *data;
 };
 
@@ -116,6 +117,7 @@ fc_object_index(struct dav_req *req, const struct dav_resource *res,
     e->component = xstrdup(ix->component);
     e->start = ix->start;
     e->end = ix->end;
+    e->exact = ix->exact;
     e->data = xstrdup(data);
     return DAV_STORE_OK;
 }
@@ -138,7 +140,7 @@ fc_uid_find(struct dav_req *req, int64_t calendar_id, const char *uid,
 
 static void
 push(struct arena *a, struct caldav_object **out, size_t *n, size_t *ocap,
-     const struct dav_resource *r, const char *data)
+     const struct dav_resource *r, const char *data, bool exact)
 {
     if (*n == *ocap) {
         size_t c = *ocap ? 2 * *ocap : 8;
@@ -149,7 +151,8 @@ push(struct arena *a, struct caldav_object **out, size_t *n, size_t *ocap,
         *ocap = c;
     }
     (*out)[*n].res = *r;
-    (*out)[*n].data = arena_strdup(a, data);
+    (*out)[*n].data = data != NULL ? arena_strdup(a, data) : NULL;
+    (*out)[*n].exact = exact;
     (*n)++;
 }
 
@@ -165,7 +168,7 @@ struct caldav_cursor {
 static enum dav_store_rc
 fc_objects_open(struct dav_req *req, int64_t calendar_id,
                 const char *component, int64_t start, int64_t end,
-                struct caldav_cursor **out)
+                bool exact_data, struct caldav_cursor **out)
 {
     struct caldav_cursor *c = arena_alloc(req->arena, sizeof(*c));
     size_t ocap = 0;
@@ -178,7 +181,8 @@ fc_objects_open(struct dav_req *req, int64_t calendar_id,
             (component != NULL && strcasecmp(component, e->component) != 0) ||
             !(e->start < end && e->end > start) || !current(req, e, &r))
             continue;
-        push(req->arena, &c->objs, &c->n, &ocap, &r, e->data);
+        push(req->arena, &c->objs, &c->n, &ocap, &r,
+             e->exact && !exact_data ? NULL : e->data, e->exact);
     }
     *out = c;
     return DAV_STORE_OK;
@@ -213,7 +217,7 @@ fc_objects_by_path(struct dav_req *req, int64_t calendar_id,
             wanted = strcmp(paths[k], e->path) == 0;
         struct dav_resource r;
         if (e->calendar_id == calendar_id && wanted && current(req, e, &r))
-            push(a, out, n, &ocap, &r, e->data);
+            push(a, out, n, &ocap, &r, e->data, e->exact);
     }
     return DAV_STORE_OK;
 }

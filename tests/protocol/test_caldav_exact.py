@@ -1,0 +1,188 @@
+"""A calendar-query whose filter asks only that a VEVENT overlap a time
+range is answered by the index for the objects it marks exact (one
+instance at times the object fixes; migration 0013): those are neither
+read nor parsed.  The answers must be those of RFC 4791 §9.9, as the
+parsed evaluation gives them.
+
+The test stores events of every shape near the edges of the windows it
+queries, checks which are marked exact, then compares every window's
+answer with the answer of the same calendar once the index is put back as
+it was before 0013 (no object exact, a day of margin around each range:
+every candidate parsed).  A few answers are also checked by hand.
+"""
+
+import itertools
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from caldav_helpers import (VTZ_PARIS, calendar_data, calendar_query,
+                            comp_filter, event_ics, names, new_calendar,
+                            put_ok, range_filter, time_range, todo_ics,
+                            vcalendar, vevent)
+from dav_helpers import url_path, user_session
+
+# name: (iCalendar text, marked exact?)
+EVENTS = {
+    "utc.ics": (event_ics("x-utc", "DTSTART:20250310T100000Z",
+                          "DTEND:20250310T110000Z"), True),
+    "paris.ics": (event_ics("x-paris", "DTSTART;TZID=Europe/Paris:"
+                            "20250310T120000", "DTEND;TZID=Europe/Paris:"
+                            "20250310T130000", extra=VTZ_PARIS), True),
+    # a zone the object does not define: taken from the system's database
+    "nozone.ics": (event_ics("x-nozone", "DTSTART;TZID=Europe/Paris:"
+                             "20250310T140000", "DTEND;TZID=Europe/Paris:"
+                             "20250310T150000"), False),
+    "floating.ics": (event_ics("x-floating", "DTSTART:20250310T160000",
+                               "DTEND:20250310T170000"), True),
+    "allday.ics": (event_ics("x-allday", "DTSTART;VALUE=DATE:20250311",
+                             "DTEND;VALUE=DATE:20250312"), True),
+    "day.ics": (event_ics("x-day", "DTSTART;VALUE=DATE:20250312"), True),
+    "point.ics": (event_ics("x-point", "DTSTART:20250310T180000Z"), True),
+    "zero.ics": (event_ics("x-zero", "DTSTART:20250310T190000Z",
+                           "DTEND:20250310T190000Z"), True),
+    "duration.ics": (event_ics("x-duration", "DTSTART:20250310T200000Z",
+                               "DURATION:PT90M"), True),
+    "weekly.ics": (event_ics("x-weekly", "DTSTART:20250303T100000Z",
+                             "DTEND:20250303T103000Z",
+                             "RRULE:FREQ=WEEKLY;COUNT=4"), False),
+    "moved.ics": (vcalendar(
+        vevent("x-moved", "DTSTART:20250303T080000Z",
+               "DTEND:20250303T090000Z", "RRULE:FREQ=DAILY;COUNT=10"),
+        vevent("x-moved", "RECURRENCE-ID:20250310T080000Z",
+               "DTSTART:20250310T213000Z", "DTEND:20250310T223000Z")), False),
+    "todo.ics": (todo_ics("x-todo", "DTSTART:20250310T100000Z",
+                          "DUE:20250310T110000Z"), False),
+}
+
+DAY = datetime(2025, 3, 10, tzinfo=timezone.utc)
+
+
+def stamp(t):
+    return t.strftime("%Y%m%dT%H%M%SZ")
+
+
+def windows():
+    """Windows with an end or a start at, or a second off, each hour of
+    the days around the events, and whole days."""
+    out = set()
+    edges = [DAY + timedelta(minutes=30 * k) for k in range(-4, 3 * 48)]
+    for e in edges:
+        for a, b in ((-3600, 0), (0, 3600), (-1, 1), (0, 1), (-1, 0),
+                     (-5400, 1800)):
+            out.add((stamp(e + timedelta(seconds=a)),
+                     stamp(e + timedelta(seconds=b))))
+    for d in range(-2, 4):
+        day = DAY + timedelta(days=d)
+        out.add((stamp(day), stamp(day + timedelta(days=1))))
+    out.add((stamp(DAY), None))
+    out.add((None, stamp(DAY)))
+    return sorted(out, key=lambda w: (w[0] or "", w[1] or ""))
+
+
+@pytest.fixture(scope="module")
+def exactcal(server, cluster):
+    alice = user_session()
+    url = new_calendar(server, alice)
+    for name, (text, _) in EVENTS.items():
+        put_ok(alice, url + name, text)
+    return url
+
+
+def index_rows(cluster, url):
+    path = url_path(url).rstrip("/")
+    rows = cluster.psql(
+        "SELECT r.name, o.exact FROM calendar_objects o "
+        "JOIN resources r ON r.id = o.resource_id "
+        "JOIN resources c ON c.id = o.calendar_id "
+        f"WHERE c.name = '{path.rsplit('/', 1)[1].split('.', 1)[1]}' "
+        "ORDER BY r.name")
+    return {name: exact == "t" for name, exact in rows}
+
+
+def answers(sess, url):
+    return {w: names(calendar_query(sess, url, range_filter(*w)))
+            for w in windows()}
+
+
+def test_single_instance_events_are_marked_exact(cluster, exactcal):
+    assert index_rows(cluster, exactcal) == {
+        name: exact for name, (_, exact) in EVENTS.items()}
+
+
+def test_exact_answers_are_those_of_the_parsed_filter(cluster, exactcal):
+    alice = user_session()
+    fast = answers(alice, exactcal)
+    # Back to the index before 0013: nothing exact, a day of margin.
+    cal = url_path(exactcal).rstrip("/").rsplit("/", 1)[1].split(".", 1)[1]
+    cluster.psql(
+        "UPDATE calendar_objects o SET exact = false, trange = tstzrange("
+        "lower(o.trange) - interval '1 day', upper(o.trange) + "
+        "interval '1 day', '[)') FROM resources c "
+        f"WHERE c.id = o.calendar_id AND c.name = '{cal}' AND o.exact")
+    assert not any(index_rows(cluster, exactcal).values())
+    slow = answers(alice, exactcal)
+    differ = {w: (fast[w], slow[w]) for w in fast if fast[w] != slow[w]}
+    assert differ == {}
+    # The windows reach every event, and also miss them.
+    assert set(itertools.chain(*fast.values())) == set(EVENTS) - {"todo.ics"}
+    assert any(v == [] for v in fast.values())
+
+
+@pytest.fixture(scope="module")
+def fresh(server):
+    """Another calendar of the same events, whose index is left as PUT
+    made it."""
+    alice = user_session()
+    url = new_calendar(server, alice)
+    for name, (text, _) in EVENTS.items():
+        put_ok(alice, url + name, text)
+    return alice, url
+
+
+@pytest.mark.parametrize("window, expected", [
+    # RFC 4791 §9.9: start < end of range and end > start of range
+    (("20250310T110000Z", "20250310T120000Z"), ["paris.ics"]),
+    (("20250310T105959Z", "20250310T110000Z"), ["utc.ics"]),
+    (("20250310T090000Z", "20250310T100000Z"), []),
+    # Europe/Paris is UTC+1 in March: 12:00 there is 11:00Z
+    (("20250310T110000Z", "20250310T110001Z"), ["paris.ics"]),
+    # a DATE-TIME without end: start of range <= DTSTART < end of range
+    (("20250310T180000Z", "20250310T180001Z"), ["point.ics"]),
+    (("20250310T175959Z", "20250310T180000Z"), []),
+    (("20250310T190000Z", "20250310T190001Z"), ["zero.ics"]),
+    # a DATE without end lasts one day
+    (("20250312T235959Z", "20250313T000000Z"), ["day.ics"]),
+    (("20250313T000000Z", "20250313T010000Z"), []),
+    (("20250310T212900Z", "20250310T213000Z"), ["duration.ics"]),
+])
+def test_edges_by_hand(fresh, window, expected):
+    alice, url = fresh
+    got = names(calendar_query(alice, url, range_filter(*window)))
+    assert got == expected
+
+
+def test_exact_events_come_with_their_data_when_asked(fresh):
+    alice, url = fresh
+    resps = calendar_query(alice, url, range_filter("20250310T000000Z",
+                                                    "20250311T000000Z"),
+                           prop_xml="<D:getetag/><C:calendar-data/>")
+    got = {url_path(r.href).rsplit("/", 1)[1]: calendar_data(r) for r in resps}
+    assert got["utc.ics"].replace("\r\n", "\n") == \
+        EVENTS["utc.ics"][0].replace("\r\n", "\n")
+    assert "paris.ics" in got and "x-paris" in got["paris.ics"]
+
+
+def test_other_filters_still_read_the_objects(fresh):
+    """A filter asking more than a range (a property, a negation) is
+    evaluated on the parsed object, exact or not."""
+    alice, url = fresh
+    flt = comp_filter(time_range("20250310T000000Z", "20250311T000000Z"),
+                      '<C:prop-filter name="UID"><C:text-match>x-utc'
+                      '</C:text-match></C:prop-filter>')
+    assert names(calendar_query(alice, url, flt)) == ["utc.ics"]
+    flt = comp_filter(time_range("20250310T000000Z", "20250313T000000Z"),
+                      '<C:prop-filter name="DTEND"><C:is-not-defined/>'
+                      '</C:prop-filter>')
+    assert names(calendar_query(alice, url, flt)) == [
+        "day.ics", "duration.ics", "point.ics"]
