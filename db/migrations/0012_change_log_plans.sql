@@ -33,6 +33,15 @@ BEGIN
     END IF;
 END $$;
 
+-- The collection at 'path' in space 'space', found through UNIQUE
+-- (space_id, path): one probe for each row it is joined to (LATERAL),
+-- inlined into the statement that calls it.
+CREATE FUNCTION parvis_log_parent(space bigint, path text)
+RETURNS TABLE (id bigint) LANGUAGE sql STABLE AS $$
+    SELECT r.id FROM resources r
+    WHERE r.space_id = $1 AND r.path = $2 LIMIT 1
+$$;
+
 CREATE OR REPLACE FUNCTION parvis_log_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -40,9 +49,7 @@ BEGIN
     INSERT INTO changes (space_id, collection_id, name)
     SELECT n.space_id, p.id, n.name
     FROM new_rows n
-    CROSS JOIN LATERAL (SELECT id FROM resources
-                        WHERE space_id = n.space_id AND path = n.parent_path
-                        LIMIT 1) p
+    CROSS JOIN LATERAL parvis_log_parent(n.space_id, n.parent_path) p
     WHERE (n.space_id, n.parent_path) NOT IN
           (SELECT space_id, path FROM new_rows);
     RETURN NULL;
@@ -55,9 +62,7 @@ BEGIN
     INSERT INTO changes (space_id, collection_id, name, deleted)
     SELECT o.space_id, p.id, o.name, true
     FROM old_rows o
-    CROSS JOIN LATERAL (SELECT id FROM resources
-                        WHERE space_id = o.space_id AND path = o.parent_path
-                        LIMIT 1) p
+    CROSS JOIN LATERAL parvis_log_parent(o.space_id, o.parent_path) p
     WHERE (o.space_id, o.parent_path) NOT IN
           (SELECT space_id, path FROM old_rows);
     RETURN NULL;
@@ -74,9 +79,7 @@ BEGIN
     INSERT INTO changes (space_id, collection_id, name, deleted)
     SELECT o.space_id, p.id, o.name, true
     FROM old_rows o
-    CROSS JOIN LATERAL (SELECT id FROM resources
-                        WHERE space_id = o.space_id AND path = o.parent_path
-                        LIMIT 1) p
+    CROSS JOIN LATERAL parvis_log_parent(o.space_id, o.parent_path) p
     WHERE (o.id, o.space_id, o.path) NOT IN
           (SELECT id, space_id, path FROM new_rows)
       AND (o.space_id, o.parent_path) NOT IN
@@ -85,9 +88,7 @@ BEGIN
     INSERT INTO changes (space_id, collection_id, name)
     SELECT n.space_id, p.id, n.name
     FROM new_rows n
-    CROSS JOIN LATERAL (SELECT id FROM resources
-                        WHERE space_id = n.space_id AND path = n.parent_path
-                        LIMIT 1) p
+    CROSS JOIN LATERAL parvis_log_parent(n.space_id, n.parent_path) p
     WHERE CASE WHEN (n.id, n.space_id, n.path) NOT IN
                     (SELECT id, space_id, path FROM old_rows)
                THEN (n.space_id, n.parent_path) NOT IN
@@ -109,18 +110,14 @@ BEGIN
         FROM (SELECT DISTINCT resource_id FROM old_rows) x
         CROSS JOIN LATERAL (SELECT space_id, parent_path, name FROM resources
                             WHERE id = x.resource_id LIMIT 1) r
-        CROSS JOIN LATERAL (SELECT id FROM resources
-                            WHERE space_id = r.space_id
-                              AND path = r.parent_path LIMIT 1) p;
+        CROSS JOIN LATERAL parvis_log_parent(r.space_id, r.parent_path) p;
     ELSE
         INSERT INTO changes (space_id, collection_id, name)
         SELECT r.space_id, p.id, r.name
         FROM (SELECT DISTINCT resource_id FROM new_rows) x
         CROSS JOIN LATERAL (SELECT space_id, parent_path, name FROM resources
                             WHERE id = x.resource_id LIMIT 1) r
-        CROSS JOIN LATERAL (SELECT id FROM resources
-                            WHERE space_id = r.space_id
-                              AND path = r.parent_path LIMIT 1) p;
+        CROSS JOIN LATERAL parvis_log_parent(r.space_id, r.parent_path) p;
     END IF;
     RETURN NULL;
 END $$;
