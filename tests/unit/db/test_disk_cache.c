@@ -90,6 +90,28 @@ open_cache(uint64_t budget)
     return c;
 }
 
+/* A cache of 1 MiB holding one chunk of zeros, key n, in space 'space'. */
+static struct disk_cache *
+cache_with_one(int64_t space, unsigned n, unsigned char sha[32])
+{
+    static unsigned char zeros[CHUNK];
+    struct disk_cache *c = open_cache(1 << 20);
+    key(sha, n);
+    disk_cache_put(c, space, sha, zeros, sizeof(zeros));
+    return c;
+}
+
+/* An empty file 'name' in the cache's directory. */
+static void
+touch(const char *name)
+{
+    char p[400];
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fclose(f);
+}
+
 static void
 test_hit_gives_the_bytes_and_ranges(void **state)
 {
@@ -165,23 +187,13 @@ static void
 test_open_empties_chunk_files_only(void **state)
 {
     (void)state;
-    struct disk_cache *c = open_cache(1 << 20);
-    static unsigned char data[CHUNK], out[16];
-    unsigned char sha[32];
-    key(sha, 4);
-    disk_cache_put(c, 2, sha, data, sizeof(data));
+    unsigned char sha[32], out[16];
+    struct disk_cache *c = cache_with_one(2, 4, sha);
     disk_cache_close(c);
     /* What a crash leaves: a temporary file; and a file of someone
      * else's, which must stay. */
-    char p[400];
-    snprintf(p, sizeof(p), "%s/t-1-1", dir);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fclose(f);
-    snprintf(p, sizeof(p), "%s/notes.txt", dir);
-    f = fopen(p, "w");
-    assert_non_null(f);
-    fclose(f);
+    touch("t-1-1");
+    touch("notes.txt");
     c = open_cache(1 << 20);
     assert_int_equal(files_named("c-"), 0);
     assert_int_equal(files_named("t-"), 0);
@@ -223,11 +235,9 @@ static void
 test_file_removed_by_hand_is_a_miss(void **state)
 {
     (void)state;
-    struct disk_cache *c = open_cache(1 << 20);
-    static unsigned char data[CHUNK], out[16];
-    unsigned char sha[32];
-    key(sha, 5);
-    disk_cache_put(c, 3, sha, data, sizeof(data));
+    static unsigned char data[CHUNK];
+    unsigned char sha[32], out[16];
+    struct disk_cache *c = cache_with_one(3, 5, sha);
     DIR *d = opendir(dir);
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
