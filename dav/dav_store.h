@@ -127,6 +127,17 @@ struct dav_ace {
     unsigned privs;           /* DAV_PRIV_* */
 };
 
+/* A collection's place in the change log (RFC 6578 sync token, CTag;
+ * decision 0018).  Every transaction older than 'from' that could log a
+ * change of a member had ended when the mark was read, and its changes
+ * were seen; 'last' is the newest transaction seen to change a member, so
+ * that the mark moves when a change commits even while an older writer,
+ * still running, holds 'from' back. */
+struct dav_sync_mark {
+    int64_t from;
+    int64_t last;
+};
+
 /* A calendar as seen from a user's calendar home. */
 struct dav_calendar_ref {
     struct dav_space space;   /* the space holding it (role of the user) */
@@ -395,18 +406,19 @@ struct dav_store_ops {
                                            int64_t user_id,
                                            struct dav_calendar_ref **out,
                                            size_t *n);
-    /* The highest change sequence of a collection's members (its sync
-     * token and CTag), 0 if none. */
-    enum dav_store_rc (*collection_seq)(struct dav_req *req,
-                                        int64_t collection_id, int64_t *seq);
-    /* Members of a collection changed after change sequence 'since':
-     * their names, whether the last change removed them, and the
-     * collection's current sequence.  RETRY-free; NOTFOUND when 'since'
-     * is newer than the collection's sequence. */
+    /* A collection's place in the change log, its sync token and CTag
+     * (decision 0018). */
+    enum dav_store_rc (*collection_mark)(struct dav_req *req,
+                                         int64_t collection_id,
+                                         struct dav_sync_mark *mark);
+    /* Members of a collection changed by the transaction 'from' or a
+     * later one (a mark's 'from'): their names, whether the last change
+     * removed them, and the collection's mark, read before them.
+     * RETRY-free; NOTFOUND when 'from' is not a transaction seen yet. */
     enum dav_store_rc (*changes_since)(struct dav_req *req,
-                                       int64_t collection_id, int64_t since,
+                                       int64_t collection_id, int64_t from,
                                        const char ***names, bool **deleted,
-                                       size_t *n, int64_t *now);
+                                       size_t *n, struct dav_sync_mark *now);
     /* The revisions of a file, oldest first. */
     enum dav_store_rc (*revisions)(struct dav_req *req, int64_t resource_id,
                                    struct dav_revision **out, size_t *n);

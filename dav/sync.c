@@ -3,9 +3,12 @@
  * report and the DAV:sync-token property, plus the CalendarServer getctag
  * that older clients poll, and DAV:supported-report-set (RFC 3253 §3.1.5).
  *
- * Tokens are "http://parvis.org/ns/sync/SEQ", SEQ being the highest entry
- * of the collection in the change log (db/migrations/0004): they survive
- * restarts and mean the same on every node.  Only Depth 1 (sync-level 1)
+ * Tokens are "http://parvis.org/ns/sync/FROM-LAST", the collection's mark
+ * in the change log (struct dav_sync_mark, decision 0018): a
+ * synchronisation from it reports the changes of transaction FROM and
+ * every later one, so a writer that commits after a later one is not
+ * missed; LAST makes the token move with each change seen.  Tokens
+ * survive restarts and mean the same on every node.  Only Depth 1 (sync-level 1)
  * is offered; an unknown token is 403 DAV:valid-sync-token, never a 5xx
  * (Thunderbird disables a calendar after one).  The initial
  * synchronization (an empty token) lists every member: it streams, page
@@ -37,11 +40,10 @@ get_sync_token(struct dav_req *req, struct arena *a,
     (void)a;
     if (!collection_target(t))
         return false;
-    int64_t seq;
-    if (req->srv->store->collection_seq(req, t->res.id, &seq) !=
-        DAV_STORE_OK)
+    struct dav_sync_mark m;
+    if (req->srv->store->collection_mark(req, t->res.id, &m) != DAV_STORE_OK)
         return false;
-    buf_printf(out, SYNC_PREFIX "%" PRId64, seq);
+    buf_printf(out, SYNC_PREFIX "%" PRId64 "-%" PRId64, m.from, m.last);
     return true;
 }
 
@@ -52,11 +54,10 @@ get_ctag(struct dav_req *req, struct arena *a, const struct dav_target *t,
     (void)a;
     if (!collection_target(t))
         return false;
-    int64_t seq;
-    if (req->srv->store->collection_seq(req, t->res.id, &seq) !=
-        DAV_STORE_OK)
+    struct dav_sync_mark m;
+    if (req->srv->store->collection_mark(req, t->res.id, &m) != DAV_STORE_OK)
         return false;
-    buf_printf(out, "\"%" PRId64 "\"", seq);
+    buf_printf(out, "\"%" PRId64 "-%" PRId64 "\"", m.from, m.last);
     return true;
 }
 
@@ -114,10 +115,31 @@ member_response(struct dav_req *req, struct arena *scratch,
 }
 
 static void
-sync_token_write(struct buf *b, int64_t now)
+sync_token_write(struct buf *b, struct dav_sync_mark now)
 {
-    buf_printf(b, "<D:sync-token>" SYNC_PREFIX "%" PRId64 "</D:sync-token>",
-               now);
+    buf_printf(b, "<D:sync-token>" SYNC_PREFIX "%" PRId64 "-%" PRId64
+                  "</D:sync-token>", now.from, now.last);
+}
+
+/* FROM of a token "SYNC_PREFIX FROM-LAST"; false if it is not one. */
+static bool
+token_from(struct str token, int64_t *from)
+{
+    if (!str_starts_with_c(token, SYNC_PREFIX))
+        return false;
+    struct str rest = { token.p + strlen(SYNC_PREFIX),
+                        token.len - strlen(SYNC_PREFIX) };
+    const char *dash = memchr(rest.p, '-', rest.len);
+    uint64_t f, l;
+    if (dash == NULL ||
+        !str_to_u64((struct str){ rest.p, (size_t)(dash - rest.p) }, &f) ||
+        !str_to_u64((struct str){ dash + 1,
+                                  rest.len - (size_t)(dash + 1 - rest.p) },
+                    &l) ||
+        f > INT64_MAX || l > INT64_MAX)
+        return false;
+    *from = (int64_t)f;
+    return true;
 }
 
 /* A synchronization in pages, then the token: the initial one lists the
@@ -129,7 +151,7 @@ struct sync_pages {
     const struct dav_target *coll;
     const char **names;        /* properties asked */
     size_t nnames;
-    int64_t now;               /* the token to end with */
+    struct dav_sync_mark now;  /* the token to end with */
     struct arena *scratch;     /* one member's */
     struct dav_store_cursor *cur;   /* initial */
     const char **changed;      /* from a token: names, oldest change first */
@@ -225,16 +247,8 @@ report_sync_collection(struct dav_req *req, const struct dav_xml_elem *root)
     struct str token = str_trim(str_c(dav_elem_text(req, tok)));
     int64_t since = 0;
     bool initial = token.len == 0;
-    if (!initial) {
-        uint64_t v;
-        if (!str_starts_with_c(token, SYNC_PREFIX) ||
-            !str_to_u64((struct str){ token.p + strlen(SYNC_PREFIX),
-                                      token.len - strlen(SYNC_PREFIX) },
-                        &v) ||
-            v > INT64_MAX)
-            return bad_token(req);
-        since = (int64_t)v;
-    }
+    if (!initial && !token_from(token, &since))
+        return bad_token(req);
 
     const char **names;
     size_t nnames;
@@ -246,9 +260,12 @@ report_sync_collection(struct dav_req *req, const struct dav_xml_elem *root)
     const char **changed = NULL;
     bool *deleted = NULL;
     size_t nchanged = 0;
-    int64_t now = 0;
-    enum dav_store_rc rc = st->changes_since(req, t->res.id, since, &changed,
-                                             &deleted, &nchanged, &now);
+    struct dav_sync_mark now;
+    /* The initial listing needs only the mark, read before it. */
+    enum dav_store_rc rc =
+        initial ? st->collection_mark(req, t->res.id, &now)
+                : st->changes_since(req, t->res.id, since, &changed, &deleted,
+                                    &nchanged, &now);
     if (rc == DAV_STORE_NOTFOUND)
         return bad_token(req);
     if (rc != DAV_STORE_OK)

@@ -429,9 +429,11 @@ static const struct pg_stmt stmts[] = {
       "JOIN members m ON m.space_id = s.id AND m.user_id = $1 "
       "WHERE r.parent_path = '" DAV_CAL_FOLDER "' AND "
       "cal.resource_id IS NOT NULL ORDER BY s.personal DESC, s.slug, r.name" },
+    /* Changes of one name are made one transaction after another (the
+     * row or its path is locked), so seq orders them. */
     { "changes_since",
       "SELECT DISTINCT ON (name) name, deleted FROM changes "
-      "WHERE collection_id = $1 AND seq > $2 ORDER BY name, seq DESC" },
+      "WHERE collection_id = $1 AND xid >= $2 ORDER BY name, seq DESC" },
     { "audit_add",
       "INSERT INTO audit (principal, client, user_agent, action, space_id, "
       "path, resource_id, revision_id, status, detail, prev_hash, row_hash) "
@@ -509,8 +511,14 @@ static const struct pg_stmt stmts[] = {
       "SELECT floor(extract(epoch FROM at))::bigint, action, principal, "
       "coalesce(status, 0), coalesce(revision_id, 0), detail FROM audit "
       "WHERE space_id = $1 AND path = $2 ORDER BY id" },
-    { "collection_seq",
-      "SELECT coalesce(max(seq), 0) FROM changes WHERE collection_id = $1" },
+    /* The mark (decision 0018) and the next transaction to start, in the
+     * statement's snapshot: 'from' is its oldest running writer, or the
+     * transaction after the newest that changed a member if older. */
+    { "collection_mark",
+      "SELECT least(pg_snapshot_xmin(s)::text::bigint, coalesce(c.m, 0) + 1), "
+      "coalesce(c.m, 0), pg_snapshot_xmax(s)::text::bigint "
+      "FROM pg_current_snapshot() s, (SELECT max(xid)::text::bigint AS m "
+      "FROM changes WHERE collection_id = $1) c" },
     /* $2: the path and its ancestors; $3: the path; $4: also below it;
      * $5: its parent, whose depth-0 locks are wanted too, or NULL */
     { "locks_find",
@@ -2312,27 +2320,40 @@ pg_calendars_of_user(struct dav_req *req, int64_t user_id,
 }
 
 static enum dav_store_rc
-pg_collection_seq(struct dav_req *req, int64_t collection_id, int64_t *seq)
+collection_mark(struct dav_req *req, int64_t collection_id,
+                struct dav_sync_mark *mark, int64_t *horizon)
 {
     enum dav_store_rc rc;
     const char *v[1] = { pg_i64(req, collection_id) };
-    PGresult *r = pg_run(req, "collection_seq", 1, v, NULL, 0, &rc);
+    PGresult *r = pg_run(req, "collection_mark", 1, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
-    *seq = pg_col_i64(r, 0, 0);
+    mark->from = pg_col_i64(r, 0, 0);
+    mark->last = pg_col_i64(r, 0, 1);
+    *horizon = pg_col_i64(r, 0, 2);
     return DAV_STORE_OK;
 }
 
 static enum dav_store_rc
-pg_changes_since(struct dav_req *req, int64_t collection_id, int64_t since,
-                 const char ***names, bool **deleted, size_t *n, int64_t *now)
+pg_collection_mark(struct dav_req *req, int64_t collection_id,
+                   struct dav_sync_mark *mark)
 {
-    enum dav_store_rc rc = pg_collection_seq(req, collection_id, now);
+    int64_t horizon;
+    return collection_mark(req, collection_id, mark, &horizon);
+}
+
+static enum dav_store_rc
+pg_changes_since(struct dav_req *req, int64_t collection_id, int64_t from,
+                 const char ***names, bool **deleted, size_t *n,
+                 struct dav_sync_mark *now)
+{
+    int64_t horizon;
+    enum dav_store_rc rc = collection_mark(req, collection_id, now, &horizon);
     if (rc != DAV_STORE_OK)
         return rc;
-    if (since > *now)
+    if (from > horizon)
         return DAV_STORE_NOTFOUND;
-    const char *v[2] = { pg_i64(req, collection_id), pg_i64(req, since) };
+    const char *v[2] = { pg_i64(req, collection_id), pg_i64(req, from) };
     PGresult *r = pg_run(req, "changes_since", 2, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
@@ -2612,7 +2633,7 @@ static const struct dav_store_ops pg_ops = {
     .space_by_slug = pg_space_by_slug,
     .personal_space = pg_personal_space,
     .calendars_of_user = pg_calendars_of_user,
-    .collection_seq = pg_collection_seq,
+    .collection_mark = pg_collection_mark,
     .changes_since = pg_changes_since,
     .audit_add = pg_audit_add,
     .revisions = pg_revisions,

@@ -11,6 +11,7 @@ calendars (s1.agenda, s1.actions, s2.*) are only read or written with
 unique names.
 """
 
+import subprocess
 import uuid
 
 import pytest
@@ -1781,8 +1782,18 @@ def test_sync_unknown_token_is_403_valid_sync_token(cal, alice):
 
 def test_sync_token_from_the_future_is_403_valid_sync_token(cal, alice):
     token = sync_collection(alice, cal, "").token
-    n = int(token.rsplit("/", 1)[1])
-    r = report(alice, cal, sync_body("http://parvis.org/ns/sync/%d" % (n + 10 ** 9)))
+    frm, last = map(int, token.rsplit("/", 1)[1].split("-"))
+    r = report(alice, cal, sync_body("http://parvis.org/ns/sync/%d-%d"
+                                     % (frm + 10 ** 9, last)))
+    assert_precondition(r, 403, "DAV:", "valid-sync-token")
+
+
+@pytest.mark.parametrize("token", ["7", "-7", "7-", "x-7", "7-7-7", "7--7",
+                                   "99999999999999999999-1"])
+def test_sync_malformed_token_is_403_valid_sync_token(token, cal, alice):
+    """Tokens of the former shape (a bare sequence) are not honoured: the
+    client starts again from an empty token (RFC 6578 §3.2)."""
+    r = report(alice, cal, sync_body("http://parvis.org/ns/sync/" + token))
     assert_precondition(r, 403, "DAV:", "valid-sync-token")
 
 
@@ -1882,6 +1893,89 @@ def test_folder_sync_token_property(coll, alice):
     tok = prop_of(alice, coll, DAV + "sync-token").text
     assert SYNC_TOKEN_RE.match(tok), tok
     assert sync_collection(alice, coll, "").token == tok
+
+
+class HeldWrite:
+    """A transaction of its own, open in psql, that gave member NAME of a
+    collection a dead property (so it logged a change to it) and has not
+    committed: a writer that got its place in the change log before
+    another one that commits first."""
+
+    def __init__(self, cluster, name):
+        self.proc = subprocess.Popen(
+            [cluster.bindir + "/psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
+             "-h", cluster.socket_dir, "-p", str(cluster.port), "-U", "postgres",
+             "-d", "parvis"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True)
+        self.proc.stdin.write(
+            "begin;\ninsert into props (space_id, resource_id, ns, name, value) "
+            "select space_id, id, 'urn:t:', 'held', 'x' from resources "
+            "where name = '%s';\n\\echo held\n" % name)
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        assert line.strip() == "held", line + self.proc.stdout.read()
+
+    def commit(self):
+        out, _ = self.proc.communicate("commit;\n", timeout=30)
+        assert self.proc.returncode == 0, out
+
+    def abandon(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def held_writes(cluster):
+    made = []
+
+    def make(name):
+        made.append(HeldWrite(cluster, name))
+        return made[-1]
+    yield make
+    for h in made:
+        h.abandon()
+
+
+def test_sync_reports_a_change_that_commits_after_a_later_one(
+        coll, alice, held_writes):
+    """RFC 6578: a token stands for every change before it.  A writer that
+    logged its change first but commits after another writer must still
+    be reported to a client that synchronised in between."""
+    a = "a-%s.txt" % uid()
+    assert dav(alice, "PUT", coll + a, data=b"a").status_code == 201
+    token0 = sync_collection(alice, coll, "").token
+    held = held_writes(a)
+    assert dav(alice, "PUT", coll + "b.txt", data=b"b").status_code == 201
+    mid = sync_collection(alice, coll, token0)
+    assert sorted(mid.changed()) == ["b.txt"]
+    ctag_mid = prop_of(alice, coll, CS + "getctag").text
+    token_mid = prop_of(alice, coll, DAV + "sync-token").text
+    held.commit()
+    res = sync_collection(alice, coll, mid.token)
+    assert a in res.changed(), res.paths()
+    assert prop_of(alice, coll, CS + "getctag").text != ctag_mid
+    assert prop_of(alice, coll, DAV + "sync-token").text != token_mid
+    # Once everything has settled, the next synchronisation is empty again.
+    again = sync_collection(alice, coll, res.token)
+    assert sync_collection(alice, coll, again.token).responses == []
+
+
+def test_sync_token_is_unmoved_by_writes_elsewhere(coll, alice):
+    """The token and CTag of a collection change with its members only:
+    writes in other collections leave them as they were, so that clients
+    polling them do not synchronise for nothing."""
+    assert dav(alice, "PUT", coll + "a.txt", data=b"a").status_code == 201
+    token = prop_of(alice, coll, DAV + "sync-token").text
+    ctag = prop_of(alice, coll, CS + "getctag").text
+    other = coll.rstrip("/") + "-other-%s/" % uid()
+    assert dav(alice, "MKCOL", other).status_code == 201
+    for i in range(3):
+        assert dav(alice, "PUT", other + "x%d.txt" % i, data=b"x").status_code == 201
+    assert prop_of(alice, coll, DAV + "sync-token").text == token
+    assert prop_of(alice, coll, CS + "getctag").text == ctag
+    assert sync_collection(alice, coll, token).responses == []
 
 
 def test_sync_of_a_file_is_refused(coll, alice):

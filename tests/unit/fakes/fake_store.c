@@ -2113,23 +2113,34 @@ fs_calendars_of_user(struct dav_req *req, int64_t user_id,
 
 /* ---- change log ---------------------------------------------------------- */
 
-static int64_t
-collection_seq(int64_t collection_id)
+/* Each change is a transaction of its own, ended at once: the mark is
+ * the collection's newest change and the one after it; the horizon, the
+ * change after the newest of all. */
+static void
+collection_mark(int64_t collection_id, struct dav_sync_mark *mark,
+                int64_t *horizon)
 {
-    int64_t seq = 0;
-    for (size_t i = 0; i < cur.changes.n; i++)
-        if (cur.changes.v[i].collection_id == collection_id &&
-            cur.changes.v[i].seq > seq)
-            seq = cur.changes.v[i].seq;
-    return seq;
+    int64_t last = 0, newest = 0;
+    for (size_t i = 0; i < cur.changes.n; i++) {
+        const struct fs_change *c = &cur.changes.v[i];
+        if (c->collection_id == collection_id && c->seq > last)
+            last = c->seq;
+        if (c->seq > newest)
+            newest = c->seq;
+    }
+    mark->from = last + 1;
+    mark->last = last;
+    *horizon = newest + 1;
 }
 
 static enum dav_store_rc
-fs_collection_seq(struct dav_req *req, int64_t collection_id, int64_t *seq)
+fs_collection_mark(struct dav_req *req, int64_t collection_id,
+                   struct dav_sync_mark *mark)
 {
     (void)req;
     FAIL_POINT();
-    *seq = collection_seq(collection_id);
+    int64_t horizon;
+    collection_mark(collection_id, mark, &horizon);
     return DAV_STORE_OK;
 }
 
@@ -2146,13 +2157,14 @@ name_change_cmp(const void *a, const void *b)
 }
 
 static enum dav_store_rc
-fs_changes_since(struct dav_req *req, int64_t collection_id, int64_t since,
+fs_changes_since(struct dav_req *req, int64_t collection_id, int64_t from,
                  const char ***names, bool **deleted, size_t *n,
-                 int64_t *now)
+                 struct dav_sync_mark *now)
 {
     FAIL_POINT();
-    *now = collection_seq(collection_id);
-    if (since > *now)
+    int64_t horizon;
+    collection_mark(collection_id, now, &horizon);
+    if (from > horizon)
         return DAV_STORE_NOTFOUND;
     /* DISTINCT ON (name) ... ORDER BY name, seq DESC: the last change of
      * each name (the log is in seq order) */
@@ -2160,7 +2172,7 @@ fs_changes_since(struct dav_req *req, int64_t collection_id, int64_t since,
     size_t k = 0;
     for (size_t i = 0; i < cur.changes.n; i++) {
         const struct fs_change *c = &cur.changes.v[i];
-        if (c->collection_id != collection_id || c->seq <= since)
+        if (c->collection_id != collection_id || c->seq < from)
             continue;
         size_t j = 0;
         while (j < k && strcmp(nc[j].name, c->name) != 0)
@@ -2578,7 +2590,7 @@ static const struct dav_store_ops ops = {
     .users_visible = fs_users_visible,
     .personal_space = fs_personal_space,
     .calendars_of_user = fs_calendars_of_user,
-    .collection_seq = fs_collection_seq,
+    .collection_mark = fs_collection_mark,
     .changes_since = fs_changes_since,
     .revisions = fs_revisions,
     .revision_restore = fs_revision_restore,

@@ -152,7 +152,7 @@ test_every_op_is_set(void **state)
     assert_non_null(st->users_visible);
     assert_non_null(st->personal_space);
     assert_non_null(st->calendars_of_user);
-    assert_non_null(st->collection_seq);
+    assert_non_null(st->collection_mark);
     assert_non_null(st->changes_since);
     assert_non_null(st->revisions);
     assert_non_null(st->revision_restore);
@@ -753,9 +753,10 @@ test_change_log(void **state)
     struct dav_req *req = new_req();
     struct dav_resource root, a, x, b;
     assert_int_equal(st->lookup(req, sid, "", false, &root), DAV_STORE_OK);
-    int64_t seq, now;
-    assert_int_equal(st->collection_seq(req, root.id, &seq), DAV_STORE_OK);
-    assert_int_equal(seq, 0);
+    struct dav_sync_mark mark, now;
+    assert_int_equal(st->collection_mark(req, root.id, &mark), DAV_STORE_OK);
+    assert_int_equal(mark.last, 0);
+    assert_int_equal(mark.from, 1);
 
     assert_int_equal(st->txn_begin(req), DAV_STORE_OK);
     assert_int_equal(st->create(req, sid, "/a", DAV_KIND_COLLECTION, &a),
@@ -773,12 +774,18 @@ test_change_log(void **state)
     assert_string_equal(names[0], "a");
     assert_string_equal(names[1], "b");
     assert_false(deleted[0]);
-    assert_int_equal(st->collection_seq(req, root.id, &seq), DAV_STORE_OK);
-    assert_int_equal(seq, now);
+    assert_int_equal(st->collection_mark(req, root.id, &mark), DAV_STORE_OK);
+    assert_int_equal(mark.from, now.from);
+    assert_int_equal(mark.last, now.last);
+    assert_true(now.from > now.last);
+    /* nothing since the mark */
+    assert_int_equal(st->changes_since(req, root.id, now.from, &names,
+                                       &deleted, &n, &mark), DAV_STORE_OK);
+    assert_int_equal(n, 0);
     /* a file is logged when bound and when its content changes */
-    int64_t in_a;
-    assert_int_equal(st->collection_seq(req, a.id, &in_a), DAV_STORE_OK);
-    assert_true(in_a > 0 && in_a < now);
+    struct dav_sync_mark in_a;
+    assert_int_equal(st->collection_mark(req, a.id, &in_a), DAV_STORE_OK);
+    assert_true(in_a.last > 0 && in_a.last < now.last);
     assert_int_equal(st->changes_since(req, a.id, 0, &names, &deleted, &n,
                                        &in_a), DAV_STORE_OK);
     assert_int_equal(n, 1);
@@ -797,10 +804,10 @@ test_change_log(void **state)
     assert_int_equal(st->move(req, sid, "/b", sid, "/c"), DAV_STORE_OK);
     assert_int_equal(st->remove(req, sid, "/a"), DAV_STORE_OK);
     assert_int_equal(st->txn_commit(req), DAV_STORE_OK);
-    int64_t later;
-    assert_int_equal(st->changes_since(req, root.id, now, &names, &deleted,
-                                       &n, &later), DAV_STORE_OK);
-    assert_true(later > now);
+    struct dav_sync_mark later;
+    assert_int_equal(st->changes_since(req, root.id, now.from, &names,
+                                       &deleted, &n, &later), DAV_STORE_OK);
+    assert_true(later.last > now.last && later.from > now.from);
     assert_int_equal(n, 3);
     assert_string_equal(names[0], "a");
     assert_true(deleted[0]);
@@ -809,7 +816,7 @@ test_change_log(void **state)
     assert_string_equal(names[2], "c");
     assert_false(deleted[2]);
     /* a token from the future is unknown */
-    assert_int_equal(st->changes_since(req, root.id, later + 1, &names,
+    assert_int_equal(st->changes_since(req, root.id, later.from + 1, &names,
                                        &deleted, &n, &now),
                      DAV_STORE_NOTFOUND);
     assert_int_equal(fake_store_violations(), 0);
@@ -1014,7 +1021,7 @@ test_new_ops_can_fail(void **state)
     put_file(req, "/f.txt", "one", &f);
     assert_int_equal(st->txn_commit(req), DAV_STORE_OK);
     char *before = fake_store_dump();
-    int64_t seq, now;
+    struct dav_sync_mark mark, now;
     bool yes;
     size_t n;
     const char **names;
@@ -1034,7 +1041,7 @@ test_new_ops_can_fail(void **state)
         switch (op) {
         case 0: got = st->personal_space(req, uid, "alice", &sp); break;
         case 1: got = st->calendars_of_user(req, uid, &cals, &n); break;
-        case 2: got = st->collection_seq(req, f.id, &seq); break;
+        case 2: got = st->collection_mark(req, f.id, &mark); break;
         case 3:
             got = st->changes_since(req, f.id, 0, &names, &deleted, &n, &now);
             break;
