@@ -202,7 +202,7 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
     c->max_connections = 1024;
     c->max_connections_per_client = 512;
     c->connection_timeout = 60;
-    c->max_header_block = 128 * 1024;
+    c->max_header_block = 32 * 1024;
     c->max_xml_body = 1024 * 1024;
     c->max_xml_depth = 256;
     c->max_xml_nodes = 100000;

@@ -37,6 +37,7 @@
 #include "conf/conf.h"
 
 #define STREAM_BLOCK (256 * 1024)
+#define CONN_MEMORY_MIN (64 * 1024)
 #define CLIENT_HEADROOM 16     /* connections answered 429, per address */
 #define CLIENT_BUCKETS 1024
 
@@ -647,12 +648,13 @@ http_server_start(const struct dav_server *dav)
     }
     /* A connection's memory holds its header block, with libmicrohttpd's
      * record of each field, then the body as it is read: twice the
-     * largest block allowed (a thousand fields fit beside it), and never
-     * less than the 128 KiB that keeps uploads fast.  Pages are touched
-     * only as they are used. */
+     * largest block allowed (a thousand fields fit beside it), and at
+     * least 64 KiB of read buffer for uploads.  libmicrohttpd zeroes all
+     * of it after every request, so it is kept no larger than that
+     * (decision 0019). */
     size_t conn_memory = 2 * c->max_header_block;
-    if (conn_memory < 128 * 1024)
-        conn_memory = 128 * 1024;
+    if (conn_memory < CONN_MEMORY_MIN)
+        conn_memory = CONN_MEMORY_MIN;
     /* The same options in both modes; the certificate and key only with
      * MHD_USE_TLS, which libmicrohttpd requires. */
     if (s->tls)

@@ -79,7 +79,7 @@ assert_defaults(const struct conf *c)
     assert_int_equal(c->max_connections, 1024);
     assert_int_equal(c->max_connections_per_client, 512);
     assert_int_equal(c->connection_timeout, 60);
-    assert_int_equal(c->max_header_block, 128 * 1024);
+    assert_int_equal(c->max_header_block, 32 * 1024);
     assert_int_equal(c->max_xml_body, 1024 * 1024);
     assert_string_equal(c->access_log, "-");
     assert_string_equal(c->realm, "Parvis");
