@@ -977,6 +977,11 @@ copy_move(struct dav_req *req, bool move)
     else
         rc = st->copy(req, src->space.id, src->path, dst.space.id, dst.path,
                       depth == DAV_DEPTH_0, author);
+    /* The destination was created since it was looked up, by a request
+     * through this node or another: start again, to overwrite it (or
+     * answer 412 under Overwrite: F) as if it had been there. */
+    if (rc == DAV_STORE_EXISTS)
+        rc = DAV_STORE_RETRY;
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, move ? "move" : "copy");
     if (into_special) {

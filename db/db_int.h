@@ -60,6 +60,11 @@ struct dav_req;
 PGresult *pg_run(struct dav_req *req, const char *stmt, int n,
                  const char *const *vals, const int *lens, int resfmt,
                  enum dav_store_rc *rc);
+/* Run the write 'stmt' (its result unread) before the next statement of
+ * the request's transaction, in the same round trip when it can wait;
+ * its failure is then that statement's. */
+enum dav_store_rc pg_run_first(struct dav_req *req, const char *stmt, int n,
+                               const char *const *vals);
 /* The same, the result owned by arena 'a' (a page's, reset before the
  * next). */
 struct arena;

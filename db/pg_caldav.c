@@ -60,6 +60,11 @@ static const struct pg_stmt stmts[] = {
       "recurring = excluded.recurring, data = excluded.data, "
       "exact = excluded.exact, "
       "calendar_id = excluded.calendar_id" },
+    /* Writers of one UID in one calendar, one at a time up to their
+     * commit: the check that it is not used yet, then the index row. */
+    { "cal_uid_lock",
+      "SELECT pg_advisory_xact_lock(hashtextextended('calendar uid ' || $1 "
+      "|| ' ' || $2, 0))" },
     { "cal_uid",
       "SELECT r.path FROM calendar_objects o JOIN resources r "
       "ON r.id = o.resource_id WHERE o.calendar_id = $1 AND o.uid = $2 "
@@ -142,6 +147,9 @@ pg_cal_uid(struct dav_req *req, int64_t calendar_id, const char *uid,
     enum dav_store_rc rc;
     const char *v[3] = { pg_i64(req, calendar_id), uid,
                          pg_i64(req, except_id) };
+    rc = pg_run_first(req, "cal_uid_lock", 2, v);
+    if (rc != DAV_STORE_OK)
+        return rc;
     PGresult *r = pg_run(req, "cal_uid", 3, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;

@@ -250,6 +250,13 @@ static const struct pg_stmt stmts[] = {
     { "lookup_lock",
       "SELECT " RES_COLS "WHERE r.space_id = $1 AND r.path = $2 "
       "FOR UPDATE OF r" },
+    /* A write's target's collections, kept where they are until it
+     * commits (decision 0020): a DELETE or MOVE of one of them, which
+     * locks it FOR UPDATE, waits for the write, and a write waits for
+     * it.  $2: the paths, a text[] (ancestors_literal). */
+    { "ancestors_lock",
+      "SELECT 1 FROM resources WHERE space_id = $1 AND path = ANY ($2) "
+      "FOR KEY SHARE" },
     { "children",
       "SELECT " RES_COLS "WHERE r.space_id = $1 AND r.parent_path = $2 "
       "ORDER BY r.name" },
@@ -1139,6 +1146,19 @@ pg_run(struct dav_req *req, const char *stmt, int n, const char *const *vals,
     return pg_run_in(req, req->arena, stmt, n, vals, lens, resfmt, rc);
 }
 
+enum dav_store_rc
+pg_run_first(struct dav_req *req, const char *stmt, int n,
+             const char *const *vals)
+{
+    struct lease *l = req->store_conn;
+    if (l != NULL && l->c != NULL && l->c->pg != NULL &&
+        defer_stmt(l, stmt, n, vals, NULL))
+        return DAV_STORE_OK;
+    enum dav_store_rc rc;
+    pg_run(req, stmt, n, vals, NULL, 0, &rc);
+    return rc;
+}
+
 /* ---- transactions ------------------------------------------------------------ */
 
 static enum dav_store_rc
@@ -1428,12 +1448,42 @@ pg_spaces_of_user(struct dav_req *req, int64_t user_id,
     return DAV_STORE_OK;
 }
 
+/* The paths of the collections above 'path' ("" for the root, "/a" for
+ * "/a/b"), as a text[] literal. */
+static const char *
+ancestors_literal(struct arena *a, const char *path)
+{
+    struct buf b;
+    buf_init(&b, a, strlen(path) * 2 + 16);
+    buf_puts(&b, "{\"\"");
+    for (const char *p = path; *p != '\0'; p++) {
+        if (*p != '/' || p == path)
+            continue;
+        buf_puts(&b, ",\"");
+        for (const char *q = path; q < p; q++) {
+            if (*q == '"' || *q == '\\')
+                buf_append(&b, "\\", 1);
+            buf_append(&b, q, 1);
+        }
+        buf_append(&b, "\"", 1);
+    }
+    buf_append(&b, "}", 1);
+    return buf_cstr(&b);
+}
+
 static enum dav_store_rc
 pg_lookup(struct dav_req *req, int64_t space_id, const char *path,
           bool lock_row, struct dav_resource *out)
 {
     enum dav_store_rc rc;
     const char *v[2] = { pg_i64(req, space_id), path };
+    if (lock_row && path[0] != '\0') {
+        /* The target's collections first, in the same round trip. */
+        const char *av[2] = { v[0], ancestors_literal(req->arena, path) };
+        rc = pg_run_first(req, "ancestors_lock", 2, av);
+        if (rc != DAV_STORE_OK)
+            return rc;
+    }
     PGresult *r = pg_run(req, lock_row ? "lookup_lock" : "lookup", 2, v, NULL, 0,
                       &rc);
     if (r == NULL)

@@ -1,0 +1,285 @@
+"""Writes that meet: two requests, through one node or two, each right on
+its own, whose transactions overlap.
+
+Every write's audit row goes to PostgreSQL with its COMMIT, so a psql
+session holding the audit table (LOCK ... IN EXCLUSIVE MODE) stops each
+write at its commit, after all its other statements: the tests start one
+request, wait until it is held there, start the other, wait until it is
+held too (at its commit, or on a row the first one keeps), then let both
+go.  Whatever the order, the outcome must be one a single request at a
+time could give: no file left under a folder that is gone, no two
+exclusive locks on one resource, no two events with one UID in a
+calendar."""
+
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+
+from caldav_helpers import (assert_precondition, event_ics, new_calendar,
+                            put_ok)
+from class2_helpers import lockinfo
+from dav_helpers import XML_HEADERS, dav
+
+
+def short():
+    return uuid.uuid4().hex[:10]
+
+
+class CommitStall:
+    """Holds the audit table, so that every write waits at its commit."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.proc = subprocess.Popen(
+            [cluster.bindir + "/psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
+             "-h", cluster.socket_dir, "-p", str(cluster.port), "-U", "postgres",
+             "-d", "parvis"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True)
+        self.proc.stdin.write("begin;\nlock table audit in exclusive mode;\n"
+                              "\\echo held\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        assert line.strip() == "held", line + self.proc.stdout.read()
+
+    def waiting(self):
+        """Backends of the database waiting for a lock."""
+        return int(self.cluster.psql(
+            "select count(*) from pg_stat_activity where datname = 'parvis' "
+            "and wait_event_type = 'Lock'")[0][0])
+
+    def wait_for(self, n, timeout=15):
+        deadline = time.monotonic() + timeout
+        while self.waiting() < n:
+            assert time.monotonic() < deadline, \
+                "%d requests never got held (%d are)" % (n, self.waiting())
+            time.sleep(0.02)
+
+    def release(self):
+        if self.proc.poll() is None:
+            self.proc.communicate("rollback;\n", timeout=30)
+
+
+@pytest.fixture
+def stall(cluster):
+    made = []
+
+    def make():
+        made.append(CommitStall(cluster))
+        return made[-1]
+    yield make
+    for s in made:
+        s.release()
+
+
+class Request(threading.Thread):
+    """One HTTP request in a thread of its own; .response once joined."""
+
+    def __init__(self, sess, method, url, **kw):
+        super().__init__(daemon=True)
+        self.args = (sess, method, url)
+        self.kw = kw
+        self.response = None
+        self.error = None
+        self.start()
+
+    def run(self):
+        try:
+            self.response = dav(*self.args, timeout=60, **self.kw)
+        except Exception as e:  # reported by result()
+            self.error = e
+
+    def result(self):
+        self.join(60)
+        assert not self.is_alive(), "request still running"
+        assert self.error is None, self.error
+        return self.response
+
+
+def orphans(cluster):
+    """Resources whose parent collection does not exist."""
+    return cluster.psql(
+        "select r.space_id, r.path from resources r where r.path <> '' and "
+        "not exists (select 1 from resources p where p.space_id = r.space_id "
+        "and p.path = r.parent_path)")
+
+
+@pytest.fixture
+def editors(session_for):
+    """Two users who may write in s1: alice (editor) and mgr (manager)."""
+    return session_for("alice"), session_for("mgr")
+
+
+def test_put_then_delete_of_its_folder(coll, editors, cluster, stall):
+    """A PUT creating a file in a folder that a DELETE removes at the same
+    time: the DELETE waits for the PUT, and takes the new file with the
+    folder to the trash."""
+    alice, mgr = editors
+    folder = coll + "f-%s/" % short()
+    name = "new-%s.txt" % short()
+    assert dav(alice, "MKCOL", folder).status_code == 201
+    s = stall()
+    put = Request(alice, "PUT", folder + name, data=b"late")
+    s.wait_for(1)
+    delete = Request(mgr, "DELETE", folder)
+    s.wait_for(2)
+    s.release()
+    assert put.result().status_code == 201
+    assert delete.result().status_code == 204
+    assert orphans(cluster) == []
+    assert dav(alice, "GET", folder + name).status_code == 404
+    trashed = cluster.psql("select count(*) from resources where path like "
+                           "'/.trash/%%/%s'" % name)
+    assert trashed == [("1",)], trashed
+
+
+def test_delete_then_put_into_the_folder(coll, editors, cluster, stall):
+    """The other order: the PUT waits for the DELETE, then finds no folder
+    (RFC 4918 §9.7.1: 409) instead of creating a file nobody can reach."""
+    alice, mgr = editors
+    folder = coll + "f-%s/" % short()
+    assert dav(alice, "MKCOL", folder).status_code == 201
+    s = stall()
+    delete = Request(mgr, "DELETE", folder)
+    s.wait_for(1)
+    put = Request(alice, "PUT", folder + "new.txt", data=b"late")
+    mkcol = Request(alice, "MKCOL", folder + "sub/")
+    s.wait_for(3)
+    s.release()
+    assert delete.result().status_code == 204
+    assert put.result().status_code == 409
+    assert mkcol.result().status_code == 409
+    assert orphans(cluster) == []
+
+
+def test_put_into_a_subfolder_of_a_moved_folder(coll, editors, cluster, stall):
+    """A MOVE of a folder takes along a file being created two levels
+    below it."""
+    alice, mgr = editors
+    a = coll + "a-%s/" % short()
+    assert dav(alice, "MKCOL", a).status_code == 201
+    assert dav(alice, "MKCOL", a + "b/").status_code == 201
+    s = stall()
+    put = Request(alice, "PUT", a + "b/x.txt", data=b"x")
+    s.wait_for(1)
+    moved = coll + "moved-%s/" % short()
+    move = Request(mgr, "MOVE", a, headers={"Destination": moved})
+    s.wait_for(2)
+    s.release()
+    assert put.result().status_code == 201
+    assert move.result().status_code == 201
+    assert orphans(cluster) == []
+    r = dav(alice, "GET", moved + "b/x.txt")
+    assert r.status_code == 200 and r.content == b"x"
+
+
+def test_crossed_moves(coll, editors, cluster, stall):
+    """MOVE /a into /b and /b into /a at once: one of them wins, the other
+    finds its destination's parent gone (409); no tree is left detached."""
+    alice, mgr = editors
+    a, b = coll + "a-%s/" % short(), coll + "b-%s/" % short()
+    for u in (a, b):
+        assert dav(alice, "MKCOL", u).status_code == 201
+        assert dav(alice, "PUT", u + "f.txt", data=b"f").status_code == 201
+    s = stall()
+    m1 = Request(alice, "MOVE", a, headers={"Destination": b + "a2/"})
+    s.wait_for(1)
+    m2 = Request(mgr, "MOVE", b, headers={"Destination": a + "b2/"})
+    s.wait_for(2)
+    s.release()
+    got = sorted([m1.result().status_code, m2.result().status_code])
+    assert got == [201, 409], got
+    assert orphans(cluster) == []
+
+
+def test_overlapping_exclusive_locks(coll, editors, stall):
+    """An exclusive depth-infinity LOCK of a folder and an exclusive LOCK
+    of a file in it, by two users at once: one is granted, the other
+    answers 423 (RFC 4918 §7, §9.10)."""
+    alice, mgr = editors
+    folder = coll + "l-%s/" % short()
+    assert dav(alice, "MKCOL", folder).status_code == 201
+    assert dav(alice, "PUT", folder + "f.txt", data=b"f").status_code == 201
+    s = stall()
+    body = lockinfo()
+    l1 = Request(alice, "LOCK", folder, data=body,
+                 headers=dict(XML_HEADERS, Depth="infinity"))
+    s.wait_for(1)
+    l2 = Request(mgr, "LOCK", folder + "f.txt", data=body,
+                 headers=dict(XML_HEADERS, Depth="0"))
+    s.wait_for(2)
+    s.release()
+    got = sorted([l1.result().status_code, l2.result().status_code])
+    assert got == [200, 423], got
+
+
+def test_lock_then_write_in_the_tree(coll, editors, stall):
+    """A PUT below a folder being locked by someone else either commits
+    before the LOCK is granted or is refused with 423, never after."""
+    alice, mgr = editors
+    folder = coll + "l-%s/" % short()
+    assert dav(alice, "MKCOL", folder).status_code == 201
+    assert dav(alice, "PUT", folder + "f.txt", data=b"v1").status_code == 201
+    s = stall()
+    lock = Request(alice, "LOCK", folder, data=lockinfo(),
+                   headers=dict(XML_HEADERS, Depth="infinity"))
+    s.wait_for(1)
+    put = Request(mgr, "PUT", folder + "f.txt", data=b"v2")
+    s.wait_for(2)
+    s.release()
+    assert lock.result().status_code == 200
+    assert put.result().status_code == 423
+    assert dav(alice, "GET", folder + "f.txt").content == b"v1"
+
+
+def test_delete_waits_for_a_lock_below(coll, editors, cluster, stall):
+    """A LOCK of a file committed while its folder is being deleted by
+    another user: the DELETE sees it and answers 423, rather than
+    deleting a file someone holds a lock on."""
+    alice, mgr = editors
+    folder = coll + "l-%s/" % short()
+    assert dav(alice, "MKCOL", folder).status_code == 201
+    assert dav(alice, "PUT", folder + "f.txt", data=b"f").status_code == 201
+    s = stall()
+    lock = Request(alice, "LOCK", folder + "f.txt", data=lockinfo(),
+                   headers=dict(XML_HEADERS, Depth="0"))
+    s.wait_for(1)
+    delete = Request(mgr, "DELETE", folder)
+    s.wait_for(2)
+    s.release()
+    assert lock.result().status_code == 200
+    assert delete.result().status_code == 423
+    assert dav(alice, "GET", folder + "f.txt").status_code == 200
+
+
+def test_two_events_given_one_uid(server, session_for, stall):
+    """Two objects of one calendar rewritten at once with the same new UID
+    (two devices of one user): one is stored, the other refused with
+    CALDAV:no-uid-conflict (RFC 4791 §5.3.2.1), so that neither is left
+    unable to be updated."""
+    alice, other = session_for("alice"), session_for("alice")
+    cal = new_calendar(server, alice)
+    for n in ("one", "two"):
+        put_ok(alice, cal + n + ".ics",
+               event_ics("%s-%s" % (n, short()), "DTSTART:20240110T100000Z"))
+    ev = event_ics("race-" + short(), "DTSTART:20240110T100000Z")
+    s = stall()
+    p1 = Request(alice, "PUT", cal + "one.ics", data=ev.encode(),
+                 headers={"Content-Type": "text/calendar"})
+    s.wait_for(1)
+    p2 = Request(other, "PUT", cal + "two.ics", data=ev.encode(),
+                 headers={"Content-Type": "text/calendar"})
+    s.wait_for(2)
+    s.release()
+    r1, r2 = p1.result(), p2.result()
+    assert sorted([r1.status_code, r2.status_code]) == [204, 403], \
+        (r1.status_code, r2.status_code)
+    loser = r1 if r1.status_code == 403 else r2
+    assert_precondition(loser, 403, "urn:ietf:params:xml:ns:caldav",
+                        "no-uid-conflict")
+    winner = "one.ics" if r1.status_code == 204 else "two.ics"
+    put_ok(alice, cal + winner, ev.replace("END:VEVENT",
+                                           "SUMMARY:again\r\nEND:VEVENT"))
