@@ -195,7 +195,10 @@ if_tag_target(struct dav_req *req, const char *tag, struct dav_target *out)
         out->exists = false;
         return NULL;
     }
-    struct dav_err *err = dav_target_resolve(req, out, false);
+    /* A write holds what its conditions are about until it commits: the
+     * resource cannot change between the check and the write. */
+    struct dav_err *err =
+        dav_target_resolve(req, out, (req->mdef->flags & DAV_M_WRITE) != 0);
     if (err != NULL && err->status == 404) {
         out->exists = false;
         return NULL;

@@ -250,13 +250,19 @@ static const struct pg_stmt stmts[] = {
     { "lookup_lock",
       "SELECT " RES_COLS "WHERE r.space_id = $1 AND r.path = $2 "
       "FOR UPDATE OF r" },
-    /* A write's target's collections, kept where they are until it
-     * commits (decision 0020): a DELETE or MOVE of one of them, which
-     * locks it FOR UPDATE, waits for the write, and a write waits for
-     * it.  $2: the paths, a text[] (ancestors_literal). */
-    { "ancestors_lock",
-      "SELECT 1 FROM resources WHERE space_id = $1 AND path = ANY ($2) "
-      "FOR KEY SHARE" },
+    /* A write's target's collections kept where they are until it
+     * commits, and the target itself (decision 0020): $2, a text[] of
+     * the paths from the root down to the target (path_locks_literal),
+     * shared but the last.  A DELETE, MOVE or LOCK of a collection,
+     * holding its path alone, waits for the writes below it, and they
+     * for it.  Advisory locks live in PostgreSQL's memory: no row is
+     * written, nothing goes to the WAL. */
+    { "path_locks",
+      "SELECT CASE WHEN a.n < cardinality($2::text[]) "
+      "THEN pg_advisory_xact_lock_shared(a.k) ELSE pg_advisory_xact_lock(a.k) "
+      "END FROM (SELECT n, hashtextextended('parvis path ' || $1 || ' ' || p, "
+      "0) AS k FROM unnest($2::text[]) WITH ORDINALITY AS u(p, n)) a "
+      "ORDER BY a.n" },
     { "children",
       "SELECT " RES_COLS "WHERE r.space_id = $1 AND r.parent_path = $2 "
       "ORDER BY r.name" },
@@ -1448,24 +1454,26 @@ pg_spaces_of_user(struct dav_req *req, int64_t user_id,
     return DAV_STORE_OK;
 }
 
-/* The paths of the collections above 'path' ("" for the root, "/a" for
- * "/a/b"), as a text[] literal. */
+/* The paths from the root down to 'path' ("", "/a", "/a/b" for "/a/b"),
+ * as a text[] literal. */
 static const char *
-ancestors_literal(struct arena *a, const char *path)
+path_locks_literal(struct arena *a, const char *path)
 {
     struct buf b;
     buf_init(&b, a, strlen(path) * 2 + 16);
     buf_puts(&b, "{\"\"");
-    for (const char *p = path; *p != '\0'; p++) {
-        if (*p != '/' || p == path)
-            continue;
-        buf_puts(&b, ",\"");
-        for (const char *q = path; q < p; q++) {
-            if (*q == '"' || *q == '\\')
-                buf_append(&b, "\\", 1);
-            buf_append(&b, q, 1);
+    for (const char *p = path;; p++) {
+        if (p != path && (*p == '/' || *p == '\0')) {
+            buf_puts(&b, ",\"");
+            for (const char *q = path; q < p; q++) {
+                if (*q == '"' || *q == '\\')
+                    buf_append(&b, "\\", 1);
+                buf_append(&b, q, 1);
+            }
+            buf_append(&b, "\"", 1);
         }
-        buf_append(&b, "\"", 1);
+        if (*p == '\0')
+            break;
     }
     buf_append(&b, "}", 1);
     return buf_cstr(&b);
@@ -1477,10 +1485,10 @@ pg_lookup(struct dav_req *req, int64_t space_id, const char *path,
 {
     enum dav_store_rc rc;
     const char *v[2] = { pg_i64(req, space_id), path };
-    if (lock_row && path[0] != '\0') {
-        /* The target's collections first, in the same round trip. */
-        const char *av[2] = { v[0], ancestors_literal(req->arena, path) };
-        rc = pg_run_first(req, "ancestors_lock", 2, av);
+    if (lock_row) {
+        /* The path locks first, in the same round trip. */
+        const char *lv[2] = { v[0], path_locks_literal(req->arena, path) };
+        rc = pg_run_first(req, "path_locks", 2, lv);
         if (rc != DAV_STORE_OK)
             return rc;
     }

@@ -255,6 +255,28 @@ def test_delete_waits_for_a_lock_below(coll, editors, cluster, stall):
     assert dav(alice, "GET", folder + "f.txt").status_code == 200
 
 
+def test_copy_onto_a_destination_changed_meanwhile(coll, editors, stall):
+    """A COPY whose If header asks for the destination's ETag, while a PUT
+    changing that destination is about to commit: the COPY sees the new
+    ETag and answers 412 (RFC 4918 §10.4) instead of replacing what it
+    has not seen."""
+    alice, mgr = editors
+    src, dst = coll + "src-%s.txt" % short(), coll + "dst-%s.txt" % short()
+    assert dav(alice, "PUT", src, data=b"source").status_code == 201
+    assert dav(alice, "PUT", dst, data=b"v1").status_code == 201
+    etag = dav(alice, "HEAD", dst).headers["ETag"]
+    s = stall()
+    put = Request(mgr, "PUT", dst, data=b"v2")
+    s.wait_for(1)
+    copy = Request(alice, "COPY", src,
+                   headers={"Destination": dst, "If": "<%s> ([%s])" % (dst, etag)})
+    s.wait_for(2)
+    s.release()
+    assert put.result().status_code == 204
+    assert copy.result().status_code == 412
+    assert dav(alice, "GET", dst).content == b"v2"
+
+
 def test_two_events_given_one_uid(server, session_for, stall):
     """Two objects of one calendar rewritten at once with the same new UID
     (two devices of one user): one is stored, the other refused with
