@@ -305,3 +305,24 @@ def test_two_events_given_one_uid(server, session_for, stall):
     winner = "one.ics" if r1.status_code == 204 else "two.ics"
     put_ok(alice, cal + winner, ev.replace("END:VEVENT",
                                            "SUMMARY:again\r\nEND:VEVENT"))
+
+
+def test_path_locks_take_any_name(coll, editors, cluster):
+    """The path locks name every folder above a write, whatever characters
+    their names hold (quotes, backslashes, commas, braces, spaces,
+    non-ASCII): a write there succeeds, and a DELETE of such a folder
+    takes what was written in it."""
+    from urllib.parse import quote
+    alice, _ = editors
+    names = ['q"uote', "back\\slash", "com,ma", "{brace}", "sp ace",
+             "été", "NULL"]
+    url = coll
+    for n in names:
+        url += quote(n) + "/"
+        assert dav(alice, "MKCOL", url).status_code == 201, n
+    assert dav(alice, "PUT", url + "f.txt", data=b"deep").status_code == 201
+    assert dav(alice, "GET", url + "f.txt").content == b"deep"
+    top = coll + quote(names[0]) + "/"
+    assert dav(alice, "DELETE", top).status_code == 204
+    assert dav(alice, "GET", url + "f.txt").status_code == 404
+    assert orphans(cluster) == []
