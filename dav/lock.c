@@ -180,6 +180,21 @@ dav_target_locks(struct dav_req *req, struct dav_target *t)
     return NULL;
 }
 
+/* Whether the request's target already holds 't' for its transaction:
+ * its own path, or a collection above it, whose path lock it shares
+ * (taking that one exclusively too would have two writes below it each
+ * wait for the other). */
+static bool
+held_by_target(const struct dav_req *req, const struct dav_target *t)
+{
+    const struct dav_target *own = &req->target;
+    if (t->space.id == 0 || t->space.id != own->space.id)
+        return false;
+    size_t n = strlen(t->path);
+    return strncmp(own->path, t->path, n) == 0 &&
+           (own->path[n] == '\0' || own->path[n] == '/');
+}
+
 /* The resource a tagged list applies to. */
 static struct dav_err *
 if_tag_target(struct dav_req *req, const char *tag, struct dav_target *out)
@@ -195,10 +210,15 @@ if_tag_target(struct dav_req *req, const char *tag, struct dav_target *out)
         out->exists = false;
         return NULL;
     }
-    /* A write holds what its conditions are about until it commits: the
-     * resource cannot change between the check and the write. */
-    struct dav_err *err =
-        dav_target_resolve(req, out, (req->mdef->flags & DAV_M_WRITE) != 0);
+    struct dav_err *err = dav_target_resolve(req, out, false);
+    if (err == NULL && (req->mdef->flags & DAV_M_WRITE) != 0 &&
+        !held_by_target(req, out)) {
+        /* A write holds what its conditions are about until it commits:
+         * the resource cannot change between the check and the write
+         * (decision 0020).  Looked up again, holding it. */
+        out->exists = false;
+        err = dav_target_resolve(req, out, true);
+    }
     if (err != NULL && err->status == 404) {
         out->exists = false;
         return NULL;

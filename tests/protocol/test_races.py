@@ -20,7 +20,7 @@ import pytest
 
 from caldav_helpers import (assert_precondition, event_ics, new_calendar,
                             put_ok)
-from class2_helpers import lockinfo
+from class2_helpers import lockinfo, take_lock
 from dav_helpers import XML_HEADERS, dav
 
 
@@ -28,39 +28,64 @@ def short():
     return uuid.uuid4().hex[:10]
 
 
-class CommitStall:
-    """Holds the audit table, so that every write waits at its commit."""
+class PsqlSession:
+    """An interactive psql session of the superuser."""
 
     def __init__(self, cluster):
-        self.cluster = cluster
         self.proc = subprocess.Popen(
             [cluster.bindir + "/psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
              "-h", cluster.socket_dir, "-p", str(cluster.port), "-U", "postgres",
              "-d", "parvis"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True)
-        self.proc.stdin.write("begin;\nlock table audit in exclusive mode;\n"
-                              "\\echo held\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        assert line.strip() == "held", line + self.proc.stdout.read()
 
-    def waiting(self):
-        """Backends of the database waiting for a lock."""
-        return int(self.cluster.psql(
+    def run(self, sql):
+        """Runs SQL; returns its output lines."""
+        self.proc.stdin.write(sql + "\n\\echo parvis-done\n")
+        self.proc.stdin.flush()
+        out = []
+        while True:
+            line = self.proc.stdout.readline()
+            assert line != "", "psql ended:\n" + "".join(out)
+            if line.strip() == "parvis-done":
+                return out
+            out.append(line.strip())
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait(30)
+
+
+def wait_for_waiters(cluster, n, timeout=15):
+    """Until N backends of the database wait for a lock."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = int(cluster.psql(
             "select count(*) from pg_stat_activity where datname = 'parvis' "
             "and wait_event_type = 'Lock'")[0][0])
+        if got >= n:
+            return
+        assert time.monotonic() < deadline, \
+            "%d requests never got held (%d are)" % (n, got)
+        time.sleep(0.02)
+
+
+class CommitStall(PsqlSession):
+    """Holds the audit table, so that every write waits at its commit."""
+
+    def __init__(self, cluster):
+        super().__init__(cluster)
+        self.cluster = cluster
+        self.run("begin; lock table audit in exclusive mode;")
 
     def wait_for(self, n, timeout=15):
-        deadline = time.monotonic() + timeout
-        while self.waiting() < n:
-            assert time.monotonic() < deadline, \
-                "%d requests never got held (%d are)" % (n, self.waiting())
-            time.sleep(0.02)
+        wait_for_waiters(self.cluster, n, timeout)
 
     def release(self):
         if self.proc.poll() is None:
-            self.proc.communicate("rollback;\n", timeout=30)
+            self.run("rollback;")
+            self.close()
 
 
 @pytest.fixture
@@ -275,6 +300,37 @@ def test_copy_onto_a_destination_changed_meanwhile(coll, editors, stall):
     assert put.result().status_code == 204
     assert copy.result().status_code == 412
     assert dav(alice, "GET", dst).content == b"v2"
+
+
+def test_uploads_into_a_locked_folder_naming_it_in_if(server, session_for,
+                                                      coll, cluster):
+    """Two PUTs into a folder locked with Depth: infinity, each naming the
+    folder's lock in a tagged If header (RFC 4918 §10.4): both write,
+    neither waits for the other's commit, no deadlock.  Their rows are
+    held by psql first, so that both have taken their path locks when they
+    read their If header."""
+    alice = session_for("alice")
+    folder = coll + "f-%s/" % short()
+    assert dav(alice, "MKCOL", folder).status_code == 201
+    for n in ("x", "y"):
+        assert dav(alice, "PUT", folder + n, data=b"v1").status_code == 201
+    token = take_lock(alice, folder, depth="infinity")
+    hdr = {"If": "<%s> (<%s>)" % (folder, token)}
+    holder = PsqlSession(cluster)
+    path = "/" + folder.split("/dav/spaces/s1/", 1)[1].rstrip("/")
+    holder.run("begin; select id from resources where path in ('%s/x', '%s/y') "
+               "for update;" % (path, path))
+    since = len(server.log_text())
+    p1 = Request(session_for("alice"), "PUT", folder + "x", data=b"v2",
+                 headers=hdr)
+    p2 = Request(session_for("alice"), "PUT", folder + "y", data=b"v2",
+                 headers=hdr)
+    wait_for_waiters(cluster, 2)
+    holder.run("commit;")
+    holder.close()
+    assert p1.result().status_code == 204
+    assert p2.result().status_code == 204
+    assert "deadlock" not in server.log_text()[since:]
 
 
 def test_two_events_given_one_uid(server, session_for, stall):
