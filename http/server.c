@@ -648,7 +648,7 @@ http_server_start(const struct dav_server *dav)
     }
     /* A connection's memory holds its header block, with libmicrohttpd's
      * record of each field, then the body as it is read: twice the
-     * largest block allowed (a thousand fields fit beside it), and at
+     * largest block allowed (some 800 short fields fit beside it), and at
      * least 64 KiB of read buffer for uploads.  libmicrohttpd zeroes all
      * of it after every request, so it is kept no larger than that
      * (decision 0019). */
