@@ -130,12 +130,12 @@ struct dav_ace {
 /* A collection's place in the change log (RFC 6578 sync token, CTag;
  * decision 0018).  Every transaction older than 'from' that could log a
  * change of a member had ended when the mark was read, and its changes
- * were seen; 'last' is the newest transaction seen to change a member, so
- * that the mark moves when a change commits even while an older writer,
- * still running, holds 'from' back. */
+ * were seen; 'seen' counts the changes seen from 'from' on, so that the
+ * mark moves when any change commits, even while an older writer, still
+ * running, holds 'from' back. */
 struct dav_sync_mark {
     int64_t from;
-    int64_t last;
+    int64_t seen;
 };
 
 /* A calendar as seen from a user's calendar home. */

@@ -3,11 +3,12 @@
  * report and the DAV:sync-token property, plus the CalendarServer getctag
  * that older clients poll, and DAV:supported-report-set (RFC 3253 §3.1.5).
  *
- * Tokens are "http://parvis.org/ns/sync/FROM-LAST", the collection's mark
+ * Tokens are "http://parvis.org/ns/sync/FROM-SEEN", the collection's mark
  * in the change log (struct dav_sync_mark, decision 0018): a
  * synchronisation from it reports the changes of transaction FROM and
  * every later one, so a writer that commits after a later one is not
- * missed; LAST makes the token move with each change seen.  Tokens
+ * missed; SEEN, the number of those already seen, makes the token move
+ * with each change that commits.  Tokens
  * survive restarts and mean the same on every node.  Only Depth 1 (sync-level 1)
  * is offered; an unknown token is 403 DAV:valid-sync-token, never a 5xx
  * (Thunderbird disables a calendar after one).  The initial
@@ -43,7 +44,7 @@ get_sync_token(struct dav_req *req, struct arena *a,
     struct dav_sync_mark m;
     if (req->srv->store->collection_mark(req, t->res.id, &m) != DAV_STORE_OK)
         return false;
-    buf_printf(out, SYNC_PREFIX "%" PRId64 "-%" PRId64, m.from, m.last);
+    buf_printf(out, SYNC_PREFIX "%" PRId64 "-%" PRId64, m.from, m.seen);
     return true;
 }
 
@@ -57,7 +58,7 @@ get_ctag(struct dav_req *req, struct arena *a, const struct dav_target *t,
     struct dav_sync_mark m;
     if (req->srv->store->collection_mark(req, t->res.id, &m) != DAV_STORE_OK)
         return false;
-    buf_printf(out, "\"%" PRId64 "-%" PRId64 "\"", m.from, m.last);
+    buf_printf(out, "\"%" PRId64 "-%" PRId64 "\"", m.from, m.seen);
     return true;
 }
 
@@ -118,10 +119,10 @@ static void
 sync_token_write(struct buf *b, struct dav_sync_mark now)
 {
     buf_printf(b, "<D:sync-token>" SYNC_PREFIX "%" PRId64 "-%" PRId64
-                  "</D:sync-token>", now.from, now.last);
+                  "</D:sync-token>", now.from, now.seen);
 }
 
-/* FROM of a token "SYNC_PREFIX FROM-LAST"; false if it is not one. */
+/* FROM of a token "SYNC_PREFIX FROM-SEEN"; false if it is not one. */
 static bool
 token_from(struct str token, int64_t *from)
 {

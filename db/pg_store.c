@@ -526,12 +526,15 @@ static const struct pg_stmt stmts[] = {
       "WHERE space_id = $1 AND path = $2 ORDER BY id" },
     /* The mark (decision 0018) and the next transaction to start, in the
      * statement's snapshot: 'from' is its oldest running writer, or the
-     * transaction after the newest that changed a member if older. */
+     * transaction after the newest that changed a member if older;
+     * 'seen' counts the changes from 'from' on. */
     { "collection_mark",
-      "SELECT least(pg_snapshot_xmin(s)::text::bigint, coalesce(c.m, 0) + 1), "
-      "coalesce(c.m, 0), pg_snapshot_xmax(s)::text::bigint "
-      "FROM pg_current_snapshot() s, (SELECT max(xid)::text::bigint AS m "
-      "FROM changes WHERE collection_id = $1) c" },
+      "SELECT m.f, (SELECT count(*) FROM changes WHERE collection_id = $1 "
+      "AND xid >= m.f::text::xid8), m.h FROM (SELECT "
+      "least(pg_snapshot_xmin(s)::text::bigint, coalesce((SELECT "
+      "max(xid)::text::bigint FROM changes WHERE collection_id = $1), 0) + 1) "
+      "AS f, pg_snapshot_xmax(s)::text::bigint AS h "
+      "FROM pg_current_snapshot() s) m" },
     /* $2: the path and its ancestors; $3: the path; $4: also below it;
      * $5: its parent, whose depth-0 locks are wanted too, or NULL */
     { "locks_find",
@@ -2387,7 +2390,7 @@ collection_mark(struct dav_req *req, int64_t collection_id,
     if (r == NULL)
         return rc;
     mark->from = pg_col_i64(r, 0, 0);
-    mark->last = pg_col_i64(r, 0, 1);
+    mark->seen = pg_col_i64(r, 0, 1);
     *horizon = pg_col_i64(r, 0, 2);
     return DAV_STORE_OK;
 }

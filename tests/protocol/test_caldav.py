@@ -11,7 +11,6 @@ calendars (s1.agenda, s1.actions, s2.*) are only read or written with
 unique names.
 """
 
-import subprocess
 import uuid
 
 import pytest
@@ -31,6 +30,7 @@ from caldav_helpers import (A_NS, C_NS, CS_NS, SYNC_TOKEN_RE, VTZ_PARIS,
                             vevent, vtodo)
 from dav_helpers import (XML_HEADERS, dav, parse_multistatus,
                          propfind, propfind_one, url_path)
+from psql_helpers import PsqlSession
 
 _ = (alice, cal)  # fixtures, imported for pytest
 
@@ -1895,68 +1895,57 @@ def test_folder_sync_token_property(coll, alice):
     assert sync_collection(alice, coll, "").token == tok
 
 
-class HeldWrite:
+class HeldWrite(PsqlSession):
     """A transaction of its own, open in psql, that gave member NAME of a
     collection a dead property (so it logged a change to it) and has not
     committed: a writer that got its place in the change log before
     another one that commits first."""
 
     def __init__(self, cluster, name):
-        self.proc = subprocess.Popen(
-            [cluster.bindir + "/psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
-             "-h", cluster.socket_dir, "-p", str(cluster.port), "-U", "postgres",
-             "-d", "parvis"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True)
-        self.proc.stdin.write(
-            "begin;\ninsert into props (space_id, resource_id, ns, name, value) "
-            "select space_id, id, 'urn:t:', 'held', 'x' from resources "
-            "where name = '%s';\n\\echo held\n" % name)
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        assert line.strip() == "held", line + self.proc.stdout.read()
+        super().__init__(cluster)
+        self.run("begin; insert into props (space_id, resource_id, ns, name, "
+                 "value) select space_id, id, 'urn:t:', 'held', 'x' from "
+                 "resources where name = '%s';" % name)
 
     def commit(self):
-        out, _ = self.proc.communicate("commit;\n", timeout=30)
-        assert self.proc.returncode == 0, out
-
-    def abandon(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        self.run("commit;")
+        self.close()
 
 
 @pytest.fixture
-def held_writes(cluster):
+def psql_sessions():
     made = []
-
-    def make(name):
-        made.append(HeldWrite(cluster, name))
-        return made[-1]
-    yield make
+    yield made
     for h in made:
-        h.abandon()
+        h.close()
 
 
 def test_sync_reports_a_change_that_commits_after_a_later_one(
-        coll, alice, held_writes):
+        coll, alice, cluster, psql_sessions):
     """RFC 6578: a token stands for every change before it.  A writer that
     logged its change first but commits after another writer must still
-    be reported to a client that synchronised in between."""
+    be reported to a client that synchronised in between; and the token
+    and CTag must move when it commits, even while a transaction older
+    than both (a long upload elsewhere) still runs."""
     a = "a-%s.txt" % uid()
     assert dav(alice, "PUT", coll + a, data=b"a").status_code == 201
     token0 = sync_collection(alice, coll, "").token
-    held = held_writes(a)
+    older = PsqlSession(cluster)
+    psql_sessions.append(older)
+    older.run("begin; select pg_current_xact_id();")
+    held = HeldWrite(cluster, a)
+    psql_sessions.append(held)
     assert dav(alice, "PUT", coll + "b.txt", data=b"b").status_code == 201
     mid = sync_collection(alice, coll, token0)
     assert sorted(mid.changed()) == ["b.txt"]
     ctag_mid = prop_of(alice, coll, CS + "getctag").text
     token_mid = prop_of(alice, coll, DAV + "sync-token").text
     held.commit()
-    res = sync_collection(alice, coll, mid.token)
-    assert a in res.changed(), res.paths()
     assert prop_of(alice, coll, CS + "getctag").text != ctag_mid
     assert prop_of(alice, coll, DAV + "sync-token").text != token_mid
+    res = sync_collection(alice, coll, mid.token)
+    assert a in res.changed(), res.paths()
+    older.run("rollback;")
     # Once everything has settled, the next synchronisation is empty again.
     again = sync_collection(alice, coll, res.token)
     assert sync_collection(alice, coll, again.token).responses == []

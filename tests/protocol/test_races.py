@@ -11,9 +11,7 @@ time could give: no file left under a folder that is gone, no two
 exclusive locks on one resource, no two events with one UID in a
 calendar."""
 
-import subprocess
 import threading
-import time
 import uuid
 
 import pytest
@@ -22,53 +20,11 @@ from caldav_helpers import (assert_precondition, event_ics, new_calendar,
                             put_ok)
 from class2_helpers import lockinfo, take_lock
 from dav_helpers import XML_HEADERS, dav
+from psql_helpers import PsqlSession, wait_for_waiters
 
 
 def short():
     return uuid.uuid4().hex[:10]
-
-
-class PsqlSession:
-    """An interactive psql session of the superuser."""
-
-    def __init__(self, cluster):
-        self.proc = subprocess.Popen(
-            [cluster.bindir + "/psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
-             "-h", cluster.socket_dir, "-p", str(cluster.port), "-U", "postgres",
-             "-d", "parvis"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True)
-
-    def run(self, sql):
-        """Runs SQL; returns its output lines."""
-        self.proc.stdin.write(sql + "\n\\echo parvis-done\n")
-        self.proc.stdin.flush()
-        out = []
-        while True:
-            line = self.proc.stdout.readline()
-            assert line != "", "psql ended:\n" + "".join(out)
-            if line.strip() == "parvis-done":
-                return out
-            out.append(line.strip())
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            self.proc.wait(30)
-
-
-def wait_for_waiters(cluster, n, timeout=15):
-    """Until N backends of the database wait for a lock."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = int(cluster.psql(
-            "select count(*) from pg_stat_activity where datname = 'parvis' "
-            "and wait_event_type = 'Lock'")[0][0])
-        if got >= n:
-            return
-        assert time.monotonic() < deadline, \
-            "%d requests never got held (%d are)" % (n, got)
-        time.sleep(0.02)
 
 
 class CommitStall(PsqlSession):

@@ -2114,8 +2114,8 @@ fs_calendars_of_user(struct dav_req *req, int64_t user_id,
 /* ---- change log ---------------------------------------------------------- */
 
 /* Each change is a transaction of its own, ended at once: the mark is
- * the collection's newest change and the one after it; the horizon, the
- * change after the newest of all. */
+ * the change after the collection's newest, none seen from it on; the
+ * horizon, the change after the newest of all. */
 static void
 collection_mark(int64_t collection_id, struct dav_sync_mark *mark,
                 int64_t *horizon)
@@ -2129,7 +2129,7 @@ collection_mark(int64_t collection_id, struct dav_sync_mark *mark,
             newest = c->seq;
     }
     mark->from = last + 1;
-    mark->last = last;
+    mark->seen = 0;
     *horizon = newest + 1;
 }
 
