@@ -972,11 +972,22 @@ copy_move(struct dav_req *req, bool move)
             return err;
     }
     int64_t author = req->principal != NULL ? req->principal->id : 0;
-    if (move)
+    /* A move into another space is a copy there and a deletion here (to
+     * this space's trash): nothing of this space's rules -- approvals,
+     * access control entries, history -- goes where another space's
+     * managers rule, and what leaves stays recoverable by this one's. */
+    bool across = move && dst.space.id != src->space.id;
+    if (move && !across)
         rc = st->move(req, src->space.id, src->path, dst.space.id, dst.path);
     else
         rc = st->copy(req, src->space.id, src->path, dst.space.id, dst.path,
                       depth == DAV_DEPTH_0, author);
+    if (rc == DAV_STORE_OK && across) {
+        const char *entry;
+        rc = src->base_path == NULL
+                 ? st->trash(req, src->space.id, src->path, author, &entry)
+                 : st->remove(req, src->space.id, src->path);
+    }
     /* The destination was created since it was looked up, by a request
      * through this node or another: start again, to overwrite it (or
      * answer 412 under Overwrite: F) as if it had been there. */
