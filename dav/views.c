@@ -313,6 +313,16 @@ dav_view_restore(struct dav_req *req, struct dav_target *src,
             return err;
         if (!parent.exists || parent.res.kind != DAV_KIND_COLLECTION)
             return dav_err_new(req, 409, "destination parent missing");
+        /* A new name in the folder, as a PUT or COPY would make: bind on
+         * it (an unreadable folder answers like a missing one). */
+        err = dav_check_priv(req, &parent, DAV_PRIV_BIND);
+        if (err != NULL)
+            return err->status == 404
+                       ? dav_err_new(req, 409, "destination parent missing")
+                       : err;
+        if (parent.res.subtype != DAV_SUBTYPE_PLAIN)
+            return dav_err_new(req, 403, "a revision is not restored into "
+                                         "a calendar");
         enum dav_store_rc rc = st->create(req, dst->space.id, dst->path,
                                           DAV_KIND_FILE, &dst->res);
         if (rc != DAV_STORE_OK)
