@@ -697,7 +697,8 @@ parse_props(struct dav_req *req, const struct dav_xml_elem *root,
 static struct dav_err *
 object_response(struct dav_req *req, struct arena *scratch,
                 const struct dav_target *cal, const struct caldav_object *o,
-                icalcomponent *parsed, struct props_req *pr, struct buf *b)
+                icalcomponent *parsed, struct props_req *pr, bool missing_status,
+                struct buf *b)
 {
     struct dav_target t = *cal;
     t.path = o->res.path;
@@ -705,6 +706,14 @@ object_response(struct dav_req *req, struct arena *scratch,
     t.exists = true;
     t.locks_loaded = true;
     t.nlocks = 0;
+    /* An object an access control entry hides from the principal is
+     * absent, as at its own URL: left out of a query, 404 in a multiget
+     * (DESIGN.md "Access control"). */
+    if (dav_check_priv(req, &t, DAV_PRIV_READ) != NULL) {
+        if (missing_status)
+            dav_ms_status_href(b, dav_href_of(req, scratch, &t), 404);
+        return NULL;
+    }
     struct buf found, missing;
     buf_init(&found, scratch, 1024);
     buf_init(&missing, scratch, 64);
@@ -771,7 +780,7 @@ query_page(struct dav_req *req, void *state, struct arena *a, struct buf *out,
         err = f.err;
         if (err == NULL && match)
             err = object_response(req, scratch, &q->cal, &objs[i], vcal,
-                                  &q->pr, out);
+                                  &q->pr, false, out);
     }
     arena_destroy(scratch);
     return err;
@@ -856,7 +865,7 @@ multiget_page(struct dav_req *req, void *state, struct arena *a,
             dav_ms_status_href(out, m->hrefs[i], 404);
         else
             err = object_response(req, scratch, m->cal, o, NULL, &m->pr,
-                                  out);
+                                  true, out);
     }
     arena_destroy(scratch);
     m->next = to;

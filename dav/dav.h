@@ -522,6 +522,10 @@ bool dav_url_to_target(struct dav_req *req, const char *url,
 /* Set a complete response; body copied into the arena. */
 void dav_respond(struct dav_req *req, int status, const char *ctype,
                  const char *body, size_t len);
+/* May req->principal exercise 'priv' on 't'?  NULL, or the error: 404
+ * when it may not even read 't' (then 't' is absent for it). */
+struct dav_err *dav_check_priv(struct dav_req *req,
+                               const struct dav_target *t, unsigned priv);
 /* Resolve the parent collection of an in-space target. */
 struct dav_err *dav_target_parent(struct dav_req *req,
                                   const struct dav_target *t,

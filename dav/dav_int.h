@@ -100,8 +100,6 @@ struct dav_err *dav_target_resolve(struct dav_req *req, struct dav_target *t,
 struct dav_err *dav_target_parent(struct dav_req *req,
                                   const struct dav_target *t,
                                   struct dav_target *parent);
-struct dav_err *dav_check_priv(struct dav_req *req,
-                               const struct dav_target *t, unsigned priv);
 /* RFC 9110 §13: evaluate If-Match, If-Unmodified-Since, If-None-Match and
  * If-Modified-Since; NULL to proceed, 412, or 304 for safe methods. */
 struct dav_err *dav_check_conditions(struct dav_req *req,
