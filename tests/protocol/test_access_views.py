@@ -90,3 +90,52 @@ def test_calendar_reports_leave_out_a_denied_event(server, session_for):
     hidden = re.search(r"<D:response><D:href>[^<]*hidden\.ics</D:href>"
                        r"<D:status>([^<]*)</D:status>", r.text)
     assert hidden and " 404 " in hidden.group(1), r.text
+
+
+def trash_entries(sess, server):
+    """{trashed-from: entry URL} of the trash of s1 as SESS sees it."""
+    r = propfind(sess, trash_url(server), "1", "prop", [p("trashed-from")])
+    assert r.status_code == 207, r.text
+    out = {}
+    for m in re.finditer(r"<D:href>([^<]*/dav/trash/s1/[0-9]+)/?</D:href>"
+                         r".*?trashed-from>([^<]*)<", r.text, re.S):
+        out[m.group(2)] = server.url + m.group(1)
+    return out
+
+
+def test_trash_keeps_the_entries_of_the_place_it_came_from(server, ctl,
+                                                         session_for):
+    """A file deleted from a folder denied to bob (reader) and alice
+    (editor) stays out of their reach in the trash: not listed, not read,
+    not restored elsewhere; a folder deleted with its own entry too. The
+    manager still sees both, and bob sees what came from an open folder."""
+    mgr, bob, alice = (session_for(u) for u in ("mgr", "bob", "alice"))
+    closed = unique("closed")
+    folder = server.space_url("s1") + closed + "/"
+    assert_status(mkcol(mgr, folder), 201)
+    assert_status(put(mgr, folder + "salaries.txt", b"SECRET-SALARIES\n"), 201)
+    assert_status(mkcol(mgr, folder + "sub/"), 201)
+    assert_status(put(mgr, folder + "sub/plan.txt", b"SECRET-PLAN\n"), 201)
+    ctl("acl", "deny", "s1/" + closed, "bob", "read")
+    ctl("acl", "deny", "s1/" + closed, "alice", "read")
+    opened = unique("open")
+    assert_status(mkcol(mgr, server.space_url("s1") + opened + "/"), 201)
+    open_file = server.space_url("s1") + opened + "/notes.txt"
+    assert_status(put(mgr, open_file, b"open\n"), 201)
+    for u in (folder + "salaries.txt", folder + "sub/", open_file):
+        assert_status(dav(mgr, "DELETE", u), 204)
+    gone_file = "/%s/salaries.txt" % closed
+    gone_dir = "/%s/sub" % closed
+    boss = trash_entries(mgr, server)
+    assert gone_file in boss and gone_dir in boss
+    for who in (bob, alice):
+        seen = trash_entries(who, server)
+        assert "/%s/notes.txt" % opened in seen
+        assert gone_file not in seen and gone_dir not in seen, seen
+        assert dav(who, "GET", boss[gone_file]).status_code == 404
+        assert dav(who, "GET", boss[gone_dir] + "/plan.txt").status_code == 404
+    dst = server.space_url("s1") + unique("stolen") + ".txt"
+    r = dav(alice, "MOVE", boss[gone_file], headers={"Destination": dst})
+    assert r.status_code == 404, r.status_code
+    assert dav(mgr, "GET", dst).status_code == 404
+    assert dav(mgr, "GET", boss[gone_file]).content == b"SECRET-SALARIES\n"
