@@ -174,16 +174,18 @@ ace_path_for(struct arena *ar, const struct dav_ace *a,
  * 'tr', the former path of something in the trash). */
 static struct dav_err *
 effective(struct dav_req *req, const struct dav_space *sp, const char *path,
-          const struct trash_origin *tr, unsigned *out)
+          const struct trash_origin *tr, unsigned extra, unsigned *out)
 {
     const struct dav_ace *aces;
     size_t n;
     struct dav_err *err = space_aces(req, sp, &aces, &n);
     if (err != NULL)
         return err;
-    unsigned base = acl_role_privs(sp->role);
+    unsigned base = acl_role_privs(sp->role) | extra;
     if (n == 0) {
         *out = base;
+        if ((*out & DAV_PRIV_READ) != 0)
+            *out |= DAV_PRIV_READ_CUPS;
         return NULL;
     }
     const char **paths = arena_alloc(req->arena, n * sizeof(*paths));
@@ -230,7 +232,7 @@ space_privs(struct dav_req *req, const struct dav_target *t, unsigned *out)
     static const char prefix[] = DAV_TRASH_FOLDER "/";
     if (!t->space.has_aces ||
         strncmp(t->path, prefix, sizeof(prefix) - 1) != 0)
-        return effective(req, &t->space, t->path, NULL, out);
+        return effective(req, &t->space, t->path, NULL, 0, out);
     const char *rest = strchr(t->path + sizeof(prefix) - 1, '/');
     struct trash_origin tr;
     tr.root = rest == NULL ? t->path
@@ -249,11 +251,11 @@ space_privs(struct dav_req *req, const struct dav_target *t, unsigned *out)
             return dav_err_from_store(req, rc, "trash entry");
     }
     if (tr.from == NULL)
-        return effective(req, &t->space, t->path, NULL, out);
+        return effective(req, &t->space, t->path, NULL, 0, out);
     const char *former = rest == NULL ? tr.from
                                       : arena_printf(req->arena, "%s%s",
                                                      tr.from, rest);
-    return effective(req, &t->space, former, &tr, out);
+    return effective(req, &t->space, former, &tr, 0, out);
 }
 
 /* Privileges of the principal on any target. */
@@ -265,18 +267,20 @@ target_privs(struct dav_req *req, const struct dav_target *t, unsigned *out)
         return NULL;
     }
     if (t->area == DAV_AREA_PUBLISHED) {
-        /* The published view: every member, partners included. */
-        if (t->space.role != NULL && t->space.role[0] != '\0') {
-            *out = DAV_PRIV_READ | DAV_PRIV_READ_CUPS;
-            return NULL;
-        }
-        struct dav_err *err = effective(req, &t->space, t->path, NULL, out);
+        /* The published view: every member reads it, partners included,
+         * unless an entry denies them the place (DESIGN.md: what one may
+         * not read is absent, wherever it is reached from). */
+        bool member = t->space.role != NULL && t->space.role[0] != '\0';
+        struct dav_err *err =
+            effective(req, &t->space, t->path, NULL,
+                      member ? DAV_PRIV_READ | DAV_PRIV_READ_CUPS : 0, out);
         *out &= DAV_PRIV_READ | DAV_PRIV_READ_CUPS;
         return err;
     }
     if (t->area == DAV_AREA_HISTORY || t->area == DAV_AREA_APPROVALS) {
         /* What the space itself lets one read, read-only. */
-        struct dav_err *err = effective(req, &t->space, t->path, NULL, out);
+        struct dav_err *err = effective(req, &t->space, t->path, NULL, 0,
+                                        out);
         *out &= DAV_PRIV_READ | DAV_PRIV_READ_CUPS | DAV_PRIV_APPROVE;
         return err;
     }

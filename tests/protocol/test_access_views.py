@@ -139,3 +139,30 @@ def test_trash_keeps_the_entries_of_the_place_it_came_from(server, ctl,
     assert r.status_code == 404, r.status_code
     assert dav(mgr, "GET", dst).status_code == 404
     assert dav(mgr, "GET", boss[gone_file]).content == b"SECRET-SALARIES\n"
+
+
+def test_published_view_keeps_a_folder_denied_to_a_member_hidden(
+        server, ctl, session_for):
+    """An approved file in a folder an entry denies to bob (reader) is not
+    served to him through the published view either, nor is the folder
+    listed there; a file approved in an open folder is."""
+    mgr, bob = session_for("mgr"), session_for("bob")
+    closed, opened = unique("pclosed"), unique("popen")
+    for name in (closed, opened):
+        folder = server.space_url("s1") + name + "/"
+        assert_status(mkcol(mgr, folder), 201)
+        assert_status(put(mgr, folder + "offer.txt", b"APPROVED\n"), 201)
+        r = set_approval(mgr, folder + "offer.txt", "approved")
+        assert proppatch_statuses(r) == {p("approval-state"): 200}
+    ctl("acl", "deny", "s1/" + closed, "bob", "read")
+    base = server.space_url("s1")
+    assert dav(bob, "GET", base + closed + "/offer.txt").status_code == 404
+    assert dav(bob, "GET", published_url(base + closed + "/offer.txt")) \
+        .status_code == 404
+    assert dav(bob, "GET", published_url(base + opened + "/offer.txt")) \
+        .content == b"APPROVED\n"
+    r = propfind(bob, published_url(base), "1", "prop", ["{DAV:}displayname"])
+    assert r.status_code == 207
+    assert opened in r.text and closed not in r.text
+    assert dav(mgr, "GET", published_url(base + closed + "/offer.txt")) \
+        .status_code == 200
