@@ -45,14 +45,26 @@ class CommitStall(PsqlSession):
 
 
 @pytest.fixture
-def stall(cluster):
-    made = []
+def in_turn(cluster):
+    """in_turn(group, group, ...): with the audit table held, starts each
+    group of requests (a Request's arguments as a tuple, or a list of
+    them) once all those before are held, at their commit or on a lock
+    another keeps; then lets them all go.  Their responses, in order."""
+    stalls = []
 
-    def make():
-        made.append(CommitStall(cluster))
-        return made[-1]
-    yield make
-    for s in made:
+    def run(*groups):
+        s = CommitStall(cluster)
+        stalls.append(s)
+        started = []
+        for group in groups:
+            for args in group if isinstance(group, list) else [group]:
+                sess, method, url, kw = (args + ({},))[:4]
+                started.append(Request(sess, method, url, **kw))
+            s.wait_for(len(started))
+        s.release()
+        return [r.result() for r in started]
+    yield run
+    for s in stalls:
         s.release()
 
 
@@ -94,7 +106,7 @@ def editors(session_for):
     return session_for("alice"), session_for("mgr")
 
 
-def test_put_then_delete_of_its_folder(coll, editors, cluster, stall):
+def test_put_then_delete_of_its_folder(coll, editors, cluster, in_turn):
     """A PUT creating a file in a folder that a DELETE removes at the same
     time: the DELETE waits for the PUT, and takes the new file with the
     folder to the trash."""
@@ -102,14 +114,10 @@ def test_put_then_delete_of_its_folder(coll, editors, cluster, stall):
     folder = coll + "f-%s/" % short()
     name = "new-%s.txt" % short()
     assert dav(alice, "MKCOL", folder).status_code == 201
-    s = stall()
-    put = Request(alice, "PUT", folder + name, data=b"late")
-    s.wait_for(1)
-    delete = Request(mgr, "DELETE", folder)
-    s.wait_for(2)
-    s.release()
-    assert put.result().status_code == 201
-    assert delete.result().status_code == 204
+    put, delete = in_turn((alice, "PUT", folder + name, {"data": b"late"}),
+                          (mgr, "DELETE", folder))
+    assert put.status_code == 201
+    assert delete.status_code == 204
     assert orphans(cluster) == []
     assert dav(alice, "GET", folder + name).status_code == 404
     trashed = cluster.psql("select count(*) from resources where path like "
@@ -117,47 +125,40 @@ def test_put_then_delete_of_its_folder(coll, editors, cluster, stall):
     assert trashed == [("1",)], trashed
 
 
-def test_delete_then_put_into_the_folder(coll, editors, cluster, stall):
+def test_delete_then_put_into_the_folder(coll, editors, cluster, in_turn):
     """The other order: the PUT waits for the DELETE, then finds no folder
     (RFC 4918 §9.7.1: 409) instead of creating a file nobody can reach."""
     alice, mgr = editors
     folder = coll + "f-%s/" % short()
     assert dav(alice, "MKCOL", folder).status_code == 201
-    s = stall()
-    delete = Request(mgr, "DELETE", folder)
-    s.wait_for(1)
-    put = Request(alice, "PUT", folder + "new.txt", data=b"late")
-    mkcol = Request(alice, "MKCOL", folder + "sub/")
-    s.wait_for(3)
-    s.release()
-    assert delete.result().status_code == 204
-    assert put.result().status_code == 409
-    assert mkcol.result().status_code == 409
+    delete, put, mkcol = in_turn(
+        (mgr, "DELETE", folder),
+        [(alice, "PUT", folder + "new.txt", {"data": b"late"}),
+         (alice, "MKCOL", folder + "sub/")])
+    assert delete.status_code == 204
+    assert put.status_code == 409
+    assert mkcol.status_code == 409
     assert orphans(cluster) == []
 
 
-def test_put_into_a_subfolder_of_a_moved_folder(coll, editors, cluster, stall):
+def test_put_into_a_subfolder_of_a_moved_folder(coll, editors, cluster, in_turn):
     """A MOVE of a folder takes along a file being created two levels
     below it."""
     alice, mgr = editors
     a = coll + "a-%s/" % short()
     assert dav(alice, "MKCOL", a).status_code == 201
     assert dav(alice, "MKCOL", a + "b/").status_code == 201
-    s = stall()
-    put = Request(alice, "PUT", a + "b/x.txt", data=b"x")
-    s.wait_for(1)
     moved = coll + "moved-%s/" % short()
-    move = Request(mgr, "MOVE", a, headers={"Destination": moved})
-    s.wait_for(2)
-    s.release()
-    assert put.result().status_code == 201
-    assert move.result().status_code == 201
+    put, move = in_turn((alice, "PUT", a + "b/x.txt", {"data": b"x"}),
+                        (mgr, "MOVE", a, {"headers": {"Destination": moved}}))
+    assert put.status_code == 201
+    assert move.status_code == 201
     assert orphans(cluster) == []
     r = dav(alice, "GET", moved + "b/x.txt")
     assert r.status_code == 200 and r.content == b"x"
 
 
-def test_crossed_moves(coll, editors, cluster, stall):
+def test_crossed_moves(coll, editors, cluster, in_turn):
     """MOVE /a into /b and /b into /a at once: one of them wins, the other
     finds its destination's parent gone (409); no tree is left detached."""
     alice, mgr = editors
@@ -165,18 +166,14 @@ def test_crossed_moves(coll, editors, cluster, stall):
     for u in (a, b):
         assert dav(alice, "MKCOL", u).status_code == 201
         assert dav(alice, "PUT", u + "f.txt", data=b"f").status_code == 201
-    s = stall()
-    m1 = Request(alice, "MOVE", a, headers={"Destination": b + "a2/"})
-    s.wait_for(1)
-    m2 = Request(mgr, "MOVE", b, headers={"Destination": a + "b2/"})
-    s.wait_for(2)
-    s.release()
-    got = sorted([m1.result().status_code, m2.result().status_code])
+    m1, m2 = in_turn((alice, "MOVE", a, {"headers": {"Destination": b + "a2/"}}),
+                     (mgr, "MOVE", b, {"headers": {"Destination": a + "b2/"}}))
+    got = sorted([m1.status_code, m2.status_code])
     assert got == [201, 409], got
     assert orphans(cluster) == []
 
 
-def test_overlapping_exclusive_locks(coll, editors, stall):
+def test_overlapping_exclusive_locks(coll, editors, in_turn):
     """An exclusive depth-infinity LOCK of a folder and an exclusive LOCK
     of a file in it, by two users at once: one is granted, the other
     answers 423 (RFC 4918 §7, §9.10)."""
@@ -184,39 +181,33 @@ def test_overlapping_exclusive_locks(coll, editors, stall):
     folder = coll + "l-%s/" % short()
     assert dav(alice, "MKCOL", folder).status_code == 201
     assert dav(alice, "PUT", folder + "f.txt", data=b"f").status_code == 201
-    s = stall()
     body = lockinfo()
-    l1 = Request(alice, "LOCK", folder, data=body,
-                 headers=dict(XML_HEADERS, Depth="infinity"))
-    s.wait_for(1)
-    l2 = Request(mgr, "LOCK", folder + "f.txt", data=body,
-                 headers=dict(XML_HEADERS, Depth="0"))
-    s.wait_for(2)
-    s.release()
-    got = sorted([l1.result().status_code, l2.result().status_code])
+    l1, l2 = in_turn(
+        (alice, "LOCK", folder,
+         {"data": body, "headers": dict(XML_HEADERS, Depth="infinity")}),
+        (mgr, "LOCK", folder + "f.txt",
+         {"data": body, "headers": dict(XML_HEADERS, Depth="0")}))
+    got = sorted([l1.status_code, l2.status_code])
     assert got == [200, 423], got
 
 
-def test_lock_then_write_in_the_tree(coll, editors, stall):
+def test_lock_then_write_in_the_tree(coll, editors, in_turn):
     """A PUT below a folder being locked by someone else either commits
     before the LOCK is granted or is refused with 423, never after."""
     alice, mgr = editors
     folder = coll + "l-%s/" % short()
     assert dav(alice, "MKCOL", folder).status_code == 201
     assert dav(alice, "PUT", folder + "f.txt", data=b"v1").status_code == 201
-    s = stall()
-    lock = Request(alice, "LOCK", folder, data=lockinfo(),
-                   headers=dict(XML_HEADERS, Depth="infinity"))
-    s.wait_for(1)
-    put = Request(mgr, "PUT", folder + "f.txt", data=b"v2")
-    s.wait_for(2)
-    s.release()
-    assert lock.result().status_code == 200
-    assert put.result().status_code == 423
+    lock, put = in_turn(
+        (alice, "LOCK", folder,
+         {"data": lockinfo(), "headers": dict(XML_HEADERS, Depth="infinity")}),
+        (mgr, "PUT", folder + "f.txt", {"data": b"v2"}))
+    assert lock.status_code == 200
+    assert put.status_code == 423
     assert dav(alice, "GET", folder + "f.txt").content == b"v1"
 
 
-def test_delete_waits_for_a_lock_below(coll, editors, cluster, stall):
+def test_delete_waits_for_a_lock_below(coll, editors, cluster, in_turn):
     """A LOCK of a file committed while its folder is being deleted by
     another user: the DELETE sees it and answers 423, rather than
     deleting a file someone holds a lock on."""
@@ -224,19 +215,16 @@ def test_delete_waits_for_a_lock_below(coll, editors, cluster, stall):
     folder = coll + "l-%s/" % short()
     assert dav(alice, "MKCOL", folder).status_code == 201
     assert dav(alice, "PUT", folder + "f.txt", data=b"f").status_code == 201
-    s = stall()
-    lock = Request(alice, "LOCK", folder + "f.txt", data=lockinfo(),
-                   headers=dict(XML_HEADERS, Depth="0"))
-    s.wait_for(1)
-    delete = Request(mgr, "DELETE", folder)
-    s.wait_for(2)
-    s.release()
-    assert lock.result().status_code == 200
-    assert delete.result().status_code == 423
+    lock, delete = in_turn(
+        (alice, "LOCK", folder + "f.txt",
+         {"data": lockinfo(), "headers": dict(XML_HEADERS, Depth="0")}),
+        (mgr, "DELETE", folder))
+    assert lock.status_code == 200
+    assert delete.status_code == 423
     assert dav(alice, "GET", folder + "f.txt").status_code == 200
 
 
-def test_copy_onto_a_destination_changed_meanwhile(coll, editors, stall):
+def test_copy_onto_a_destination_changed_meanwhile(coll, editors, in_turn):
     """A COPY whose If header asks for the destination's ETag, while a PUT
     changing that destination is about to commit: the COPY sees the new
     ETag and answers 412 (RFC 4918 §10.4) instead of replacing what it
@@ -246,15 +234,12 @@ def test_copy_onto_a_destination_changed_meanwhile(coll, editors, stall):
     assert dav(alice, "PUT", src, data=b"source").status_code == 201
     assert dav(alice, "PUT", dst, data=b"v1").status_code == 201
     etag = dav(alice, "HEAD", dst).headers["ETag"]
-    s = stall()
-    put = Request(mgr, "PUT", dst, data=b"v2")
-    s.wait_for(1)
-    copy = Request(alice, "COPY", src,
-                   headers={"Destination": dst, "If": "<%s> ([%s])" % (dst, etag)})
-    s.wait_for(2)
-    s.release()
-    assert put.result().status_code == 204
-    assert copy.result().status_code == 412
+    put, copy = in_turn(
+        (mgr, "PUT", dst, {"data": b"v2"}),
+        (alice, "COPY", src, {"headers": {
+            "Destination": dst, "If": "<%s> ([%s])" % (dst, etag)}}))
+    assert put.status_code == 204
+    assert copy.status_code == 412
     assert dav(alice, "GET", dst).content == b"v2"
 
 
@@ -289,7 +274,7 @@ def test_uploads_into_a_locked_folder_naming_it_in_if(server, session_for,
     assert "deadlock" not in server.log_text()[since:]
 
 
-def test_two_events_given_one_uid(server, session_for, stall):
+def test_two_events_given_one_uid(server, session_for, in_turn):
     """Two objects of one calendar rewritten at once with the same new UID
     (two devices of one user): one is stored, the other refused with
     CALDAV:no-uid-conflict (RFC 4791 §5.3.2.1), so that neither is left
@@ -300,15 +285,11 @@ def test_two_events_given_one_uid(server, session_for, stall):
         put_ok(alice, cal + n + ".ics",
                event_ics("%s-%s" % (n, short()), "DTSTART:20240110T100000Z"))
     ev = event_ics("race-" + short(), "DTSTART:20240110T100000Z")
-    s = stall()
-    p1 = Request(alice, "PUT", cal + "one.ics", data=ev.encode(),
-                 headers={"Content-Type": "text/calendar"})
-    s.wait_for(1)
-    p2 = Request(other, "PUT", cal + "two.ics", data=ev.encode(),
-                 headers={"Content-Type": "text/calendar"})
-    s.wait_for(2)
-    s.release()
-    r1, r2 = p1.result(), p2.result()
+    r1, r2 = in_turn(
+        (alice, "PUT", cal + "one.ics",
+         {"data": ev.encode(), "headers": {"Content-Type": "text/calendar"}}),
+        (other, "PUT", cal + "two.ics",
+         {"data": ev.encode(), "headers": {"Content-Type": "text/calendar"}}))
     assert sorted([r1.status_code, r2.status_code]) == [204, 403], \
         (r1.status_code, r2.status_code)
     loser = r1 if r1.status_code == 403 else r2
