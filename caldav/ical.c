@@ -288,6 +288,9 @@ collect_times(icalcomponent *vcal, icalcomponent *c, icalproperty_kind k,
 }
 
 #define MAX_EXCEPTIONS 512
+/* Observances, or RDATEs, of one VTIMEZONE: real zones have a few, a
+ * full history a few hundred. */
+#define ZONE_MAX_OBSERVANCES 1000
 
 static size_t
 by_count(const short *list, size_t size)
@@ -347,6 +350,81 @@ rule_can_recur(const struct icalrecurrencetype *rr)
             return true;
     }
     return false;
+}
+
+static int
+month_days(int month)
+{
+    static const int days[12] = { 31, 29, 31, 30, 31, 30,
+                                  31, 31, 30, 31, 30, 31 };
+    return month >= 1 && month <= 12 ? days[month - 1] : 0;
+}
+
+/*
+ * Why a rule would cost without bound to expand, or NULL.  libical finds
+ * the next instance by stepping through every period of the frequency
+ * and filtering: a rule whose BYMONTH and BYMONTHDAY meet on no date is
+ * searched until the year 2582 (minutes of CPU for MINUTELY, hours for
+ * SECONDLY), and second steps over days, or minute steps over months,
+ * cost as much between two instances.
+ */
+static const char *
+rule_too_costly(const struct icalrecurrencetype *rr)
+{
+    size_t nmon = by_count(rr->by_month, ICAL_BY_MONTH_SIZE);
+    size_t nmday = by_count(rr->by_month_day, ICAL_BY_MONTHDAY_SIZE);
+    if (nmon > 0 && nmday > 0) {
+        bool some = false;
+        for (size_t i = 0; i < nmon && !some; i++)
+            for (size_t j = 0; j < nmday && !some; j++) {
+                int d = rr->by_month_day[j];
+                some = (d < 0 ? -d : d) <= month_days(rr->by_month[i]);
+            }
+        if (!some)
+            return "the rule's BYMONTH and BYMONTHDAY meet on no date";
+    }
+    bool days = nmon > 0 || nmday > 0 ||
+                by_count(rr->by_year_day, ICAL_BY_YEARDAY_SIZE) > 0 ||
+                by_count(rr->by_week_no, ICAL_BY_WEEKNO_SIZE) > 0;
+    if (rr->freq == ICAL_SECONDLY_RECURRENCE &&
+        (days || by_count(rr->by_day, ICAL_BY_DAY_SIZE) > 0 ||
+         by_count(rr->by_hour, ICAL_BY_HOUR_SIZE) > 0 ||
+         by_count(rr->by_set_pos, ICAL_BY_SETPOS_SIZE) > 0))
+        return "FREQ=SECONDLY filtered by hours or days";
+    if (rr->freq == ICAL_MINUTELY_RECURRENCE && days)
+        return "FREQ=MINUTELY filtered by months or days of the year";
+    return NULL;
+}
+
+/*
+ * Why a VTIMEZONE would cost without bound to expand, or NULL: libical
+ * computes every transition of a zone up to 2037 and keeps them (the
+ * zone cache keeps the zone), so an observance recurring more often than
+ * yearly, or thousands of observances, take seconds and megabytes.
+ */
+static const char *
+zone_too_costly(icalcomponent *vtz)
+{
+    int observances = 0, dates = 0;
+    for (icalcomponent *o =
+             icalcomponent_get_first_component(vtz, ICAL_ANY_COMPONENT);
+         o != NULL;
+         o = icalcomponent_get_next_component(vtz, ICAL_ANY_COMPONENT)) {
+        if (++observances > ZONE_MAX_OBSERVANCES)
+            return "too many observances in a VTIMEZONE";
+        dates += icalcomponent_count_properties(o, ICAL_RDATE_PROPERTY);
+        if (dates > ZONE_MAX_OBSERVANCES)
+            return "too many RDATEs in a VTIMEZONE";
+        for (icalproperty *rp =
+                 icalcomponent_get_first_property(o, ICAL_RRULE_PROPERTY);
+             rp != NULL;
+             rp = icalcomponent_get_next_property(o, ICAL_RRULE_PROPERTY)) {
+            struct icalrecurrencetype rr = icalproperty_get_rrule(rp);
+            if (rr.freq != ICAL_YEARLY_RECURRENCE)
+                return "a VTIMEZONE observance recurring more than yearly";
+        }
+    }
+    return NULL;
 }
 
 bool
@@ -704,7 +782,7 @@ caldav_ical_validate(struct dav_req *req, icalcomponent *vcal,
     icalcomponent_kind kind = ICAL_NO_COMPONENT;
     const char *uid = NULL;
     bool recurring = false;
-    int count = 0;
+    int count = 0, masters = 0;
     unsigned max_attendees = caldav_max_attendees(req);
     unsigned max_instances = caldav_max_instances(req);
     for (icalcomponent *c =
@@ -712,8 +790,12 @@ caldav_ical_validate(struct dav_req *req, icalcomponent *vcal,
          c != NULL;
          c = icalcomponent_get_next_component(vcal, ICAL_ANY_COMPONENT)) {
         icalcomponent_kind k = icalcomponent_isa(c);
-        if (k == ICAL_VTIMEZONE_COMPONENT)
+        if (k == ICAL_VTIMEZONE_COMPONENT) {
+            const char *why = zone_too_costly(c);
+            if (why != NULL)
+                return invalid_object(req, why);
             continue;
+        }
         if (k != ICAL_VEVENT_COMPONENT && k != ICAL_VTODO_COMPONENT &&
             k != ICAL_VJOURNAL_COMPONENT && k != ICAL_VFREEBUSY_COMPONENT)
             return invalid_object(req, "unsupported component");
@@ -730,6 +812,22 @@ caldav_ical_validate(struct dav_req *req, icalcomponent *vcal,
         if (icalcomponent_get_first_property(c, ICAL_RRULE_PROPERTY) ||
             icalcomponent_get_first_property(c, ICAL_RDATE_PROPERTY))
             recurring = true;
+        /* RFC 5545 §3.8.4.4: one master; the others override its
+         * instances (each master would be expanded on its own). */
+        if (icalcomponent_get_first_property(c,
+                                             ICAL_RECURRENCEID_PROPERTY) ==
+            NULL && ++masters > 1)
+            return invalid_object(req, "more than one component without "
+                                       "RECURRENCE-ID");
+        for (icalproperty *rp =
+                 icalcomponent_get_first_property(c, ICAL_RRULE_PROPERTY);
+             rp != NULL;
+             rp = icalcomponent_get_next_property(c, ICAL_RRULE_PROPERTY)) {
+            struct icalrecurrencetype rr = icalproperty_get_rrule(rp);
+            const char *why = rule_too_costly(&rr);
+            if (why != NULL)
+                return invalid_object(req, why);
+        }
         /* RFC 4791 §5.3.2.1: CALDAV:max-attendees-per-instance. */
         int attendees = icalcomponent_count_properties(
             c, ICAL_ATTENDEE_PROPERTY);
