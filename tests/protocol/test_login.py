@@ -381,29 +381,49 @@ def test_failed_logins_slow_down(new_server, ctl):
     assert took[6] >= 2.0, took
 
 
-def test_failed_logins_refused_with_429_after_30(new_server, ctl):
-    """Thirty failures sent at once on connections opened beforehand (so
-    that none of them waits), then every attempt is refused, even with
-    the right password.  (A pool of 32 database connections: a login is
-    verified while holding one.)"""
-    srv = new_server(extra_conf={"db_pool_size": 32})
-    user = fresh_user(ctl, "many")
+def burst(srv, user, passwords):
+    """One PROPFIND per password, all sent before any answer is read, on
+    connections opened beforehand; their status lines."""
     path = "/dav/spaces/s1/"
     socks = [socket.create_connection(("127.0.0.1", srv.port), timeout=60)
-             for _ in range(30)]
+             for _ in passwords]
     try:
-        for i, s in enumerate(socks):
+        for s, password in zip(socks, passwords):
             s.sendall(("PROPFIND %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
                        "Authorization: Basic %s\r\nDepth: 0\r\n"
                        "Content-Length: 0\r\nConnection: close\r\n\r\n"
-                       % (path, srv.port, basic_b64(user, "bad%d" % i))
-                       ).encode())
-        statuses = set()
-        for s in socks:
-            statuses.add(recv_all(s)[:12])
+                       % (path, srv.port, basic_b64(user, password))).encode())
+        return [recv_all(s)[:12] for s in socks]
     finally:
         for s in socks:
             s.close()
+
+
+def test_a_burst_of_guesses_counts_each_one(new_server, ctl):
+    """Guesses sent together each count those before them, answered or
+    not: past five failures, sixty wrong passwords and then the right one
+    at once get 25 verifications in all (401) and 429 for the rest, the
+    right password included."""
+    srv = new_server(extra_conf={"db_pool_size": 32})
+    user = fresh_user(ctl, "burst")
+    url = srv.space_url("s1")
+    for i in range(5):
+        assert timed_propfind(url, user, "wrong-%d" % i)[0] == 401
+    got = burst(srv, user, ["bad%d" % i for i in range(60)] + [user + "-pw"])
+    assert got.count(b"HTTP/1.1 401") == 25, got
+    assert got.count(b"HTTP/1.1 429") == 36, got
+    assert timed_propfind(url, user, user + "-pw")[0] == 429
+
+
+def test_failed_logins_refused_with_429_after_30(new_server, ctl):
+    """Thirty failures sent at once on connections opened beforehand (the
+    later ones wait, each counting those before it), then every attempt is
+    refused, even with the right password.  (A pool of 32 database
+    connections: a login is verified while holding one.)"""
+    srv = new_server(extra_conf={"db_pool_size": 32})
+    user = fresh_user(ctl, "many")
+    path = "/dav/spaces/s1/"
+    statuses = set(burst(srv, user, ["bad%d" % i for i in range(30)]))
     assert statuses == {b"HTTP/1.1 401"}, statuses
     status, dt = timed_propfind(srv.url + path, user, user + "-pw")
     assert status == 429
