@@ -68,6 +68,15 @@ bool str_starts_with_c(struct str a, const char *prefix);
 struct str str_trim(struct str s);
 /* Parse a non-negative decimal integer that fills all of 's'. */
 bool str_to_u64(struct str s, uint64_t *out);
+/* Length of the well-formed UTF-8 sequence at s (n bytes left), 0 if
+ * there is none (overlong forms, surrogates, past U+10FFFF). */
+size_t utf8_seq_len(const char *s, size_t n);
+/* s for a log line or the audit trail: control characters, '%', '"',
+ * '\\', bytes that are not UTF-8 and, unless 'spaces', spaces written
+ * %XX, so that a value cannot split or shift a line's fields; s itself
+ * when nothing needs it. */
+struct arena;
+const char *str_log_safe(struct arena *a, const char *s, bool spaces);
 
 /* ---- growable buffer ------------------------------------------------------ */
 

@@ -227,3 +227,66 @@ str_casefold(struct arena *a, const char *s)
     free(r); /* allocated by libunistring */
     return out;
 }
+
+size_t
+utf8_seq_len(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    if (n == 0)
+        return 0;
+    unsigned char c = p[0];
+    size_t extra;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if ((c & 0xe0) == 0xc0) {
+        extra = 1;
+        cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+        extra = 2;
+        cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+        extra = 3;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (extra >= n)
+        return 0;
+    for (size_t k = 1; k <= extra; k++) {
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[k] & 0x3f);
+    }
+    /* overlong forms, surrogates, beyond U+10FFFF */
+    if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
+        (extra == 3 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return extra + 1;
+}
+
+const char *
+str_log_safe(struct arena *a, const char *s, bool spaces)
+{
+    size_t n = strlen(s);
+    struct buf b;
+    bool changed = false;
+    buf_init(&b, a, n + 1);
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t len = utf8_seq_len(s + i, n - i);
+        bool plain = len > 1 || (len == 1 && c > 0x20 && c != 0x7f &&
+                                 c != '%' && c != '"' && c != '\\') ||
+                     (c == ' ' && spaces);
+        if (plain) {
+            buf_append(&b, s + i, len);
+            i += len;
+        } else {
+            buf_printf(&b, "%%%02X", c);
+            changed = true;
+            i++;
+        }
+    }
+    return changed ? buf_cstr(&b) : s;
+}

@@ -863,6 +863,14 @@ audit_wanted(struct dav_req *req, int status)
     return false;
 }
 
+/* A header's value for the audit trail: any bytes may come, the trail
+ * takes UTF-8 text (a value it refused would lose the row). */
+static const char *
+audit_text(struct dav_req *req, const char *v)
+{
+    return v != NULL ? str_log_safe(req->arena, v, true) : NULL;
+}
+
 static enum dav_store_rc
 audit_add(struct dav_req *req, int status)
 {
@@ -874,7 +882,7 @@ audit_add(struct dav_req *req, int status)
         .principal = req->principal != NULL ? req->principal->name
                                             : req->log_user,
         .client = req->client_addr,
-        .user_agent = dav_req_header(req, "User-Agent"),
+        .user_agent = audit_text(req, dav_req_header(req, "User-Agent")),
         .space_id = t->space.id,
         .path = t->area == DAV_AREA_SPACE && t->slug != NULL
                     ? arena_printf(req->arena, "%s%s", t->slug, t->path)

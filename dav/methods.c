@@ -988,6 +988,10 @@ copy_move(struct dav_req *req, bool move)
                  ? st->trash(req, src->space.id, src->path, author, &entry)
                  : st->remove(req, src->space.id, src->path);
     }
+    /* The audit row is the source's: it names where it went. */
+    if (rc == DAV_STORE_OK)
+        req->audit_detail = arena_printf(req->arena, "to %s%s", dst.slug,
+                                         dst.path);
     /* The destination was created since it was looked up, by a request
      * through this node or another: start again, to overwrite it (or
      * answer 412 under Overwrite: F) as if it had been there. */

@@ -777,3 +777,71 @@ def test_parvisd_role_cannot_grant_itself_update(cluster, doc):
                  "update audit set detail = detail "
                  "where id = (select max(id) from audit); rollback")
     assert pr.returncode != 0, "parvis re-granted itself UPDATE on audit"
+
+
+def raw_request(port, head_lines):
+    """Sends a request head of raw bytes; returns the status line."""
+    import socket
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    try:
+        s.sendall(b"\r\n".join(head_lines) + b"\r\n\r\n")
+        data = b""
+        while b"\r\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        return data.split(b"\r\n", 1)[0]
+    finally:
+        s.close()
+
+
+def test_odd_bytes_of_a_failed_login_are_escaped_not_lost(new_server,
+                                                         cluster):
+    """A failed login whose user name holds a newline and spaces (Basic
+    allows any byte but ':') and whose User-Agent is not UTF-8: the access
+    log keeps one line with the name's fields escaped, the server log
+    cannot be split, and the LOGIN_FAILED row is written, escaped, rather
+    than refused by the database and lost."""
+    import base64
+    srv = new_server()
+    mark = max_audit_id(cluster)
+    user = b"evil\nname 2026-01-01T000000Z 127.0.0.1 mgr DELETE /x 204"
+    cred = base64.b64encode(user + b":wrong").decode()
+    status = raw_request(srv.port, [
+        b"PROPFIND /dav/spaces/s1/ HTTP/1.1",
+        b"Host: 127.0.0.1:%d" % srv.port,
+        b"Authorization: Basic " + cred.encode(),
+        b"User-Agent: bad\xff\x01agent",
+        b"Depth: 0", b"Content-Length: 0", b"Connection: close"])
+    assert status == b"HTTP/1.1 401 Unauthorized", status
+    escaped = ("evil%0Aname%202026-01-01T000000Z%20127.0.0.1%20mgr%20DELETE"
+               "%20/x%20204")
+    deadline = time.monotonic() + 10
+    while escaped not in srv.access_log_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    lines = [l for l in srv.access_log_text().splitlines() if "evil" in l]
+    assert len(lines) == 1 and escaped in lines[0], lines
+    assert not any(l.startswith("name") for l in srv.access_log_text()
+                   .splitlines())
+    assert "\nname " not in srv.log_text()
+    rows = [r for r in audit_rows(cluster, "id > %d" % mark)
+            if r["action"] == "LOGIN_FAILED"]
+    assert [(r["principal"], r["user_agent"]) for r in rows] == \
+        [(escaped, "bad%FF%01agent")], rows
+
+
+def test_copy_and_move_audit_rows_name_the_destination(server, cluster, coll,
+                                                       session_for):
+    alice_session = session_for("alice")
+    mark = max_audit_id(cluster)
+    src = join(coll, "a.txt")
+    assert_status(put(alice_session, src, b"a"), 201)
+    for method, name in (("COPY", "b.txt"), ("MOVE", "c.txt")):
+        r = dav(alice_session, method, src,
+                headers={"Destination": join(coll, name)})
+        assert_status(r, 201)
+    rows = {r["action"]: r for r in audit_rows(cluster, "id > %d" % mark)}
+    coll_path = db_path(coll)
+    assert rows["COPY"]["detail"] == "to s1%s/b.txt" % coll_path, rows["COPY"]
+    assert rows["MOVE"]["detail"] == "to s1%s/c.txt" % coll_path, rows["MOVE"]

@@ -224,6 +224,32 @@ test_str_helpers(void **state)
 }
 
 static void
+test_str_log_safe(void **state)
+{
+    (void)state;
+    struct arena *a = arena_create();
+    const char *plain = "alice-été_2";
+    /* nothing to escape: the same string, not a copy */
+    assert_ptr_equal(str_log_safe(a, plain, false), plain);
+    assert_string_equal(str_log_safe(a, "a b\nc", false), "a%20b%0Ac");
+    assert_string_equal(str_log_safe(a, "a b\nc", true), "a b%0Ac");
+    assert_string_equal(str_log_safe(a, "50% \"q\" \\", true),
+                        "50%25 %22q%22 %5C");
+    /* bytes that are not UTF-8: a lone continuation, a truncated
+     * sequence, an overlong '/', a surrogate; DEL and a control */
+    assert_string_equal(str_log_safe(a, "x\x80y", true), "x%80y");
+    assert_string_equal(str_log_safe(a, "x\xc3", true), "x%C3");
+    assert_string_equal(str_log_safe(a, "\xc0\xaf", true), "%C0%AF");
+    assert_string_equal(str_log_safe(a, "\xed\xa0\x80", true),
+                        "%ED%A0%80");
+    assert_string_equal(str_log_safe(a, "\x7f\x01", true), "%7F%01");
+    assert_int_equal(utf8_seq_len("\xf0\x9f\x98\x80", 4), 4);
+    assert_int_equal(utf8_seq_len("\xf0\x9f\x98", 3), 0);
+    assert_int_equal(utf8_seq_len("\xf4\x90\x80\x80", 4), 0);
+    arena_destroy(a);
+}
+
+static void
 test_str_to_u64(void **state)
 {
     (void)state;
@@ -765,6 +791,7 @@ main(void)
         UNIT_TEST(test_arena_live_count),
         UNIT_TEST(test_str_helpers),
         UNIT_TEST(test_str_to_u64),
+        UNIT_TEST(test_str_log_safe),
         UNIT_TEST(test_buf_append_and_printf),
         UNIT_TEST(test_buf_xml_escape),
         UNIT_TEST(test_buf_url_escape),
