@@ -56,13 +56,9 @@ struct cred_entry {
 
 struct fail_entry {
     unsigned char key[32];
-    unsigned count;     /* failures in the window */
-    unsigned pending;   /* attempts being verified now */
+    unsigned count;
     time_t last;
 };
-
-/* How an attempt counted by fail_reserve ended. */
-enum fail_outcome { FAIL_NONE, FAIL_FAILED, FAIL_SUCCEEDED };
 
 static struct {
     pthread_mutex_t lock;
@@ -185,45 +181,42 @@ acl_cache_clear(void)
     pthread_mutex_unlock(&cache.lock);
 }
 
-/* Count an attempt for 'key' before it is verified, and return the
- * attempts before it, failed or still being verified: requests sent
- * together each see the others, so that a burst cannot pass the limit
- * while none of them has failed yet. */
+/* Failures recorded for a key, after decay. */
 static unsigned
-fail_reserve(const unsigned char key[32])
+fail_count(const unsigned char key[32])
+{
+    struct fail_entry *e = &fails.slots[slot_of(key, ACL_FAIL_SLOTS)];
+    unsigned n = 0;
+    time_t now = time(NULL);
+    pthread_mutex_lock(&fails.lock);
+    if (memcmp(e->key, key, 32) == 0 && now - e->last < ACL_FAIL_WINDOW)
+        n = e->count;
+    pthread_mutex_unlock(&fails.lock);
+    return n;
+}
+
+static void
+fail_record(const unsigned char key[32])
 {
     struct fail_entry *e = &fails.slots[slot_of(key, ACL_FAIL_SLOTS)];
     time_t now = time(NULL);
     pthread_mutex_lock(&fails.lock);
-    if (memcmp(e->key, key, 32) != 0 ||
-        (now - e->last >= ACL_FAIL_WINDOW && e->pending == 0)) {
+    if (memcmp(e->key, key, 32) != 0 || now - e->last >= ACL_FAIL_WINDOW) {
         memcpy(e->key, key, 32);
         e->count = 0;
-        e->pending = 0;
     }
-    unsigned before = e->count + e->pending;
-    e->pending++;
+    e->count++;
     e->last = now;
     pthread_mutex_unlock(&fails.lock);
-    return before;
 }
 
-/* The end of an attempt counted by fail_reserve. */
 static void
-fail_release(const unsigned char key[32], enum fail_outcome how)
+fail_clear(const unsigned char key[32])
 {
     struct fail_entry *e = &fails.slots[slot_of(key, ACL_FAIL_SLOTS)];
     pthread_mutex_lock(&fails.lock);
-    if (memcmp(e->key, key, 32) == 0) {
-        if (e->pending > 0)
-            e->pending--;
-        if (how == FAIL_FAILED) {
-            e->count++;
-            e->last = time(NULL);
-        } else if (how == FAIL_SUCCEEDED) {
-            e->count = 0;
-        }
-    }
+    if (memcmp(e->key, key, 32) == 0)
+        e->count = 0;
     pthread_mutex_unlock(&fails.lock);
 }
 
@@ -305,7 +298,8 @@ cached_login(struct dav_req *req, const char *user, int64_t uid,
 static struct dav_err *login_in_slot(struct dav_req *req, const char *user,
                                      const char *pass,
                                      const unsigned char key[32],
-                                     enum fail_outcome *how);
+                                     const unsigned char ukey[32],
+                                     const unsigned char akey[32]);
 
 static struct dav_err *
 acl_authn(struct dav_req *req)
@@ -354,47 +348,51 @@ acl_authn(struct dav_req *req)
     unsigned char ukey[32], akey[32];
     salted_key("user", user, "", ukey);
     salted_key("addr", req->client_addr, "", akey);
-    unsigned failures = fail_reserve(ukey);
-    unsigned by_addr = fail_reserve(akey);
+    unsigned failures = fail_count(ukey);
+    unsigned by_addr = fail_count(akey);
     if (by_addr > failures)
         failures = by_addr;
-    enum fail_outcome how = FAIL_NONE;
-    struct dav_err *err = NULL;
     if (failures >= ACL_FAIL_REFUSE) {
-        err = dav_err_new(req, 429, "too many failed logins");
-    } else if (failures >= ACL_FAIL_FREE) {
+        struct dav_err *e = dav_err_new(req, 429, "too many failed logins");
+        return e;
+    }
+    if (failures >= ACL_FAIL_FREE) {
         /* Wait without holding a database connection. */
         unsigned delay = 1u << (failures - ACL_FAIL_FREE);
         dav_txn_pause(req);
         sleep(delay > ACL_MAX_DELAY ? ACL_MAX_DELAY : delay);
-        err = dav_txn_resume(req);
+        struct dav_err *err = dav_txn_resume(req);
+        if (err != NULL)
+            return err;
     }
-    if (err == NULL) {
-        /* Requests missing the cache together (several connections of
-         * one client when its entry expires) queue for a hashing slot and
-         * look in the cache again once they hold it, so that one
-         * computation serves them all instead of one each. */
-        hashing_enter();
-        err = login_in_slot(req, user, pass, key, &how);
-        hashing_leave();
-    }
-    fail_release(ukey, how);
-    fail_release(akey, how);
+
+    /* Requests missing the cache together (several connections of one
+     * client when its entry expires) queue for a hashing slot and look in
+     * the cache again once they hold it, so that one computation serves
+     * them all instead of one each. */
+    hashing_enter();
+    struct dav_err *err = login_in_slot(req, user, pass, key, ukey, akey);
+    hashing_leave();
     return err;
 }
 
 /* The rest of acl_authenticate for a cache miss, holding a hashing slot. */
 static struct dav_err *
 login_in_slot(struct dav_req *req, const char *user, const char *pass,
-              const unsigned char key[32], enum fail_outcome *how)
+              const unsigned char key[32], const unsigned char ukey[32],
+              const unsigned char akey[32])
 {
     const struct dav_store_ops *st = req->srv->store;
     int64_t uid, app_id;
     bool guest;
-    if (cache_get(key, user, &uid, &app_id, &guest)) {
-        *how = FAIL_SUCCEEDED;
+    if (cache_get(key, user, &uid, &app_id, &guest))
         return cached_login(req, user, uid, app_id, guest);
-    }
+    /* Counted again holding the slot: guesses sent together all read the
+     * count before any of them failed, but only ACL_HASH_SLOTS of them
+     * verify at a time, each after the failures of those before. */
+    unsigned failures = fail_count(ukey), by_addr = fail_count(akey);
+    if ((by_addr > failures ? by_addr : failures) >= ACL_FAIL_REFUSE)
+        return dav_err_new(req, 429, "too many failed logins");
     struct dav_user u;
     enum dav_store_rc rc = st->user_by_name(req, user, &u);
     if (rc != DAV_STORE_OK && rc != DAV_STORE_NOTFOUND)
@@ -414,17 +412,16 @@ login_in_slot(struct dav_req *req, const char *user, const char *pass,
         ok = app_id != 0;
     }
     if (rc != DAV_STORE_OK || !ok || u.disabled) {
-        *how = FAIL_FAILED;
-        /* A name is any bytes but ':': escaped for the logs and the
-         * audit trail, where a newline or a space would forge a line or
-         * shift its fields. */
-        req->log_user = str_log_safe(req->arena, user, false);
+        fail_record(ukey);
+        fail_record(akey);
         log_msg(LOG_INFO, req->id, NULL,
-                "failed login for user \"%s\" from %s", req->log_user,
+                "failed login for user \"%s\" from %s", user,
                 req->client_addr);
+        req->log_user = arena_strdup(req->arena, user);
         return unauthorized(req, "bad credentials");
     }
-    *how = FAIL_SUCCEEDED;
+    fail_clear(ukey);
+    fail_clear(akey);
     cache_put(key, user, u.id, app_id, u.guest);
     set_principal(req, u.id, u.name, app_id);
     req->principal->display_name = u.display_name;
