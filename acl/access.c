@@ -135,46 +135,11 @@ space_aces(struct dav_req *req, const struct dav_space *sp,
     return NULL;
 }
 
-/* Is 'anc' the path p or one of its ancestors? */
-static bool
-is_ancestor_or_self(const char *anc, const char *p)
-{
-    size_t al = strlen(anc);
-    if (al == 0)
-        return true;
-    return strncmp(anc, p, al) == 0 && (p[al] == '\0' || p[al] == '/');
-}
-
-/* Where a trash entry was: its path in the trash ("/.trash/7") and its
- * trashed-from ("/closed/salaries.txt"). */
-struct trash_origin {
-    const char *root;
-    const char *from;
-};
-
-/* The path of access control entry 'a' for a check inside trash entry
- * 'tr': entries carried into the trash with the tree are read at its
- * former place; those on a resource made since at that place do not
- * apply (NULL); the others, on the folders above, as they are. */
-static const char *
-ace_path_for(struct arena *ar, const struct dav_ace *a,
-             const struct trash_origin *tr)
-{
-    if (tr == NULL)
-        return a->path;
-    if (is_ancestor_or_self(tr->root, a->path))
-        return arena_printf(ar, "%s%s", tr->from,
-                            a->path + strlen(tr->root));
-    if (is_ancestor_or_self(tr->from, a->path))
-        return NULL;
-    return a->path;
-}
-
-/* The privileges of the principal on the space resource at 'path' (with
- * 'tr', the former path of something in the trash). */
+/* The privileges of the principal on the space resource at 'path', its
+ * role's and 'extra' overridden by the entries that apply. */
 static struct dav_err *
 effective(struct dav_req *req, const struct dav_space *sp, const char *path,
-          const struct trash_origin *tr, unsigned extra, unsigned *out)
+          unsigned extra, unsigned *out)
 {
     const struct dav_ace *aces;
     size_t n;
@@ -188,9 +153,6 @@ effective(struct dav_req *req, const struct dav_space *sp, const char *path,
             *out |= DAV_PRIV_READ_CUPS;
         return NULL;
     }
-    const char **paths = arena_alloc(req->arena, n * sizeof(*paths));
-    for (size_t i = 0; i < n; i++)
-        paths[i] = ace_path_for(req->arena, &aces[i], tr);
     unsigned decided = 0, granted = 0;
     /* Walk levels from the nearest: the longest ancestor path first. */
     const char *level = path;
@@ -198,8 +160,8 @@ effective(struct dav_req *req, const struct dav_space *sp, const char *path,
     for (;;) {
         unsigned g = 0, d = 0;
         for (size_t i = 0; i < n; i++) {
-            if (paths[i] == NULL || strlen(paths[i]) != levellen ||
-                strncmp(paths[i], level, levellen) != 0)
+            if (strlen(aces[i].path) != levellen ||
+                strncmp(aces[i].path, level, levellen) != 0)
                 continue;
             if (aces[i].grant)
                 g |= aces[i].privs;
@@ -223,41 +185,6 @@ effective(struct dav_req *req, const struct dav_space *sp, const char *path,
     return NULL;
 }
 
-/* The privileges on a resource of a space: in the trash, the entries of
- * the place it was deleted from decide (an entry denying a folder still
- * hides the files deleted from it). */
-static struct dav_err *
-space_privs(struct dav_req *req, const struct dav_target *t, unsigned *out)
-{
-    static const char prefix[] = DAV_TRASH_FOLDER "/";
-    if (!t->space.has_aces ||
-        strncmp(t->path, prefix, sizeof(prefix) - 1) != 0)
-        return effective(req, &t->space, t->path, NULL, 0, out);
-    const char *rest = strchr(t->path + sizeof(prefix) - 1, '/');
-    struct trash_origin tr;
-    tr.root = rest == NULL ? t->path
-                           : arena_strndup(req->arena, t->path,
-                                           (size_t)(rest - t->path));
-    tr.from = NULL;
-    if (rest == NULL && t->exists) {
-        tr.from = t->res.trashed_from;
-    } else {
-        struct dav_resource entry;
-        enum dav_store_rc rc = req->srv->store->lookup(req, t->space.id,
-                                                       tr.root, false, &entry);
-        if (rc == DAV_STORE_OK)
-            tr.from = entry.trashed_from;
-        else if (rc != DAV_STORE_NOTFOUND)
-            return dav_err_from_store(req, rc, "trash entry");
-    }
-    if (tr.from == NULL)
-        return effective(req, &t->space, t->path, NULL, 0, out);
-    const char *former = rest == NULL ? tr.from
-                                      : arena_printf(req->arena, "%s%s",
-                                                     tr.from, rest);
-    return effective(req, &t->space, former, &tr, 0, out);
-}
-
 /* Privileges of the principal on any target. */
 static struct dav_err *
 target_privs(struct dav_req *req, const struct dav_target *t, unsigned *out)
@@ -272,14 +199,14 @@ target_privs(struct dav_req *req, const struct dav_target *t, unsigned *out)
          * not read is absent, wherever it is reached from). */
         bool member = t->space.role != NULL && t->space.role[0] != '\0';
         struct dav_err *err =
-            effective(req, &t->space, t->path, NULL,
+            effective(req, &t->space, t->path,
                       member ? DAV_PRIV_READ | DAV_PRIV_READ_CUPS : 0, out);
         *out &= DAV_PRIV_READ | DAV_PRIV_READ_CUPS;
         return err;
     }
     if (t->area == DAV_AREA_HISTORY || t->area == DAV_AREA_APPROVALS) {
         /* What the space itself lets one read, read-only. */
-        struct dav_err *err = effective(req, &t->space, t->path, NULL, 0,
+        struct dav_err *err = effective(req, &t->space, t->path, 0,
                                         out);
         *out &= DAV_PRIV_READ | DAV_PRIV_READ_CUPS | DAV_PRIV_APPROVE;
         return err;
@@ -288,7 +215,7 @@ target_privs(struct dav_req *req, const struct dav_target *t, unsigned *out)
         *out = DAV_PRIV_READ | DAV_PRIV_READ_CUPS;
         return NULL;
     }
-    return space_privs(req, t, out);
+    return effective(req, &t->space, t->path, 0, out);
 }
 
 struct dav_err *

@@ -504,9 +504,20 @@ static const struct pg_stmt stmts[] = {
       "VALUES ($1, '/.trash', '', '.trash', 0) "
       "ON CONFLICT (space_id, path) DO NOTHING" },
     { "trash_entry", "SELECT '/.trash/' || nextval('trash_seq')" },
+    /* The entry keeps the access control entries of the folders it was
+     * deleted from, as its own: what they hid stays hidden in the trash,
+     * whatever becomes of those folders (merged on one level, a deny
+     * there outweighs a grant: never more than before). */
     { "trash_mark",
-      "UPDATE resources SET trashed_from = $3, trashed_by = nullif($4, 0), "
-      "trashed_at = now() WHERE space_id = $1 AND path = $2" },
+      "WITH e AS (UPDATE resources SET trashed_from = $3, "
+      "trashed_by = nullif($4, 0), trashed_at = now() "
+      "WHERE space_id = $1 AND path = $2 RETURNING id) "
+      "INSERT INTO aces (space_id, resource_id, principal_kind, principal_id, "
+      "is_grant, privileges, position) SELECT $1, e.id, a.principal_kind, "
+      "a.principal_id, a.is_grant, a.privileges, a.position FROM e, aces a "
+      "JOIN resources r ON r.id = a.resource_id WHERE a.space_id = $1 AND "
+      "r.space_id = $1 AND r.path <> '' AND "
+      "left($3, length(r.path) + 1) = r.path || '/'" },
     { "tree_has_approved",
       "SELECT EXISTS (SELECT 1 FROM resources r JOIN revisions v "
       "ON v.resource_id = r.id WHERE r.space_id = $1 AND v.approved AND "

@@ -139,6 +139,14 @@ def test_trash_keeps_the_entries_of_the_place_it_came_from(server, ctl,
     assert r.status_code == 404, r.status_code
     assert dav(mgr, "GET", dst).status_code == 404
     assert dav(mgr, "GET", boss[gone_file]).content == b"SECRET-SALARIES\n"
+    # whatever becomes of the folder since: renamed, then deleted too
+    moved = server.space_url("s1") + unique("renamed") + "/"
+    assert_status(dav(mgr, "MOVE", folder, headers={"Destination": moved}),
+                  201)
+    assert_status(dav(mgr, "DELETE", moved), 204)
+    for who in (bob, alice):
+        assert gone_file not in trash_entries(who, server)
+        assert dav(who, "GET", boss[gone_file]).status_code == 404
 
 
 def test_published_view_keeps_a_folder_denied_to_a_member_hidden(
