@@ -977,17 +977,17 @@ copy_move(struct dav_req *req, bool move)
      * access control entries, history -- goes where another space's
      * managers rule, and what leaves stays recoverable by this one's. */
     bool across = move && dst.space.id != src->space.id;
+    /* Out of the trash, an entry is restored in its space: moved into
+     * another, it would leave this one's trash for good, approved
+     * revisions included, which only purges by managers may decide. */
+    if (across && src->base_path != NULL)
+        return dav_err_new(req, 403, "restore into the entry's own space "
+                                     "first");
     if (move && !across)
         rc = st->move(req, src->space.id, src->path, dst.space.id, dst.path);
     else
         rc = st->copy(req, src->space.id, src->path, dst.space.id, dst.path,
                       depth == DAV_DEPTH_0, author);
-    if (rc == DAV_STORE_OK && across) {
-        const char *entry;
-        rc = src->base_path == NULL
-                 ? st->trash(req, src->space.id, src->path, author, &entry)
-                 : st->remove(req, src->space.id, src->path);
-    }
     /* The audit row is the source's: it names where it went. */
     if (rc == DAV_STORE_OK)
         req->audit_detail = arena_printf(req->arena, "to %s%s", dst.slug,
@@ -1009,11 +1009,19 @@ copy_move(struct dav_req *req, bool move)
         if (err != NULL)
             return err;
     }
-    if (!move && is_coll) {
-        /* A copy carries only what its maker may read. */
+    if ((!move || across) && is_coll) {
+        /* A copy carries only what its maker may read (a move into
+         * another space is one; what it leaves out stays in this space's
+         * trash). */
         err = prune_unreadable(req, src, &dst);
         if (err != NULL)
             return err;
+    }
+    if (across) {
+        const char *entry;
+        rc = st->trash(req, src->space.id, src->path, author, &entry);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "move");
     }
     dav_respond(req, dst.exists ? 204 : 201, NULL, "", 0);
     if (!dst.exists)

@@ -5,6 +5,8 @@ personal one) could otherwise bring into a space where they only edit a
 file they approved themselves, or a folder whose access control entries
 they wrote, and take files out of a space beyond recovery."""
 
+import re
+
 import pytest
 
 from access_helpers import ace_xml, acl_request, add_guest
@@ -91,3 +93,47 @@ def test_what_leaves_a_space_goes_to_its_trash(server, spaces, mover,
     r = propfind(session_for(boss), trash_url(server, team), "1", "prop",
                  [p("trashed-from")])
     assert src.rsplit("/", 1)[1] in r.text, r.text
+
+
+def test_a_move_carries_only_what_the_mover_may_read(server, spaces, mover,
+                                                     ctl):
+    """As a COPY does: a member an entry hides from the mover does not go
+    into the other space; it stays in the first space's trash."""
+    user, own, team = spaces
+    name = short("proj")
+    src = server.space_url(team) + name + "/"
+    assert_status(mkcol(mover, src), 201)
+    assert_status(mkcol(mover, src + "secret/"), 201)
+    assert_status(put(mover, src + "secret/s.txt", b"SECRET\n"), 201)
+    assert_status(put(mover, src + "open.txt", b"open\n"), 201)
+    ctl("acl", "deny", "%s/%s/secret" % (team, name), user, "read")
+    dst = server.space_url(own) + name + "/"
+    assert_status(dav(mover, "MOVE", src, headers={"Destination": dst}), 201)
+    assert dav(mover, "GET", dst + "open.txt").content == b"open\n"
+    assert dav(mover, "GET", dst + "secret/s.txt").status_code == 404
+
+
+def test_a_trash_entry_is_not_moved_into_another_space(server, spaces, mover,
+                                                       session_for, ctl):
+    """A trash entry leaves the trash by a restore in its own space;
+    moved into another space it would leave the first one's trash for
+    good, approved revisions included, which only a purge may decide."""
+    user, own, team = spaces
+    boss = add_user(ctl, short("boss"))
+    ctl("member", "add", team, boss, "--role", "manager")
+    b = session_for(boss)
+    f = server.space_url(team) + short("doc") + ".txt"
+    assert_status(put(b, f, b"approved\n"), 201)
+    assert proppatch_statuses(set_approval(b, f, "approved")) == \
+        {p("approval-state"): 200}
+    assert_status(dav(b, "DELETE", f), 204)
+    r = propfind(b, trash_url(server, team), "1", "prop", [p("trashed-from")])
+    name = f.rsplit("/", 1)[1]
+    entry = [m.group(1) for m in re.finditer(
+        r"<D:href>([^<]*/dav/trash/%s/[0-9]+)</D:href>.*?trashed-from>"
+        r"([^<]*)<" % team, r.text, re.S) if m.group(2) == "/" + name]
+    assert len(entry) == 1, r.text
+    r = dav(mover, "MOVE", server.url + entry[0],
+            headers={"Destination": server.space_url(own) + "took.txt"})
+    assert r.status_code == 403, r.status_code
+    assert dav(b, "GET", server.url + entry[0]).content == b"approved\n"
