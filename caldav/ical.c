@@ -291,6 +291,9 @@ collect_times(icalcomponent *vcal, icalcomponent *c, icalproperty_kind k,
 /* Observances, or RDATEs, of one VTIMEZONE: real zones have a few, a
  * full history a few hundred. */
 #define ZONE_MAX_OBSERVANCES 1000
+/* Days an observance's rule may name in a year: month x weekday x
+ * month days ("the Sunday of 8 to 14 March" is 7). */
+#define ZONE_MAX_PER_YEAR 31
 
 static size_t
 by_count(const short *list, size_t size)
@@ -368,21 +371,96 @@ month_days(int month)
  * SECONDLY), and second steps over days, or minute steps over months,
  * cost as much between two instances.
  */
+static bool
+in_by_list(const short *list, size_t n, int v, int len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == v || (list[i] < 0 && len + 1 + list[i] == v))
+            return true;
+    return false;
+}
+
+/*
+ * Whether the date parts of a rule (BYMONTH, BYMONTHDAY, BYYEARDAY,
+ * BYWEEKNO and the weekdays of BYDAY, ordinals left aside) meet on some
+ * date of some year: every kind of year is tried (leap or not, each
+ * weekday of 1 January).  Weeks are ISO weeks; a day of a week that
+ * belongs to the year before or after is taken for either.
+ */
+static bool
+date_parts_meet(const struct icalrecurrencetype *rr)
+{
+    size_t nmon = by_count(rr->by_month, ICAL_BY_MONTH_SIZE);
+    size_t nmday = by_count(rr->by_month_day, ICAL_BY_MONTHDAY_SIZE);
+    size_t nyday = by_count(rr->by_year_day, ICAL_BY_YEARDAY_SIZE);
+    size_t nweek = by_count(rr->by_week_no, ICAL_BY_WEEKNO_SIZE);
+    size_t nday = by_count(rr->by_day, ICAL_BY_DAY_SIZE);
+    if (nmon + nmday + nyday + nweek == 0)
+        return true; /* weekdays alone: every week has them */
+    for (int leap = 0; leap < 2; leap++) {
+        for (int jan1 = 0; jan1 < 7; jan1++) { /* 0: Monday */
+            int len = 365 + leap;
+            int weeks = jan1 == 3 || (leap && jan1 == 2) ? 53 : 52;
+            int doy = 0;
+            for (int m = 1; m <= 12; m++) {
+                int mdays = m == 2 ? 28 + leap : month_days(m);
+                for (int d = 1; d <= mdays; d++) {
+                    doy++;
+                    int wd = (jan1 + doy - 1) % 7;
+                    if (nmon > 0 && !in_by_list(rr->by_month, nmon, m, 12))
+                        continue;
+                    if (nmday > 0 &&
+                        !in_by_list(rr->by_month_day, nmday, d, mdays))
+                        continue;
+                    if (nyday > 0 &&
+                        !in_by_list(rr->by_year_day, nyday, doy, len))
+                        continue;
+                    if (nday > 0) {
+                        bool some = false;
+                        for (size_t i = 0; i < nday && !some; i++) {
+                            int w = icalrecurrencetype_day_day_of_week(
+                                rr->by_day[i]); /* 1: Sunday */
+                            some = (w + 5) % 7 == wd;
+                        }
+                        if (!some)
+                            continue;
+                    }
+                    if (nweek > 0) {
+                        int wk = (doy - (wd + 1) + 10) / 7;
+                        bool some =
+                            wk >= 1 && wk <= weeks &&
+                            in_by_list(rr->by_week_no, nweek, wk, weeks);
+                        if (wk < 1 || wk > weeks) /* another year's week */
+                            for (int w = 1; w <= 53 && !some; w++)
+                                some = (w <= 1 || w >= 52) &&
+                                       in_by_list(rr->by_week_no, nweek, w,
+                                                  w >= 52 ? w : weeks);
+                        if (!some)
+                            continue;
+                    }
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
+/*
+ * Why a rule would cost without bound to expand, or NULL.  libical finds
+ * the next instance by stepping through every period of the frequency
+ * and filtering: a rule whose date parts meet on no date is searched
+ * until the year 2582 (minutes of CPU for MINUTELY, hours for
+ * SECONDLY), and second steps over days, or minute steps over months,
+ * cost as much between two instances.
+ */
 static const char *
 rule_too_costly(const struct icalrecurrencetype *rr)
 {
     size_t nmon = by_count(rr->by_month, ICAL_BY_MONTH_SIZE);
     size_t nmday = by_count(rr->by_month_day, ICAL_BY_MONTHDAY_SIZE);
-    if (nmon > 0 && nmday > 0) {
-        bool some = false;
-        for (size_t i = 0; i < nmon && !some; i++)
-            for (size_t j = 0; j < nmday && !some; j++) {
-                int d = rr->by_month_day[j];
-                some = (d < 0 ? -d : d) <= month_days(rr->by_month[i]);
-            }
-        if (!some)
-            return "the rule's BYMONTH and BYMONTHDAY meet on no date";
-    }
+    if (!date_parts_meet(rr))
+        return "the rule's date parts meet on no date";
     bool days = nmon > 0 || nmday > 0 ||
                 by_count(rr->by_year_day, ICAL_BY_YEARDAY_SIZE) > 0 ||
                 by_count(rr->by_week_no, ICAL_BY_WEEKNO_SIZE) > 0;
@@ -422,6 +500,20 @@ zone_too_costly(icalcomponent *vtz)
             struct icalrecurrencetype rr = icalproperty_get_rrule(rp);
             if (rr.freq != ICAL_YEARLY_RECURRENCE)
                 return "a VTIMEZONE observance recurring more than yearly";
+            /* A change of offset comes once or twice a year, on a day
+             * named by month, weekday and a week of month days. */
+            size_t nmon = by_count(rr.by_month, ICAL_BY_MONTH_SIZE);
+            size_t nday = by_count(rr.by_day, ICAL_BY_DAY_SIZE);
+            size_t nmday = by_count(rr.by_month_day, ICAL_BY_MONTHDAY_SIZE);
+            if (by_count(rr.by_year_day, ICAL_BY_YEARDAY_SIZE) > 0 ||
+                by_count(rr.by_week_no, ICAL_BY_WEEKNO_SIZE) > 0 ||
+                by_count(rr.by_hour, ICAL_BY_HOUR_SIZE) > 0 ||
+                by_count(rr.by_minute, ICAL_BY_MINUTE_SIZE) > 0 ||
+                by_count(rr.by_second, ICAL_BY_SECOND_SIZE) > 0 ||
+                (nmon > 0 ? nmon : 1) * (nday > 0 ? nday : 1) *
+                        (nmday > 0 ? nmday : 1) > ZONE_MAX_PER_YEAR)
+                return "a VTIMEZONE observance changing more than a few "
+                       "times a year";
         }
     }
     return NULL;
