@@ -694,18 +694,27 @@ parse_props(struct dav_req *req, const struct dav_xml_elem *root,
     return NULL;
 }
 
+/* The target of object 'o' of calendar 'cal'. */
+static void
+object_target(const struct dav_target *cal, const struct caldav_object *o,
+              struct dav_target *t)
+{
+    *t = *cal;
+    t->path = o->res.path;
+    t->res = o->res;
+    t->exists = true;
+    t->locks_loaded = true;
+    t->nlocks = 0;
+}
+
 static struct dav_err *
 object_response(struct dav_req *req, struct arena *scratch,
                 const struct dav_target *cal, const struct caldav_object *o,
                 icalcomponent *parsed, struct props_req *pr, bool missing_status,
                 struct buf *b)
 {
-    struct dav_target t = *cal;
-    t.path = o->res.path;
-    t.res = o->res;
-    t.exists = true;
-    t.locks_loaded = true;
-    t.nlocks = 0;
+    struct dav_target t;
+    object_target(cal, o, &t);
     /* An object an access control entry hides from the principal is
      * absent, as at its own URL: left out of a query, 404 in a multiget
      * (DESIGN.md "Access control"). */
@@ -1009,6 +1018,11 @@ report_freebusy(struct dav_req *req, const struct dav_xml_elem *root)
         rc = caldav_store->objects_next(req, cur, page, &objs, &n, &last);
         for (size_t i = 0; rc == DAV_STORE_OK && i < n && !f.over; i++) {
             arena_reset(scratch);
+            /* What one may not read is not counted either. */
+            struct dav_target ot;
+            object_target(&req->target, &objs[i], &ot);
+            if (dav_check_priv(req, &ot, DAV_PRIV_READ) != NULL)
+                continue;
             f.vcal = caldav_ical_parse(scratch, objs[i].data,
                                        strlen(objs[i].data));
             if (f.vcal == NULL)

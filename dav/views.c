@@ -331,6 +331,16 @@ dav_view_restore(struct dav_req *req, struct dav_target *src,
         created = true;
     } else if (dst->res.kind != DAV_KIND_FILE) {
         return dav_err_new(req, 409, "a revision restores onto a file");
+    } else {
+        /* Onto a calendar object, a restore would skip the checks and
+         * the index of a PUT there. */
+        struct dav_target parent;
+        err = dav_target_parent(req, dst, &parent);
+        if (err != NULL)
+            return err;
+        if (parent.exists && parent.res.subtype != DAV_SUBTYPE_PLAIN)
+            return dav_err_new(req, 403, "a revision is not restored into "
+                                         "a calendar");
     }
     int64_t author = req->principal != NULL ? req->principal->id : 0;
     enum dav_store_rc rc = st->revision_restore(req, &dst->res, src->rev.id,

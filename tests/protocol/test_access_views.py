@@ -62,9 +62,11 @@ def test_calendar_reports_leave_out_a_denied_event(server, session_for):
     cal = unique("zc")
     own = "%s/dav/calendars/mgr/s1.%s/" % (server.url, cal)
     assert dav(mgr, "MKCALENDAR", own).status_code == 201
-    for name, summary in (("hidden", "HIDDEN-MEETING"), ("open", "OPEN-MEETING")):
+    for name, summary, at in (("hidden", "HIDDEN-MEETING", "080000"),
+                              ("open", "OPEN-MEETING", "100000")):
         r = dav(mgr, "PUT", own + name + ".ics",
-                data=event_ics(unique(name), "DTSTART:20260105T100000Z",
+                data=event_ics(unique(name), "DTSTART:20260105T%sZ" % at,
+                               "DURATION:PT1H",
                                "SUMMARY:" + summary).encode(),
                 headers={"Content-Type": "text/calendar"})
         assert r.status_code == 201, r.text
@@ -90,6 +92,15 @@ def test_calendar_reports_leave_out_a_denied_event(server, session_for):
     hidden = re.search(r"<D:response><D:href>[^<]*hidden\.ics</D:href>"
                        r"<D:status>([^<]*)</D:status>", r.text)
     assert hidden and " 404 " in hidden.group(1), r.text
+    # free-busy-query counts only what bob may read: 10:00, not 08:00
+    body = ('<?xml version="1.0"?><C:free-busy-query xmlns:C="urn:ietf:'
+            'params:xml:ns:caldav"><C:time-range start="20260105T000000Z" '
+            'end="20260106T000000Z"/></C:free-busy-query>')
+    r = dav(bob, "REPORT", seen, data=body,
+            headers=dict(XML_HEADERS, Depth="1"))
+    assert r.status_code == 200, r.text
+    periods = re.findall(r"^FREEBUSY[^:\r\n]*:([^\r\n]*)", r.text, re.M)
+    assert periods == ["20260105T100000Z/20260105T110000Z"], r.text
 
 
 def trash_entries(sess, server):
@@ -174,3 +185,27 @@ def test_published_view_keeps_a_folder_denied_to_a_member_hidden(
     assert opened in r.text and closed not in r.text
     assert dav(mgr, "GET", published_url(base + closed + "/offer.txt")) \
         .status_code == 200
+
+
+def test_a_revision_is_not_restored_onto_a_calendar_object(server,
+                                                           session_for):
+    """A restore onto an existing event would replace it with any bytes,
+    without the checks of a PUT into a calendar nor its index."""
+    mgr = session_for("mgr")
+    f = server.space_url("s1") + unique("plain") + ".txt"
+    assert_status(put(mgr, f, b"not a calendar at all\n"), 201)
+    cal = "%s/dav/calendars/mgr/s1.%s/" % (server.url, unique("rc"))
+    assert dav(mgr, "MKCALENDAR", cal).status_code == 201
+    ev = event_ics(unique("e"), "DTSTART:20260105T100000Z", "SUMMARY:KEPT")
+    r = dav(mgr, "PUT", cal + "e.ics", data=ev.encode(),
+            headers={"Content-Type": "text/calendar"})
+    assert r.status_code == 201, r.text
+    hist = f.replace("/dav/spaces/", "/dav/history/") + "/"
+    r = propfind(mgr, hist, "1", "prop", ["{DAV:}displayname"])
+    first = [h for h in re.findall(r"<D:href>([^<]*)</D:href>", r.text)
+             if re.search(r"/r1(%20|$| )", h)]
+    assert first, r.text
+    r = dav(mgr, "COPY", server.url + first[0],
+            headers={"Destination": cal + "e.ics"})
+    assert r.status_code == 403, r.status_code
+    assert "SUMMARY:KEPT" in dav(mgr, "GET", cal + "e.ics").text
