@@ -276,9 +276,24 @@ str_log_safe(struct arena *a, const char *s, bool spaces)
     for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i];
         size_t len = utf8_seq_len(s + i, n - i);
-        bool plain = len > 1 || (len == 1 && c > 0x20 && c != 0x7f &&
-                                 c != '%' && c != '"' && c != '\\') ||
+        /* C1 controls (U+0080-U+009F: C2 80-9F) and the line and
+         * paragraph separators (U+2028, U+2029: E2 80 A8-A9) break
+         * lines as surely as '\n' does. */
+        const unsigned char *u = (const unsigned char *)s + i;
+        bool breaks = (len == 2 && u[0] == 0xc2 && u[1] < 0xa0) ||
+                      (len == 3 && u[0] == 0xe2 && u[1] == 0x80 &&
+                       (u[2] == 0xa8 || u[2] == 0xa9));
+        bool plain = (len > 1 && !breaks) ||
+                     (len == 1 && c > 0x20 && c != 0x7f && c != '%' &&
+                      c != '"' && c != '\\') ||
                      (c == ' ' && spaces);
+        if (breaks) {
+            for (size_t k = 0; k < len; k++)
+                buf_printf(&b, "%%%02X", u[k]);
+            changed = true;
+            i += len;
+            continue;
+        }
         if (plain) {
             buf_append(&b, s + i, len);
             i += len;

@@ -243,6 +243,13 @@ test_str_log_safe(void **state)
     assert_string_equal(str_log_safe(a, "\xed\xa0\x80", true),
                         "%ED%A0%80");
     assert_string_equal(str_log_safe(a, "\x7f\x01", true), "%7F%01");
+    /* C1 controls and U+2028 are escaped whole; other letters are not */
+    assert_string_equal(str_log_safe(a, "a\xc2\x85" "b\xc2\x9b", true),
+                        "a%C2%85b%C2%9B");
+    assert_string_equal(str_log_safe(a, "x\xe2\x80\xa8y", true),
+                        "x%E2%80%A8y");
+    assert_string_equal(str_log_safe(a, "\xc2\xa0\xe2\x80\x99", true),
+                        "\xc2\xa0\xe2\x80\x99");
     assert_int_equal(utf8_seq_len("\xf0\x9f\x98\x80", 4), 4);
     assert_int_equal(utf8_seq_len("\xf0\x9f\x98", 3), 0);
     assert_int_equal(utf8_seq_len("\xf4\x90\x80\x80", 4), 0);
