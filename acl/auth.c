@@ -414,10 +414,13 @@ login_in_slot(struct dav_req *req, const char *user, const char *pass,
     if (rc != DAV_STORE_OK || !ok || u.disabled) {
         fail_record(ukey);
         fail_record(akey);
+        /* A name is any bytes but ':': escaped for the logs and the
+         * audit trail, where a newline or a space would forge a line or
+         * shift its fields. */
+        req->log_user = str_log_safe(req->arena, user, false);
         log_msg(LOG_INFO, req->id, NULL,
-                "failed login for user \"%s\" from %s", user,
+                "failed login for user \"%s\" from %s", req->log_user,
                 req->client_addr);
-        req->log_user = arena_strdup(req->arena, user);
         return unauthorized(req, "bad credentials");
     }
     fail_clear(ukey);
