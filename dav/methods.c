@@ -980,7 +980,8 @@ copy_move(struct dav_req *req, bool move)
     /* Out of the trash, an entry is restored in its space: moved into
      * another, it would leave this one's trash for good, approved
      * revisions included, which only purges by managers may decide. */
-    if (across && src->base_path != NULL)
+    if (across && src->base_path != NULL &&
+        strcmp(src->base_path, DAV_TRASH_FOLDER) == 0)
         return dav_err_new(req, 403, "restore into the entry's own space "
                                      "first");
     if (move && !across)
@@ -1018,8 +1019,12 @@ copy_move(struct dav_req *req, bool move)
             return err;
     }
     if (across) {
+        /* The source leaves as a DELETE would take it: to the trash, or,
+         * for a calendar object, for good. */
         const char *entry;
-        rc = st->trash(req, src->space.id, src->path, author, &entry);
+        rc = src->base_path == NULL
+                 ? st->trash(req, src->space.id, src->path, author, &entry)
+                 : st->remove(req, src->space.id, src->path);
         if (rc != DAV_STORE_OK)
             return dav_err_from_store(req, rc, "move");
     }

@@ -10,6 +10,7 @@ import re
 import pytest
 
 from access_helpers import ace_xml, acl_request, add_guest
+from caldav_helpers import event_ics, new_calendar, put_ok
 from dav_helpers import assert_status, dav, mkcol, propfind, put
 from workflow_helpers import (add_space, add_user, approval_state, p,
                               principal_href, proppatch_statuses,
@@ -137,3 +138,18 @@ def test_a_trash_entry_is_not_moved_into_another_space(server, spaces, mover,
             headers={"Destination": server.space_url(own) + "took.txt"})
     assert r.status_code == 403, r.status_code
     assert dav(b, "GET", server.url + entry[0]).content == b"approved\n"
+
+
+def test_an_event_moves_to_a_calendar_of_another_space(server, session_for):
+    """Moving an event from a shared calendar to one's personal calendar
+    (another space): it arrives, and leaves the first calendar."""
+    alice = session_for("alice")
+    shared = new_calendar(server, alice)
+    personal = new_calendar(server, alice, slug=None)
+    put_ok(alice, shared + "ev.ics",
+           event_ics(short("ev"), "DTSTART:20240310T100000Z", "DURATION:PT1H"))
+    r = dav(alice, "MOVE", shared + "ev.ics",
+            headers={"Destination": personal + "ev.ics"})
+    assert r.status_code == 201, r.status_code
+    assert dav(alice, "GET", personal + "ev.ics").status_code == 200
+    assert dav(alice, "GET", shared + "ev.ics").status_code == 404
