@@ -513,11 +513,16 @@ static const struct pg_stmt stmts[] = {
       "trashed_by = nullif($4, 0), trashed_at = now() "
       "WHERE space_id = $1 AND path = $2 RETURNING id) "
       "INSERT INTO aces (space_id, resource_id, principal_kind, principal_id, "
-      "is_grant, privileges, position) SELECT $1, e.id, a.principal_kind, "
-      "a.principal_id, a.is_grant, a.privileges, a.position FROM e, aces a "
+      "is_grant, privileges, position, from_trash) SELECT $1, e.id, "
+      "a.principal_kind, a.principal_id, a.is_grant, a.privileges, "
+      "a.position, true FROM e, aces a "
       "JOIN resources r ON r.id = a.resource_id WHERE a.space_id = $1 AND "
       "r.space_id = $1 AND r.path <> '' AND "
       "left($3, length(r.path) + 1) = r.path || '/'" },
+    /* Out of the trash, the entry drops what trash_mark gave it. */
+    { "trash_aces_drop",
+      "DELETE FROM aces WHERE from_trash AND space_id = $1 AND resource_id = "
+      "(SELECT id FROM resources WHERE space_id = $1 AND path = $2)" },
     { "tree_has_approved",
       "SELECT EXISTS (SELECT 1 FROM resources r JOIN revisions v "
       "ON v.resource_id = r.id WHERE r.space_id = $1 AND v.approved AND "
@@ -2009,6 +2014,13 @@ pg_move(struct dav_req *req, int64_t src_space, const char *src,
                          parent, name };
     if (pg_run(req, "move_tree", 6, v, NULL, 0, &rc) == NULL)
         return rc;
+    static const char trash[] = DAV_TRASH_FOLDER "/";
+    if (strncmp(src, trash, sizeof(trash) - 1) == 0 &&
+        strncmp(dst, trash, sizeof(trash) - 1) != 0) {
+        const char *tv[2] = { v[2], dst };
+        if (pg_run(req, "trash_aces_drop", 2, tv, NULL, 0, &rc) == NULL)
+            return rc;
+    }
     const char *fv[2] = { v[2], dst };
     if (pg_run(req, "calobj_follow", 2, fv, NULL, 0, &rc) == NULL)
         return rc;

@@ -158,6 +158,11 @@ def test_trash_keeps_the_entries_of_the_place_it_came_from(server, ctl,
     for who in (bob, alice):
         assert gone_file not in trash_entries(who, server)
         assert dav(who, "GET", boss[gone_file]).status_code == 404
+    # restored into an open folder, it answers to that folder's entries
+    back = server.space_url("s1") + opened + "/restored.txt"
+    assert_status(dav(mgr, "MOVE", boss[gone_file],
+                      headers={"Destination": back}), 201)
+    assert dav(bob, "GET", back).content == b"SECRET-SALARIES\n"
 
 
 def test_published_view_keeps_a_folder_denied_to_a_member_hidden(

@@ -1,0 +1,6 @@
+-- 0015_trash_aces: access control entries a trash entry took from the
+-- folders it was deleted from (decision 0020's trash_mark), marked so
+-- that they are dropped when it leaves the trash: restored elsewhere, it
+-- answers to its new place's entries, not to copies of its old one's.
+
+ALTER TABLE aces ADD COLUMN from_trash boolean NOT NULL DEFAULT false;
