@@ -505,13 +505,21 @@ zone_too_costly(icalcomponent *vtz)
             size_t nmon = by_count(rr.by_month, ICAL_BY_MONTH_SIZE);
             size_t nday = by_count(rr.by_day, ICAL_BY_DAY_SIZE);
             size_t nmday = by_count(rr.by_month_day, ICAL_BY_MONTHDAY_SIZE);
+            /* Days a month: the month days named, else up to five per
+             * weekday named without a position, one with. */
+            size_t per_month = nmday;
+            if (per_month == 0) {
+                per_month = nday > 0 ? 0 : 1;
+                for (size_t i = 0; i < nday; i++)
+                    per_month += icalrecurrencetype_day_position(
+                                     rr.by_day[i]) != 0 ? 1 : 5;
+            }
             if (by_count(rr.by_year_day, ICAL_BY_YEARDAY_SIZE) > 0 ||
                 by_count(rr.by_week_no, ICAL_BY_WEEKNO_SIZE) > 0 ||
                 by_count(rr.by_hour, ICAL_BY_HOUR_SIZE) > 0 ||
                 by_count(rr.by_minute, ICAL_BY_MINUTE_SIZE) > 0 ||
                 by_count(rr.by_second, ICAL_BY_SECOND_SIZE) > 0 ||
-                (nmon > 0 ? nmon : 1) * (nday > 0 ? nday : 1) *
-                        (nmday > 0 ? nmday : 1) > ZONE_MAX_PER_YEAR)
+                (nmon > 0 ? nmon : 12) * per_month > ZONE_MAX_PER_YEAR)
                 return "a VTIMEZONE observance changing more than a few "
                        "times a year";
         }

@@ -87,7 +87,9 @@ def zone(tzid, rule):
 @pytest.mark.parametrize("rule", [
     "FREQ=HOURLY", "FREQ=DAILY", "FREQ=MONTHLY;BYMONTHDAY=1",
     "FREQ=YEARLY;BYYEARDAY=1,2,3", "FREQ=YEARLY;BYMONTH=3;BYHOUR=0,1",
-    "FREQ=YEARLY;BYMONTH=1,2,3,4,5,6,7,8,9,10,11,12;BYDAY=MO,TU,WE"])
+    "FREQ=YEARLY;BYMONTH=1,2,3,4,5,6,7,8,9,10,11,12;BYDAY=MO,TU,WE",
+    "FREQ=YEARLY;BYMONTHDAY=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,"
+    "20,21,22,23,24,25,26,27,28,29,30,31", "FREQ=YEARLY;BYDAY=SU"])
 def test_zone_changing_more_than_yearly_is_refused(rule, cal, alice):
     tzid = "Fast/" + uid()
     ics = event_ics(uid(), "DTSTART;TZID=%s:20240105T100000" % tzid,
