@@ -18,6 +18,16 @@ def unique(prefix):
     return "%s-%s" % (prefix, uuid.uuid4().hex[:8])
 
 
+def first_revision(server, sess, file_url):
+    """URL of revision 1 of a file in its history view."""
+    hist = file_url.replace("/dav/spaces/", "/dav/history/") + "/"
+    r = propfind(sess, hist, "1", "prop", ["{DAV:}displayname"])
+    first = [h for h in re.findall(r"<D:href>([^<]*)</D:href>", r.text)
+             if re.search(r"/r1(%20|$| )", h)]
+    assert first, r.text
+    return server.url + first[0]
+
+
 def test_restore_to_a_new_name_needs_bind(server, ctl, session_for):
     """A guest granted read and write-content on a folder may overwrite
     its files but not add one (RFC 3744 §3.9): not by PUT, and not by
@@ -33,17 +43,12 @@ def test_restore_to_a_new_name_needs_bind(server, ctl, session_for):
     g = session_for(guest)
     assert_status(put(g, f, b"A2\n"), 204)
     assert put(g, folder + "new.txt", b"N\n").status_code == 403
-    hist = f.replace("/dav/spaces/", "/dav/history/") + "/"
-    r = propfind(g, hist, "1", "prop", ["{DAV:}displayname"])
-    first = [h for h in re.findall(r"<D:href>([^<]*)</D:href>", r.text)
-             if re.search(r"/r1(%20|$| )", h)]
-    assert first, r.text
-    r = dav(g, "COPY", server.url + first[0],
-            headers={"Destination": folder + "restored.txt"})
+    first = first_revision(server, g, f)
+    r = dav(g, "COPY", first, headers={"Destination": folder + "restored.txt"})
     assert r.status_code == 403, r.status_code
     assert dav(mgr, "GET", folder + "restored.txt").status_code == 404
     # onto the existing file, write-content is enough
-    r = dav(g, "COPY", server.url + first[0], headers={"Destination": f})
+    r = dav(g, "COPY", first, headers={"Destination": f})
     assert r.status_code == 204, r.status_code
     assert dav(mgr, "GET", f).content == b"A\n"
 
@@ -205,12 +210,7 @@ def test_a_revision_is_not_restored_onto_a_calendar_object(server,
     r = dav(mgr, "PUT", cal + "e.ics", data=ev.encode(),
             headers={"Content-Type": "text/calendar"})
     assert r.status_code == 201, r.text
-    hist = f.replace("/dav/spaces/", "/dav/history/") + "/"
-    r = propfind(mgr, hist, "1", "prop", ["{DAV:}displayname"])
-    first = [h for h in re.findall(r"<D:href>([^<]*)</D:href>", r.text)
-             if re.search(r"/r1(%20|$| )", h)]
-    assert first, r.text
-    r = dav(mgr, "COPY", server.url + first[0],
+    r = dav(mgr, "COPY", first_revision(server, mgr, f),
             headers={"Destination": cal + "e.ics"})
     assert r.status_code == 403, r.status_code
     assert "SUMMARY:KEPT" in dav(mgr, "GET", cal + "e.ics").text
