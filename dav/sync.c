@@ -34,18 +34,28 @@ collection_target(const struct dav_target *t)
            t->res.kind == DAV_KIND_COLLECTION;
 }
 
+/* The collection's mark as "FROM-SEEN", with 'prefix' before it; false
+ * for what is not a collection or if it cannot be read. */
 static bool
-get_sync_token(struct dav_req *req, struct arena *a,
-               const struct dav_target *t, struct buf *out)
+mark_write(struct dav_req *req, const struct dav_target *t,
+           const char *prefix, const char *suffix, struct buf *out)
 {
-    (void)a;
     if (!collection_target(t))
         return false;
     struct dav_sync_mark m;
     if (req->srv->store->collection_mark(req, t->res.id, &m) != DAV_STORE_OK)
         return false;
-    buf_printf(out, SYNC_PREFIX "%" PRId64 "-%" PRId64, m.from, m.seen);
+    buf_printf(out, "%s%" PRId64 "-%" PRId64 "%s", prefix, m.from, m.seen,
+               suffix);
     return true;
+}
+
+static bool
+get_sync_token(struct dav_req *req, struct arena *a,
+               const struct dav_target *t, struct buf *out)
+{
+    (void)a;
+    return mark_write(req, t, SYNC_PREFIX, "", out);
 }
 
 static bool
@@ -53,13 +63,7 @@ get_ctag(struct dav_req *req, struct arena *a, const struct dav_target *t,
          struct buf *out)
 {
     (void)a;
-    if (!collection_target(t))
-        return false;
-    struct dav_sync_mark m;
-    if (req->srv->store->collection_mark(req, t->res.id, &m) != DAV_STORE_OK)
-        return false;
-    buf_printf(out, "\"%" PRId64 "-%" PRId64 "\"", m.from, m.seen);
-    return true;
+    return mark_write(req, t, "\"", "\"", out);
 }
 
 static bool

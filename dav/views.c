@@ -305,12 +305,13 @@ dav_view_restore(struct dav_req *req, struct dav_target *src,
     struct dav_err *err = dav_check_priv(req, dst, DAV_PRIV_WRITE_CONTENT);
     if (err != NULL)
         return err;
-    bool created = false;
+    if (dst->exists && dst->res.kind != DAV_KIND_FILE)
+        return dav_err_new(req, 409, "a revision restores onto a file");
+    struct dav_target parent;
+    err = dav_target_parent(req, dst, &parent);
+    if (err != NULL)
+        return err;
     if (!dst->exists) {
-        struct dav_target parent;
-        err = dav_target_parent(req, dst, &parent);
-        if (err != NULL)
-            return err;
         if (!parent.exists || parent.res.kind != DAV_KIND_COLLECTION)
             return dav_err_new(req, 409, "destination parent missing");
         /* A new name in the folder, as a PUT or COPY would make: bind on
@@ -320,27 +321,19 @@ dav_view_restore(struct dav_req *req, struct dav_target *src,
             return err->status == 404
                        ? dav_err_new(req, 409, "destination parent missing")
                        : err;
-        if (parent.res.subtype != DAV_SUBTYPE_PLAIN)
-            return dav_err_new(req, 403, "a revision is not restored into "
-                                         "a calendar");
+    }
+    /* Into a calendar, a restore would skip the checks and the index of
+     * a PUT there. */
+    if (parent.exists && parent.res.subtype != DAV_SUBTYPE_PLAIN)
+        return dav_err_new(req, 403, "a revision is not restored into a "
+                                     "calendar");
+    bool created = !dst->exists;
+    if (created) {
         enum dav_store_rc rc = st->create(req, dst->space.id, dst->path,
                                           DAV_KIND_FILE, &dst->res);
         if (rc != DAV_STORE_OK)
             return dav_err_from_store(req, rc, "create");
         dst->exists = true;
-        created = true;
-    } else if (dst->res.kind != DAV_KIND_FILE) {
-        return dav_err_new(req, 409, "a revision restores onto a file");
-    } else {
-        /* Onto a calendar object, a restore would skip the checks and
-         * the index of a PUT there. */
-        struct dav_target parent;
-        err = dav_target_parent(req, dst, &parent);
-        if (err != NULL)
-            return err;
-        if (parent.exists && parent.res.subtype != DAV_SUBTYPE_PLAIN)
-            return dav_err_new(req, 403, "a revision is not restored into "
-                                         "a calendar");
     }
     int64_t author = req->principal != NULL ? req->principal->id : 0;
     enum dav_store_rc rc = st->revision_restore(req, &dst->res, src->rev.id,
