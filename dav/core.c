@@ -264,6 +264,7 @@ dav_respond(struct dav_req *req, int status, const char *ctype,
 {
     req->status = status;
     req->stream = NULL;
+    req->stream_file = NULL;
     buf_init(&req->resp_body, req->arena, len + 1);
     buf_append(&req->resp_body, body, len);
     req->resp_has_body = len > 0;
@@ -277,6 +278,7 @@ dav_respond_buf(struct dav_req *req, int status, const char *ctype,
 {
     req->status = status;
     req->stream = NULL;
+    req->stream_file = NULL;
     req->resp_body = *b;
     req->resp_has_body = b->len > 0;
     if (ctype != NULL)
@@ -1016,6 +1018,7 @@ dav_req_finish(struct dav_req *req)
         req->principal_unchecked = false;
         req->target_parent = NULL;
         req->stream = NULL;
+        req->stream_file = NULL;
         req->stream_txn = false;
         err = run_once(req);
         if (!err_is_retry(err))

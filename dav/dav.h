@@ -398,6 +398,11 @@ struct dav_resp_header {
  * 0 at the end, or -1 on error (the connection is then closed). */
 typedef long (*dav_stream_fn)(struct dav_req *req, uint64_t pos, char *dst,
                               size_t max);
+struct dav_stream_file {
+    int fd;
+    uint64_t off;
+};
+
 /* stream_len of a body whose length is known only at its end (sent
  * chunked, or up to the connection's close for HTTP/1.0). */
 #define DAV_STREAM_LEN_UNKNOWN UINT64_MAX
@@ -461,6 +466,10 @@ struct dav_req {
     bool resp_has_body;        /* false: HEAD or no body (Content-Length 0) */
     dav_stream_fn stream;
     uint64_t stream_len;       /* body length when streaming */
+    /* The streamed body is also stream_len bytes of this file from its
+     * offset: the HTTP layer may send them straight from it (sendfile),
+     * taking the descriptor (fd set to -1); else the request closes it. */
+    struct dav_stream_file *stream_file;
     bool stream_txn;           /* the stream reads in the transaction,
                                   which it ends itself */
     bool responded;

@@ -307,6 +307,11 @@ struct dav_store_ops {
                                       const unsigned char sha256[32],
                                       const struct dav_chunk_ref *chunks,
                                       size_t nchunks);
+    /* An open file of the whole content (space_id, sha256) of size bytes,
+     * held by this node, for sending as it is; -1 if none.  The caller
+     * closes it.  May be NULL (no such files). */
+    int (*content_fd)(struct dav_req *req, int64_t space_id,
+                      const unsigned char sha256[32], uint64_t size);
     /* The chunk list of a file's current content. */
     enum dav_store_rc (*content_chunks)(struct dav_req *req,
                                         const struct dav_resource *res,

@@ -9,10 +9,12 @@
  */
 #include "dav/dav_int.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 /* ---- OPTIONS ------------------------------------------------------------ */
 
@@ -96,6 +98,51 @@ get_stream_read(struct dav_req *req, uint64_t pos, char *dst, size_t max)
     }
     memcpy(dst, gs->cache + off, n);
     return (long)n;
+}
+
+/* A body sent from the node's file of the whole content: read from it
+ * should the HTTP layer not send the file itself. */
+static long
+get_stream_file_read(struct dav_req *req, uint64_t pos, char *dst,
+                     size_t max)
+{
+    const struct dav_stream_file *f = req->stream_file;
+    for (;;) {
+        ssize_t n = pread(f->fd, dst, max, (off_t)(f->off + pos));
+        if (n < 0 && errno == EINTR)
+            continue;
+        return n < 0 ? -1 : (long)n;
+    }
+}
+
+static void
+stream_file_close(void *obj)
+{
+    struct dav_stream_file *f = obj;
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+}
+
+/* Serve [start, start+len) from the node's file of the whole content, if
+ * it holds one: no database read, and the bytes go out by sendfile. */
+static bool
+get_from_file(struct dav_req *req, const struct dav_resource *res,
+              uint64_t start)
+{
+    const struct dav_store_ops *st = req->srv->store;
+    if (st->content_fd == NULL || res->size <= 0)
+        return false;
+    int fd = st->content_fd(req, req->target.space.id, res->sha256,
+                            (uint64_t)res->size);
+    if (fd < 0)
+        return false;
+    struct dav_stream_file *f = arena_alloc(req->arena, sizeof(*f));
+    f->fd = fd;
+    f->off = start;
+    arena_defer(req->arena, stream_file_close, f);
+    req->stream_file = f;
+    return true;
 }
 
 static void
@@ -296,10 +343,11 @@ dav_method_get(struct dav_req *req)
     }
 
     struct get_stream *gs = arena_alloc(req->arena, sizeof(*gs));
+    req->stream_file = NULL;
     gs->space_id = t->space.id;
     gs->start = start;
     gs->cur = SIZE_MAX;
-    if (size > 0) {
+    if (size > 0 && !get_from_file(req, res, start)) {
         /* No chunk is larger than the content. */
         gs->cache_size = size < DAV_CHUNK_SIZE ? (size_t)size
                                                : DAV_CHUNK_SIZE;
@@ -330,7 +378,9 @@ dav_method_get(struct dav_req *req)
     }
     req->mstate = gs;
     req->status = status;
-    req->stream = size > 0 ? get_stream_read : NULL;
+    req->stream = size == 0 ? NULL
+                  : req->stream_file != NULL ? get_stream_file_read
+                                             : get_stream_read;
     req->stream_len = size > 0 ? end - start + 1 : 0;
     buf_init(&req->resp_body, req->arena, 16);
     req->resp_has_body = false;

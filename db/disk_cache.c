@@ -1,6 +1,9 @@
 /*
  * db/disk_cache.c -- large content chunks kept in files of a private
- * directory, one file per chunk, named by its space and hash.
+ * directory, one file per chunk, named by its space and hash; an upload
+ * of several chunks is written whole to one file, named by the hash of
+ * the whole content once its chunk list is known (decision 0022).  Both
+ * are byte strings named by their SHA-256: one index serves them.
  *
  * The index of the files present (and their order of use) is in memory,
  * guarded by one mutex; it starts empty, since the directory is emptied at
@@ -288,38 +291,23 @@ disk_cache_get(struct disk_cache *c, int64_t space_id,
     return ok;
 }
 
-void
-disk_cache_put(struct disk_cache *c, int64_t space_id,
-               const unsigned char sha256[32], const void *data, size_t len)
+/* Name the temporary file tmp (len bytes, written and closed) as the
+ * bytes (space_id, sha256), and account for it; it is removed instead when
+ * those bytes are held already or no entry can be made. */
+static void
+keep_file(struct disk_cache *c, const char *tmp, int64_t space_id,
+          const unsigned char sha256[32], size_t len)
 {
-    if (c == NULL || len == 0 || charge(len) > c->budget)
-        return;
-    pthread_mutex_lock(&c->lock);
-    bool known = find(c, space_id, sha256) != NULL;
-    unsigned long seq = c->tmp_seq++;
-    pthread_mutex_unlock(&c->lock);
-    if (known)
-        return;
-    char tmp[64], name[NAME_LEN + 1];
-    snprintf(tmp, sizeof(tmp), "t-%ld-%lu", (long)getpid(), seq);
+    char name[NAME_LEN + 1];
     file_name(name, space_id, sha256);
-    int fd = openat(c->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                    0600);
-    if (fd < 0)
-        return;
-    bool ok = io_all(fd, (char *)(uintptr_t)data, len, 0, true);
-    ok = close(fd) == 0 && ok;
-    if (!ok || renameat(c->dirfd, tmp, c->dirfd, name) != 0) {
-        unlinkat(c->dirfd, tmp, 0);
-        return;
-    }
     struct entry *e = calloc(1, sizeof(*e));
     pthread_mutex_lock(&c->lock);
-    if (e == NULL || find(c, space_id, sha256) != NULL) {
-        /* Another thread put it meanwhile (the same bytes), or no memory
-         * for the entry: the file must not stay unaccounted for. */
-        if (e == NULL)
-            unlinkat(c->dirfd, name, 0);
+    /* Renamed under the lock: an entry is never listed without its file,
+     * nor a file left without its entry. */
+    if (e == NULL || find(c, space_id, sha256) != NULL ||
+        renameat(c->dirfd, tmp, c->dirfd, name) != 0) {
+        /* Another thread put the same bytes meanwhile, or no memory. */
+        unlinkat(c->dirfd, tmp, 0);
         pthread_mutex_unlock(&c->lock);
         free(e);
         return;
@@ -336,6 +324,170 @@ disk_cache_put(struct disk_cache *c, int64_t space_id,
     while (c->used > c->budget && c->oldest != NULL)
         drop(c, c->oldest);
     pthread_mutex_unlock(&c->lock);
+}
+
+/* Create a temporary file of the directory, its name in tmp. */
+static int
+make_tmp(struct disk_cache *c, char tmp[64])
+{
+    pthread_mutex_lock(&c->lock);
+    unsigned long seq = c->tmp_seq++;
+    pthread_mutex_unlock(&c->lock);
+    snprintf(tmp, 64, "t-%ld-%lu", (long)getpid(), seq);
+    return openat(c->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                  0600);
+}
+
+void
+disk_cache_put(struct disk_cache *c, int64_t space_id,
+               const unsigned char sha256[32], const void *data, size_t len)
+{
+    if (c == NULL || len == 0 || charge(len) > c->budget)
+        return;
+    pthread_mutex_lock(&c->lock);
+    bool known = find(c, space_id, sha256) != NULL;
+    pthread_mutex_unlock(&c->lock);
+    if (known)
+        return;
+    char tmp[64];
+    int fd = make_tmp(c, tmp);
+    if (fd < 0)
+        return;
+    bool ok = io_all(fd, (char *)(uintptr_t)data, len, 0, true);
+    ok = close(fd) == 0 && ok;
+    if (!ok) {
+        unlinkat(c->dirfd, tmp, 0);
+        return;
+    }
+    keep_file(c, tmp, space_id, sha256, len);
+}
+
+int
+disk_cache_fd(struct disk_cache *c, int64_t space_id,
+              const unsigned char sha256[32], uint64_t len)
+{
+    if (c == NULL)
+        return -1;
+    pthread_mutex_lock(&c->lock);
+    struct entry *e = find(c, space_id, sha256);
+    bool have = e != NULL && (uint64_t)e->len == len;
+    if (have) {
+        unlink_use(c, e);
+        push_newest(c, e);
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (!have)
+        return -1;
+    char name[NAME_LEN + 1];
+    file_name(name, space_id, sha256);
+    int fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_size == len)
+        return fd;
+    /* Evicted meanwhile, or cut short by hand: forget it. */
+    if (fd >= 0)
+        close(fd);
+    pthread_mutex_lock(&c->lock);
+    e = find(c, space_id, sha256);
+    if (e != NULL)
+        drop(c, e);
+    pthread_mutex_unlock(&c->lock);
+    return -1;
+}
+
+struct disk_cache_fill {
+    struct disk_cache *c;
+    int fd;                       /* -1: spoilt */
+    char tmp[64];
+    uint64_t len;                 /* bytes written */
+    size_t n, cap;                /* chunks added */
+    unsigned char (*shas)[32];
+};
+
+struct disk_cache_fill *
+disk_cache_fill_begin(struct disk_cache *c)
+{
+    if (c == NULL)
+        return NULL;
+    struct disk_cache_fill *f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        return NULL;
+    f->c = c;
+    f->fd = make_tmp(c, f->tmp);
+    if (f->fd < 0) {
+        free(f);
+        return NULL;
+    }
+    return f;
+}
+
+/* Stop writing: the file can no longer be kept. */
+static void
+fill_spoil(struct disk_cache_fill *f)
+{
+    if (f->fd < 0)
+        return;
+    close(f->fd);
+    f->fd = -1;
+    unlinkat(f->c->dirfd, f->tmp, 0);
+}
+
+void
+disk_cache_fill_add(struct disk_cache_fill *f, const unsigned char sha256[32],
+                    const void *data, size_t len)
+{
+    if (f == NULL || f->fd < 0)
+        return;
+    if (f->n == f->cap) {
+        size_t cap = f->cap != 0 ? 2 * f->cap : 64;
+        void *p = realloc(f->shas, cap * sizeof(*f->shas));
+        if (p == NULL) {
+            fill_spoil(f);
+            return;
+        }
+        f->shas = p;
+        f->cap = cap;
+    }
+    if (charge((size_t)(f->len + len)) > f->c->budget ||
+        !io_all(f->fd, (char *)(uintptr_t)data, len, (off_t)f->len, true)) {
+        fill_spoil(f);
+        return;
+    }
+    memcpy(f->shas[f->n++], sha256, 32);
+    f->len += len;
+}
+
+size_t
+disk_cache_fill_chunks(const struct disk_cache_fill *f)
+{
+    return f != NULL && f->fd >= 0 ? f->n : 0;
+}
+
+bool
+disk_cache_fill_has(const struct disk_cache_fill *f, size_t i,
+                    const unsigned char sha256[32])
+{
+    return f != NULL && f->fd >= 0 && i < f->n &&
+           memcmp(f->shas[i], sha256, 32) == 0;
+}
+
+void
+disk_cache_fill_end(struct disk_cache_fill *f, bool keep, int64_t space_id,
+                    const unsigned char sha256[32], uint64_t len)
+{
+    if (f == NULL)
+        return;
+    if (f->fd >= 0) {
+        bool ok = keep && f->len == len && len > 0;
+        ok = close(f->fd) == 0 && ok;
+        f->fd = -1;
+        if (ok)
+            keep_file(f->c, f->tmp, space_id, sha256, (size_t)len);
+        else
+            unlinkat(f->c->dirfd, f->tmp, 0);
+    }
+    free(f->shas);
+    free(f);
 }
 
 void

@@ -95,6 +95,7 @@ struct lease {
     bool audited;     /* audit rows added: the sealer is told at commit */
     struct deferred later;
     unsigned ahead;   /* writes sent ahead (send_ahead), results unread */
+    struct disk_cache_fill *fill; /* the upload written whole (disk cache) */
 };
 
 /* ---- statements ------------------------------------------------------------ */
@@ -842,6 +843,8 @@ static void
 lease_release(void *obj)
 {
     struct lease *l = obj;
+    disk_cache_fill_end(l->fill, false, 0, NULL, 0);
+    l->fill = NULL;
     l->later.stmt = NULL;
     discard_ahead(l);
     free(l->later.buf);
@@ -1790,10 +1793,16 @@ pg_chunk_put(struct dav_req *req, int64_t space_id,
     if (l == NULL || l->c == NULL || l->c->pg == NULL)
         return DAV_STORE_ERROR;
     /* A chunk of a transaction that then fails may stay cached: harmless,
-     * since it is found only under the hash of its own bytes. */
-    if (len > CHUNK_CACHE_MAX_CHUNK)
-        disk_cache_put(((struct db_pool *)req->srv->store_ctx)->disk,
-                       space_id, sha256, data, len);
+     * since it is found only under the hash of its own bytes.  An upload
+     * of more than a chunk (its first chunk is whole) is written whole, to
+     * be sent from that one file (pg_content_fd). */
+    struct disk_cache *disk = ((struct db_pool *)req->srv->store_ctx)->disk;
+    if (l->fill == NULL && len == DAV_CHUNK_SIZE)
+        l->fill = disk_cache_fill_begin(disk);
+    if (l->fill != NULL)
+        disk_cache_fill_add(l->fill, sha256, data, len);
+    else if (len > CHUNK_CACHE_MAX_CHUNK)
+        disk_cache_put(disk, space_id, sha256, data, len);
     char sid[24], slen[24];
     snprintf(sid, sizeof(sid), "%lld", (long long)space_id);
     snprintf(slen, sizeof(slen), "%zu", len);
@@ -1858,6 +1867,18 @@ pg_revision_add(struct dav_req *req, struct dav_resource *res,
     int lens[8] = { 0, 32, 0, 0, 0, 0, 0, 0 };
     enum dav_store_rc rc;
     PGresult *r = pg_run(req, "revision_put", 8, v, lens, 0, &rc);
+    struct lease *l = req->store_conn;
+    if (l != NULL && l->fill != NULL) {
+        /* The upload written whole is this content if its chunks are
+         * these, in this order (whether or not the transaction commits:
+         * the file is named by the hash of its bytes). */
+        bool same = r != NULL && disk_cache_fill_chunks(l->fill) == nchunks;
+        for (size_t i = 0; same && i < nchunks; i++)
+            same = disk_cache_fill_has(l->fill, i, chunks[i].sha256);
+        disk_cache_fill_end(l->fill, same, res->space_id, sha256,
+                            (uint64_t)size);
+        l->fill = NULL;
+    }
     if (r == NULL)
         return rc;
     if (PQntuples(r) != 1)
@@ -1910,6 +1931,14 @@ pg_chunk_local(struct dav_req *req, int64_t space_id,
                            dst) ||
            disk_cache_get(pool->disk, space_id, sha256, (size_t)off, len,
                           dst);
+}
+
+static int
+pg_content_fd(struct dav_req *req, int64_t space_id,
+              const unsigned char sha256[32], uint64_t size)
+{
+    struct db_pool *pool = req->srv->store_ctx;
+    return disk_cache_fd(pool->disk, space_id, sha256, size);
 }
 
 static enum dav_store_rc
@@ -2693,6 +2722,7 @@ static const struct dav_store_ops pg_ops = {
     .create = pg_create,
     .chunk_put = pg_chunk_put,
     .revision_add = pg_revision_add,
+    .content_fd = pg_content_fd,
     .content_chunks = pg_content_chunks,
     .chunk_read = pg_chunk_read,
     .chunk_local = pg_chunk_local,

@@ -138,10 +138,23 @@ queue_dav_response(struct http_ctx *hc)
         uint64_t len = req->stream_len == DAV_STREAM_LEN_UNKNOWN
                            ? MHD_SIZE_UNKNOWN
                            : req->stream_len;
+        struct dav_stream_file *f = req->stream_file;
+        resp = NULL;
+        if (f != NULL && f->fd >= 0 && len != MHD_SIZE_UNKNOWN) {
+            /* Sent from the file (sendfile unless over TLS), which
+             * libmicrohttpd closes with the response. */
+            resp = MHD_create_response_from_fd_at_offset64(len, f->fd,
+                                                           f->off);
+            if (resp != NULL) {
+                f->fd = -1;
+                hc->bytes = len;
+            }
+        }
         /* libmicrohttpd allocates a block: no larger than the body. */
         size_t block = len < STREAM_BLOCK ? (size_t)len : STREAM_BLOCK;
-        resp = MHD_create_response_from_callback(len, block, stream_cb, hc,
-                                                 NULL);
+        if (resp == NULL)
+            resp = MHD_create_response_from_callback(len, block, stream_cb,
+                                                     hc, NULL);
     } else {
         size_t len = req->resp_has_body ? req->resp_body.len : 0;
         static char empty[1];

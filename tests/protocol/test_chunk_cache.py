@@ -3,12 +3,14 @@
 Every server of the protocol tests runs with a cache directory of its own,
 as ./dev.sh run does; these tests look into it.  What must hold: the
 chunks of a large file are written there as it is uploaded, private to
-the server's user; a GET gives the stored bytes whether they come from the
+the server's user, an upload of more than a chunk written whole to one
+file named by the content's hash and sent from it; a GET gives the stored bytes whether they come from the
 cache or, when the files are gone or the node is another one, from
 PostgreSQL (which fills the cache again); the directory is emptied at
 start; its size stays under chunk_cache_size; a directory open to others
 or used by another parvisd is refused at start with a clear message."""
 
+import hashlib
 import os
 import stat
 import uuid
@@ -16,7 +18,7 @@ import uuid
 import pytest
 import requests
 
-from dav_helpers import assert_status, mkcol, put
+from dav_helpers import assert_status, mkcol, put, space_id
 
 CHUNK = 256 * 1024
 MIB = 1024 * 1024
@@ -49,28 +51,81 @@ def node(new_server):
     return new_server()
 
 
-def test_large_file_is_cached_as_uploaded_and_read_back(node, session_for):
+def content_file(cluster, data):
+    """The name a content (or chunk) of these bytes has in the cache of
+    space s1: its space's id and the SHA-256 of the bytes."""
+    return f"c-{int(space_id(cluster, 's1')):016x}-{hashlib.sha256(data).hexdigest()}"
+
+
+def test_large_file_is_cached_whole_as_uploaded_and_read_back(node, session_for, cluster):
     sess = session_for("alice")
     url = fresh_dir(node, sess) + "big.bin"
     data = os.urandom(4 * CHUNK + 1000)
     before = set(cache_files(node))
     assert_status(put(sess, url, data), 201)
-    # The four full chunks are cached on disk; the last 1,000 bytes are a
-    # small chunk, which the in-memory cache takes.
+    # The upload is written whole to one file, named by the content's hash
+    # (its last 1,000 bytes too, although a chunk that small alone would
+    # only be kept in memory).
     added = set(cache_files(node)) - before
-    assert len(added) == 4
+    assert added == {content_file(cluster, data)}
     d = node.chunk_cache_dir
     assert stat.S_IMODE(os.stat(d).st_mode) == 0o700
-    for n in added:
-        assert stat.S_IMODE(os.stat(os.path.join(d, n)).st_mode) == 0o600
-    assert sorted(os.path.getsize(os.path.join(d, n)) for n in added) == [CHUNK] * 4
+    f = os.path.join(d, content_file(cluster, data))
+    assert stat.S_IMODE(os.stat(f).st_mode) == 0o600
+    assert os.path.getsize(f) == len(data)
     assert get_bytes(sess, url) == data
     # A range across the boundary of two chunks, and one inside a chunk.
     a, b = CHUNK - 100, 2 * CHUNK + 99
     assert get_bytes(sess, url, headers={"Range": f"bytes={a}-{b}"}) == data[a:b + 1]
     assert get_bytes(sess, url, headers={"Range": "bytes=300000-300009"}) == \
         data[300000:300010]
+    r = sess.head(url)
+    assert r.status_code == 200 and r.content == b""
+    assert r.headers["Content-Length"] == str(len(data))
     assert not [n for n in os.listdir(d) if n.startswith("t-")]
+
+
+def test_get_is_sent_from_the_whole_file(node, session_for, cluster):
+    """No database read: what the node's file holds is what is sent (the
+    directory is the server's alone), shown by changing it by hand."""
+    sess = session_for("alice")
+    url = fresh_dir(node, sess) + "big.bin"
+    data = os.urandom(3 * CHUNK + 7)
+    assert_status(put(sess, url, data), 201)
+    f = os.path.join(node.chunk_cache_dir, content_file(cluster, data))
+    marked = b"X" * 16 + data[16:]
+    with open(f, "r+b") as fh:
+        fh.write(marked[:16])
+    assert get_bytes(sess, url) == marked
+    assert get_bytes(sess, url, headers={"Range": "bytes=8-23"}) == marked[8:24]
+    # Cut short by hand: a miss, and the database gives the stored bytes.
+    with open(f, "r+b") as fh:
+        fh.truncate(10)
+    assert get_bytes(sess, url) == data
+
+
+def test_upload_not_kept_when_the_put_fails(node, session_for, cluster, ctl):
+    """A PUT refused after its body was read (the quota, known only at its
+    end for a chunked body) leaves no file: neither a temporary one nor
+    one named by its content."""
+    sess = session_for("alice")
+    base = fresh_dir(node, sess)
+    used = int(cluster.psql(
+        "SELECT coalesce(sum(v.size), 0) FROM resources r "
+        "JOIN revisions v ON v.id = r.current_rev "
+        "WHERE r.space_id = %s AND r.path NOT LIKE '/.trash/%%'"
+        % space_id(cluster, "s1"))[0][0])
+    ctl("space", "quota", "s1", str(used + 3 * CHUNK))
+    try:
+        data = os.urandom(4 * CHUNK)
+        r = sess.put(base + "over.bin", data=iter([data[i:i + 65536] for i in
+                                                   range(0, len(data), 65536)]))
+        assert r.status_code == 507, r.status_code
+        names = os.listdir(node.chunk_cache_dir)
+        assert content_file(cluster, data) not in names
+        assert not [n for n in names if n.startswith("t-")]
+    finally:
+        ctl("space", "quota", "s1", "none")
 
 
 def test_files_removed_are_read_from_the_database_and_cached_again(node, session_for):
@@ -105,12 +160,12 @@ def test_another_node_reads_from_the_database(node, new_server, session_for):
     assert get_bytes(sess, there) == data
 
 
-def test_emptied_at_restart(node, session_for):
+def test_emptied_at_restart(node, session_for, cluster):
     sess = session_for("alice")
     url = fresh_dir(node, sess) + "big.bin"
     data = os.urandom(2 * CHUNK)
     assert_status(put(sess, url, data), 201)
-    assert len(cache_files(node)) == 2
+    assert cache_files(node) == [content_file(cluster, data)]
     node.stop()
     # What a crash could leave: a torn copy under a chunk's name.
     torn = os.path.join(node.chunk_cache_dir, "c-" + "0" * 16 + "-" + "ab" * 32)

@@ -3,7 +3,9 @@
  * put and their ranges, keys are (space, hash), the budget evicts the
  * least recently used chunk, opening empties the directory of chunk files
  * only, a directory open to others or already in use is refused, a file
- * removed by hand is a miss, and threads may share the cache.
+ * removed by hand is a miss, and threads may share the cache; an upload
+ * written whole is kept under its content's name only when told its
+ * chunks were those written, and its file is handed out for sending.
  */
 #include "tests/unit/unit.h"
 
@@ -314,6 +316,132 @@ test_threads_share_it(void **state)
     disk_cache_close(c);
 }
 
+/* The len bytes readable from fd, compared with want. */
+static void
+assert_fd_holds(int fd, const unsigned char *want, size_t len)
+{
+    assert_true(fd >= 0);
+    static unsigned char got[4 * CHUNK + 1];
+    assert_true(len < sizeof(got));
+    assert_int_equal(pread(fd, got, sizeof(got), 0), (ssize_t)len);
+    assert_memory_equal(got, want, len);
+}
+
+static void
+test_fill_is_kept_under_the_content_name(void **state)
+{
+    (void)state;
+    struct disk_cache *c = open_cache(1 << 20);
+    static unsigned char whole[2 * CHUNK + 10];
+    fill(whole, sizeof(whole), 4);
+    unsigned char s0[32], s1[32], s2[32], content[32];
+    key(s0, 10);
+    key(s1, 11);
+    key(s2, 12);
+    key(content, 13);
+    struct disk_cache_fill *f = disk_cache_fill_begin(c);
+    assert_non_null(f);
+    disk_cache_fill_add(f, s0, whole, CHUNK);
+    disk_cache_fill_add(f, s1, whole + CHUNK, CHUNK);
+    disk_cache_fill_add(f, s2, whole + 2 * CHUNK, 10);
+    assert_int_equal(files_named("t-"), 1);
+    assert_int_equal(disk_cache_fill_chunks(f), 3);
+    assert_true(disk_cache_fill_has(f, 1, s1));
+    assert_false(disk_cache_fill_has(f, 1, s0));
+    assert_false(disk_cache_fill_has(f, 3, s2));
+    assert_int_equal(disk_cache_fd(c, 5, content, sizeof(whole)), -1);
+    disk_cache_fill_end(f, true, 5, content, sizeof(whole));
+    assert_int_equal(files_named("t-"), 0);
+    assert_int_equal(files_named("c-"), 1);
+    int fd = disk_cache_fd(c, 5, content, sizeof(whole));
+    assert_fd_holds(fd, whole, sizeof(whole));
+    close(fd);
+    /* Another length, another space: none; ranges as for a chunk. */
+    assert_int_equal(disk_cache_fd(c, 5, content, sizeof(whole) - 1), -1);
+    assert_int_equal(disk_cache_fd(c, 6, content, sizeof(whole)), -1);
+    static unsigned char out[100];
+    assert_true(disk_cache_get(c, 5, content, CHUNK - 50, 100, out));
+    assert_memory_equal(out, whole + CHUNK - 50, 100);
+    size_t n;
+    uint64_t bytes;
+    disk_cache_usage(c, &n, &bytes);
+    assert_int_equal(n, 1);
+    assert_int_equal(bytes, sizeof(whole) + 4096);
+    /* The same content written again: the copy held stays, alone. */
+    f = disk_cache_fill_begin(c);
+    disk_cache_fill_add(f, s0, whole, sizeof(whole));
+    disk_cache_fill_end(f, true, 5, content, sizeof(whole));
+    assert_int_equal(files_named("t-"), 0);
+    assert_int_equal(files_named("c-"), 1);
+    disk_cache_close(c);
+}
+
+static void
+test_fill_dropped_unless_kept_whole(void **state)
+{
+    (void)state;
+    struct disk_cache *c = open_cache(3 * CHARGED);
+    static unsigned char data[CHUNK];
+    fill(data, sizeof(data), 7);
+    unsigned char sha[32], content[32];
+    key(sha, 20);
+    key(content, 21);
+    /* Not kept (the PUT failed), or a length other than written. */
+    struct disk_cache_fill *f = disk_cache_fill_begin(c);
+    disk_cache_fill_add(f, sha, data, CHUNK);
+    disk_cache_fill_end(f, false, 1, content, CHUNK);
+    f = disk_cache_fill_begin(c);
+    disk_cache_fill_add(f, sha, data, CHUNK);
+    disk_cache_fill_end(f, true, 1, content, CHUNK + 1);
+    assert_int_equal(disk_cache_fd(c, 1, content, CHUNK), -1);
+    assert_int_equal(disk_cache_fd(c, 1, content, CHUNK + 1), -1);
+    /* Past the budget: spoilt at once, nothing written beyond it. */
+    f = disk_cache_fill_begin(c);
+    for (int i = 0; i < 4; i++)
+        disk_cache_fill_add(f, sha, data, CHUNK);
+    assert_int_equal(files_named("t-"), 0);
+    assert_int_equal(disk_cache_fill_chunks(f), 0);
+    assert_false(disk_cache_fill_has(f, 0, sha));
+    disk_cache_fill_end(f, true, 1, content, 4 * CHUNK);
+    assert_int_equal(files_named("t-"), 0);
+    assert_int_equal(files_named("c-"), 0);
+    /* No cache: no fill, and a NULL fill is ignored throughout. */
+    assert_null(disk_cache_fill_begin(NULL));
+    disk_cache_fill_add(NULL, sha, data, 1);
+    disk_cache_fill_end(NULL, true, 1, content, 1);
+    assert_int_equal(disk_cache_fd(NULL, 1, content, 1), -1);
+    disk_cache_close(c);
+}
+
+static void
+test_fd_of_a_file_cut_short_is_a_miss(void **state)
+{
+    (void)state;
+    unsigned char sha[32];
+    struct disk_cache *c = cache_with_one(4, 6, sha);
+    static unsigned char zeros[CHUNK];
+    int fd = disk_cache_fd(c, 4, sha, CHUNK);
+    assert_fd_holds(fd, zeros, CHUNK);
+    close(fd);
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, "c-", 2) == 0) {
+            char p[400];
+            snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+            assert_int_equal(truncate(p, 10), 0);
+        }
+    }
+    closedir(d);
+    assert_int_equal(disk_cache_fd(c, 4, sha, CHUNK), -1);
+    size_t n;
+    uint64_t bytes;
+    disk_cache_usage(c, &n, &bytes);
+    assert_int_equal(n, 0);
+    assert_int_equal(files_named("c-"), 0);
+    disk_cache_close(c);
+}
+
 static void
 test_no_cache_caches_nothing(void **state)
 {
@@ -341,6 +469,12 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads_share_it, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_fill_is_kept_under_the_content_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fill_dropped_unless_kept_whole,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_fd_of_a_file_cut_short_is_a_miss, setup, teardown),
         cmocka_unit_test(test_no_cache_caches_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

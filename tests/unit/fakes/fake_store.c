@@ -1341,6 +1341,18 @@ fs_chunk_local(struct dav_req *req, int64_t space_id,
     return false;
 }
 
+/* Nor does it hold files of whole contents. */
+static int
+fs_content_fd(struct dav_req *req, int64_t space_id,
+              const unsigned char sha256[32], uint64_t size)
+{
+    (void)req;
+    (void)space_id;
+    (void)sha256;
+    (void)size;
+    return -1;
+}
+
 /* ---- tree operations ----------------------------------------------------- */
 
 /* The rows that go with a resource (ON DELETE CASCADE). */
@@ -2570,6 +2582,7 @@ static const struct dav_store_ops ops = {
     .content_chunks = fs_content_chunks,
     .chunk_read = fs_chunk_read,
     .chunk_local = fs_chunk_local,
+    .content_fd = fs_content_fd,
     .remove = fs_remove,
     .copy = fs_copy,
     .move = fs_move,

@@ -132,6 +132,7 @@ test_every_op_is_set(void **state)
     assert_non_null(st->content_chunks);
     assert_non_null(st->chunk_read);
     assert_non_null(st->chunk_local);
+    assert_non_null(st->content_fd);
     assert_non_null(st->remove);
     assert_non_null(st->copy);
     assert_non_null(st->move);
@@ -170,7 +171,7 @@ test_every_op_is_set(void **state)
     /* and nothing beyond: a new operation must be added here and to the
      * fake (this is the number of members of struct dav_store_ops) */
     assert_int_equal(sizeof(struct dav_store_ops),
-                     57 * sizeof(st->ping));
+                     58 * sizeof(st->ping));
     /* every slot, whatever its name: the table is only function
      * pointers, so a member added but left NULL is caught even before
      * this list is brought up to date */
