@@ -334,6 +334,18 @@ lock_ours(const struct dav_req *req, const struct dav_lock *lk)
            (req->principal != NULL && req->principal->id == lk->principal_id);
 }
 
+/* Whether lock m covers every resource lock l covers: the same root and
+ * at least its depth, or an infinite lock on a folder above l's root. */
+static bool
+shared_covers(const struct dav_lock *m, const struct dav_lock *l)
+{
+    size_t ml = strlen(m->root);
+    if (strcmp(m->root, l->root) == 0)
+        return m->infinite || !l->infinite;
+    return m->infinite && strncmp(m->root, l->root, ml) == 0 &&
+           (ml == 0 || l->root[ml] == '/');
+}
+
 struct dav_err *
 dav_locks_check(struct dav_req *req, const struct dav_target *t, bool tree,
                 bool parent)
@@ -359,16 +371,19 @@ dav_locks_check(struct dav_req *req, const struct dav_target *t, bool tree,
                        strlen(locks[i].root) == plen &&
                        strncmp(locks[i].root, t->path, plen) == 0;
     /* RFC 4918 §6.1-6.2: an exclusive lock needs its own token; a set of
-     * shared locks is satisfied by the token of any one of them. */
-    bool shared_ok = false;
-    for (size_t i = 0; i < n; i++)
-        if (!on_parent[i] && !locks[i].exclusive && lock_ours(req, &locks[i]))
-            shared_ok = true;
+     * shared locks is satisfied by the token of any one of them: of one
+     * that covers everything the other covers, not of a lock elsewhere
+     * in the tree. */
     for (size_t i = 0; i < n; i++) {
-        if (on_parent[i] || lock_ours(req, &locks[i]) ||
-            (!locks[i].exclusive && shared_ok))
+        if (on_parent[i] || lock_ours(req, &locks[i]))
             continue;
-        return locked_err(req, t, &locks[i]);
+        bool shared_ok = false;
+        for (size_t j = 0; j < n && !locks[i].exclusive && !shared_ok; j++)
+            shared_ok = j != i && !on_parent[j] && !locks[j].exclusive &&
+                        shared_covers(&locks[j], &locks[i]) &&
+                        lock_ours(req, &locks[j]);
+        if (!shared_ok)
+            return locked_err(req, t, &locks[i]);
     }
     for (size_t i = 0; i < n; i++)
         if (on_parent[i] && !lock_ours(req, &locks[i]))

@@ -476,6 +476,42 @@ def test_shared_lock_blocks_writer_without_token(file_url, alice,
     assert_423_names_root(r, file_url)
 
 
+@pytest.mark.parametrize("method", ["DELETE", "MOVE"])
+def test_shared_lock_elsewhere_in_the_tree_does_not_satisfy_another(
+        coll, alice, session_for, method):
+    """A set of shared locks is satisfied by any one of them (§6.2): a
+    shared lock on one member does not stand for another principal's
+    shared lock on a sibling, nor a depth-0 lock for a depth-infinity one."""
+    mgr = session_for("mgr")
+    a = join(coll, "a", collection=True)
+    assert_status(mkcol(alice, a), 201)
+    b, c = join(a, "b.txt"), join(a, "c.txt")
+    assert_status(put(alice, b, b"b"), 201)
+    assert_status(put(alice, c, b"c"), 201)
+    take_lock(mgr, b, scope="shared", depth="0")
+    mine = take_lock(alice, c, scope="shared", depth="0")
+    hdrs = {"If": "<%s> (<%s>)" % (c, mine)}
+    if method == "MOVE":
+        hdrs["Destination"] = join(coll, "z", collection=True)
+    r = dav(alice, method, a, headers=hdrs)
+    assert_423_names_root(r, b)
+    assert get_bytes(alice, b) == b"b"
+    # alice's shared depth-0 lock on a/ does not cover mgr's shared
+    # depth-infinity lock there either: it covers a/ but not its members.
+    d = join(coll, "d", collection=True)
+    assert_status(mkcol(alice, d), 201)
+    assert_status(put(alice, join(d, "e.txt"), b"e"), 201)
+    take_lock(mgr, d, scope="shared", depth="infinity")
+    mine = take_lock(alice, d, scope="shared", depth="0")
+    r = dav(alice, "DELETE", d, headers=if_token(mine))
+    assert_423_names_root(r, d)
+    assert get_bytes(alice, join(d, "e.txt")) == b"e"
+    # A shared depth-infinity lock of alice's on a/ covers mgr's on b.txt.
+    mine = take_lock(alice, a, scope="shared", depth="infinity")
+    r = dav(alice, "DELETE", a, headers=if_token(mine))
+    assert r.status_code == 204, r.status_code
+
+
 # ------------------------------------------ collections and moving members
 
 def test_copy_into_depth_0_locked_collection_without_token_is_423(
