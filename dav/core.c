@@ -728,8 +728,20 @@ dav_req_begin(struct dav_req *req, bool has_body)
         err = dav_err_new(req, 415, "%s takes no body", req->method);
         goto fail;
     }
-    if ((req->mdef->flags & DAV_M_BODY_STREAM) == 0)
+    if ((req->mdef->flags & DAV_M_BODY_STREAM) == 0) {
+        /* An XML body announced larger than allowed is refused before a
+         * byte of it is read (and before "100 Continue"). */
+        const char *cl = dav_req_header(req, "Content-Length");
+        uint64_t announced;
+        if (has_body && cl != NULL &&
+            str_to_u64(str_trim(str_c(cl)), &announced) &&
+            announced > dav_max_xml_body(req)) {
+            err = dav_err_new(req, 413, "request body over %zu bytes",
+                              dav_max_xml_body(req));
+            goto fail;
+        }
         return false;
+    }
 
     /* Streaming: authenticate, check and prepare before the body.  No
      * byte of the body is read yet, so a transaction conflict is retried

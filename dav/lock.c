@@ -586,6 +586,9 @@ dav_method_lock(struct dav_req *req)
     struct dav_target *t = &req->target;
     if (t->area != DAV_AREA_SPACE)
         return dav_err_new(req, 405, "virtual collections cannot be locked");
+    struct dav_err *cond = dav_check_conditions(req, t);
+    if (cond != NULL)
+        return cond;
 
     enum dav_depth depth = DAV_DEPTH_INFINITY;
     const char *dh = dav_req_header(req, "Depth");

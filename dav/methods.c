@@ -298,14 +298,13 @@ dav_method_get(struct dav_req *req)
     struct dav_target *t = &req->target;
     if (!t->exists)
         return dav_err_new(req, 404, "no resource at %s", req->url);
-    if ((t->area != DAV_AREA_SPACE && !view_area(t)) ||
-        t->res.kind == DAV_KIND_COLLECTION)
-        return get_collection(req);
-    /* Reads of the published view are always audited (receipts). */
-    if (t->area == DAV_AREA_PUBLISHED)
-        req->audit_read = true;
-
+    bool listing = (t->area != DAV_AREA_SPACE && !view_area(t)) ||
+                   t->res.kind == DAV_KIND_COLLECTION;
     struct dav_err *err = dav_check_conditions(req, t);
+    /* A listing changes with its members, which a collection's ETag does
+     * not follow: it is always sent whole, never 304. */
+    if (err != NULL && err->status == 304 && listing)
+        err = NULL;
     if (err != NULL && err->status == 304) {
         /* RFC 9110 §15.4.5: 304 carries the validators, no body. */
         dav_respond(req, 304, NULL, "", 0);
@@ -314,6 +313,11 @@ dav_method_get(struct dav_req *req)
     }
     if (err != NULL)
         return err;
+    if (listing)
+        return get_collection(req);
+    /* Reads of the published view are always audited (receipts). */
+    if (t->area == DAV_AREA_PUBLISHED)
+        req->audit_read = true;
 
     const struct dav_resource *res = &t->res;
     uint64_t size = (uint64_t)res->size;
@@ -920,12 +924,11 @@ copy_move(struct dav_req *req, bool move)
         if (e != NULL)
             return e;
     }
-    if (move) {
-        struct dav_err *e = dav_check_conditions(req, src);
-        if (e != NULL)
-            return e->status == 304 ? dav_err_new(req, 412, "precondition")
-                                    : e;
-    }
+    /* The conditions apply to the source, the request's target (an
+     * unsafe method: 412, never 304). */
+    struct dav_err *cond = dav_check_conditions(req, src);
+    if (cond != NULL)
+        return cond;
 
     /* Resolve the destination as this principal: a space they do not
      * belong to does not exist for them. */

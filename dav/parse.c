@@ -299,13 +299,26 @@ authority_valid(const char *a, size_t n)
     return true;
 }
 
+/* The length of an authority without the scheme's default port (RFC 3986
+ * §6.2.3: "host:80" is "host" for http). */
+static size_t
+authority_len(const char *p, size_t len, bool https)
+{
+    const char *port = https ? ":443" : ":80";
+    size_t pl = strlen(port);
+    if (len > pl && memcmp(p + len - pl, port, pl) == 0)
+        return len - pl;
+    return len;
+}
+
 bool
 dav_parse_destination(struct arena *a, struct str s, const char *host,
                       const char **raw_path, bool *other_server)
 {
     s = str_trim(s);
     *other_server = false;
-    if (s.len == 0)
+    /* RFC 4918 §8.3: a Simple-ref has no fragment. */
+    if (s.len == 0 || memchr(s.p, '#', s.len) != NULL)
         return false;
     if (s.p[0] == '/') {
         /* RFC 4918 §8.3: Simple-ref = absolute-URI | ( path-absolute
@@ -315,13 +328,17 @@ dav_parse_destination(struct arena *a, struct str s, const char *host,
                                   q != NULL ? (size_t)(q - s.p) : s.len);
         return true;
     }
+    /* The scheme is case-insensitive (RFC 3986 §3.1). */
     const char *scheme_end = NULL;
-    if (str_starts_with_c(s, "http://"))
+    bool https = false;
+    if (s.len >= 7 && strncasecmp(s.p, "http://", 7) == 0) {
         scheme_end = s.p + 7;
-    else if (str_starts_with_c(s, "https://"))
+    } else if (s.len >= 8 && strncasecmp(s.p, "https://", 8) == 0) {
         scheme_end = s.p + 8;
-    else
+        https = true;
+    } else {
         return false;
+    }
     const char *end = s.p + s.len;
     const char *slash = memchr(scheme_end, '/', (size_t)(end - scheme_end));
     size_t alen = slash != NULL ? (size_t)(slash - scheme_end)
@@ -335,7 +352,8 @@ dav_parse_destination(struct arena *a, struct str s, const char *host,
     }
     if (!authority_valid(scheme_end, alen))
         return false;
-    if (host == NULL || strlen(host) != alen ||
+    alen = authority_len(scheme_end, alen, https);
+    if (host == NULL || authority_len(host, strlen(host), https) != alen ||
         strncasecmp(host, scheme_end, alen) != 0)
         *other_server = true;
     *raw_path = slash != NULL ? arena_strndup(a, slash, (size_t)(end - slash))

@@ -1099,8 +1099,12 @@ dav_method_proppatch(struct dav_req *req)
     if (t->area != DAV_AREA_SPACE)
         return dav_err_new(req, 403, "virtual collections have no "
                                      "writable properties");
+    /* RFC 9110 §13.1: a false precondition, no change. */
+    struct dav_err *err = dav_check_conditions(req, t);
+    if (err != NULL)
+        return err;
     xmlDocPtr doc;
-    struct dav_err *err = dav_xml_parse(req, &doc);
+    err = dav_xml_parse(req, &doc);
     if (err != NULL)
         return err;
     if (doc == NULL)

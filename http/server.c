@@ -74,6 +74,7 @@ struct http_server {
 struct http_ctx {
     struct dav_req *req;
     struct MHD_Connection *conn;
+    const char *target_host;  /* authority of an absolute-form target */
     bool queued;
     bool discard;  /* an error is ready; the body is being discarded */
     struct timespec start;
@@ -81,11 +82,132 @@ struct http_ctx {
     uint64_t bytes;
 };
 
+/* The fields that may come on several lines, read as one list (RFC 9110
+ * §5.3): the conditional ones. */
+static const char *const list_fields[] = { "If", "If-Match",
+                                           "If-None-Match" };
+
+/* Fields of which a second line is refused (400): each is one value, and
+ * two could be read differently by a proxy in front (RFC 9110 §5.3, RFC
+ * 9112 §3.2 for Host, §6.3 for the framing ones). */
+static const char *const single_fields[] = {
+    "Host", "Content-Length", "Transfer-Encoding", "Destination",
+    "Overwrite", "Depth", "Timeout", "Lock-Token", "Range", "If-Range",
+    "If-Modified-Since", "If-Unmodified-Since", "Authorization",
+    "Content-Type", "Expect" };
+
+struct field_join {
+    const char *name;
+    struct buf *out;
+    unsigned count;
+};
+
+static enum MHD_Result
+join_field(void *cls, enum MHD_ValueKind kind, const char *key,
+           const char *value)
+{
+    struct field_join *j = cls;
+    (void)kind;
+    if (strcasecmp(key, j->name) == 0) {
+        buf_printf(j->out, "%s%s", j->count > 0 ? ", " : "",
+                   value != NULL ? value : "");
+        j->count++;
+    }
+    return MHD_YES;
+}
+
 static const char *
 header_lookup(void *ctx, const char *name)
 {
-    struct MHD_Connection *conn = ctx;
-    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+    struct http_ctx *hc = ctx;
+    if (hc->target_host != NULL && strcasecmp(name, "Host") == 0)
+        return hc->target_host; /* RFC 9112 §3.2.2 */
+    const char *v = MHD_lookup_connection_value(hc->conn, MHD_HEADER_KIND,
+                                                name);
+    if (v == NULL || hc->req == NULL)
+        return v;
+    for (size_t i = 0; i < sizeof(list_fields) / sizeof(*list_fields); i++) {
+        if (strcasecmp(name, list_fields[i]) != 0)
+            continue;
+        struct buf b;
+        buf_init(&b, hc->req->arena, strlen(v) + 1);
+        struct field_join j = { name, &b, 0 };
+        MHD_get_connection_values(hc->conn, MHD_HEADER_KIND, join_field, &j);
+        return j.count > 1 ? buf_cstr(&b) : v;
+    }
+    return v;
+}
+
+struct field_counts {
+    unsigned single[sizeof(single_fields) / sizeof(*single_fields)];
+};
+
+static enum MHD_Result
+count_field(void *cls, enum MHD_ValueKind kind, const char *key,
+            const char *value)
+{
+    struct field_counts *c = cls;
+    (void)kind;
+    (void)value;
+    for (size_t i = 0; i < sizeof(single_fields) / sizeof(*single_fields);
+         i++)
+        if (strcasecmp(key, single_fields[i]) == 0)
+            c->single[i]++;
+    return MHD_YES;
+}
+
+/* A request whose framing or fields cannot be read one way only: the
+ * status to answer (and close), with its text in *why; 0 if none. */
+static unsigned
+framing_error(struct MHD_Connection *conn, const char **why)
+{
+    struct field_counts c = { { 0 } };
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_field, &c);
+    for (size_t i = 0; i < sizeof(single_fields) / sizeof(*single_fields);
+         i++) {
+        if (c.single[i] > 1) {
+            *why = "400 Bad Request: a header field given twice\n";
+            return 400;
+        }
+    }
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 "Content-Length");
+    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 "Transfer-Encoding");
+    /* RFC 9112 §6.3: both at once is a smuggling risk. */
+    if (cl != NULL && te != NULL) {
+        *why = "400 Bad Request: Content-Length with Transfer-Encoding\n";
+        return 400;
+    }
+    if (cl != NULL && (cl[0] == '\0' || strspn(cl, "0123456789") !=
+                                            strlen(cl))) {
+        *why = "400 Bad Request: Content-Length is not a number\n";
+        return 400;
+    }
+    if (te != NULL) {
+        struct str t = str_trim(str_c(te));
+        if (str_case_eq_c(t, "chunked"))
+            return 0;
+        /* chunked last: a coding this server does not decode (§6.1,
+         * 501); otherwise the body's end cannot be found (§6.3, 400). */
+        const char *comma = NULL;
+        for (size_t i = t.len; i > 0 && comma == NULL; i--)
+            if (t.p[i - 1] == ',')
+                comma = t.p + i - 1;
+        struct str last = comma != NULL
+            ? str_trim((struct str){ comma + 1,
+                                     t.len - (size_t)(comma + 1 - t.p) })
+            : t;
+        if (str_case_eq_c(last, "chunked") && comma != NULL) {
+            *why = "501 Not Implemented: transfer coding other than "
+                   "chunked\n";
+            return 501;
+        }
+        *why = "400 Bad Request: the body's length cannot be found "
+               "(Transfer-Encoding without chunked last)\n";
+        return 400;
+    }
+    return 0;
 }
 
 static void
@@ -358,17 +480,6 @@ request_has_body(struct MHD_Connection *conn)
     return cl != NULL && strcmp(cl, "0") != 0;
 }
 
-/* RFC 9112 §6.3: a message with both Content-Length and
- * Transfer-Encoding is a smuggling risk: refused, connection closed. */
-static bool
-ambiguous_length(struct MHD_Connection *conn)
-{
-    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                       "Content-Length") != NULL &&
-           MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                       "Transfer-Encoding") != NULL;
-}
-
 static bool
 is_dav_route(const char *url)
 {
@@ -417,8 +528,23 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
         *con_cls = hc;
         char addr[64];
         client_address(conn, addr, sizeof(addr));
-        hc->req = dav_req_create(s->dav, method, url, addr, header_lookup,
-                                 conn);
+        /* RFC 9112 §3.2.2: an absolute-form target names the host; the
+         * path is what follows its authority. */
+        const char *authority = NULL, *path = url;
+        size_t alen = 0;
+        if (strncasecmp(url, "http://", 7) == 0 ||
+            strncasecmp(url, "https://", 8) == 0) {
+            authority = strchr(url, '/') + 2;
+            path = strchr(authority, '/');
+            alen = path != NULL ? (size_t)(path - authority)
+                                : strlen(authority);
+            if (path == NULL)
+                path = "/";
+        }
+        hc->req = dav_req_create(s->dav, method, path, addr, header_lookup,
+                                 hc);
+        if (authority != NULL)
+            hc->target_host = arena_strndup(hc->req->arena, authority, alen);
         hc->req->secure = s->tls;
         /* RFC 6585 §4; the client may retry once it has closed some. */
         if (s->per_client > 0 && client_over_limit(conn)) {
@@ -435,11 +561,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                         "Large\n",
                                NULL);
         }
-        if (ambiguous_length(conn)) {
+        const char *why;
+        unsigned bad = framing_error(conn, &why);
+        if (bad != 0) {
             *upload_data_size = 0;
-            return queue_close(hc, 400, "400 Bad Request: Content-Length "
-                                        "with Transfer-Encoding\n",
-                               NULL);
+            return queue_close(hc, bad, why, NULL);
         }
         /* Routes outside the DAV namespace are answered at the last call;
          * DAV requests begin now, before libmicrohttpd sends

@@ -5,6 +5,7 @@ touch no other test."""
 import socket
 import threading
 import time
+import uuid
 
 import pytest
 import requests
@@ -216,6 +217,137 @@ def test_content_length_with_transfer_encoding_is_refused_and_closed(srv):
     assert dict(r.headers).get("connection", "").lower() == "close"
     assert dav(session(), "GET",
                srv.space_url("s1") + "smuggle.txt").status_code == 404
+
+
+def _read_all(sock):
+    out = b""
+    try:
+        while True:
+            d = sock.recv(65536)
+            if not d:
+                break
+            out += d
+    except socket.timeout:
+        out += b"<timeout>"
+    return out
+
+
+def test_two_content_lengths_are_refused_and_nothing_smuggled(srv):
+    """RFC 9112 §6.3: differing Content-Length lines would let the rest of
+    a body pass as a second request (here a GET of the file just written)."""
+    p = "/dav/spaces/s1/smuggle2.txt"
+    inner = ("GET %s HTTP/1.1\r\nHost: h\r\nAuthorization: Basic "
+             "YWxpY2U6YWxpY2UtcHc=\r\n\r\n" % p).encode()
+    head = ("PUT %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Basic "
+            "YWxpY2U6YWxpY2UtcHc=\r\nContent-Length: 3\r\nContent-Length: "
+            "%d\r\n\r\n" % (p, srv.port, 3 + len(inner))).encode()
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+    try:
+        s.sendall(head + b"abc" + inner)
+        out = _read_all(s)
+    finally:
+        s.close()
+    assert out.startswith(b"HTTP/1.1 400"), out[:200]
+    assert out.count(b"HTTP/1.1 ") == 1, out
+    assert dav(session(), "GET", srv.space_url("s1") + "smuggle2.txt"
+               ).status_code == 404
+
+
+@pytest.mark.parametrize("cl", ["3, 3", "+3", "3x", ""])
+def test_content_length_not_a_number_is_refused(srv, cl):
+    r = raw_request(srv.url, "PUT /dav/spaces/s1/cl.txt HTTP/1.1",
+                    [("Authorization", "Basic YWxpY2U6YWxpY2UtcHc="),
+                     ("Content-Length", cl)], body=b"abc")
+    assert r.status == 400, r
+
+
+@pytest.mark.parametrize("te,status", [("gzip, chunked", 501),
+                                       ("identity", 400),
+                                       ("gzip", 400),
+                                       ("chunked, gzip", 400),
+                                       ("chunked, chunked", 501)])
+def test_transfer_codings_other_than_chunked_are_answered_at_once(
+        srv, te, status):
+    """RFC 9112 §6.1/§6.3: a coding the server does not decode is 501; a
+    body whose end cannot be found (chunked not last) is 400; either at
+    once, not after the connection times out, and nothing is stored."""
+    name = "te-%s.txt" % uuid.uuid4().hex[:8]
+    t0 = time.monotonic()
+    r = raw_request(srv.url, "PUT /dav/spaces/s1/%s HTTP/1.1" % name,
+                    [("Authorization", "Basic YWxpY2U6YWxpY2UtcHc="),
+                     ("Transfer-Encoding", te)],
+                    body=b"3\r\nabc\r\n0\r\n\r\n", timeout=10)
+    assert r.status == status, r
+    assert time.monotonic() - t0 < 5
+    assert dav(session(), "GET", srv.space_url("s1") + name
+               ).status_code == 404
+    r = raw_request(srv.url, "PUT /dav/spaces/s1/%s HTTP/1.1" % name,
+                    [("Authorization", "Basic YWxpY2U6YWxpY2UtcHc="),
+                     ("Transfer-Encoding", "Chunked")],
+                    body=b"3\r\nabc\r\n0\r\n\r\n", timeout=10)
+    assert r.status == 201, r
+
+
+@pytest.mark.parametrize("field,values", [
+    ("Destination", ["/dav/spaces/s1/a.txt", "/dav/spaces/s1/b.txt"]),
+    ("Depth", ["0", "infinity"]),
+    ("Host", ["127.0.0.1", "example.org"]),
+    ("Overwrite", ["T", "F"])])
+def test_a_single_field_given_twice_is_refused(srv, field, values):
+    r = raw_request(srv.url, "COPY /dav/spaces/s1/ HTTP/1.1",
+                    [("Authorization", "Basic YWxpY2U6YWxpY2UtcHc=")] +
+                    [(field, v) for v in values])
+    assert r.status == 400, r
+
+
+def test_conditional_lines_are_read_as_one_list(srv):
+    """RFC 9110 §5.3: If-Match on two lines is one list."""
+    alice = session()
+    url = srv.space_url("s1") + "twolines.txt"
+    assert_status(put(alice, url, b"x"), 201)
+    etag = dav(alice, "GET", url).headers["ETag"]
+    path = url[url.index("/dav/"):]
+    r = raw_request(srv.url, "GET %s HTTP/1.1" % path,
+                    [("Authorization", "Basic YWxpY2U6YWxpY2UtcHc="),
+                     ("If-Match", '"other"'), ("If-Match", etag)])
+    assert r.status == 200, r
+    r = raw_request(srv.url, "GET %s HTTP/1.1" % path,
+                    [("Authorization", "Basic YWxpY2U6YWxpY2UtcHc="),
+                     ("If-None-Match", '"other"'), ("If-None-Match", etag)])
+    assert r.status == 304, r
+
+
+def test_xml_body_announced_too_large_is_refused_before_100_continue(srv):
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+    try:
+        s.sendall(b"PROPPATCH /dav/spaces/s1/ HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/xml\r\n"
+                  b"Content-Length: 1000000000\r\nExpect: 100-continue\r\n"
+                  b"\r\n")
+        out = _read_all(s)
+    finally:
+        s.close()
+    assert out.startswith(b"HTTP/1.1 413"), out[:200]
+    assert b"100 Continue" not in out
+
+
+def test_absolute_form_target_is_served(srv):
+    """RFC 9112 §3.2.2: a server MUST accept the absolute form; its
+    authority stands for Host (a Destination on it is this server)."""
+    alice = session()
+    src = srv.space_url("s1") + "abs.txt"
+    assert_status(put(alice, src, b"abs"), 201)
+    r = raw_request(srv.url, "OPTIONS http://127.0.0.1:%d/dav/spaces/s1/ "
+                    "HTTP/1.1" % srv.port)
+    assert r.status == 200, r
+    r = raw_request(srv.url, "MOVE http://files.example.org/dav/spaces/s1/"
+                    "abs.txt HTTP/1.1",
+                    [("Authorization", "Basic YWxpY2U6YWxpY2UtcHc="),
+                     ("Destination", "http://files.example.org:80/dav/"
+                                     "spaces/s1/abs2.txt")])
+    assert r.status == 201, r
+    assert dav(alice, "GET", srv.space_url("s1") + "abs2.txt").content == \
+        b"abs"
 
 
 def test_deeply_nested_xml_is_refused(srv):

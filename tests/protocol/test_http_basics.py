@@ -283,6 +283,68 @@ def test_delete_if_match_mismatch_is_412_and_keeps_file(alice, file_url):
     assert g.content == body
 
 
+@pytest.mark.parametrize("method", ["PROPPATCH", "LOCK", "COPY"])
+def test_false_if_match_stops_every_method(alice, file_url, coll, method):
+    """RFC 9110 §13.1: a false precondition means the method is not
+    performed, whatever the method."""
+    url, body = file_url
+    hdrs = {"If-Match": '"nope-0000"', "Content-Type": "application/xml"}
+    data = None
+    if method == "PROPPATCH":
+        data = ('<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:">'
+                '<D:set><D:prop><Z:n xmlns:Z="urn:z">1</Z:n></D:prop></D:set>'
+                '</D:propertyupdate>')
+    elif method == "LOCK":
+        data = ('<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope>'
+                '<D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>'
+                '</D:lockinfo>')
+    else:
+        hdrs["Destination"] = join(coll, "copied.bin")
+    r = dav(alice, method, url, data=data, headers=hdrs)
+    assert_status(r, 412)
+    r = propfind(alice, url, "0", "prop", ["lockdiscovery"])
+    assert b"activelock" not in r.content
+    assert dav(alice, "GET", join(coll, "copied.bin")).status_code == 404
+    # With the right ETag, it is.
+    hdrs["If-Match"] = _etag(alice, url)
+    assert dav(alice, method, url, data=data, headers=hdrs).status_code in \
+        (200, 201, 207)
+
+
+def test_collection_get_honours_if_match_and_lists_whole(alice, coll):
+    r = dav(alice, "GET", coll, headers={"If-Match": '"nope-0000"'})
+    assert_status(r, 412)
+    etag = dav(alice, "GET", coll).headers.get("ETag")
+    assert etag
+    # Its listing follows members the ETag does not: never 304.
+    r = dav(alice, "GET", coll, headers={"If-None-Match": etag})
+    assert_status(r, 200)
+
+
+def test_destination_scheme_and_default_port_are_normalised(alice, coll,
+                                                           server):
+    """RFC 3986 §3.1, §6.2.3: HTTP:// is http://, host:80 is host."""
+    src = join(coll, "dst-src.txt")
+    assert_status(put(alice, src, b"d"), 201)
+    host, port = host_port(src)
+    r = dav(alice, "COPY", src, headers={
+        "Destination": "HTTP://%s:%d%s" % (host, port,
+                                            raw_path_of(join(coll, "d1.txt")))})
+    assert_status(r, 201)
+    r = dav(alice, "COPY", src, headers={
+        "Host": "files.example.org",
+        "Destination": "http://files.example.org:80%s" %
+                       raw_path_of(join(coll, "d2.txt"))})
+    assert_status(r, 201)
+    assert dav(alice, "GET", join(coll, "d2.txt")).content == b"d"
+    # A fragment is no part of a Destination (RFC 4918 §8.3).
+    r = dav(alice, "COPY", src, headers={"Destination": join(coll, "d3.txt")
+                                         + "#frag"})
+    assert_status(r, 400)
+    assert dav(alice, "PROPFIND", join(coll, "d3.txt%23frag"),
+               headers={"Depth": "0"}).status_code == 404
+
+
 def test_put_if_none_match_star_on_existing_is_412(alice, file_url):
     url, body = file_url
     r = put(alice, url, b"must not replace", headers={"If-None-Match": "*"})

@@ -244,6 +244,15 @@ test_parse_destination(void **state)
         { "http://example.com", "example.com", "/", false },
         /* the path is passed on raw: decoding is dav_path_parse's job */
         { "http://example.com/a%20b", "example.com", "/a%20b", false },
+        /* the scheme in any case, a default port written or not
+         * (RFC 3986 §3.1, §6.2.3) */
+        { "HTTP://example.com/x", "example.com", "/x", false },
+        { "Https://example.com/x", "example.com", "/x", false },
+        { "http://example.com:80/x", "example.com", "/x", false },
+        { "http://example.com/x", "example.com:80", "/x", false },
+        { "https://example.com:443/x", "example.com", "/x", false },
+        { "https://example.com:80/x", "example.com", "/x", true },
+        { "http://example.com:443/x", "example.com", "/x", true },
         /* other host, or same name and another port */
         { "http://other.org/x", "example.com", "/x", true },
         { "http://example.com:8081/x", "example.com:8080", "/x", true },
@@ -288,6 +297,8 @@ test_parse_destination(void **state)
         "http://example.com:80a/x", /* bad port */
         "http://[::1/x",            /* unclosed IP-literal */
         "http://example.com?x",     /* no path, query glued to the host */
+        "http://example.com/x#y",   /* a fragment (RFC 4918 §8.3) */
+        "/dav/spaces/s/b#y",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         const char *raw = NULL;
