@@ -573,6 +573,12 @@ struct dav_err *
 dav_method_put_body(struct dav_req *req, const char *data, size_t len)
 {
     struct put_state *ps = req->mstate;
+    /* A body of unannounced length (chunked) is stopped as soon as it
+     * passes the room the quota left when it began, not stored whole
+     * first. */
+    if (ps->quota_room >= 0 && ps->total + len > (uint64_t)ps->quota_room)
+        return dav_err_cond(req, 507, DAV_NS, "quota-not-exceeded",
+                            "space quota exceeded");
     if (ps->hooked) {
         if (ps->keep.len + len > ps->keep_max)
             return req->srv->reg->put_hook->too_large(req);

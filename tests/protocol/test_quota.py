@@ -251,6 +251,27 @@ def test_put_chunked_over_quota_leaves_no_chunk_rows(coll, alice, set_quota,
     assert [chunk_rows(cluster, p) for p in pieces] == [0] * len(pieces)
 
 
+def test_put_chunked_over_quota_is_stopped_before_its_end(coll, alice,
+                                                          set_quota, cluster):
+    """A chunked body is refused once it passes the room left, not written
+    whole to the database first: 32 MiB sent into 1 MB of room writes far
+    less than 32 MiB of WAL."""
+    used = used_bytes(alice, coll)
+    set_quota(str(used + 1_000_000))
+
+    def body():
+        for i in range(512):
+            yield os.urandom(64) + bytes(65472)
+
+    lsn = cluster.psql("select pg_current_wal_lsn()")[0][0]
+    r = put(alice, join(coll, "huge-chunked.bin"), body())
+    assert_507_quota(r)
+    wal = int(cluster.psql("select pg_wal_lsn_diff(pg_current_wal_lsn(), "
+                           "'%s')" % lsn)[0][0])
+    assert wal < 8 * 2 ** 20, wal
+    assert used_bytes(alice, coll) == used
+
+
 def test_put_overwrite_over_quota_is_507_and_keeps_old_content(
         coll, alice, set_quota, cluster):
     url = join(coll, "a.bin")
