@@ -26,6 +26,12 @@ struct dav_if_state;
 #define DAV_NS "DAV:"
 #define PARVIS_NS "http://parvis.org/ns"
 
+/* Longest name of a resource (bytes of UTF-8, as common file systems
+ * allow) and longest path below /dav/ (what the database's path index
+ * takes, with room to spare); longer ones are refused with 400. */
+#define DAV_NAME_MAX 255
+#define DAV_PATH_MAX 2048
+
 /* ---- privileges (RFC 3744 §3), as a bitmask ------------------------------ */
 
 #define DAV_PRIV_READ            (1u << 0)

@@ -75,6 +75,8 @@ decode_segment(struct arena *a, const char *s, size_t n, char **out,
         return false;
     if ((k == 1 && d[0] == '.') || (k == 2 && d[0] == '.' && d[1] == '.'))
         return false;
+    if (k > DAV_NAME_MAX)
+        return false;
     *out = d;
     *outlen = k;
     return true;
@@ -96,6 +98,7 @@ dav_path_parse(struct arena *a, const char *raw, struct dav_target *t,
     size_t lens[512];
     size_t nseg = 0;
     const char *p = raw + 1;
+    size_t total = 0;
     while (*p != '\0') {
         const char *e = strchr(p, '/');
         size_t n = e != NULL ? (size_t)(e - p) : strlen(p);
@@ -103,6 +106,9 @@ dav_path_parse(struct arena *a, const char *raw, struct dav_target *t,
             char *d;
             size_t dl;
             if (nseg == 512 || !decode_segment(a, p, n, &d, &dl))
+                return false;
+            total += dl + 1;
+            if (total > DAV_PATH_MAX)
                 return false;
             segs[nseg] = d;
             lens[nseg] = dl;

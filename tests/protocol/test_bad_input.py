@@ -256,6 +256,11 @@ BAD_SEGMENTS = {
     "overlong-utf8": "a%c0%afb",
     "truncated-utf8": "a%e2%82",
     "bad-percent": "a%zzb",
+    # DAV_NAME_MAX: 255 bytes of UTF-8 ("é" is two)
+    "name-too-long": "n" * 256,
+    "name-too-long-encoded": "%C3%A9" * 128,
+    # DAV_PATH_MAX: 2,048 bytes in all
+    "path-too-long": "/".join(["d" * 200] * 11),
 }
 
 
@@ -290,6 +295,16 @@ def test_bad_path_put_is_400_and_creates_nothing(kind, cluster, server, seed,
     assert r.status == 400, (path, r)
     assert cluster.psql("select count(*) from resources")[0][0] == before
     still_serving()
+
+
+def test_longest_name_is_accepted(alice, coll):
+    """255 bytes is the limit, not less; a longer Destination is 400."""
+    name = "é" * 127 + "n"
+    url = coll + name
+    assert_status(put(alice, url, b"long"), 201)
+    assert dav(alice, "GET", url).content == b"long"
+    r = dav(alice, "COPY", url, headers={"Destination": url + "x"})
+    assert_status(r, 400)
 
 
 def test_dotdot_cannot_escape_into_other_space(cluster, server, seed,
