@@ -619,6 +619,18 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
     return queue_dav_response(hc);
 }
 
+/* A field of the request as the access log shows it: controls and
+ * spaces written %XX (no line may be forged or a terminal driven), at most
+ * max bytes of it. */
+static const char *
+log_field(struct arena *a, const char *s, size_t max)
+{
+    size_t len = strlen(s);
+    if (len > max)
+        s = arena_printf(a, "%.*s...", (int)max, s);
+    return str_log_safe(a, s, true);
+}
+
 static void
 access_log_write(struct http_server *s, struct http_ctx *hc,
                  enum MHD_RequestTerminationCode toe)
@@ -632,10 +644,12 @@ access_log_write(struct http_server *s, struct http_ctx *hc,
     char ts[21];
     rfc3339_format(time(NULL), ts);
     struct dav_req *req = hc->req;
+    const char *method = log_field(req->arena, req->method, 32);
+    const char *url = log_field(req->arena, req->url, 1024);
     pthread_mutex_lock(&s->log_lock);
     fprintf(s->access_log, "%s %s %s %s %s %d %llu %.1f %s%s\n", ts,
             req->client_addr, req->log_user != NULL ? req->log_user : "-",
-            req->method, req->url, hc->status, (unsigned long long)hc->bytes,
+            method, url, hc->status, (unsigned long long)hc->bytes,
             ms, req->id,
             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
     fflush(s->access_log);

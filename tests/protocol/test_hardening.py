@@ -350,6 +350,27 @@ def test_absolute_form_target_is_served(srv):
         b"abs"
 
 
+def test_access_log_lines_cannot_be_forged_or_drive_a_terminal(srv):
+    """The method and target come from anyone: written %XX where they
+    hold controls or spaces, and cut at 1,024 bytes."""
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+    try:
+        s.sendall(b"G\x1bET /dav/spaces/s1/\x1b[2J\x7fx" + b"y" * 5000 +
+                  b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        _read_all(s)
+    finally:
+        s.close()
+    deadline = time.monotonic() + 5
+    while b"%1B" not in srv.access_log_text().encode() and \
+            time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = srv.access_log_text()
+    assert "\x1b" not in log and "\x7f" not in log
+    line = [x for x in log.splitlines() if "%1B" in x][-1]
+    assert "G%1BET" in line and "%1B[2J%7Fx" in line
+    assert len(line) < 1300, len(line)
+
+
 def test_deeply_nested_xml_is_refused(srv):
     body = b"<?xml version='1.0'?><D:propfind xmlns:D='DAV:'><D:prop>" + \
         b"<a>" * 5000 + b"</a>" * 5000 + b"</D:prop></D:propfind>"
