@@ -865,9 +865,13 @@ audit_wanted(struct dav_req *req, int status)
 {
     if (req->mdef == NULL)
         return false;
+    /* A request refused before anyone was authenticated did nothing and
+     * names no one (and clients send one without credentials before each
+     * authenticated request): not audited, so that anyone cannot grow the
+     * trail.  A failed login is. */
+    if (status == 401 || req->principal == NULL)
+        return status == 401 && dav_req_header(req, "Authorization") != NULL;
     if ((req->mdef->flags & DAV_M_WRITE) != 0)
-        return true;
-    if (status == 401 && dav_req_header(req, "Authorization") != NULL)
         return true;
     bool get = strcmp(req->method, "GET") == 0;
     if (get && (status == 200 || status == 206) && req->principal != NULL &&
@@ -882,7 +886,11 @@ audit_wanted(struct dav_req *req, int status)
 static const char *
 audit_text(struct dav_req *req, const char *v)
 {
-    return v != NULL ? str_log_safe(req->arena, v, true) : NULL;
+    if (v == NULL)
+        return NULL;
+    if (strlen(v) > 512)
+        v = arena_printf(req->arena, "%.512s...", v);
+    return str_log_safe(req->arena, v, true);
 }
 
 static enum dav_store_rc
