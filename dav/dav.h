@@ -32,6 +32,11 @@ struct dav_if_state;
 #define DAV_NAME_MAX 255
 #define DAV_PATH_MAX 2048
 
+/* Largest DAV:owner of a lock (its XML), and most locks one resource may
+ * be covered by (all shared, then) before a new LOCK of it is refused. */
+#define DAV_LOCK_OWNER_MAX 4096
+#define DAV_LOCKS_MAX_SHARED 64
+
 /* ---- privileges (RFC 3744 §3), as a bitmask ------------------------------ */
 
 #define DAV_PRIV_READ            (1u << 0)

@@ -635,6 +635,10 @@ dav_method_lock(struct dav_req *req)
     }
     if (!have_scope || !have_type)
         return dav_err_new(req, 400, "lockinfo needs lockscope and locktype");
+    /* Every lock discovery and listing of the tree repeats it. */
+    if (lk.owner_xml != NULL && strlen(lk.owner_xml) > DAV_LOCK_OWNER_MAX)
+        return dav_err_new(req, 400, "DAV:owner over %d bytes",
+                           DAV_LOCK_OWNER_MAX);
     if (lk.owner_xml == NULL && req->principal != NULL) {
         /* Show who holds the lock even when the client names nobody. */
         struct buf ob;
@@ -658,6 +662,9 @@ dav_method_lock(struct dav_req *req)
                                           &others, &nothers);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "locks");
+    if (nothers >= DAV_LOCKS_MAX_SHARED)
+        return dav_err_new(req, 403, "%d shared locks cover this resource "
+                                     "already", DAV_LOCKS_MAX_SHARED);
     for (size_t i = 0; i < nothers; i++) {
         if (others[i].exclusive || lk.exclusive) {
             struct dav_err *e = dav_err_cond(req, 423, DAV_NS,

@@ -512,6 +512,23 @@ def test_shared_lock_elsewhere_in_the_tree_does_not_satisfy_another(
     assert r.status_code == 204, r.status_code
 
 
+def test_lock_owner_and_shared_lock_count_are_bounded(file_url, alice,
+                                                     session_for):
+    """Each lock discovery and listing repeats every lock's owner: a 1 MB
+    owner, or thousands of shared locks, would make every PROPFIND of the
+    tree that large."""
+    r = lock(alice, file_url, scope="shared", owner="v" * 5000)
+    assert_status(r, 400)
+    assert lock(alice, file_url, scope="shared",
+                owner="v" * 4000).status_code == 200
+    for _ in range(63):
+        assert lock(alice, file_url, scope="shared").status_code == 200
+    r = lock(session_for("mgr"), file_url, scope="shared")
+    assert_status(r, 403)
+    r = propfind(alice, file_url, "0", "prop", ["lockdiscovery"])
+    assert r.content.count(b"activelock>") // 2 == 64
+
+
 # ------------------------------------------ collections and moving members
 
 def test_copy_into_depth_0_locked_collection_without_token_is_423(
