@@ -35,6 +35,12 @@ struct dav_if_state;
 /* Largest DAV:owner of a lock (its XML), and most locks one resource may
  * be covered by (all shared, then) before a new LOCK of it is refused. */
 #define DAV_LOCK_OWNER_MAX 4096
+/* Dead properties of one resource: each at most DAV_PROP_VALUE_MAX bytes
+ * (its XML), at most DAV_PROPS_MAX of them and DAV_PROPS_BYTES_MAX bytes
+ * in all; a PROPPATCH beyond is refused whole with 507. */
+#define DAV_PROP_VALUE_MAX (64 * 1024)
+#define DAV_PROPS_MAX 1000
+#define DAV_PROPS_BYTES_MAX (256 * 1024)
 #define DAV_LOCKS_MAX_SHARED 64
 
 /* ---- privileges (RFC 3744 §3), as a bitmask ------------------------------ */

@@ -957,6 +957,27 @@ struct pp_op {
     int status;
 };
 
+/* Dead properties are bounded per resource: every listing with allprop
+ * carries them all, 500 members a page. */
+static struct dav_err *
+props_within_bounds(struct dav_req *req, const struct dav_target *t)
+{
+    struct dav_dead_prop *props;
+    size_t n;
+    enum dav_store_rc rc = req->srv->store->props_get(
+        req, t->space.id, &t->res.id, 1, &props, &n);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "properties");
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += strlen(props[i].xml);
+    if (n > DAV_PROPS_MAX || bytes > DAV_PROPS_BYTES_MAX)
+        return dav_err_new(req, 507, "over %d properties or %d bytes of "
+                                     "them on one resource",
+                           DAV_PROPS_MAX, DAV_PROPS_BYTES_MAX);
+    return NULL;
+}
+
 struct dav_err *
 dav_props_apply(struct dav_req *req, struct dav_target *t,
                 const struct dav_xml_elem *update, bool respond,
@@ -1018,6 +1039,7 @@ dav_props_apply(struct dav_req *req, struct dav_target *t,
             *failed = true;
         }
     }
+    bool grew = false;
     if (!*failed) {
         for (size_t i = 0; i < nops; i++) {
             enum dav_store_rc rc;
@@ -1025,6 +1047,10 @@ dav_props_apply(struct dav_req *req, struct dav_target *t,
                 const char *xml = dav_xml_dump_elem(req->arena, ops[i].node);
                 if (xml == NULL)
                     return dav_err_new(req, 400, "unserializable property");
+                if (strlen(xml) > DAV_PROP_VALUE_MAX)
+                    return dav_err_new(req, 507, "a property over %d bytes",
+                                       DAV_PROP_VALUE_MAX);
+                grew = true;
                 const struct dav_prop_def *d = dav_registry_prop(
                     req->srv->reg, ops[i].ns, ops[i].name);
                 rc = d != NULL && (d->flags & DAV_P_SETTER) != 0
@@ -1054,6 +1080,11 @@ dav_props_apply(struct dav_req *req, struct dav_target *t,
         for (size_t i = 0; i < nops; i++)
             if (ops[i].status == 200)
                 ops[i].status = 424;
+    }
+    if (grew) {
+        struct dav_err *e = props_within_bounds(req, t);
+        if (e != NULL)
+            return e;
     }
     if (!respond)
         return NULL;

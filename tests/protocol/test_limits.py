@@ -495,3 +495,41 @@ def test_max_attendees(new_server, seed):
 
     still_serving(srv)
     assert listed(alice, cal) == ["at-limit.ics"]
+
+
+# ------------------------------------------------------------ fixed bounds
+
+def test_dead_properties_are_bounded_per_resource(server, seed):
+    """DAV_PROP_VALUE_MAX, DAV_PROPS_MAX, DAV_PROPS_BYTES_MAX: a PROPPATCH
+    beyond them is refused whole (507) and what was stored stays."""
+    alice = session()
+    url = server.space_url("s1") + unique("props") + ".txt"
+    assert_status(put(alice, url, b"x"), 201)
+
+    def patch(props):
+        body = ('<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" '
+                'xmlns:Z="urn:z"><D:set><D:prop>%s</D:prop></D:set>'
+                '</D:propertyupdate>' % "".join(
+                    "<Z:%s>%s</Z:%s>" % (n, v, n) for n, v in props))
+        return dav(alice, "PROPPATCH", url, data=body,
+                   headers={"Content-Type": "application/xml"})
+
+    assert_status(patch([("big", "v" * 65000)]), 207)
+    assert_status(patch([("big2", "v" * 66000)]), 507)
+    # 256 KiB in all: three more of 64,000 pass, the fifth does not.
+    for i in range(3):
+        assert_status(patch([("p%d" % i, "v" * 64000)]), 207)
+    assert_status(patch([("p3", "v" * 64000)]), 507)
+    # Replacing one is no growth.
+    assert_status(patch([("p0", "w" * 64000)]), 207)
+    # At most 1,000 properties.
+    other = server.space_url("s1") + unique("props") + ".txt"
+    assert_status(put(alice, other, b"x"), 201)
+    url = other
+    for k in range(4):
+        assert_status(patch([("n%d" % i, "1")
+                             for i in range(250 * k, 250 * k + 250)]), 207)
+    assert_status(patch([("n1000", "1")]), 507)
+    r = propfind(alice, url, "0", "allprop")
+    assert b"n999" in r.content and b"n1000" not in r.content
+    still_serving(server)
