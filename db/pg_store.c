@@ -872,7 +872,9 @@ lease_release(void *obj)
     l->c->reopen = false;
     pthread_mutex_lock(&p->lock);
     p->busy[l->idx] = false;
-    pthread_cond_signal(&p->cond);
+    /* Every waiter looks: an upload may not take the last connection
+     * that another request could. */
+    pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->lock);
     l->c = NULL;
 }
@@ -890,15 +892,23 @@ lease_get(struct dav_req *req, struct lease **out)
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += POOL_WAIT_SECONDS;
+    /* An upload holds its connection while the client sends the body, as
+     * slowly as it likes: uploads never take the last free connection,
+     * which stays for every other request. */
+    bool upload = req->mdef != NULL &&
+                  (req->mdef->flags & DAV_M_BODY_STREAM) != 0 && p->size > 1;
     pthread_mutex_lock(&p->lock);
     unsigned idx = p->size;
     for (;;) {
+        unsigned nfree = 0;
         for (unsigned i = 0; i < p->size; i++) {
             if (!p->busy[i]) {
-                idx = i;
-                break;
+                if (nfree++ == 0)
+                    idx = i;
             }
         }
+        if (nfree < (upload ? 2u : 1u))
+            idx = p->size;
         if (idx < p->size)
             break;
         if (pthread_cond_timedwait(&p->cond, &p->lock, &until) == ETIMEDOUT)

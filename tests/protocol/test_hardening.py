@@ -371,6 +371,35 @@ def test_access_log_lines_cannot_be_forged_or_drive_a_terminal(srv):
     assert len(line) < 1300, len(line)
 
 
+def test_slow_uploads_leave_a_connection_for_others(new_server, seed):
+    """An upload holds a database connection while its body trickles in;
+    uploads never take the last one, so with every other connection held
+    by slow bodies a reader is still answered at once."""
+    srv = new_server({"db_pool_size": 3})
+    socks = []
+    try:
+        for i in range(3):
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+            s.sendall(("PUT /dav/spaces/s1/slow-%d.bin HTTP/1.1\r\nHost: x\r\n"
+                       "Authorization: Basic YWxpY2U6YWxpY2UtcHc=\r\n"
+                       "Content-Length: 1000000\r\n\r\nabc" % i).encode())
+            socks.append(s)
+        time.sleep(1)
+        bob = requests.Session()
+        bob.auth = ("bob", "bob-pw")
+        t0 = time.monotonic()
+        r = propfind(bob, srv.space_url("s1"), "0")
+        assert r.status_code == 207, r.status_code
+        assert time.monotonic() - t0 < 5
+        # The third upload waits for a connection; once one of the first
+        # two ends, it gets one.
+        socks[0].sendall(b"x" * (1000000 - 3))
+        assert _read_all(socks[0]).startswith(b"HTTP/1.1 201")
+    finally:
+        for s in socks:
+            s.close()
+
+
 def test_deeply_nested_xml_is_refused(srv):
     body = b"<?xml version='1.0'?><D:propfind xmlns:D='DAV:'><D:prop>" + \
         b"<a>" * 5000 + b"</a>" * 5000 + b"</D:prop></D:propfind>"
