@@ -366,9 +366,11 @@ struct dav_store_ops {
      * check its quota one at a time: a quota_get after it counts what
      * every other writer of the space committed. */
     enum dav_store_rc (*quota_lock)(struct dav_req *req, int64_t space_id);
-    /* Bytes of the current content of the tree at path. */
+    /* Bytes of the current content of the tree at path, and the number
+     * of its resources (itself included). */
     enum dav_store_rc (*tree_size)(struct dav_req *req, int64_t space_id,
-                                   const char *path, int64_t *bytes);
+                                   const char *path, int64_t *bytes,
+                                   int64_t *members);
     /* Set the modification time shown for a resource (X-OC-Mtime,
      * Win32LastModifiedTime). */
     enum dav_store_rc (*mtime_set)(struct dav_req *req,

@@ -1005,17 +1005,27 @@ copy_move(struct dav_req *req, bool move)
             return dav_err_from_store(req, rc, "overwrite");
     }
     enum dav_store_rc rc;
-    /* RFC 4331 §6: a copy, or a move into another space, must fit in the
-     * destination space's quota. */
-    if (dst.space.quota >= 0 && (!move || dst.space.id != src->space.id)) {
-        int64_t used, limit, disk_free, size;
-        rc = st->quota_lock(req, dst.space.id);
+    /* What a copy (or a move into another space) makes: at most as many
+     * resources as a listing may show (empty files escape a quota of
+     * bytes, and each copy could double a tree), and, RFC 4331 §6, what
+     * fits in the destination space's quota. */
+    if (!move || dst.space.id != src->space.id) {
+        int64_t used = 0, limit = -1, disk_free, size, members;
+        rc = DAV_STORE_OK;
+        if (dst.space.quota >= 0) {
+            rc = st->quota_lock(req, dst.space.id);
+            if (rc == DAV_STORE_OK)
+                rc = st->quota_get(req, dst.space.id, &used, &limit,
+                                   &disk_free);
+        }
         if (rc == DAV_STORE_OK)
-            rc = st->quota_get(req, dst.space.id, &used, &limit, &disk_free);
-        if (rc == DAV_STORE_OK)
-            rc = st->tree_size(req, src->space.id, src->path, &size);
+            rc = st->tree_size(req, src->space.id, src->path, &size,
+                               &members);
         if (rc != DAV_STORE_OK)
             return dav_err_from_store(req, rc, "quota");
+        if (members > (int64_t)dav_max_members(req))
+            return dav_err_new(req, 507, "a copy of over %u resources",
+                               dav_max_members(req));
         if (limit >= 0 && used + size > limit)
             return dav_err_cond(req, 507, DAV_NS, "quota-not-exceeded",
                                 "space quota exceeded");

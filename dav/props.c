@@ -696,9 +696,10 @@ virtual_children(struct dav_req *req, struct pf_member **out, size_t *n)
 }
 
 /* RFC 4918 defines no paging; RFC 3744 §9.4 and RFC 4791 §7.8 name this
- * precondition for an answer with too many members. */
-static unsigned
-max_members(const struct dav_req *req)
+ * precondition for an answer with too many members.  The same bound holds
+ * for the resources one COPY makes. */
+unsigned
+dav_max_members(const struct dav_req *req)
 {
     return req->srv->max_propfind_members > 0
                ? req->srv->max_propfind_members
@@ -710,7 +711,7 @@ too_many_members(struct dav_req *req, size_t n)
 {
     return dav_err_cond(req, 403, DAV_NS, "number-of-matches-within-limits",
                         "%zu members, over max_propfind_members (%u)", n,
-                        max_members(req));
+                        dav_max_members(req));
 }
 
 /* ---- Depth 1 listing of a collection of a space ------------------------ */
@@ -788,7 +789,7 @@ propfind_listing(struct dav_req *req, const struct pf_request *pf,
                                               &count);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "children");
-    if (count > (int64_t)max_members(req))
+    if (count > (int64_t)dav_max_members(req))
         return too_many_members(req, (size_t)count);
 
     bool dead = needs_dead(req, pf);
@@ -873,7 +874,7 @@ dav_method_propfind(struct dav_req *req)
             return err;
     }
 
-    if (nkids > max_members(req))
+    if (nkids > dav_max_members(req))
         return too_many_members(req, nkids);
 
     /* Dead properties of every member: one store call per space (there is

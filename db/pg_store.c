@@ -586,7 +586,7 @@ static const struct pg_stmt stmts[] = {
     { "quota_lock",
       "SELECT 1 FROM spaces WHERE id = $1 FOR NO KEY UPDATE" },
     { "tree_size",
-      "SELECT coalesce(sum(r.cur_size), 0) FROM resources r "
+      "SELECT coalesce(sum(r.cur_size), 0), count(*) FROM resources r "
       "WHERE r.space_id = $1 AND "
       "(r.path = $2 OR (r.path >= $2 || '/' AND r.path < $2 || '0'))" },
     { "mtime_set",
@@ -2242,9 +2242,16 @@ pg_quota_lock(struct dav_req *req, int64_t space_id)
 
 static enum dav_store_rc
 pg_tree_size(struct dav_req *req, int64_t space_id, const char *path,
-             int64_t *bytes)
+             int64_t *bytes, int64_t *members)
 {
-    return space_path_i64(req, "tree_size", space_id, path, bytes);
+    enum dav_store_rc rc;
+    const char *v[2] = { pg_i64(req, space_id), path };
+    PGresult *r = pg_run(req, "tree_size", 2, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    *bytes = pg_col_i64(r, 0, 0);
+    *members = pg_col_i64(r, 0, 1);
+    return DAV_STORE_OK;
 }
 
 static enum dav_store_rc

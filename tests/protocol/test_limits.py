@@ -361,9 +361,23 @@ def test_max_propfind_members(new_server, seed, cluster):
     # The folder itself and each member stay reachable.
     assert_status(propfind(alice, coll, "0"), 207)
     assert dav(alice, "GET", coll + "f100.txt").content == b"x"
+    # A COPY makes no more resources than a listing may show: the folder
+    # and its 101 members are 102 (each copy could double a tree of empty
+    # files, which a quota of bytes does not count).
+    r = dav(alice, "COPY", coll, headers={"Destination": coll[:-1] + "-copy/",
+                                          "Depth": "infinity"})
+    assert_status(r, 507)
+    assert dav(alice, "PROPFIND", coll[:-1] + "-copy/",
+               headers={"Depth": "0"}).status_code == 404
+    assert_status(dav(alice, "DELETE", coll + "f100.txt"), 204)
+    assert_status(dav(alice, "DELETE", coll + "f099.txt"), 204)
+    r = dav(alice, "COPY", coll, headers={"Destination": coll[:-1] + "-copy/",
+                                          "Depth": "infinity"})
+    assert_status(r, 201)
+    assert len(listed(alice, coll[:-1] + "-copy/")) == 99
 
     still_serving(srv)
-    assert count_resources_under(cluster, db_path(coll)) == 102
+    assert count_resources_under(cluster, db_path(coll)) == 100
 
 
 # ---------------------------------------------------------------- CalDAV

@@ -1791,15 +1791,18 @@ fs_quota_lock(struct dav_req *req, int64_t space_id)
 
 static enum dav_store_rc
 fs_tree_size(struct dav_req *req, int64_t space_id, const char *path,
-             int64_t *bytes)
+             int64_t *bytes, int64_t *members)
 {
     (void)req;
     FAIL_POINT();
     *bytes = 0;
+    *members = 0;
     for (size_t i = 0; i < cur.res.n; i++) {
         const struct fs_res *r = &cur.res.v[i];
-        if (r->space_id == space_id && r->rev_id != 0 &&
-            in_subtree(r->path, path))
+        if (r->space_id != space_id || !in_subtree(r->path, path))
+            continue;
+        (*members)++;
+        if (r->rev_id != 0)
             *bytes += r->size;
     }
     return DAV_STORE_OK;

@@ -663,13 +663,15 @@ test_approval_published_and_trash(void **state)
     assert_int_equal(st->tree_has_approved(req, sid, "/.trash/1", &yes),
                      DAV_STORE_OK);
     assert_true(yes);
-    int64_t used, limit, disk, size;
+    int64_t used, limit, disk, size, members;
     assert_int_equal(st->quota_get(req, sid, &used, &limit, &disk),
                      DAV_STORE_OK);
     assert_int_equal(used, 0);
-    assert_int_equal(st->tree_size(req, sid, "/.trash", &size),
+    assert_int_equal(st->tree_size(req, sid, "/.trash", &size, &members),
                      DAV_STORE_OK);
     assert_int_equal(size, 9 + 2);
+    /* the trash, its two entries and a file in each */
+    assert_int_equal(members, 5);
     /* moved out, an entry forgets the trash */
     assert_int_equal(st->move(req, sid, "/.trash/1", sid, "/back"),
                      DAV_STORE_OK);
