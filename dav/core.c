@@ -238,7 +238,9 @@ dav_status_line(int status)
     case 200: return "HTTP/1.1 200 OK";
     case 201: return "HTTP/1.1 201 Created";
     case 204: return "HTTP/1.1 204 No Content";
+    case 206: return "HTTP/1.1 206 Partial Content";
     case 207: return "HTTP/1.1 207 Multi-Status";
+    case 304: return "HTTP/1.1 304 Not Modified";
     case 400: return "HTTP/1.1 400 Bad Request";
     case 401: return "HTTP/1.1 401 Unauthorized";
     case 403: return "HTTP/1.1 403 Forbidden";
@@ -248,9 +250,12 @@ dav_status_line(int status)
     case 412: return "HTTP/1.1 412 Precondition Failed";
     case 413: return "HTTP/1.1 413 Content Too Large";
     case 415: return "HTTP/1.1 415 Unsupported Media Type";
+    case 416: return "HTTP/1.1 416 Range Not Satisfiable";
     case 423: return "HTTP/1.1 423 Locked";
     case 424: return "HTTP/1.1 424 Failed Dependency";
+    case 429: return "HTTP/1.1 429 Too Many Requests";
     case 500: return "HTTP/1.1 500 Internal Server Error";
+    case 501: return "HTTP/1.1 501 Not Implemented";
     case 502: return "HTTP/1.1 502 Bad Gateway";
     case 503: return "HTTP/1.1 503 Service Unavailable";
     case 507: return "HTTP/1.1 507 Insufficient Storage";

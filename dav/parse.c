@@ -326,6 +326,8 @@ dav_parse_destination(struct arena *a, struct str s, const char *host,
     /* RFC 4918 §8.3: a Simple-ref has no fragment. */
     if (s.len == 0 || memchr(s.p, '#', s.len) != NULL)
         return false;
+    if (s.p[0] == '/' && s.len > 1 && s.p[1] == '/')
+        return false; /* a network-path reference names no server of ours */
     if (s.p[0] == '/') {
         /* RFC 4918 §8.3: Simple-ref = absolute-URI | ( path-absolute
          * [ "?" query ] ); the query is not part of the path. */

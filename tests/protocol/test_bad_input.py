@@ -178,6 +178,8 @@ def test_entity_expansion_bomb_is_400_quickly(alice, sentinel, still_serving):
 def test_unknown_method_is_501(alice, sentinel, still_serving):
     r = dav(alice, "FROBNICATE", sentinel)
     assert_status(r, 501)
+    # The text names the status sent, not another.
+    assert "501 Not Implemented" in r.text, r.text
     still_serving()
 
 
@@ -224,6 +226,7 @@ def test_missing_destination_is_400(method, alice, sentinel, still_serving):
 BAD_DESTINATIONS = {
     "not-a-uri": "::::not a uri::::",
     "bad-ipv6": "http://[::1/dav/spaces/s1/x.txt",
+    "network-path": "//127.0.0.1/dav/spaces/s1/x.txt",
     "empty": "",
     "dotdot": None,  # filled in from the collection URL
 }

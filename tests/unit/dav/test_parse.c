@@ -299,6 +299,7 @@ test_parse_destination(void **state)
         "http://example.com?x",     /* no path, query glued to the host */
         "http://example.com/x#y",   /* a fragment (RFC 4918 §8.3) */
         "/dav/spaces/s/b#y",
+        "//example.com/dav/spaces/s/b", /* a network-path reference */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         const char *raw = NULL;
