@@ -22,6 +22,7 @@
 #include "http/http.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -33,6 +34,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "conf/conf.h"
 
@@ -49,10 +51,19 @@ struct client_count {
     unsigned n;
 };
 
-/* The socket context of a connection (MHD_OPTION_NOTIFY_CONNECTION). */
+/* The socket context of a connection (MHD_OPTION_NOTIFY_CONNECTION).
+ * Listed (under clients_lock) so that the head reaper can find the ones
+ * whose request head takes too long. */
 struct conn_state {
     struct client_count *client;
     bool over;                 /* opened past max_connections_per_client */
+    int fd;                    /* our own descriptor of the socket: the
+                                  reaper shuts it down, never a descriptor
+                                  libmicrohttpd may have closed and reused */
+    bool in_request;           /* a request head has arrived whole */
+    bool cut;                  /* shut down by the reaper */
+    struct timespec waiting;   /* since when a request head is awaited */
+    struct conn_state *prev, *next;
 };
 
 struct http_server {
@@ -67,6 +78,17 @@ struct http_server {
     unsigned per_client;       /* max_connections_per_client; 0: none */
     pthread_mutex_t clients_lock;
     struct client_count *clients[CLIENT_BUCKETS];
+    struct conn_state *conns;  /* open connections, under clients_lock */
+    /* The head reaper: a request head must arrive whole within
+     * connection_timeout of the connection awaiting it (libmicrohttpd's
+     * timeout counts inactivity only, which a head sent a byte at a time
+     * never reaches). */
+    unsigned head_timeout;     /* seconds; 0: none */
+    pthread_t reaper;
+    bool reaper_running;
+    pthread_mutex_t reaper_lock;
+    pthread_cond_t reaper_cond;
+    bool stopping;             /* under reaper_lock */
 };
 
 /* Per-request state of the adapter, owned by the dav_req's arena except
@@ -419,8 +441,16 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
         struct conn_state *cs = calloc(1, sizeof(*cs));
         if (cs == NULL)
             core_fatal("out of memory");
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        cs->fd = ci != NULL ? fcntl(ci->connect_fd, F_DUPFD_CLOEXEC, 0) : -1;
+        clock_gettime(CLOCK_MONOTONIC, &cs->waiting);
         size_t b = client_bucket(addr, len);
         pthread_mutex_lock(&s->clients_lock);
+        cs->next = s->conns;
+        if (s->conns != NULL)
+            s->conns->prev = cs;
+        s->conns = cs;
         struct client_count *c = s->clients[b];
         while (c != NULL && (c->len != len || memcmp(c->addr, addr, len) != 0))
             c = c->next;
@@ -446,6 +476,14 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
     struct client_count *c = cs->client;
     size_t b = client_bucket(c->addr, c->len);
     pthread_mutex_lock(&s->clients_lock);
+    if (cs->prev != NULL)
+        cs->prev->next = cs->next;
+    else
+        s->conns = cs->next;
+    if (cs->next != NULL)
+        cs->next->prev = cs->prev;
+    if (cs->fd >= 0)
+        close(cs->fd);
     if (--c->n == 0) {
         struct client_count **p = &s->clients[b];
         while (*p != c)
@@ -456,6 +494,54 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
     pthread_mutex_unlock(&s->clients_lock);
     free(cs);
     *socket_context = NULL;
+}
+
+/* The connection has a request head whole (in_request), or awaits the
+ * next one from now. */
+static void
+conn_mark(struct http_server *s, struct MHD_Connection *conn, bool in_request)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn_state *cs = ci != NULL ? ci->socket_context : NULL;
+    if (cs == NULL)
+        return;
+    pthread_mutex_lock(&s->clients_lock);
+    cs->in_request = in_request;
+    if (!in_request)
+        clock_gettime(CLOCK_MONOTONIC, &cs->waiting);
+    pthread_mutex_unlock(&s->clients_lock);
+}
+
+/* Shut down, once a second, the connections whose request head has not
+ * arrived whole within head_timeout: libmicrohttpd then sees the socket
+ * end and closes the connection as usual. */
+static void *
+head_reaper(void *arg)
+{
+    struct http_server *s = arg;
+    pthread_mutex_lock(&s->reaper_lock);
+    while (!s->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1;
+        pthread_cond_timedwait(&s->reaper_cond, &s->reaper_lock, &until);
+        if (s->stopping)
+            break;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        pthread_mutex_lock(&s->clients_lock);
+        for (struct conn_state *cs = s->conns; cs != NULL; cs = cs->next) {
+            if (cs->in_request || cs->cut || cs->fd < 0 ||
+                now.tv_sec - cs->waiting.tv_sec <= (time_t)s->head_timeout)
+                continue;
+            shutdown(cs->fd, SHUT_RDWR);
+            cs->cut = true;
+        }
+        pthread_mutex_unlock(&s->clients_lock);
+    }
+    pthread_mutex_unlock(&s->reaper_lock);
+    return NULL;
 }
 
 /* Was the connection opened past max_connections_per_client? */
@@ -526,6 +612,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
         hc->conn = conn;
         clock_gettime(CLOCK_MONOTONIC, &hc->start);
         *con_cls = hc;
+        conn_mark(s, conn, true);
         char addr[64];
         client_address(conn, addr, sizeof(addr));
         /* RFC 9112 §3.2.2: an absolute-form target names the host; the
@@ -662,7 +749,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     struct http_server *s = cls;
     struct http_ctx *hc = *con_cls;
-    (void)conn;
+    conn_mark(s, conn, false);
     if (hc == NULL)
         return;
     access_log_write(s, hc, toe);
@@ -735,6 +822,15 @@ read_file(const char *path)
 static void
 http_server_stop_partial(struct http_server *s)
 {
+    if (s->reaper_running) {
+        pthread_mutex_lock(&s->reaper_lock);
+        s->stopping = true;
+        pthread_cond_signal(&s->reaper_cond);
+        pthread_mutex_unlock(&s->reaper_lock);
+        pthread_join(s->reaper, NULL);
+    }
+    pthread_mutex_destroy(&s->reaper_lock);
+    pthread_cond_destroy(&s->reaper_cond);
     if (s->own_log)
         fclose(s->access_log);
     pthread_mutex_destroy(&s->log_lock);
@@ -767,6 +863,9 @@ http_server_start(const struct dav_server *dav)
     s->dav = dav;
     pthread_mutex_init(&s->log_lock, NULL);
     pthread_mutex_init(&s->clients_lock, NULL);
+    pthread_mutex_init(&s->reaper_lock, NULL);
+    pthread_cond_init(&s->reaper_cond, NULL);
+    s->head_timeout = c->connection_timeout;
     s->per_client = c->max_connections_per_client;
     /* Past the bound, CLIENT_HEADROOM more are answered 429; libmicrohttpd
      * refuses the next ones (0: no limit at all). */
@@ -848,6 +947,9 @@ http_server_start(const struct dav_server *dav)
         http_server_stop_partial(s);
         return NULL;
     }
+    if (s->head_timeout > 0 &&
+        pthread_create(&s->reaper, NULL, head_reaper, s) == 0)
+        s->reaper_running = true;
     return s;
 }
 

@@ -400,6 +400,38 @@ def test_slow_uploads_leave_a_connection_for_others(new_server, seed):
             s.close()
 
 
+def test_request_head_sent_a_byte_at_a_time_is_cut(new_server, seed):
+    """connection_timeout counts inactivity; a head sent a byte at a time
+    is never inactive, and would hold its connection for ever: it must
+    arrive whole within connection_timeout, or the connection is closed.
+    A client that sends its request at once is not affected."""
+    srv = new_server({"connection_timeout": 3})
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=2)
+    ok = requests.Session()
+    try:
+        s.sendall(b"GET /healthz HTTP/1.1\r\n")
+        t0 = time.monotonic()
+        closed = False
+        while time.monotonic() - t0 < 12:
+            try:
+                s.sendall(b"X")
+                if s.recv(100, socket.MSG_DONTWAIT) == b"":
+                    closed = True
+                    break
+            except BlockingIOError:
+                pass
+            except OSError:
+                closed = True
+                break
+            assert_status(ok.get(srv.url + "/healthz", timeout=5), 200)
+            time.sleep(0.5)
+        assert closed, "still open after 12 s"
+        assert time.monotonic() - t0 < 8
+    finally:
+        s.close()
+        ok.close()
+
+
 def test_deeply_nested_xml_is_refused(srv):
     body = b"<?xml version='1.0'?><D:propfind xmlns:D='DAV:'><D:prop>" + \
         b"<a>" * 5000 + b"</a>" * 5000 + b"</D:prop></D:propfind>"
