@@ -15,9 +15,15 @@
  * expired and the app password not revoked, so that revocation takes
  * effect at once on every node.
  *
- * Failed logins are counted per user name and per client address; past a
- * few, each further attempt waits (up to ACL_MAX_DELAY seconds) and, past
- * many, is refused with 429.  Counters decay after ACL_FAIL_WINDOW.
+ * Failed logins are counted per user name, per client address and per
+ * pair of the two.  Past a few failures of the name or of the address,
+ * each further attempt waits (up to ACL_MAX_DELAY seconds, holding
+ * neither a database connection nor a hashing slot); past many failures
+ * of the pair, the pair is refused with 429.  So a guesser is slowed down
+ * whatever it varies, but the right password is never refused because
+ * others failed: not for the name (guesses from elsewhere), not from the
+ * address (a proxy or a NAT shared with a guesser).  Counters decay after
+ * ACL_FAIL_WINDOW (decision 0023).
  *
  * The cache, the failure table and the semaphore are the only mutable
  * process-wide state; each table has its own mutex.  No secret is logged.
@@ -50,8 +56,8 @@ struct cred_entry {
 
 #define ACL_FAIL_SLOTS 4096
 #define ACL_FAIL_WINDOW 600   /* seconds before a failure is forgotten */
-#define ACL_FAIL_FREE 5       /* failures before slowing down */
-#define ACL_FAIL_REFUSE 30    /* failures before refusing with 429 */
+#define ACL_FAIL_FREE 5       /* of a name or an address, before waiting */
+#define ACL_FAIL_REFUSE 30    /* of a name from an address, before 429 */
 #define ACL_MAX_DELAY 8       /* seconds */
 
 struct fail_entry {
@@ -220,6 +226,65 @@ fail_clear(const unsigned char key[32])
     pthread_mutex_unlock(&fails.lock);
 }
 
+/* The keys of a login's failure counters: its user name, its client
+ * address, and the pair of the two. */
+struct fail_keys {
+    unsigned char user[32];
+    unsigned char addr[32];
+    unsigned char pair[32];
+};
+
+static void
+fail_keys_of(const char *user, const char *addr, struct fail_keys *k)
+{
+    salted_key("user", user, "", k->user);
+    salted_key("addr", addr, "", k->addr);
+    salted_key("pair", user, addr, k->pair);
+}
+
+/* Refused with 429: the name failed too often from this address.  The
+ * failures of the name from elsewhere, or of other names from here, only
+ * slow a login down (wait_seconds): they never refuse the right password. */
+static bool
+fail_refused(const struct fail_keys *k)
+{
+    return fail_count(k->pair) >= ACL_FAIL_REFUSE;
+}
+
+/* Seconds a login waits before it is verified: 1, 2, 4 ... up to
+ * ACL_MAX_DELAY past ACL_FAIL_FREE failures of its name or its address. */
+static unsigned
+wait_seconds(const struct fail_keys *k)
+{
+    unsigned failures = fail_count(k->user);
+    unsigned by_addr = fail_count(k->addr);
+    if (by_addr > failures)
+        failures = by_addr;
+    if (failures < ACL_FAIL_FREE)
+        return 0;
+    unsigned delay = 1;
+    for (unsigned i = ACL_FAIL_FREE; i < failures && delay < ACL_MAX_DELAY;
+         i++)
+        delay *= 2;
+    return delay > ACL_MAX_DELAY ? ACL_MAX_DELAY : delay;
+}
+
+static void
+fail_record_all(const struct fail_keys *k)
+{
+    fail_record(k->user);
+    fail_record(k->addr);
+    fail_record(k->pair);
+}
+
+static void
+fail_clear_all(const struct fail_keys *k)
+{
+    fail_clear(k->user);
+    fail_clear(k->addr);
+    fail_clear(k->pair);
+}
+
 static struct dav_err *
 unauthorized(struct dav_req *req, const char *why)
 {
@@ -298,8 +363,7 @@ cached_login(struct dav_req *req, const char *user, int64_t uid,
 static struct dav_err *login_in_slot(struct dav_req *req, const char *user,
                                      const char *pass,
                                      const unsigned char key[32],
-                                     const unsigned char ukey[32],
-                                     const unsigned char akey[32]);
+                                     const struct fail_keys *fk);
 
 static struct dav_err *
 acl_authn(struct dav_req *req)
@@ -345,22 +409,15 @@ acl_authn(struct dav_req *req)
     if (cache_get(key, user, &uid, &app_id, &guest))
         return cached_login(req, user, uid, app_id, guest);
 
-    unsigned char ukey[32], akey[32];
-    salted_key("user", user, "", ukey);
-    salted_key("addr", req->client_addr, "", akey);
-    unsigned failures = fail_count(ukey);
-    unsigned by_addr = fail_count(akey);
-    if (by_addr > failures)
-        failures = by_addr;
-    if (failures >= ACL_FAIL_REFUSE) {
-        struct dav_err *e = dav_err_new(req, 429, "too many failed logins");
-        return e;
-    }
-    if (failures >= ACL_FAIL_FREE) {
+    struct fail_keys fk;
+    fail_keys_of(user, req->client_addr, &fk);
+    if (fail_refused(&fk))
+        return dav_err_new(req, 429, "too many failed logins");
+    unsigned delay = wait_seconds(&fk);
+    if (delay > 0) {
         /* Wait without holding a database connection. */
-        unsigned delay = 1u << (failures - ACL_FAIL_FREE);
         dav_txn_pause(req);
-        sleep(delay > ACL_MAX_DELAY ? ACL_MAX_DELAY : delay);
+        sleep(delay);
         struct dav_err *err = dav_txn_resume(req);
         if (err != NULL)
             return err;
@@ -371,7 +428,7 @@ acl_authn(struct dav_req *req)
      * the cache again once they hold it, so that one computation serves
      * them all instead of one each. */
     hashing_enter();
-    struct dav_err *err = login_in_slot(req, user, pass, key, ukey, akey);
+    struct dav_err *err = login_in_slot(req, user, pass, key, &fk);
     hashing_leave();
     return err;
 }
@@ -379,8 +436,7 @@ acl_authn(struct dav_req *req)
 /* The rest of acl_authenticate for a cache miss, holding a hashing slot. */
 static struct dav_err *
 login_in_slot(struct dav_req *req, const char *user, const char *pass,
-              const unsigned char key[32], const unsigned char ukey[32],
-              const unsigned char akey[32])
+              const unsigned char key[32], const struct fail_keys *fk)
 {
     const struct dav_store_ops *st = req->srv->store;
     int64_t uid, app_id;
@@ -390,8 +446,7 @@ login_in_slot(struct dav_req *req, const char *user, const char *pass,
     /* Counted again holding the slot: guesses sent together all read the
      * count before any of them failed, but only ACL_HASH_SLOTS of them
      * verify at a time, each after the failures of those before. */
-    unsigned failures = fail_count(ukey), by_addr = fail_count(akey);
-    if ((by_addr > failures ? by_addr : failures) >= ACL_FAIL_REFUSE)
+    if (fail_refused(fk))
         return dav_err_new(req, 429, "too many failed logins");
     struct dav_user u;
     enum dav_store_rc rc = st->user_by_name(req, user, &u);
@@ -412,8 +467,7 @@ login_in_slot(struct dav_req *req, const char *user, const char *pass,
         ok = app_id != 0;
     }
     if (rc != DAV_STORE_OK || !ok || u.disabled) {
-        fail_record(ukey);
-        fail_record(akey);
+        fail_record_all(fk);
         /* A name is any bytes but ':': escaped for the logs and the
          * audit trail, where a newline or a space would forge a line or
          * shift its fields. */
@@ -423,8 +477,7 @@ login_in_slot(struct dav_req *req, const char *user, const char *pass,
                 req->client_addr);
         return unauthorized(req, "bad credentials");
     }
-    fail_clear(ukey);
-    fail_clear(akey);
+    fail_clear_all(fk);
     cache_put(key, user, u.id, app_id, u.guest);
     set_principal(req, u.id, u.name, app_id);
     req->principal->display_name = u.display_name;

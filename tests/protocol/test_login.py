@@ -3,8 +3,9 @@ user transfer, the slow-down of failed logins, Basic refused over plain
 HTTP from another machine, anonymous_user, and no secret in the logs.
 
 Failed logins are counted per client address, and every test connects
-from 127.0.0.1: tests that fail logins on purpose use a server of their
-own (new_server), so that the slow-down never reaches other tests."""
+from 127.0.0.1 unless it binds another loopback address (127.0.0.x) on
+purpose: tests that fail logins on purpose use a server of their own
+(new_server), so that the slow-down never reaches other tests."""
 
 import json
 import socket
@@ -381,14 +382,16 @@ def test_failed_logins_slow_down(new_server, ctl):
     assert took[6] >= 2.0, took
 
 
-def burst(srv, user, passwords):
-    """One PROPFIND per password, all sent before any answer is read, on
-    connections opened beforehand; their status lines."""
+def burst_logins(srv, creds, src="127.0.0.1"):
+    """One PROPFIND per (user, password) of creds, all sent from address
+    src before any answer is read, on connections opened beforehand; their
+    status lines."""
     path = "/dav/spaces/s1/"
-    socks = [socket.create_connection(("127.0.0.1", srv.port), timeout=60)
-             for _ in passwords]
+    socks = [socket.create_connection(("127.0.0.1", srv.port), timeout=60,
+                                      source_address=(src, 0))
+             for _ in creds]
     try:
-        for s, password in zip(socks, passwords):
+        for s, (user, password) in zip(socks, creds):
             s.sendall(("PROPFIND %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
                        "Authorization: Basic %s\r\nDepth: 0\r\n"
                        "Content-Length: 0\r\nConnection: close\r\n\r\n"
@@ -399,13 +402,24 @@ def burst(srv, user, passwords):
             s.close()
 
 
+def burst(srv, user, passwords, src="127.0.0.1"):
+    return burst_logins(srv, [(user, p) for p in passwords], src)
+
+
+def timed_login_from(srv, src, user, password):
+    """One PROPFIND of s1 from address src: (status, seconds taken)."""
+    t0 = time.monotonic()
+    line = burst_logins(srv, [(user, password)], src)[0]
+    return int(line.split(b" ")[1]), time.monotonic() - t0
+
+
 def test_a_burst_of_guesses_cannot_pass_the_limit(new_server, ctl):
     """Guesses sent together are verified two at a time, each after the
     failures of those before: past five failures, sixty wrong passwords at
     once get 25 verifications (401; one more when the last two were
     verified side by side) and 429 for the rest, and the account is then
-    refused even the right password, as thirty failures one after another
-    would leave it."""
+    refused even the right password from that address, as thirty failures
+    one after another would leave it."""
     srv = new_server(extra_conf={"db_pool_size": 32})
     user = fresh_user(ctl, "burst")
     url = srv.space_url("s1")
@@ -420,9 +434,9 @@ def test_a_burst_of_guesses_cannot_pass_the_limit(new_server, ctl):
 
 def test_failed_logins_refused_with_429_after_30(new_server, ctl):
     """Thirty failures sent at once on connections opened beforehand (so
-    that none of them waits), then every attempt is refused, even with
-    the right password.  (A pool of 32 database connections: a login is
-    verified while holding one.)"""
+    that none of them waits), then every attempt of that name from that
+    address is refused, even with the right password.  (A pool of 32
+    database connections: a login is verified while holding one.)"""
     srv = new_server(extra_conf={"db_pool_size": 32})
     user = fresh_user(ctl, "many")
     path = "/dav/spaces/s1/"
@@ -431,6 +445,41 @@ def test_failed_logins_refused_with_429_after_30(new_server, ctl):
     status, dt = timed_propfind(srv.url + path, user, user + "-pw")
     assert status == 429
     assert dt < 1.0
+
+
+def test_guesses_from_elsewhere_do_not_lock_a_user_out(new_server, ctl):
+    """Thirty-five wrong passwords for a name from one address: that
+    address is refused the name (429), but the user, from another address
+    with the right password, gets in, only slowed down."""
+    srv = new_server(extra_conf={"db_pool_size": 32})
+    user = fresh_user(ctl, "victim")
+    got = burst(srv, user, ["guess%d" % i for i in range(35)],
+                src="127.0.0.3")
+    verified = got.count(b"HTTP/1.1 401")
+    assert 30 <= verified <= 31, got
+    assert got.count(b"HTTP/1.1 429") == 35 - verified, got
+    status, dt = timed_login_from(srv, "127.0.0.3", user, user + "-pw")
+    assert status == 429 and dt < 1.0, (status, dt)
+    status, dt = timed_login_from(srv, "127.0.0.2", user, user + "-pw")
+    assert status == 207, status
+    assert 1.0 <= dt < 30, dt
+
+
+def test_failed_logins_from_a_shared_address_lock_nobody_out(new_server):
+    """Behind a reverse proxy or a NAT every client has one address:
+    thirty-five wrong logins for made-up names from it are all verified
+    (no 429), the next ones from it are slowed down, and alice's right
+    password from it is accepted."""
+    srv = new_server(extra_conf={"db_pool_size": 32})
+    got = burst_logins(srv, [("nobody-%s-%d" % (short_id(), i), "x")
+                             for i in range(35)], src="127.0.0.5")
+    assert got.count(b"HTTP/1.1 401") == 35, got
+    status, dt = timed_login_from(srv, "127.0.0.5",
+                                  "nobody-" + short_id(), "x")
+    assert status == 401 and dt >= 1.0, (status, dt)
+    status, dt = timed_login_from(srv, "127.0.0.5", "alice", "alice-pw")
+    assert status == 207, status
+    assert dt < 30, dt
 
 
 def test_slowed_down_logins_do_not_stall_other_users(new_server, ctl):
