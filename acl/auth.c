@@ -7,7 +7,11 @@
  * verified credentials are kept in a small in-memory cache keyed by a
  * salted SHA-256 of user and password: an authenticated request then
  * costs one hash of a few bytes.  At most ACL_HASH_SLOTS verifications run
- * at once, which bounds the memory spent on hashing.
+ * at once, which bounds the memory spent on hashing.  A login missing the
+ * cache reads the user's hash, then gives its database connection back
+ * while it waits for a slot and is verified, so that a flood of wrong
+ * passwords holds threads, not the pool that cached logins need; at most
+ * ACL_HASH_QUEUE logins wait for a slot, and past them the answer is 503.
  *
  * App passwords are long random secrets: they are stored as SHA-256 and
  * checked without a memory-hard hash.  Every request, cached or not,
@@ -25,14 +29,13 @@
  * address (a proxy or a NAT shared with a guesser).  Counters decay after
  * ACL_FAIL_WINDOW (decision 0023).
  *
- * The cache, the failure table and the semaphore are the only mutable
- * process-wide state; each table has its own mutex.  No secret is logged.
+ * The cache, the failure table and the hashing slots are the only mutable
+ * process-wide state; each has its own mutex.  No secret is logged.
  */
 #include "acl/acl_int.h"
 
 #include <argon2.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -44,6 +47,7 @@
 #define ACL_CACHE_SLOTS 1024
 #define ACL_CACHE_TTL 60 /* seconds */
 #define ACL_HASH_SLOTS 2
+#define ACL_HASH_QUEUE 64     /* logins waiting for a slot, past which 503 */
 
 struct cred_entry {
     unsigned char key[32];
@@ -70,9 +74,16 @@ static struct {
     pthread_mutex_t lock;
     unsigned char salt[32];
     struct cred_entry slots[ACL_CACHE_SLOTS];
-    sem_t hashing;
     bool ready;
 } cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    unsigned running;         /* verifications holding a slot */
+    unsigned waiting;         /* verifications waiting for one */
+} hashing = { .lock = PTHREAD_MUTEX_INITIALIZER,
+              .freed = PTHREAD_COND_INITIALIZER };
 
 static struct {
     pthread_mutex_t lock;
@@ -90,20 +101,35 @@ acl_password_hash(const char *password, char *out, size_t outlen)
     return rc == ARGON2_OK;
 }
 
-/* A hashing slot: at most ACL_HASH_SLOTS Argon2id computations at once. */
-static void
-hashing_enter(void)
+/* Take a hashing slot (at most ACL_HASH_SLOTS Argon2id computations at
+ * once), waiting for one.  With 'bounded', false at once (no slot taken)
+ * when ACL_HASH_QUEUE verifications already wait. */
+static bool
+hashing_enter(bool bounded)
 {
-    if (cache.ready)
-        while (sem_wait(&cache.hashing) != 0)
-            ;
+    bool taken = true;
+    pthread_mutex_lock(&hashing.lock);
+    if (hashing.running >= ACL_HASH_SLOTS && bounded &&
+        hashing.waiting >= ACL_HASH_QUEUE) {
+        taken = false;
+    } else {
+        hashing.waiting++;
+        while (hashing.running >= ACL_HASH_SLOTS)
+            pthread_cond_wait(&hashing.freed, &hashing.lock);
+        hashing.waiting--;
+        hashing.running++;
+    }
+    pthread_mutex_unlock(&hashing.lock);
+    return taken;
 }
 
 static void
 hashing_leave(void)
 {
-    if (cache.ready)
-        sem_post(&cache.hashing);
+    pthread_mutex_lock(&hashing.lock);
+    hashing.running--;
+    pthread_cond_signal(&hashing.freed);
+    pthread_mutex_unlock(&hashing.lock);
 }
 
 /* acl_password_verify, the caller holding a hashing slot. */
@@ -118,7 +144,7 @@ verify_in_slot(const char *encoded, const char *password)
 bool
 acl_password_verify(const char *encoded, const char *password)
 {
-    hashing_enter();
+    hashing_enter(false);
     bool ok = verify_in_slot(encoded, password);
     hashing_leave();
     return ok;
@@ -360,10 +386,9 @@ cached_login(struct dav_req *req, const char *user, int64_t uid,
     return unauthorized(req, "account disabled, expired or revoked");
 }
 
-static struct dav_err *login_in_slot(struct dav_req *req, const char *user,
-                                     const char *pass,
-                                     const unsigned char key[32],
-                                     const struct fail_keys *fk);
+static struct dav_err *login_uncached(struct dav_req *req,
+                                      const char *user, const char *pass,
+                                      const unsigned char key[32]);
 
 static struct dav_err *
 acl_authn(struct dav_req *req)
@@ -408,66 +433,101 @@ acl_authn(struct dav_req *req)
     salted_key("cred", user, pass, key);
     if (cache_get(key, user, &uid, &app_id, &guest))
         return cached_login(req, user, uid, app_id, guest);
+    return login_uncached(req, user, pass, key);
+}
 
+/* What a login found holding a hashing slot. */
+enum verdict {
+    VERDICT_BAD,      /* verified: wrong password, no such user, disabled */
+    VERDICT_GOOD,     /* verified: the account password */
+    VERDICT_CACHED,   /* in the cache after all: verified meanwhile */
+    VERDICT_REFUSED,  /* the name failed too often from this address */
+    VERDICT_BUSY      /* no slot: too many logins waiting for one */
+};
+
+/* Verify 'pass' against 'encoded' in a hashing slot, holding no database
+ * connection; the login may succeed only if 'usable' (a known, enabled
+ * account).  A failure is counted before the slot is left.  Requests
+ * missing the cache together (several connections of one client when its
+ * entry expires) queue for a slot and look in the cache again once they
+ * hold it, so that one computation serves them all instead of one each
+ * (*uid, *app_id and *guest are then set).  The pair's failures are
+ * counted again too: guesses sent together all read the count before any
+ * of them failed, but only ACL_HASH_SLOTS of them verify at a time, each
+ * after the failures of those before. */
+static enum verdict
+verify_queued(const char *user, const char *pass, const char *encoded,
+              bool usable, const unsigned char key[32],
+              const struct fail_keys *fk, int64_t *uid, int64_t *app_id,
+              bool *guest)
+{
+    if (!hashing_enter(true))
+        return VERDICT_BUSY;
+    enum verdict v;
+    if (cache_get(key, user, uid, app_id, guest)) {
+        v = VERDICT_CACHED;
+    } else if (fail_refused(fk)) {
+        v = VERDICT_REFUSED;
+    } else if (verify_in_slot(encoded, pass) && usable) {
+        v = VERDICT_GOOD;
+    } else {
+        fail_record_all(fk);
+        v = VERDICT_BAD;
+    }
+    hashing_leave();
+    return v;
+}
+
+/* The rest of acl_authn for a login missing the cache.  The user's row and
+ * app passwords are read with the request's database connection, which is
+ * then given back (nothing has been written) for the slow-down, the wait
+ * for a hashing slot and the verification, and taken again only for a
+ * login that succeeds. */
+static struct dav_err *
+login_uncached(struct dav_req *req, const char *user, const char *pass,
+               const unsigned char key[32])
+{
     struct fail_keys fk;
     fail_keys_of(user, req->client_addr, &fk);
     if (fail_refused(&fk))
         return dav_err_new(req, 429, "too many failed logins");
-    unsigned delay = wait_seconds(&fk);
-    if (delay > 0) {
-        /* Wait without holding a database connection. */
-        dav_txn_pause(req);
-        sleep(delay);
-        struct dav_err *err = dav_txn_resume(req);
-        if (err != NULL)
-            return err;
-    }
-
-    /* Requests missing the cache together (several connections of one
-     * client when its entry expires) queue for a hashing slot and look in
-     * the cache again once they hold it, so that one computation serves
-     * them all instead of one each. */
-    hashing_enter();
-    struct dav_err *err = login_in_slot(req, user, pass, key, &fk);
-    hashing_leave();
-    return err;
-}
-
-/* The rest of acl_authenticate for a cache miss, holding a hashing slot. */
-static struct dav_err *
-login_in_slot(struct dav_req *req, const char *user, const char *pass,
-              const unsigned char key[32], const struct fail_keys *fk)
-{
-    const struct dav_store_ops *st = req->srv->store;
-    int64_t uid, app_id;
-    bool guest;
-    if (cache_get(key, user, &uid, &app_id, &guest))
-        return cached_login(req, user, uid, app_id, guest);
-    /* Counted again holding the slot: guesses sent together all read the
-     * count before any of them failed, but only ACL_HASH_SLOTS of them
-     * verify at a time, each after the failures of those before. */
-    if (fail_refused(fk))
-        return dav_err_new(req, 429, "too many failed logins");
     struct dav_user u;
-    enum dav_store_rc rc = st->user_by_name(req, user, &u);
+    enum dav_store_rc rc = req->srv->store->user_by_name(req, user, &u);
     if (rc != DAV_STORE_OK && rc != DAV_STORE_NOTFOUND)
         return dav_err_from_store(req, rc, "user");
-    /* Verify even for unknown users so that timing does not tell. */
-    static const char *dummy =
-        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
-        "sGx5x6Q1d6ZtC0z1cZlq8w2B2m4I6C5xGm0cZ8m0cZ4";
-    bool ok = verify_in_slot(rc == DAV_STORE_OK ? u.password_hash : dummy,
-                             pass);
-    app_id = 0;
-    if (rc == DAV_STORE_OK && !ok) {
-        enum dav_store_rc arc;
-        app_id = app_password_match(req, u.id, pass, &arc);
-        if (arc != DAV_STORE_OK)
-            return dav_err_from_store(req, arc, "app passwords");
-        ok = app_id != 0;
+    bool usable = rc == DAV_STORE_OK && !u.disabled;
+    int64_t app_id = 0;
+    if (usable) {
+        /* App passwords are random and stored as SHA-256: checked
+         * without a hashing slot. */
+        app_id = app_password_match(req, u.id, pass, &rc);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "app passwords");
     }
-    if (rc != DAV_STORE_OK || !ok || u.disabled) {
-        fail_record_all(fk);
+    dav_txn_pause(req);
+    unsigned delay = wait_seconds(&fk);
+    if (delay > 0)
+        sleep(delay);
+
+    enum verdict v = VERDICT_GOOD;
+    int64_t uid = 0;
+    bool guest = false;
+    if (app_id == 0) {
+        /* Verify even for unknown users so that timing does not tell. */
+        static const char *dummy =
+            "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
+            "sGx5x6Q1d6ZtC0z1cZlq8w2B2m4I6C5xGm0cZ8m0cZ4";
+        v = verify_queued(user, pass,
+                          rc == DAV_STORE_OK ? u.password_hash : dummy,
+                          usable, key, &fk, &uid, &app_id, &guest);
+    }
+    switch (v) {
+    case VERDICT_BUSY:
+        return dav_err_new(req, 503, "too many logins waiting to be "
+                                     "verified");
+    case VERDICT_REFUSED:
+        return dav_err_new(req, 429, "too many failed logins");
+    case VERDICT_BAD:
         /* A name is any bytes but ':': escaped for the logs and the
          * audit trail, where a newline or a space would forge a line or
          * shift its fields. */
@@ -476,8 +536,16 @@ login_in_slot(struct dav_req *req, const char *user, const char *pass,
                 "failed login for user \"%s\" from %s", req->log_user,
                 req->client_addr);
         return unauthorized(req, "bad credentials");
+    case VERDICT_CACHED:
+    case VERDICT_GOOD:
+        break;
     }
-    fail_clear_all(fk);
+    struct dav_err *err = dav_txn_resume(req);
+    if (err != NULL)
+        return err;
+    if (v == VERDICT_CACHED)
+        return cached_login(req, user, uid, app_id, guest);
+    fail_clear_all(&fk);
     cache_put(key, user, u.id, app_id, u.guest);
     set_principal(req, u.id, u.name, app_id);
     req->principal->display_name = u.display_name;
@@ -510,7 +578,6 @@ acl_register(struct dav_registry *r)
     pthread_mutex_lock(&cache.lock);
     if (!cache.ready) {
         core_random(cache.salt, sizeof(cache.salt));
-        sem_init(&cache.hashing, 0, ACL_HASH_SLOTS);
         cache.ready = true;
     }
     pthread_mutex_unlock(&cache.lock);

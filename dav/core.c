@@ -428,6 +428,7 @@ txn_start(struct dav_req *req)
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "begin");
     req->in_txn = true;
+    req->read_lease = false;
     return NULL;
 }
 
@@ -444,6 +445,7 @@ read_start(struct dav_req *req)
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "begin");
     req->in_txn = true;
+    req->read_lease = true;
     return NULL;
 }
 
@@ -931,6 +933,7 @@ audit_alone(struct dav_req *req, int status)
     if (req->srv->store->txn_begin(req) != DAV_STORE_OK)
         return;
     req->in_txn = true;
+    req->read_lease = false;
     if (audit_add(req, status) == DAV_STORE_OK &&
         req->srv->store->txn_commit(req) == DAV_STORE_OK) {
         req->in_txn = false;
@@ -1289,5 +1292,5 @@ dav_txn_resume(struct dav_req *req)
 {
     if (req->in_txn)
         return NULL;
-    return txn_start(req);
+    return req->read_lease ? read_start(req) : txn_start(req);
 }

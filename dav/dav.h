@@ -454,6 +454,7 @@ struct dav_req {
     /* store */
     void *store_conn;
     bool in_txn;
+    bool read_lease;           /* in_txn: a read_begin lease, no transaction */
 
     /* quota of the target's space, loaded on first use */
     bool quota_loaded;
@@ -525,7 +526,9 @@ void dav_resp_header_add(struct dav_req *req, const char *name,
 /* ---- helpers for handlers (dav/, caldav/, acl/) ----------------------------------- */
 
 /* Give the request's database connection back while it waits (failed
- * login slow-down) and take one again; nothing may have been written. */
+ * login slow-down, password verification) and take one again, as it was
+ * taken (a transaction, or a lease for reads); nothing may have been
+ * written.  dav_txn_resume returns a 503 when no connection comes. */
 void dav_txn_pause(struct dav_req *req);
 struct dav_err *dav_txn_resume(struct dav_req *req);
 

@@ -382,10 +382,10 @@ def test_failed_logins_slow_down(new_server, ctl):
     assert took[6] >= 2.0, took
 
 
-def burst_logins(srv, creds, src="127.0.0.1"):
+def burst_logins(srv, creds, src="127.0.0.1", head=False):
     """One PROPFIND per (user, password) of creds, all sent from address
     src before any answer is read, on connections opened beforehand; their
-    status lines."""
+    status lines (their heads with head=True)."""
     path = "/dav/spaces/s1/"
     socks = [socket.create_connection(("127.0.0.1", srv.port), timeout=60,
                                       source_address=(src, 0))
@@ -396,7 +396,10 @@ def burst_logins(srv, creds, src="127.0.0.1"):
                        "Authorization: Basic %s\r\nDepth: 0\r\n"
                        "Content-Length: 0\r\nConnection: close\r\n\r\n"
                        % (path, srv.port, basic_b64(user, password))).encode())
-        return [recv_all(s)[:12] for s in socks]
+        answers = [recv_all(s) for s in socks]
+        if head:
+            return [a.split(b"\r\n\r\n", 1)[0] for a in answers]
+        return [a[:12] for a in answers]
     finally:
         for s in socks:
             s.close()
@@ -420,7 +423,7 @@ def test_a_burst_of_guesses_cannot_pass_the_limit(new_server, ctl):
     verified side by side) and 429 for the rest, and the account is then
     refused even the right password from that address, as thirty failures
     one after another would leave it."""
-    srv = new_server(extra_conf={"db_pool_size": 32})
+    srv = new_server()
     user = fresh_user(ctl, "burst")
     url = srv.space_url("s1")
     for i in range(5):
@@ -435,9 +438,10 @@ def test_a_burst_of_guesses_cannot_pass_the_limit(new_server, ctl):
 def test_failed_logins_refused_with_429_after_30(new_server, ctl):
     """Thirty failures sent at once on connections opened beforehand (so
     that none of them waits), then every attempt of that name from that
-    address is refused, even with the right password.  (A pool of 32
-    database connections: a login is verified while holding one.)"""
-    srv = new_server(extra_conf={"db_pool_size": 32})
+    address is refused, even with the right password.  (Logins wait for
+    their verification holding no database connection: the default pool
+    of 8 serves thirty at once.)"""
+    srv = new_server()
     user = fresh_user(ctl, "many")
     path = "/dav/spaces/s1/"
     statuses = set(burst(srv, user, ["bad%d" % i for i in range(30)]))
@@ -451,7 +455,7 @@ def test_guesses_from_elsewhere_do_not_lock_a_user_out(new_server, ctl):
     """Thirty-five wrong passwords for a name from one address: that
     address is refused the name (429), but the user, from another address
     with the right password, gets in, only slowed down."""
-    srv = new_server(extra_conf={"db_pool_size": 32})
+    srv = new_server()
     user = fresh_user(ctl, "victim")
     got = burst(srv, user, ["guess%d" % i for i in range(35)],
                 src="127.0.0.3")
@@ -470,7 +474,7 @@ def test_failed_logins_from_a_shared_address_lock_nobody_out(new_server):
     thirty-five wrong logins for made-up names from it are all verified
     (no 429), the next ones from it are slowed down, and alice's right
     password from it is accepted."""
-    srv = new_server(extra_conf={"db_pool_size": 32})
+    srv = new_server()
     got = burst_logins(srv, [("nobody-%s-%d" % (short_id(), i), "x")
                              for i in range(35)], src="127.0.0.5")
     assert got.count(b"HTTP/1.1 401") == 35, got
@@ -509,6 +513,45 @@ def test_slowed_down_logins_do_not_stall_other_users(new_server, ctl):
     assert_status(r, 207)
     assert took < 1.0, "alice waited %.1f s for another user's slow-down" \
         % took
+
+
+def test_bad_passwords_do_not_delay_cached_logins(new_server):
+    """Wrong passwords for made-up names from 120 addresses, four each, on
+    a pool of 8 database connections: they wait for the two hashing slots
+    holding no connection, so bob's requests (credentials cached) are
+    answered without waiting for them; and the line of logins waiting for
+    a slot is bounded: past it, 503 with Retry-After at once."""
+    import threading
+    srv = new_server()
+    url = srv.space_url("s1")
+    bob = session("bob")
+    assert_status(propfind(bob, url, "0"), 207)  # cached from now on
+    heads = []
+
+    def attacker(k):
+        src = "127.0.%d.%d" % (1 + k // 200, 2 + k % 200)
+        for _ in range(4):
+            user = "nobody-%s-%d" % (short_id(), k)
+            heads.append(burst_logins(srv, [(user, "x")], src, head=True)[0])
+    ts = [threading.Thread(target=attacker, args=(k,)) for k in range(120)]
+    for t in ts:
+        t.start()
+    time.sleep(1)
+    took = []
+    for _ in range(5):
+        t0 = time.monotonic()
+        r = propfind(bob, url, "0")
+        took.append(time.monotonic() - t0)
+        assert_status(r, 207)
+    for t in ts:
+        t.join()
+    statuses = [h[:12] for h in heads]
+    assert set(statuses) <= {b"HTTP/1.1 401", b"HTTP/1.1 503"}, \
+        set(statuses)
+    assert max(took) < 1.0, took
+    busy = [h for h in heads if h.startswith(b"HTTP/1.1 503")]
+    assert busy, "no login refused for a full line"
+    assert all(b"\r\nRetry-After: " in h for h in busy), busy[0]
 
 
 # --------------------------------------------- Basic over plain HTTP, remote
