@@ -55,6 +55,7 @@ struct disk_cache {
     struct entry **buckets;
     struct entry *newest, *oldest;
     unsigned long tmp_seq;
+    uint64_t filling;             /* bytes of uploads being written whole */
 };
 
 static size_t
@@ -421,6 +422,16 @@ disk_cache_fill_begin(struct disk_cache *c)
     return f;
 }
 
+/* The fill's bytes no longer count as being written. */
+static void
+fill_release(struct disk_cache_fill *f)
+{
+    pthread_mutex_lock(&f->c->lock);
+    f->c->filling -= f->len;
+    pthread_mutex_unlock(&f->c->lock);
+    f->len = 0;
+}
+
 /* Stop writing: the file can no longer be kept. */
 static void
 fill_spoil(struct disk_cache_fill *f)
@@ -430,6 +441,7 @@ fill_spoil(struct disk_cache_fill *f)
     close(f->fd);
     f->fd = -1;
     unlinkat(f->c->dirfd, f->tmp, 0);
+    fill_release(f);
 }
 
 void
@@ -448,13 +460,25 @@ disk_cache_fill_add(struct disk_cache_fill *f, const unsigned char sha256[32],
         f->shas = p;
         f->cap = cap;
     }
-    if (charge((size_t)(f->len + len)) > f->c->budget ||
-        !io_all(f->fd, (char *)(uintptr_t)data, len, (off_t)f->len, true)) {
+    /* Uploads written at once share the budget: together they may not
+     * fill the disk beyond it. */
+    struct disk_cache *c = f->c;
+    pthread_mutex_lock(&c->lock);
+    bool room = c->filling + charge(len) <= c->budget;
+    if (room)
+        c->filling += len;
+    pthread_mutex_unlock(&c->lock);
+    if (!room) {
+        fill_spoil(f);
+        return;
+    }
+    f->len += len;
+    if (!io_all(f->fd, (char *)(uintptr_t)data, len, (off_t)(f->len - len),
+                true)) {
         fill_spoil(f);
         return;
     }
     memcpy(f->shas[f->n++], sha256, 32);
-    f->len += len;
 }
 
 size_t
@@ -481,6 +505,7 @@ disk_cache_fill_end(struct disk_cache_fill *f, bool keep, int64_t space_id,
         bool ok = keep && f->len == len && len > 0;
         ok = close(f->fd) == 0 && ok;
         f->fd = -1;
+        fill_release(f);
         if (ok)
             keep_file(f->c, f->tmp, space_id, sha256, (size_t)len);
         else

@@ -405,6 +405,24 @@ test_fill_dropped_unless_kept_whole(void **state)
     disk_cache_fill_end(f, true, 1, content, 4 * CHUNK);
     assert_int_equal(files_named("t-"), 0);
     assert_int_equal(files_named("c-"), 0);
+    /* Uploads written at once share the budget: the second of two cannot
+     * take what the first holds; once the first is dropped, it can. */
+    struct disk_cache_fill *a = disk_cache_fill_begin(c);
+    struct disk_cache_fill *b = disk_cache_fill_begin(c);
+    for (int i = 0; i < 3; i++)
+        disk_cache_fill_add(a, sha, data, CHUNK);
+    assert_int_equal(disk_cache_fill_chunks(a), 3);
+    disk_cache_fill_add(b, sha, data, CHUNK);
+    assert_int_equal(disk_cache_fill_chunks(b), 0);
+    disk_cache_fill_end(a, false, 1, content, 3 * CHUNK);
+    struct disk_cache_fill *d = disk_cache_fill_begin(c);
+    disk_cache_fill_add(d, sha, data, CHUNK);
+    disk_cache_fill_add(d, sha, data, CHUNK);
+    assert_int_equal(disk_cache_fill_chunks(d), 2);
+    disk_cache_fill_end(d, true, 1, content, 2 * CHUNK);
+    disk_cache_fill_end(b, true, 1, content, CHUNK);
+    assert_int_equal(files_named("t-"), 0);
+    assert_int_equal(files_named("c-"), 1);
     /* No cache: no fill, and a NULL fill is ignored throughout. */
     assert_null(disk_cache_fill_begin(NULL));
     disk_cache_fill_add(NULL, sha, data, 1);
