@@ -450,10 +450,24 @@ put_check(struct dav_req *req, const struct dav_target *parent,
     if (err != NULL)
         return err;
     const struct dav_target *t = &req->target;
+    enum dav_store_rc rc;
+    if (t->exists) {
+        /* RFC 4791 §5.3.2.1: no-uid-conflict also forbids overwriting an
+         * object resource with one of another UID. */
+        const char *old;
+        rc = caldav_store->object_uid(req, t->res.id, &old);
+        if (rc == DAV_STORE_OK && strcmp(old, x->ix.uid) != 0) {
+            err = dav_err_cond(req, 403, CALDAV_NS, "no-uid-conflict",
+                               "the resource holds another UID");
+            err->href = dav_href_of(req, req->arena, t);
+            return err;
+        }
+        if (rc != DAV_STORE_OK && rc != DAV_STORE_NOTFOUND)
+            return dav_err_from_store(req, rc, "uid");
+    }
     const char *other;
-    enum dav_store_rc rc = caldav_store->uid_find(req, parent->res.id,
-                                                  x->ix.uid, t->res.id,
-                                                  &other);
+    rc = caldav_store->uid_find(req, parent->res.id, x->ix.uid, t->res.id,
+                                &other);
     if (rc == DAV_STORE_OK) {
         /* RFC 4791 §5.3.2.1: no-uid-conflict names the other resource. */
         struct dav_target o = *t;

@@ -51,6 +51,10 @@ struct caldav_store_ops {
     enum dav_store_rc (*uid_find)(struct dav_req *req, int64_t calendar_id,
                                   const char *uid, int64_t except_id,
                                   const char **path);
+    /* The UID the index holds for object resource res_id (in the
+     * request's arena), or NOTFOUND when it has no index entry. */
+    enum dav_store_rc (*object_uid)(struct dav_req *req, int64_t res_id,
+                                    const char **uid);
     /* Objects of a calendar whose component is 'component' (NULL: any)
      * and whose range overlaps [start, end), by name, read page by page
      * with objects_next from one snapshot (a cursor in the request's

@@ -864,14 +864,17 @@ check_into_special(struct dav_req *req, const struct dav_put_hook *hook,
         if (rc != DAV_STORE_OK)
             return dav_err_from_store(req, rc, "content");
     }
-    /* A moved object keeps its UID in its new place; a copy must not
-     * repeat one (the destination it replaces aside).  src may be
+    /* The check sees the destination, as a PUT there would: the object
+     * it replaces, if any, whose UID the new one must keep.  Otherwise a
+     * moved object keeps its UID in its new place (its own entry is not
+     * another user of it), and a copy must not repeat one.  src may be
      * &req->target itself: keep what is needed of it first. */
     size_t len = (size_t)src->res.size;
+    int64_t src_id = src->res.id;
     struct dav_target saved = req->target;
-    req->target = move ? *src : *dst;
-    if (!move && !dst->exists)
-        req->target.res.id = 0;
+    req->target = *dst;
+    if (!dst->exists)
+        req->target.res.id = move ? src_id : 0;
     const char *ct = NULL;
     err = hook->check(req, dparent, data, len, &ct);
     req->target = saved;
@@ -989,9 +992,20 @@ copy_move(struct dav_req *req, bool move)
                           true);
     if (err != NULL)
         return err;
+    if (dst.exists && !overwrite)
+        return dav_err_new(req, 412, "destination exists, Overwrite: F");
+    /* RFC 4791 §5.3.2.1: a file copied or moved into a calendar passes
+     * the same checks as a PUT there, made while the object it replaces
+     * is still in place. */
+    const struct dav_put_hook *hook = req->srv->reg->put_hook;
+    bool into_special = hook != NULL && !is_coll &&
+                        dparent.res.subtype != DAV_SUBTYPE_PLAIN;
+    if (into_special) {
+        err = check_into_special(req, hook, src, &dst, &dparent, move);
+        if (err != NULL)
+            return err;
+    }
     if (dst.exists) {
-        if (!overwrite)
-            return dav_err_new(req, 412, "destination exists, Overwrite: F");
         /* RFC 4918 §9.8.4 / §9.9.3: delete the destination first; what it
          * held goes to the trash like any deletion. */
         const char *entry;
@@ -1029,16 +1043,6 @@ copy_move(struct dav_req *req, bool move)
         if (limit >= 0 && used + size > limit)
             return dav_err_cond(req, 507, DAV_NS, "quota-not-exceeded",
                                 "space quota exceeded");
-    }
-    /* RFC 4791 §5.3.2.1: a file copied or moved into a calendar passes
-     * the same checks as a PUT there. */
-    const struct dav_put_hook *hook = req->srv->reg->put_hook;
-    bool into_special = hook != NULL && !is_coll &&
-                        dparent.res.subtype != DAV_SUBTYPE_PLAIN;
-    if (into_special) {
-        err = check_into_special(req, hook, src, &dst, &dparent, move);
-        if (err != NULL)
-            return err;
     }
     int64_t author = req->principal != NULL ? req->principal->id : 0;
     /* A move into another space is a copy there and a deletion here (to

@@ -69,6 +69,8 @@ static const struct pg_stmt stmts[] = {
       "SELECT r.path FROM calendar_objects o JOIN resources r "
       "ON r.id = o.resource_id WHERE o.calendar_id = $1 AND o.uid = $2 "
       "AND o.resource_id <> $3" },
+    { "cal_object_uid",
+      "SELECT uid FROM calendar_objects WHERE resource_id = $1" },
     { "cal_paths",
       "SELECT " OBJ_COLS
       "FROM resources r JOIN calendar_objects o ON o.resource_id = r.id "
@@ -156,6 +158,20 @@ pg_cal_uid(struct dav_req *req, int64_t calendar_id, const char *uid,
     if (PQntuples(r) == 0)
         return DAV_STORE_NOTFOUND;
     *path = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+pg_cal_object_uid(struct dav_req *req, int64_t res_id, const char **uid)
+{
+    enum dav_store_rc rc;
+    const char *v[1] = { pg_i64(req, res_id) };
+    PGresult *r = pg_run(req, "cal_object_uid", 1, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) == 0)
+        return DAV_STORE_NOTFOUND;
+    *uid = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
     return DAV_STORE_OK;
 }
 
@@ -253,6 +269,7 @@ static const struct caldav_store_ops pg_caldav_ops = {
     .calendar_create = pg_cal_create,
     .object_index = pg_cal_index,
     .uid_find = pg_cal_uid,
+    .object_uid = pg_cal_object_uid,
     .objects_open = pg_cal_open,
     .objects_next = pg_cal_next,
     .objects_by_path = pg_cal_paths,

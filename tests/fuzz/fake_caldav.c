@@ -138,6 +138,20 @@ fc_uid_find(struct dav_req *req, int64_t calendar_id, const char *uid,
     return DAV_STORE_NOTFOUND;
 }
 
+static enum dav_store_rc
+fc_object_uid(struct dav_req *req, int64_t res_id, const char **uid)
+{
+    for (size_t i = 0; i < nentries; i++) {
+        struct entry *e = &entries[i];
+        struct dav_resource r;
+        if (e->resource_id == res_id && current(req, e, &r)) {
+            *uid = arena_strdup(req->arena, e->uid);
+            return DAV_STORE_OK;
+        }
+    }
+    return DAV_STORE_NOTFOUND;
+}
+
 static void
 push(struct arena *a, struct caldav_object **out, size_t *n, size_t *ocap,
      const struct dav_resource *r, const char *data, bool exact)
@@ -226,6 +240,7 @@ static const struct caldav_store_ops ops = {
     .calendar_create = fc_calendar_create,
     .object_index = fc_object_index,
     .uid_find = fc_uid_find,
+    .object_uid = fc_object_uid,
     .objects_open = fc_objects_open,
     .objects_next = fc_objects_next,
     .objects_by_path = fc_objects_by_path,

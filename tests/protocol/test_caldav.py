@@ -602,6 +602,17 @@ def test_put_same_uid_on_same_resource_replaces_it(cal, alice):
     assert r.status_code == 204, (r.status_code, r.text)
 
 
+def test_put_over_object_with_other_uid_is_no_uid_conflict(cal, alice):
+    # RFC 4791 §5.3.2.1: nor "overwrite an existing calendar object
+    # resource with one that has a different UID property value".
+    first = uid()
+    put_ok(alice, cal + "a.ics", event_ics(first, "DTSTART:20240110T100000Z"))
+    r = put_ics(alice, cal + "a.ics", event_ics(uid(), "DTSTART:20240110T100000Z"))
+    el = assert_precondition(r, 403, C_NS, "no-uid-conflict")
+    assert [url_path(h) for h in hrefs_in(el)] == [url_path(cal) + "a.ics"]
+    assert "UID:" + first in dav(alice, "GET", cal + "a.ics").text
+
+
 def test_put_same_uid_in_another_calendar_is_accepted(server, cal, alice):
     u = uid()
     put_ok(alice, cal + "a.ics", event_ics(u, "DTSTART:20240110T100000Z"))
@@ -777,6 +788,33 @@ def test_copy_with_same_uid_in_same_calendar_is_no_uid_conflict(cal, alice):
     r = dav(alice, "COPY", cal + "a.ics", headers={"Destination": cal + "dup.ics"})
     assert_precondition(r, 403, C_NS, "no-uid-conflict")
     assert dav(alice, "GET", cal + "dup.ics").status_code == 404
+
+
+@pytest.mark.parametrize("method", ["COPY", "MOVE"])
+def test_copy_or_move_over_object_with_other_uid_is_no_uid_conflict(
+        method, server, cal, alice):
+    other = new_calendar(server, alice)
+    put_ok(alice, other + "a.ics", event_ics(uid(), "DTSTART:20240110T100000Z"))
+    kept = uid()
+    put_ok(alice, cal + "b.ics", event_ics(kept, "DTSTART:20240110T100000Z"))
+    r = dav(alice, method, other + "a.ics",
+            headers={"Destination": cal + "b.ics"})
+    assert_precondition(r, 403, C_NS, "no-uid-conflict")
+    assert "UID:" + kept in dav(alice, "GET", cal + "b.ics").text
+    assert dav(alice, "GET", other + "a.ics").status_code == 200
+
+
+@pytest.mark.parametrize("method", ["COPY", "MOVE"])
+def test_copy_or_move_over_object_with_same_uid_replaces_it(
+        method, server, cal, alice):
+    u = uid()
+    other = new_calendar(server, alice)
+    put_ok(alice, other + "a.ics", event_ics(u, "DTSTART:20240112T100000Z"))
+    put_ok(alice, cal + "b.ics", event_ics(u, "DTSTART:20240110T100000Z"))
+    r = dav(alice, method, other + "a.ics",
+            headers={"Destination": cal + "b.ics"})
+    assert r.status_code == 204, (r.status_code, r.text)
+    assert "20240112T100000Z" in dav(alice, "GET", cal + "b.ics").text
 
 
 def test_copy_todo_into_agenda_is_supported_calendar_component_403(server, cal, alice):
@@ -1710,9 +1748,14 @@ def test_free_busy_of_other_day(busy_cal, alice):
 # ==================================================== sync-collection: calendar
 
 
-def _ev(name):
-    return event_ics("%s-%s" % (name, uid()), "DTSTART:20240110T100000Z",
-                     "SUMMARY:" + name)
+_EV_RUN = uid()
+
+
+def _ev(name, summary=None):
+    """An event whose UID follows its name: a new version of one keeps it
+    (RFC 4791 §5.3.2.1, no-uid-conflict)."""
+    return event_ics("%s-%s" % (name, _EV_RUN), "DTSTART:20240110T100000Z",
+                     "SUMMARY:" + (summary or name))
 
 
 def test_sync_initial_lists_every_member_and_a_token(cal, alice):
@@ -1733,8 +1776,8 @@ def test_sync_reports_six_changes_exactly(cal, alice):
     token = sync_collection(alice, cal, "").token
     put_ok(alice, cal + "f.ics", _ev("f"))                     # new
     put_ok(alice, cal + "g.ics", _ev("g"))                     # new
-    put_ok(alice, cal + "a.ics", _ev("a2"))                    # modified
-    put_ok(alice, cal + "b.ics", _ev("b2"))                    # modified
+    put_ok(alice, cal + "a.ics", _ev("a", "a2"))                    # modified
+    put_ok(alice, cal + "b.ics", _ev("b", "b2"))                    # modified
     assert dav(alice, "DELETE", cal + "c.ics").status_code == 204   # deleted
     assert dav(alice, "DELETE", cal + "d.ics").status_code == 204   # deleted
     res = sync_collection(alice, cal, token)
@@ -1769,8 +1812,8 @@ def test_sync_deleted_then_recreated_member_is_reported_present(cal, alice):
 def test_sync_member_changed_twice_is_reported_once(cal, alice):
     put_ok(alice, cal + "a.ics", _ev("a"))
     token = sync_collection(alice, cal, "").token
-    put_ok(alice, cal + "a.ics", _ev("a2"))
-    put_ok(alice, cal + "a.ics", _ev("a3"))
+    put_ok(alice, cal + "a.ics", _ev("a", "a2"))
+    put_ok(alice, cal + "a.ics", _ev("a", "a3"))
     res = sync_collection(alice, cal, token)
     assert res.paths() == [url_path(cal) + "a.ics"]
 
