@@ -405,11 +405,29 @@ too_large(struct dav_req *req)
                         caldav_max_resource_size(req));
 }
 
+/* Is a Content-Type text/calendar, whatever its parameters (RFC 9110
+ * §8.3.1: the media type is case-insensitive)? */
+static bool
+is_calendar_type(const char *ct)
+{
+    const char *semi = strchr(ct, ';');
+    struct str type = { ct, semi != NULL ? (size_t)(semi - ct) : strlen(ct) };
+    return str_case_eq_c(str_trim(type), "text/calendar");
+}
+
 static struct dav_err *
 put_prepare(struct dav_req *req, const struct dav_target *parent,
             size_t *keep_max)
 {
     (void)parent;
+    /* RFC 4791 §5.3.2.1: CALDAV:supported-calendar-data.  A PUT without
+     * Content-Type is taken for iCalendar and checked as such; COPY and
+     * MOVE carry no body of their own. */
+    const char *ct = dav_req_header(req, "Content-Type");
+    if (strcmp(req->method, "PUT") == 0 && ct != NULL && ct[0] != '\0' &&
+        !is_calendar_type(ct))
+        return dav_err_cond(req, 403, CALDAV_NS, "supported-calendar-data",
+                            "not text/calendar");
     const char *cl = dav_req_header(req, "Content-Length");
     uint64_t n;
     size_t max = caldav_max_resource_size(req);

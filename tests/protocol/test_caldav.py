@@ -540,6 +540,27 @@ def test_put_unparsable_data_is_valid_calendar_data_403(cal, alice):
     assert dav(alice, "GET", cal + "bad.ics").status_code == 404
 
 
+@pytest.mark.parametrize("ctype", ["application/json", "text/plain",
+                                   "text/calendar-x; charset=utf-8"])
+def test_put_of_other_media_type_is_supported_calendar_data_403(
+        ctype, cal, alice):
+    # RFC 4791 §5.3.2.1: CALDAV:supported-calendar-data.
+    r = put_ics(alice, cal + "j.ics", event_ics(uid(), "DTSTART:20240110T100000Z"),
+                headers={"Content-Type": ctype})
+    assert_precondition(r, 403, C_NS, "supported-calendar-data")
+    assert dav(alice, "GET", cal + "j.ics").status_code == 404
+
+
+@pytest.mark.parametrize("ctype", ["TEXT/Calendar", "text/calendar ; method=x",
+                                   None])
+def test_put_of_text_calendar_in_any_case_or_without_type_is_accepted(
+        ctype, cal, alice):
+    data = event_ics(uid(), "DTSTART:20240110T100000Z").encode()
+    headers = {} if ctype is None else {"Content-Type": ctype}
+    r = dav(alice, "PUT", cal + "k.ics", data=data, headers=headers)
+    assert r.status_code == 201, (r.status_code, r.text)
+
+
 def test_put_with_method_is_valid_calendar_object_resource_403(cal, alice):
     r = put_ics(alice, cal + "m.ics", event_ics(uid(), "DTSTART:20240110T100000Z",
                                                 extra="METHOD:REQUEST\r\n"))
