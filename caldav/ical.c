@@ -132,21 +132,45 @@ resolve_zone(icalcomponent *vcal, const char *tzid)
     return tz;
 }
 
+/* Seconds since the epoch of the fields of tt read as UTC (a date: its
+ * midnight).  libical's own conversion (3.0) answers -1 for any time
+ * before 1902, which would put them all at one instant. */
+static int64_t
+fields_to_unix(struct icaltimetype tt)
+{
+    /* Days from 1970-01-01 of a proleptic Gregorian date (the
+     * days_from_civil algorithm of H. Hinnant). */
+    int64_t y = tt.year - (tt.month <= 2 ? 1 : 0);
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t mp = (tt.month + 9) % 12;
+    int64_t doy = (153 * mp + 2) / 5 + tt.day - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = era * 146097 + doe - 719468;
+    int64_t secs = tt.is_date ? 0
+                              : (int64_t)tt.hour * 3600 + tt.minute * 60 +
+                                    tt.second;
+    return days * 86400 + secs;
+}
+
 static int64_t
 tt_to_unix(icalcomponent *vcal, icalproperty *prop, struct icaltimetype tt)
 {
     if (tt.is_date || icaltime_is_utc(tt))
-        return (int64_t)icaltime_as_timet(tt);
+        return fields_to_unix(tt);
     icalparameter *p = prop != NULL
                            ? icalproperty_get_first_parameter(
                                  prop, ICAL_TZID_PARAMETER)
                            : NULL;
     if (p != NULL) {
         icaltimezone *tz = resolve_zone(vcal, icalparameter_get_tzid(p));
-        if (tz != NULL)
-            return (int64_t)icaltime_as_timet_with_zone(tt, tz);
+        if (tz != NULL) {
+            icaltimezone_convert_time(&tt, tz,
+                                      icaltimezone_get_utc_timezone());
+            return fields_to_unix(tt);
+        }
     }
-    return (int64_t)icaltime_as_timet(tt); /* floating: UTC */
+    return fields_to_unix(tt); /* floating: UTC */
 }
 
 int64_t
@@ -165,7 +189,7 @@ caldav_parse_utc(const char *s, int64_t *out)
     struct icaltimetype tt = icaltime_from_string(s);
     if (icaltime_is_null_time(tt) || !icaltime_is_valid_time(tt))
         return false;
-    *out = (int64_t)icaltime_as_timet(tt);
+    *out = fields_to_unix(tt);
     return true;
 }
 
@@ -980,6 +1004,18 @@ caldav_ical_validate(struct dav_req *req, icalcomponent *vcal,
     /* Past the expansion limit, the range is left open. */
     if (!complete || unbounded)
         r.hi = CALDAV_TIME_MAX;
+    /* RFC 4791 §5.3.2.1: CALDAV:min-date-time and max-date-time, the
+     * bounds the calendar announces (§5.2.6, §5.2.7), on the first
+     * instance's start and a bounded last instance's end. */
+    int64_t min_date, max_date;
+    if (caldav_parse_utc(CALDAV_MIN_DATE, &min_date) &&
+        r.lo != CALDAV_TIME_MIN && r.lo < min_date)
+        return dav_err_cond(req, 403, CALDAV_NS, "min-date-time",
+                            "an instance before %s", CALDAV_MIN_DATE);
+    if (caldav_parse_utc(CALDAV_MAX_DATE, &max_date) &&
+        r.hi != CALDAV_TIME_MAX && r.hi > max_date)
+        return dav_err_cond(req, 403, CALDAV_NS, "max-date-time",
+                            "an instance after %s", CALDAV_MAX_DATE);
     ix->exact = single_instance(vcal, kind, count, recurring);
     if (ix->exact) {
         ix->start = r.lo;

@@ -871,6 +871,40 @@ def test_put_of_count_rule_past_max_instances_is_refused(cal, alice):
         "RRULE:FREQ=DAILY;COUNT=10000"))
 
 
+@pytest.mark.parametrize("lines", [
+    ("DTSTART:18991231T230000Z", "DTEND:19000101T010000Z"),
+    ("DTSTART:20240110T100000Z", "RDATE:18500101T100000Z"),
+    ("DTSTART;VALUE=DATE:18000101",),
+], ids=["starts-before", "rdate-before", "all-day"])
+def test_put_before_min_date_time_is_refused(lines, cal, alice):
+    # RFC 4791 §5.3.2.1 CALDAV:min-date-time (announced: 19000101T000000Z).
+    r = put_ics(alice, cal + "old.ics", event_ics(uid(), *lines))
+    assert_precondition(r, 403, C_NS, "min-date-time")
+    assert dav(alice, "GET", cal + "old.ics").status_code == 404
+
+
+@pytest.mark.parametrize("lines", [
+    ("DTSTART:21001231T230000Z", "DTEND:21010101T010000Z"),
+    ("DTSTART:20240110T100000Z", "RRULE:FREQ=YEARLY;UNTIL=22000101T000000Z"),
+    ("DTSTART:20240110T100000Z", "RRULE:FREQ=YEARLY;COUNT=100"),
+], ids=["ends-after", "until-after", "count-after"])
+def test_put_after_max_date_time_is_refused(lines, cal, alice):
+    # RFC 4791 §5.3.2.1 CALDAV:max-date-time (announced: 21001231T235959Z).
+    r = put_ics(alice, cal + "late.ics", event_ics(uid(), *lines))
+    assert_precondition(r, 403, C_NS, "max-date-time")
+    assert dav(alice, "GET", cal + "late.ics").status_code == 404
+
+
+def test_put_within_the_date_limits_or_endless_is_accepted(cal, alice):
+    put_ok(alice, cal + "first.ics", event_ics(
+        uid(), "DTSTART:19000101T000000Z", "DTEND:19000101T010000Z"))
+    put_ok(alice, cal + "last.ics", event_ics(
+        uid(), "DTSTART:21001231T220000Z", "DTEND:21001231T230000Z"))
+    # An endless series has no last instance to judge.
+    put_ok(alice, cal + "endless.ics", event_ics(
+        uid(), "DTSTART:20240110T100000Z", "RRULE:FREQ=YEARLY"))
+
+
 @pytest.mark.parametrize("summary", [b"caf\xe9", b"a\x1bc", b"nul\x00l",
                                      b"\xed\xa0\x80surrogate"],
                          ids=["latin1", "escape", "nul", "surrogate"])
