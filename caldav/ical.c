@@ -653,11 +653,13 @@ caldav_instances(icalcomponent *vcal, icalcomponent_kind kind, int64_t from,
             int64_t st = tt_to_unix(vcal, dtp, next);
             if (st >= until)
                 break;
+            if (st == s.start)
+                continue; /* DTSTART, given and counted above */
             if (st + s.length >= from && ++count > max) {
                 icalrecur_iterator_free(it);
                 return false;
             }
-            if (st == s.start || in_list(exdates, nx, st) ||
+            if (in_list(exdates, nx, st) ||
                 in_list(overridden, noverridden, st))
                 continue;
             if (!fn(ctx, c, st, st + s.length, st)) {
@@ -985,8 +987,9 @@ caldav_ical_validate(struct dav_req *req, icalcomponent *vcal,
         if (rr.count == 0 && icaltime_is_null_time(rr.until))
             unbounded = true;
         /* A COUNT rule is walked from its start by every query: more
-         * instances than announced would cost each query that much. */
-        /* RFC 4791 §5.3.2.1: CALDAV:max-instances. */
+         * instances than announced would cost each query that much.
+         * RFC 4791 §5.3.2.1: CALDAV:max-instances, told here before any
+         * walk (an UNTIL rule is counted by the walk below). */
         if (rr.count > 0 && (unsigned)rr.count > max_instances)
             return dav_err_cond(req, 403, CALDAV_NS, "max-instances",
                                 "COUNT=%d exceeds max-instances (%u)",
@@ -997,12 +1000,17 @@ caldav_ical_validate(struct dav_req *req, icalcomponent *vcal,
                                      unbounded ? CALDAV_TIME_MIN
                                                : CALDAV_TIME_MAX,
                                      max_instances, range_cb, &r);
+    /* RFC 4791 §5.3.2.1: CALDAV:max-instances, for a series bounded by
+     * UNTIL as by COUNT (an endless one was walked to its start only). */
+    if (!complete)
+        return dav_err_cond(req, 403, CALDAV_NS, "max-instances",
+                            "more instances than max-instances (%u)",
+                            max_instances);
     if (r.lo > r.hi) {
         r.lo = CALDAV_TIME_MIN;
         r.hi = CALDAV_TIME_MAX;
     }
-    /* Past the expansion limit, the range is left open. */
-    if (!complete || unbounded)
+    if (unbounded)
         r.hi = CALDAV_TIME_MAX;
     /* RFC 4791 §5.3.2.1: CALDAV:min-date-time and max-date-time, the
      * bounds the calendar announces (§5.2.6, §5.2.7), on the first

@@ -11,6 +11,7 @@ calendars (s1.agenda, s1.actions, s2.*) are only read or written with
 unique names.
 """
 
+import datetime
 import uuid
 
 import pytest
@@ -869,6 +870,21 @@ def test_put_of_count_rule_past_max_instances_is_refused(cal, alice):
     put_ok(alice, cal + "ok.ics", event_ics(
         uid(), "DTSTART:20240101T090000Z", "DURATION:PT1H",
         "RRULE:FREQ=DAILY;COUNT=10000"))
+
+
+def test_put_of_until_rule_past_max_instances_is_refused(cal, alice):
+    # RFC 4791 §5.3.2.1 CALDAV:max-instances (10000): the instances of a
+    # rule bounded by UNTIL count as those of a COUNT rule do.
+    r = put_ics(alice, cal + "u.ics", event_ics(
+        uid(), "DTSTART:20000101T100000Z", "DTEND:20000101T110000Z",
+        "RRULE:FREQ=DAILY;UNTIL=20541001T100000Z"))
+    assert_precondition(r, 403, C_NS, "max-instances")
+    assert dav(alice, "GET", cal + "u.ics").status_code == 404
+    # 10000 days from DTSTART, the last one included: the limit itself.
+    last = datetime.datetime(2000, 1, 1, 10) + datetime.timedelta(days=9999)
+    put_ok(alice, cal + "ok.ics", event_ics(
+        uid(), "DTSTART:20000101T100000Z", "DTEND:20000101T110000Z",
+        "RRULE:FREQ=DAILY;UNTIL=" + last.strftime("%Y%m%dT%H%M%SZ")))
 
 
 @pytest.mark.parametrize("lines", [
