@@ -191,6 +191,36 @@ get_timezone(struct dav_req *req, struct arena *a, const struct dav_target *t,
     return false; /* UTC unless a calendar-timezone is stored */
 }
 
+/* RFC 4791 §5.2.2: a calendar-timezone is an iCalendar object holding
+ * one VTIMEZONE and nothing else; otherwise MKCALENDAR and PROPPATCH
+ * fail with CALDAV:valid-calendar-data (§5.3.1.1). */
+static struct dav_err *
+set_timezone(struct dav_req *req, const struct dav_target *t,
+             const char *value)
+{
+    (void)t;
+    size_t len = value != NULL ? strlen(value) : 0;
+    icalcomponent *vcal = len > 0 && dav_utf8_valid(value, len)
+                              ? caldav_ical_parse(req->arena, value, len)
+                              : NULL;
+    int zones = 0, others = 0;
+    for (icalcomponent *c = vcal != NULL
+                                ? icalcomponent_get_first_component(
+                                      vcal, ICAL_ANY_COMPONENT)
+                                : NULL;
+         c != NULL;
+         c = icalcomponent_get_next_component(vcal, ICAL_ANY_COMPONENT)) {
+        if (icalcomponent_isa(c) == ICAL_VTIMEZONE_COMPONENT)
+            zones++;
+        else
+            others++;
+    }
+    if (vcal == NULL || zones != 1 || others != 0)
+        return dav_err_cond(req, 403, CALDAV_NS, "valid-calendar-data",
+                            "calendar-timezone is not one VTIMEZONE");
+    return NULL;
+}
+
 static bool
 get_color(struct dav_req *req, struct arena *a, const struct dav_target *t,
           struct buf *out)
@@ -213,7 +243,7 @@ static const struct dav_prop_def caldav_props[] = {
     { CALDAV_NS, "max-attendees-per-instance", DAV_P_PROTECTED,
       get_max_attendees, NULL },
     { CALDAV_NS, "calendar-description", 0, get_description, NULL },
-    { CALDAV_NS, "calendar-timezone", 0, get_timezone, NULL },
+    { CALDAV_NS, "calendar-timezone", 0, get_timezone, set_timezone },
     { APPLE_NS, "calendar-color", 0, get_color, NULL },
     { APPLE_NS, "calendar-order", 0, NULL, NULL },
 };

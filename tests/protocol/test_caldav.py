@@ -16,7 +16,8 @@ import uuid
 
 import pytest
 
-from caldav_helpers import (A_NS, C_NS, CS_NS, SYNC_TOKEN_RE, VTZ_PARIS,
+from caldav_helpers import (A_NS, C_NS, CS_NS, SYNC_TOKEN_RE, VTZ_NEW_YORK,
+                            VTZ_PARIS,
                             add_user, alice, assert_precondition, cal,
                             component,
                             error_condition,
@@ -485,6 +486,51 @@ def test_calendar_timezone_is_writable(cal, alice):
                    % tz.replace("\r\n", "\n"))
     got = prop_of(alice, cal, C + "calendar-timezone").text
     assert "TZID:Europe/Paris" in got
+
+
+BAD_TIMEZONES = {
+    "text": "not a calendar",
+    "no-zone": vcalendar(),
+    "two-zones": vcalendar(extra=VTZ_PARIS + VTZ_NEW_YORK),
+    "zone-and-event": vcalendar(vevent(uid(), "DTSTART:20240110T100000Z"),
+                                extra=VTZ_PARIS),
+    "bare-zone": VTZ_PARIS,
+}
+
+
+@pytest.mark.parametrize("tz", sorted(BAD_TIMEZONES))
+def test_mkcalendar_with_invalid_timezone_is_valid_calendar_data_403(
+        tz, server, alice):
+    # RFC 4791 §5.2.2, §5.3.1.1: one VCALENDAR with one VTIMEZONE, or the
+    # MKCALENDAR fails and creates nothing.
+    url = server.url + "/dav/calendars/alice/s1.tz%s/" % uid()[:10]
+    body = mkcalendar_body("<C:calendar-timezone>%s</C:calendar-timezone>"
+                           % BAD_TIMEZONES[tz])
+    r = dav(alice, "MKCALENDAR", url, data=body, headers=XML_HEADERS)
+    assert_precondition(r, 403, C_NS, "valid-calendar-data")
+    assert dav(alice, "PROPFIND", url, headers={"Depth": "0"}).status_code == 404
+
+
+def test_mkcalendar_with_a_timezone_keeps_it(server, alice):
+    url = new_calendar(server, alice, body=mkcalendar_body(
+        "<C:calendar-timezone>%s</C:calendar-timezone>"
+        % vcalendar(extra=VTZ_NEW_YORK)))
+    assert "TZID:America/New_York" in prop_of(alice, url,
+                                              C + "calendar-timezone").text
+
+
+@pytest.mark.parametrize("tz", sorted(BAD_TIMEZONES))
+def test_proppatch_of_invalid_timezone_is_valid_calendar_data_403(
+        tz, cal, alice):
+    _proppatch_one(alice, cal, "<C:calendar-timezone>%s</C:calendar-timezone>"
+                   % vcalendar(extra=VTZ_PARIS))
+    body = ('<D:propertyupdate xmlns:D="DAV:" xmlns:C="%s"><D:set><D:prop>'
+            '<C:calendar-timezone>%s</C:calendar-timezone>'
+            '</D:prop></D:set></D:propertyupdate>' % (C_NS, BAD_TIMEZONES[tz]))
+    r = dav(alice, "PROPPATCH", cal, data=body.encode(), headers=XML_HEADERS)
+    assert_precondition(r, 403, C_NS, "valid-calendar-data")
+    got = prop_of(alice, cal, C + "calendar-timezone").text
+    assert "TZID:Europe/Paris" in got and "America" not in got
 
 
 def test_calendar_color_has_a_default(cal, alice):
