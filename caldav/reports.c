@@ -824,6 +824,17 @@ report_query(struct dav_req *req, const struct dav_xml_elem *root)
     filter_scope(req, filter, &component, &tr);
     q->top = dav_elem_child(filter, CALDAV_NS, "comp-filter");
     q->range_only = range_only(req, q->top);
+    /* RFC 4791 §7.8: Depth: 0 applies the query to the calendar itself,
+     * which is no calendar object: no response.  (Without Depth, the
+     * members are searched, as clients that omit it expect.) */
+    const char *depth = dav_req_header(req, "Depth");
+    if (q->only == NULL && depth != NULL &&
+        str_eq_c(str_trim(str_c(depth)), "0")) {
+        struct buf b;
+        dav_multistatus_begin(req, &b);
+        dav_multistatus_end(req, &b);
+        return NULL;
+    }
     enum dav_store_rc rc = caldav_store->objects_open(
         req, q->cal.res.id, component, tr.set ? tr.start : CALDAV_TIME_MIN,
         tr.set ? tr.end : CALDAV_TIME_MAX,

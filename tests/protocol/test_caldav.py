@@ -24,7 +24,7 @@ from caldav_helpers import (A_NS, C_NS, CS_NS, SYNC_TOKEN_RE, VTZ_NEW_YORK,
                             cal_home, calendar_data, calendar_query,
                             comp_filter, event_ics, expand_prop,
                             expanded_instances, freebusy_body,
-                            mkcalendar_body, multiget_body,
+                            mkcalendar_body, multiget_body, names,
                             new_calendar, parse_ical, put_ics, put_ok,
                             query_body,
                             query_names, range_filter, report, sync_body,
@@ -1197,6 +1197,19 @@ def test_query_without_filter_is_400(mixed, alice):
     r = report(alice, mixed, '<C:calendar-query xmlns:D="DAV:" xmlns:C="%s">'
                              '<D:prop><D:getetag/></D:prop></C:calendar-query>' % C_NS)
     assert r.status_code in (400, 403), r.status_code
+
+
+def test_query_with_depth_0_on_the_calendar_has_no_member(mixed, alice):
+    # RFC 4791 §7.8: Depth: 0 applies the query to the collection itself.
+    assert calendar_query(alice, mixed, comp_filter(), depth="0") == []
+    assert names(calendar_query(alice, mixed, comp_filter(), depth="1")) == \
+        ["ev1.ics", "ev2.ics", "ev3.ics"]
+
+
+def test_query_with_depth_0_on_an_object_answers_for_it(mixed, alice):
+    (resp,) = calendar_query(alice, mixed + "ev2.ics", comp_filter(),
+                             depth="0")
+    assert resp.path.endswith("/ev2.ics")
 
 
 def test_query_returns_full_calendar_data(mixed, alice):
