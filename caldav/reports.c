@@ -424,6 +424,22 @@ parse_cdata(struct dav_req *req, const struct dav_xml_elem *e,
     return NULL;
 }
 
+/* RFC 4791 §9.6.4: a property asked with novalue="yes" keeps its name
+ * and parameters, and an empty value.  The value type is kept in a
+ * VALUE parameter, which libical writes out only when it is not the
+ * property's default, so the line reads as the original one did. */
+static void
+drop_value(icalproperty *p)
+{
+    icalvalue_kind k = icalvalue_isa(icalproperty_get_value(p));
+    icalproperty_set_value(p, icalvalue_new_text(""));
+    if (k != ICAL_TEXT_VALUE && k != ICAL_NO_VALUE &&
+        icalproperty_get_first_parameter(p, ICAL_VALUE_PARAMETER) == NULL)
+        icalproperty_add_parameter(p, icalparameter_new_from_value_string(
+                                          ICAL_VALUE_PARAMETER,
+                                          icalvalue_kind_to_string(k)));
+}
+
 /* Keep in c only what the C:comp selection names. */
 static void
 prune(struct dav_req *req, icalcomponent *c, const struct dav_xml_elem *sel)
@@ -435,18 +451,23 @@ prune(struct dav_req *req, icalcomponent *c, const struct dav_xml_elem *sel)
              p != NULL; p = next) {
             next = icalcomponent_get_next_property(c, ICAL_ANY_PROPERTY);
             const char *pn = icalproperty_get_property_name(p);
-            bool keep = false;
+            const struct dav_xml_elem *keep = NULL;
             for (struct dav_xml_elem *x = dav_elem_first(sel);
-                 x != NULL && !keep; x = dav_elem_next(x)) {
+                 x != NULL && keep == NULL; x = dav_elem_next(x)) {
                 const char *n = dav_elem_is(x, CALDAV_NS, "prop")
                                     ? dav_elem_attr(req, x, "name")
                                     : NULL;
-                keep = n != NULL && pn != NULL && strcasecmp(n, pn) == 0;
+                if (n != NULL && pn != NULL && strcasecmp(n, pn) == 0)
+                    keep = x;
             }
-            if (!keep) {
+            if (keep == NULL) {
                 icalcomponent_remove_property(c, p);
                 icalproperty_free(p);
+                continue;
             }
+            const char *nv = dav_elem_attr(req, keep, "novalue");
+            if (nv != NULL && strcmp(nv, "yes") == 0)
+                drop_value(p);
         }
     }
     bool allcomp = dav_elem_child(sel, CALDAV_NS, "allcomp") != NULL;

@@ -1238,6 +1238,29 @@ def test_query_partial_calendar_data(mixed, alice):
     assert ev.children == []   # the VALARM is not selected
 
 
+def test_query_partial_calendar_data_with_novalue(mixed, alice):
+    # RFC 4791 §9.6.4: novalue="yes" returns the property without its value.
+    sel = ('<C:calendar-data><C:comp name="VCALENDAR"><C:allprop/>'
+           '<C:comp name="VEVENT"><C:prop name="UID"/>'
+           '<C:prop name="SUMMARY" novalue="yes"/>'
+           '<C:prop name="DTSTART" novalue="yes"/>'
+           '<C:prop name="ATTENDEE" novalue="yes"/>'
+           '<C:prop name="LOCATION" novalue="no"/>'
+           '</C:comp></C:comp></C:calendar-data>')
+    (resp,) = calendar_query(alice, mixed, range_filter(
+        "20240110T000000Z", "20240110T235959Z"), sel)
+    (ev,) = parse_ical(calendar_data(resp)).walk("VEVENT")
+    assert sorted(p[0] for p in ev.props) == [
+        "ATTENDEE", "DTSTART", "LOCATION", "SUMMARY", "UID"]
+    assert ev.value("UID").startswith("ev1-")
+    assert (ev.value("SUMMARY"), ev.value("DTSTART"), ev.value("ATTENDEE"),
+            ev.value("LOCATION")) == ("", "", "", "Mairie")
+    # Parameters stay, and no VALUE parameter is added to a default type.
+    assert ev.all("ATTENDEE")[0][1] == {"PARTSTAT": "ACCEPTED",
+                                        "CN": "Jean Dupont"}
+    assert ev.all("DTSTART")[0][1] == {}
+
+
 # ==================================================== time ranges and recurrence
 
 
