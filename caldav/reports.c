@@ -1018,8 +1018,10 @@ report_freebusy(struct dav_req *req, const struct dav_xml_elem *root)
     struct dav_xml_elem *tre = dav_elem_child(root, CALDAV_NS, "time-range");
     if (tre == NULL)
         return dav_err_new(req, 400, "free-busy-query needs a time-range");
+    /* RFC 4791 §7.10: the VFREEBUSY answered spans the time-range, from
+     * DTSTART to DTEND: both ends are needed. */
     struct time_range tr;
-    struct dav_err *err = parse_time_range(req, tre, &tr);
+    struct dav_err *err = parse_full_range(req, tre, &tr);
     if (err != NULL)
         return err;
     struct caldav_cursor *cur;

@@ -1898,6 +1898,18 @@ def test_free_busy_of_other_day(busy_cal, alice):
     }
 
 
+@pytest.mark.parametrize("attrs", ['start="20240101T000000Z"',
+                                   'end="20240201T000000Z"'])
+def test_free_busy_without_start_or_end_is_400_valid_filter(
+        attrs, busy_cal, alice):
+    # RFC 4791 §7.10: the answer's DTSTART and DTEND are the range's.
+    body = ('<?xml version="1.0" encoding="utf-8"?>'
+            '<C:free-busy-query xmlns:C="%s"><C:time-range %s/>'
+            '</C:free-busy-query>' % (C_NS, attrs))
+    r = report(alice, busy_cal, body)
+    assert_precondition(r, 400, C_NS, "valid-filter")
+
+
 # ==================================================== sync-collection: calendar
 
 
