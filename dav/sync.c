@@ -3,12 +3,15 @@
  * report and the DAV:sync-token property, plus the CalendarServer getctag
  * that older clients poll, and DAV:supported-report-set (RFC 3253 §3.1.5).
  *
- * Tokens are "http://parvis.org/ns/sync/FROM-SEEN", the collection's mark
- * in the change log (struct dav_sync_mark, decision 0018): a
- * synchronisation from it reports the changes of transaction FROM and
- * every later one, so a writer that commits after a later one is not
- * missed; SEEN, the number of those already seen, makes the token move
- * with each change that commits.  Tokens
+ * Tokens are "http://parvis.org/ns/sync/ID-FROM-SEEN": ID is the
+ * collection's resource id, FROM-SEEN its mark in the change log (struct
+ * dav_sync_mark, decision 0018).  A synchronisation from it reports the
+ * changes of transaction FROM and every later one, so a writer that
+ * commits after a later one is not missed; SEEN, the number of those
+ * already seen, makes the token move with each change that commits.  ID
+ * ties the token to its collection (RFC 6578 §3.2): another collection's,
+ * or that of a collection deleted and made again at the same URL, is
+ * refused, as are tokens of the former FROM-SEEN shape.  Tokens
  * survive restarts and mean the same on every node.  Only Depth 1 (sync-level 1)
  * is offered; an unknown token is 403 DAV:valid-sync-token, never a 5xx
  * (Thunderbird disables a calendar after one).  The initial
@@ -34,8 +37,8 @@ collection_target(const struct dav_target *t)
            t->res.kind == DAV_KIND_COLLECTION;
 }
 
-/* The collection's mark as "FROM-SEEN", with 'prefix' before it; false
- * for what is not a collection or if it cannot be read. */
+/* The collection's id and mark as "ID-FROM-SEEN", with 'prefix' before
+ * it; false for what is not a collection or if it cannot be read. */
 static bool
 mark_write(struct dav_req *req, const struct dav_target *t,
            const char *prefix, const char *suffix, struct buf *out)
@@ -45,8 +48,8 @@ mark_write(struct dav_req *req, const struct dav_target *t,
     struct dav_sync_mark m;
     if (req->srv->store->collection_mark(req, t->res.id, &m) != DAV_STORE_OK)
         return false;
-    buf_printf(out, "%s%" PRId64 "-%" PRId64 "%s", prefix, m.from, m.seen,
-               suffix);
+    buf_printf(out, "%s%" PRId64 "-%" PRId64 "-%" PRId64 "%s", prefix,
+               t->res.id, m.from, m.seen, suffix);
     return true;
 }
 
@@ -120,28 +123,41 @@ member_response(struct dav_req *req, struct arena *scratch,
 }
 
 static void
-sync_token_write(struct buf *b, struct dav_sync_mark now)
+sync_token_write(struct buf *b, int64_t id, struct dav_sync_mark now)
 {
     buf_printf(b, "<D:sync-token>" SYNC_PREFIX "%" PRId64 "-%" PRId64
-                  "</D:sync-token>", now.from, now.seen);
+                  "-%" PRId64 "</D:sync-token>", id, now.from, now.seen);
 }
 
-/* FROM of a token "SYNC_PREFIX FROM-SEEN"; false if it is not one. */
+/* The next number of 's' up to a '-' or its end, into *out; 's' moves
+ * past it (and the '-'). */
 static bool
-token_from(struct str token, int64_t *from)
+token_part(struct str *s, bool last, uint64_t *out)
+{
+    const char *dash = memchr(s->p, '-', s->len);
+    if ((dash == NULL) != last)
+        return false;
+    size_t n = dash != NULL ? (size_t)(dash - s->p) : s->len;
+    if (!str_to_u64((struct str){ s->p, n }, out) || *out > INT64_MAX)
+        return false;
+    s->p += dash != NULL ? n + 1 : n;
+    s->len -= dash != NULL ? n + 1 : n;
+    return true;
+}
+
+/* FROM of a token "SYNC_PREFIX ID-FROM-SEEN" of collection 'id'; false if
+ * it is not one, or another collection's (RFC 6578 §3.2: a token is of
+ * one collection). */
+static bool
+token_from(struct str token, int64_t id, int64_t *from)
 {
     if (!str_starts_with_c(token, SYNC_PREFIX))
         return false;
     struct str rest = { token.p + strlen(SYNC_PREFIX),
                         token.len - strlen(SYNC_PREFIX) };
-    const char *dash = memchr(rest.p, '-', rest.len);
-    uint64_t f, l;
-    if (dash == NULL ||
-        !str_to_u64((struct str){ rest.p, (size_t)(dash - rest.p) }, &f) ||
-        !str_to_u64((struct str){ dash + 1,
-                                  rest.len - (size_t)(dash + 1 - rest.p) },
-                    &l) ||
-        f > INT64_MAX || l > INT64_MAX)
+    uint64_t c, f, l;
+    if (!token_part(&rest, false, &c) || !token_part(&rest, false, &f) ||
+        !token_part(&rest, true, &l) || (int64_t)c != id)
         return false;
     *from = (int64_t)f;
     return true;
@@ -186,7 +202,7 @@ sync_page(struct dav_req *req, void *state, struct arena *a, struct buf *out,
         member_response(req, sl->scratch, &m, sl->names, sl->nnames, out);
     }
     if (*done)
-        sync_token_write(out, sl->now);
+        sync_token_write(out, sl->coll->res.id, sl->now);
     return NULL;
 }
 
@@ -225,7 +241,7 @@ changes_page(struct dav_req *req, void *state, struct arena *a,
     sc->next = to;
     *done = to == sc->nchanged;
     if (*done)
-        sync_token_write(out, sc->now);
+        sync_token_write(out, sc->coll->res.id, sc->now);
     return NULL;
 }
 
@@ -252,7 +268,7 @@ report_sync_collection(struct dav_req *req, const struct dav_xml_elem *root)
     struct str token = str_trim(str_c(dav_elem_text(req, tok)));
     int64_t since = 0;
     bool initial = token.len == 0;
-    if (!initial && !token_from(token, &since))
+    if (!initial && !token_from(token, t->res.id, &since))
         return bad_token(req);
 
     const char **names;

@@ -18,7 +18,7 @@ C_NS = "urn:ietf:params:xml:ns:caldav"
 CS_NS = "http://calendarserver.org/ns/"
 A_NS = "http://apple.com/ns/ical/"
 NSMAP = {"D": "DAV:", "C": C_NS, "CS": CS_NS, "A": A_NS}
-SYNC_TOKEN_RE = re.compile(r"^http://parvis\.org/ns/sync/\d+-\d+$")
+SYNC_TOKEN_RE = re.compile(r"^http://parvis\.org/ns/sync/\d+-\d+-\d+$")
 
 CAL_CT = {"Content-Type": "text/calendar; charset=utf-8"}
 

@@ -1990,19 +1990,53 @@ def test_sync_unknown_token_is_403_valid_sync_token(cal, alice):
 
 def test_sync_token_from_the_future_is_403_valid_sync_token(cal, alice):
     token = sync_collection(alice, cal, "").token
-    frm, last = map(int, token.rsplit("/", 1)[1].split("-"))
-    r = report(alice, cal, sync_body("http://parvis.org/ns/sync/%d-%d"
-                                     % (frm + 10 ** 9, last)))
+    coll, frm, last = map(int, token.rsplit("/", 1)[1].split("-"))
+    r = report(alice, cal, sync_body("http://parvis.org/ns/sync/%d-%d-%d"
+                                     % (coll, frm + 10 ** 9, last)))
     assert_precondition(r, 403, "DAV:", "valid-sync-token")
 
 
-@pytest.mark.parametrize("token", ["7", "-7", "7-", "x-7", "7-7-7", "7--7",
-                                   "99999999999999999999-1"])
+@pytest.mark.parametrize("token", ["7", "-7", "7-", "x-7", "7--7", "7-7-",
+                                   "7-7-7-7", "99999999999999999999-1-1"])
 def test_sync_malformed_token_is_403_valid_sync_token(token, cal, alice):
-    """Tokens of the former shape (a bare sequence) are not honoured: the
-    client starts again from an empty token (RFC 6578 §3.2)."""
     r = report(alice, cal, sync_body("http://parvis.org/ns/sync/" + token))
     assert_precondition(r, 403, "DAV:", "valid-sync-token")
+
+
+def test_sync_token_of_the_former_shape_is_403_valid_sync_token(cal, alice):
+    """Tokens of the former shapes (a bare sequence, FROM-SEEN without the
+    collection) are not honoured: the client starts again from an empty
+    token (RFC 6578 §3.2)."""
+    token = sync_collection(alice, cal, "").token
+    _coll, frm, last = token.rsplit("/", 1)[1].split("-")
+    for old in (frm, "%s-%s" % (frm, last)):
+        r = report(alice, cal, sync_body("http://parvis.org/ns/sync/" + old))
+        assert_precondition(r, 403, "DAV:", "valid-sync-token")
+
+
+def test_sync_token_of_another_calendar_is_403_valid_sync_token(
+        server, cal, alice):
+    # RFC 6578 §3.2: a token is of the collection that gave it.
+    other = new_calendar(server, alice)
+    put_ok(alice, other + "o.ics", _ev("o"))
+    token = sync_collection(alice, other, "").token
+    r = report(alice, cal, sync_body(token))
+    assert_precondition(r, 403, "DAV:", "valid-sync-token")
+    assert sync_collection(alice, other, token).paths() == []
+
+
+def test_sync_token_of_a_calendar_deleted_and_made_again_is_403(
+        server, alice):
+    url = new_calendar(server, alice)
+    put_ok(alice, url + "old.ics", _ev("old"))
+    token = sync_collection(alice, url, "").token
+    ctag = prop_of(alice, url, CS + "getctag").text
+    assert dav(alice, "DELETE", url).status_code == 204
+    assert dav(alice, "MKCALENDAR", url).status_code == 201
+    r = report(alice, url, sync_body(token))
+    assert_precondition(r, 403, "DAV:", "valid-sync-token")
+    assert prop_of(alice, url, CS + "getctag").text != ctag
+    assert sync_collection(alice, url, "").paths() == []
 
 
 def test_sync_level_infinite_is_403_sync_traversal_supported(cal, alice):
@@ -2083,6 +2117,18 @@ def test_folder_sync_reports_move_as_removed_and_new(coll, alice):
 
 def test_folder_sync_unknown_token_is_403(coll, alice):
     r = report(alice, coll, sync_body("http://parvis.org/ns/sync/notanumber"))
+    assert_precondition(r, 403, "DAV:", "valid-sync-token")
+
+
+def test_folder_sync_token_of_a_folder_deleted_and_made_again_is_403(
+        coll, alice):
+    folder = coll + "f-%s/" % uid()[:8]
+    assert dav(alice, "MKCOL", folder).status_code == 201
+    assert dav(alice, "PUT", folder + "a.txt", data=b"a").status_code == 201
+    token = sync_collection(alice, folder, "").token
+    assert dav(alice, "DELETE", folder).status_code == 204
+    assert dav(alice, "MKCOL", folder).status_code == 201
+    r = report(alice, folder, sync_body(token))
     assert_precondition(r, 403, "DAV:", "valid-sync-token")
 
 
