@@ -540,8 +540,21 @@ expand_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
     bool has_duration = icalcomponent_get_first_property(
                             inst, ICAL_DURATION_PROPERTY) != NULL;
     icalcomponent_add_property(inst, icalproperty_new_dtstart(utc_time(start)));
-    if (!has_duration && end > start)
+    if (icalcomponent_isa(inst) == ICAL_VTODO_COMPONENT) {
+        /* RFC 5545 §3.6.2: a VTODO ends with DUE (or DURATION), never
+         * DTEND; DUE moves with the instance, 'end' being the instance's
+         * start plus the master's DTSTART-to-DUE. */
+        icalproperty *due = icalcomponent_get_first_property(
+            inst, ICAL_DUE_PROPERTY);
+        if (due != NULL) {
+            icalcomponent_remove_property(inst, due);
+            icalproperty_free(due);
+            icalcomponent_add_property(inst,
+                                       icalproperty_new_due(utc_time(end)));
+        }
+    } else if (!has_duration && end > start) {
         icalcomponent_add_property(inst, icalproperty_new_dtend(utc_time(end)));
+    }
     if (rid != 0)
         icalcomponent_add_property(inst,
                                    icalproperty_new_recurrenceid(utc_time(rid)));
