@@ -290,20 +290,29 @@ in_list(const int64_t *v, size_t n, int64_t x)
     return false;
 }
 
-/* Collected times of a property kind (EXDATE, RDATE, RECURRENCE-ID). */
+/* Collected times of a property kind (EXDATE, RDATE, RECURRENCE-ID).
+ * For RDATEs, 'lengths' (if not NULL) gets each instance's length: that
+ * of its PERIOD (RFC 5545 §3.8.5.2), or 'length', the component's. */
 static size_t
 collect_times(icalcomponent *vcal, icalcomponent *c, icalproperty_kind k,
-              int64_t *out, size_t max)
+              int64_t *out, int64_t *lengths, int64_t length, size_t max)
 {
     size_t n = 0;
     for (icalproperty *p = icalcomponent_get_first_property(c, k);
          p != NULL && n < max; p = icalcomponent_get_next_property(c, k)) {
         if (k == ICAL_RDATE_PROPERTY) {
             struct icaldatetimeperiodtype dp = icalproperty_get_rdate(p);
-            struct icaltimetype tt = !icaltime_is_null_time(dp.time)
-                                         ? dp.time
-                                         : dp.period.start;
-            out[n++] = tt_to_unix(vcal, p, tt);
+            bool period = icaltime_is_null_time(dp.time);
+            struct icaltimetype tt = period ? dp.period.start : dp.time;
+            out[n] = tt_to_unix(vcal, p, tt);
+            int64_t len = length;
+            if (period && !icaltime_is_null_time(dp.period.end))
+                len = tt_to_unix(vcal, p, dp.period.end) - out[n];
+            else if (period)
+                len = icaldurationtype_as_int(dp.period.duration);
+            if (lengths != NULL)
+                lengths[n] = len >= 0 ? len : 0;
+            n++;
         } else {
             out[n++] = caldav_prop_time(vcal, p, NULL);
         }
@@ -580,11 +589,12 @@ caldav_instances(icalcomponent *vcal, icalcomponent_kind kind, int64_t from,
         struct span s = component_span(vcal, c);
         icalproperty *rrule = icalcomponent_get_first_property(
             c, ICAL_RRULE_PROPERTY);
-        int64_t rdates[MAX_EXCEPTIONS], exdates[MAX_EXCEPTIONS];
+        int64_t rdates[MAX_EXCEPTIONS], rlengths[MAX_EXCEPTIONS];
+        int64_t exdates[MAX_EXCEPTIONS];
         size_t nr = collect_times(vcal, c, ICAL_RDATE_PROPERTY, rdates,
-                                  MAX_EXCEPTIONS);
+                                  rlengths, s.length, MAX_EXCEPTIONS);
         size_t nx = collect_times(vcal, c, ICAL_EXDATE_PROPERTY, exdates,
-                                  MAX_EXCEPTIONS);
+                                  NULL, 0, MAX_EXCEPTIONS);
         if (!s.has_start || (rrule == NULL && nr == 0)) {
             int64_t st = s.has_start ? s.start : 0;
             if (s.has_start && in_list(overridden, noverridden, st))
@@ -604,7 +614,7 @@ caldav_instances(icalcomponent *vcal, icalcomponent_kind kind, int64_t from,
             if (rdates[i] == s.start || in_list(exdates, nx, rdates[i]) ||
                 in_list(overridden, noverridden, rdates[i]))
                 continue;
-            if (!fn(ctx, c, rdates[i], rdates[i] + s.length, rdates[i]))
+            if (!fn(ctx, c, rdates[i], rdates[i] + rlengths[i], rdates[i]))
                 return true;
             count++;
         }
@@ -711,14 +721,12 @@ instance_matches(icalcomponent *vcal, icalcomponent *comp, int64_t st,
     int64_t created = prop_unix(vcal, comp, ICAL_CREATED_PROPERTY,
                                 &has_created, &is_date);
     if (s.has_start) {
-        if (has_dur) {
-            int64_t e = st + s.length;
-            return qs <= e && (qe > st || qe >= e);
-        }
-        if (has_due) {
-            int64_t d = st + (due - s.start);
-            return (qs < d || qs <= st) && (qe > st || qe >= d);
-        }
+        /* en: the instance's own end (an RDATE PERIOD's, RFC 5545
+         * §3.8.5.2), else its start plus DURATION or DTSTART-to-DUE. */
+        if (has_dur)
+            return qs <= en && (qe > st || qe >= en);
+        if (has_due)
+            return (qs < en || qs <= st) && (qe > st || qe >= en);
         return qs <= st && qe > st;
     }
     if (has_due)
@@ -730,7 +738,6 @@ instance_matches(icalcomponent *vcal, icalcomponent *comp, int64_t st,
         return qs <= completed && qe >= completed;
     if (has_created)
         return qe > created;
-    (void)en;
     return true;
 }
 

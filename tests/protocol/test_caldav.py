@@ -1551,6 +1551,40 @@ def test_rdate_adds_instances(cal, alice):
                                                 "20240511T000000Z")) == ["r.ics"]
 
 
+@pytest.mark.parametrize("period", ["20240110T100000Z/20240110T150000Z",
+                                    "20240110T100000Z/PT5H"],
+                         ids=["end", "duration"])
+def test_rdate_period_instance_has_its_own_length(period, cal, alice):
+    # RFC 5545 §3.8.5.2: a PERIOD gives its instance's end; RFC 4791 §9.9
+    # matches on it.  The event itself lasts an hour.
+    put_ok(alice, cal + "p.ics", event_ics(
+        "per-" + uid(), "DTSTART:20240105T100000Z", "DTEND:20240105T110000Z",
+        "RDATE;VALUE=PERIOD:" + period))
+    assert query_names(alice, cal, range_filter(
+        "20240110T140000Z", "20240110T143000Z")) == ["p.ics"]
+    assert query_names(alice, cal, range_filter(
+        "20240110T150000Z", "20240110T160000Z")) == []
+    assert query_names(alice, cal, range_filter(
+        "20240105T113000Z", "20240105T120000Z")) == []
+    (resp,) = calendar_query(
+        alice, cal, range_filter("20240110T000000Z", "20240111T000000Z"),
+        expand_prop("20240110T000000Z", "20240111T000000Z"))
+    (ev,) = parse_ical(calendar_data(resp)).walk("VEVENT")
+    assert (ev.value("DTSTART"), ev.value("DTEND")) == (
+        "20240110T100000Z", "20240110T150000Z")
+
+
+def test_rdate_period_of_days_is_in_the_index_range(cal, alice):
+    # The range indexed at PUT reaches the end of the longest instance.
+    put_ok(alice, cal + "long.ics", event_ics(
+        "long-" + uid(), "DTSTART:20240105T100000Z", "DTEND:20240105T110000Z",
+        "RDATE;VALUE=PERIOD:20240110T100000Z/20240120T100000Z"))
+    assert query_names(alice, cal, range_filter(
+        "20240118T000000Z", "20240118T010000Z")) == ["long.ics"]
+    assert query_names(alice, cal, range_filter(
+        "20240118T000000Z", None)) == ["long.ics"]
+
+
 def test_exdate_in_utc_excludes_zoned_instance(cal, alice):
     # Outlook writes EXDATE in UTC for a zoned DTSTART.
     put_ok(alice, cal + "x.ics", event_ics(
