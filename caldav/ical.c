@@ -234,6 +234,12 @@ component_span(icalcomponent *vcal, icalcomponent *c)
         bool has_end;
         int64_t end = prop_unix(vcal, c, ICAL_DTEND_PROPERTY, &has_end,
                                 &dummy);
+        if (kind == ICAL_VFREEBUSY_COMPONENT && !has_end) {
+            /* Its FREEBUSY periods decide (freebusy_matches): they may
+             * lie anywhere. */
+            s.always = true;
+            return s;
+        }
         if (has_end)
             s.length = end - s.start;
         else if (dur != NULL)
@@ -688,6 +694,34 @@ struct overlap_ctx {
     bool hit;
 };
 
+/* RFC 4791 §9.9, VFREEBUSY: with DTSTART and DTEND, [DTSTART, DTEND]
+ * (DTEND included); otherwise one of its FREEBUSY periods; without
+ * either, no match. */
+static bool
+freebusy_matches(icalcomponent *vcal, icalcomponent *fb, int64_t qs,
+                 int64_t qe)
+{
+    bool has_start, has_end;
+    int64_t start = prop_unix(vcal, fb, ICAL_DTSTART_PROPERTY, &has_start,
+                              NULL);
+    int64_t end = prop_unix(vcal, fb, ICAL_DTEND_PROPERTY, &has_end, NULL);
+    if (has_start && has_end)
+        return qs <= end && qe > start;
+    for (icalproperty *p = icalcomponent_get_first_property(
+             fb, ICAL_FREEBUSY_PROPERTY);
+         p != NULL;
+         p = icalcomponent_get_next_property(fb, ICAL_FREEBUSY_PROPERTY)) {
+        struct icalperiodtype per = icalproperty_get_freebusy(p);
+        int64_t ps = tt_to_unix(vcal, p, per.start);
+        int64_t pe = !icaltime_is_null_time(per.end)
+                         ? tt_to_unix(vcal, p, per.end)
+                         : ps + icaldurationtype_as_int(per.duration);
+        if (qs < pe && qe > ps)
+            return true;
+    }
+    return false;
+}
+
 /* RFC 4791 §9.9: does one instance of comp, starting at st and ending at
  * en (its DTSTART shifted to the instance), overlap [qs, qe)? */
 static bool
@@ -697,7 +731,9 @@ instance_matches(icalcomponent *vcal, icalcomponent *comp, int64_t st,
     struct span s = component_span(vcal, comp);
     icalcomponent_kind kind = icalcomponent_isa(comp);
     bool found, is_date = false;
-    if (kind == ICAL_VEVENT_COMPONENT || kind == ICAL_VFREEBUSY_COMPONENT) {
+    if (kind == ICAL_VFREEBUSY_COMPONENT)
+        return freebusy_matches(vcal, comp, qs, qe);
+    if (kind == ICAL_VEVENT_COMPONENT) {
         if (en > st)
             return qs < en && qe > st;
         return qs <= st && qe > st;

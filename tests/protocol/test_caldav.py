@@ -1458,6 +1458,51 @@ def test_limit_freebusy_set_keeps_only_overlapping_periods(server, alice):
     assert len(fb.all("FREEBUSY")) == 3
 
 
+def _freebusy_calendar(server, alice, *lines):
+    url = new_calendar(server, alice, body=mkcalendar_body(
+        '<C:supported-calendar-component-set><C:comp name="VFREEBUSY"/>'
+        '</C:supported-calendar-component-set>'))
+    put_ok(alice, url + "fb.ics", vcalendar(component(
+        "VFREEBUSY", "fb-" + uid(), *lines)))
+    return url
+
+
+@pytest.mark.parametrize("window,hit", [
+    (("20240105T093000Z", "20240105T094500Z"), True),
+    (("20240120T093000Z", "20240120T100000Z"), True),
+    (("20240105T100000Z", "20240105T120000Z"), False),
+    (("20240110T000000Z", "20240111T000000Z"), False),
+])
+def test_vfreebusy_without_dtstart_dtend_matches_on_its_periods(
+        window, hit, server, alice):
+    # RFC 4791 §9.9: without DTSTART and DTEND, the FREEBUSY periods.
+    url = _freebusy_calendar(
+        server, alice, "FREEBUSY:20240105T090000Z/20240105T100000Z",
+        "FREEBUSY:20240120T090000Z/PT1H")
+    assert query_names(alice, url, range_filter(*window, comp="VFREEBUSY")) \
+        == (["fb.ics"] if hit else [])
+
+
+def test_vfreebusy_without_any_time_never_matches(server, alice):
+    url = _freebusy_calendar(server, alice, "ORGANIZER:mailto:a@example.org")
+    assert query_names(alice, url, range_filter(
+        "20240101T000000Z", "20250101T000000Z", comp="VFREEBUSY")) == []
+
+
+@pytest.mark.parametrize("window,hit", [
+    (("20240201T000000Z", "20240202T000000Z"), True),   # DTEND included
+    (("20231231T000000Z", "20240101T000000Z"), False),
+    (("20240115T000000Z", "20240116T000000Z"), True),
+])
+def test_vfreebusy_with_dtstart_dtend_includes_dtend(window, hit, server,
+                                                     alice):
+    # RFC 4791 §9.9: (start <= DTEND) AND (end > DTSTART).
+    url = _freebusy_calendar(server, alice, "DTSTART:20240101T000000Z",
+                             "DTEND:20240201T000000Z")
+    assert query_names(alice, url, range_filter(*window, comp="VFREEBUSY")) \
+        == (["fb.ics"] if hit else [])
+
+
 def test_weekly_event_across_spring_dst_change_in_paris(cal, alice):
     # 10:00 Paris: 09:00Z while CET (UTC+1), 08:00Z from 31 March 2024 (CEST).
     u = "dst-" + uid()
