@@ -927,6 +927,24 @@ multiget_page(struct dav_req *req, void *state, struct arena *a,
     return err;
 }
 
+/* Whether s was seen already among the strings of the open-addressing
+ * table (cap a power of two, never full); adds it if not. */
+static bool
+seen_before(const char **table, size_t cap, const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const char *p = s; *p != '\0'; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    for (size_t i = (size_t)h & (cap - 1);; i = (i + 1) & (cap - 1)) {
+        if (table[i] == NULL) {
+            table[i] = s;
+            return false;
+        }
+        if (strcmp(table[i], s) == 0)
+            return true;
+    }
+}
+
 static struct dav_err *
 report_multiget(struct dav_req *req, const struct dav_xml_elem *root)
 {
@@ -968,6 +986,25 @@ report_multiget(struct dav_req *req, const struct dav_xml_elem *root)
     }
     if (nh == 0)
         return dav_err_new(req, 400, "calendar-multiget without href");
+    /* Each object once, however often it is named (every answer may be
+     * max_resource_size long); and no more than a listing may show. */
+    size_t tcap = 16;
+    while (tcap < 2 * nh)
+        tcap *= 2;
+    const char **table = arena_alloc(req->arena, tcap * sizeof(*table));
+    size_t kept = 0;
+    for (size_t i = 0; i < nh; i++) {
+        if (seen_before(table, tcap, hrefs[i]))
+            continue;
+        hrefs[kept] = hrefs[i];
+        paths[kept] = paths[i];
+        kept++;
+    }
+    nh = kept;
+    if (nh > dav_max_members(req))
+        return dav_err_cond(req, 403, DAV_NS,
+                            "number-of-matches-within-limits",
+                            "calendar-multiget of %zu objects", nh);
     m->hrefs = hrefs;
     m->paths = paths;
     m->nh = nh;

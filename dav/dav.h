@@ -525,6 +525,10 @@ void dav_resp_header_add(struct dav_req *req, const char *name,
 
 /* ---- helpers for handlers (dav/, caldav/, acl/) ----------------------------------- */
 
+/* Most members one listing shows, and resources one COPY or multiget
+ * answers for (max_propfind_members). */
+unsigned dav_max_members(const struct dav_req *req);
+
 /* Give the request's database connection back while it waits (failed
  * login slow-down, password verification) and take one again, as it was
  * taken (a transaction, or a lease for reads); nothing may have been

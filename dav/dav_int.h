@@ -102,9 +102,6 @@ struct dav_err *dav_target_parent(struct dav_req *req,
                                   struct dav_target *parent);
 /* RFC 9110 §13: evaluate If-Match, If-Unmodified-Since, If-None-Match and
  * If-Modified-Since; NULL to proceed, 412, or 304 for safe methods. */
-/* Most members one listing shows, and resources one COPY makes
- * (max_propfind_members). */
-unsigned dav_max_members(const struct dav_req *req);
 struct dav_err *dav_check_conditions(struct dav_req *req,
                                      const struct dav_target *t);
 /* End the transaction a streamed answer kept open (stream_txn): commit

@@ -1885,6 +1885,17 @@ def test_multiget_returns_objects_and_404_for_unknown(cal, alice):
             dav(alice, "GET", cal + n).text.replace("\r\n", "\n")
 
 
+def test_multiget_answers_each_object_once(cal, alice):
+    """An object named 300 times is answered once, not 300 times (each
+    answer may be max_resource_size long)."""
+    put_ok(alice, cal + "a.ics", event_ics("mgd-" + uid(), "DTSTART:20240110T100000Z"))
+    p = url_path(cal)
+    r = report(alice, cal, multiget_body([p + "a.ics"] * 300 + [p + "x.ics"] * 3))
+    assert r.status_code == 207
+    assert sorted(x.path for x in parse_multistatus(r.content)) == \
+        [p + "a.ics", p + "x.ics"]
+
+
 def test_multiget_accepts_absolute_urls(cal, alice):
     put_ok(alice, cal + "a.ics", event_ics("mga-" + uid(), "DTSTART:20240110T100000Z"))
     r = report(alice, cal, multiget_body([cal + "a.ics"], "<D:getetag/>"))

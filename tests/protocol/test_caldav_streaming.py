@@ -124,7 +124,9 @@ def test_multiget_of_many_hrefs_answers_each_in_order(bigcal):
     assert r.status_code == 207
     assert "Content-Length" not in r.headers
     resps = parse_multistatus(r.content)
-    assert [x.path for x in resps] == asked
+    # In order, each once: the one asked twice is answered where it was
+    # first asked.
+    assert [x.path for x in resps] == asked[:-1]
     for x in resps:
         name = x.path.rsplit("/", 1)[1]
         if name.startswith("missing-"):

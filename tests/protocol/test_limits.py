@@ -376,6 +376,13 @@ def test_max_propfind_members(new_server, seed, cluster):
     assert_status(r, 201)
     assert len(listed(alice, coll[:-1] + "-copy/")) == 99
 
+    # Nor does a calendar-multiget answer for more objects.
+    cal = new_calendar(srv, alice)
+    names = [raw_path_of(cal) + "e%d.ics" % i for i in range(101)]
+    r = report(alice, cal, multiget_body(names))
+    assert_precondition(r, 403, "DAV:", "number-of-matches-within-limits")
+    assert_status(report(alice, cal, multiget_body(names[:100])), 207)
+
     still_serving(srv)
     assert count_resources_under(cluster, db_path(coll)) == 100
 
