@@ -745,8 +745,9 @@ listing_page(struct dav_req *req, void *state, struct arena *a,
                                                           &rows, &n, done);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "children");
-    struct pf_member *kids = arena_alloc(a, (n + 1) * sizeof(*kids));
-    struct dav_target **ts = arena_alloc(a, (n + 1) * sizeof(*ts));
+    /* Every field used is set below: not zeroed first. */
+    struct pf_member *kids = arena_alloc_raw(a, (n + 1) * sizeof(*kids));
+    struct dav_target **ts = arena_alloc_raw(a, (n + 1) * sizeof(*ts));
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         kids[k].t = *t;
@@ -819,8 +820,10 @@ propfind_listing(struct dav_req *req, const struct pf_request *pf,
         return dav_err_from_store(req, rc, "children");
     ls->scratch = arena_child(req->arena);
 
+    /* Room for the first page as it is usually written (some 800 bytes a
+     * member with every property), so that it is not copied as it grows. */
     struct buf b;
-    buf_init(&b, req->arena, 64 * 1024);
+    buf_init(&b, req->arena, 4096 + (size_t)(count < 500 ? count : 500) * 800);
     dav_ms_begin(&b);
     emit_member(req, ls->scratch, &b, self, pf);
     return dav_ms_stream(req, &b, listing_page, ls);

@@ -451,7 +451,7 @@ dav_ms_end(struct dav_req *req, struct buf *b)
 
 /* ---- streamed multistatus ------------------------------------------------ */
 
-#define MS_PAGE_BUF (64 * 1024)
+#define MS_PAGE_BUF (512 * 1024)
 
 struct ms_stream {
     struct buf pending;        /* what is not sent yet, from 'off' */
