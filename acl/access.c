@@ -832,4 +832,6 @@ acl_access_register(struct dav_registry *r)
                              sizeof(acl_methods) / sizeof(acl_methods[0]));
     dav_registry_add_reports(r, acl_reports,
                              sizeof(acl_reports) / sizeof(acl_reports[0]));
+    /* RFC 3744 §7.2: a server that supports ACL says so in DAV:. */
+    dav_registry_add_class(r, "access-control");
 }

@@ -1037,6 +1037,11 @@ copy_move(struct dav_req *req, bool move)
                                &members);
         if (rc != DAV_STORE_OK)
             return dav_err_from_store(req, rc, "quota");
+        /* A Depth 0 copy of a collection makes the collection alone. */
+        if (!move && depth == DAV_DEPTH_0 && is_coll) {
+            size = 0;
+            members = 1;
+        }
         if (members > (int64_t)dav_max_members(req))
             return dav_err_new(req, 507, "a copy of over %u resources",
                                dav_max_members(req));

@@ -383,6 +383,15 @@ struct pf_member {
     size_t ndead;
 };
 
+/* Whether allprop leaves a stored value of a property of this definition
+ * (NULL: not known by name) to the registry: listed by it (DAV_P_ALLPROP),
+ * or protected.  Otherwise the value is given as stored. */
+static bool
+allprop_lists(const struct dav_prop_def *d)
+{
+    return d != NULL && (d->flags & (DAV_P_ALLPROP | DAV_P_PROTECTED)) != 0;
+}
+
 static const struct dav_dead_prop *
 find_dead(const struct pf_member *m, const char *ns, const char *name)
 {
@@ -464,8 +473,11 @@ emit_member(struct dav_req *req, struct arena *scratch, struct buf *b,
                 continue;
             emit_one(req, scratch, &ok, NULL, m, d, d->ns, d->name, &val);
         }
+        /* Every dead property (RFC 4918 §9.1), those known by name but
+         * not listed by allprop (Win32 times, calendar colours) too. */
         for (size_t i = 0; i < m->ndead; i++)
-            if (dav_registry_prop(reg, m->dead[i].ns, m->dead[i].name) == NULL)
+            if (!allprop_lists(dav_registry_prop(reg, m->dead[i].ns,
+                                                 m->dead[i].name)))
                 buf_puts(&ok, m->dead[i].xml);
     }
     /* Named properties: PF_PROP, or allprop's DAV:include. */
@@ -473,8 +485,8 @@ emit_member(struct dav_req *req, struct arena *scratch, struct buf *b,
         const struct pf_name *n = &pf->names[i];
         const struct dav_prop_def *d = dav_registry_prop(reg, n->ns, n->name);
         if (pf->kind == PF_ALLPROP &&
-            (d != NULL ? (d->flags & DAV_P_ALLPROP) != 0
-                       : find_dead(m, n->ns, n->name) != NULL))
+            ((d != NULL && (d->flags & DAV_P_ALLPROP) != 0) ||
+             (!allprop_lists(d) && find_dead(m, n->ns, n->name) != NULL)))
             continue; /* already there */
         emit_one(req, scratch, &ok, &missing, m, d, n->ns, n->name, &val);
     }
@@ -849,8 +861,12 @@ dav_method_propfind(struct dav_req *req)
     pf.compact = ua != NULL && strstr(ua, "Microsoft-WebDAV-MiniRedir") != NULL;
     if (err != NULL)
         return err;
-    /* RFC 4918 §9.1: servers may refuse Depth: infinity with this
-     * precondition. */
+    /* RFC 4918 §9.1: servers may refuse Depth: infinity on a collection
+     * with this precondition; on a file it is Depth 0 (§9.1.1, a missing
+     * Depth header included). */
+    if (depth == DAV_DEPTH_INFINITY && t->exists &&
+        t->res.kind == DAV_KIND_FILE)
+        depth = DAV_DEPTH_0;
     if (depth == DAV_DEPTH_INFINITY)
         return dav_err_cond(req, 403, DAV_NS, "propfind-finite-depth",
                             "Depth: infinity refused");

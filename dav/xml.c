@@ -354,6 +354,13 @@ dav_xml_dump_elem(struct arena *a, xmlNode *n)
     xmlNodePtr copy = xmlDocCopyNode(n, doc, 1);
     if (copy == NULL)
         return NULL;
+    /* The language in scope goes with the value (RFC 4918 §4.3), set on
+     * an ancestor (DAV:prop, DAV:set) or on the element itself. */
+    xmlChar *lang = xmlNodeGetLang(n);
+    if (lang != NULL) {
+        xmlNodeSetLang(copy, lang);
+        xmlFree(lang);
+    }
     xmlDocSetRootElement(doc, copy);
     xmlBufferPtr xb = xmlBufferCreate();
     arena_defer(a, xml_buffer_free_cb, xb);

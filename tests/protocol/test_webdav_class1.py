@@ -667,3 +667,96 @@ def test_destination_in_space_of_non_member_creates_nothing(method, cluster,
     assert r.status_code in (403, 404, 409, 502), r.status_code
     assert resource_row(cluster, "/" + name, slug="s2") is None
     assert get_body(alice, a) == b"content A"
+
+
+# ------------------------------------------------- RFC 4918 details
+
+ZNS_R = "http://example.com/ns/review"
+
+
+def _pp(sess, url, body):
+    return dav(sess, "PROPPATCH", url, data=body, headers=XML_HEADERS)
+
+
+def test_dead_property_keeps_the_xml_lang_in_scope(alice, coll):
+    """RFC 4918 §4.3: xml:lang set on DAV:prop goes with the value."""
+    url = join(coll, "lang.txt")
+    assert_status(put(alice, url, b"x"), 201)
+    body = ('<?xml version="1.0" encoding="utf-8"?><D:propertyupdate '
+            'xmlns:D="DAV:" xmlns:Z="%s"><D:set><D:prop xml:lang="fr">'
+            '<Z:title>Bonjour</Z:title></D:prop></D:set></D:propertyupdate>'
+            % ZNS_R).encode()
+    assert_status(_pp(alice, url, body), 207)
+    el = propfind_one(alice, url, "prop", ["{%s}title" % ZNS_R]) \
+        .ok_props()["{%s}title" % ZNS_R]
+    assert el.xpath("ancestor-or-self::*[@xml:lang][1]/@xml:lang") == ["fr"], \
+        etree.tostring(el)
+
+
+def test_allprop_gives_dead_properties_known_by_name(alice, coll):
+    """RFC 4918 §9.1: allprop gives every dead property, the Win32 ones
+    Windows stores among them."""
+    url = join(coll, "w.txt")
+    assert_status(put(alice, url, b"x"), 201)
+    body = ('<?xml version="1.0" encoding="utf-8"?><D:propertyupdate '
+            'xmlns:D="DAV:" xmlns:Z="urn:schemas-microsoft-com:"><D:set><D:prop>'
+            '<Z:Win32FileAttributes>00000001</Z:Win32FileAttributes>'
+            '<Z:Win32CreationTime>Tue, 01 Apr 2025 10:00:00 GMT'
+            '</Z:Win32CreationTime></D:prop></D:set></D:propertyupdate>').encode()
+    assert_status(_pp(alice, url, body), 207)
+    ok = propfind_one(alice, url, "allprop").ok_props()
+    ms = "{urn:schemas-microsoft-com:}"
+    assert ok[ms + "Win32FileAttributes"].text == "00000001", sorted(ok)
+    # Once, even when also named in DAV:include.
+    r = dav(alice, "PROPFIND", url, headers=dict(XML_HEADERS, Depth="0"),
+            data=('<?xml version="1.0"?><D:propfind xmlns:D="DAV:" '
+                  'xmlns:Z="urn:schemas-microsoft-com:"><D:allprop/><D:include>'
+                  '<Z:Win32FileAttributes/></D:include></D:propfind>').encode())
+    assert r.content.count(b"Win32FileAttributes>") == 1, r.text  # closing tag
+
+
+def test_propfind_of_a_file_without_depth_is_depth_0(alice, coll):
+    """RFC 4918 §9.1: propfind-finite-depth is for collections; on a file,
+    infinity (the default) is Depth 0."""
+    url = join(coll, "nodepth.txt")
+    assert_status(put(alice, url, b"x"), 201)
+    r = propfind(alice, url, depth=None)
+    assert_status(r, 207)
+    assert len(parse_multistatus(r.content)) == 1
+    r = propfind(alice, url, depth="infinity")
+    assert_status(r, 207)
+    r = propfind(alice, coll, depth="infinity")
+    assert_status(r, 403)
+
+
+def test_options_says_access_control(alice, coll):
+    """RFC 3744 §7.2: the ACL method is there, and so is the class."""
+    r = dav(alice, "OPTIONS", coll)
+    assert_status(r, 200)
+    assert "ACL" in r.headers["Allow"]
+    assert "access-control" in [c.strip() for c in r.headers["DAV"].split(",")]
+
+
+def test_copy_depth_0_of_a_collection_counts_it_alone(server, seed,
+                                                      session_for, ctl):
+    """RFC 4918 §9.8.3 with RFC 4331 §6: a Depth 0 copy makes one
+    collection; its source's members are not charged."""
+    carol = session_for("carol")
+    base = server.space_url("s2") + "q0-%s/" % uuid.uuid4().hex[:8]
+    assert_status(mkcol(carol, base), 201)
+    src = base + "big/"
+    assert_status(mkcol(carol, src), 201)
+    assert_status(put(carol, src + "blob.bin", b"x" * 200000), 201)
+    r = propfind(carol, base, "0", "prop", ["quota-used-bytes"])
+    used = int(parse_multistatus(r.content)[0].ok_props()
+               ["{DAV:}quota-used-bytes"].text)
+    ctl("space", "quota", "s2", str(used + 1000))
+    try:
+        r = dav(carol, "COPY", src, headers={"Destination": base + "shallow/",
+                                             "Depth": "0"})
+        assert_status(r, 201)
+        r = dav(carol, "COPY", src, headers={"Destination": base + "deep/",
+                                             "Depth": "infinity"})
+        assert_status(r, 507)
+    finally:
+        ctl("space", "quota", "s2", "none")
