@@ -740,6 +740,44 @@ empty_trash(struct dav_req *req)
     return NULL;
 }
 
+/*
+ * A collection goes with its members: each must be one the principal may
+ * delete, as a DELETE of it alone would check (RFC 4918 §9.6.1: if a
+ * member cannot be deleted, none of its ancestors is).  Only resources
+ * with access control entries of their own can differ from the
+ * collection, and their entries apply below them.  The answer does not
+ * say which member: it may be one the principal cannot see.
+ */
+static struct dav_err *
+members_deletable(struct dav_req *req, const struct dav_target *t)
+{
+    const struct dav_store_ops *st = req->srv->store;
+    if (!t->space.has_aces || t->res.kind != DAV_KIND_COLLECTION)
+        return NULL;
+    struct dav_ace *aces;
+    size_t n;
+    enum dav_store_rc rc = st->aces_find(req, t->space.id, NULL, 0, &aces,
+                                         &n);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "access control entries");
+    size_t tl = strlen(t->path);
+    for (size_t i = 0; i < n; i++) {
+        const char *p = aces[i].path;
+        if (strncmp(p, t->path, tl) != 0 || p[tl] != '/')
+            continue;
+        struct dav_target inner = *t;
+        inner.path = p;
+        if (st->lookup(req, t->space.id, p, false, &inner.res) !=
+            DAV_STORE_OK)
+            continue;
+        inner.exists = true;
+        if (dav_check_priv(req, &inner, DAV_PRIV_UNBIND) != NULL)
+            return dav_err_new(req, 403, "a member of %s may not be "
+                                         "deleted", t->path);
+    }
+    return NULL;
+}
+
 struct dav_err *
 dav_method_delete(struct dav_req *req)
 {
@@ -764,6 +802,9 @@ dav_method_delete(struct dav_req *req)
     enum dav_store_rc rc;
     bool in_trash = t->base_path != NULL &&
                     strcmp(t->base_path, DAV_TRASH_FOLDER) == 0;
+    err = members_deletable(req, t);
+    if (err != NULL)
+        return err;
     if (t->base_path == NULL) {
         /* A file or folder goes to the trash, history and all. */
         const char *entry;
@@ -1007,7 +1048,11 @@ copy_move(struct dav_req *req, bool move)
     }
     if (dst.exists) {
         /* RFC 4918 §9.8.4 / §9.9.3: delete the destination first; what it
-         * held goes to the trash like any deletion. */
+         * held goes to the trash like any deletion, its members as a
+         * DELETE would check them. */
+        err = members_deletable(req, &dst);
+        if (err != NULL)
+            return err;
         const char *entry;
         enum dav_store_rc rc =
             dst.base_path == NULL

@@ -213,3 +213,32 @@ def test_password_of_other_user_is_401(seed, secret):
 def test_no_credentials_is_401(seed, secret):
     r = dav(requests.Session(), "GET", secret[0])
     assert_status(r, 401)
+
+
+# --------------------------------------- a folder goes with its members
+
+@pytest.mark.parametrize("deny", ["write", "read"])
+def test_deleting_a_folder_needs_each_member_deletable(alice, coll, ctl,
+                                                       session_for, deny):
+    """RFC 4918 §9.6.1: if a member cannot be deleted, none of its
+    ancestors is.  A file alice may not delete (or even see) does not go
+    to the trash with its folder; nor when a COPY overwrites the folder."""
+    sub = join(coll, "sub", collection=True)
+    assert_status(mkcol(alice, sub), 201)
+    f = join(sub, "keep.txt")
+    assert_status(put(alice, f, b"protected"), 201)
+    ctl("acl", "deny", "s1" + db_path(f), "user:alice", deny)
+    assert dav(alice, "DELETE", f).status_code in (403, 404)
+    for target in (sub, coll):
+        r = dav(alice, "DELETE", target)
+        assert_status(r, 403)
+        assert b"keep.txt" not in r.content
+    src = join(coll, "other.txt")
+    assert_status(put(alice, src, b"o"), 201)
+    r = dav(alice, "COPY", src, headers={"Destination": sub, "Overwrite": "T"})
+    assert_status(r, 403)
+    mgr = session_for("mgr")
+    assert dav(mgr, "GET", f).content == b"protected"
+    # Once the member is deletable again, so is the folder.
+    ctl("acl", "revoke", "s1" + db_path(f), "user:alice")
+    assert_status(dav(alice, "DELETE", sub), 204)
