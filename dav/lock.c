@@ -436,12 +436,24 @@ active_lock_xml(struct buf *b, struct dav_req *req, const struct dav_target *t,
     buf_puts(b, "<D:locktoken><D:href>");
     buf_xml_escape(b, lk->token, strlen(lk->token));
     buf_puts(b, "</D:href></D:locktoken><D:lockroot><D:href>");
-    const char *root = dav_space_href(req->arena, t->slug, lk->root,
-                                      lk->root[0] == '\0' ||
-                                          (strcmp(lk->root, t->path) == 0 &&
-                                           t->exists &&
-                                           t->res.kind == DAV_KIND_COLLECTION) ||
-                                          strcmp(lk->root, t->path) != 0);
+    /* A lock above the target is on a collection. */
+    bool above = strcmp(lk->root, t->path) != 0;
+    bool coll = lk->root[0] == '\0' || above ||
+                (t->exists && t->res.kind == DAV_KIND_COLLECTION);
+    const char *root;
+    if (t->url_base != NULL && t->base_path != NULL &&
+        strncmp(lk->root, t->base_path, strlen(t->base_path)) == 0) {
+        /* Reached through another URL (a calendar's): the root's URL of
+         * that form, which answers (RFC 4918 §14.12). */
+        struct dav_target r = *t;
+        r.path = lk->root;
+        r.exists = t->exists || above;
+        if (above)
+            r.res.kind = DAV_KIND_COLLECTION;
+        root = dav_href_of(req, req->arena, &r);
+    } else {
+        root = dav_space_href(req->arena, t->slug, lk->root, coll);
+    }
     buf_xml_escape(b, root, strlen(root));
     buf_puts(b, "</D:href></D:lockroot></D:activelock>");
 }

@@ -2375,3 +2375,24 @@ def test_docs_action_sheet_example_is_a_valid_todo(cal, alice):
         name="VTODO")) == ["preau-ecole.ics"]
     assert query_names(alice, cal, range_filter(
         "20240801T000000Z", "20240901T000000Z", comp="VTODO")) == ["preau-ecole.ics"]
+
+
+def test_lockroot_of_a_calendar_object_is_its_calendar_url(server, alice):
+    """RFC 4918 §14.12: the lock root is a URL of the locked resource, in
+    the form the request used, and it answers."""
+    from urllib.parse import urlsplit
+    from lxml import etree
+    cal = new_calendar(server, alice)
+    url = cal + "ev.ics"
+    put_ok(alice, url, event_ics("lockroot-" + uid(), "DTSTART:20250101T100000Z",
+                                 "DTEND:20250101T110000Z"))
+    body = (b'<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope>'
+            b'<D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>'
+            b'</D:lockinfo>')
+    r = dav(alice, "LOCK", url, data=body, headers=dict(XML_HEADERS, Depth="0"))
+    assert r.status_code == 200, r.text
+    lr = etree.fromstring(r.content).find(".//{DAV:}lockroot/{DAV:}href").text
+    assert urlsplit(lr).path == urlsplit(url).path, (lr, url)
+    assert dav(alice, "GET", server.url + urlsplit(lr).path).status_code == 200
+    r = dav(alice, "PROPFIND", url, headers={"Depth": "0"})
+    assert urlsplit(url).path.encode() in r.content.split(b"lockroot>")[1]
