@@ -20,6 +20,12 @@
  * with is read before the listing, so that a change made meanwhile comes
  * again at the next synchronization rather than never.  A synchronization
  * from a token streams too, the changed members looked up 200 a page.
+ *
+ * Known limit: a DAV:limit (RFC 6578 §3.7) smaller than the answer is
+ * refused (403 DAV:number-of-matches-within-limits), never answered in
+ * part with a 507: a token names a transaction, and a cut inside the
+ * changes of one, or inside the initial listing, could not be resumed
+ * from.  The members counted are those before any access check.
  */
 #include "dav/dav_int.h"
 
@@ -245,6 +251,35 @@ changes_page(struct dav_req *req, void *state, struct arena *a,
     return NULL;
 }
 
+/* The DAV:limit of the request (RFC 6578 §3.7, RFC 5323 §5.17): its
+ * DAV:nresults into *n, or 0 for none. */
+static struct dav_err *
+parse_limit(struct dav_req *req, const struct dav_xml_elem *root,
+            uint64_t *n)
+{
+    *n = 0;
+    struct dav_xml_elem *lim = dav_elem_child(root, DAV_NS, "limit");
+    if (lim == NULL)
+        return NULL;
+    struct dav_xml_elem *nr = dav_elem_child(lim, DAV_NS, "nresults");
+    if (nr == NULL ||
+        !str_to_u64(str_trim(str_c(dav_elem_text(req, nr))), n) || *n == 0)
+        return dav_err_new(req, 400, "DAV:limit needs a positive nresults");
+    return NULL;
+}
+
+/* RFC 6578 §3.7: a server that cannot cut the answer at the limit MUST
+ * fail with DAV:number-of-matches-within-limits. */
+static struct dav_err *
+over_limit(struct dav_req *req, uint64_t limit, uint64_t n)
+{
+    if (limit == 0 || n <= limit)
+        return NULL;
+    return dav_err_cond(req, 403, DAV_NS, "number-of-matches-within-limits",
+                        "sync-collection of %" PRIu64 " members, over the "
+                        "limit of %" PRIu64, n, limit);
+}
+
 static struct dav_err *
 report_sync_collection(struct dav_req *req, const struct dav_xml_elem *root)
 {
@@ -271,9 +306,14 @@ report_sync_collection(struct dav_req *req, const struct dav_xml_elem *root)
     if (!initial && !token_from(token, t->res.id, &since))
         return bad_token(req);
 
+    uint64_t limit;
+    struct dav_err *err = parse_limit(req, root, &limit);
+    if (err != NULL)
+        return err;
+
     const char **names;
     size_t nnames;
-    struct dav_err *err = dav_prop_names(req, prop, &names, &nnames);
+    err = dav_prop_names(req, prop, &names, &nnames);
     if (err != NULL)
         return err;
 
@@ -291,6 +331,17 @@ report_sync_collection(struct dav_req *req, const struct dav_xml_elem *root)
         return bad_token(req);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "changes");
+    if (initial && limit > 0) {
+        int64_t count;
+        rc = st->children_count(req, t->space.id, t->path, &count);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "children");
+        err = over_limit(req, limit, (uint64_t)count);
+    } else {
+        err = over_limit(req, limit, nchanged);
+    }
+    if (err != NULL)
+        return err;
 
     struct sync_pages *sp = arena_alloc(req->arena, sizeof(*sp));
     sp->coll = t;

@@ -2165,6 +2165,54 @@ def test_sync_level_infinite_is_403_sync_traversal_supported(cal, alice):
     assert_precondition(r, 403, "DAV:", "sync-traversal-supported")
 
 
+def _limited_sync_body(token, nresults):
+    return sync_body(token).replace(
+        "<D:prop>", "<D:limit><D:nresults>%s</D:nresults></D:limit><D:prop>"
+        % nresults)
+
+
+def test_sync_initial_over_the_limit_is_403_number_of_matches(cal, alice):
+    """RFC 6578 §3.7: a limit the server cannot cut the answer at fails
+    with DAV:number-of-matches-within-limits, never a full answer."""
+    for n in ("a", "b", "c"):
+        put_ok(alice, cal + n + ".ics", _ev(n))
+    r = report(alice, cal, _limited_sync_body("", 2))
+    assert_precondition(r, 403, "DAV:", "number-of-matches-within-limits")
+
+
+def test_sync_changes_over_the_limit_are_403_number_of_matches(cal, alice):
+    put_ok(alice, cal + "a.ics", _ev("a"))
+    token = sync_collection(alice, cal, "").token
+    put_ok(alice, cal + "b.ics", _ev("b"))
+    assert dav(alice, "DELETE", cal + "a.ics").status_code == 204
+    r = report(alice, cal, _limited_sync_body(token, 1))
+    assert_precondition(r, 403, "DAV:", "number-of-matches-within-limits")
+    # Nothing was consumed: the same token still reports both changes.
+    res = sync_collection(alice, cal, token)
+    assert (sorted(res.changed()), res.removed()) == (["b.ics"], ["a.ics"])
+
+
+@pytest.mark.parametrize("nresults", [2, 3, 100])
+def test_sync_within_the_limit_is_answered_whole(nresults, cal, alice):
+    put_ok(alice, cal + "a.ics", _ev("a"))
+    token = sync_collection(alice, cal, "").token
+    put_ok(alice, cal + "b.ics", _ev("b"))
+    put_ok(alice, cal + "c.ics", _ev("c"))
+    r = report(alice, cal, _limited_sync_body(token, nresults))
+    assert r.status_code == 207, r.text
+    assert sorted(x.path.rsplit("/", 1)[1]
+                  for x in parse_multistatus(r.content)) == ["b.ics", "c.ics"]
+    r = report(alice, cal, _limited_sync_body("", 3))
+    assert r.status_code == 207, r.text
+    assert len(parse_multistatus(r.content)) == 3
+
+
+@pytest.mark.parametrize("nresults", ["0", "-1", "x", ""])
+def test_sync_limit_without_a_positive_nresults_is_400(nresults, cal, alice):
+    r = report(alice, cal, _limited_sync_body("", nresults))
+    assert r.status_code == 400, r.text
+
+
 @pytest.mark.parametrize("depth", ["0", "1", None])
 def test_sync_accepts_depth_header(depth, cal, alice):
     put_ok(alice, cal + "a.ics", _ev("a"))
