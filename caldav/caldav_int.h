@@ -66,6 +66,10 @@ bool caldav_override_impacts(icalcomponent *vcal, icalcomponent *c,
  * the VCALENDAR, libical's zones, then Windows zone names. */
 int64_t caldav_prop_time(icalcomponent *vcal, icalproperty *prop,
                          bool *is_date);
+/* The period of a FREEBUSY property as UTC seconds [*start, *end) (its
+ * end, or its start plus its duration).  Cannot fail. */
+void caldav_freebusy_period(icalcomponent *vcal, icalproperty *prop,
+                            int64_t *start, int64_t *end);
 /* Parse "20061104T140000Z" (UTC) into seconds. */
 bool caldav_parse_utc(const char *s, int64_t *out);
 /* The IANA name of a Windows time zone name, or NULL (tz.c). */

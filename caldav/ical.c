@@ -183,6 +183,17 @@ caldav_prop_time(icalcomponent *vcal, icalproperty *prop, bool *is_date)
     return tt_to_unix(vcal, prop, tt);
 }
 
+void
+caldav_freebusy_period(icalcomponent *vcal, icalproperty *prop,
+                       int64_t *start, int64_t *end)
+{
+    struct icalperiodtype per = icalproperty_get_freebusy(prop);
+    *start = tt_to_unix(vcal, prop, per.start);
+    *end = !icaltime_is_null_time(per.end)
+               ? tt_to_unix(vcal, prop, per.end)
+               : *start + icaldurationtype_as_int(per.duration);
+}
+
 bool
 caldav_parse_utc(const char *s, int64_t *out)
 {
@@ -711,11 +722,8 @@ freebusy_matches(icalcomponent *vcal, icalcomponent *fb, int64_t qs,
              fb, ICAL_FREEBUSY_PROPERTY);
          p != NULL;
          p = icalcomponent_get_next_property(fb, ICAL_FREEBUSY_PROPERTY)) {
-        struct icalperiodtype per = icalproperty_get_freebusy(p);
-        int64_t ps = tt_to_unix(vcal, p, per.start);
-        int64_t pe = !icaltime_is_null_time(per.end)
-                         ? tt_to_unix(vcal, p, per.end)
-                         : ps + icaldurationtype_as_int(per.duration);
+        int64_t ps, pe;
+        caldav_freebusy_period(vcal, p, &ps, &pe);
         if (qs < pe && qe > ps)
             return true;
     }

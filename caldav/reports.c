@@ -1024,19 +1024,12 @@ struct fb_ctx {
     bool over;         /* it wanted more */
 };
 
+/* One busy period [start, end) of the answer, clipped to the query,
+ * with its FBTYPE (BUSY when fbtype is ICAL_FBTYPE_BUSY or none). */
 static bool
-busy_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
-        int64_t rid)
+busy_add(struct fb_ctx *f, int64_t start, int64_t end,
+         icalparameter_fbtype fbtype)
 {
-    struct fb_ctx *f = ctx;
-    (void)rid;
-    icalproperty *tp = icalcomponent_get_first_property(comp,
-                                                        ICAL_TRANSP_PROPERTY);
-    if (tp != NULL && icalproperty_get_transp(tp) == ICAL_TRANSP_TRANSPARENT)
-        return true;
-    icalproperty_status st = icalcomponent_get_status(comp);
-    if (st == ICAL_STATUS_CANCELLED)
-        return true;
     if (end <= start || start >= f->qe || end <= f->qs)
         return true;
     if (f->left == 0) {
@@ -1052,11 +1045,103 @@ busy_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
     p.end = utc_time(e);
     p.duration = icaldurationtype_null_duration();
     icalproperty *fbp = icalproperty_new_freebusy(p);
-    if (st == ICAL_STATUS_TENTATIVE)
-        icalproperty_add_parameter(
-            fbp, icalparameter_new_fbtype(ICAL_FBTYPE_BUSYTENTATIVE));
+    if (fbtype != ICAL_FBTYPE_BUSY && fbtype != ICAL_FBTYPE_NONE)
+        icalproperty_add_parameter(fbp, icalparameter_new_fbtype(fbtype));
     icalcomponent_add_property(f->fb, fbp);
     return true;
+}
+
+static bool
+busy_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
+        int64_t rid)
+{
+    struct fb_ctx *f = ctx;
+    (void)rid;
+    icalproperty *tp = icalcomponent_get_first_property(comp,
+                                                        ICAL_TRANSP_PROPERTY);
+    if (tp != NULL && icalproperty_get_transp(tp) == ICAL_TRANSP_TRANSPARENT)
+        return true;
+    icalproperty_status st = icalcomponent_get_status(comp);
+    if (st == ICAL_STATUS_CANCELLED)
+        return true;
+    return busy_add(f, start, end,
+                    st == ICAL_STATUS_TENTATIVE ? ICAL_FBTYPE_BUSYTENTATIVE
+                                                : ICAL_FBTYPE_BUSY);
+}
+
+/* RFC 4791 §7.10: the FREEBUSY periods of the VFREEBUSY components of
+ * f->vcal that are not FBTYPE=FREE, with their FBTYPE. */
+static bool
+stored_busy(struct fb_ctx *f)
+{
+    for (icalcomponent *c = icalcomponent_get_first_component(
+             f->vcal, ICAL_VFREEBUSY_COMPONENT);
+         c != NULL;
+         c = icalcomponent_get_next_component(f->vcal,
+                                              ICAL_VFREEBUSY_COMPONENT)) {
+        for (icalproperty *p = icalcomponent_get_first_property(
+                 c, ICAL_FREEBUSY_PROPERTY);
+             p != NULL;
+             p = icalcomponent_get_next_property(c, ICAL_FREEBUSY_PROPERTY)) {
+            icalparameter *fp = icalproperty_get_first_parameter(
+                p, ICAL_FBTYPE_PARAMETER);
+            icalparameter_fbtype type = fp != NULL
+                                            ? icalparameter_get_fbtype(fp)
+                                            : ICAL_FBTYPE_BUSY;
+            if (type == ICAL_FBTYPE_FREE)
+                continue;
+            int64_t s, e;
+            caldav_freebusy_period(f->vcal, p, &s, &e);
+            if (!busy_add(f, s, e, type))
+                return false;
+        }
+    }
+    return true;
+}
+
+/* The busy periods of the objects of component 'kind' (VEVENT or
+ * VFREEBUSY) that the index puts in the query's range, a page of
+ * candidates at a time, each parsed in turn: memory holds one page and
+ * one parsed object, and the busy periods. */
+static enum dav_store_rc
+busy_of(struct dav_req *req, icalcomponent_kind kind, struct fb_ctx *f)
+{
+    struct caldav_cursor *cur;
+    enum dav_store_rc rc = caldav_store->objects_open(
+        req, req->target.res.id, icalcomponent_kind_to_string(kind), f->qs,
+        f->qe, true, &cur);
+    if (rc != DAV_STORE_OK)
+        return rc;
+    struct arena *page = arena_child(req->arena);
+    struct arena *scratch = arena_child(req->arena);
+    for (bool last = false; !last && !f->over && rc == DAV_STORE_OK;) {
+        arena_reset(page);
+        struct caldav_object *objs;
+        size_t n;
+        rc = caldav_store->objects_next(req, cur, page, &objs, &n, &last);
+        for (size_t i = 0; rc == DAV_STORE_OK && i < n && !f->over; i++) {
+            arena_reset(scratch);
+            /* What one may not read is not counted either. */
+            struct dav_target ot;
+            object_target(&req->target, &objs[i], &ot);
+            if (dav_check_priv(req, &ot, DAV_PRIV_READ) != NULL)
+                continue;
+            f->vcal = caldav_ical_parse(scratch, objs[i].data,
+                                        strlen(objs[i].data));
+            if (f->vcal == NULL)
+                continue;
+            bool ok = kind == ICAL_VFREEBUSY_COMPONENT
+                          ? stored_busy(f)
+                          : caldav_instances(f->vcal, kind, f->qs, f->qe,
+                                             caldav_max_instances(req),
+                                             busy_cb, f);
+            if (!ok)
+                f->over = true;
+        }
+    }
+    arena_destroy(scratch);
+    arena_destroy(page);
+    return rc;
 }
 
 static struct dav_err *
@@ -1074,11 +1159,6 @@ report_freebusy(struct dav_req *req, const struct dav_xml_elem *root)
     struct dav_err *err = parse_full_range(req, tre, &tr);
     if (err != NULL)
         return err;
-    struct caldav_cursor *cur;
-    enum dav_store_rc rc = caldav_store->objects_open(
-        req, t->res.id, "VEVENT", tr.start, tr.end, true, &cur);
-    if (rc != DAV_STORE_OK)
-        return dav_err_from_store(req, rc, "calendar objects");
     icalcomponent *out = icalcomponent_new_vcalendar();
     icalcomponent_add_property(out, icalproperty_new_version("2.0"));
     icalcomponent_add_property(out,
@@ -1091,34 +1171,11 @@ report_freebusy(struct dav_req *req, const struct dav_xml_elem *root)
     icalcomponent_add_component(out, fb);
     struct fb_ctx f = { NULL, fb, tr.start, tr.end,
                         caldav_max_instances(req), false };
-    /* A page of candidates at a time, each parsed in turn: memory holds
-     * one page and one parsed object, and the busy periods. */
-    struct arena *page = arena_child(req->arena);
-    struct arena *scratch = arena_child(req->arena);
-    for (bool last = false; !last && !f.over && rc == DAV_STORE_OK;) {
-        arena_reset(page);
-        struct caldav_object *objs;
-        size_t n;
-        rc = caldav_store->objects_next(req, cur, page, &objs, &n, &last);
-        for (size_t i = 0; rc == DAV_STORE_OK && i < n && !f.over; i++) {
-            arena_reset(scratch);
-            /* What one may not read is not counted either. */
-            struct dav_target ot;
-            object_target(&req->target, &objs[i], &ot);
-            if (dav_check_priv(req, &ot, DAV_PRIV_READ) != NULL)
-                continue;
-            f.vcal = caldav_ical_parse(scratch, objs[i].data,
-                                       strlen(objs[i].data));
-            if (f.vcal == NULL)
-                continue;
-            if (!caldav_instances(f.vcal, ICAL_VEVENT_COMPONENT, tr.start,
-                                  tr.end, caldav_max_instances(req),
-                                  busy_cb, &f))
-                f.over = true;
-        }
-    }
-    arena_destroy(scratch);
-    arena_destroy(page);
+    /* RFC 4791 §7.10: the events' busy time, and the periods of the
+     * VFREEBUSY components stored in the calendar. */
+    enum dav_store_rc rc = busy_of(req, ICAL_VEVENT_COMPONENT, &f);
+    if (rc == DAV_STORE_OK && !f.over)
+        rc = busy_of(req, ICAL_VFREEBUSY_COMPONENT, &f);
     if (rc != DAV_STORE_OK) {
         icalcomponent_free(out);   /* and fb with it */
         return dav_err_from_store(req, rc, "calendar objects");

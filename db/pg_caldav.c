@@ -36,6 +36,7 @@ static const char cal_open_sql[] =
     "to_timestamp($4::double precision), '[)') ORDER BY r.name";
 static const char cal_fetch_sql[] =
     "FETCH FORWARD " PG_STR(CAL_PAGE) " FROM parvis_cal";
+static const char cal_close_sql[] = "CLOSE parvis_cal";
 
 struct caldav_cursor {
     bool end;
@@ -234,6 +235,9 @@ pg_cal_next(struct dav_req *req, struct caldav_cursor *c, struct arena *a,
     objects_from(a, r, out, n);
     c->end = *n < CAL_PAGE;
     *last = c->end;
+    /* Read to its end, the cursor makes way for the next one. */
+    if (c->end && pg_run_sql(req, a, cal_close_sql, 0, NULL, &rc) == NULL)
+        return rc;
     return DAV_STORE_OK;
 }
 

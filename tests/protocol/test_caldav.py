@@ -2019,6 +2019,47 @@ def test_free_busy_of_other_day(busy_cal, alice):
     }
 
 
+def test_free_busy_includes_stored_vfreebusy_periods(server, alice):
+    # RFC 4791 §7.10: the FREEBUSY periods of the calendar's VFREEBUSY
+    # components count, cut to the range, with their FBTYPE; FREE ones
+    # are no busy time.
+    url = new_calendar(server, alice, body=mkcalendar_body(
+        '<C:supported-calendar-component-set><C:comp name="VEVENT"/>'
+        '<C:comp name="VFREEBUSY"/></C:supported-calendar-component-set>'))
+    put_ok(alice, url + "ev.ics", event_ics(
+        "fbev-" + uid(), "DTSTART:20240105T140000Z",
+        "DTEND:20240105T150000Z"))
+    put_ok(alice, url + "fb.ics", vcalendar(component(
+        "VFREEBUSY", "fbst-" + uid(),
+        "DTSTART:20240101T000000Z", "DTEND:20240201T000000Z",
+        "FREEBUSY:20240105T090000Z/20240105T100000Z",
+        "FREEBUSY;FBTYPE=BUSY-UNAVAILABLE:20240104T220000Z/PT4H",
+        "FREEBUSY;FBTYPE=FREE:20240105T110000Z/20240105T120000Z",
+        "FREEBUSY;FBTYPE=BUSY-TENTATIVE:20240105T160000Z/PT1H,"
+        "20240107T090000Z/PT1H")))
+    r = _freebusy(alice, url, "20240105T000000Z", "20240106T000000Z")
+    (vfb,) = parse_ical(r.text).walk("VFREEBUSY")
+    assert _periods(vfb) == {
+        ("BUSY-UNAVAILABLE", "20240105T000000Z", "20240105T020000Z"),
+        ("BUSY", "20240105T090000Z", "20240105T100000Z"),
+        ("BUSY", "20240105T140000Z", "20240105T150000Z"),
+        ("BUSY-TENTATIVE", "20240105T160000Z", "20240105T170000Z"),
+    }
+
+
+def test_free_busy_of_a_vfreebusy_without_dtend(server, alice):
+    # Indexed over all time: its periods still count where they lie.
+    url = _freebusy_calendar(
+        server, alice, "FREEBUSY:20240320T090000Z/20240320T100000Z")
+    r = _freebusy(alice, url, "20240320T000000Z", "20240321T000000Z")
+    (vfb,) = parse_ical(r.text).walk("VFREEBUSY")
+    assert _periods(vfb) == {
+        ("BUSY", "20240320T090000Z", "20240320T100000Z")}
+    r = _freebusy(alice, url, "20240321T000000Z", "20240322T000000Z")
+    (vfb,) = parse_ical(r.text).walk("VFREEBUSY")
+    assert _periods(vfb) == set()
+
+
 @pytest.mark.parametrize("attrs", ['start="20240101T000000Z"',
                                    'end="20240201T000000Z"'])
 def test_free_busy_without_start_or_end_is_400_valid_filter(
