@@ -54,6 +54,16 @@ bool caldav_instances(icalcomponent *vcal, icalcomponent_kind kind,
 bool caldav_overlaps(icalcomponent *vcal, icalcomponent_kind kind,
                      int64_t start, int64_t end, size_t max);
 /*
+ * RFC 4791 §9.9, VALARM: does a trigger of 'alarm', a VALARM of
+ * 'parent' (a component of vcal), fall in [start, end)?  A relative
+ * TRIGGER is taken from the start (or, RELATED=END, the end) of each
+ * instance of 'parent', an absolute one once; each with its REPEAT
+ * repetitions DURATION apart.  Looks at no more than 'max' instances.
+ */
+bool caldav_alarm_matches(icalcomponent *vcal, icalcomponent *parent,
+                          icalcomponent *alarm, int64_t start, int64_t end,
+                          size_t max);
+/*
  * RFC 4791 §9.6.6: does the overridden component c of vcal (one with a
  * RECURRENCE-ID) impact [start, end): its new times or those of the
  * instance it replaces overlap it, or, with RANGE=THISANDFUTURE, one of

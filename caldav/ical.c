@@ -811,6 +811,113 @@ caldav_overlaps(icalcomponent *vcal, icalcomponent_kind kind, int64_t start,
     return o.hit;
 }
 
+/* a + b, held within [CALDAV_TIME_MIN, CALDAV_TIME_MAX]. */
+static int64_t
+sat_add(int64_t a, int64_t b)
+{
+    if (b > 0 && a > CALDAV_TIME_MAX - b)
+        return CALDAV_TIME_MAX;
+    if (b < 0 && a < CALDAV_TIME_MIN - b)
+        return CALDAV_TIME_MIN;
+    return a + b;
+}
+
+/* An alarm's triggers: 'first', then 'repeat' more 'every' seconds apart
+ * (RFC 5545 §3.8.6.2, §3.6.6).  Does one fall in [qs, qe)? */
+struct alarm_ctx {
+    icalcomponent *parent;
+    int64_t offset;          /* TRIGGER's duration */
+    bool related_end;        /* RELATED=END */
+    int64_t every;
+    int64_t repeat;
+    int64_t qs, qe;
+    bool hit;
+};
+
+static bool
+triggers_hit(const struct alarm_ctx *a, int64_t first)
+{
+    if (first >= a->qe)
+        return false;
+    if (first >= a->qs)
+        return true;
+    if (a->repeat == 0 || a->every <= 0)
+        return false;
+    /* The first repetition at or after qs. */
+    int64_t k = (a->qs - first + a->every - 1) / a->every;
+    if (k > a->repeat)
+        return false;
+    return sat_add(first, k * a->every) < a->qe;
+}
+
+static bool
+alarm_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
+         int64_t rid)
+{
+    struct alarm_ctx *a = ctx;
+    (void)rid;
+    if (comp != a->parent)
+        return true;
+    int64_t base = a->related_end ? end : start;
+    if (triggers_hit(a, sat_add(base, a->offset))) {
+        a->hit = true;
+        return false;
+    }
+    return true;
+}
+
+bool
+caldav_alarm_matches(icalcomponent *vcal, icalcomponent *parent,
+                     icalcomponent *alarm, int64_t qs, int64_t qe,
+                     size_t max)
+{
+    icalproperty *tp = icalcomponent_get_first_property(
+        alarm, ICAL_TRIGGER_PROPERTY);
+    if (tp == NULL)
+        return false;
+    struct alarm_ctx a;
+    memset(&a, 0, sizeof(a));
+    a.parent = parent;
+    a.qs = qs;
+    a.qe = qe;
+    icalproperty *rp = icalcomponent_get_first_property(
+        alarm, ICAL_REPEAT_PROPERTY);
+    icalproperty *dp = icalcomponent_get_first_property(
+        alarm, ICAL_DURATION_PROPERTY);
+    if (rp != NULL && dp != NULL && icalproperty_get_repeat(rp) > 0) {
+        a.repeat = icalproperty_get_repeat(rp);
+        a.every = icaldurationtype_as_int(icalproperty_get_duration(dp));
+        if (a.every <= 0)
+            a.repeat = 0;
+    }
+    struct icaltriggertype trig = icalproperty_get_trigger(tp);
+    if (!icaltime_is_null_time(trig.time)) {
+        /* RFC 5545 §3.8.6.3: an absolute trigger is a UTC date-time, the
+         * same for every instance. */
+        return triggers_hit(&a, tt_to_unix(vcal, tp, trig.time));
+    }
+    a.offset = icaldurationtype_as_int(trig.duration);
+    icalparameter *rel = icalproperty_get_first_parameter(
+        tp, ICAL_RELATED_PARAMETER);
+    a.related_end = rel != NULL &&
+                    icalparameter_get_related(rel) == ICAL_RELATED_END;
+    icalcomponent_kind kind = icalcomponent_isa(parent);
+    struct span s = component_span(vcal, parent);
+    if (!s.has_start) {
+        /* A VTODO with DUE only: an alarm can be related to its end. */
+        return a.related_end && s.use_lohi && s.lo == s.hi &&
+               triggers_hit(&a, sat_add(s.lo, a.offset));
+    }
+    /* Triggers in [qs, qe) come from instances whose start (or end) lies
+     * in [qs - offset - repetitions, qe - offset): those caldav_instances
+     * gives for that window, a second wider each way. */
+    int64_t span = a.every > 0 ? a.repeat * a.every : 0;
+    int64_t from = sat_add(sat_add(sat_add(qs, -a.offset), -span), -1);
+    int64_t until = sat_add(sat_add(qe, -a.offset), 1);
+    caldav_instances(vcal, kind, from, until, max, alarm_cb, &a);
+    return a.hit;
+}
+
 struct impact_ctx {
     icalcomponent *vcal;
     int64_t qs, qe;

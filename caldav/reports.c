@@ -13,8 +13,9 @@
  * over the whole report: past them it is refused (403 max-instances),
  * never cut short -- unless the answer has begun to stream (more than a
  * page of objects), in which case the body is broken off, so that the
- * client sees a truncated answer, not a complete-looking one.  Known
- * limit: VALARM time-ranges never match.
+ * client sees a truncated answer, not a complete-looking one.  A VALARM
+ * time-range matches on the alarm's trigger times (§9.9), computed for
+ * the instances of its parent within max_instances too.
  */
 #include "caldav/caldav_int.h"
 
@@ -317,20 +318,29 @@ comp_filter(struct fctx *f, const struct dav_xml_elem *cf,
     if (nc == 0)
         return false;
     struct dav_xml_elem *tr = dav_elem_child(cf, CALDAV_NS, "time-range");
+    struct time_range r = { false, CALDAV_TIME_MIN, CALDAV_TIME_MAX };
     if (tr != NULL) {
-        struct time_range r;
         f->err = parse_time_range(f->req, tr, &r);
         if (f->err != NULL)
             return false;
-        /* Recurrence is evaluated over the object's whole set. */
-        if (parent != f->vcal || k == ICAL_VALARM_COMPONENT ||
-            !caldav_overlaps(f->vcal, k, r.start, r.end,
-                             caldav_max_instances(f->req)))
+        /* Recurrence is evaluated over the object's whole set; an
+         * alarm's triggers, per alarm, below. */
+        if (k != ICAL_VALARM_COMPONENT &&
+            (parent != f->vcal ||
+             !caldav_overlaps(f->vcal, k, r.start, r.end,
+                              caldav_max_instances(f->req))))
             return false;
     }
-    for (size_t i = 0; i < nc; i++)
+    for (size_t i = 0; i < nc; i++) {
+        /* RFC 4791 §9.9, VALARM: start <= trigger time < end, for the
+         * triggers of the parent's instances. */
+        if (r.set && k == ICAL_VALARM_COMPONENT &&
+            !caldav_alarm_matches(f->vcal, parent, comps[i], r.start, r.end,
+                                  caldav_max_instances(f->req)))
+            continue;
         if (comp_satisfies(f, cf, comps[i]))
             return true;
+    }
     return false;
 }
 

@@ -1060,6 +1060,67 @@ def test_filter_nested_valarm_comp_filter(mixed, alice):
     assert query_names(alice, mixed, f) == ["ev3.ics"]
 
 
+def _alarm(*lines):
+    return ("BEGIN:VALARM", "ACTION:DISPLAY", "DESCRIPTION:x") + lines + \
+        ("END:VALARM",)
+
+
+@pytest.fixture
+def alarms(server, alice):
+    url = new_calendar(server, alice)
+    ev = ("DTSTART:20240110T100000Z", "DTEND:20240110T110000Z")
+    put_ok(alice, url + "before-start.ics", vcalendar(vevent(
+        "al1-" + uid(), *ev, *_alarm("TRIGGER:-PT15M"))))
+    put_ok(alice, url + "after-end.ics", vcalendar(vevent(
+        "al2-" + uid(), *ev, *_alarm("TRIGGER;RELATED=END:PT5M"))))
+    put_ok(alice, url + "absolute.ics", vcalendar(vevent(
+        "al3-" + uid(), *ev, *_alarm(
+            "TRIGGER;VALUE=DATE-TIME:20240109T080000Z", "REPEAT:2",
+            "DURATION:PT1H"))))
+    put_ok(alice, url + "series.ics", vcalendar(vevent(
+        "al4-" + uid(), *ev, "RRULE:FREQ=DAILY;COUNT=5",
+        *_alarm("TRIGGER:-PT1H"))))
+    put_ok(alice, url + "endless.ics", vcalendar(vevent(
+        "al5-" + uid(), "DTSTART:20240201T100000Z", "DTEND:20240201T110000Z",
+        "RRULE:FREQ=DAILY", *_alarm("TRIGGER:-P1D"))))
+    put_ok(alice, url + "none.ics", vcalendar(vevent("al6-" + uid(), *ev)))
+    return url
+
+
+@pytest.mark.parametrize("window,hits", [
+    (("20240110T094000Z", "20240110T095000Z"), ["before-start.ics"]),
+    (("20240110T093000Z", "20240110T094500Z"), []),     # end excluded
+    (("20240110T110000Z", "20240110T111000Z"), ["after-end.ics"]),
+    (("20240109T093000Z", "20240109T103000Z"), ["absolute.ics"]),
+    (("20240109T100000Z", "20240109T100001Z"), ["absolute.ics"]),  # 2nd repeat
+    (("20240109T100001Z", "20240109T110000Z"), []),     # no 3rd repeat
+    (("20240113T083000Z", "20240113T093000Z"), ["series.ics"]),
+    (("20240115T083000Z", "20240115T093000Z"), []),     # after COUNT
+    (("20300610T093000Z", "20300610T103000Z"), ["endless.ics"]),
+])
+def test_valarm_time_range_matches_trigger_times(window, hits, alarms,
+                                                 alice):
+    # RFC 4791 §9.9, VALARM: start <= trigger time < end, for the triggers
+    # of each instance (RFC 5545 §3.8.6.3 TRIGGER, RELATED, REPEAT).
+    f = ('<C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">'
+         '<C:comp-filter name="VALARM">%s</C:comp-filter>'
+         '</C:comp-filter></C:comp-filter>' % time_range(*window))
+    assert query_names(alice, alarms, f) == sorted(hits)
+
+
+def test_valarm_time_range_of_a_todo_related_to_due(cal, alice):
+    put_ok(alice, cal + "t.ics", vcalendar(vtodo(
+        "alt-" + uid(), "DUE:20240110T100000Z",
+        *_alarm("TRIGGER;RELATED=END:-PT30M"))))
+    f = ('<C:comp-filter name="VCALENDAR"><C:comp-filter name="VTODO">'
+         '<C:comp-filter name="VALARM">%s</C:comp-filter>'
+         '</C:comp-filter></C:comp-filter>')
+    assert query_names(alice, cal, f % time_range(
+        "20240110T092000Z", "20240110T094000Z")) == ["t.ics"]
+    assert query_names(alice, cal, f % time_range(
+        "20240110T094000Z", "20240110T100000Z")) == []
+
+
 def test_filter_prop_defined(mixed, alice):
     assert query_names(alice, mixed, comp_filter(prop_filter("LOCATION"))) == \
         ["ev1.ics", "ev3.ics"]
