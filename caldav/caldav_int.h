@@ -80,6 +80,12 @@ int64_t caldav_prop_time(icalcomponent *vcal, icalproperty *prop,
  * end, or its start plus its duration).  Cannot fail. */
 void caldav_freebusy_period(icalcomponent *vcal, icalproperty *prop,
                             int64_t *start, int64_t *end);
+/* RFC 4791 §9.9, §7.3: read floating date-times of this thread's
+ * evaluations in tz (NULL: UTC) until set again.  Cannot fail. */
+void caldav_floating_zone_set(icaltimezone *tz);
+/* The zone of the VTIMEZONE in iCalendar 'text' (a calendar-timezone or
+ * a query's timezone), valid while 'a' lives; NULL if it holds none. */
+icaltimezone *caldav_zone_parse(struct arena *a, const char *text);
 /* Parse "20061104T140000Z" (UTC) into seconds. */
 bool caldav_parse_utc(const char *s, int64_t *out);
 /* The IANA name of a Windows time zone name, or NULL (tz.c). */

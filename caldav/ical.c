@@ -6,8 +6,11 @@
  *
  * Times become UTC seconds.  A TZID is looked up in the object's
  * VTIMEZONEs, then among libical's zones, then as a Windows zone name
- * (as Outlook sends them).  Floating times and dates are read as UTC, the
- * default calendar time zone.  Zones are shared through a process-wide
+ * (as Outlook sends them).  Floating date-times (RFC 4791 §9.9, §7.3) are
+ * read in the zone a report sets for the thread while it evaluates
+ * (caldav_floating_zone_set: the calendar's calendar-timezone, else the
+ * query's timezone), else as UTC, as are dates; an object with floating
+ * times is therefore never indexed as exact.  Zones are shared through a process-wide
  * cache keyed by their text.  Expansion stops at the configured
  * max_instances (caldav_max_instances) instances per object.
  */
@@ -153,6 +156,38 @@ fields_to_unix(struct icaltimetype tt)
     return days * 86400 + secs;
 }
 
+/* The zone floating date-times are read in, while a report of this
+ * thread evaluates objects (NULL: UTC); thread-local as the evaluation
+ * runs in the connection's thread, also for pages streamed later. */
+static _Thread_local icaltimezone *floating_zone;
+
+void
+caldav_floating_zone_set(icaltimezone *tz)
+{
+    floating_zone = tz;
+}
+
+icaltimezone *
+caldav_zone_parse(struct arena *a, const char *text)
+{
+    icalcomponent *vcal = text != NULL
+                              ? caldav_ical_parse(a, text, strlen(text))
+                              : NULL;
+    icalcomponent *vtz = vcal != NULL
+                             ? icalcomponent_get_first_component(
+                                   vcal, ICAL_VTIMEZONE_COMPONENT)
+                             : NULL;
+    icalproperty *id = vtz != NULL
+                           ? icalcomponent_get_first_property(
+                                 vtz, ICAL_TZID_PROPERTY)
+                           : NULL;
+    if (id == NULL)
+        return NULL;
+    icaltimezone *tz = icalcomponent_get_timezone(vcal,
+                                                  icalproperty_get_tzid(id));
+    return tz != NULL ? zone_cached(tz) : NULL;
+}
+
 static int64_t
 tt_to_unix(icalcomponent *vcal, icalproperty *prop, struct icaltimetype tt)
 {
@@ -169,6 +204,11 @@ tt_to_unix(icalcomponent *vcal, icalproperty *prop, struct icaltimetype tt)
                                       icaltimezone_get_utc_timezone());
             return fields_to_unix(tt);
         }
+    }
+    if (floating_zone != NULL) {
+        icaltimezone_convert_time(&tt, floating_zone,
+                                  icaltimezone_get_utc_timezone());
+        return fields_to_unix(tt);
     }
     return fields_to_unix(tt); /* floating: UTC */
 }
@@ -664,9 +704,13 @@ caldav_instances(icalcomponent *vcal, icalcomponent_kind kind, int64_t from,
          * instance since DTSTART (not with COUNT, which must count). */
         if (from != CALDAV_TIME_MIN && rr.count == 0 &&
             from - s.length > s.start) {
+            /* A floating DTSTART counts in the report's zone. */
+            icaltimezone *jz = tz;
+            if (jz == NULL && !dtstart.is_date && !icaltime_is_utc(dtstart))
+                jz = floating_zone;
             struct icaltimetype jump = icaltime_from_timet_with_zone(
                 (time_t)(from - s.length), 0,
-                tz != NULL ? tz : icaltimezone_get_utc_timezone());
+                jz != NULL ? jz : icaltimezone_get_utc_timezone());
             jump.is_date = dtstart.is_date;
             /* The conversion leaves the zone marked UTC: the iterator would
              * read the local wall time as UTC and skip instances of that
@@ -995,9 +1039,11 @@ range_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
     return true;
 }
 
-/* Is the time of this property fixed by the object alone: UTC, floating
- * (taken as UTC) or a date, or in a zone the object defines?  (A zone
- * taken from the system's database may change with it.) */
+/* Is the time of this property fixed by the object alone: UTC or a date,
+ * or in a zone the object defines?  (A zone taken from the system's
+ * database may change with it.)  Not a floating date-time: RFC 4791 §9.9
+ * reads it in the zone of the calendar or of the query, which only a
+ * query knows. */
 static bool
 time_self_contained(icalcomponent *vcal, icalproperty *p)
 {
@@ -1005,9 +1051,13 @@ time_self_contained(icalcomponent *vcal, icalproperty *p)
         return true;
     icalparameter *tzid = icalproperty_get_first_parameter(
         p, ICAL_TZID_PARAMETER);
-    return tzid == NULL ||
-           icalcomponent_get_timezone(vcal, icalparameter_get_tzid(tzid)) !=
-               NULL;
+    if (tzid == NULL) {
+        struct icaltimetype tt = icalvalue_get_datetime(
+            icalproperty_get_value(p));
+        return tt.is_date || icaltime_is_utc(tt);
+    }
+    return icalcomponent_get_timezone(vcal, icalparameter_get_tzid(tzid)) !=
+           NULL;
 }
 
 /* One VEVENT, one instance, at times the object fixes: the range of
@@ -1189,7 +1239,9 @@ caldav_ical_validate(struct dav_req *req, icalcomponent *vcal,
         return NULL;
     }
     /* Otherwise the index only selects candidates: a day of margin on
-     * each side covers the inclusive bounds of RFC 4791 §9.9. */
+     * each side covers the inclusive bounds of RFC 4791 §9.9, and the
+     * floating times read as UTC here but in a zone up to 14 hours away
+     * by a query. */
     ix->start = r.lo == CALDAV_TIME_MIN ? r.lo : r.lo - 86400;
     ix->end = r.hi == CALDAV_TIME_MAX ? r.hi : r.hi + 86400;
     return NULL;

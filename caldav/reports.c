@@ -789,6 +789,39 @@ calendar_target(const struct dav_target *t)
            t->res.subtype == DAV_SUBTYPE_CALENDAR;
 }
 
+/*
+ * RFC 4791 §7.3: the zone floating date-times are read in, into *out
+ * (NULL: UTC).  A calendar-query's CALDAV:timezone ('tz', or NULL) comes
+ * first (§9.8), then the calendar's CALDAV:calendar-timezone (§5.2.2).
+ */
+static struct dav_err *
+floating_zone(struct dav_req *req, const struct dav_target *cal,
+              const struct dav_xml_elem *tz, icaltimezone **out)
+{
+    *out = NULL;
+    if (tz != NULL) {
+        *out = caldav_zone_parse(req->arena, dav_elem_text(req, tz));
+        if (*out == NULL)
+            return dav_err_cond(req, 400, CALDAV_NS, "valid-calendar-data",
+                                "timezone is not one VTIMEZONE");
+        return NULL;
+    }
+    struct dav_dead_prop *props;
+    size_t n;
+    enum dav_store_rc rc = req->srv->store->props_get(
+        req, cal->space.id, &cal->res.id, 1, &props, &n);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "properties");
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(props[i].ns, CALDAV_NS) != 0 ||
+            strcmp(props[i].name, "calendar-timezone") != 0)
+            continue;
+        const char *text = dav_xml_text(req, props[i].xml);
+        *out = caldav_zone_parse(req->arena, text);
+    }
+    return NULL;
+}
+
 /* ---- calendar-query ------------------------------------------------------------- */
 
 struct query_pages {
@@ -797,6 +830,7 @@ struct query_pages {
     struct props_req pr;
     const struct dav_xml_elem *top;   /* the filter's comp-filter */
     bool range_only;             /* range_only(top) */
+    icaltimezone *zone;          /* of floating times (floating_zone) */
     struct caldav_cursor *cur;
 };
 
@@ -814,6 +848,7 @@ query_page(struct dav_req *req, void *state, struct arena *a, struct buf *out,
         return dav_err_from_store(req, rc, "calendar objects");
     struct arena *scratch = arena_child(a);
     struct dav_err *err = NULL;
+    caldav_floating_zone_set(q->zone);
     for (size_t i = 0; i < n && err == NULL; i++) {
         if (q->only != NULL && strcmp(objs[i].res.path, q->only) != 0)
             continue;
@@ -835,6 +870,7 @@ query_page(struct dav_req *req, void *state, struct arena *a, struct buf *out,
             err = object_response(req, scratch, &q->cal, &objs[i], vcal,
                                   &q->pr, false, out);
     }
+    caldav_floating_zone_set(NULL);
     arena_destroy(scratch);
     return err;
 }
@@ -868,6 +904,11 @@ report_query(struct dav_req *req, const struct dav_xml_elem *root)
     filter_scope(req, filter, &component, &tr);
     q->top = dav_elem_child(filter, CALDAV_NS, "comp-filter");
     q->range_only = range_only(req, q->top);
+    err = floating_zone(req, &q->cal,
+                        dav_elem_child(root, CALDAV_NS, "timezone"),
+                        &q->zone);
+    if (err != NULL)
+        return err;
     /* RFC 4791 §7.8: Depth: 0 applies the query to the calendar itself,
      * which is no calendar object: no response.  (Without Depth, the
      * members are searched, as clients that omit it expect.) */
@@ -1169,6 +1210,11 @@ report_freebusy(struct dav_req *req, const struct dav_xml_elem *root)
     struct dav_err *err = parse_full_range(req, tre, &tr);
     if (err != NULL)
         return err;
+    /* RFC 4791 §7.3: the calendar's zone only, for a free-busy-query. */
+    icaltimezone *zone;
+    err = floating_zone(req, t, NULL, &zone);
+    if (err != NULL)
+        return err;
     icalcomponent *out = icalcomponent_new_vcalendar();
     icalcomponent_add_property(out, icalproperty_new_version("2.0"));
     icalcomponent_add_property(out,
@@ -1183,9 +1229,11 @@ report_freebusy(struct dav_req *req, const struct dav_xml_elem *root)
                         caldav_max_instances(req), false };
     /* RFC 4791 §7.10: the events' busy time, and the periods of the
      * VFREEBUSY components stored in the calendar. */
+    caldav_floating_zone_set(zone);
     enum dav_store_rc rc = busy_of(req, ICAL_VEVENT_COMPONENT, &f);
     if (rc == DAV_STORE_OK && !f.over)
         rc = busy_of(req, ICAL_VFREEBUSY_COMPONENT, &f);
+    caldav_floating_zone_set(NULL);
     if (rc != DAV_STORE_OK) {
         icalcomponent_free(out);   /* and fb with it */
         return dav_err_from_store(req, rc, "calendar objects");

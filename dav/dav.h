@@ -238,6 +238,9 @@ const char *dav_elem_attr(struct dav_req *req, const struct dav_xml_elem *e,
                           const char *name);
 /* Text content of e, in req->arena. */
 const char *dav_elem_text(struct dav_req *req, const struct dav_xml_elem *e);
+/* The text content of the serialized element 'xml' (a dead property as
+ * the store keeps it), in req->arena; NULL when it is not well-formed. */
+const char *dav_xml_text(struct dav_req *req, const char *xml);
 /* e serialized with the namespace declarations it needs. */
 const char *dav_elem_dump(struct dav_req *req, const struct dav_xml_elem *e);
 /*

@@ -17,6 +17,7 @@
 
 #include <libxml/parser.h>
 #include <stdatomic.h>
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -550,6 +551,29 @@ dav_ms_status(struct buf *b, const char *href, int status)
 /* ---- the opaque element API of dav/dav.h ------------------------------------ */
 
 #define X(e) ((xmlNode *)(uintptr_t)(e))
+
+const char *
+dav_xml_text(struct dav_req *req, const char *xml)
+{
+    size_t len = strlen(xml);
+    if (len > INT_MAX)
+        return NULL;
+    xmlDocPtr doc = xmlReadMemory(xml, (int)len, NULL, NULL,
+                                  XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                      XML_PARSE_NOWARNING);
+    if (doc == NULL)
+        return NULL;
+    arena_defer(req->arena, xml_doc_free_cb, doc);
+    xmlNode *root = xmlDocGetRootElement(doc);
+    if (doc->intSubset != NULL || root == NULL)
+        return NULL;
+    xmlChar *text = xmlNodeGetContent(root);
+    if (text == NULL)
+        return NULL;
+    const char *out = arena_strdup(req->arena, (const char *)text);
+    xmlFree(text);
+    return out;
+}
 
 struct dav_err *
 dav_body_root(struct dav_req *req, struct dav_xml_elem **root)

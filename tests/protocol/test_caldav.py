@@ -1757,6 +1757,87 @@ def test_floating_time_is_read_as_utc(cal, alice):
                                                 "20240401T100000Z")) == []
 
 
+def _fixed_zone(tzid, offset):
+    return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//EN\r\n"
+            "BEGIN:VTIMEZONE\r\nTZID:%s\r\nBEGIN:STANDARD\r\n"
+            "DTSTART:19700101T000000\r\nTZOFFSETFROM:%s\r\n"
+            "TZOFFSETTO:%s\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n"
+            "END:VCALENDAR\r\n" % (tzid, offset, offset))
+
+
+def _zoned_calendar(server, alice, tzid="Plus5", offset="+0500"):
+    return new_calendar(server, alice, body=mkcalendar_body(
+        "<C:calendar-timezone>%s</C:calendar-timezone>"
+        % _fixed_zone(tzid, offset)))
+
+
+def _query_in_zone(sess, url, filter_xml, zone_text):
+    r = report(sess, url, query_body(filter_xml).replace(
+        "</C:filter>", "</C:filter><C:timezone>%s</C:timezone>" % zone_text))
+    assert r.status_code == 207, r.text
+    return names(parse_multistatus(r.content))
+
+
+def test_floating_time_is_read_in_the_calendar_timezone(server, alice):
+    # RFC 4791 §7.3, §5.2.2: floating times in the calendar-timezone.
+    url = _zoned_calendar(server, alice)
+    put_ok(alice, url + "f.ics", event_ics(
+        "flz-" + uid(), "DTSTART:20240110T003000", "DTEND:20240110T010000"))
+    # 00:30+05:00 is 19:30Z the day before.
+    assert query_names(alice, url, range_filter(
+        "20240109T192000Z", "20240109T194000Z")) == ["f.ics"]
+    assert query_names(alice, url, range_filter(
+        "20240110T003000Z", "20240110T010000Z")) == []
+
+
+def test_floating_series_is_read_in_the_calendar_timezone(server, alice):
+    url = _zoned_calendar(server, alice)
+    put_ok(alice, url + "s.ics", event_ics(
+        "fls-" + uid(), "DTSTART:20240101T003000", "DTEND:20240101T010000",
+        "RRULE:FREQ=DAILY"))
+    assert query_names(alice, url, range_filter(
+        "20250609T192000Z", "20250609T194000Z")) == ["s.ics"]
+    assert query_names(alice, url, range_filter(
+        "20250610T003000Z", "20250610T010000Z")) == []
+
+
+def test_floating_time_is_read_in_the_query_timezone(server, alice, cal):
+    # RFC 4791 §7.3, §9.8: the query's CALDAV:timezone comes first, over
+    # the calendar's.
+    put_ok(alice, cal + "f.ics", event_ics(
+        "flq-" + uid(), "DTSTART:20240110T100000", "DTEND:20240110T110000"))
+    minus10 = _fixed_zone("Minus10", "-1000")
+    assert _query_in_zone(alice, cal, range_filter(
+        "20240110T200000Z", "20240110T203000Z"), minus10) == ["f.ics"]
+    assert _query_in_zone(alice, cal, range_filter(
+        "20240110T100000Z", "20240110T110000Z"), minus10) == []
+    url = _zoned_calendar(server, alice)
+    put_ok(alice, url + "f.ics", event_ics(
+        "flq2-" + uid(), "DTSTART:20240110T100000", "DTEND:20240110T110000"))
+    assert _query_in_zone(alice, url, range_filter(
+        "20240110T200000Z", "20240110T203000Z"), minus10) == ["f.ics"]
+
+
+def test_query_timezone_that_is_no_vtimezone_is_400(cal, alice):
+    r = report(alice, cal, query_body(comp_filter()).replace(
+        "</C:filter>", "</C:filter><C:timezone>garbage</C:timezone>"))
+    assert_precondition(r, 400, C_NS, "valid-calendar-data")
+
+
+def test_free_busy_reads_floating_times_in_the_calendar_timezone(
+        server, alice):
+    # RFC 4791 §7.3: a free-busy-query uses the calendar-timezone.
+    url = _zoned_calendar(server, alice)
+    put_ok(alice, url + "f.ics", event_ics(
+        "flf-" + uid(), "DTSTART:20240110T003000", "DTEND:20240110T010000"))
+    r = report(alice, url, freebusy_body("20240109T000000Z",
+                                         "20240111T000000Z"))
+    assert r.status_code == 200, r.text
+    (vfb,) = parse_ical(r.text).walk("VFREEBUSY")
+    assert [p[2] for p in vfb.all("FREEBUSY")] == \
+        ["20240109T193000Z/20240109T200000Z"]
+
+
 def test_all_day_event_without_dtend_lasts_one_day(cal, alice):
     # RFC 5545 §3.6.1: DTSTART as DATE and no DTEND: one day.
     put_ok(alice, cal + "a.ics", event_ics(
