@@ -338,15 +338,14 @@ create_calendar(struct dav_req *req, const struct dav_xml_elem *update)
         return dav_err_from_store(req, rc, "calendar");
     t->exists = true;
     if (update != NULL) {
-        bool failed;
-        struct dav_err *err = dav_props_apply(req, t, update, false, created_props,
-                                              &failed);
+        /* RFC 4791 §5.3.1.2, RFC 5689 §3: a property that cannot be set
+         * fails the whole request, each told in the answer. */
+        struct dav_err *err = dav_props_apply_new(
+            req, t, update, created_props,
+            strcmp(req->method, "MKCALENDAR") == 0 ? "C:mkcalendar-response"
+                                                   : "D:mkcol-response");
         if (err != NULL)
             return err;
-        if (failed)
-            return dav_err_cond(req, 403, DAV_NS,
-                                "cannot-modify-protected-property",
-                                "a property cannot be set");
     }
     dav_respond_empty(req, 201);
     dav_resp_header_add(req, "Cache-Control", "no-cache");
@@ -392,20 +391,32 @@ method_mkcol(struct dav_req *req)
         return dav_method_mkcol(req);
     if (!dav_elem_is(root, DAV_NS, "mkcol"))
         return dav_err_new(req, 415, "unsupported MKCOL body");
+    /* RFC 5689 §3: a collection, or a calendar; nothing else is made. */
     struct dav_xml_elem *rt = set_prop(root, DAV_NS, "resourcetype");
-    if (rt != NULL && dav_elem_child(rt, CALDAV_NS, "calendar") != NULL)
+    bool calendar = false;
+    if (rt != NULL) {
+        bool coll = false, other = false;
+        for (struct dav_xml_elem *c = dav_elem_first(rt); c != NULL;
+             c = dav_elem_next(c)) {
+            if (dav_elem_is(c, DAV_NS, "collection"))
+                coll = true;
+            else if (dav_elem_is(c, CALDAV_NS, "calendar"))
+                calendar = true;
+            else
+                other = true;
+        }
+        if (!coll || other)
+            return dav_err_cond(req, 403, DAV_NS, "valid-resourcetype",
+                                "a collection or a calendar only");
+    }
+    if (calendar)
         return create_calendar(req, root);
     err = dav_method_mkcol(req);
     if (err != NULL)
         return err;
-    bool failed;
-    err = dav_props_apply(req, t, root, false, NULL, &failed);
+    err = dav_props_apply_new(req, t, root, NULL, "D:mkcol-response");
     if (err != NULL)
         return err;
-    if (failed)
-        return dav_err_cond(req, 403, DAV_NS,
-                            "cannot-modify-protected-property",
-                            "a property cannot be set");
     dav_respond_empty(req, 201);
     return NULL;
 }

@@ -312,6 +312,11 @@ dav_err_render(struct dav_req *req, const struct dav_err *err)
         dav_resp_header_add(req, "Retry-After", "5");
     if (err->status == 405)
         dav_resp_header_add(req, "Allow", DAV_ALLOW);
+    if (err->body != NULL) {
+        dav_respond(req, err->status, "application/xml; charset=utf-8",
+                    err->body, strlen(err->body));
+        return;
+    }
     if (err->cond != NULL) {
         /* RFC 4918 §16: the precondition goes in a DAV:error body. */
         struct buf b;

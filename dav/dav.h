@@ -67,6 +67,8 @@ struct dav_err {
     const char *cond_ns;   /* namespace of the precondition element */
     const char *cond;      /* e.g. "lock-token-submitted"; NULL if none */
     const char *href;      /* resource concerned, may be NULL */
+    const char *body;      /* a whole XML answer instead of a DAV:error
+                              one, may be NULL */
     const char *msg;       /* for the log */
     struct dav_err *cause;
 };
@@ -550,6 +552,13 @@ struct dav_err *dav_props_apply(struct dav_req *req, struct dav_target *t,
                                 const struct dav_xml_elem *update,
                                 bool respond, const char *const *skip,
                                 bool *failed);
+/* The same for the properties of a resource being created (RFC 5689 §3,
+ * RFC 4791 §5.3.1): should one fail, a 403 whose body is the element
+ * 'root' (as "D:mkcol-response") holding a propstat per property. */
+struct dav_err *dav_props_apply_new(struct dav_req *req, struct dav_target *t,
+                                    const struct dav_xml_elem *update,
+                                    const char *const *skip,
+                                    const char *root);
 
 /* Parse a URL of this server (absolute URI or absolute path) into an
  * unresolved target; false when malformed or on another server. */

@@ -67,6 +67,9 @@ const char *dav_xml_dump_elem(struct arena *a, xmlNode *n);
 /* ---- multistatus ---- */
 
 void dav_ms_begin(struct buf *b);
+/* Open an answer's root element 'qname' (prefixed: D: for DAV:, C: for
+ * CalDAV...), declaring every namespace with a fixed prefix. */
+void dav_xml_root_open(struct buf *b, const char *qname);
 void dav_ms_end(struct dav_req *req, struct buf *b);
 /* dav_ms_page_fn: see dav/dav.h. */
 /*

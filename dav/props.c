@@ -998,10 +998,58 @@ props_within_bounds(struct dav_req *req, const struct dav_target *t)
     return NULL;
 }
 
+/* The propstats of the operations, grouped by status. */
+static void
+write_propstats(struct buf *b, const struct pp_op *ops, size_t nops)
+{
+    static const int order[] = { 200, 403, 424 };
+    for (size_t s = 0; s < 3; s++) {
+        bool any = false;
+        for (size_t i = 0; i < nops; i++) {
+            if (ops[i].status != order[s])
+                continue;
+            if (!any)
+                buf_puts(b, "<D:propstat><D:prop>");
+            any = true;
+            dav_xml_open(b, ops[i].ns, ops[i].name, true);
+        }
+        if (!any)
+            continue;
+        buf_printf(b, "</D:prop><D:status>%s</D:status>",
+                   dav_status_line(order[s]));
+        if (order[s] == 403)
+            buf_puts(b, "<D:error><D:cannot-modify-protected-property/>"
+                        "</D:error>");
+        buf_puts(b, "</D:propstat>");
+    }
+}
+
+static struct dav_err *
+props_apply(struct dav_req *req, struct dav_target *t,
+            const struct dav_xml_elem *update, bool respond,
+            const char *const *skip, bool *failed, const char *fail_root);
+
 struct dav_err *
 dav_props_apply(struct dav_req *req, struct dav_target *t,
                 const struct dav_xml_elem *update, bool respond,
                 const char *const *skip, bool *failed)
+{
+    return props_apply(req, t, update, respond, skip, failed, NULL);
+}
+
+struct dav_err *
+dav_props_apply_new(struct dav_req *req, struct dav_target *t,
+                    const struct dav_xml_elem *update,
+                    const char *const *skip, const char *root)
+{
+    bool failed;
+    return props_apply(req, t, update, false, skip, &failed, root);
+}
+
+static struct dav_err *
+props_apply(struct dav_req *req, struct dav_target *t,
+            const struct dav_xml_elem *update, bool respond,
+            const char *const *skip, bool *failed, const char *fail_root)
 {
     const struct dav_store_ops *st = req->srv->store;
     xmlNode *root = (xmlNode *)(uintptr_t)update;
@@ -1106,6 +1154,17 @@ dav_props_apply(struct dav_req *req, struct dav_target *t,
         if (e != NULL)
             return e;
     }
+    if (!respond && *failed && fail_root != NULL) {
+        struct buf b;
+        buf_init(&b, req->arena, 512 + nops * 128);
+        dav_xml_root_open(&b, fail_root);
+        write_propstats(&b, ops, nops);
+        buf_printf(&b, "</%s>\n", fail_root);
+        struct dav_err *e = dav_err_new(req, 403, "a property cannot be "
+                                                  "set");
+        e->body = buf_cstr(&b);
+        return e;
+    }
     if (!respond)
         return NULL;
 
@@ -1116,26 +1175,7 @@ dav_props_apply(struct dav_req *req, struct dav_target *t,
     buf_puts(&b, "<D:response><D:href>");
     buf_xml_text(&b, href, strlen(href));
     buf_puts(&b, "</D:href>");
-    static const int order[] = { 200, 403, 424 };
-    for (size_t s = 0; s < 3; s++) {
-        bool any = false;
-        for (size_t i = 0; i < nops; i++) {
-            if (ops[i].status != order[s])
-                continue;
-            if (!any)
-                buf_puts(&b, "<D:propstat><D:prop>");
-            any = true;
-            dav_xml_open(&b, ops[i].ns, ops[i].name, true);
-        }
-        if (!any)
-            continue;
-        buf_printf(&b, "</D:prop><D:status>%s</D:status>",
-                   dav_status_line(order[s]));
-        if (order[s] == 403)
-            buf_puts(&b, "<D:error><D:cannot-modify-protected-property/>"
-                         "</D:error>");
-        buf_puts(&b, "</D:propstat>");
-    }
+    write_propstats(&b, ops, nops);
     buf_puts(&b, "</D:response>");
     dav_ms_end(req, &b);
     return NULL;

@@ -443,8 +443,14 @@ dav_xml_close(struct buf *b, const char *ns, const char *name)
 void
 dav_ms_begin(struct buf *b)
 {
-    buf_puts(b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-                "<D:multistatus xmlns:D=\"DAV:\"");
+    dav_xml_root_open(b, "D:multistatus");
+}
+
+void
+dav_xml_root_open(struct buf *b, const char *qname)
+{
+    buf_printf(b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                  "<%s xmlns:D=\"DAV:\"", qname);
     for (size_t i = 0; i < sizeof(known_ns) / sizeof(known_ns[0]); i++)
         buf_printf(b, " xmlns:%s=\"%s\"", known_ns[i].prefix, known_ns[i].ns);
     buf_puts(b, ">");

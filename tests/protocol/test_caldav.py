@@ -2627,3 +2627,53 @@ def test_lockroot_of_a_calendar_object_is_its_calendar_url(server, alice):
     assert dav(alice, "GET", server.url + urlsplit(lr).path).status_code == 200
     r = dav(alice, "PROPFIND", url, headers={"Depth": "0"})
     assert urlsplit(url).path.encode() in r.content.split(b"lockroot>")[1]
+
+
+def test_extended_mkcol_makes_a_collection_or_a_calendar_only(server, alice):
+    """RFC 5689 §3: a resourcetype the server cannot make is refused with
+    DAV:valid-resourcetype, and nothing is made."""
+    from lxml import etree
+    home = server.url + "/dav/spaces/s1/"
+    url = home + "odd-%s/" % uid()[:8]
+    for rt in ("<D:collection/><Z:addressbook/>", "<Z:addressbook/>"):
+        body = ('<?xml version="1.0" encoding="utf-8"?><D:mkcol xmlns:D="DAV:" '
+                'xmlns:Z="urn:z"><D:set><D:prop><D:resourcetype>%s'
+                '</D:resourcetype></D:prop></D:set></D:mkcol>' % rt).encode()
+        r = dav(alice, "MKCOL", url, data=body, headers=XML_HEADERS)
+        assert r.status_code == 403, r.status_code
+        assert etree.fromstring(r.content).find("{DAV:}valid-resourcetype") \
+            is not None, r.text
+        assert dav(alice, "PROPFIND", url, headers={"Depth": "0"}).status_code == 404
+
+
+def test_extended_mkcol_failure_answers_each_property(server, alice):
+    """RFC 5689 §3: a property that cannot be set fails the MKCOL, and the
+    answer is a DAV:mkcol-response with a propstat for each property: 403
+    for the failing one, 424 for the others.  MKCALENDAR likewise, with
+    C:mkcalendar-response (RFC 4791 §5.3.1.2)."""
+    from lxml import etree
+    home = server.url + "/dav/spaces/s1/"
+    url = home + "bad-%s/" % uid()[:8]
+    body = ('<?xml version="1.0" encoding="utf-8"?><D:mkcol xmlns:D="DAV:" '
+            'xmlns:Z="urn:z"><D:set><D:prop><D:resourcetype><D:collection/>'
+            '</D:resourcetype><D:getetag>"x"</D:getetag><Z:ok>1</Z:ok>'
+            '</D:prop></D:set></D:mkcol>').encode()
+    r = dav(alice, "MKCOL", url, data=body, headers=XML_HEADERS)
+    assert r.status_code == 403, r.status_code
+    root = etree.fromstring(r.content)
+    assert root.tag == "{DAV:}mkcol-response", r.text
+    status = {el.tag: ps.find("{DAV:}status").text
+              for ps in root.findall("{DAV:}propstat")
+              for el in ps.find("{DAV:}prop")}
+    assert "403" in status["{DAV:}getetag"] and "424" in status["{urn:z}ok"]
+    assert dav(alice, "PROPFIND", url, headers={"Depth": "0"}).status_code == 404
+    cal = server.url + "/dav/calendars/alice/s1.bad%s/" % uid()[:8]
+    body = ('<?xml version="1.0" encoding="utf-8"?><C:mkcalendar xmlns:D="DAV:" '
+            'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop>'
+            '<D:getetag>"x"</D:getetag><D:displayname>x</D:displayname>'
+            '</D:prop></D:set></C:mkcalendar>').encode()
+    r = dav(alice, "MKCALENDAR", cal, data=body, headers=XML_HEADERS)
+    assert r.status_code == 403, r.status_code
+    assert etree.fromstring(r.content).tag == \
+        "{urn:ietf:params:xml:ns:caldav}mkcalendar-response", r.text
+    assert dav(alice, "PROPFIND", cal, headers={"Depth": "0"}).status_code == 404
