@@ -740,6 +740,44 @@ empty_trash(struct dav_req *req)
     return NULL;
 }
 
+/* The resources below t that carry access control entries of their own,
+ * looked up (the only ones whose privileges can differ from t's: their
+ * entries apply below them).  None when the space has no entries. */
+static struct dav_err *
+ace_members(struct dav_req *req, const struct dav_target *t,
+            struct dav_target **out, size_t *nout)
+{
+    const struct dav_store_ops *st = req->srv->store;
+    *out = NULL;
+    *nout = 0;
+    if (!t->space.has_aces)
+        return NULL;
+    struct dav_ace *aces;
+    size_t n;
+    enum dav_store_rc rc = st->aces_find(req, t->space.id, NULL, 0, &aces,
+                                         &n);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "access control entries");
+    struct dav_target *v = arena_alloc(req->arena, (n + 1) * sizeof(*v));
+    size_t k = 0, tl = strlen(t->path);
+    for (size_t i = 0; i < n; i++) {
+        const char *p = aces[i].path;
+        if (strncmp(p, t->path, tl) != 0 || p[tl] != '/' ||
+            (k > 0 && strcmp(v[k - 1].path, p) == 0))
+            continue;
+        v[k] = *t;
+        v[k].path = p;
+        if (st->lookup(req, t->space.id, p, false, &v[k].res) !=
+            DAV_STORE_OK)
+            continue;
+        v[k].exists = true;
+        k++;
+    }
+    *out = v;
+    *nout = k;
+    return NULL;
+}
+
 /*
  * A collection goes with its members: each must be one the principal may
  * delete, as a DELETE of it alone would check (RFC 4918 §9.6.1: if a
@@ -751,31 +789,16 @@ empty_trash(struct dav_req *req)
 static struct dav_err *
 members_deletable(struct dav_req *req, const struct dav_target *t)
 {
-    const struct dav_store_ops *st = req->srv->store;
-    if (!t->space.has_aces || t->res.kind != DAV_KIND_COLLECTION)
+    if (t->res.kind != DAV_KIND_COLLECTION)
         return NULL;
-    struct dav_ace *aces;
+    struct dav_target *inner;
     size_t n;
-    enum dav_store_rc rc = st->aces_find(req, t->space.id, NULL, 0, &aces,
-                                         &n);
-    if (rc != DAV_STORE_OK)
-        return dav_err_from_store(req, rc, "access control entries");
-    size_t tl = strlen(t->path);
-    for (size_t i = 0; i < n; i++) {
-        const char *p = aces[i].path;
-        if (strncmp(p, t->path, tl) != 0 || p[tl] != '/')
-            continue;
-        struct dav_target inner = *t;
-        inner.path = p;
-        if (st->lookup(req, t->space.id, p, false, &inner.res) !=
-            DAV_STORE_OK)
-            continue;
-        inner.exists = true;
-        if (dav_check_priv(req, &inner, DAV_PRIV_UNBIND) != NULL)
-            return dav_err_new(req, 403, "a member of %s may not be "
-                                         "deleted", t->path);
-    }
-    return NULL;
+    struct dav_err *err = ace_members(req, t, &inner, &n);
+    for (size_t i = 0; err == NULL && i < n; i++)
+        if (dav_check_priv(req, &inner[i], DAV_PRIV_UNBIND) != NULL)
+            err = dav_err_new(req, 403, "a member of %s may not be deleted",
+                              t->path);
+    return err;
 }
 
 struct dav_err *
@@ -851,33 +874,23 @@ static struct dav_err *
 prune_unreadable(struct dav_req *req, const struct dav_target *src,
                  const struct dav_target *dst)
 {
-    const struct dav_store_ops *st = req->srv->store;
-    if (!src->space.has_aces || req->principal == NULL)
+    if (req->principal == NULL)
         return NULL;
-    struct dav_ace *aces;
+    struct dav_target *inner;
     size_t n;
-    enum dav_store_rc rc = st->aces_find(req, src->space.id, NULL, 0, &aces,
-                                         &n);
-    if (rc != DAV_STORE_OK)
-        return dav_err_from_store(req, rc, "access control entries");
+    struct dav_err *err = ace_members(req, src, &inner, &n);
     size_t sl = strlen(src->path);
-    for (size_t i = 0; i < n; i++) {
-        const char *p = aces[i].path;
-        if (strncmp(p, src->path, sl) != 0 || p[sl] != '/')
+    for (size_t i = 0; err == NULL && i < n; i++) {
+        if (dav_check_priv(req, &inner[i], DAV_PRIV_READ) == NULL)
             continue;
-        struct dav_target inner = *src;
-        inner.path = p;
-        if (st->lookup(req, src->space.id, p, false, &inner.res) !=
-            DAV_STORE_OK)
-            continue;
-        if (dav_check_priv(req, &inner, DAV_PRIV_READ) == NULL)
-            continue;
-        const char *copy = arena_printf(req->arena, "%s%s", dst->path, p + sl);
-        rc = st->remove(req, dst->space.id, copy);
+        const char *copy = arena_printf(req->arena, "%s%s", dst->path,
+                                        inner[i].path + sl);
+        enum dav_store_rc rc = req->srv->store->remove(req, dst->space.id,
+                                                       copy);
         if (rc != DAV_STORE_OK && rc != DAV_STORE_NOTFOUND)
-            return dav_err_from_store(req, rc, "copy");
+            err = dav_err_from_store(req, rc, "copy");
     }
-    return NULL;
+    return err;
 }
 
 /* Run the PUT checks of the destination's type on the source's bytes. */

@@ -2092,6 +2092,13 @@ def _freebusy(sess, cal, start, end):
     return r
 
 
+def _busy(sess, cal, start, end):
+    """The busy periods of a free-busy-query's one VFREEBUSY (_periods)."""
+    r = _freebusy(sess, cal, start, end)
+    (vfb,) = parse_ical(r.text).walk("VFREEBUSY")
+    return _periods(vfb)
+
+
 def _periods(vfb):
     """{(FBTYPE, start, end)} with ends computed from durations."""
     from datetime import datetime, timedelta
@@ -2124,9 +2131,7 @@ def test_free_busy_query_answers_text_calendar_vfreebusy(busy_cal, alice):
 
 
 def test_free_busy_periods_in_utc(busy_cal, alice):
-    r = _freebusy(alice, busy_cal, "20240110T000000Z", "20240111T000000Z")
-    (vfb,) = parse_ical(r.text).walk("VFREEBUSY")
-    assert _periods(vfb) == {
+    assert _busy(alice, busy_cal, "20240110T000000Z", "20240111T000000Z") == {
         ("BUSY", "20240110T080000Z", "20240110T090000Z"),
         ("BUSY", "20240110T090000Z", "20240110T100000Z"),
         ("BUSY-TENTATIVE", "20240110T160000Z", "20240110T170000Z"),
@@ -2135,27 +2140,19 @@ def test_free_busy_periods_in_utc(busy_cal, alice):
 
 
 def test_free_busy_excludes_transparent_events(busy_cal, alice):
-    r = _freebusy(alice, busy_cal, "20240110T120000Z", "20240110T130000Z")
-    (vfb,) = parse_ical(r.text).walk("VFREEBUSY")
-    assert _periods(vfb) == set()
+    assert _busy(alice, busy_cal, "20240110T120000Z", "20240110T130000Z") == set()
 
 
 def test_free_busy_excludes_cancelled_events(busy_cal, alice):
-    r = _freebusy(alice, busy_cal, "20240110T140000Z", "20240110T150000Z")
-    (vfb,) = parse_ical(r.text).walk("VFREEBUSY")
-    assert _periods(vfb) == set()
+    assert _busy(alice, busy_cal, "20240110T140000Z", "20240110T150000Z") == set()
 
 
 def test_free_busy_ignores_todos(busy_cal, alice):
-    r = _freebusy(alice, busy_cal, "20240110T180000Z", "20240110T190000Z")
-    (vfb,) = parse_ical(r.text).walk("VFREEBUSY")
-    assert _periods(vfb) == set()
+    assert _busy(alice, busy_cal, "20240110T180000Z", "20240110T190000Z") == set()
 
 
 def test_free_busy_of_other_day(busy_cal, alice):
-    r = _freebusy(alice, busy_cal, "20240112T000000Z", "20240113T000000Z")
-    (vfb,) = parse_ical(r.text).walk("VFREEBUSY")
-    assert _periods(vfb) == {
+    assert _busy(alice, busy_cal, "20240112T000000Z", "20240113T000000Z") == {
         ("BUSY", "20240112T100000Z", "20240112T110000Z"),
         ("BUSY", "20240112T200000Z", "20240112T203000Z"),
     }
@@ -2179,9 +2176,7 @@ def test_free_busy_includes_stored_vfreebusy_periods(server, alice):
         "FREEBUSY;FBTYPE=FREE:20240105T110000Z/20240105T120000Z",
         "FREEBUSY;FBTYPE=BUSY-TENTATIVE:20240105T160000Z/PT1H,"
         "20240107T090000Z/PT1H")))
-    r = _freebusy(alice, url, "20240105T000000Z", "20240106T000000Z")
-    (vfb,) = parse_ical(r.text).walk("VFREEBUSY")
-    assert _periods(vfb) == {
+    assert _busy(alice, url, "20240105T000000Z", "20240106T000000Z") == {
         ("BUSY-UNAVAILABLE", "20240105T000000Z", "20240105T020000Z"),
         ("BUSY", "20240105T090000Z", "20240105T100000Z"),
         ("BUSY", "20240105T140000Z", "20240105T150000Z"),
@@ -2193,13 +2188,9 @@ def test_free_busy_of_a_vfreebusy_without_dtend(server, alice):
     # Indexed over all time: its periods still count where they lie.
     url = _freebusy_calendar(
         server, alice, "FREEBUSY:20240320T090000Z/20240320T100000Z")
-    r = _freebusy(alice, url, "20240320T000000Z", "20240321T000000Z")
-    (vfb,) = parse_ical(r.text).walk("VFREEBUSY")
-    assert _periods(vfb) == {
+    assert _busy(alice, url, "20240320T000000Z", "20240321T000000Z") == {
         ("BUSY", "20240320T090000Z", "20240320T100000Z")}
-    r = _freebusy(alice, url, "20240321T000000Z", "20240322T000000Z")
-    (vfb,) = parse_ical(r.text).walk("VFREEBUSY")
-    assert _periods(vfb) == set()
+    assert _busy(alice, url, "20240321T000000Z", "20240322T000000Z") == set()
 
 
 @pytest.mark.parametrize("attrs", ['start="20240101T000000Z"',

@@ -82,6 +82,24 @@ files_named(const char *prefix)
     return n;
 }
 
+/* The path of the one cached file ("c-...") of the directory. */
+static void
+cached_file(char *path, size_t len)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *de;
+    size_t found = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, "c-", 2) == 0) {
+            snprintf(path, len, "%s/%s", dir, de->d_name);
+            found++;
+        }
+    }
+    closedir(d);
+    assert_int_equal(found, 1);
+}
+
 static struct disk_cache *
 open_cache(uint64_t budget)
 {
@@ -240,19 +258,12 @@ test_file_removed_by_hand_is_a_miss(void **state)
     static unsigned char data[CHUNK];
     unsigned char sha[32], out[16];
     struct disk_cache *c = cache_with_one(3, 5, sha);
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (strncmp(de->d_name, "c-", 2) == 0) {
-            char p[400];
-            snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-            struct stat st;
-            assert_int_equal(stat(p, &st), 0);
-            assert_int_equal(st.st_mode & 0777, 0600);
-            assert_int_equal(unlink(p), 0);
-        }
-    }
-    closedir(d);
+    char p[400];
+    cached_file(p, sizeof(p));
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(unlink(p), 0);
     assert_false(disk_cache_get(c, 3, sha, 0, sizeof(out), out));
     size_t n;
     uint64_t bytes;
@@ -441,16 +452,9 @@ test_fd_of_a_file_cut_short_is_a_miss(void **state)
     int fd = disk_cache_fd(c, 4, sha, CHUNK);
     assert_fd_holds(fd, zeros, CHUNK);
     close(fd);
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (strncmp(de->d_name, "c-", 2) == 0) {
-            char p[400];
-            snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-            assert_int_equal(truncate(p, 10), 0);
-        }
-    }
-    closedir(d);
+    char p[400];
+    cached_file(p, sizeof(p));
+    assert_int_equal(truncate(p, 10), 0);
     assert_int_equal(disk_cache_fd(c, 4, sha, CHUNK), -1);
     size_t n;
     uint64_t bytes;
