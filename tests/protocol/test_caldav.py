@@ -1976,17 +1976,21 @@ def test_recurring_vtodo_time_range(cal, alice):
                                                 "20240127T000000Z", "VTODO")) == []
 
 
+def _expanded_todos(alice, cal, lines, start, end):
+    """The VTODOs of a task of these lines, expanded over [start, end)."""
+    put_ok(alice, cal + "t.ics", todo_ics("todo-" + uid(), *lines))
+    (resp,) = calendar_query(alice, cal, range_filter(start, end, "VTODO"),
+                             expand_prop(start, end))
+    return parse_ical(calendar_data(resp)).walk("VTODO")
+
+
 def test_expanded_vtodo_moves_due_and_has_no_dtend(cal, alice):
     # RFC 4791 §9.6.5: each instance as a component of its own; RFC 5545
     # §3.6.2: a VTODO has no DTEND, and its DUE follows the instance.
-    put_ok(alice, cal + "t.ics", todo_ics(
-        "rtodo-" + uid(), "DTSTART:20240105T100000Z", "DUE:20240105T120000Z",
-        "RRULE:FREQ=WEEKLY;COUNT=3"))
-    (resp,) = calendar_query(
-        alice, cal, range_filter("20240110T000000Z", "20240120T000000Z",
-                                 "VTODO"),
-        expand_prop("20240110T000000Z", "20240120T000000Z"))
-    todos = parse_ical(calendar_data(resp)).walk("VTODO")
+    todos = _expanded_todos(
+        alice, cal, ["DTSTART:20240105T100000Z", "DUE:20240105T120000Z",
+                     "RRULE:FREQ=WEEKLY;COUNT=3"],
+        "20240110T000000Z", "20240120T000000Z")
     assert [(t.value("DTSTART"), t.value("DUE"), t.all("DTEND"))
             for t in todos] == [
         ("20240112T100000Z", "20240112T120000Z", []),
@@ -1995,14 +1999,10 @@ def test_expanded_vtodo_moves_due_and_has_no_dtend(cal, alice):
 
 
 def test_expanded_vtodo_with_duration_keeps_it(cal, alice):
-    put_ok(alice, cal + "d.ics", todo_ics(
-        "dtodo-" + uid(), "DTSTART:20240105T100000Z", "DURATION:PT2H",
-        "RRULE:FREQ=DAILY;COUNT=3"))
-    (resp,) = calendar_query(
-        alice, cal, range_filter("20240106T000000Z", "20240107T000000Z",
-                                 "VTODO"),
-        expand_prop("20240106T000000Z", "20240107T000000Z"))
-    (t,) = parse_ical(calendar_data(resp)).walk("VTODO")
+    (t,) = _expanded_todos(
+        alice, cal, ["DTSTART:20240105T100000Z", "DURATION:PT2H",
+                     "RRULE:FREQ=DAILY;COUNT=3"],
+        "20240106T000000Z", "20240107T000000Z")
     assert (t.value("DTSTART"), t.value("DURATION"), t.all("DTEND"),
             t.all("DUE")) == ("20240106T100000Z", "PT2H", [], [])
 
