@@ -409,6 +409,19 @@ set_approval_state(struct dav_req *req, const struct dav_target *t,
         if (t->res.rev_id == 0)
             return dav_err_cond(req, 409, PARVIS_NS, "approval-needs-content",
                                 "nothing to approve");
+        /* What is decided is what was submitted: a revision saved since
+         * (back to draft) was not.  The approved revision may still be
+         * rejected, which withdraws it from the published view. */
+        const char *now = t->res.approval_state != NULL
+                              ? t->res.approval_state
+                              : "draft";
+        bool submitted = strcmp(now, "submitted") == 0;
+        bool published = strcmp(now, "approved") == 0 &&
+                         t->res.approved_rev == t->res.rev_id;
+        if (!submitted && !(published && state[0] == 'r'))
+            return dav_err_cond(req, 409, PARVIS_NS,
+                                "approval-needs-submission",
+                                "this revision was not submitted");
     } else if (strcmp(state, "submitted") == 0 &&
                strcmp(t->res.approval_state != NULL ? t->res.approval_state
                                                     : "draft",

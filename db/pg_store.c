@@ -476,12 +476,17 @@ static const struct pg_stmt stmts[] = {
       "encode(rev.sha256, 'hex'), "
       "floor(extract(epoch FROM resources.modified_at))::bigint" },
     { "approval_set",
+      /* Rejecting the revision that is approved withdraws it from the
+       * published view. */
       "WITH a AS (UPDATE resources SET approval_state = $2, "
       "approved_rev = CASE WHEN $2 = 'approved' THEN current_rev "
+      "WHEN $2 = 'rejected' AND approved_rev = current_rev THEN NULL "
       "ELSE approved_rev END, "
       "approved_by = CASE WHEN $2 = 'approved' THEN nullif($3, 0) "
+      "WHEN $2 = 'rejected' AND approved_rev = current_rev THEN NULL "
       "ELSE approved_by END, "
       "approved_at = CASE WHEN $2 = 'approved' THEN now() "
+      "WHEN $2 = 'rejected' AND approved_rev = current_rev THEN NULL "
       "ELSE approved_at END, "
       "submitted_by = CASE WHEN $2 = 'submitted' THEN nullif($3, 0) "
       "ELSE submitted_by END WHERE id = $1 RETURNING current_rev) "

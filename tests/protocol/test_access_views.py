@@ -10,7 +10,7 @@ import uuid
 from access_helpers import ace_xml, acl_request, add_guest, principal_href
 from caldav_helpers import event_ics
 from dav_helpers import XML_HEADERS, assert_status, dav, mkcol, propfind, put
-from workflow_helpers import (p, proppatch_statuses, published_url,
+from workflow_helpers import (approve, p, proppatch_statuses, published_url,
                               set_approval, short, trash_url)
 
 
@@ -181,7 +181,7 @@ def test_published_view_keeps_a_folder_denied_to_a_member_hidden(
         folder = server.space_url("s1") + name + "/"
         assert_status(mkcol(mgr, folder), 201)
         assert_status(put(mgr, folder + "offer.txt", b"APPROVED\n"), 201)
-        r = set_approval(mgr, folder + "offer.txt", "approved")
+        r = approve(mgr, folder + "offer.txt")
         assert proppatch_statuses(r) == {p("approval-state"): 200}
     ctl("acl", "deny", "s1/" + closed, "bob", "read")
     base = server.space_url("s1")

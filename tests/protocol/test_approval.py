@@ -745,3 +745,47 @@ def _role(cluster, slug, user):
         "join users u on u.id = m.user_id where s.slug = %s and u.name = %s"
         % (sql_str(slug), sql_str(user)))
     return rows[0][0] if rows else None
+
+
+# ------------------------------------------ what is decided was submitted
+
+def test_rejecting_the_approved_revision_unpublishes_it(alice, val, doc):
+    """A validator who rejects the revision they approved (a mistake, a
+    withdrawn decision) must take it off the published view: partners
+    would otherwise go on reading a document whose state says rejected."""
+    assert proppatch_statuses(set_approval(alice, doc, "submitted")) == \
+        {p("approval-state"): 200}
+    assert proppatch_statuses(set_approval(val, doc, "approved")) == \
+        {p("approval-state"): 200}
+    assert_status(dav(alice, "GET", published_url(doc)), 200)
+    r = set_approval(val, doc, "rejected")
+    assert proppatch_statuses(r) == {p("approval-state"): 200}, r.text
+    assert approval_state(alice, doc) == "rejected"
+    assert_status(dav(alice, "GET", published_url(doc)), 404)
+    # Rejecting a later submission keeps the approval of the one before.
+    assert proppatch_statuses(set_approval(alice, doc, "submitted")) == \
+        {p("approval-state"): 200}
+    assert proppatch_statuses(set_approval(val, doc, "approved")) == \
+        {p("approval-state"): 200}
+    assert_status(put(alice, doc, b"report, second version\n"), 204)
+    assert proppatch_statuses(set_approval(alice, doc, "submitted")) == \
+        {p("approval-state"): 200}
+    assert proppatch_statuses(set_approval(val, doc, "rejected")) == \
+        {p("approval-state"): 200}
+    assert dav(alice, "GET", published_url(doc)).content == \
+        b"report, first version\n"
+
+
+def test_approval_needs_a_submitted_revision(alice, val, doc):
+    """draft -> submitted -> approved: a revision uploaded after the
+    submission (state back to draft) must not be approved by a validator
+    acting on the submission they saw."""
+    assert proppatch_statuses(set_approval(alice, doc, "submitted")) == \
+        {p("approval-state"): 200}
+    assert_status(put(alice, doc, b"unreviewed change\n"), 204)
+    assert approval_state(alice, doc) == "draft"
+    r = set_approval(val, doc, "approved")
+    st = r.status_code if r.status_code != 207 else \
+        proppatch_statuses(r)[p("approval-state")]
+    assert st in (403, 409), (st, r.text)
+    assert_status(dav(alice, "GET", published_url(doc)), 404)

@@ -21,7 +21,7 @@ from conftest import make_ctl
 
 from dav_helpers import (user_session, assert_status, dav, db_path, join, parse_multistatus,
                          propfind, put, revisions_of, sql_str)
-from workflow_helpers import (abs_url, add_partner, add_user, audit_of_path,
+from workflow_helpers import (approve, abs_url, add_partner, add_user, audit_of_path,
                               audit_rows, max_audit_id, members,
                               p, psql_as_parvis, published_url, revisions,
                               set_approval, short, text_of, trash_url)
@@ -299,7 +299,7 @@ def test_guest_read_is_audited(ctl, cluster, doc):
 
 
 def test_published_view_read_is_audited(cluster, alice, mgr, doc):
-    assert set_approval(mgr, doc, "approved").status_code == 207
+    assert approve(mgr, doc).status_code == 207
     mark = max_audit_id(cluster)
     assert_status(dav(alice, "GET", published_url(doc)), 200)
     row = _one(_new_rows(cluster, mark), action="GET", principal="alice")
@@ -310,7 +310,7 @@ def test_published_view_read_is_audited(cluster, alice, mgr, doc):
 def test_partner_read_of_the_published_view_is_audited(ctl, cluster, mgr,
                                                        doc):
     partner = add_partner(ctl, short("apartner"))
-    assert set_approval(mgr, doc, "approved").status_code == 207
+    assert approve(mgr, doc).status_code == 207
     mark = max_audit_id(cluster)
     s = _session(partner)
     assert_status(dav(s, "GET", published_url(doc)), 200)

@@ -16,7 +16,7 @@ import pytest
 from dav_helpers import (XML_HEADERS, assert_status, dav, join,
                          parse_multistatus, propfind, put, revisions_of,
                          sql_str)
-from workflow_helpers import (REV_NAME_RE, abs_url, add_space, history_url,
+from workflow_helpers import (approve, REV_NAME_RE, abs_url, add_space, history_url,
                               href_in, last_segment, members, p,
                               principal_href, published_url, revisions,
                               same_href, set_approval, space_chunk_bytes,
@@ -387,7 +387,7 @@ def retention(server, ctl, cluster, seed):
     for i, body in enumerate(bodies, 1):
         assert put(s, url, body).status_code in (201, 204)
         if i == 2:
-            r = set_approval(m, url, "approved")
+            r = approve(m, url)
             assert r.status_code == 207, r.text
     other = server.space_url(keep_all) + "b.txt"
     other_bodies = [os.urandom(500) for _ in range(3)]

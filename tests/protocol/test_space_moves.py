@@ -12,7 +12,7 @@ import pytest
 from access_helpers import ace_xml, acl_request, add_guest
 from caldav_helpers import event_ics, new_calendar, put_ok
 from dav_helpers import assert_status, dav, mkcol, propfind, put
-from workflow_helpers import (add_space, add_user, approval_state, p,
+from workflow_helpers import (approve, add_space, add_user, approval_state, p,
                               principal_href, proppatch_statuses,
                               published_url, revisions, set_approval, short,
                               trash_url)
@@ -41,7 +41,7 @@ def test_approved_file_arrives_as_a_draft(server, spaces, mover):
     user, own, team = spaces
     src = server.space_url(own) + short("doc") + ".txt"
     assert_status(put(mover, src, b"approved in own\n"), 201)
-    r = set_approval(mover, src, "approved")
+    r = approve(mover, src)
     assert proppatch_statuses(r) == {p("approval-state"): 200}
     dst = server.space_url(team) + src.rsplit("/", 1)[1]
     assert_status(dav(mover, "MOVE", src, headers={"Destination": dst}), 201)
@@ -125,7 +125,7 @@ def test_a_trash_entry_is_not_moved_into_another_space(server, spaces, mover,
     b = session_for(boss)
     f = server.space_url(team) + short("doc") + ".txt"
     assert_status(put(b, f, b"approved\n"), 201)
-    assert proppatch_statuses(set_approval(b, f, "approved")) == \
+    assert proppatch_statuses(approve(b, f)) == \
         {p("approval-state"): 200}
     assert_status(dav(b, "DELETE", f), 204)
     r = propfind(b, trash_url(server, team), "1", "prop", [p("trashed-from")])

@@ -10,7 +10,7 @@ import pytest
 
 from dav_helpers import (RFC3339_RE, assert_status, dav, db_path, join,
                          parse_multistatus, propfind, put, sql_str)
-from workflow_helpers import (abs_url, add_space, error_elements, href_in,
+from workflow_helpers import (approve, abs_url, add_space, error_elements, href_in,
                               last_segment, members, p, principal_href,
                               published_url, revisions, same_href,
                               set_approval, text_of, trash_url)
@@ -167,7 +167,7 @@ def test_trash_folder_is_not_reachable_in_the_space(server, alice, deleted):
 def test_trashed_approved_file_leaves_the_published_view(alice, mgr, coll):
     url = join(coll, "approved.txt")
     put(alice, url, b"approved then deleted")
-    assert set_approval(mgr, url, "approved").status_code == 207
+    assert approve(mgr, url).status_code == 207
     assert_status(dav(alice, "GET", published_url(url)), 200)
     assert_status(dav(alice, "DELETE", url), 204)
     assert_status(dav(alice, "GET", published_url(url)), 404)
@@ -332,7 +332,7 @@ def approved_deleted(server, alice, mgr, coll):
     """A file approved by mgr, then deleted: (URL, trash entry URL)."""
     url = join(coll, "contract.txt")
     put(alice, url, b"the approved contract")
-    assert set_approval(mgr, url, "approved").status_code == 207
+    assert approve(mgr, url).status_code == 207
     put(alice, url, b"a later draft")
     assert_status(dav(alice, "DELETE", url), 204)
     return url, abs_url(server, entry_of(alice, server, db_path(url)).href)
@@ -352,7 +352,7 @@ def test_folder_entry_holding_an_approved_file_is_never_purged(
     d = join(coll, "approved-dir", collection=True)
     assert_status(dav(alice, "MKCOL", d), 201)
     put(alice, join(d, "x.txt"), b"x")
-    assert set_approval(mgr, join(d, "x.txt"), "approved").status_code == 207
+    assert approve(mgr, join(d, "x.txt")).status_code == 207
     assert_status(dav(alice, "DELETE", d), 204)
     entry = abs_url(server, entry_of(alice, server, db_path(d)).href)
     assert_status(dav(mgr, "DELETE", entry), 403)
@@ -385,7 +385,7 @@ def trash_space(server, ctl, seed, session_for):
     base = server.space_url(slug)
     for name in ("one.txt", "two.txt", "kept.txt"):
         put(alice, base + name, name.encode())
-    assert set_approval(mgr, base + "kept.txt", "approved").status_code == 207
+    assert approve(mgr, base + "kept.txt").status_code == 207
     for name in ("one.txt", "two.txt", "kept.txt"):
         assert_status(dav(alice, "DELETE", base + name), 204)
     assert len(trash_entries(alice, server, slug)) == 3

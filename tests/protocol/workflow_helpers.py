@@ -132,6 +132,14 @@ def same_href(a, b):
 
 # --------------------------------------------------------------- approval
 
+def approve(sess, url):
+    """Submit, then approve (what is approved is what was submitted):
+    the answer to the approval."""
+    r = set_approval(sess, url, "submitted")
+    assert r.status_code == 207 and b"200 OK" in r.content, r.text
+    return set_approval(sess, url, "approved")
+
+
 def set_approval(sess, url, state=None, comment=None):
     """PROPPATCH of P:approval-state (and/or P:approval-comment)."""
     parts = []

@@ -2316,6 +2316,11 @@ fs_approval_set(struct dav_req *req, const struct dav_resource *res,
             v->approved = true;
     } else if (strcmp(st, "submitted") == 0) {
         r->submitted_by = by;
+    } else if (strcmp(st, "rejected") == 0 && r->approved_rev != 0 &&
+               r->approved_rev == r->rev_id) {
+        r->approved_rev = 0;
+        r->approved_by = 0;
+        r->approved_at = 0;
     }
     return DAV_STORE_OK;
 }
