@@ -710,6 +710,9 @@ dav_method_mkcol(struct dav_req *req)
 
 /* DELETE of the trash itself: purge every entry but those holding an
  * approved revision. */
+static struct dav_err *members_deletable(struct dav_req *req,
+                                         const struct dav_target *t);
+
 static struct dav_err *
 empty_trash(struct dav_req *req)
 {
@@ -722,6 +725,17 @@ empty_trash(struct dav_req *req)
         return dav_err_from_store(req, rc, "trash");
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
+        /* What the manager may not delete (an entry from a folder closed
+         * to them, or holding one) stays, as a DELETE of it would. */
+        struct dav_target entry = *t;
+        entry.path = rs[i].path;
+        entry.res = rs[i];
+        entry.exists = true;
+        if (dav_check_priv(req, &entry, DAV_PRIV_UNBIND) != NULL ||
+            members_deletable(req, &entry) != NULL) {
+            kept++;
+            continue;
+        }
         bool approved;
         rc = st->tree_has_approved(req, t->space.id, rs[i].path, &approved);
         if (rc == DAV_STORE_OK && approved) {
@@ -825,7 +839,8 @@ dav_method_delete(struct dav_req *req)
     enum dav_store_rc rc;
     bool in_trash = t->base_path != NULL &&
                     strcmp(t->base_path, DAV_TRASH_FOLDER) == 0;
-    err = members_deletable(req, t);
+    /* Purging the trash is for managers, entry by entry (below). */
+    err = in_trash ? NULL : members_deletable(req, t);
     if (err != NULL)
         return err;
     if (t->base_path == NULL) {

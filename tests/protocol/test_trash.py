@@ -490,3 +490,30 @@ def test_calendar_object_is_deleted_for_real(server, cluster, alice):
     rows = cluster.psql("select path from resources where name = %s"
                         % sql_str(uid + ".ics"))
     assert rows == [], rows
+
+
+def test_emptying_the_trash_skips_entries_hidden_from_the_manager(
+        ctl, cluster, server, session_for):
+    """DELETE of /dav/trash/SLUG/ empties the trash, keeping what it may
+    not purge (approved entries).  One entry deleted from a folder closed
+    to the manager (doc: "a denial to space:SLUG hides the folder from the
+    space's managers too") makes the whole emptying fail with 403, for
+    good: the other entries can then only be purged one by one."""
+    from workflow_helpers import add_space
+    slug = add_space(ctl, {"alice": "editor", "mgr": "manager"})
+    base = server.space_url(slug)
+    a, m = session_for("alice"), session_for("mgr")
+    assert_status(dav(a, "MKCOL", base + "RH/"), 201)
+    assert_status(put(a, base + "RH/dossier-agent.txt", b"personnel\n"), 201)
+    assert_status(put(a, base + "brouillon.txt", b"draft\n"), 201)
+    ctl("acl", "deny", slug + "/RH", "mgr", "read")
+    assert_status(dav(a, "DELETE", base + "RH/dossier-agent.txt"), 204)
+    assert_status(dav(a, "DELETE", base + "brouillon.txt"), 204)
+    trash = "%s/dav/trash/%s/" % (server.url, slug)
+    r = dav(m, "DELETE", trash)
+    assert_status(r, 204)
+    left = cluster.psql(
+        "select r.trashed_from from resources r join spaces s on "
+        "s.id = r.space_id where s.slug = %s and r.trashed_from is not null "
+        "order by 1" % sql_str(slug))
+    assert [x[0] for x in left] == ["/RH/dossier-agent.txt"], left
