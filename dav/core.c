@@ -462,8 +462,8 @@ under(const char *path, const char *folder)
 }
 
 /* Is path a reserved folder of a space (calendars, trash) or below one? */
-static bool
-calendar_folder(const char *path)
+bool
+dav_in_reserved(const char *path)
 {
     return under(path, DAV_CAL_FOLDER) || under(path, DAV_TRASH_FOLDER);
 }
@@ -552,7 +552,7 @@ dav_target_resolve(struct dav_req *req, struct dav_target *t, bool lock_row)
     if (req->principal_unchecked &&
         (t->area != DAV_AREA_SPACE || t->cal_name != NULL ||
          t->space.id != 0 || st->space_lookup == NULL ||
-         calendar_folder(t->path))) {
+         dav_in_reserved(t->path))) {
         struct dav_err *err = principal_check(req);
         if (err != NULL)
             return err;
@@ -614,7 +614,7 @@ dav_target_resolve(struct dav_req *req, struct dav_target *t, bool lock_row)
         struct dav_err *err = calendar_target_map(req, t);
         if (err != NULL)
             return err;
-    } else if (t->base_path == NULL && calendar_folder(t->path)) {
+    } else if (t->base_path == NULL && dav_in_reserved(t->path)) {
         /* Calendars are reached through calendar homes only. */
         return dav_err_new(req, 404, "reserved name");
     }

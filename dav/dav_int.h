@@ -121,6 +121,8 @@ struct dav_err *dav_method_report(struct dav_req *req);
 
 /* Is path a reserved folder of a space root (calendars, trash)? */
 bool dav_reserved_path(const char *path);
+/* The same, or anything below one: "/.trash/3/a" but not "/.trash-2025". */
+bool dav_in_reserved(const char *path);
 
 /* ---- props.c ---- */
 

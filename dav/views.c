@@ -81,8 +81,7 @@ flat_name(struct arena *a, const char *path)
 static bool
 reserved(const char *path)
 {
-    return strncmp(path, DAV_CAL_FOLDER, strlen(DAV_CAL_FOLDER)) == 0 ||
-           strncmp(path, DAV_TRASH_FOLDER, strlen(DAV_TRASH_FOLDER)) == 0;
+    return dav_in_reserved(path);
 }
 
 /* The target of one revision of file f. */

@@ -162,7 +162,8 @@ struct lease {
     "(r.path = '' OR EXISTS (SELECT 1 FROM resources f WHERE "               \
     "f.space_id = r.space_id AND f.path >= r.path || '/' AND "               \
     "f.path < r.path || '0' AND f.approved_rev IS NOT NULL)))) AND "         \
-    "r.path NOT LIKE '/.trash%' AND r.path NOT LIKE '/.calendars%' "
+    "r.path <> '/.trash' AND r.path NOT LIKE '/.trash/%' AND "              \
+    "r.path <> '/.calendars' AND r.path NOT LIKE '/.calendars/%' "
 
 #define RES_COLS RES_SELECT RES_FROM
 
@@ -503,7 +504,8 @@ static const struct pg_stmt stmts[] = {
       "ORDER BY r.name" },
     { "submitted",
       "SELECT " RES_COLS "WHERE r.space_id = $1 AND "
-      "r.approval_state = 'submitted' AND r.path NOT LIKE '/.trash%' "
+      "r.approval_state = 'submitted' AND r.path <> '/.trash' AND "
+      "r.path NOT LIKE '/.trash/%' "
       "ORDER BY r.path" },
     { "trash_folder",
       "INSERT INTO resources (space_id, path, parent_path, name, kind) "

@@ -789,3 +789,42 @@ def test_approval_needs_a_submitted_revision(alice, val, doc):
         proppatch_statuses(r)[p("approval-state")]
     assert st in (403, 409), (st, r.text)
     assert_status(dav(alice, "GET", published_url(doc)), 404)
+
+
+# ------------------------------- only /.trash is the trash, not .trash-*
+
+@pytest.fixture
+def own_space(ctl, validator):
+    """A space of its own (names at its root are seen by no other test)."""
+    from workflow_helpers import add_space
+    return add_space(ctl, {"alice": "editor", validator: "validator"})
+
+
+def test_folder_named_like_the_trash_keeps_history_and_publication(
+        server, alice, val, own_space):
+    """Only /.trash is the trash: a user's folder '/.trash-2025' is an
+    ordinary folder, yet the history view answers 404 for it and the
+    published and approvals views leave it out (prefix matches)."""
+    folder = server.space_url(own_space) + ".trash-" + short("x") + "/"
+    assert_status(dav(alice, "MKCOL", folder), 201)
+    f = join(folder, "cr.txt")
+    assert_status(put(alice, f, b"minutes\n"), 201)
+    assert_status(dav(alice, "PROPFIND", history_url(f),
+                      headers={"Depth": "1"}), 207)
+
+
+def test_file_in_a_trash_like_folder_is_published_once_approved(
+        server, alice, val, own_space):
+    folder = server.space_url(own_space) + ".trashy" + short("x") + "/"
+    assert_status(dav(alice, "MKCOL", folder), 201)
+    f = join(folder, "cr.txt")
+    assert_status(put(alice, f, b"minutes\n"), 201)
+    assert proppatch_statuses(set_approval(alice, f, "submitted")) == \
+        {p("approval-state"): 200}
+    assert proppatch_statuses(set_approval(val, f, "approved")) == \
+        {p("approval-state"): 200}
+    r = dav(alice, "GET", published_url(f))
+    assert_status(r, 200)
+    # The trash itself stays out of the views.
+    assert_status(dav(alice, "DELETE", f), 204)
+    assert_status(dav(alice, "GET", published_url(f)), 404)
