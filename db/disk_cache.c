@@ -401,6 +401,7 @@ struct disk_cache_fill {
     int fd;                       /* -1: spoilt */
     char tmp[64];
     uint64_t len;                 /* bytes written */
+    uint64_t charged;             /* what they count in c->filling */
     size_t n, cap;                /* chunks added */
     unsigned char (*shas)[32];
 };
@@ -427,9 +428,9 @@ static void
 fill_release(struct disk_cache_fill *f)
 {
     pthread_mutex_lock(&f->c->lock);
-    f->c->filling -= f->len;
+    f->c->filling -= f->charged;
     pthread_mutex_unlock(&f->c->lock);
-    f->len = 0;
+    f->charged = 0;
 }
 
 /* Stop writing: the file can no longer be kept. */
@@ -460,19 +461,24 @@ disk_cache_fill_add(struct disk_cache_fill *f, const unsigned char sha256[32],
         f->shas = p;
         f->cap = cap;
     }
-    /* Uploads written at once share the budget: together they may not
-     * fill the disk beyond it. */
+    /* Uploads written at once share the budget with what is kept: the
+     * least recently used copies go to make room, and together they may
+     * not fill the disk beyond it. */
     struct disk_cache *c = f->c;
     pthread_mutex_lock(&c->lock);
-    bool room = c->filling + charge(len) <= c->budget;
+    while (c->used + c->filling + charge(len) > c->budget &&
+           c->oldest != NULL)
+        drop(c, c->oldest);
+    bool room = c->used + c->filling + charge(len) <= c->budget;
     if (room)
-        c->filling += len;
+        c->filling += charge(len);
     pthread_mutex_unlock(&c->lock);
     if (!room) {
         fill_spoil(f);
         return;
     }
     f->len += len;
+    f->charged += charge(len);
     if (!io_all(f->fd, (char *)(uintptr_t)data, len, (off_t)(f->len - len),
                 true)) {
         fill_spoil(f);

@@ -120,6 +120,7 @@ static const char *const single_fields[] = {
 
 struct field_join {
     const char *name;
+    const char *sep;   /* ", " for a list; " " for If (RFC 4918 §10.4) */
     struct buf *out;
     unsigned count;
 };
@@ -131,7 +132,7 @@ join_field(void *cls, enum MHD_ValueKind kind, const char *key,
     struct field_join *j = cls;
     (void)kind;
     if (strcasecmp(key, j->name) == 0) {
-        buf_printf(j->out, "%s%s", j->count > 0 ? ", " : "",
+        buf_printf(j->out, "%s%s", j->count > 0 ? j->sep : "",
                    value != NULL ? value : "");
         j->count++;
     }
@@ -153,7 +154,9 @@ header_lookup(void *ctx, const char *name)
             continue;
         struct buf b;
         buf_init(&b, hc->req->arena, strlen(v) + 1);
-        struct field_join j = { name, &b, 0 };
+        /* If's lists follow one another without commas. */
+        struct field_join j = { name, strcasecmp(name, "If") == 0 ? " " : ", ",
+                                &b, 0 };
         MHD_get_connection_values(hc->conn, MHD_HEADER_KIND, join_field, &j);
         return j.count > 1 ? buf_cstr(&b) : v;
     }
@@ -291,7 +294,8 @@ queue_dav_response(struct http_ctx *hc)
                                                            f->off);
             if (resp != NULL) {
                 f->fd = -1;
-                hc->bytes = len;
+                /* What libmicrohttpd will send: no body for a HEAD. */
+                hc->bytes = strcmp(req->method, "HEAD") == 0 ? 0 : len;
             }
         }
         /* libmicrohttpd allocates a block: no larger than the body. */

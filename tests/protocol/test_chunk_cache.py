@@ -12,7 +12,9 @@ or used by another parvisd is refused at start with a clear message."""
 
 import hashlib
 import os
+import socket
 import stat
+import time
 import uuid
 
 import pytest
@@ -208,3 +210,39 @@ def test_directory_of_another_node_is_refused(node, new_server):
     assert "in use by another process" in str(e.value)
     # The first node still serves.
     assert requests.get(node.url + "/healthz", timeout=5).status_code == 200
+
+
+def test_directory_stays_within_budget_while_an_upload_is_written(
+        new_server, session_for):
+    """An upload written whole makes room among the copies kept, as it is
+    written: the directory never holds more than chunk_cache_size."""
+    node = new_server({"chunk_cache_size": "16"})
+    sess = session_for("alice")
+    base = fresh_dir(node, sess)
+    assert_status(put(sess, base + "full.bin", os.urandom(14 * MIB)), 201)
+    path = base[len(node.url):]
+    s = socket.create_connection(("127.0.0.1", node.port), timeout=10)
+    try:
+        s.sendall(("PUT %sslow.bin HTTP/1.1\r\nHost: x\r\nAuthorization: "
+                   "Basic YWxpY2U6YWxpY2UtcHc=\r\nContent-Length: %d\r\n\r\n"
+                   % (path, 15 * MIB)).encode())
+        s.sendall(os.urandom(14 * MIB))
+        time.sleep(1.0)
+        d = node.chunk_cache_dir
+        total = sum(os.path.getsize(os.path.join(d, n))
+                    for n in os.listdir(d) if n[:2] in ("c-", "t-"))
+    finally:
+        s.close()
+    assert total <= 16 * MIB, "%d bytes in the cache directory" % total
+
+
+def test_head_sent_from_the_node_file_logs_no_body(node, session_for):
+    sess = session_for("alice")
+    url = fresh_dir(node, sess) + "big.bin"
+    assert_status(put(sess, url, os.urandom(4 * CHUNK + 10)), 201)
+    r = sess.head(url)
+    assert r.status_code == 200 and r.content == b""
+    time.sleep(0.3)
+    line = [x for x in node.access_log_text().splitlines()
+            if " HEAD " in x and "big.bin" in x][-1]
+    assert line.split()[6] == "0", line

@@ -529,6 +529,20 @@ def test_lock_owner_and_shared_lock_count_are_bounded(file_url, alice,
     assert r.content.count(b"activelock>") // 2 == 64
 
 
+def test_if_header_on_two_lines_is_one_header(file_url, alice):
+    """RFC 9110 §5.3: lines of one field are one value; for If (RFC 4918
+    §10.4) its lists follow one another, satisfied if any is."""
+    from dav_helpers import raw_path_of, raw_request
+    tok = take_lock(alice, file_url)
+    r = raw_request(file_url, "PUT %s HTTP/1.1" % raw_path_of(file_url),
+                    [("Authorization", "Basic YWxpY2U6YWxpY2UtcHc="),
+                     ("If", "(<urn:uuid:00000000-0000-0000-0000-000000000000>)"),
+                     ("If", "(<%s>)" % tok), ("Content-Length", "3")],
+                    body=b"two")
+    assert r.status in (200, 204), r
+    assert get_bytes(alice, file_url) == b"two"
+
+
 # ------------------------------------------ collections and moving members
 
 def test_copy_into_depth_0_locked_collection_without_token_is_423(

@@ -443,6 +443,38 @@ test_fill_dropped_unless_kept_whole(void **state)
 }
 
 static void
+test_fill_makes_room_among_kept_copies(void **state)
+{
+    (void)state;
+    /* Two chunks kept, then an upload of two more: the least recently
+     * used copy goes as it is written, never past the budget. */
+    struct disk_cache *c = open_cache(3 * CHARGED);
+    static unsigned char data[CHUNK];
+    unsigned char sha[32], content[32];
+    for (unsigned i = 0; i < 2; i++) {
+        key(sha, 30 + i);
+        fill(data, sizeof(data), i);
+        disk_cache_put(c, 1, sha, data, sizeof(data));
+    }
+    assert_int_equal(files_named("c-"), 2);
+    struct disk_cache_fill *f = disk_cache_fill_begin(c);
+    key(content, 40);
+    disk_cache_fill_add(f, content, data, CHUNK);
+    assert_int_equal(files_named("c-"), 2);
+    disk_cache_fill_add(f, content, data, CHUNK);
+    assert_int_equal(files_named("c-"), 1);
+    key(sha, 30);
+    assert_int_equal(disk_cache_fd(c, 1, sha, CHUNK), -1);
+    disk_cache_fill_end(f, true, 1, content, 2 * CHUNK);
+    size_t n;
+    uint64_t bytes;
+    disk_cache_usage(c, &n, &bytes);
+    assert_true(bytes <= 3 * CHARGED);
+    assert_int_equal(n, 2);
+    disk_cache_close(c);
+}
+
+static void
 test_fd_of_a_file_cut_short_is_a_miss(void **state)
 {
     (void)state;
@@ -495,6 +527,8 @@ main(void)
             test_fill_is_kept_under_the_content_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fill_dropped_unless_kept_whole,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_fill_makes_room_among_kept_copies, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_fd_of_a_file_cut_short_is_a_miss, setup, teardown),
         cmocka_unit_test(test_no_cache_caches_nothing),
