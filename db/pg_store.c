@@ -564,11 +564,22 @@ static const struct pg_stmt stmts[] = {
     { "locks_find",
       "SELECT token, root_path, depth, exclusive, owner_xml, "
       "coalesce(principal_id, 0), timeout_s, "
-      "floor(extract(epoch FROM expires_at))::bigint FROM locks "
+      "floor(extract(epoch FROM expires_at))::bigint FROM locks l "
       "WHERE space_id = $1 AND expires_at > now() AND "
       "((root_path = ANY($2::text[]) AND "
       "(depth = -1 OR root_path = $3 OR root_path = $5)) "
       "OR ($4 AND root_path >= $3 || '/' AND root_path < $3 || '0')) "
+      /* A lock whose holder has lost the space (disabled, expired, no
+       * longer a member nor named by an entry) binds no one. */
+      "AND (l.principal_id IS NULL OR EXISTS (SELECT 1 FROM users u "
+      "WHERE u.id = l.principal_id AND NOT u.disabled AND "
+      "(u.expires_at IS NULL OR u.expires_at > now()) AND ("
+      "EXISTS (SELECT 1 FROM members m WHERE m.space_id = l.space_id AND "
+      "m.user_id = u.id) OR "
+      "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = l.space_id AND "
+      "a.is_grant AND ((a.principal_kind = 'user' AND a.principal_id = u.id) "
+      "OR (a.principal_kind = 'space' AND EXISTS (SELECT 1 FROM members o "
+      "WHERE o.space_id = a.principal_id AND o.user_id = u.id))))))) "
       "ORDER BY root_path, created_at" },
     { "lock_create",
       "WITH gc AS (DELETE FROM locks WHERE space_id = $2 AND "

@@ -6,6 +6,8 @@ UNLOCK permissions and the parvisctl lock commands."""
 import json
 import time
 
+from workflow_helpers import add_user, short
+
 import pytest
 
 from class2_helpers import (LOCK_OWNER_HREF, activelock_timeout, activelocks,
@@ -730,3 +732,34 @@ def test_unlock_of_lock_made_on_unmapped_url_keeps_empty_resource(coll,
     r = dav(alice, "GET", url)
     assert_status(r, 200)
     assert r.content == b""
+
+
+# ------------------------------------ locks of those who lost the space
+
+def test_expired_guest_lock_does_not_block_members(ctl, cluster, server,
+                                                    alice, coll):
+    """From its expiry date a guest has no access; the lock it took on a
+    shared document must not go on refusing the members' saves."""
+    from dav_helpers import sql_str, user_session
+    f = join(coll, "fiche-action.txt")
+    assert_status(put(alice, f, b"v1\n"), 201)
+    g = short("gst")
+    ctl("guest", "add", g, "--expires", "2099-12-31", "--password-stdin",
+        input=g + "-pw\n")
+    ctl("acl", "grant", "s1" + db_path(coll), g, "read,write-content")
+    gs = user_session(g)
+    take_lock(gs, f)
+    cluster.psql("update users set expires_at = now() - interval '1 second' "
+                 "where name = %s" % sql_str(g))
+    assert_status(dav(gs, "PROPFIND", f, headers={"Depth": "0"}), 401)
+    assert_status(put(alice, f, b"v2 by a member\n"), 204)
+
+
+def test_removed_member_lock_does_not_block_members(ctl, server, alice, coll):
+    from dav_helpers import user_session
+    f = join(coll, "plan.txt")
+    assert_status(put(alice, f, b"v1\n"), 201)
+    u = add_user(ctl, short("leaver"), "s1", "editor")
+    take_lock(user_session(u), f)
+    ctl("member", "remove", "s1", u)
+    assert_status(put(alice, f, b"v2\n"), 204)
