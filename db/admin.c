@@ -701,7 +701,8 @@ db_audit_verify(struct db_conn *c, int64_t *rows, int64_t *bad, char *err,
         return rc;
     /* The chain: rows chained when inserted (before 0008), in id order,
      * then the seals in their order; each entry must link onto the one
-     * before and hash its row as it is now. */
+     * before and hash its row as it is now, in the text version its seal
+     * names (0017_audit_text_fields.sql). */
     struct verify_state vs = { 0, 0 };
     rc = admin_exec(
         c,
@@ -712,8 +713,9 @@ db_audit_verify(struct db_conn *c, int64_t *rows, int64_t *bad, char *err,
         "convert_to(parvis_audit_text(a), 'UTF8')) AS hashed FROM audit a "
         "WHERE a.row_hash <> '\\x'::bytea UNION ALL "
         "SELECT 1, s.seq, s.audit_id, s.prev_hash, s.row_hash, "
-        "a.id IS NOT NULL AND s.row_hash = sha256(s.prev_hash || "
-        "convert_to(parvis_audit_text(a), 'UTF8')) FROM audit_seal s "
+        "coalesce(a.id IS NOT NULL AND s.row_hash = sha256(s.prev_hash || "
+        "convert_to(parvis_audit_text(a, s.text_version), 'UTF8')), false) "
+        "FROM audit_seal s "
         "LEFT JOIN audit a ON a.id = s.audit_id) c ORDER BY part, k",
         0, NULL, verify_row, &vs, NULL, err, errlen);
     if (rc != DB_ADMIN_OK)

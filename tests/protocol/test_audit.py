@@ -466,10 +466,10 @@ CHAIN_SQL = (
     "a.row_hash as h, a.row_hash = sha256(a.prev_hash || "
     "convert_to(parvis_audit_text(a), 'UTF8')) as hashed from audit a "
     "where a.row_hash <> '\\x'::bytea union all select 1, s.seq, "
-    "s.audit_id, s.prev_hash, s.row_hash, a.id is not null and s.row_hash = "
-    "sha256(s.prev_hash || convert_to(parvis_audit_text(a), 'UTF8')) "
-    "from audit_seal s left join audit a on a.id = s.audit_id) e) c "
-    "order by part, k")
+    "s.audit_id, s.prev_hash, s.row_hash, coalesce(a.id is not null and "
+    "s.row_hash = sha256(s.prev_hash || convert_to(parvis_audit_text(a, "
+    "s.text_version), 'UTF8')), false) from audit_seal s left join audit a "
+    "on a.id = s.audit_id) e) c order by part, k")
 
 
 def _seal_all(cluster):
@@ -558,6 +558,40 @@ def test_altered_early_row_is_named(ctl, cluster, tamper):
     pr = _verify(ctl)
     assert pr.returncode == 1, pr.stdout + pr.stderr
     assert _row_named(pr) == 3, pr.stdout + pr.stderr
+
+
+def test_fields_shifted_across_a_bar_break_the_chain(ctl, cluster, alice,
+                                                    coll, tamper):
+    # The User-Agent is the client's to choose: with a '|' in it, the
+    # principal, client and agent moved across the bars must still be seen.
+    url = join(coll, "bar.txt")
+    mark = max_audit_id(cluster)
+    put(alice, url, b"x", headers={"User-Agent": "probe|tool"})
+    row = _one(_new_rows(cluster, mark), action="PUT", path=_path(url))
+    target = int(row["id"])
+    tamper("id = %d" % target)
+    cluster.psql("update audit set principal = 'alice|127.0.0.1', "
+                 "client = 'probe', user_agent = 'tool' where id = %d"
+                 % target)
+    pr = _verify(ctl)
+    assert pr.returncode == 1, pr.stdout + pr.stderr
+    assert _row_named(pr) == target, pr.stdout + pr.stderr
+
+
+def test_null_field_made_empty_breaks_the_chain(ctl, cluster, alice, coll,
+                                                tamper):
+    url = join(coll, "null.txt")
+    mark = max_audit_id(cluster)
+    put(alice, url, b"x")
+    row = _one(_new_rows(cluster, mark), action="PUT", path=_path(url))
+    target = int(row["id"])
+    assert cluster.psql("select detail is null from audit where id = %d"
+                        % target) == [("t",)]
+    tamper("id = %d" % target)
+    cluster.psql("update audit set detail = '' where id = %d" % target)
+    pr = _verify(ctl)
+    assert pr.returncode == 1, pr.stdout + pr.stderr
+    assert _row_named(pr) == target, pr.stdout + pr.stderr
 
 
 def test_row_removed_in_the_middle_breaks_the_chain(ctl, cluster, alice, doc,
@@ -759,6 +793,48 @@ def test_chain_continues_from_rows_chained_before_the_seals(bins, cluster):
     pr = ctl2("audit", "verify", check=False)
     assert pr.returncode == 1, pr.stdout + pr.stderr
     assert _row_named(pr) == 2, pr.stdout + pr.stderr
+    cluster.psql("drop database %s" % db, db="postgres")
+
+
+def test_seals_of_the_first_text_version_still_verify(bins, cluster):
+    """Seals written before migration 0017 hashed the rows' text version
+    1 and keep verifying with it, followed by seals of version 2; altering
+    a row sealed in version 1 is still named."""
+    db = "auditv1_" + short("")
+    cluster.psql("create database %s owner parvis" % db, db="postgres")
+    ctl2 = make_ctl(bins, cluster.dsn.replace("dbname=parvis", "dbname=" + db))
+    ctl2("migrate")
+    # Sealed as parvis_audit_seal() did before 0017.
+    cluster.psql(
+        "insert into audit (principal, action, path, status, prev_hash, "
+        "row_hash) select 'old', 'PUT', '/f' || i, 201, '', '' "
+        "from generate_series(1, 3) i; "
+        "do $$ declare last bytea; h bytea; r audit; begin "
+        "select row_hash into last from audit_seal order by seq desc "
+        "limit 1; last := coalesce(last, '\\x'); "
+        "for r in select a.* from audit_pending p join audit a "
+        "on a.id = p.id order by p.id loop "
+        "h := sha256(last || convert_to(parvis_audit_text(r), 'UTF8')); "
+        "insert into audit_seal (seq, audit_id, prev_hash, row_hash) "
+        "values (nextval('audit_seal_seq'), r.id, last, h); "
+        "delete from audit_pending where id = r.id; last := h; end loop; "
+        "end $$", db=db)
+    ctl2("user", "add", "newer", "--password-stdin",
+         input="a-long-password-1\n")
+    versions = cluster.psql("select text_version, count(*) from audit_seal "
+                            "group by 1 order by 1", db=db)
+    assert [v for v, _ in versions] == ["1", "2"], versions
+    pr = ctl2("audit", "verify", check=False)
+    n = int(cluster.psql("select count(*) from audit", db=db)[0][0])
+    assert pr.returncode == 0, pr.stdout + pr.stderr
+    assert "audit chain intact: %d rows" % n in pr.stdout, (pr.stdout, n)
+    old = int(cluster.psql("select min(id) from audit where path = '/f2'",
+                           db=db)[0][0])
+    cluster.psql("update audit set path = '/elsewhere' where id = %d" % old,
+                 db=db)
+    pr = ctl2("audit", "verify", check=False)
+    assert pr.returncode == 1, pr.stdout + pr.stderr
+    assert _row_named(pr) == old, pr.stdout + pr.stderr
     cluster.psql("drop database %s" % db, db="postgres")
 
 
