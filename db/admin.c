@@ -775,6 +775,18 @@ db_approval_set(struct db_conn *c, const char *path, const char *state,
 {
     char slug[128], p[2048];
     split_space_path(path, slug, sizeof(slug), p, sizeof(p));
+    /* The state records who moved the file: a name that is nobody's
+     * would record no one. */
+    if (as_user != NULL) {
+        char who[300];
+        snprintf(who, sizeof(who), "no user \"%s\"", as_user);
+        const char *u[1] = { as_user };
+        enum db_admin_rc rc = admin_exec_one(
+            c, "SELECT 1 FROM users WHERE name = $1", 1, u, who, err,
+            errlen);
+        if (rc != DB_ADMIN_OK)
+            return rc;
+    }
     const char *v[5] = { slug, p, state, comment, as_user };
     char what[300];
     snprintf(what, sizeof(what), "no file \"%s\" with content", path);

@@ -165,7 +165,9 @@ enum db_admin_rc db_audit_verify(struct db_conn *c, int64_t *rows,
 enum db_admin_rc db_audit_admin(struct db_conn *c, const char *action,
                                 const char *path, const char *detail,
                                 char *err, size_t errlen);
-/* Set a file's approval state as USER (NULL: nobody named). */
+/* Set a file's approval state as USER (NULL: nobody named).
+ * DB_ADMIN_NOTFOUND, with err saying which, when USER or the file is
+ * not there. */
 enum db_admin_rc db_approval_set(struct db_conn *c, const char *path,
                                  const char *state, const char *comment,
                                  const char *as_user, char *err,

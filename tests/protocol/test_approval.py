@@ -616,6 +616,16 @@ def test_parvisctl_reject(ctl, alice, validator, submitted):
     assert approval_state(alice, submitted) == "rejected"
 
 
+@pytest.mark.parametrize("cmd", ["submit", "approve", "reject"])
+def test_parvisctl_as_an_unknown_user_fails(ctl, alice, submitted, cmd):
+    # A mistyped --as would record the decision as nobody's.
+    pr = ctl(cmd, "s1" + db_path(submitted), "--as", "no-such-user",
+             check=False)
+    assert pr.returncode == 1, (pr.stdout, pr.stderr)
+    assert 'no user "no-such-user"' in pr.stderr, pr.stderr
+    assert approval_state(alice, submitted) == "submitted"
+
+
 def test_parvisctl_approve_of_a_missing_file_fails(ctl):
     pr = ctl("approve", "s1/no-such-dir/no-such-file.txt", check=False)
     assert pr.returncode == 1, (pr.stdout, pr.stderr)
