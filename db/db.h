@@ -167,7 +167,7 @@ enum db_admin_rc db_audit_admin(struct db_conn *c, const char *action,
                                 char *err, size_t errlen);
 /* Set a file's approval state as USER (NULL: nobody named).
  * DB_ADMIN_NOTFOUND, with err saying which, when USER or the file is
- * not there. */
+ * not there; DB_ADMIN_FAIL for a trash entry or a calendar object. */
 enum db_admin_rc db_approval_set(struct db_conn *c, const char *path,
                                  const char *state, const char *comment,
                                  const char *as_user, char *err,

@@ -626,6 +626,48 @@ def test_parvisctl_as_an_unknown_user_fails(ctl, alice, submitted, cmd):
     assert approval_state(alice, submitted) == "submitted"
 
 
+@pytest.mark.parametrize("cmd", ["submit", "approve", "reject"])
+def test_parvisctl_refuses_a_trash_entry(ctl, cluster, alice, doc, cmd):
+    # Restored, it would come back approved without anyone deciding.
+    assert_status(dav(alice, "DELETE", doc), 204)
+    entry = cluster.psql("select path from resources where trashed_from = %s"
+                         % sql_str(db_path(doc)))[0][0]
+    pr = ctl(cmd, "s1" + entry, "--as", "mgr", check=False)
+    assert pr.returncode == 1, (pr.stdout, pr.stderr)
+    assert "in the trash" in pr.stderr, pr.stderr
+    assert cluster.psql("select approval_state from resources r join spaces "
+                        "s on s.id = r.space_id where s.slug = 's1' and "
+                        "r.path = %s" % sql_str(entry)) == [("draft",)]
+
+
+def test_parvisctl_approve_refuses_a_calendar_object(ctl, cluster, server,
+                                                     alice):
+    from caldav_helpers import event_ics, new_calendar, put_ok
+    cal = new_calendar(server, alice)
+    put_ok(alice, cal + "ev.ics", event_ics("ev-" + short("u"),
+                                            "DTSTART:20260301T100000Z"))
+    path = cluster.psql("select r.path from resources r join spaces s on "
+                        "s.id = r.space_id where s.slug = 's1' and "
+                        "r.path like '/.calendars/%/ev.ics'")[0][0]
+    pr = ctl("approve", "s1" + path, "--as", "mgr", check=False)
+    assert pr.returncode == 1, (pr.stdout, pr.stderr)
+    assert "only files are approved" in pr.stderr, pr.stderr
+    assert cluster.psql("select approved_rev is null from resources r join "
+                        "spaces s on s.id = r.space_id where s.slug = 's1' "
+                        "and r.path = %s" % sql_str(path)) == [("t",)]
+
+
+def test_parvisctl_approve_takes_a_folder_named_like_the_trash(
+        ctl, server, alice):
+    # Only /.trash is the trash.
+    folder = server.space_url("s1") + ".trash-" + short("x") + "/"
+    assert_status(dav(alice, "MKCOL", folder), 201)
+    f = join(folder, "cr.txt")
+    assert_status(put(alice, f, b"minutes\n"), 201)
+    ctl("approve", "s1" + db_path(f), "--as", "mgr")
+    assert approval_state(alice, f) == "approved"
+
+
 def test_parvisctl_approve_of_a_missing_file_fails(ctl):
     pr = ctl("approve", "s1/no-such-dir/no-such-file.txt", check=False)
     assert pr.returncode == 1, (pr.stdout, pr.stderr)
