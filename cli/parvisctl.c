@@ -5,6 +5,8 @@
  *
  * Exit status: 0 success, 1 failure (message on stderr), 2 usage error.
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +43,8 @@ static const char usage_text[] =
     "  submit|approve|reject SPACE/PATH [--comment C] [--as USER]\n"
     "                                          move a file through approval\n"
     "  space retention SLUG --keep-all | --keep-revisions N | --keep-days D\n"
+    "                                          N revisions of each file, or\n"
+    "                                          D days (1 to 36500) of history\n"
     "  maintenance purge                       apply retention, drop unused\n"
     "                                          content\n"
     "  handover USER                           what USER owns, locks, submitted\n"
@@ -61,12 +65,29 @@ static const char usage_text[] =
     "The database is the dsn of the configuration file given with -c, else\n"
     "PARVIS_DSN, else \"dbname=parvis\".  --json prints lists as JSON.\n";
 
+/* Days of history a retention rule may keep: a century (longer is
+ * --keep-all). */
+#define RETENTION_MAX_DAYS 36500
+
+static const char retention_usage[] =
+    "space retention SLUG --keep-all | --keep-revisions N | --keep-days D\n"
+    "  N: revisions of each file, from 1 to 2147483647;\n"
+    "  D: days of history, from 1 to 36500";
+
 static bool json_out;
 
 static int
 usage(void)
 {
     fputs(usage_text, stderr);
+    return 2;
+}
+
+/* The usage of one command, exit status 2. */
+static int
+usage_of(const char *text)
+{
+    fprintf(stderr, "Usage: parvisctl %s\n", text);
     return 2;
 }
 
@@ -272,6 +293,22 @@ parse_size(const char *s, int64_t *out)
     return true;
 }
 
+/* A whole number from 1 to max, digits only.  False if malformed or out
+ * of range. */
+static bool
+parse_count(const char *s, long max, int *out)
+{
+    if (s[0] < '0' || s[0] > '9')
+        return false;
+    errno = 0;
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < 1 || v > max)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
 static int
 cmd_lock(struct db_conn *c, int argc, char **argv)
 {
@@ -308,14 +345,13 @@ cmd_space(struct db_conn *c, int argc, char **argv)
     if (argc >= 2 && strcmp(argv[0], "retention") == 0) {
         const char *kr = opt_value(argc, argv, "--keep-revisions");
         const char *kd = opt_value(argc, argv, "--keep-days");
-        long r = kr != NULL ? strtol(kr, NULL, 10) : 0;
-        long d = kd != NULL ? strtol(kd, NULL, 10) : 0;
-        if ((kr != NULL && r <= 0) || (kd != NULL && d <= 0) ||
+        int r = 0, d = 0;
+        if ((kr != NULL && !parse_count(kr, INT_MAX, &r)) ||
+            (kd != NULL && !parse_count(kd, RETENTION_MAX_DAYS, &d)) ||
             (kr == NULL && kd == NULL && !opt_flag(argc, argv, "--keep-all")))
-            return fail("%s", "space retention needs --keep-all, "
-                              "--keep-revisions N or --keep-days D");
-        enum db_admin_rc rc = db_space_retention(c, argv[1], (int)r, (int)d,
-                                                 err, sizeof(err));
+            return usage_of(retention_usage);
+        enum db_admin_rc rc = db_space_retention(c, argv[1], r, d, err,
+                                                 sizeof(err));
         return admin_result(rc, err, "space");
     }
     if (argc == 2 && strcmp(argv[0], "archive") == 0) {

@@ -406,6 +406,40 @@ def retention(server, ctl, cluster, seed):
     m.close()
 
 
+def _kept(cluster, slug):
+    return cluster.psql("select coalesce(keep_revisions::text, 'all'), "
+                        "coalesce(keep_days::text, 'all') from spaces "
+                        "where slug = %s" % sql_str(slug))[0]
+
+
+@pytest.mark.parametrize("opt,value", [
+    ("--keep-days", "1y"), ("--keep-days", "year"), ("--keep-days", ""),
+    ("--keep-days", "-3"), ("--keep-days", "0"), ("--keep-days", "36501"),
+    ("--keep-revisions", "4294967297"), ("--keep-revisions", "2147483648"),
+    ("--keep-revisions", "+2"), ("--keep-revisions", " 2"),
+    ("--keep-revisions", "2.5")])
+def test_retention_refuses_what_is_not_a_count(ctl, cluster, seed, opt,
+                                              value):
+    # 4294967297 is not "keep one revision", nor "1y" one day.
+    slug = add_space(ctl, {})
+    ctl("space", "retention", slug, "--keep-revisions", "7")
+    pr = ctl("space", "retention", slug, opt, value, check=False)
+    assert pr.returncode == 2, (pr.returncode, pr.stdout, pr.stderr)
+    assert "Usage: parvisctl space retention" in pr.stderr, pr.stderr
+    assert _kept(cluster, slug) == ("7", "all")
+
+
+def test_retention_takes_the_largest_counts(ctl, cluster, seed):
+    slug = add_space(ctl, {})
+    ctl("space", "retention", slug, "--keep-revisions", "2147483647")
+    assert _kept(cluster, slug) == ("2147483647", "all")
+    ctl("space", "retention", slug, "--keep-days", "36500")
+    assert _kept(cluster, slug) == ("all", "36500")
+    ctl("maintenance", "purge")
+    ctl("space", "retention", slug, "--keep-all")
+    assert _kept(cluster, slug) == ("all", "all")
+
+
 PURGE_RE = re.compile(r"^(\d+) revision\(s\) and (\d+) chunk\(s\) removed$",
                       re.M)
 
