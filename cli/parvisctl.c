@@ -28,7 +28,8 @@ static const char usage_text[] =
     "  user transfer FROM TO                   hand FROM's roles, locks and\n"
     "                                          authorship over to TO\n"
     "  guest add NAME --expires DATE --password-stdin [--email E]\n"
-    "                                          an outside partner's account\n"
+    "                                          an outside partner's account,\n"
+    "                                          until DATE (YYYY-MM-DD)\n"
     "  apppassword add USER --label LABEL       print a new app password\n"
     "  apppassword list USER\n"
     "  apppassword revoke USER ID|LABEL\n"
@@ -73,6 +74,10 @@ static const char retention_usage[] =
     "space retention SLUG --keep-all | --keep-revisions N | --keep-days D\n"
     "  N: revisions of each file, from 1 to 2147483647;\n"
     "  D: days of history, from 1 to 36500";
+
+static const char guest_usage[] =
+    "guest add NAME --expires DATE --password-stdin [--email E]\n"
+    "  DATE: YYYY-MM-DD, the day access ends";
 
 static bool json_out;
 
@@ -309,6 +314,27 @@ parse_count(const char *s, long max, int *out)
     return true;
 }
 
+/* A real calendar date written YYYY-MM-DD (year 0001 to 9999). */
+static bool
+date_valid(const char *s)
+{
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return false;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            return false;
+    int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
+            (s[3] - '0');
+    int m = (s[5] - '0') * 10 + (s[6] - '0');
+    int d = (s[8] - '0') * 10 + (s[9] - '0');
+    static const int days[12] = { 31, 29, 31, 30, 31, 30,
+                                  31, 31, 30, 31, 30, 31 };
+    if (y < 1 || m < 1 || m > 12 || d < 1 || d > days[m - 1])
+        return false;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m != 2 || d != 29 || leap;
+}
+
 static int
 cmd_lock(struct db_conn *c, int argc, char **argv)
 {
@@ -387,9 +413,14 @@ cmd_guest(struct db_conn *c, int argc, char **argv)
     char err[512];
     if (argc < 2 || strcmp(argv[0], "add") != 0)
         return usage();
+    /* A date, not any timestamp PostgreSQL reads: 'infinity' would make a
+     * guest that never expires, 'now' one expired at once. */
     const char *expires = opt_value(argc, argv, "--expires");
-    if (expires == NULL)
-        return fail("%s", "guest add needs --expires DATE (YYYY-MM-DD)");
+    if (expires == NULL || !date_valid(expires)) {
+        if (expires != NULL)
+            fprintf(stderr, "parvisctl: invalid date \"%s\"\n", expires);
+        return usage_of(guest_usage);
+    }
     if (!opt_flag(argc, argv, "--password-stdin"))
         return fail("%s", "give the password on standard input with "
                           "--password-stdin");

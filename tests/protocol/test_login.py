@@ -226,6 +226,26 @@ def test_expired_guest_is_401(new_server, ctl):
         assert_status(r, 401)
 
 
+@pytest.mark.parametrize("expires", [
+    "infinity", "now", "epoch", "tomorrow", "2099-02-30", "2100-02-29",
+    "2099-13-01", "0000-01-01", "2099-1-1", "20991231", "2099-12-31 10:00",
+    "2099-12-31T00:00:00Z", ""])
+def test_guest_expiry_must_be_a_date(ctl, cluster, seed, expires):
+    # 'infinity' would make a guest that never expires.
+    name = "lg%s-d-%s" % (SUF, short_id())
+    pr = ctl("guest", "add", name, "--expires", expires, "--password-stdin",
+             input=name + "-pw\n", check=False)
+    assert pr.returncode == 2, (pr.returncode, pr.stdout, pr.stderr)
+    assert "Usage: parvisctl guest add" in pr.stderr, pr.stderr
+    assert not cluster.psql("select 1 from users where name = '%s'" % name)
+
+
+def test_guest_expiry_takes_a_leap_day(ctl, cluster, seed):
+    name = add_guest(ctl, "lg%s-leap-%s" % (SUF, short_id()), "2096-02-29")
+    assert cluster.psql("select expires_at::date::text from users "
+                        "where name = '%s'" % name) == [("2096-02-29",)]
+
+
 def test_guest_expiry_applies_to_a_cached_credential(srv, ctl, cluster):
     folder = new_folder(srv)
     guest = add_guest(ctl, "lg%s-soon-guest" % SUF, "2099-12-31")
