@@ -629,7 +629,8 @@ db_audit_list(struct db_conn *c, const struct db_audit_filter *f,
         "FROM audit a LEFT JOIN spaces s ON s.id = a.space_id "
         "WHERE ($1::text IS NULL OR s.slug = $1) "
         "AND ($2::text IS NULL OR a.principal = $2) "
-        "AND ($3::text IS NULL OR a.path = $3 OR a.path LIKE $3 || '/%') "
+        "AND ($3::text IS NULL OR a.path = $3 OR "
+        "starts_with(a.path, $3 || '/')) "
         "AND ($4::text IS NULL OR a.at >= $4::timestamptz) "
         "AND ($5::text IS NULL OR a.at < $5::timestamptz) ORDER BY a.id",
         5, v, fn, ctx, NULL, err, errlen);

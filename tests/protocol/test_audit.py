@@ -13,6 +13,7 @@ import re
 import subprocess
 import threading
 import time
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -381,6 +382,24 @@ def test_audit_filter_by_path_includes_what_is_below(ctl, coll, doc):
     out = ctl("audit", "--path", _path(coll).rstrip("/")).stdout
     paths = {l.split("\t")[5] for l in out.splitlines() if l}
     assert paths == {_path(coll).rstrip("/"), _path(doc)}, out
+
+
+@pytest.mark.parametrize("wild", ["_", "%"])
+def test_audit_filter_by_path_takes_the_name_as_written(ctl, server, alice,
+                                                        wild):
+    # '_' and '%' in a folder's name are characters, not wildcards: the
+    # events of other folders stay out.
+    base = server.space_url("s1")
+    tag = short("")
+    mine, other, longer = ("dir%s%s" % (wild, tag), "dirX%s" % tag,
+                           "dir%s%s-2" % (wild, tag))
+    for d in (mine, other, longer):
+        url = base + quote(d) + "/"
+        assert_status(dav(alice, "MKCOL", url), 201)
+        assert_status(put(alice, url + "f.txt", b"x"), 201)
+    out = ctl("audit", "--path", "s1/" + mine).stdout
+    paths = {l.split("\t")[5] for l in out.splitlines() if l}
+    assert paths == {"s1/" + mine, "s1/%s/f.txt" % mine}, out
 
 
 def test_audit_filter_by_user(ctl, session_for, doc):
