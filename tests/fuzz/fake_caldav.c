@@ -209,7 +209,8 @@ fc_objects_next(struct dav_req *req, struct caldav_cursor *c, struct arena *a,
     (void)req;
     size_t k = c->n - c->next < FAKE_PAGE ? c->n - c->next : FAKE_PAGE;
     *out = arena_alloc(a, (k + 1) * sizeof(**out));
-    memcpy(*out, c->objs + c->next, k * sizeof(**out));
+    if (k > 0) /* c->objs is NULL when the cursor found nothing */
+        memcpy(*out, c->objs + c->next, k * sizeof(**out));
     c->next += k;
     *n = k;
     *last = c->next == c->n;
