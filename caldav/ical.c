@@ -8,8 +8,8 @@
  * VTIMEZONEs, then among libical's zones, then as a Windows zone name
  * (as Outlook sends them).  Floating date-times (RFC 4791 §9.9, §7.3) are
  * read in the zone a report sets for the thread while it evaluates
- * (caldav_floating_zone_set: the calendar's calendar-timezone, else the
- * query's timezone), else as UTC, as are dates; an object with floating
+ * (caldav_floating_zone_set: the query's timezone, else the calendar's
+ * calendar-timezone), else as UTC, as are dates; an object with floating
  * times is therefore never indexed as exact.  Zones are shared through a process-wide
  * cache keyed by their text.  Expansion stops at the configured
  * max_instances (caldav_max_instances) instances per object.
