@@ -779,14 +779,20 @@ def test_verify_on_a_read_only_server_checks_what_is_sealed(
     assert _seal_of(cluster, waiting) is not None
 
 
+def _migrated_database(bins, cluster, prefix):
+    """A database of its own, migrated: (name, parvisctl on it)."""
+    db = prefix + short("")
+    cluster.psql("create database %s owner parvis" % db, db="postgres")
+    ctl2 = make_ctl(bins, cluster.dsn.replace("dbname=parvis", "dbname=" + db))
+    ctl2("migrate")
+    return db, ctl2
+
+
 def test_chain_continues_from_rows_chained_before_the_seals(bins, cluster):
     """A database that has rows chained at insertion (before migration
     0008) and then sealed rows verifies as one chain; altering an early
     row is still named."""
-    db = "auditold_" + short("")
-    cluster.psql("create database %s owner parvis" % db, db="postgres")
-    ctl2 = make_ctl(bins, cluster.dsn.replace("dbname=parvis", "dbname=" + db))
-    ctl2("migrate")
+    db, ctl2 = _migrated_database(bins, cluster, "auditold_")
     # Three rows as the former trigger chained them.
     cluster.psql(
         "set session_replication_role = replica; do $$ declare "
@@ -819,10 +825,7 @@ def test_seals_of_the_first_text_version_still_verify(bins, cluster):
     """Seals written before migration 0017 hashed the rows' text version
     1 and keep verifying with it, followed by seals of version 2; altering
     a row sealed in version 1 is still named."""
-    db = "auditv1_" + short("")
-    cluster.psql("create database %s owner parvis" % db, db="postgres")
-    ctl2 = make_ctl(bins, cluster.dsn.replace("dbname=parvis", "dbname=" + db))
-    ctl2("migrate")
+    db, ctl2 = _migrated_database(bins, cluster, "auditv1_")
     # Sealed as parvis_audit_seal() did before 0017.
     cluster.psql(
         "insert into audit (principal, action, path, status, prev_hash, "
