@@ -107,6 +107,7 @@ static const struct num_key num_keys[] = {
     NUM_KEY(max_attendees, 1, 100000),
     NUM_KEY(audit_seal_interval, 10, 60000),
     NUM_KEY(chunk_cache_size, 16, 1024 * 1024),
+    NUM_KEY(listing_cache_size, 0, 4096),
 };
 
 /* Set k if it is a numeric key: 1 done, 0 not numeric, -1 out of range. */
@@ -217,6 +218,7 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
     c->max_attendees = 1000;
     c->audit_seal_interval = 200;
     c->chunk_cache_size = 1024;
+    c->listing_cache_size = 16;
 
     if (path != NULL) {
         FILE *f = fopen(path, "r");

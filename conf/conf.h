@@ -42,6 +42,7 @@ struct conf {
                                      audit rows (0008_audit_seal.sql) */
     char *chunk_cache_dir;    /* large chunks cached in files; NULL: none */
     unsigned chunk_cache_size; /* MiB the files may take */
+    unsigned listing_cache_size; /* MiB of Depth 1 listings kept; 0: none */
 };
 
 /*

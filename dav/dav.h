@@ -406,6 +406,9 @@ struct dav_server {
     const struct dav_registry *reg;
     const struct dav_store_ops *store;
     void *store_ctx;           /* the store's process-wide state (pool) */
+    /* Depth 1 listings answered (core/lcache.h, dav/props.c); NULL: none.
+     * Created and destroyed by the server's owner. */
+    struct lcache *lcache;
 };
 
 typedef const char *(*dav_header_fn)(void *ctx, const char *name);
@@ -473,12 +476,18 @@ struct dav_req {
     bool audit_read;           /* this read is to be audited */
     /* app password used to authenticate (0: the account password) */
     int64_t app_password_id;
+    /* The database's snapshot (running transactions and the next) when
+     * the target was resolved, as the store gives it; NULL: unknown.
+     * Equal texts mean no transaction ended in between (decision 0026). */
+    const char *db_snapshot;
 
     /* the parsed If header (dav/lock.c) */
     struct dav_if_state *ifs;
 
     /* method-private state for streaming methods */
     void *mstate;
+    /* the copy of a multistatus being made for the listing cache */
+    struct lcache_fill *ms_keep;
     /* state of an extension's hooks for this request (caldav/) */
     void *ext_state;
 

@@ -86,6 +86,15 @@ void dav_ms_end(struct dav_req *req, struct buf *b);
  */
 struct dav_err *dav_ms_stream(struct dav_req *req, struct buf *b,
                               dav_ms_page_fn page, void *state);
+/*
+ * Keep a copy of the answer the next dav_ms_stream() (or dav_ms_end())
+ * makes, and put it in the listing cache (req->srv->lcache) under 'key'
+ * and the request's snapshot once the multistatus is closed: after the
+ * stream's commit, or at once for an answer of one buffer.  An answer
+ * larger than the cache takes is not kept, nor one broken off.
+ */
+void dav_ms_keep(struct dav_req *req, const unsigned char key[32]);
+
 /* <D:response><D:href>..</D:href><D:status>..</D:status></D:response> */
 void dav_ms_status(struct buf *b, const char *href, int status);
 const char *dav_status_line(int status);

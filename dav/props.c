@@ -20,6 +20,8 @@
  */
 #include "dav/dav_int.h"
 
+#include "core/lcache.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -785,6 +787,81 @@ listing_page(struct dav_req *req, void *state, struct arena *a,
     return NULL;
 }
 
+/* ---- the listing cache (core/lcache.c, decision 0026) ------------------ */
+
+static void
+key_add(struct sha256 *s, const void *p, size_t n)
+{
+    uint64_t len = n;
+    sha256_update(s, &len, sizeof(len));
+    if (n > 0)
+        sha256_update(s, p, n);
+}
+
+/*
+ * The cache key of this listing's answer, if it may be kept: everything
+ * the answer is computed from besides the database.  Not quota-available-
+ * bytes, which follows the disk's free space too; nor, below, an answer
+ * showing a lock, whose timeout counts down.
+ */
+static bool
+listing_key(struct dav_req *req, const struct pf_request *pf,
+            unsigned char key[32])
+{
+    if (req->srv->lcache == NULL || req->db_snapshot == NULL ||
+        req->principal == NULL)
+        return false;
+    for (size_t i = 0; i < pf->nnames; i++)
+        if (strcmp(pf->names[i].ns, DAV_NS) == 0 &&
+            strcmp(pf->names[i].name, "quota-available-bytes") == 0)
+            return false;
+    const char *depth = dav_req_header(req, "Depth");
+    int64_t who[2] = { req->principal->id, req->app_password_id };
+    bool compact = pf->compact;
+    struct sha256 s;
+    sha256_init(&s);
+    key_add(&s, who, sizeof(who));
+    key_add(&s, req->url, strlen(req->url));
+    key_add(&s, depth != NULL ? depth : "", depth != NULL ? strlen(depth) : 0);
+    key_add(&s, &compact, sizeof(compact));
+    key_add(&s, req->body.p, req->body.len);
+    sha256_final(&s, key);
+    return true;
+}
+
+/* A served entry, held until the request's arena goes with the answer. */
+struct lcache_hold {
+    struct lcache *cache;
+    struct lcache_entry *entry;
+};
+
+static void
+lcache_release_cb(void *obj)
+{
+    struct lcache_hold *h = obj;
+    lcache_release(h->cache, h->entry);
+}
+
+/* Answer from the cache, if it holds this listing at this snapshot. */
+static bool
+listing_cached(struct dav_req *req, const unsigned char key[32])
+{
+    char *body;
+    size_t len;
+    struct lcache_entry *e =
+        lcache_get(req->srv->lcache, key, req->db_snapshot, &body, &len);
+    if (e == NULL)
+        return false;
+    struct lcache_hold *h = arena_alloc(req->arena, sizeof(*h));
+    h->cache = req->srv->lcache;
+    h->entry = e;
+    arena_defer(req->arena, lcache_release_cb, h);
+    struct buf b = { .arena = NULL, .p = body, .len = len, .cap = len };
+    dav_respond_buf(req, 207, "application/xml; charset=utf-8", &b);
+    log_msg(LOG_DEBUG, req->id, NULL, "listing from the cache");
+    return true;
+}
+
 /*
  * Everything that can refuse the request (the member limit, the store
  * failing before the first page) is done here, before the first byte.
@@ -795,6 +872,10 @@ propfind_listing(struct dav_req *req, const struct pf_request *pf,
 {
     const struct dav_store_ops *st = req->srv->store;
     const struct dav_target *t = &req->target;
+    unsigned char key[32];
+    bool keep = listing_key(req, pf, key);
+    if (keep && listing_cached(req, key))
+        return NULL;
     /* Counted before the access checks that may hide some: the bound
      * is on the work, which a streamed answer no longer keeps in memory. */
     int64_t count;
@@ -838,6 +919,8 @@ propfind_listing(struct dav_req *req, const struct pf_request *pf,
     buf_init(&b, req->arena, 4096 + (size_t)(count < 500 ? count : 500) * 800);
     dav_ms_begin(&b);
     emit_member(req, ls->scratch, &b, self, pf);
+    if (keep && (!ls->with_locks || ls->nlocks == 0))
+        dav_ms_keep(req, key);
     return dav_ms_stream(req, &b, listing_page, ls);
 }
 

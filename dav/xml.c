@@ -15,6 +15,8 @@
  */
 #include "dav/dav_int.h"
 
+#include "core/lcache.h"
+
 #include <libxml/parser.h>
 #include <stdatomic.h>
 #include <limits.h>
@@ -456,11 +458,53 @@ dav_xml_root_open(struct buf *b, const char *qname)
     buf_puts(b, ">");
 }
 
+/* ---- a copy of the answer for the listing cache ----------------------------- */
+
+static void
+keep_abort_cb(void *obj)
+{
+    struct dav_req *req = obj;
+    lcache_fill_abort(req->ms_keep);
+    req->ms_keep = NULL;
+}
+
+void
+dav_ms_keep(struct dav_req *req, const unsigned char key[32])
+{
+    if (req->db_snapshot == NULL)
+        return;
+    req->ms_keep = lcache_fill_begin(req->srv->lcache, key);
+    if (req->ms_keep != NULL)
+        arena_defer(req->arena, keep_abort_cb, req);
+}
+
+static void
+keep_append(struct dav_req *req, const char *data, size_t n)
+{
+    if (req->ms_keep != NULL && !lcache_fill_append(req->ms_keep, data, n)) {
+        lcache_fill_abort(req->ms_keep);
+        req->ms_keep = NULL;
+    }
+}
+
+/* The multistatus is whole: into the cache. */
+static void
+keep_done(struct dav_req *req)
+{
+    if (req->ms_keep != NULL)
+        lcache_fill_end(req->ms_keep, req->db_snapshot);
+    req->ms_keep = NULL;
+}
+
 void
 dav_ms_end(struct dav_req *req, struct buf *b)
 {
     buf_puts(b, "</D:multistatus>\n");
     dav_respond_buf(req, 207, "application/xml; charset=utf-8", b);
+    if (req->ms_keep != NULL) {
+        keep_append(req, b->p, b->len);
+        keep_done(req);
+    }
 }
 
 /* ---- streamed multistatus ------------------------------------------------ */
@@ -498,6 +542,8 @@ ms_stream_read(struct dav_req *req, uint64_t pos, char *dst, size_t max)
             }
             buf_puts(&ms->pending, "</D:multistatus>\n");
             ms->closed = true;
+            keep_append(req, ms->pending.p, ms->pending.len);
+            keep_done(req);
             break;
         }
         struct dav_err *err = ms->fn(req, ms->state, ms->page, &ms->pending,
@@ -508,6 +554,7 @@ ms_stream_read(struct dav_req *req, uint64_t pos, char *dst, size_t max)
                     err->msg);
             return -1;
         }
+        keep_append(req, ms->pending.p, ms->pending.len);
     }
     size_t n = ms->pending.len - ms->off;
     if (n > max)
@@ -534,6 +581,7 @@ dav_ms_stream(struct dav_req *req, struct buf *b, dav_ms_page_fn page,
         return NULL;
     }
     ms->pending = *b;
+    keep_append(req, b->p, b->len);
     req->mstate = ms;
     req->status = 207;
     req->stream = ms_stream_read;

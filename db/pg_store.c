@@ -25,6 +25,7 @@
 #include "db/db_int.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,10 @@ struct db_pool {
     struct chunk_cache *chunks;   /* hot small chunks; may be NULL */
     struct disk_cache *disk;      /* larger chunks in files; may be NULL */
     struct db_sealer *sealer;     /* set while no request runs; may be NULL */
+    /* Connections opened so far: part of the snapshot a request sees
+     * (req->db_snapshot), as a server reached anew (a failover) may give
+     * again, from older data, a snapshot seen before. */
+    atomic_uint opened;
 };
 
 /* The chunk cache keeps chunks of at most CHUNK_CACHE_MAX_CHUNK bytes (the
@@ -186,7 +191,7 @@ static const struct pg_stmt stmts[] = {
       "NOT u.disabled AND (u.expires_at IS NULL OR u.expires_at > now()) "
       "AND ($4::bigint = 0 OR EXISTS (SELECT 1 FROM app_passwords p "
       "WHERE p.id = $4 AND p.user_id = u.id AND p.revoked_at IS NULL)))"
-      "::int, " RES_SELECT
+      "::int, " RES_SELECT ", pg_current_snapshot()::text "
       "FROM (SELECT " SPACE_COLS SPACE_FOR_USER ") sp "
       "RIGHT JOIN (SELECT 1) one ON true "
       "LEFT JOIN (resources r " RES_CURRENT
@@ -820,6 +825,7 @@ conn_open(struct db_pool *p, struct db_conn *c, const char *reqid)
         return false;
     }
     c->prepared = true;
+    atomic_fetch_add(&p->opened, 1);
     c->opened_read_only = read_only_now(c->pg);
     c->reopen = false;
     c->planned_at = monotonic_seconds();
@@ -1499,6 +1505,12 @@ pg_space_lookup(struct dav_req *req, const char *slug, int64_t user_id,
         row_to_space(req->arena, r, 0, space);
     if (*found)
         row_to_res_at(req->arena, r, 0, 8, res);
+    /* For the listing cache (decision 0026): taken with the lookup, before
+     * anything the request reads next. */
+    struct db_pool *p = req->srv->store_ctx;
+    req->db_snapshot = arena_printf(req->arena, "%u/%s",
+                                    atomic_load(&p->opened),
+                                    PQgetvalue(r, 0, PQnfields(r) - 1));
     return DAV_STORE_OK;
 }
 

@@ -15,6 +15,7 @@
 #include "acl/acl.h"
 #include "caldav/caldav.h"
 #include "conf/conf.h"
+#include "core/lcache.h"
 #include "db/db.h"
 #include "http/http.h"
 
@@ -153,6 +154,7 @@ main(int argc, char **argv)
         .reg = reg,
         .store = db_store_ops(),
         .store_ctx = pool,
+        .lcache = lcache_create((size_t)conf.listing_cache_size << 20),
     };
 
     /* Signals are taken by sigwait() below; block them in every thread. */
@@ -175,12 +177,14 @@ main(int argc, char **argv)
     if (sealer == NULL) {
         log_msg(LOG_ERROR, NULL, NULL, "cannot start the audit sealer");
         db_pool_destroy(pool);
+        lcache_destroy(dav.lcache);
         return 1;
     }
     struct http_server *hs = http_server_start(&dav);
     if (hs == NULL) {
         db_sealer_stop(sealer);
         db_pool_destroy(pool);
+        lcache_destroy(dav.lcache);
         return 1;
     }
     const char *shown = strchr(conf.listen_host, ':') != NULL ? "[%s]" : "%s";
@@ -196,6 +200,7 @@ main(int argc, char **argv)
     http_server_stop(hs);
     db_sealer_stop(sealer);
     db_pool_destroy(pool);
+    lcache_destroy(dav.lcache);
     xmlCleanupParser();
     return 0;
 }

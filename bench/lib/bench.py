@@ -125,6 +125,8 @@ def machine_header(args, servers, mode, detail=None):
     ]
     for s in servers:
         lines.append(f"  {s.name}: {s.version()}")
+        if getattr(s, "extra_conf", ""):
+            lines.append(f"    configured with: {'; '.join(s.extra_conf.splitlines())}")
     return lines
 
 
@@ -404,6 +406,9 @@ def main():
     ap.add_argument("--results", default=os.path.join(BENCH_DIR, "results"),
                     help="directory for the result files (default bench/results)")
     ap.add_argument("--tag", help="suffix for the result file names")
+    ap.add_argument("--parvis-conf", action="append", default=[], metavar="'KEY = VALUE'",
+                    help="a line added to parvisd's configuration (repeatable), "
+                         "e.g. 'listing_cache_size = 0'")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (configs, logs, data)")
     args = ap.parse_args()
     cal_scaling = args.scaling and args.calendars
@@ -471,7 +476,7 @@ def main():
     log(f"temp dir {tmp}")
     ctx = Ctx(args, tmp)
     password = secrets.token_urlsafe(12)
-    servers = srv.make_servers(keys, tmp, password, args.build)
+    servers = srv.make_servers(keys, tmp, password, args.build, args.parvis_conf)
     if args.auth:
         servers[0].name = "Parvis, Basic auth"
         anon = srv.ParvisAnon(servers[0])

@@ -625,9 +625,10 @@ class Parvis(Server):
     kinds = ("files", "caldav")
     cal_home = f"/dav/calendars/{BENCH_USER}/"
 
-    def __init__(self, tmp, password, build_dir):
+    def __init__(self, tmp, password, build_dir, extra_conf=""):
         super().__init__(tmp, password)
         self.build = build_dir
+        self.extra_conf = extra_conf  # lines appended to parvisd's conf
         self.src_parvisd = os.path.join(build_dir, "parvisd")
         self.src_parvisctl = os.path.join(build_dir, "parvisctl")
         # Private copies, taken once: a rebuild of build/ during the run does
@@ -692,7 +693,7 @@ class Parvis(Server):
         self._ctl("user", "add", BENCH_USER, "--password-stdin", input=self.password + "\n")
         self._ctl("space", "create", SPACE, "--title", "Benchmark")
         self._ctl("member", "add", SPACE, BENCH_USER, "--role", "editor")
-        self._start_daemon()
+        self._start_daemon(self.extra_conf)
 
     def _start_daemon(self, extra=""):
         d = self.dir
@@ -791,6 +792,7 @@ class ParvisAnon(Parvis):
         Server.__init__(self, primary.tmp, primary.password)
         self.primary = primary
         self.build = primary.build
+        self.extra_conf = primary.extra_conf
         self.src_parvisd, self.src_parvisctl = primary.src_parvisd, primary.src_parvisctl
         self.parvisd, self.parvisctl = primary.parvisd, primary.parvisctl
         self.pgbin = primary.pgbin
@@ -803,20 +805,21 @@ class ParvisAnon(Parvis):
         p = self.primary
         self.dsn, self.pg_pid, self.pgsock, self.pgport = p.dsn, p.pg_pid, p.pgsock, p.pgport
         self.pglog = p.pglog
-        self._start_daemon(f"anonymous_user = {BENCH_USER}\n")
+        self._start_daemon(self.extra_conf + f"anonymous_user = {BENCH_USER}\n")
 
     def log_problems(self):
         # the start-up warning about anonymous_user is expected here
         return [x for x in super().log_problems() if "authentication is off" not in x]
 
 
-def make_servers(keys, tmp, password, build_dir):
+def make_servers(keys, tmp, password, build_dir, parvis_conf=()):
     classes = {"parvis": None, "apache": Apache, "nginx": Nginx, "lighttpd": Lighttpd,
                "radicale": Radicale, "xandikos": Xandikos}
     out = []
     for k in keys:
         if k == "parvis":
-            out.append(Parvis(tmp, password, build_dir))
+            out.append(Parvis(tmp, password, build_dir,
+                              "".join(line + "\n" for line in parvis_conf)))
         elif k in classes:
             out.append(classes[k](tmp, password))
         else:

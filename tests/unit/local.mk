@@ -54,5 +54,11 @@ tests_unit_test_disk_cache_SOURCES = tests/unit/db/test_disk_cache.c \
 tests_unit_test_disk_cache_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_disk_cache_LDADD = libdb.a libcore.a $(UNIT_LIBS) -lpthread
 
+# core/'s cache of listings: stamps, held entries, the budget.
+check_PROGRAMS += tests/unit/test_lcache
+tests_unit_test_lcache_SOURCES = tests/unit/core/test_lcache.c $(UNIT_HDRS)
+tests_unit_test_lcache_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_lcache_LDADD = libcore.a $(UNIT_LIBS) -lpthread
+
 TESTS += $(check_PROGRAMS)
 endif

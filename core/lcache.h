@@ -1,0 +1,41 @@
+/*
+ * core/lcache.h -- answers kept under a key and a stamp (core/lcache.c).
+ */
+#ifndef PARVIS_CORE_LCACHE_H
+#define PARVIS_CORE_LCACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct lcache;
+struct lcache_entry;
+struct lcache_fill;
+
+/* A cache holding at most 'budget' bytes of entries, and as many of fills;
+ * NULL when 'budget' is 0 or memory is short (then: no cache, and every
+ * function below accepts the NULL).  An entry over a quarter of the budget
+ * (lcache_max_entry) is not kept. */
+struct lcache *lcache_create(size_t budget);
+void lcache_destroy(struct lcache *c);
+size_t lcache_max_entry(const struct lcache *c);
+/* Bytes of the entries held. */
+size_t lcache_used(struct lcache *c);
+
+/* The entry under 'key' made at 'stamp', held for the caller until
+ * lcache_release(), its bytes (shared: never written) in *body and *len;
+ * NULL if none.  An entry under 'key' of another stamp is dropped. */
+struct lcache_entry *lcache_get(struct lcache *c, const unsigned char key[32],
+                                const char *stamp, char **body, size_t *len);
+void lcache_release(struct lcache *c, struct lcache_entry *e);
+
+/* Making an entry: begin (NULL if there is no room, or no cache), append
+ * the answer's bytes as they are made (false once over lcache_max_entry
+ * or the fills' budget: then abort), and end it under 'stamp', which
+ * replaces what the slot held; or abort.  End and abort free the fill. */
+struct lcache_fill *lcache_fill_begin(struct lcache *c,
+                                      const unsigned char key[32]);
+bool lcache_fill_append(struct lcache_fill *f, const char *data, size_t n);
+void lcache_fill_end(struct lcache_fill *f, const char *stamp);
+void lcache_fill_abort(struct lcache_fill *f);
+
+#endif

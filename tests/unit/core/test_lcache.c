@@ -1,0 +1,164 @@
+/*
+ * tests/unit/core/test_lcache.c -- core/lcache: an entry is served only at
+ * the snapshot it was made at, and dropped at another; an entry held by a
+ * reader outlives its replacement; the budget bounds the bytes held and
+ * the copies being made; no cache serves nothing.
+ */
+#include "tests/unit/unit.h"
+
+#include <string.h>
+
+#include "core/lcache.h"
+
+static void
+key(unsigned char k[32], unsigned n)
+{
+    for (unsigned i = 0; i < 32; i++)
+        k[i] = (unsigned char)((n * 2654435761u) >> ((i % 4) * 8)) ^
+               (unsigned char)(i * 31 + n);
+}
+
+/* An entry made in one piece. */
+static void
+lcache_put(struct lcache *c, const unsigned char k[32], const char *stamp,
+           const char *body, size_t len)
+{
+    struct lcache_fill *f = lcache_fill_begin(c, k);
+    if (f == NULL)
+        return;
+    if (lcache_fill_append(f, body, len))
+        lcache_fill_end(f, stamp);
+    else
+        lcache_fill_abort(f);
+}
+
+static void
+test_served_only_at_its_snapshot(void **state)
+{
+    (void)state;
+    struct lcache *c = lcache_create(1 << 20);
+    assert_non_null(c);
+    unsigned char k[32];
+    key(k, 1);
+    char *body;
+    size_t len;
+    assert_null(lcache_get(c, k, "1/10:12:10", &body, &len));
+    lcache_put(c, k, "1/10:12:10", "<listing/>", 10);
+    assert_int_equal(lcache_used(c), 10);
+    struct lcache_entry *e = lcache_get(c, k, "1/10:12:10", &body, &len);
+    assert_non_null(e);
+    assert_int_equal(len, 10);
+    assert_memory_equal(body, "<listing/>", 10);
+    lcache_release(c, e);
+    /* Another key: a miss. */
+    unsigned char other[32];
+    key(other, 2);
+    assert_null(lcache_get(c, other, "1/10:12:10", &body, &len));
+    /* Another snapshot: a miss, and the entry is gone for good. */
+    assert_null(lcache_get(c, k, "1/10:13:", &body, &len));
+    assert_int_equal(lcache_used(c), 0);
+    assert_null(lcache_get(c, k, "1/10:12:10", &body, &len));
+    /* No snapshot known: nothing is served. */
+    lcache_put(c, k, "1/10:12:10", "<listing/>", 10);
+    assert_null(lcache_get(c, k, NULL, &body, &len));
+    lcache_destroy(c);
+}
+
+static void
+test_a_held_entry_outlives_its_replacement(void **state)
+{
+    (void)state;
+    struct lcache *c = lcache_create(1 << 20);
+    unsigned char k[32];
+    key(k, 3);
+    lcache_put(c, k, "s1", "old answer", 10);
+    char *body;
+    size_t len;
+    struct lcache_entry *held = lcache_get(c, k, "s1", &body, &len);
+    assert_non_null(held);
+    lcache_put(c, k, "s2", "new answer!", 11);
+    assert_int_equal(lcache_used(c), 11);
+    /* The reader's bytes are still there (ASan would see them freed). */
+    assert_memory_equal(body, "old answer", 10);
+    lcache_release(c, held);
+    struct lcache_entry *e = lcache_get(c, k, "s2", &body, &len);
+    assert_non_null(e);
+    assert_memory_equal(body, "new answer!", 11);
+    /* Dropped while held (another snapshot asked): freed at release. */
+    assert_null(lcache_get(c, k, "s3", &body, &len));
+    assert_memory_equal(body, "new answer!", 11);
+    lcache_release(c, e);
+    lcache_destroy(c);
+}
+
+static void
+test_budget_bounds_entries_and_copies(void **state)
+{
+    (void)state;
+    char data[300];
+    memset(data, 'x', sizeof(data));
+    struct lcache *c = lcache_create(1000);
+    assert_int_equal(lcache_max_entry(c), 250);
+    unsigned char k[32];
+    /* Over a quarter of the budget: not kept. */
+    key(k, 4);
+    lcache_put(c, k, "s", data, 251);
+    assert_int_equal(lcache_used(c), 0);
+    for (unsigned i = 0; i < 40; i++) {
+        key(k, 100 + i);
+        lcache_put(c, k, "s", data, 200);
+        assert_true(lcache_used(c) <= 1000);
+    }
+    assert_true(lcache_used(c) >= 800);
+    /* Fills being made share the budget, and grow to the largest entry. */
+    key(k, 200);
+    struct lcache_fill *f = lcache_fill_begin(c, k);
+    assert_non_null(f);
+    assert_true(lcache_fill_append(f, data, 200));
+    assert_false(lcache_fill_append(f, data, 51));
+    assert_true(lcache_fill_append(f, data, 50));
+    struct lcache_fill *more[4];
+    assert_non_null(more[0] = lcache_fill_begin(c, k));
+    assert_non_null(more[1] = lcache_fill_begin(c, k));
+    assert_non_null(more[2] = lcache_fill_begin(c, k));
+    assert_null(lcache_fill_begin(c, k));
+    lcache_fill_abort(more[0]);
+    lcache_fill_abort(more[1]);
+    lcache_fill_abort(more[2]);
+    lcache_fill_end(f, "s2");
+    char *body;
+    size_t len;
+    struct lcache_entry *e = lcache_get(c, k, "s2", &body, &len);
+    assert_non_null(e);
+    assert_int_equal(len, 250);
+    lcache_release(c, e);
+    assert_true(lcache_used(c) <= 1000);
+    lcache_destroy(c);
+}
+
+static void
+test_no_cache_serves_nothing(void **state)
+{
+    (void)state;
+    assert_null(lcache_create(0));
+    unsigned char k[32];
+    key(k, 5);
+    char *body;
+    size_t len;
+    assert_null(lcache_fill_begin(NULL, k));
+    assert_null(lcache_get(NULL, k, "s", &body, &len));
+    assert_int_equal(lcache_max_entry(NULL), 0);
+    lcache_destroy(NULL);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_served_only_at_its_snapshot),
+        cmocka_unit_test(test_a_held_entry_outlives_its_replacement),
+        cmocka_unit_test(test_budget_bounds_entries_and_copies),
+        cmocka_unit_test(test_no_cache_serves_nothing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
