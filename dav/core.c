@@ -420,6 +420,8 @@ txn_end(struct dav_req *req, bool commit, struct dav_err **err)
         req->in_txn = false;
         if (rc != DAV_STORE_OK)
             *err = dav_err_from_store(req, rc, "commit");
+        else
+            dav_ms_keep_end(req);
         return;
     }
     req->srv->store->txn_rollback(req);
@@ -1053,6 +1055,8 @@ dav_req_finish(struct dav_req *req)
         req->stream = NULL;
         req->stream_file = NULL;
         req->stream_txn = false;
+        req->db_snapshot = NULL;
+        dav_ms_keep_abort(req);
         err = run_once(req);
         if (!err_is_retry(err))
             break;

@@ -89,11 +89,17 @@ struct dav_err *dav_ms_stream(struct dav_req *req, struct buf *b,
 /*
  * Keep a copy of the answer the next dav_ms_stream() (or dav_ms_end())
  * makes, and put it in the listing cache (req->srv->lcache) under 'key'
- * and the request's snapshot once the multistatus is closed: after the
- * stream's commit, or at once for an answer of one buffer.  An answer
- * larger than the cache takes is not kept, nor one broken off.
+ * and the request's snapshot once the multistatus is whole and the
+ * transaction it was read in committed (dav_ms_keep_end, called by the
+ * commit).  An answer larger than the cache takes is not kept, nor one
+ * broken off or rolled back.
  */
 void dav_ms_keep(struct dav_req *req, const unsigned char key[32]);
+/* After the commit of the transaction the copy was read in: keep it.  No
+ * copy being made: nothing. */
+void dav_ms_keep_end(struct dav_req *req);
+/* Give the copy being made up (for a transaction tried again). */
+void dav_ms_keep_abort(struct dav_req *req);
 
 /* <D:response><D:href>..</D:href><D:status>..</D:status></D:response> */
 void dav_ms_status(struct buf *b, const char *href, int status);

@@ -816,7 +816,8 @@ listing_key(struct dav_req *req, const struct pf_request *pf,
             strcmp(pf->names[i].name, "quota-available-bytes") == 0)
             return false;
     const char *depth = dav_req_header(req, "Depth");
-    int64_t who[2] = { req->principal->id, req->app_password_id };
+    int64_t who[3] = { req->principal->id, req->app_password_id,
+                       req->principal->guest };
     bool compact = pf->compact;
     struct sha256 s;
     sha256_init(&s);

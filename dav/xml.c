@@ -463,14 +463,13 @@ dav_xml_root_open(struct buf *b, const char *qname)
 static void
 keep_abort_cb(void *obj)
 {
-    struct dav_req *req = obj;
-    lcache_fill_abort(req->ms_keep);
-    req->ms_keep = NULL;
+    dav_ms_keep_abort(obj);
 }
 
 void
 dav_ms_keep(struct dav_req *req, const unsigned char key[32])
 {
+    dav_ms_keep_abort(req);
     if (req->db_snapshot == NULL)
         return;
     req->ms_keep = lcache_fill_begin(req->srv->lcache, key);
@@ -478,18 +477,25 @@ dav_ms_keep(struct dav_req *req, const unsigned char key[32])
         arena_defer(req->arena, keep_abort_cb, req);
 }
 
+void
+dav_ms_keep_abort(struct dav_req *req)
+{
+    lcache_fill_abort(req->ms_keep);
+    req->ms_keep = NULL;
+}
+
 static void
 keep_append(struct dav_req *req, const char *data, size_t n)
 {
-    if (req->ms_keep != NULL && !lcache_fill_append(req->ms_keep, data, n)) {
-        lcache_fill_abort(req->ms_keep);
-        req->ms_keep = NULL;
-    }
+    if (req->ms_keep != NULL && !lcache_fill_append(req->ms_keep, data, n))
+        dav_ms_keep_abort(req);
 }
 
-/* The multistatus is whole: into the cache. */
-static void
-keep_done(struct dav_req *req)
+/* The copy holds the whole multistatus, read in a transaction now
+ * committed (a statement that failed unseen would have made the commit
+ * fail): into the cache. */
+void
+dav_ms_keep_end(struct dav_req *req)
 {
     if (req->ms_keep != NULL)
         lcache_fill_end(req->ms_keep, req->db_snapshot);
@@ -501,10 +507,7 @@ dav_ms_end(struct dav_req *req, struct buf *b)
 {
     buf_puts(b, "</D:multistatus>\n");
     dav_respond_buf(req, 207, "application/xml; charset=utf-8", b);
-    if (req->ms_keep != NULL) {
-        keep_append(req, b->p, b->len);
-        keep_done(req);
-    }
+    keep_append(req, b->p, b->len);
 }
 
 /* ---- streamed multistatus ------------------------------------------------ */
@@ -534,7 +537,9 @@ ms_stream_read(struct dav_req *req, uint64_t pos, char *dst, size_t max)
         ms->off = 0;
         if (ms->done) {
             /* Commit before the closing tag: a complete multistatus means
-             * a complete listing. */
+             * a complete listing.  The copy is whole before the commit,
+             * which ends it. */
+            keep_append(req, "</D:multistatus>\n", 17);
             if (!dav_stream_txn_end(req, true)) {
                 log_msg(LOG_ERROR, req->id, NULL,
                         "multistatus broken off: commit failed");
@@ -542,8 +547,6 @@ ms_stream_read(struct dav_req *req, uint64_t pos, char *dst, size_t max)
             }
             buf_puts(&ms->pending, "</D:multistatus>\n");
             ms->closed = true;
-            keep_append(req, ms->pending.p, ms->pending.len);
-            keep_done(req);
             break;
         }
         struct dav_err *err = ms->fn(req, ms->state, ms->page, &ms->pending,

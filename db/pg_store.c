@@ -25,7 +25,6 @@
 #include "db/db_int.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,10 +56,6 @@ struct db_pool {
     struct chunk_cache *chunks;   /* hot small chunks; may be NULL */
     struct disk_cache *disk;      /* larger chunks in files; may be NULL */
     struct db_sealer *sealer;     /* set while no request runs; may be NULL */
-    /* Connections opened so far: part of the snapshot a request sees
-     * (req->db_snapshot), as a server reached anew (a failover) may give
-     * again, from older data, a snapshot seen before. */
-    atomic_uint opened;
 };
 
 /* The chunk cache keeps chunks of at most CHUNK_CACHE_MAX_CHUNK bytes (the
@@ -113,6 +108,15 @@ struct lease {
  * NULL costs as much as one that finds a row): a Depth 1 listing of 1,000
  * files went from 6.6 to 4.8 ms in PostgreSQL (pgbench, with the join to
  * revisions that 0010_current_revision then removed). */
+/* For the listing cache (decision 0026): the server (its postmaster's start,
+ * so that another server, such as a promoted standby, never gives a stamp
+ * seen before) and its snapshot; none on a standby, whose snapshots do not
+ * list the transactions running on the primary. */
+#define LISTING_STAMP                                                         \
+    "CASE WHEN pg_is_in_recovery() THEN NULL ELSE "                          \
+    "pg_postmaster_start_time()::text || '/' || pg_current_snapshot()::text " \
+    "END"
+
 #define RES_SELECT                                                            \
     "r.id, r.space_id, r.path, r.name, r.kind, coalesce(r.current_rev, 0), " \
     "coalesce(v.num, 0), coalesce(v.size, 0), v.content_type, "              \
@@ -191,7 +195,7 @@ static const struct pg_stmt stmts[] = {
       "NOT u.disabled AND (u.expires_at IS NULL OR u.expires_at > now()) "
       "AND ($4::bigint = 0 OR EXISTS (SELECT 1 FROM app_passwords p "
       "WHERE p.id = $4 AND p.user_id = u.id AND p.revoked_at IS NULL)))"
-      "::int, " RES_SELECT ", pg_current_snapshot()::text "
+      "::int, " RES_SELECT ", " LISTING_STAMP " "
       "FROM (SELECT " SPACE_COLS SPACE_FOR_USER ") sp "
       "RIGHT JOIN (SELECT 1) one ON true "
       "LEFT JOIN (resources r " RES_CURRENT
@@ -825,7 +829,6 @@ conn_open(struct db_pool *p, struct db_conn *c, const char *reqid)
         return false;
     }
     c->prepared = true;
-    atomic_fetch_add(&p->opened, 1);
     c->opened_read_only = read_only_now(c->pg);
     c->reopen = false;
     c->planned_at = monotonic_seconds();
@@ -1296,10 +1299,17 @@ pg_txn_commit(struct dav_req *req)
     const char *what;
     PGresult *r = lease_exec(l, NULL, "COMMIT", 0, NULL, NULL, NULL, 0, &what);
     enum dav_store_rc rc = DAV_STORE_OK;
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         rc = pg_result_rc(l->c, r, strcmp(what, "COMMIT") == 0 ? "commit"
                                                                 : what,
                           req->id);
+    } else if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+        /* A statement failed before, and what failed was not told: the
+         * server rolled back, answering ROLLBACK to the COMMIT. */
+        log_msg(LOG_ERROR, req->id, PQcmdStatus(r),
+                "transaction rolled back at its commit");
+        rc = DAV_STORE_ERROR;
+    }
     PQclear(r);
     if (rc == DAV_STORE_OK && l->audited)
         db_sealer_poke(l->pool->sealer);
@@ -1505,12 +1515,11 @@ pg_space_lookup(struct dav_req *req, const char *slug, int64_t user_id,
         row_to_space(req->arena, r, 0, space);
     if (*found)
         row_to_res_at(req->arena, r, 0, 8, res);
-    /* For the listing cache (decision 0026): taken with the lookup, before
-     * anything the request reads next. */
-    struct db_pool *p = req->srv->store_ctx;
-    req->db_snapshot = arena_printf(req->arena, "%u/%s",
-                                    atomic_load(&p->opened),
-                                    PQgetvalue(r, 0, PQnfields(r) - 1));
+    /* For the listing cache (decision 0026): the first lookup's, taken
+     * with the target, before anything the answer is made of is read.  A
+     * later one (an If header's tagged lists) would postdate those. */
+    if (req->db_snapshot == NULL)
+        req->db_snapshot = col_str(req->arena, r, 0, PQnfields(r) - 1);
     return DAV_STORE_OK;
 }
 

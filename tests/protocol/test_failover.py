@@ -46,6 +46,7 @@ same.
 """
 
 import hashlib
+import os
 import threading
 import time
 import types
@@ -339,3 +340,56 @@ def test_switchover_from_primary_fenced_read_only(bins, clusters):
         return t_gone, time.monotonic()
 
     _fail_over(bins, primary, standby, take_over)
+
+
+
+def test_a_node_reading_a_standby_keeps_no_listing(bins, clusters, monkeypatch,
+                                                   tmp_path):
+    """A standby's snapshots do not list the transactions running on the
+    primary, so they cannot tell that one ended (decision 0026): a node
+    whose connections reach a standby (a conninfo without
+    target_session_attrs=read-write allows it) answers each listing
+    afresh, and a write on the primary shows once replayed."""
+    primary, standby = clusters
+    srv, folder_url = _start_parvisd(bins, primary, standby)
+    try:
+        with _session() as http:
+            r = http.put(folder_url + "a.txt", data=b"12345", timeout=10)
+            assert r.status_code == 201
+    finally:
+        _teardown_server(srv)
+    # The node reaches PostgreSQL through a socket directory of its own,
+    # which leads to the primary while it starts, then to the standby.
+    sockdir = tmp_path / "sock"
+    sockdir.mkdir()
+    sockdir.chmod(0o777)
+    link = sockdir / (".s.PGSQL.%d" % primary.port)
+    link.symlink_to(os.path.join(primary.socket_dir, ".s.PGSQL.%d" % primary.port))
+    monkeypatch.setenv("PARVIS_LOG_LEVEL", "debug")
+    reader = ParvisServer(bins, types.SimpleNamespace(
+        dsn=f"host={sockdir} port={primary.port} dbname=parvis user=parvis "
+            f"connect_timeout=2"))
+    reader.start()
+    try:
+        link.unlink()
+        link.symlink_to(os.path.join(standby.socket_dir, ".s.PGSQL.%d" % standby.port))
+        primary.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE usename = 'parvis'", db="postgres")
+        url = reader.space_url("s1") + FOLDER + "/"
+        with _session() as http:
+            def listing():
+                r = http.request("PROPFIND", url, headers={"Depth": "1"}, timeout=10)
+                return r.content if r.status_code == 207 else b""
+            _wait_for(lambda: b"<D:getcontentlength>5<" in listing(),
+                      "a listing through the standby")
+            for _ in range(3):
+                assert b"<D:getcontentlength>5<" in listing()
+            assert standby.psql("SELECT pg_is_in_recovery()") == [("t",)]
+            primary.psql("UPDATE resources SET cur_size = 6 "
+                         "WHERE path = '/%s/a.txt'" % FOLDER)
+            _wait_for(lambda: b"<D:getcontentlength>6<" in listing(),
+                      "the change to reach the standby's listing")
+        assert "listing from the cache" not in reader.log_text()
+        assert "debug:" in reader.log_text()
+    finally:
+        _teardown_server(reader)
