@@ -178,12 +178,13 @@ unreserve(struct lcache *c, size_t n)
 #define FILL_FIRST (64 * 1024)
 
 struct lcache_fill *
-lcache_fill_begin(struct lcache *c, const unsigned char key[32])
+lcache_fill_begin(struct lcache *c, const unsigned char key[32], size_t hint)
 {
     if (c == NULL)
         return NULL;
-    size_t cap = FILL_FIRST < lcache_max_entry(c) ? FILL_FIRST
-                                                  : lcache_max_entry(c);
+    size_t cap = hint > FILL_FIRST ? hint : FILL_FIRST;
+    if (cap > lcache_max_entry(c))
+        cap = lcache_max_entry(c);
     if (cap == 0 || !reserve(c, cap))
         return NULL;
     struct lcache_fill *f = malloc(sizeof(*f));

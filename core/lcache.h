@@ -28,12 +28,15 @@ struct lcache_entry *lcache_get(struct lcache *c, const unsigned char key[32],
                                 const char *stamp, char **body, size_t *len);
 void lcache_release(struct lcache *c, struct lcache_entry *e);
 
-/* Making an entry: begin (NULL if there is no room, or no cache), append
- * the answer's bytes as they are made (false once over lcache_max_entry
- * or the fills' budget: then abort), and end it under 'stamp', which
- * replaces what the slot held; or abort.  End and abort free the fill. */
+/* Making an entry: begin (NULL if there is no room, or no cache) with
+ * room for 'hint' bytes (the answer's likely size: a buffer grown by
+ * steps leaves its steps behind in the allocator), append the answer's
+ * bytes as they are made (false once over lcache_max_entry or the fills'
+ * budget: then abort), and end it under 'stamp', which replaces what the
+ * slot held; or abort.  End and abort free the fill. */
 struct lcache_fill *lcache_fill_begin(struct lcache *c,
-                                      const unsigned char key[32]);
+                                      const unsigned char key[32],
+                                      size_t hint);
 bool lcache_fill_append(struct lcache_fill *f, const char *data, size_t n);
 void lcache_fill_end(struct lcache_fill *f, const char *stamp);
 void lcache_fill_abort(struct lcache_fill *f);

@@ -88,13 +88,14 @@ struct dav_err *dav_ms_stream(struct dav_req *req, struct buf *b,
                               dav_ms_page_fn page, void *state);
 /*
  * Keep a copy of the answer the next dav_ms_stream() (or dav_ms_end())
- * makes, and put it in the listing cache (req->srv->lcache) under 'key'
+ * makes (likely 'hint' bytes), and put it in the listing cache (req->srv->lcache) under 'key'
  * and the request's snapshot once the multistatus is whole and the
  * transaction it was read in committed (dav_ms_keep_end, called by the
  * commit).  An answer larger than the cache takes is not kept, nor one
  * broken off or rolled back.
  */
-void dav_ms_keep(struct dav_req *req, const unsigned char key[32]);
+void dav_ms_keep(struct dav_req *req, const unsigned char key[32],
+                 size_t hint);
 /* After the commit of the transaction the copy was read in: keep it.  No
  * copy being made: nothing. */
 void dav_ms_keep_end(struct dav_req *req);

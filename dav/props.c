@@ -921,7 +921,7 @@ propfind_listing(struct dav_req *req, const struct pf_request *pf,
     dav_ms_begin(&b);
     emit_member(req, ls->scratch, &b, self, pf);
     if (keep && (!ls->with_locks || ls->nlocks == 0))
-        dav_ms_keep(req, key);
+        dav_ms_keep(req, key, 4096 + (size_t)count * 800);
     return dav_ms_stream(req, &b, listing_page, ls);
 }
 

@@ -467,12 +467,12 @@ keep_abort_cb(void *obj)
 }
 
 void
-dav_ms_keep(struct dav_req *req, const unsigned char key[32])
+dav_ms_keep(struct dav_req *req, const unsigned char key[32], size_t hint)
 {
     dav_ms_keep_abort(req);
     if (req->db_snapshot == NULL)
         return;
-    req->ms_keep = lcache_fill_begin(req->srv->lcache, key);
+    req->ms_keep = lcache_fill_begin(req->srv->lcache, key, hint);
     if (req->ms_keep != NULL)
         arena_defer(req->arena, keep_abort_cb, req);
 }

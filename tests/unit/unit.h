@@ -36,6 +36,15 @@ unit_arena_teardown(void **state)
     return 0;
 }
 
+/* Key number n: distinct and well spread, as real hashes are. */
+static inline void
+unit_key(unsigned char key[32], unsigned n)
+{
+    for (unsigned i = 0; i < 32; i++)
+        key[i] = (unsigned char)((n * 2654435761u) >> ((i % 4) * 8)) ^
+                 (unsigned char)(i * 31 + n);
+}
+
 #define UNIT_TEST(f) \
     cmocka_unit_test_setup_teardown(f, unit_arena_setup, unit_arena_teardown)
 

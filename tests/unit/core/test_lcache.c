@@ -10,20 +10,12 @@
 
 #include "core/lcache.h"
 
-static void
-key(unsigned char k[32], unsigned n)
-{
-    for (unsigned i = 0; i < 32; i++)
-        k[i] = (unsigned char)((n * 2654435761u) >> ((i % 4) * 8)) ^
-               (unsigned char)(i * 31 + n);
-}
-
 /* An entry made in one piece. */
 static void
 lcache_put(struct lcache *c, const unsigned char k[32], const char *stamp,
            const char *body, size_t len)
 {
-    struct lcache_fill *f = lcache_fill_begin(c, k);
+    struct lcache_fill *f = lcache_fill_begin(c, k, 0);
     if (f == NULL)
         return;
     if (lcache_fill_append(f, body, len))
@@ -39,7 +31,7 @@ test_served_only_at_its_snapshot(void **state)
     struct lcache *c = lcache_create(1 << 20);
     assert_non_null(c);
     unsigned char k[32];
-    key(k, 1);
+    unit_key(k, 1);
     char *body;
     size_t len;
     assert_null(lcache_get(c, k, "1/10:12:10", &body, &len));
@@ -52,7 +44,7 @@ test_served_only_at_its_snapshot(void **state)
     lcache_release(c, e);
     /* Another key: a miss. */
     unsigned char other[32];
-    key(other, 2);
+    unit_key(other, 2);
     assert_null(lcache_get(c, other, "1/10:12:10", &body, &len));
     /* Another snapshot: a miss, and the entry is gone for good. */
     assert_null(lcache_get(c, k, "1/10:13:", &body, &len));
@@ -70,7 +62,7 @@ test_a_held_entry_outlives_its_replacement(void **state)
     (void)state;
     struct lcache *c = lcache_create(1 << 20);
     unsigned char k[32];
-    key(k, 3);
+    unit_key(k, 3);
     lcache_put(c, k, "s1", "old answer", 10);
     char *body;
     size_t len;
@@ -101,27 +93,27 @@ test_budget_bounds_entries_and_copies(void **state)
     assert_int_equal(lcache_max_entry(c), 250);
     unsigned char k[32];
     /* Over a quarter of the budget: not kept. */
-    key(k, 4);
+    unit_key(k, 4);
     lcache_put(c, k, "s", data, 251);
     assert_int_equal(lcache_used(c), 0);
     for (unsigned i = 0; i < 40; i++) {
-        key(k, 100 + i);
+        unit_key(k, 100 + i);
         lcache_put(c, k, "s", data, 200);
         assert_true(lcache_used(c) <= 1000);
     }
     assert_true(lcache_used(c) >= 800);
     /* Fills being made share the budget, and grow to the largest entry. */
-    key(k, 200);
-    struct lcache_fill *f = lcache_fill_begin(c, k);
+    unit_key(k, 200);
+    struct lcache_fill *f = lcache_fill_begin(c, k, 0);
     assert_non_null(f);
     assert_true(lcache_fill_append(f, data, 200));
     assert_false(lcache_fill_append(f, data, 51));
     assert_true(lcache_fill_append(f, data, 50));
     struct lcache_fill *more[4];
-    assert_non_null(more[0] = lcache_fill_begin(c, k));
-    assert_non_null(more[1] = lcache_fill_begin(c, k));
-    assert_non_null(more[2] = lcache_fill_begin(c, k));
-    assert_null(lcache_fill_begin(c, k));
+    assert_non_null(more[0] = lcache_fill_begin(c, k, 0));
+    assert_non_null(more[1] = lcache_fill_begin(c, k, 0));
+    assert_non_null(more[2] = lcache_fill_begin(c, k, 0));
+    assert_null(lcache_fill_begin(c, k, 0));
     lcache_fill_abort(more[0]);
     lcache_fill_abort(more[1]);
     lcache_fill_abort(more[2]);
@@ -137,15 +129,47 @@ test_budget_bounds_entries_and_copies(void **state)
 }
 
 static void
+test_a_fill_takes_its_hint_up_to_the_largest_entry(void **state)
+{
+    (void)state;
+    struct lcache *c = lcache_create(4 << 20);
+    unsigned char k[32];
+    unit_key(k, 6);
+    /* A hint over the largest entry reserves the largest entry. */
+    struct lcache_fill *f[4];
+    for (unsigned i = 0; i < 4; i++)
+        assert_non_null(f[i] = lcache_fill_begin(c, k, 3 << 20));
+    assert_null(lcache_fill_begin(c, k, 0));
+    lcache_fill_abort(f[3]);
+    /* A small hint reserves no less than a first step. */
+    struct lcache_fill *g = lcache_fill_begin(c, k, 100);
+    assert_non_null(g);
+    char data[4096];
+    memset(data, 'y', sizeof(data));
+    for (unsigned i = 0; i < 64; i++)
+        assert_true(lcache_fill_append(g, data, sizeof(data)));
+    lcache_fill_end(g, "s");
+    for (unsigned i = 0; i < 3; i++)
+        lcache_fill_abort(f[i]);
+    char *body;
+    size_t len;
+    struct lcache_entry *e = lcache_get(c, k, "s", &body, &len);
+    assert_non_null(e);
+    assert_int_equal(len, 64 * 4096);
+    lcache_release(c, e);
+    lcache_destroy(c);
+}
+
+static void
 test_no_cache_serves_nothing(void **state)
 {
     (void)state;
     assert_null(lcache_create(0));
     unsigned char k[32];
-    key(k, 5);
+    unit_key(k, 5);
     char *body;
     size_t len;
-    assert_null(lcache_fill_begin(NULL, k));
+    assert_null(lcache_fill_begin(NULL, k, 0));
     assert_null(lcache_get(NULL, k, "s", &body, &len));
     assert_int_equal(lcache_max_entry(NULL), 0);
     lcache_destroy(NULL);
@@ -158,6 +182,7 @@ main(void)
         cmocka_unit_test(test_served_only_at_its_snapshot),
         cmocka_unit_test(test_a_held_entry_outlives_its_replacement),
         cmocka_unit_test(test_budget_bounds_entries_and_copies),
+        cmocka_unit_test(test_a_fill_takes_its_hint_up_to_the_largest_entry),
         cmocka_unit_test(test_no_cache_serves_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

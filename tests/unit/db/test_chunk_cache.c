@@ -11,22 +11,13 @@
 #include "db/chunk_cache.h"
 
 static void
-key(unsigned char sha[32], unsigned n)
-{
-    /* Distinct, well spread keys, as real hashes are. */
-    for (unsigned i = 0; i < 32; i++)
-        sha[i] = (unsigned char)((n * 2654435761u) >> ((i % 4) * 8)) ^
-                 (unsigned char)(i * 31 + n);
-}
-
-static void
 test_hit_gives_the_bytes_and_ranges(void **state)
 {
     (void)state;
     struct chunk_cache *c = chunk_cache_create(1 << 20);
     assert_non_null(c);
     unsigned char sha[32], out[16];
-    key(sha, 1);
+    unit_key(sha, 1);
     assert_false(chunk_cache_get(c, 7, sha, 0, 4, out));
     chunk_cache_put(c, 7, sha, "0123456789", 10);
     assert_int_equal(chunk_cache_used(c), 10);
@@ -54,7 +45,7 @@ test_budget_bounds_the_bytes_held(void **state)
     unsigned char sha[32];
     unsigned kept = 0;
     for (unsigned i = 0; i < 50; i++) {
-        key(sha, 100 + i);
+        unit_key(sha, 100 + i);
         chunk_cache_put(c, 1, sha, data, sizeof(data));
         assert_true(chunk_cache_used(c) <= 2500);
         char out[1000];
@@ -66,7 +57,7 @@ test_budget_bounds_the_bytes_held(void **state)
     assert_int_equal(kept, 2);
     /* Larger than the whole budget: never kept. */
     char big[3000] = { 0 };
-    key(sha, 999);
+    unit_key(sha, 999);
     chunk_cache_put(c, 1, sha, big, sizeof(big));
     assert_false(chunk_cache_get(c, 1, sha, 0, 1, big));
     chunk_cache_destroy(c);
@@ -78,7 +69,7 @@ test_replacing_a_slot_frees_its_bytes(void **state)
     (void)state;
     struct chunk_cache *c = chunk_cache_create(1 << 20);
     unsigned char sha[32], out[8];
-    key(sha, 5);
+    unit_key(sha, 5);
     chunk_cache_put(c, 1, sha, "aaaaaaaa", 8);
     chunk_cache_put(c, 1, sha, "bbbb", 4);   /* same key, same slot */
     assert_int_equal(chunk_cache_used(c), 4);
@@ -102,7 +93,7 @@ test_no_cache_caches_nothing(void **state)
     struct chunk_cache *c = chunk_cache_create(0);
     assert_null(c);
     unsigned char sha[32], out[4];
-    key(sha, 3);
+    unit_key(sha, 3);
     chunk_cache_put(c, 1, sha, "abcd", 4);
     assert_false(chunk_cache_get(c, 1, sha, 0, 4, out));
     assert_int_equal(chunk_cache_used(c), 0);
@@ -122,7 +113,7 @@ work(void *arg)
     unsigned char sha[32], buf[64], out[64];
     for (unsigned i = 0; i < 20000; i++) {
         unsigned n = (i * 7 + w->id) % 300;
-        key(sha, n);
+        unit_key(sha, n);
         memset(buf, (int)n, sizeof(buf));
         if (chunk_cache_get(w->c, 1, sha, 0, sizeof(out), out)) {
             if (memcmp(out, buf, sizeof(out)) != 0)

@@ -54,14 +54,6 @@ teardown(void **state)
 }
 
 static void
-key(unsigned char sha[32], unsigned n)
-{
-    for (unsigned i = 0; i < 32; i++)
-        sha[i] = (unsigned char)((n * 2654435761u) >> ((i % 4) * 8)) ^
-                 (unsigned char)(i * 31 + n);
-}
-
-static void
 fill(unsigned char *buf, size_t len, unsigned n)
 {
     for (size_t i = 0; i < len; i++)
@@ -116,7 +108,7 @@ cache_with_one(int64_t space, unsigned n, unsigned char sha[32])
 {
     static unsigned char zeros[CHUNK];
     struct disk_cache *c = open_cache(1 << 20);
-    key(sha, n);
+    unit_key(sha, n);
     disk_cache_put(c, space, sha, zeros, sizeof(zeros));
     return c;
 }
@@ -139,7 +131,7 @@ test_hit_gives_the_bytes_and_ranges(void **state)
     struct disk_cache *c = open_cache(1 << 20);
     static unsigned char data[CHUNK], out[CHUNK];
     unsigned char sha[32];
-    key(sha, 1);
+    unit_key(sha, 1);
     fill(data, sizeof(data), 1);
     assert_false(disk_cache_get(c, 7, sha, 0, 16, out));
     disk_cache_put(c, 7, sha, data, sizeof(data));
@@ -152,7 +144,7 @@ test_hit_gives_the_bytes_and_ranges(void **state)
     /* past the end, another space, another hash */
     assert_false(disk_cache_get(c, 7, sha, CHUNK - 10, 11, out));
     assert_false(disk_cache_get(c, 8, sha, 0, 16, out));
-    key(sha, 2);
+    unit_key(sha, 2);
     assert_false(disk_cache_get(c, 7, sha, 0, 16, out));
     size_t n;
     uint64_t bytes;
@@ -170,14 +162,14 @@ test_budget_evicts_the_least_recently_used(void **state)
     static unsigned char data[CHUNK], out[CHUNK];
     unsigned char sha[32];
     for (unsigned i = 0; i < 3; i++) {
-        key(sha, i);
+        unit_key(sha, i);
         fill(data, sizeof(data), i);
         disk_cache_put(c, 1, sha, data, sizeof(data));
     }
     /* Chunk 0 read again: chunk 1 is now the least recently used. */
-    key(sha, 0);
+    unit_key(sha, 0);
     assert_true(disk_cache_get(c, 1, sha, 0, 8, out));
-    key(sha, 3);
+    unit_key(sha, 3);
     fill(data, sizeof(data), 3);
     disk_cache_put(c, 1, sha, data, sizeof(data));
     size_t n;
@@ -186,18 +178,18 @@ test_budget_evicts_the_least_recently_used(void **state)
     assert_int_equal(n, 3);
     assert_true(bytes <= 3 * CHARGED);
     assert_int_equal(files_named("c-"), 3);
-    key(sha, 1);
+    unit_key(sha, 1);
     assert_false(disk_cache_get(c, 1, sha, 0, 8, out));
     static const unsigned kept[] = { 0, 2, 3 };
     for (unsigned k = 0; k < 3; k++) {
-        key(sha, kept[k]);
+        unit_key(sha, kept[k]);
         fill(data, sizeof(data), kept[k]);
         assert_true(disk_cache_get(c, 1, sha, 0, CHUNK, out));
         assert_memory_equal(out, data, CHUNK);
     }
     /* A chunk larger than the whole budget is not kept. */
     static unsigned char big[4 * CHUNK];
-    key(sha, 9);
+    unit_key(sha, 9);
     disk_cache_put(c, 1, sha, big, sizeof(big));
     assert_false(disk_cache_get(c, 1, sha, 0, 8, out));
     disk_cache_close(c);
@@ -290,7 +282,7 @@ work(void *arg)
     unsigned char sha[32];
     for (unsigned i = 0; i < 400; i++) {
         unsigned n = (i * 7 + w->id) % 12;
-        key(sha, n);
+        unit_key(sha, n);
         fill(buf, sizeof(buf), n);
         if (disk_cache_get(w->c, 1, sha, 0, sizeof(out), out)) {
             if (memcmp(out, buf, sizeof(out)) != 0)
@@ -346,10 +338,10 @@ test_fill_is_kept_under_the_content_name(void **state)
     static unsigned char whole[2 * CHUNK + 10];
     fill(whole, sizeof(whole), 4);
     unsigned char s0[32], s1[32], s2[32], content[32];
-    key(s0, 10);
-    key(s1, 11);
-    key(s2, 12);
-    key(content, 13);
+    unit_key(s0, 10);
+    unit_key(s1, 11);
+    unit_key(s2, 12);
+    unit_key(content, 13);
     struct disk_cache_fill *f = disk_cache_fill_begin(c);
     assert_non_null(f);
     disk_cache_fill_add(f, s0, whole, CHUNK);
@@ -395,8 +387,8 @@ test_fill_dropped_unless_kept_whole(void **state)
     static unsigned char data[CHUNK];
     fill(data, sizeof(data), 7);
     unsigned char sha[32], content[32];
-    key(sha, 20);
-    key(content, 21);
+    unit_key(sha, 20);
+    unit_key(content, 21);
     /* Not kept (the PUT failed), or a length other than written. */
     struct disk_cache_fill *f = disk_cache_fill_begin(c);
     disk_cache_fill_add(f, sha, data, CHUNK);
@@ -452,18 +444,18 @@ test_fill_makes_room_among_kept_copies(void **state)
     static unsigned char data[CHUNK];
     unsigned char sha[32], content[32];
     for (unsigned i = 0; i < 2; i++) {
-        key(sha, 30 + i);
+        unit_key(sha, 30 + i);
         fill(data, sizeof(data), i);
         disk_cache_put(c, 1, sha, data, sizeof(data));
     }
     assert_int_equal(files_named("c-"), 2);
     struct disk_cache_fill *f = disk_cache_fill_begin(c);
-    key(content, 40);
+    unit_key(content, 40);
     disk_cache_fill_add(f, content, data, CHUNK);
     assert_int_equal(files_named("c-"), 2);
     disk_cache_fill_add(f, content, data, CHUNK);
     assert_int_equal(files_named("c-"), 1);
-    key(sha, 30);
+    unit_key(sha, 30);
     assert_int_equal(disk_cache_fd(c, 1, sha, CHUNK), -1);
     disk_cache_fill_end(f, true, 1, content, 2 * CHUNK);
     size_t n;
@@ -501,7 +493,7 @@ test_no_cache_caches_nothing(void **state)
 {
     (void)state;
     unsigned char sha[32], out[4];
-    key(sha, 3);
+    unit_key(sha, 3);
     disk_cache_put(NULL, 1, sha, "abcd", 4);
     assert_false(disk_cache_get(NULL, 1, sha, 0, 4, out));
     disk_cache_close(NULL);
