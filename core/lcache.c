@@ -5,8 +5,9 @@
  * An entry is the bytes of one answer, named by a 32-byte key (the SHA-256
  * of what the answer was computed from besides the database) and stamped
  * with a text that changes whenever the database may have (the store's
- * snapshot).  It is served only under the same stamp; an entry met under
- * another stamp is dropped, stamps never coming back.
+ * snapshot).  It is served only under the same stamp; when a new stamp is
+ * asked for, every entry of another is dropped, stamps never coming back,
+ * so that a write anywhere leaves no dead answers taking the budget.
  *
  * The table is direct-mapped (a key has one slot; a new entry replaces the
  * slot's occupant).  The bytes held stay under the budget given at
@@ -39,6 +40,7 @@ struct lcache {
     size_t budget;
     size_t used;             /* bytes of the entries in slots */
     size_t filling;          /* bytes of the fills' buffers */
+    char *stamp;             /* the last asked for; NULL: none yet */
     struct lcache_entry *slots[LCACHE_SLOTS];
 };
 
@@ -78,6 +80,7 @@ lcache_destroy(struct lcache *c)
     for (size_t i = 0; i < LCACHE_SLOTS; i++)
         if (c->slots[i] != NULL)
             entry_free(c->slots[i]);
+    free(c->stamp);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -130,6 +133,20 @@ lcache_get(struct lcache *c, const unsigned char key[32], const char *stamp,
     size_t i = slot_of(key);
     struct lcache_entry *hit = NULL;
     pthread_mutex_lock(&c->lock);
+    if (c->stamp == NULL || strcmp(c->stamp, stamp) != 0) {
+        /* A new stamp: the entries of others will not be served again
+         * (stamps do not come back; one asked for late, from a request
+         * that read it earlier, only costs entries made since). */
+        char *s = strdup(stamp);
+        if (s != NULL) {
+            free(c->stamp);
+            c->stamp = s;
+            for (size_t k = 0; k < LCACHE_SLOTS; k++)
+                if (c->slots[k] != NULL &&
+                    strcmp(c->slots[k]->stamp, stamp) != 0)
+                    evict(c, k);
+        }
+    }
     struct lcache_entry *e = c->slots[i];
     if (e != NULL && memcmp(e->key, key, 32) == 0) {
         if (strcmp(e->stamp, stamp) == 0) {

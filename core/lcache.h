@@ -23,7 +23,8 @@ size_t lcache_used(struct lcache *c);
 
 /* The entry under 'key' made at 'stamp', held for the caller until
  * lcache_release(), its bytes (shared: never written) in *body and *len;
- * NULL if none.  An entry under 'key' of another stamp is dropped. */
+ * NULL if none.  A stamp other than the last asked for drops every entry
+ * of another stamp. */
 struct lcache_entry *lcache_get(struct lcache *c, const unsigned char key[32],
                                 const char *stamp, char **body, size_t *len);
 void lcache_release(struct lcache *c, struct lcache_entry *e);

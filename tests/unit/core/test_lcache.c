@@ -57,6 +57,33 @@ test_served_only_at_its_snapshot(void **state)
 }
 
 static void
+test_a_new_stamp_drops_every_older_entry(void **state)
+{
+    (void)state;
+    struct lcache *c = lcache_create(1 << 20);
+    unsigned char k1[32], k2[32], k3[32];
+    unit_key(k1, 11);
+    unit_key(k2, 12);
+    unit_key(k3, 13);
+    lcache_put(c, k1, "A", "one", 3);
+    lcache_put(c, k2, "A", "two", 3);
+    char *body;
+    size_t len;
+    struct lcache_entry *e = lcache_get(c, k1, "A", &body, &len);
+    assert_non_null(e);
+    lcache_release(c, e);
+    assert_int_equal(lcache_used(c), 6);
+    /* Another key asked for under a new stamp: both entries go. */
+    assert_null(lcache_get(c, k3, "B", &body, &len));
+    assert_int_equal(lcache_used(c), 0);
+    /* Entries made under the stamp asked for stay. */
+    lcache_put(c, k1, "B", "one", 3);
+    assert_null(lcache_get(c, k2, "B", &body, &len));
+    assert_int_equal(lcache_used(c), 3);
+    lcache_destroy(c);
+}
+
+static void
 test_a_held_entry_outlives_its_replacement(void **state)
 {
     (void)state;
@@ -180,6 +207,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_served_only_at_its_snapshot),
+        cmocka_unit_test(test_a_new_stamp_drops_every_older_entry),
         cmocka_unit_test(test_a_held_entry_outlives_its_replacement),
         cmocka_unit_test(test_budget_bounds_entries_and_copies),
         cmocka_unit_test(test_a_fill_takes_its_hint_up_to_the_largest_entry),
