@@ -631,6 +631,10 @@ dav_target_resolve(struct dav_req *req, struct dav_target *t, bool lock_row)
             &space_found, &t->res, &t->exists);
         if (rc != DAV_STORE_OK)
             return dav_err_from_store(req, rc, "lookup");
+        /* The request's target is resolved first: nothing of its answer
+         * has been read yet (an If header's targets come later). */
+        if (t == &req->target && req->db_snapshot == NULL)
+            req->db_snapshot = req->store_stamp;
         if (req->principal_unchecked) {
             req->principal_unchecked = false;
             if (!principal_ok)
@@ -1056,6 +1060,7 @@ dav_req_finish(struct dav_req *req)
         req->stream_file = NULL;
         req->stream_txn = false;
         req->db_snapshot = NULL;
+        req->store_stamp = NULL;
         dav_ms_keep_abort(req);
         err = run_once(req);
         if (!err_is_retry(err))

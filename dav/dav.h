@@ -477,9 +477,13 @@ struct dav_req {
     /* app password used to authenticate (0: the account password) */
     int64_t app_password_id;
     /* The database's snapshot (running transactions and the next) when
-     * the target was resolved, as the store gives it; NULL: unknown.
-     * Equal texts mean no transaction ended in between (decision 0026). */
+     * the request's target was resolved, before anything else the answer
+     * is made of was read; NULL: unknown.  Equal texts mean no
+     * transaction ended in between (decision 0026). */
     const char *db_snapshot;
+    /* Set by the store's space_lookup: the snapshot it was run in (NULL:
+     * none to rely on, as on a standby). */
+    const char *store_stamp;
 
     /* the parsed If header (dav/lock.c) */
     struct dav_if_state *ifs;

@@ -920,8 +920,12 @@ propfind_listing(struct dav_req *req, const struct pf_request *pf,
     buf_init(&b, req->arena, 4096 + (size_t)(count < 500 ? count : 500) * 800);
     dav_ms_begin(&b);
     emit_member(req, ls->scratch, &b, self, pf);
-    if (keep && (!ls->with_locks || ls->nlocks == 0))
-        dav_ms_keep(req, key, 4096 + (size_t)count * 800);
+    if (keep && (!ls->with_locks || ls->nlocks == 0)) {
+        /* Its likely size: a member with every property takes some 800
+         * bytes, one with a few named properties less. */
+        size_t per = pf->kind == PF_PROP ? 200 + 80 * pf->nnames : 800;
+        dav_ms_keep(req, key, 4096 + (size_t)count * (per < 800 ? per : 800));
+    }
     return dav_ms_stream(req, &b, listing_page, ls);
 }
 

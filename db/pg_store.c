@@ -95,6 +95,10 @@ struct lease {
     bool audited;     /* audit rows added: the sealer is told at commit */
     struct deferred later;
     unsigned ahead;   /* writes sent ahead (send_ahead), results unread */
+    /* The first statement of the transaction that failed, as the caller
+     * was told: a COMMIT then answered ROLLBACK fails the same way (a
+     * retry for a serialization failure or a deadlock). */
+    enum dav_store_rc failed;
     struct disk_cache_fill *fill; /* the upload written whole (disk cache) */
 };
 
@@ -957,6 +961,7 @@ lease_get(struct dav_req *req, struct lease **out)
     l->used = false;
     l->audited = false;
     l->ahead = 0;
+    l->failed = DAV_STORE_OK;
     l->pool = p;
     l->idx = idx;
     l->c = &p->conns[idx];
@@ -1199,6 +1204,8 @@ pg_run_in(struct dav_req *req, struct arena *a, const char *stmt, int n,
     ExecStatusType s = PQresultStatus(r);
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
         *rc = pg_result_rc(l->c, r, what, req->id);
+        if (l->failed == DAV_STORE_OK)
+            l->failed = *rc;
         return NULL;
     }
     return r;
@@ -1304,11 +1311,12 @@ pg_txn_commit(struct dav_req *req)
                                                                 : what,
                           req->id);
     } else if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
-        /* A statement failed before, and what failed was not told: the
-         * server rolled back, answering ROLLBACK to the COMMIT. */
+        /* A statement failed before and the request went on (a property
+         * left out): the server rolled back, answering ROLLBACK to the
+         * COMMIT.  It fails as that statement did. */
         log_msg(LOG_ERROR, req->id, PQcmdStatus(r),
                 "transaction rolled back at its commit");
-        rc = DAV_STORE_ERROR;
+        rc = l->failed != DAV_STORE_OK ? l->failed : DAV_STORE_ERROR;
     }
     PQclear(r);
     if (rc == DAV_STORE_OK && l->audited)
@@ -1515,11 +1523,9 @@ pg_space_lookup(struct dav_req *req, const char *slug, int64_t user_id,
         row_to_space(req->arena, r, 0, space);
     if (*found)
         row_to_res_at(req->arena, r, 0, 8, res);
-    /* For the listing cache (decision 0026): the first lookup's, taken
-     * with the target, before anything the answer is made of is read.  A
-     * later one (an If header's tagged lists) would postdate those. */
-    if (req->db_snapshot == NULL)
-        req->db_snapshot = col_str(req->arena, r, 0, PQnfields(r) - 1);
+    /* For the listing cache (decision 0026): dav/ keeps the one taken with
+     * the request's target. */
+    req->store_stamp = col_str(req->arena, r, 0, PQnfields(r) - 1);
     return DAV_STORE_OK;
 }
 
@@ -1670,6 +1676,8 @@ pg_run_sql(struct dav_req *req, struct arena *a, const char *sql, int n,
     ExecStatusType s = PQresultStatus(r);
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
         *rc = pg_result_rc(l->c, r, what == sql ? "cursor" : what, req->id);
+        if (l->failed == DAV_STORE_OK)
+            l->failed = *rc;
         return NULL;
     }
     return r;

@@ -757,7 +757,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (hc == NULL)
         return;
     access_log_write(s, hc, toe);
-    bool big = hc->req != NULL && hc->req->resp_body.len > 1024 * 1024;
+    /* (Not an answer kept in the listing cache, which the arena does not
+     * own.) */
+    bool big = hc->req != NULL && hc->req->resp_body.arena != NULL &&
+               hc->req->resp_body.len > 1024 * 1024;
     /* Rolls back an open transaction: a client that went away mid-upload
      * leaves nothing behind. */
     dav_req_destroy(hc->req);
