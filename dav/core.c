@@ -507,10 +507,15 @@ calendar_target_map(struct dav_req *req, struct dav_target *t)
                                 (size_t)(dot - t->cal_name));
         name = dot + 1;
     } else {
+        req->store_stamp = NULL;
         enum dav_store_rc rc = req->srv->store->personal_space(
             req, req->principal->id, req->principal->name, &t->space);
         if (rc != DAV_STORE_OK)
             return dav_err_from_store(req, rc, "personal space");
+        /* The first read for the request's target: its stamp, as
+         * dav_target_resolve takes space_lookup's. */
+        if (t == &req->target && req->db_snapshot == NULL)
+            req->db_snapshot = req->store_stamp;
         t->slug = t->space.slug;
         name = t->cal_name;
     }

@@ -481,8 +481,8 @@ struct dav_req {
      * is made of was read; NULL: unknown.  Equal texts mean no
      * transaction ended in between (decision 0026). */
     const char *db_snapshot;
-    /* Set by the store's space_lookup: the snapshot it was run in (NULL:
-     * none to rely on, as on a standby). */
+    /* Set by the store's space_lookup and personal_space: the snapshot
+     * they ran in (NULL: none to rely on, as on a standby). */
     const char *store_stamp;
 
     /* the parsed If header (dav/lock.c) */

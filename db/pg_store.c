@@ -430,7 +430,8 @@ static const struct pg_stmt stmts[] = {
       "SELECT s.id, s.slug, s.title, 'manager', "
       "floor(extract(epoch FROM s.created_at))::bigint, "
       "coalesce(s.quota_bytes, -1), "
-      "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = s.id) "
+      "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = s.id), "
+      LISTING_STAMP " "
       "FROM users u JOIN spaces s ON s.id = u.personal_space_id "
       "WHERE u.id = $1" },
     /* A personal space: the space, its root, its manager, in one go. */
@@ -2478,6 +2479,10 @@ pg_personal_space(struct dav_req *req, int64_t user_id, const char *user_name,
             return rc;
         if (PQntuples(r) == 1) {
             row_to_space(req->arena, r, 0, out);
+            /* A personal calendar's target starts here (decision 0026);
+             * none when the space was made by this transaction. */
+            req->store_stamp = attempt == 0 ? col_str(req->arena, r, 0, 7)
+                                             : NULL;
             return DAV_STORE_OK;
         }
         const char *mv[2] = { v[0], user_name };

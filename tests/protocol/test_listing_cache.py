@@ -19,6 +19,7 @@ import uuid
 import pytest
 
 from access_helpers import ace_xml, acl_request, principal_href
+from caldav_helpers import event_ics, new_calendar, put_ics
 from class2_helpers import lock, token_of, unlock
 from dav_helpers import (assert_status, dav, mkcol, parse_multistatus, propfind,
                          proppatch_body, put, user_session)
@@ -195,6 +196,24 @@ def test_a_disabled_account_is_refused_though_its_listing_is_kept(
     warm(node, sess, folder)
     ctl("user", "disable", name)
     assert_status(propfind(sess, folder, depth="1"), 401)
+
+
+@pytest.mark.parametrize("slug", ["s1", None], ids=["space", "personal"])
+def test_a_calendar_listing_is_kept_until_an_event_changes(node, slug):
+    alice = user_session("alice")
+    # The personal space exists before (made on first use, that first
+    # listing is not kept).
+    new_calendar(node, alice, slug=slug)
+    cal = new_calendar(node, alice, slug=slug)
+    for n in (1, 2):
+        r = put_ics(alice, cal + "e%d.ics" % n,
+                    event_ics("lc-%d-%s" % (n, uuid.uuid4().hex),
+                              "DTSTART:20261201T100000Z",
+                              "DTEND:20261201T110000Z"))
+        assert_status(r, 201)
+    assert names(warm(node, alice, cal)) == ["e1.ics", "e2.ics"]
+    assert_status(dav(alice, "DELETE", cal + "e1.ics"), 204)
+    assert names(listing(alice, cal)) == ["e2.ics"]
 
 
 def test_without_the_cache_nothing_is_kept(new_server, monkeypatch):
