@@ -88,6 +88,12 @@ def approved_then_edited(alice, approved):
     return approved
 
 
+def set_state(sess, url, state):
+    """PROPPATCH of P:approval-state to STATE, which must be accepted."""
+    assert proppatch_statuses(set_approval(sess, url, state)) == \
+        {p("approval-state"): 200}
+
+
 def _flat(url):
     """The approvals name of a file: its path, '/' shown as ' - '."""
     return db_path(url).lstrip("/").replace("/", " - ")
@@ -274,10 +280,8 @@ def test_published_view_properties_describe_the_approved_revision(
 def test_second_approval_publishes_the_new_revision(alice, val,
                                                     approved_then_edited):
     url = approved_then_edited
-    assert proppatch_statuses(set_approval(alice, url, "submitted")) == \
-        {p("approval-state"): 200}
-    assert proppatch_statuses(set_approval(val, url, "approved")) == \
-        {p("approval-state"): 200}
+    set_state(alice, url, "submitted")
+    set_state(val, url, "approved")
     assert dav(alice, "GET", published_url(url)).content == \
         b"report, second version\n"
 
@@ -539,8 +543,7 @@ def test_receipts_count_reads_of_the_approved_revision_only(
     url = two_of_three_read[0]
     put(alice, url, b"report, second version\n")
     set_approval(alice, url, "submitted")
-    assert proppatch_statuses(set_approval(val, url, "approved")) == \
-        {p("approval-state"): 200}
+    set_state(val, url, "approved")
     got = _receipts(val, url)
     assert got[_href(partners[0])] is None, got
 
@@ -809,25 +812,19 @@ def test_rejecting_the_approved_revision_unpublishes_it(alice, val, doc):
     """A validator who rejects the revision they approved (a mistake, a
     withdrawn decision) must take it off the published view: partners
     would otherwise go on reading a document whose state says rejected."""
-    assert proppatch_statuses(set_approval(alice, doc, "submitted")) == \
-        {p("approval-state"): 200}
-    assert proppatch_statuses(set_approval(val, doc, "approved")) == \
-        {p("approval-state"): 200}
+    set_state(alice, doc, "submitted")
+    set_state(val, doc, "approved")
     assert_status(dav(alice, "GET", published_url(doc)), 200)
     r = set_approval(val, doc, "rejected")
     assert proppatch_statuses(r) == {p("approval-state"): 200}, r.text
     assert approval_state(alice, doc) == "rejected"
     assert_status(dav(alice, "GET", published_url(doc)), 404)
     # Rejecting a later submission keeps the approval of the one before.
-    assert proppatch_statuses(set_approval(alice, doc, "submitted")) == \
-        {p("approval-state"): 200}
-    assert proppatch_statuses(set_approval(val, doc, "approved")) == \
-        {p("approval-state"): 200}
+    set_state(alice, doc, "submitted")
+    set_state(val, doc, "approved")
     assert_status(put(alice, doc, b"report, second version\n"), 204)
-    assert proppatch_statuses(set_approval(alice, doc, "submitted")) == \
-        {p("approval-state"): 200}
-    assert proppatch_statuses(set_approval(val, doc, "rejected")) == \
-        {p("approval-state"): 200}
+    set_state(alice, doc, "submitted")
+    set_state(val, doc, "rejected")
     assert dav(alice, "GET", published_url(doc)).content == \
         b"report, first version\n"
 
@@ -836,8 +833,7 @@ def test_approval_needs_a_submitted_revision(alice, val, doc):
     """draft -> submitted -> approved: a revision uploaded after the
     submission (state back to draft) must not be approved by a validator
     acting on the submission they saw."""
-    assert proppatch_statuses(set_approval(alice, doc, "submitted")) == \
-        {p("approval-state"): 200}
+    set_state(alice, doc, "submitted")
     assert_status(put(alice, doc, b"unreviewed change\n"), 204)
     assert approval_state(alice, doc) == "draft"
     r = set_approval(val, doc, "approved")
@@ -875,10 +871,8 @@ def test_file_in_a_trash_like_folder_is_published_once_approved(
     assert_status(dav(alice, "MKCOL", folder), 201)
     f = join(folder, "cr.txt")
     assert_status(put(alice, f, b"minutes\n"), 201)
-    assert proppatch_statuses(set_approval(alice, f, "submitted")) == \
-        {p("approval-state"): 200}
-    assert proppatch_statuses(set_approval(val, f, "approved")) == \
-        {p("approval-state"): 200}
+    set_state(alice, f, "submitted")
+    set_state(val, f, "approved")
     r = dav(alice, "GET", published_url(f))
     assert_status(r, 200)
     # The trash itself stays out of the views.

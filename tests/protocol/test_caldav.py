@@ -1519,10 +1519,13 @@ def test_limit_freebusy_set_keeps_only_overlapping_periods(server, alice):
     assert len(fb.all("FREEBUSY")) == 3
 
 
-def _freebusy_calendar(server, alice, *lines):
+def _freebusy_calendar(server, alice, *lines, events=False):
+    """A calendar of VFREEBUSY (and VEVENT, with events) components holding
+    fb.ics, one VFREEBUSY of LINES."""
     url = new_calendar(server, alice, body=mkcalendar_body(
-        '<C:supported-calendar-component-set><C:comp name="VFREEBUSY"/>'
-        '</C:supported-calendar-component-set>'))
+        '<C:supported-calendar-component-set>'
+        + ('<C:comp name="VEVENT"/>' if events else '')
+        + '<C:comp name="VFREEBUSY"/></C:supported-calendar-component-set>'))
     put_ok(alice, url + "fb.ics", vcalendar(component(
         "VFREEBUSY", "fb-" + uid(), *lines)))
     return url
@@ -2162,20 +2165,17 @@ def test_free_busy_includes_stored_vfreebusy_periods(server, alice):
     # RFC 4791 §7.10: the FREEBUSY periods of the calendar's VFREEBUSY
     # components count, cut to the range, with their FBTYPE; FREE ones
     # are no busy time.
-    url = new_calendar(server, alice, body=mkcalendar_body(
-        '<C:supported-calendar-component-set><C:comp name="VEVENT"/>'
-        '<C:comp name="VFREEBUSY"/></C:supported-calendar-component-set>'))
-    put_ok(alice, url + "ev.ics", event_ics(
-        "fbev-" + uid(), "DTSTART:20240105T140000Z",
-        "DTEND:20240105T150000Z"))
-    put_ok(alice, url + "fb.ics", vcalendar(component(
-        "VFREEBUSY", "fbst-" + uid(),
+    url = _freebusy_calendar(
+        server, alice,
         "DTSTART:20240101T000000Z", "DTEND:20240201T000000Z",
         "FREEBUSY:20240105T090000Z/20240105T100000Z",
         "FREEBUSY;FBTYPE=BUSY-UNAVAILABLE:20240104T220000Z/PT4H",
         "FREEBUSY;FBTYPE=FREE:20240105T110000Z/20240105T120000Z",
         "FREEBUSY;FBTYPE=BUSY-TENTATIVE:20240105T160000Z/PT1H,"
-        "20240107T090000Z/PT1H")))
+        "20240107T090000Z/PT1H", events=True)
+    put_ok(alice, url + "ev.ics", event_ics(
+        "fbev-" + uid(), "DTSTART:20240105T140000Z",
+        "DTEND:20240105T150000Z"))
     assert _busy(alice, url, "20240105T000000Z", "20240106T000000Z") == {
         ("BUSY-UNAVAILABLE", "20240105T000000Z", "20240105T020000Z"),
         ("BUSY", "20240105T090000Z", "20240105T100000Z"),
