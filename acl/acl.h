@@ -33,8 +33,6 @@ bool acl_role_valid(const char *role);
  * written to out (at most outlen bytes).  Returns false on failure.
  */
 bool acl_password_hash(const char *password, char *out, size_t outlen);
-/* Check a password against an encoded hash, in constant time. */
-bool acl_password_verify(const char *encoded, const char *password);
 
 /* Forget every cached credential (tests, password changes). */
 void acl_cache_clear(void);

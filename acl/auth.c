@@ -102,14 +102,14 @@ acl_password_hash(const char *password, char *out, size_t outlen)
 }
 
 /* Take a hashing slot (at most ACL_HASH_SLOTS Argon2id computations at
- * once), waiting for one.  With 'bounded', false at once (no slot taken)
- * when ACL_HASH_QUEUE verifications already wait. */
+ * once), waiting for one; false at once (no slot taken) when
+ * ACL_HASH_QUEUE verifications already wait. */
 static bool
-hashing_enter(bool bounded)
+hashing_enter(void)
 {
     bool taken = true;
     pthread_mutex_lock(&hashing.lock);
-    if (hashing.running >= ACL_HASH_SLOTS && bounded &&
+    if (hashing.running >= ACL_HASH_SLOTS &&
         hashing.waiting >= ACL_HASH_QUEUE) {
         taken = false;
     } else {
@@ -132,22 +132,14 @@ hashing_leave(void)
     pthread_mutex_unlock(&hashing.lock);
 }
 
-/* acl_password_verify, the caller holding a hashing slot. */
+/* A password against its encoded hash (constant time), the caller
+ * holding a hashing slot. */
 static bool
 verify_in_slot(const char *encoded, const char *password)
 {
     if (encoded == NULL || strncmp(encoded, "$argon2id$", 10) != 0)
         return false;
     return argon2id_verify(encoded, password, strlen(password)) == ARGON2_OK;
-}
-
-bool
-acl_password_verify(const char *encoded, const char *password)
-{
-    hashing_enter(false);
-    bool ok = verify_in_slot(encoded, password);
-    hashing_leave();
-    return ok;
 }
 
 static void
@@ -461,7 +453,7 @@ verify_queued(const char *user, const char *pass, const char *encoded,
               const struct fail_keys *fk, int64_t *uid, int64_t *app_id,
               bool *guest)
 {
-    if (!hashing_enter(true))
+    if (!hashing_enter())
         return VERDICT_BUSY;
     enum verdict v;
     if (cache_get(key, user, uid, app_id, guest)) {
@@ -482,7 +474,8 @@ verify_queued(const char *user, const char *pass, const char *encoded,
  * app passwords are read with the request's database connection, which is
  * then given back (nothing has been written) for the slow-down, the wait
  * for a hashing slot and the verification, and taken again only for a
- * login that succeeds. */
+ * login that succeeds; an app password matched with no slow-down keeps
+ * it. */
 static struct dav_err *
 login_uncached(struct dav_req *req, const char *user, const char *pass,
                const unsigned char key[32])
@@ -504,8 +497,9 @@ login_uncached(struct dav_req *req, const char *user, const char *pass,
         if (rc != DAV_STORE_OK)
             return dav_err_from_store(req, rc, "app passwords");
     }
-    dav_txn_pause(req);
     unsigned delay = wait_seconds(&fk);
+    if (delay > 0 || app_id == 0)
+        dav_txn_pause(req);
     if (delay > 0)
         sleep(delay);
 

@@ -469,10 +469,9 @@ put_prepare(struct dav_req *req, const struct dav_target *parent,
         !is_calendar_type(ct))
         return dav_err_cond(req, 403, CALDAV_NS, "supported-calendar-data",
                             "not text/calendar");
-    const char *cl = dav_req_header(req, "Content-Length");
     uint64_t n;
     size_t max = caldav_max_resource_size(req);
-    if (cl != NULL && str_to_u64(str_trim(str_c(cl)), &n) && n > max)
+    if (dav_req_announced_len(req, &n) && n > max)
         return too_large(req);
     *keep_max = max;
     return NULL;

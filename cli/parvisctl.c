@@ -5,7 +5,6 @@
  *
  * Exit status: 0 success, 1 failure (message on stderr), 2 usage error.
  */
-#include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -303,12 +302,8 @@ parse_size(const char *s, int64_t *out)
 static bool
 parse_count(const char *s, long max, int *out)
 {
-    if (s[0] < '0' || s[0] > '9')
-        return false;
-    errno = 0;
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < 1 || v > max)
+    uint64_t v;
+    if (!str_to_u64(str_c(s), &v) || v < 1 || v > (uint64_t)max)
         return false;
     *out = (int)v;
     return true;

@@ -77,6 +77,9 @@ size_t utf8_seq_len(const char *s, size_t n);
  * when nothing needs it. */
 struct arena;
 const char *str_log_safe(struct arena *a, const char *s, bool spaces);
+/* The same, of at most 'max' bytes of s ("..." added when cut). */
+const char *str_log_clip(struct arena *a, const char *s, size_t max,
+                         bool spaces);
 
 /* ---- growable buffer ------------------------------------------------------ */
 

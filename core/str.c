@@ -267,6 +267,14 @@ utf8_seq_len(const char *s, size_t n)
 }
 
 const char *
+str_log_clip(struct arena *a, const char *s, size_t max, bool spaces)
+{
+    if (strlen(s) > max)
+        s = arena_printf(a, "%.*s...", (int)max, s);
+    return str_log_safe(a, s, spaces);
+}
+
+const char *
 str_log_safe(struct arena *a, const char *s, bool spaces)
 {
     size_t n = strlen(s);

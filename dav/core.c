@@ -393,6 +393,13 @@ dav_req_header(struct dav_req *req, const char *name)
                                   : NULL;
 }
 
+bool
+dav_req_announced_len(struct dav_req *req, uint64_t *n)
+{
+    const char *cl = dav_req_header(req, "Content-Length");
+    return cl != NULL && str_to_u64(str_trim(str_c(cl)), n);
+}
+
 void
 dav_resp_header_add(struct dav_req *req, const char *name, const char *value)
 {
@@ -754,10 +761,8 @@ dav_req_begin(struct dav_req *req, bool has_body)
     if ((req->mdef->flags & DAV_M_BODY_STREAM) == 0) {
         /* An XML body announced larger than allowed is refused before a
          * byte of it is read (and before "100 Continue"). */
-        const char *cl = dav_req_header(req, "Content-Length");
         uint64_t announced;
-        if (has_body && cl != NULL &&
-            str_to_u64(str_trim(str_c(cl)), &announced) &&
+        if (has_body && dav_req_announced_len(req, &announced) &&
             announced > dav_max_xml_body(req)) {
             err = dav_err_new(req, 413, "request body over %zu bytes",
                               dav_max_xml_body(req));
@@ -911,9 +916,7 @@ audit_text(struct dav_req *req, const char *v)
 {
     if (v == NULL)
         return NULL;
-    if (strlen(v) > 512)
-        v = arena_printf(req->arena, "%.512s...", v);
-    return str_log_safe(req->arena, v, true);
+    return str_log_clip(req->arena, v, 512, true);
 }
 
 static enum dav_store_rc

@@ -537,6 +537,9 @@ void dav_req_destroy(struct dav_req *req);
 
 /* Header accessor: the value, or NULL. */
 const char *dav_req_header(struct dav_req *req, const char *name);
+/* The body's length as Content-Length announces it: false without one
+ * (chunked) or if it is not a number. */
+bool dav_req_announced_len(struct dav_req *req, uint64_t *n);
 /* Add a response header (copied into the arena). */
 void dav_resp_header_add(struct dav_req *req, const char *name,
                          const char *value);
@@ -556,17 +559,10 @@ struct dav_err *dav_txn_resume(struct dav_req *req);
 
 /* The MKCOL of the DAV core, for extensions that extend it (RFC 5689). */
 struct dav_err *dav_method_mkcol(struct dav_req *req);
-/* The PROPPATCH instructions of a DAV:set/DAV:remove list, applied to
- * t as PROPPATCH would (all or nothing); the 207 body goes to req when
- * 'respond' is set.  Used by extended MKCOL and MKCALENDAR, which pass in
- * 'skip' ({ns, name} pairs, NULL-terminated) the properties they set
- * themselves. */
-struct dav_err *dav_props_apply(struct dav_req *req, struct dav_target *t,
-                                const struct dav_xml_elem *update,
-                                bool respond, const char *const *skip,
-                                bool *failed);
-/* The same for the properties of a resource being created (RFC 5689 §3,
- * RFC 4791 §5.3.1): should one fail, a 403 whose body is the element
+/* The DAV:set/DAV:remove list of a resource being created, applied as
+ * PROPPATCH would (all or nothing; RFC 5689 §3, RFC 4791 §5.3.1), but for
+ * 'skip' ({ns, name} pairs, NULL-terminated: the properties the creating
+ * method sets itself): should one fail, a 403 whose body is the element
  * 'root' (as "D:mkcol-response") holding a propstat per property. */
 struct dav_err *dav_props_apply_new(struct dav_req *req, struct dav_target *t,
                                     const struct dav_xml_elem *update,

@@ -347,7 +347,6 @@ dav_method_get(struct dav_req *req)
     }
 
     struct get_stream *gs = arena_alloc(req->arena, sizeof(*gs));
-    req->stream_file = NULL;
     gs->space_id = t->space.id;
     gs->start = start;
     gs->cur = SIZE_MAX;
@@ -524,18 +523,15 @@ dav_method_put_prepare(struct dav_req *req)
             return dav_err_from_store(req, qrc, "quota");
         ps->quota_room = quota_room(limit, used, t->res.size);
     }
-    const char *cl = dav_req_header(req, "Content-Length");
     uint64_t announced;
-    if (ps->quota_room >= 0 && cl != NULL &&
-        str_to_u64(str_trim(str_c(cl)), &announced) &&
-        announced > (uint64_t)ps->quota_room)
+    bool known = dav_req_announced_len(req, &announced);
+    if (ps->quota_room >= 0 && known && announced > (uint64_t)ps->quota_room)
         return dav_err_cond(req, 507, DAV_NS, "quota-not-exceeded",
                             "space quota exceeded");
     sha256_init(&ps->whole);
     /* A small body gets a buffer its size (grown should it be longer). */
     ps->chunk_cap = DAV_CHUNK_SIZE;
-    if (cl != NULL && str_to_u64(str_trim(str_c(cl)), &announced) &&
-        announced < DAV_CHUNK_SIZE)
+    if (known && announced < DAV_CHUNK_SIZE)
         ps->chunk_cap = announced > 0 ? (size_t)announced : 1;
     ps->chunk = arena_alloc_raw(req->arena, ps->chunk_cap);
     ps->caprefs = 64;
@@ -708,70 +704,36 @@ dav_method_mkcol(struct dav_req *req)
 
 /* ---- DELETE --------------------------------------------------------------------- */
 
-/* DELETE of the trash itself: purge every entry but those holding an
- * approved revision. */
-static struct dav_err *members_deletable(struct dav_req *req,
-                                         const struct dav_target *t);
-
-static struct dav_err *
-empty_trash(struct dav_req *req)
-{
-    const struct dav_store_ops *st = req->srv->store;
-    struct dav_target *t = &req->target;
-    struct dav_resource *rs;
+/* The access control entries of a space, read once for several trees of
+ * it (an emptied trash's entries). */
+struct space_aces {
+    bool loaded;
+    struct dav_ace *aces;
     size_t n;
-    enum dav_store_rc rc = st->children(req, t->space.id, t->path, &rs, &n);
-    if (rc != DAV_STORE_OK)
-        return dav_err_from_store(req, rc, "trash");
-    size_t kept = 0;
-    for (size_t i = 0; i < n; i++) {
-        /* What the manager may not delete (an entry from a folder closed
-         * to them, or holding one) stays, as a DELETE of it would. */
-        struct dav_target entry = *t;
-        entry.path = rs[i].path;
-        entry.res = rs[i];
-        entry.exists = true;
-        if (dav_check_priv(req, &entry, DAV_PRIV_UNBIND) != NULL ||
-            members_deletable(req, &entry) != NULL) {
-            kept++;
-            continue;
-        }
-        bool approved;
-        rc = st->tree_has_approved(req, t->space.id, rs[i].path, &approved);
-        if (rc == DAV_STORE_OK && approved) {
-            kept++;
-            continue;
-        }
-        if (rc == DAV_STORE_OK)
-            rc = st->remove(req, t->space.id, rs[i].path);
-        if (rc != DAV_STORE_OK)
-            return dav_err_from_store(req, rc, "trash");
-    }
-    req->audit_action = "EMPTY_TRASH";
-    req->audit_detail = arena_printf(req->arena, "%zu purged, %zu kept",
-                                     n - kept, kept);
-    dav_respond(req, 204, NULL, "", 0);
-    return NULL;
-}
+};
 
 /* The resources below t that carry access control entries of their own,
  * looked up (the only ones whose privileges can differ from t's: their
- * entries apply below them).  None when the space has no entries. */
+ * entries apply below them).  None when the space has no entries.  'sa'
+ * keeps the space's entries between calls. */
 static struct dav_err *
 ace_members(struct dav_req *req, const struct dav_target *t,
-            struct dav_target **out, size_t *nout)
+            struct space_aces *sa, struct dav_target **out, size_t *nout)
 {
     const struct dav_store_ops *st = req->srv->store;
     *out = NULL;
     *nout = 0;
     if (!t->space.has_aces)
         return NULL;
-    struct dav_ace *aces;
-    size_t n;
-    enum dav_store_rc rc = st->aces_find(req, t->space.id, NULL, 0, &aces,
-                                         &n);
-    if (rc != DAV_STORE_OK)
-        return dav_err_from_store(req, rc, "access control entries");
+    if (!sa->loaded) {
+        enum dav_store_rc rc = st->aces_find(req, t->space.id, NULL, 0,
+                                             &sa->aces, &sa->n);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "access control entries");
+        sa->loaded = true;
+    }
+    const struct dav_ace *aces = sa->aces;
+    size_t n = sa->n;
     struct dav_target *v = arena_alloc(req->arena, (n + 1) * sizeof(*v));
     size_t k = 0, tl = strlen(t->path);
     for (size_t i = 0; i < n; i++) {
@@ -801,18 +763,63 @@ ace_members(struct dav_req *req, const struct dav_target *t,
  * say which member: it may be one the principal cannot see.
  */
 static struct dav_err *
-members_deletable(struct dav_req *req, const struct dav_target *t)
+members_deletable(struct dav_req *req, const struct dav_target *t,
+                  struct space_aces *sa)
 {
     if (t->res.kind != DAV_KIND_COLLECTION)
         return NULL;
     struct dav_target *inner;
     size_t n;
-    struct dav_err *err = ace_members(req, t, &inner, &n);
+    struct dav_err *err = ace_members(req, t, sa, &inner, &n);
     for (size_t i = 0; err == NULL && i < n; i++)
         if (dav_check_priv(req, &inner[i], DAV_PRIV_UNBIND) != NULL)
             err = dav_err_new(req, 403, "a member of %s may not be deleted",
                               t->path);
     return err;
+}
+
+/* DELETE of the trash itself: purge every entry but those holding an
+ * approved revision. */
+static struct dav_err *
+empty_trash(struct dav_req *req)
+{
+    const struct dav_store_ops *st = req->srv->store;
+    struct dav_target *t = &req->target;
+    struct dav_resource *rs;
+    size_t n;
+    enum dav_store_rc rc = st->children(req, t->space.id, t->path, &rs, &n);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "trash");
+    size_t kept = 0;
+    struct space_aces sa = { 0 };
+    for (size_t i = 0; i < n; i++) {
+        /* What the manager may not delete (an entry from a folder closed
+         * to them, or holding one) stays, as a DELETE of it would. */
+        struct dav_target entry = *t;
+        entry.path = rs[i].path;
+        entry.res = rs[i];
+        entry.exists = true;
+        if (dav_check_priv(req, &entry, DAV_PRIV_UNBIND) != NULL ||
+            members_deletable(req, &entry, &sa) != NULL) {
+            kept++;
+            continue;
+        }
+        bool approved;
+        rc = st->tree_has_approved(req, t->space.id, rs[i].path, &approved);
+        if (rc == DAV_STORE_OK && approved) {
+            kept++;
+            continue;
+        }
+        if (rc == DAV_STORE_OK)
+            rc = st->remove(req, t->space.id, rs[i].path);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "trash");
+    }
+    req->audit_action = "EMPTY_TRASH";
+    req->audit_detail = arena_printf(req->arena, "%zu purged, %zu kept",
+                                     n - kept, kept);
+    dav_respond(req, 204, NULL, "", 0);
+    return NULL;
 }
 
 struct dav_err *
@@ -840,7 +847,8 @@ dav_method_delete(struct dav_req *req)
     bool in_trash = t->base_path != NULL &&
                     strcmp(t->base_path, DAV_TRASH_FOLDER) == 0;
     /* Purging the trash is for managers, entry by entry (below). */
-    err = in_trash ? NULL : members_deletable(req, t);
+    struct space_aces sa = { 0 };
+    err = in_trash ? NULL : members_deletable(req, t, &sa);
     if (err != NULL)
         return err;
     if (t->base_path == NULL) {
@@ -893,7 +901,8 @@ prune_unreadable(struct dav_req *req, const struct dav_target *src,
         return NULL;
     struct dav_target *inner;
     size_t n;
-    struct dav_err *err = ace_members(req, src, &inner, &n);
+    struct space_aces sa = { 0 };
+    struct dav_err *err = ace_members(req, src, &sa, &inner, &n);
     size_t sl = strlen(src->path);
     for (size_t i = 0; err == NULL && i < n; i++) {
         if (dav_check_priv(req, &inner[i], DAV_PRIV_READ) == NULL)
@@ -1078,7 +1087,8 @@ copy_move(struct dav_req *req, bool move)
         /* RFC 4918 §9.8.4 / §9.9.3: delete the destination first; what it
          * held goes to the trash like any deletion, its members as a
          * DELETE would check them. */
-        err = members_deletable(req, &dst);
+        struct space_aces sa = { 0 };
+        err = members_deletable(req, &dst, &sa);
         if (err != NULL)
             return err;
         const char *entry;

@@ -915,17 +915,16 @@ propfind_listing(struct dav_req *req, const struct pf_request *pf,
     ls->scratch = arena_child(req->arena);
 
     /* Room for the first page as it is usually written (some 800 bytes a
-     * member with every property), so that it is not copied as it grows. */
+     * member with every property, less with a few named), so that it is
+     * not copied as it grows; and for the copy kept of the whole. */
+    size_t per = pf->kind == PF_PROP && pf->nnames < 8 ? 200 + 80 * pf->nnames
+                                                      : 800;
     struct buf b;
-    buf_init(&b, req->arena, 4096 + (size_t)(count < 500 ? count : 500) * 800);
+    buf_init(&b, req->arena, 4096 + (size_t)(count < 500 ? count : 500) * per);
     dav_ms_begin(&b);
     emit_member(req, ls->scratch, &b, self, pf);
-    if (keep && (!ls->with_locks || ls->nlocks == 0)) {
-        /* Its likely size: a member with every property takes some 800
-         * bytes, one with a few named properties less. */
-        size_t per = pf->kind == PF_PROP ? 200 + 80 * pf->nnames : 800;
-        dav_ms_keep(req, key, 4096 + (size_t)count * (per < 800 ? per : 800));
-    }
+    if (keep && (!ls->with_locks || ls->nlocks == 0))
+        dav_ms_keep(req, key, 4096 + (size_t)count * per);
     return dav_ms_stream(req, &b, listing_page, ls);
 }
 
@@ -1112,38 +1111,23 @@ write_propstats(struct buf *b, const struct pp_op *ops, size_t nops)
     }
 }
 
+/*
+ * The PROPPATCH instructions of a DAV:set/DAV:remove list, applied to t
+ * (all or nothing; RFC 4918 §9.2).  With 'respond' (PROPPATCH), the 207
+ * body goes to req; otherwise (a resource being created, which sets its
+ * resource type and the 'skip' properties itself) a failure is a 403
+ * whose body is the element 'fail_root' holding a propstat per property.
+ */
 static struct dav_err *
 props_apply(struct dav_req *req, struct dav_target *t,
             const struct dav_xml_elem *update, bool respond,
-            const char *const *skip, bool *failed, const char *fail_root);
-
-struct dav_err *
-dav_props_apply(struct dav_req *req, struct dav_target *t,
-                const struct dav_xml_elem *update, bool respond,
-                const char *const *skip, bool *failed)
+            const char *const *skip, const char *fail_root)
 {
-    return props_apply(req, t, update, respond, skip, failed, NULL);
-}
-
-struct dav_err *
-dav_props_apply_new(struct dav_req *req, struct dav_target *t,
-                    const struct dav_xml_elem *update,
-                    const char *const *skip, const char *root)
-{
-    bool failed;
-    return props_apply(req, t, update, false, skip, &failed, root);
-}
-
-static struct dav_err *
-props_apply(struct dav_req *req, struct dav_target *t,
-            const struct dav_xml_elem *update, bool respond,
-            const char *const *skip, bool *failed, const char *fail_root)
-{
+    bool failed = false;
     const struct dav_store_ops *st = req->srv->store;
     xmlNode *root = (xmlNode *)(uintptr_t)update;
     size_t nops = 0, cap = 16;
     struct pp_op *ops = arena_alloc(req->arena, cap * sizeof(*ops));
-    *failed = false;
     for (xmlNode *c = dav_xml_first_elem(root); c; c = dav_xml_next_elem(c)) {
         bool set = dav_xml_is(c, DAV_NS, "set");
         if (!set && !dav_xml_is(c, DAV_NS, "remove"))
@@ -1192,11 +1176,11 @@ props_apply(struct dav_req *req, struct dav_target *t,
         if (d != NULL && ((d->flags & DAV_P_PROTECTED) != 0 ||
                           (!ops[i].set && (d->flags & DAV_P_SETTER) != 0))) {
             ops[i].status = 403;
-            *failed = true;
+            failed = true;
         }
     }
     bool grew = false;
-    if (!*failed) {
+    if (!failed) {
         for (size_t i = 0; i < nops; i++) {
             enum dav_store_rc rc;
             if (ops[i].set) {
@@ -1242,7 +1226,7 @@ props_apply(struct dav_req *req, struct dav_target *t,
         if (e != NULL)
             return e;
     }
-    if (!respond && *failed && fail_root != NULL) {
+    if (!respond && failed && fail_root != NULL) {
         struct buf b;
         buf_init(&b, req->arena, 512 + nops * 128);
         dav_xml_root_open(&b, fail_root);
@@ -1270,6 +1254,14 @@ props_apply(struct dav_req *req, struct dav_target *t,
 }
 
 struct dav_err *
+dav_props_apply_new(struct dav_req *req, struct dav_target *t,
+                    const struct dav_xml_elem *update,
+                    const char *const *skip, const char *root)
+{
+    return props_apply(req, t, update, false, skip, root);
+}
+
+struct dav_err *
 dav_method_proppatch(struct dav_req *req)
 {
     struct dav_target *t = &req->target;
@@ -1291,9 +1283,8 @@ dav_method_proppatch(struct dav_req *req)
     xmlNode *root = xmlDocGetRootElement(doc);
     if (!dav_xml_is(root, DAV_NS, "propertyupdate"))
         return dav_err_new(req, 400, "expected DAV:propertyupdate");
-    bool failed;
-    return dav_props_apply(req, t, (const struct dav_xml_elem *)root, true,
-                           NULL, &failed);
+    return props_apply(req, t, (const struct dav_xml_elem *)root, true,
+                       NULL, NULL);
 }
 
 bool

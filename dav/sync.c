@@ -43,8 +43,18 @@ collection_target(const struct dav_target *t)
            t->res.kind == DAV_KIND_COLLECTION;
 }
 
-/* The collection's id and mark as "ID-FROM-SEEN", with 'prefix' before
- * it; false for what is not a collection or if it cannot be read. */
+/* A collection's id and mark as "ID-FROM-SEEN" (what token_from reads
+ * back), between 'prefix' and 'suffix'. */
+static void
+mark_print(struct buf *out, const char *prefix, int64_t id,
+           struct dav_sync_mark m, const char *suffix)
+{
+    buf_printf(out, "%s%" PRId64 "-%" PRId64 "-%" PRId64 "%s", prefix, id,
+               m.from, m.seen, suffix);
+}
+
+/* The collection's mark (mark_print); false for what is not a collection
+ * or if it cannot be read. */
 static bool
 mark_write(struct dav_req *req, const struct dav_target *t,
            const char *prefix, const char *suffix, struct buf *out)
@@ -54,8 +64,7 @@ mark_write(struct dav_req *req, const struct dav_target *t,
     struct dav_sync_mark m;
     if (req->srv->store->collection_mark(req, t->res.id, &m) != DAV_STORE_OK)
         return false;
-    buf_printf(out, "%s%" PRId64 "-%" PRId64 "-%" PRId64 "%s", prefix,
-               t->res.id, m.from, m.seen, suffix);
+    mark_print(out, prefix, t->res.id, m, suffix);
     return true;
 }
 
@@ -131,8 +140,7 @@ member_response(struct dav_req *req, struct arena *scratch,
 static void
 sync_token_write(struct buf *b, int64_t id, struct dav_sync_mark now)
 {
-    buf_printf(b, "<D:sync-token>" SYNC_PREFIX "%" PRId64 "-%" PRId64
-                  "-%" PRId64 "</D:sync-token>", id, now.from, now.seen);
+    mark_print(b, "<D:sync-token>" SYNC_PREFIX, id, now, "</D:sync-token>");
 }
 
 /* The next number of 's' up to a '-' or its end, into *out; 's' moves

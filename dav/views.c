@@ -78,12 +78,6 @@ flat_name(struct arena *a, const char *path)
     return buf_cstr(&b);
 }
 
-static bool
-reserved(const char *path)
-{
-    return dav_in_reserved(path);
-}
-
 /* The target of one revision of file f. */
 static void
 rev_target(struct arena *a, const struct dav_target *f,
@@ -111,7 +105,7 @@ static struct dav_err *
 resolve_history(struct dav_req *req, struct dav_target *t)
 {
     const struct dav_store_ops *st = req->srv->store;
-    if (reserved(t->path))
+    if (dav_in_reserved(t->path))
         return dav_err_new(req, 404, "not in the history");
     enum dav_store_rc rc = st->lookup(req, t->space.id, t->path, false,
                                       &t->res);
@@ -270,7 +264,7 @@ dav_view_children(struct dav_req *req, const struct dav_target *t,
     *out = arena_alloc(req->arena, (nr + 1) * sizeof(**out));
     size_t k = 0;
     for (size_t i = 0; i < nr; i++) {
-        if (reserved(rs[i].path) || dav_member_hidden(req, &rs[i]))
+        if (dav_in_reserved(rs[i].path) || dav_member_hidden(req, &rs[i]))
             continue;
         struct dav_target *c = &(*out)[k];
         *c = *t;
@@ -398,6 +392,10 @@ set_approval_state(struct dav_req *req, const struct dav_target *t,
                             "unknown approval state");
     bool deciding = strcmp(state, "approved") == 0 ||
                     strcmp(state, "rejected") == 0;
+    const char *now = t->res.approval_state != NULL ? t->res.approval_state
+                                                    : "draft";
+    bool published = strcmp(now, "approved") == 0 &&
+                     t->res.approved_rev == t->res.rev_id;
     if (deciding) {
         /* Only a validator or manager decides (DESIGN.md "Access"). */
         if (dav_check_priv(req, t, DAV_PRIV_APPROVE) != NULL)
@@ -411,21 +409,11 @@ set_approval_state(struct dav_req *req, const struct dav_target *t,
         /* What is decided is what was submitted: a revision saved since
          * (back to draft) was not.  The approved revision may still be
          * rejected, which withdraws it from the published view. */
-        const char *now = t->res.approval_state != NULL
-                              ? t->res.approval_state
-                              : "draft";
-        bool submitted = strcmp(now, "submitted") == 0;
-        bool published = strcmp(now, "approved") == 0 &&
-                         t->res.approved_rev == t->res.rev_id;
-        if (!submitted && !(published && state[0] == 'r'))
+        if (strcmp(now, "submitted") != 0 && !(published && state[0] == 'r'))
             return dav_err_cond(req, 409, PARVIS_NS,
                                 "approval-needs-submission",
                                 "this revision was not submitted");
-    } else if (strcmp(state, "submitted") == 0 &&
-               strcmp(t->res.approval_state != NULL ? t->res.approval_state
-                                                    : "draft",
-                      "approved") == 0 &&
-               t->res.approved_rev == t->res.rev_id) {
+    } else if (strcmp(state, "submitted") == 0 && published) {
         return dav_err_cond(req, 409, PARVIS_NS, "approval-already-approved",
                             "this revision is already approved");
     }

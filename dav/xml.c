@@ -624,12 +624,7 @@ dav_xml_text(struct dav_req *req, const char *xml)
     xmlNode *root = xmlDocGetRootElement(doc);
     if (doc->intSubset != NULL || root == NULL)
         return NULL;
-    xmlChar *text = xmlNodeGetContent(root);
-    if (text == NULL)
-        return NULL;
-    const char *out = arena_strdup(req->arena, (const char *)text);
-    xmlFree(text);
-    return out;
+    return dav_elem_text(req, (const struct dav_xml_elem *)root);
 }
 
 struct dav_err *

@@ -215,15 +215,12 @@ framing_error(struct MHD_Connection *conn, const char **why)
             return 0;
         /* chunked last: a coding this server does not decode (§6.1,
          * 501); otherwise the body's end cannot be found (§6.3, 400). */
-        const char *comma = NULL;
-        for (size_t i = t.len; i > 0 && comma == NULL; i--)
-            if (t.p[i - 1] == ',')
-                comma = t.p + i - 1;
+        const char *comma = memrchr(t.p, ',', t.len);
         struct str last = comma != NULL
             ? str_trim((struct str){ comma + 1,
                                      t.len - (size_t)(comma + 1 - t.p) })
             : t;
-        if (str_case_eq_c(last, "chunked") && comma != NULL) {
+        if (str_case_eq_c(last, "chunked")) {
             *why = "501 Not Implemented: transfer coding other than "
                    "chunked\n";
             return 501;
@@ -710,17 +707,6 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
     return queue_dav_response(hc);
 }
 
-/* A field of the request as the access log shows it: controls and
- * spaces written %XX (no line may be forged or a terminal driven), at most
- * max bytes of it. */
-static const char *
-log_field(struct arena *a, const char *s, size_t max)
-{
-    size_t len = strlen(s);
-    if (len > max)
-        s = arena_printf(a, "%.*s...", (int)max, s);
-    return str_log_safe(a, s, true);
-}
 
 static void
 access_log_write(struct http_server *s, struct http_ctx *hc,
@@ -735,8 +721,9 @@ access_log_write(struct http_server *s, struct http_ctx *hc,
     char ts[21];
     rfc3339_format(time(NULL), ts);
     struct dav_req *req = hc->req;
-    const char *method = log_field(req->arena, req->method, 32);
-    const char *url = log_field(req->arena, req->url, 1024);
+    /* Controls written %XX: no line may be forged or a terminal driven. */
+    const char *method = str_log_clip(req->arena, req->method, 32, true);
+    const char *url = str_log_clip(req->arena, req->url, 1024, true);
     pthread_mutex_lock(&s->log_lock);
     fprintf(s->access_log, "%s %s %s %s %s %d %llu %.1f %s%s\n", ts,
             req->client_addr, req->log_user != NULL ? req->log_user : "-",
