@@ -589,11 +589,7 @@ static const struct pg_stmt stmts[] = {
       "WHERE u.id = l.principal_id AND NOT u.disabled AND "
       "(u.expires_at IS NULL OR u.expires_at > now()) AND ("
       "EXISTS (SELECT 1 FROM members m WHERE m.space_id = l.space_id AND "
-      "m.user_id = u.id) OR "
-      "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = l.space_id AND "
-      "a.is_grant AND ((a.principal_kind = 'user' AND a.principal_id = u.id) "
-      "OR (a.principal_kind = 'space' AND EXISTS (SELECT 1 FROM members o "
-      "WHERE o.space_id = a.principal_id AND o.user_id = u.id))))))) "
+      "m.user_id = u.id) OR parvis_acl_reaches(l.space_id, u.id)))) "
       "ORDER BY root_path, created_at" },
     { "lock_create",
       "WITH gc AS (DELETE FROM locks WHERE space_id = $2 AND "
