@@ -88,6 +88,8 @@ void caldav_floating_zone_set(icaltimezone *tz);
 icaltimezone *caldav_zone_parse(struct arena *a, const char *text);
 /* Parse "20061104T140000Z" (UTC) into seconds. */
 bool caldav_parse_utc(const char *s, int64_t *out);
+/* The 64-bit FNV-1a hash of NUL-terminated s.  Cannot fail. */
+uint64_t caldav_fnv1a(const char *s);
 /* The IANA name of a Windows time zone name, or NULL (tz.c). */
 const char *caldav_windows_zone(const char *name);
 

@@ -67,8 +67,8 @@ static struct {
     struct zone_entry e[ZONE_CACHE_MAX];
 } zone_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-static uint64_t
-fnv1a(const char *s)
+uint64_t
+caldav_fnv1a(const char *s)
 {
     uint64_t h = 14695981039346656037ULL;
     for (; *s != '\0'; s++)
@@ -91,7 +91,7 @@ zone_cached(icaltimezone *own)
         icalmemory_free_buffer(text);
         return own;
     }
-    uint64_t h = fnv1a(text);
+    uint64_t h = caldav_fnv1a(text);
     icaltimezone *found = NULL;
     pthread_mutex_lock(&zone_cache.lock);
     for (size_t i = 0; i < zone_cache.n && found == NULL; i++)

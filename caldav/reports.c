@@ -983,9 +983,7 @@ multiget_page(struct dav_req *req, void *state, struct arena *a,
 static bool
 seen_before(const char **table, size_t cap, const char *s)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (const char *p = s; *p != '\0'; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    uint64_t h = caldav_fnv1a(s);
     for (size_t i = (size_t)h & (cap - 1);; i = (i + 1) & (cap - 1)) {
         if (table[i] == NULL) {
             table[i] = s;
