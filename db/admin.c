@@ -778,8 +778,7 @@ db_approval_set(struct db_conn *c, const char *path, const char *state,
     split_space_path(path, slug, sizeof(slug), p, sizeof(p));
     /* Approval is for the files of the space: not for a trash entry
      * (restored, it would come back approved), nor for a calendar's
-     * objects, which nothing publishes.  The update below leaves them
-     * out as well. */
+     * objects, which nothing publishes. */
     if (strncmp(p, "/.trash/", 8) == 0) {
         snprintf(err, errlen, "\"%s\" is in the trash: restore it first",
                  path);
@@ -819,8 +818,7 @@ db_approval_set(struct db_conn *c, const char *path, const char *state,
         "submitted_by = CASE WHEN $3 = 'submitted' THEN (SELECT id FROM u) "
         "ELSE r.submitted_by END FROM spaces s WHERE s.id = r.space_id AND "
         "s.slug = $1 AND r.path = $2 AND r.kind = 1 AND "
-        "r.current_rev IS NOT NULL AND r.path NOT LIKE '/.trash/%' AND "
-        "r.path NOT LIKE '/.calendars/%' RETURNING r.current_rev), "
+        "r.current_rev IS NOT NULL RETURNING r.current_rev), "
         "v AS (UPDATE revisions SET approved = true FROM f "
         "WHERE revisions.id = f.current_rev AND $3 = 'approved') "
         "SELECT 1 FROM f",
