@@ -257,6 +257,48 @@ io_all(int fd, char *p, size_t len, off_t off, bool writing)
     return true;
 }
 
+/* Forget the entry of (space_id, sha256), if still listed, after its file
+ * turned out evicted meanwhile, or removed or cut short by hand: the next
+ * put writes it again. */
+static void
+forget(struct disk_cache *c, int64_t space_id, const unsigned char sha256[32])
+{
+    pthread_mutex_lock(&c->lock);
+    struct entry *e = find(c, space_id, sha256);
+    if (e != NULL)
+        drop(c, e);
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* The file of (space_id, sha256), opened for reading and made the most
+ * recently used, if it is listed holding len bytes at off (with whole,
+ * exactly len bytes); else -1.  A listed file that cannot be opened is
+ * forgotten. */
+static int
+open_used(struct disk_cache *c, int64_t space_id,
+          const unsigned char sha256[32], uint64_t off, uint64_t len,
+          bool whole)
+{
+    pthread_mutex_lock(&c->lock);
+    struct entry *e = find(c, space_id, sha256);
+    bool have = e != NULL &&
+                (whole ? (uint64_t)e->len == len
+                       : off <= e->len && len <= e->len - off);
+    if (have) {
+        unlink_use(c, e);
+        push_newest(c, e);
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (!have)
+        return -1;
+    char name[NAME_LEN + 1];
+    file_name(name, space_id, sha256);
+    int fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        forget(c, space_id, sha256);
+    return fd;
+}
+
 bool
 disk_cache_get(struct disk_cache *c, int64_t space_id,
                const unsigned char sha256[32], size_t off, size_t len,
@@ -264,31 +306,13 @@ disk_cache_get(struct disk_cache *c, int64_t space_id,
 {
     if (c == NULL)
         return false;
-    pthread_mutex_lock(&c->lock);
-    struct entry *e = find(c, space_id, sha256);
-    bool have = e != NULL && off <= e->len && len <= e->len - off;
-    if (have) {
-        unlink_use(c, e);
-        push_newest(c, e);
-    }
-    pthread_mutex_unlock(&c->lock);
-    if (!have)
+    int fd = open_used(c, space_id, sha256, off, len, false);
+    if (fd < 0)
         return false;
-    char name[NAME_LEN + 1];
-    file_name(name, space_id, sha256);
-    int fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC);
-    bool ok = fd >= 0 && io_all(fd, dst, len, (off_t)off, false);
-    if (fd >= 0)
-        close(fd);
-    if (!ok) {
-        /* Evicted meanwhile, or removed or cut short by hand: forget it
-         * (if still listed), so that the next put writes it again. */
-        pthread_mutex_lock(&c->lock);
-        e = find(c, space_id, sha256);
-        if (e != NULL)
-            drop(c, e);
-        pthread_mutex_unlock(&c->lock);
-    }
+    bool ok = io_all(fd, dst, len, (off_t)off, false);
+    close(fd);
+    if (!ok)
+        forget(c, space_id, sha256);
     return ok;
 }
 
@@ -369,30 +393,14 @@ disk_cache_fd(struct disk_cache *c, int64_t space_id,
 {
     if (c == NULL)
         return -1;
-    pthread_mutex_lock(&c->lock);
-    struct entry *e = find(c, space_id, sha256);
-    bool have = e != NULL && (uint64_t)e->len == len;
-    if (have) {
-        unlink_use(c, e);
-        push_newest(c, e);
-    }
-    pthread_mutex_unlock(&c->lock);
-    if (!have)
+    int fd = open_used(c, space_id, sha256, 0, len, true);
+    if (fd < 0)
         return -1;
-    char name[NAME_LEN + 1];
-    file_name(name, space_id, sha256);
-    int fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC);
     struct stat st;
-    if (fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_size == len)
+    if (fstat(fd, &st) == 0 && (uint64_t)st.st_size == len)
         return fd;
-    /* Evicted meanwhile, or cut short by hand: forget it. */
-    if (fd >= 0)
-        close(fd);
-    pthread_mutex_lock(&c->lock);
-    e = find(c, space_id, sha256);
-    if (e != NULL)
-        drop(c, e);
-    pthread_mutex_unlock(&c->lock);
+    close(fd);
+    forget(c, space_id, sha256);
     return -1;
 }
 
