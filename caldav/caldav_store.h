@@ -58,8 +58,8 @@ struct caldav_store_ops {
     /* Objects of a calendar whose component is 'component' (NULL: any)
      * and whose range overlaps [start, end), by name, read page by page
      * with objects_next from one snapshot (a cursor in the request's
-     * transaction; one open at a time, until its last page is read).
-     * Without 'exact_data', exact objects come without their data. */
+     * transaction; one open at a time).  Without 'exact_data', exact
+     * objects come without their data. */
     enum dav_store_rc (*objects_open)(struct dav_req *req,
                                       int64_t calendar_id,
                                       const char *component, int64_t start,

@@ -8,6 +8,7 @@
  */
 #include "db/db_int.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,21 +25,26 @@
 /* A calendar-query's candidates, read through a cursor (as the listings
  * of db/pg_store.c, docs/decisions/0010): $1 calendar, $2 component or
  * NULL, $3 and $4 the range's ends as text for to_timestamp(), $5 whether
- * exact objects come with their data. */
+ * exact objects come with their data.  Sent after "DECLARE <name> ". */
 #define CAL_PAGE 200
 static const char cal_open_sql[] =
-    "DECLARE parvis_cal NO SCROLL CURSOR FOR SELECT " OBJ_META
+    "NO SCROLL CURSOR FOR SELECT " OBJ_META
     "CASE WHEN $5::boolean OR NOT o.exact THEN o.data END "
     "FROM calendar_objects o JOIN resources r ON r.id = o.resource_id "
     "WHERE o.calendar_id = $1::bigint AND ($2::text IS NULL OR "
     "o.component = $2::text) AND o.trange && "
     "tstzrange(to_timestamp($3::double precision), "
     "to_timestamp($4::double precision), '[)') ORDER BY r.name";
-static const char cal_fetch_sql[] =
-    "FETCH FORWARD " PG_STR(CAL_PAGE) " FROM parvis_cal";
-static const char cal_close_sql[] = "CLOSE parvis_cal";
+
+/* Each open names its own cursor, parvis_cal_<n>: free-busy-query opens a
+ * second one in the same transaction, and one read to its end is left to
+ * the transaction's end rather than closed by one more round trip on
+ * every calendar-query.  Unique within a transaction is enough, so the
+ * counter may wrap around. */
+static atomic_uint cal_cursors;
 
 struct caldav_cursor {
+    const char *fetch_sql;       /* FETCH of its page from it */
     bool end;
 };
 
@@ -212,9 +218,16 @@ pg_cal_open(struct dav_req *req, int64_t calendar_id, const char *component,
     const char *v[5] = { pg_i64(req, calendar_id), component,
                          ts(req, start), ts(req, end),
                          exact_data ? "true" : "false" };
-    if (pg_run_sql(req, req->arena, cal_open_sql, 5, v, &rc) == NULL)
+    unsigned num = atomic_fetch_add_explicit(&cal_cursors, 1,
+                                             memory_order_relaxed);
+    const char *sql = arena_printf(req->arena, "DECLARE parvis_cal_%u %s",
+                                   num, cal_open_sql);
+    if (pg_run_sql(req, req->arena, sql, 5, v, &rc) == NULL)
         return rc;
     *out = arena_alloc(req->arena, sizeof(**out));
+    (*out)->fetch_sql = arena_printf(
+        req->arena, "FETCH FORWARD " PG_STR(CAL_PAGE) " FROM parvis_cal_%u",
+        num);
     (*out)->end = false;
     return DAV_STORE_OK;
 }
@@ -229,15 +242,12 @@ pg_cal_next(struct dav_req *req, struct caldav_cursor *c, struct arena *a,
     if (c->end)
         return DAV_STORE_OK;
     enum dav_store_rc rc;
-    PGresult *r = pg_run_sql(req, a, cal_fetch_sql, 0, NULL, &rc);
+    PGresult *r = pg_run_sql(req, a, c->fetch_sql, 0, NULL, &rc);
     if (r == NULL)
         return rc;
     objects_from(a, r, out, n);
     c->end = *n < CAL_PAGE;
     *last = c->end;
-    /* Read to its end, the cursor makes way for the next one. */
-    if (c->end && pg_run_sql(req, a, cal_close_sql, 0, NULL, &rc) == NULL)
-        return rc;
     return DAV_STORE_OK;
 }
 
