@@ -809,11 +809,16 @@ db_approval_set(struct db_conn *c, const char *path, const char *state,
         "WITH u AS (SELECT id FROM users WHERE name = $5), "
         "f AS (UPDATE resources r SET approval_state = $3, "
         "approval_comment = coalesce($4, r.approval_comment), "
+        /* Rejecting the approved revision withdraws it from the
+         * published view, as over WebDAV (pg_store.c approval_set). */
         "approved_rev = CASE WHEN $3 = 'approved' THEN r.current_rev "
+        "WHEN $3 = 'rejected' AND r.approved_rev = r.current_rev THEN NULL "
         "ELSE r.approved_rev END, "
         "approved_by = CASE WHEN $3 = 'approved' THEN (SELECT id FROM u) "
+        "WHEN $3 = 'rejected' AND r.approved_rev = r.current_rev THEN NULL "
         "ELSE r.approved_by END, "
         "approved_at = CASE WHEN $3 = 'approved' THEN now() "
+        "WHEN $3 = 'rejected' AND r.approved_rev = r.current_rev THEN NULL "
         "ELSE r.approved_at END, "
         "submitted_by = CASE WHEN $3 = 'submitted' THEN (SELECT id FROM u) "
         "ELSE r.submitted_by END FROM spaces s WHERE s.id = r.space_id AND "

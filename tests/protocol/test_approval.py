@@ -619,6 +619,20 @@ def test_parvisctl_reject(ctl, alice, validator, submitted):
     assert approval_state(alice, submitted) == "rejected"
 
 
+def test_parvisctl_reject_of_the_approved_revision_unpublishes_it(
+        ctl, alice, validator, submitted):
+    # As a validator's PROPPATCH does: the published view stops serving it.
+    path = "s1" + db_path(submitted)
+    ctl("approve", path, "--as", validator)
+    assert_status(dav(alice, "GET", published_url(submitted)), 200)
+    ctl("reject", path, "--comment", "withdrawn", "--as", validator)
+    assert approval_state(alice, submitted) == "rejected"
+    assert_status(dav(alice, "GET", published_url(submitted)), 404)
+    r = propfind(alice, submitted, "0", "prop", [p("approved-by")])
+    (me,) = parse_multistatus(r.content)
+    assert href_in(me, p("approved-by")) is None
+
+
 @pytest.mark.parametrize("cmd", ["submit", "approve", "reject"])
 def test_parvisctl_as_an_unknown_user_fails(ctl, alice, submitted, cmd):
     # A mistyped --as would record the decision as nobody's.
