@@ -721,9 +721,10 @@ access_log_write(struct http_server *s, struct http_ctx *hc,
     char ts[21];
     rfc3339_format(time(NULL), ts);
     struct dav_req *req = hc->req;
-    /* Controls written %XX: no line may be forged or a terminal driven. */
-    const char *method = str_log_clip(req->arena, req->method, 32, true);
-    const char *url = str_log_clip(req->arena, req->url, 1024, true);
+    /* Controls and spaces written %XX: no line may be forged, its fields
+     * shifted or a terminal driven. */
+    const char *method = str_log_clip(req->arena, req->method, 32, false);
+    const char *url = str_log_clip(req->arena, req->url, 1024, false);
     pthread_mutex_lock(&s->log_lock);
     fprintf(s->access_log, "%s %s %s %s %s %d %llu %.1f %s%s\n", ts,
             req->client_addr, req->log_user != NULL ? req->log_user : "-",

@@ -920,6 +920,24 @@ def raw_request(port, head_lines):
         s.close()
 
 
+def test_a_space_in_the_target_does_not_shift_the_access_log(new_server):
+    """libmicrohttpd takes a request target with a space in it: the access
+    log writes it %20, so that the line keeps its fields."""
+    srv = new_server()
+    status = raw_request(srv.port, [
+        b"GET /dav/spaces/s1/a b HTTP/1.1",
+        b"Host: 127.0.0.1:%d" % srv.port, b"Connection: close"])
+    assert status == b"HTTP/1.1 401 Unauthorized", status
+    deadline = time.monotonic() + 10
+    while "/a%20b" not in srv.access_log_text() and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    (line,) = [l for l in srv.access_log_text().splitlines()
+               if "/dav/spaces/s1/a" in l]
+    fields = line.split(" ")
+    assert fields[3:6] == ["GET", "/dav/spaces/s1/a%20b", "401"], line
+
+
 def test_odd_bytes_of_a_failed_login_are_escaped_not_lost(new_server,
                                                          cluster):
     """A failed login whose user name holds a newline and spaces (Basic
