@@ -141,13 +141,48 @@ put4(char *p, int v)
     return put2(put2(p, v / 100), v % 100);
 }
 
+/*
+ * The UTC calendar fields of t, computed without gmtime_r, which takes
+ * glibc's time zone lock on every call: every request formats a date or
+ * two, and the connections' threads queued on that lock.  Days to civil
+ * date after Howard Hinnant's public-domain algorithm (era of 400 years).
+ */
+static void
+utc_fields(time_t t, struct tm *tm)
+{
+    int64_t secs = (int64_t)t;
+    int64_t days = secs / 86400, rem = secs % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
+    memset(tm, 0, sizeof(*tm));
+    tm->tm_hour = (int)(rem / 3600);
+    tm->tm_min = (int)(rem % 3600 / 60);
+    tm->tm_sec = (int)(rem % 60);
+    /* 1970-01-01 was a Thursday. */
+    tm->tm_wday = (int)((days % 7 + 11) % 7);
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t day = doy - (153 * mp + 2) / 5 + 1;
+    int64_t month = mp < 10 ? mp + 3 : mp - 9;
+    int64_t year = yoe + era * 400 + (month <= 2);
+    tm->tm_mday = (int)day;
+    tm->tm_mon = (int)month - 1;
+    tm->tm_year = (int)(year - 1900);
+}
+
 /* Dates are formatted for every member of every listing: by hand, not
  * through snprintf, for the years that have four digits. */
 void
 http_date_format(time_t t, char out[30])
 {
     struct tm tm;
-    gmtime_r(&t, &tm);
+    utc_fields(t, &tm);
     int year = tm.tm_year + 1900;
     if (year >= 0 && year <= 9999) {
         char *p = out;
@@ -179,7 +214,7 @@ void
 rfc3339_format(time_t t, char out[21])
 {
     struct tm tm;
-    gmtime_r(&t, &tm);
+    utc_fields(t, &tm);
     int year = tm.tm_year + 1900;
     if (year >= 0 && year <= 9999) {
         char *p = put4(out, year);

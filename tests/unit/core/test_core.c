@@ -639,6 +639,33 @@ test_http_date_format(void **state)
     assert_string_equal(d, "Fri, 31 Dec 9999 23:59:59 GMT");
 }
 
+/* The dates formatted by hand agree with the C library's gmtime_r, from
+ * before 1970 to 9999, on days' edges and in between. */
+static void
+test_dates_agree_with_gmtime(void **state)
+{
+    (void)state;
+    int64_t t = -2208988800; /* 1900-01-01 */
+    while (t < 253402300799) {
+        for (int64_t d = -1; d <= 1; d++) {
+            time_t x = (time_t)(t + d);
+            struct tm tm;
+            gmtime_r(&x, &tm);
+            char want[64], got[30], got3339[21], want3339[32];
+            strftime(want, sizeof(want), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+            http_date_format(x, got);
+            assert_string_equal(got, want);
+            if (tm.tm_year + 1900 >= 0) {
+                strftime(want3339, sizeof(want3339), "%Y-%m-%dT%H:%M:%SZ",
+                         &tm);
+                rfc3339_format(x, got3339);
+                assert_string_equal(got3339, want3339);
+            }
+        }
+        t += 86400 * 37 + 3607; /* walks through months, years, hours */
+    }
+}
+
 static void
 test_http_date_parse_three_forms(void **state)
 {
@@ -811,6 +838,7 @@ main(void)
         UNIT_TEST(test_base64_round_trip),
         UNIT_TEST(test_base64_invalid),
         UNIT_TEST(test_http_date_format),
+        UNIT_TEST(test_dates_agree_with_gmtime),
         UNIT_TEST(test_http_date_parse_three_forms),
         UNIT_TEST(test_http_date_parse_invalid),
         UNIT_TEST(test_rfc3339_format),
