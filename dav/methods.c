@@ -387,6 +387,14 @@ dav_method_get(struct dav_req *req)
     req->stream_len = size > 0 ? end - start + 1 : 0;
     buf_init(&req->resp_body, req->arena, 16);
     req->resp_has_body = false;
+    if (req->stream == get_stream_read && gs->cur == 0) {
+        /* The whole content is read already (one chunk): sent as a body
+         * held in memory, which goes out with the head in one write. */
+        req->stream = NULL;
+        req->resp_body.p = gs->cache + start;
+        req->resp_body.len = req->resp_body.cap = (size_t)(end - start + 1);
+        req->resp_has_body = true;
+    }
     dav_resp_header_add(req, "Content-Type",
                         res->content_type != NULL ? res->content_type
                                                   : "application/octet-stream");

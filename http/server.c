@@ -305,7 +305,8 @@ queue_dav_response(struct http_ctx *hc)
         static char empty[1];
         resp = MHD_create_response_from_buffer(
             len, len > 0 ? req->resp_body.p : empty, MHD_RESPMEM_PERSISTENT);
-        hc->bytes = len;
+        /* What libmicrohttpd will send: no body for a HEAD. */
+        hc->bytes = strcmp(req->method, "HEAD") == 0 ? 0 : len;
     }
     if (resp == NULL)
         return MHD_NO;
