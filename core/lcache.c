@@ -1,6 +1,7 @@
 /*
  * core/lcache.c -- a cache of answers stamped with the database's
- * snapshot, for the folder listings of dav/props.c (decision 0026).
+ * snapshot: the folder listings of dav/props.c (decision 0026) and the
+ * targets of reads (dav/lookup.c, decision 0027).
  *
  * An entry is the bytes of one answer, named by a 32-byte key (the SHA-256
  * of what the answer was computed from besides the database) and stamped
@@ -25,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LCACHE_SLOTS 256
 
 struct lcache_entry {
     unsigned refs;           /* the slot's, and one per reader */
@@ -41,7 +41,8 @@ struct lcache {
     size_t used;             /* bytes of the entries in slots */
     size_t filling;          /* bytes of the fills' buffers */
     char *stamp;             /* the last asked for; NULL: none yet */
-    struct lcache_entry *slots[LCACHE_SLOTS];
+    size_t nslots;
+    struct lcache_entry **slots;
 };
 
 struct lcache_fill {
@@ -54,11 +55,23 @@ struct lcache_fill {
 struct lcache *
 lcache_create(size_t budget)
 {
-    if (budget == 0)
+    return lcache_create_slots(budget, 256);
+}
+
+struct lcache *
+lcache_create_slots(size_t budget, size_t nslots)
+{
+    if (budget == 0 || nslots == 0)
         return NULL;
     struct lcache *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
+    c->slots = calloc(nslots, sizeof(*c->slots));
+    if (c->slots == NULL) {
+        free(c);
+        return NULL;
+    }
+    c->nslots = nslots;
     pthread_mutex_init(&c->lock, NULL);
     c->budget = budget;
     return c;
@@ -77,10 +90,11 @@ lcache_destroy(struct lcache *c)
 {
     if (c == NULL)
         return;
-    for (size_t i = 0; i < LCACHE_SLOTS; i++)
+    for (size_t i = 0; i < c->nslots; i++)
         if (c->slots[i] != NULL)
             entry_free(c->slots[i]);
     free(c->stamp);
+    free(c->slots);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -119,9 +133,9 @@ evict(struct lcache *c, size_t i)
 }
 
 static size_t
-slot_of(const unsigned char key[32])
+slot_of(const struct lcache *c, const unsigned char key[32])
 {
-    return (key[0] | (size_t)key[1] << 8) % LCACHE_SLOTS;
+    return (key[0] | (size_t)key[1] << 8 | (size_t)key[2] << 16) % c->nslots;
 }
 
 struct lcache_entry *
@@ -130,7 +144,7 @@ lcache_get(struct lcache *c, const unsigned char key[32], const char *stamp,
 {
     if (c == NULL || stamp == NULL)
         return NULL;
-    size_t i = slot_of(key);
+    size_t i = slot_of(c, key);
     struct lcache_entry *hit = NULL;
     pthread_mutex_lock(&c->lock);
     if (c->stamp == NULL || strcmp(c->stamp, stamp) != 0) {
@@ -141,7 +155,7 @@ lcache_get(struct lcache *c, const unsigned char key[32], const char *stamp,
         if (s != NULL) {
             free(c->stamp);
             c->stamp = s;
-            for (size_t k = 0; k < LCACHE_SLOTS; k++)
+            for (size_t k = 0; k < c->nslots; k++)
                 if (c->slots[k] != NULL &&
                     strcmp(c->slots[k]->stamp, stamp) != 0)
                     evict(c, k);
@@ -277,16 +291,16 @@ lcache_fill_end(struct lcache_fill *f, const char *stamp)
     e->stamp = s;
     e->body = body != NULL ? body : f->p;
     e->len = f->len;
-    size_t i = slot_of(e->key);
+    size_t i = slot_of(c, e->key);
     pthread_mutex_lock(&c->lock);
     c->filling -= f->cap;
     if (c->slots[i] != NULL)
         evict(c, i);
     /* Room under the budget: the other slots' entries go, from this
      * one's neighbours on. */
-    for (size_t k = 1; c->used + e->len > c->budget && k < LCACHE_SLOTS; k++)
-        if (c->slots[(i + k) % LCACHE_SLOTS] != NULL)
-            evict(c, (i + k) % LCACHE_SLOTS);
+    for (size_t k = 1; c->used + e->len > c->budget && k < c->nslots; k++)
+        if (c->slots[(i + k) % c->nslots] != NULL)
+            evict(c, (i + k) % c->nslots);
     c->slots[i] = e;
     c->used += e->len;
     pthread_mutex_unlock(&c->lock);

@@ -16,6 +16,9 @@ struct lcache_fill;
  * function below accepts the NULL).  An entry over a quarter of the budget
  * (lcache_max_entry) is not kept. */
 struct lcache *lcache_create(size_t budget);
+/* The same with 'nslots' slots (lcache_create: 256).  The table is
+ * direct-mapped: more slots, fewer keys pushing each other out. */
+struct lcache *lcache_create_slots(size_t budget, size_t nslots);
 void lcache_destroy(struct lcache *c);
 size_t lcache_max_entry(const struct lcache *c);
 /* Bytes of the entries held. */

@@ -637,12 +637,19 @@ dav_target_resolve(struct dav_req *req, struct dav_target *t, bool lock_row)
          * writer finds and locks the resource's row with a statement of
          * its own: FOR UPDATE cannot reach into the outer join). */
         bool principal_ok, space_found;
-        enum dav_store_rc rc = st->space_lookup(
-            req, t->slug, viewer, req->app_password_id,
-            lock_row ? NULL : t->path, &principal_ok, &t->space,
-            &space_found, &t->res, &t->exists);
-        if (rc != DAV_STORE_OK)
-            return dav_err_from_store(req, rc, "lookup");
+        /* A read's target may be known already (decision 0027). */
+        bool keep = !lock_row && t == &req->target && req->read_lease;
+        if (!keep || !dav_lookup_cached(req, t, viewer, &principal_ok,
+                                        &space_found)) {
+            enum dav_store_rc rc = st->space_lookup(
+                req, t->slug, viewer, req->app_password_id,
+                lock_row ? NULL : t->path, &principal_ok, &t->space,
+                &space_found, &t->res, &t->exists);
+            if (rc != DAV_STORE_OK)
+                return dav_err_from_store(req, rc, "lookup");
+            if (keep)
+                dav_lookup_keep(req, t, viewer, principal_ok, space_found);
+        }
         /* The request's target is resolved first: nothing of its answer
          * has been read yet (an If header's targets come later). */
         if (t == &req->target && req->db_snapshot == NULL)
@@ -1069,6 +1076,7 @@ dav_req_finish(struct dav_req *req)
         req->stream_txn = false;
         req->db_snapshot = NULL;
         req->store_stamp = NULL;
+        req->principal_until = 0;
         dav_ms_keep_abort(req);
         err = run_once(req);
         if (!err_is_retry(err))

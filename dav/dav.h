@@ -409,6 +409,8 @@ struct dav_server {
     /* Depth 1 listings answered (core/lcache.h, dav/props.c); NULL: none.
      * Created and destroyed by the server's owner. */
     struct lcache *lcache;
+    /* Targets of reads resolved (dav/lookup.c); NULL: none.  Same owner. */
+    struct lcache *lookups;
 };
 
 typedef const char *(*dav_header_fn)(void *ctx, const char *name);
@@ -484,6 +486,9 @@ struct dav_req {
     /* Set by the store's space_lookup and personal_space: the snapshot
      * they ran in (NULL: none to rely on, as on a standby). */
     const char *store_stamp;
+    /* Set by space_lookup: when the account's validity ends (Unix
+     * seconds; 0: it does not, or the account is not valid). */
+    time_t principal_until;
 
     /* the parsed If header (dav/lock.c) */
     struct dav_if_state *ifs;

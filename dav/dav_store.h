@@ -231,7 +231,8 @@ struct dav_store_ops {
      * lookup (without lock) of 'path' in that space, in one statement.
      * OK with *principal_ok and, if the space is the user's, *space_found,
      * and if the path exists there, *found and *res (path NULL: no lookup,
-     * *found false). */
+     * *found false).  Sets req->store_stamp (the statement's snapshot) and
+     * req->principal_until (when the account's validity ends: 0 none). */
     enum dav_store_rc (*space_lookup)(struct dav_req *req, const char *slug,
                                       int64_t user_id, int64_t app_id,
                                       const char *path, bool *principal_ok,
@@ -240,6 +241,13 @@ struct dav_store_ops {
                                       struct dav_resource *res, bool *found);
     enum dav_store_rc (*spaces_of_user)(struct dav_req *req, int64_t user_id,
                                         struct dav_space **out, size_t *n);
+    /* Optional, both or neither: a name of the database's state, read by
+     * a statement sent after the call began (one answers the calls of many
+     * requests), the same name exactly while no transaction has ended; and
+     * the name of the state a statement saw (req->store_stamp) if it is
+     * the last one stamp_now read.  NULL: none to rely on. */
+    const char *(*stamp_now)(struct dav_req *req);
+    const char *(*stamp_of)(struct dav_req *req, const char *snapshot);
 
     /* Resources.  'lock_row' takes a row lock until the end of the txn. */
     enum dav_store_rc (*lookup)(struct dav_req *req, int64_t space_id,

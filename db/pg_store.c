@@ -25,6 +25,12 @@
 #include "db/db_int.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdatomic.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +62,34 @@ struct db_pool {
     struct chunk_cache *chunks;   /* hot small chunks; may be NULL */
     struct disk_cache *disk;      /* larger chunks in files; may be NULL */
     struct db_sealer *sealer;     /* set while no request runs; may be NULL */
+    struct stamp_source *stamps;
 };
+
+/*
+ * The database's state now (pg_stamp_now, decision 0027), read by one
+ * statement for every request that asked before it was sent: a request
+ * takes a ticket; the first to find no statement on its way sends one for
+ * all the tickets given so far; those who asked later wait for the next.
+ * The snapshot texts it reads are numbered, a new number for each new
+ * text, and a request is told the number: waiting and reading need no
+ * lock (the readers of a busy node would queue on one), only atomics and
+ * a futex to sleep on.  The statement runs on a connection of its own.
+ */
+struct stamp_source {
+    atomic_uint_fast64_t asked;    /* tickets given */
+    atomic_uint_fast64_t answered; /* tickets up to this one are answered */
+    atomic_uint_fast64_t gen;      /* number of the last text; 0: none */
+    atomic_uint epoch;             /* moves with each answer (futex word) */
+    atomic_bool running;           /* a statement is on its way */
+    /* The runner's alone, and the text under the lock: */
+    pthread_mutex_t lock;
+    PGconn *pg;                    /* the statement's connection, or NULL */
+    time_t failed_at;              /* last failure to connect (monotonic) */
+    char *text;                    /* the last snapshot read, or NULL */
+    uint64_t text_gen;
+};
+static struct stamp_source *stamp_source_create(void);
+static void stamp_source_destroy(struct stamp_source *s);
 
 /* The chunk cache keeps chunks of at most CHUNK_CACHE_MAX_CHUNK bytes (the
  * content of small files, read again and again) within CHUNK_CACHE_BYTES;
@@ -195,11 +228,12 @@ static const struct pg_stmt stmts[] = {
     { "space_for_user", "SELECT " SPACE_COLS SPACE_FOR_USER },
     /* space_for_user, principal_valid and lookup at once (one row). */
     { "space_lookup",
-      "SELECT sp.*, (SELECT count(*) FROM users u WHERE u.id = $2 AND "
+      "SELECT sp.*, (SELECT coalesce(floor(extract(epoch FROM "
+      "u.expires_at))::bigint, 0) FROM users u WHERE u.id = $2 AND "
       "NOT u.disabled AND (u.expires_at IS NULL OR u.expires_at > now()) "
       "AND ($4::bigint = 0 OR EXISTS (SELECT 1 FROM app_passwords p "
-      "WHERE p.id = $4 AND p.user_id = u.id AND p.revoked_at IS NULL)))"
-      "::int, " RES_SELECT ", " LISTING_STAMP " "
+      "WHERE p.id = $4 AND p.user_id = u.id AND p.revoked_at IS NULL))), "
+      RES_SELECT ", " LISTING_STAMP " "
       "FROM (SELECT " SPACE_COLS SPACE_FOR_USER ") sp "
       "RIGHT JOIN (SELECT 1) one ON true "
       "LEFT JOIN (resources r " RES_CURRENT
@@ -718,6 +752,7 @@ db_pool_create(const char *dsn, unsigned size)
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
     p->chunks = chunk_cache_create(CHUNK_CACHE_BYTES);
+    p->stamps = stamp_source_create();
     return p;
 }
 
@@ -756,6 +791,7 @@ db_pool_destroy(struct db_pool *p)
             PQfinish(p->conns[i].pg);
     chunk_cache_destroy(p->chunks);
     disk_cache_close(p->disk);
+    stamp_source_destroy(p->stamps);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->cond);
     free(p->conns);
@@ -835,6 +871,140 @@ conn_open(struct db_pool *p, struct db_conn *c, const char *reqid)
     c->planned_at = monotonic_seconds();
     c->plan_interval = 1;
     return true;
+}
+
+/* ---- the database's state, shared ----------------------------------------------- */
+
+static struct stamp_source *
+stamp_source_create(void)
+{
+    struct stamp_source *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        core_fatal("out of memory");
+    pthread_mutex_init(&s->lock, NULL);
+    return s;
+}
+
+static void
+stamp_source_destroy(struct stamp_source *s)
+{
+    if (s->pg != NULL)
+        PQfinish(s->pg);
+    free(s->text);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+/* The statement, on the source's connection (opened if need be; not
+ * again within a second of a failure), by the one runner.  A malloc'd
+ * snapshot text, or NULL. */
+static char *
+stamp_read(struct db_pool *p, struct stamp_source *s)
+{
+    if (s->pg == NULL) {
+        time_t now = monotonic_seconds();
+        if (s->failed_at != 0 && now - s->failed_at < 1)
+            return NULL;
+        s->pg = PQconnectdb(p->dsn);
+        PGresult *r = PQstatus(s->pg) == CONNECTION_OK
+                          ? PQprepare(s->pg, "stamp",
+                                      "SELECT " LISTING_STAMP, 0, NULL)
+                          : NULL;
+        bool ok = r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (!ok) {
+            log_msg(LOG_WARN, NULL, PQerrorMessage(s->pg),
+                    "cannot read the database's state");
+            PQfinish(s->pg);
+            s->pg = NULL;
+            s->failed_at = now;
+            return NULL;
+        }
+    }
+    PGresult *r = PQexecPrepared(s->pg, "stamp", 0, NULL, NULL, NULL, 0);
+    char *text = NULL;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        if (!PQgetisnull(r, 0, 0))
+            text = strdup(PQgetvalue(r, 0, 0));
+    } else {
+        /* Gone or failing: a fresh connection next time. */
+        PQfinish(s->pg);
+        s->pg = NULL;
+    }
+    PQclear(r);
+    return text;
+}
+
+/* Run the statement for every ticket given so far, and publish. */
+static void
+stamp_run(struct db_pool *p, struct stamp_source *s)
+{
+    uint64_t covers = atomic_load(&s->asked);
+    char *text = stamp_read(p, s);
+    pthread_mutex_lock(&s->lock);
+    if (text == NULL) {
+        free(s->text);
+        s->text = NULL;
+    } else if (s->text == NULL || strcmp(s->text, text) != 0) {
+        free(s->text);
+        s->text = text;
+        s->text_gen++;
+        text = NULL;
+    }
+    uint64_t gen = s->text != NULL ? s->text_gen : 0;
+    pthread_mutex_unlock(&s->lock);
+    free(text);
+    atomic_store(&s->gen, gen);
+    atomic_store(&s->answered, covers);
+    /* Before the wake: a reader woken finds no runner and may run. */
+    atomic_store(&s->running, false);
+    atomic_fetch_add(&s->epoch, 1);
+    syscall(SYS_futex, &s->epoch, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+static const char *
+gen_name(struct dav_req *req, uint64_t gen)
+{
+    return gen == 0 ? NULL : arena_printf(req->arena, "%" PRIu64, gen);
+}
+
+/* dav_store.h stamp_now. */
+static const char *
+pg_stamp_now(struct dav_req *req)
+{
+    struct db_pool *p = req->srv->store_ctx;
+    struct stamp_source *s = p->stamps;
+    uint64_t mine = atomic_fetch_add(&s->asked, 1) + 1;
+    for (;;) {
+        unsigned epoch = atomic_load(&s->epoch);
+        if (atomic_load(&s->answered) >= mine)
+            break;
+        bool idle = false;
+        if (atomic_compare_exchange_strong(&s->running, &idle, true)) {
+            stamp_run(p, s);
+            continue;
+        }
+        /* Returns at once if an answer came since 'epoch' was read. */
+        syscall(SYS_futex, &s->epoch, FUTEX_WAIT_PRIVATE, epoch, NULL, NULL,
+                0);
+    }
+    return gen_name(req, atomic_load(&s->gen));
+}
+
+/* dav_store.h stamp_of. */
+static const char *
+pg_stamp_of(struct dav_req *req, const char *snapshot)
+{
+    struct db_pool *p = req->srv->store_ctx;
+    struct stamp_source *s = p->stamps;
+    if (snapshot == NULL)
+        return NULL;
+    pthread_mutex_lock(&s->lock);
+    uint64_t gen = s->text != NULL && strcmp(s->text, snapshot) == 0
+                       ? s->text_gen
+                       : 0;
+    pthread_mutex_unlock(&s->lock);
+    return gen_name(req, gen);
 }
 
 /* Plans made again when they are older than the connection's interval
@@ -1513,7 +1683,10 @@ pg_space_lookup(struct dav_req *req, const char *slug, int64_t user_id,
         return rc;
     if (PQntuples(r) != 1)
         return DAV_STORE_ERROR;
-    *principal_ok = strcmp(PQgetvalue(r, 0, 7), "1") == 0;
+    /* The account's validity: NULL if none, else when it ends (0: never). */
+    *principal_ok = !PQgetisnull(r, 0, 7);
+    req->principal_until =
+        *principal_ok ? (time_t)pg_col_i64(r, 0, 7) : 0;
     *space_found = !PQgetisnull(r, 0, 0);
     *found = *space_found && !PQgetisnull(r, 0, 8);
     if (*space_found)
@@ -2790,6 +2963,8 @@ static const struct dav_store_ops pg_ops = {
     .user_by_name = pg_user_by_name,
     .space_for_user = pg_space_for_user,
     .space_lookup = pg_space_lookup,
+    .stamp_now = pg_stamp_now,
+    .stamp_of = pg_stamp_of,
     .spaces_of_user = pg_spaces_of_user,
     .lookup = pg_lookup,
     .children = pg_children,

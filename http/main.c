@@ -155,6 +155,9 @@ main(int argc, char **argv)
         .store = db_store_ops(),
         .store_ctx = pool,
         .lcache = lcache_create((size_t)conf.listing_cache_size << 20),
+        /* A sixteenth of it for the targets of reads, small entries. */
+        .lookups = lcache_create_slots((size_t)conf.listing_cache_size << 16,
+                                       4096),
     };
 
     /* Signals are taken by sigwait() below; block them in every thread. */
@@ -178,6 +181,7 @@ main(int argc, char **argv)
         log_msg(LOG_ERROR, NULL, NULL, "cannot start the audit sealer");
         db_pool_destroy(pool);
         lcache_destroy(dav.lcache);
+        lcache_destroy(dav.lookups);
         return 1;
     }
     struct http_server *hs = http_server_start(&dav);
@@ -185,6 +189,7 @@ main(int argc, char **argv)
         db_sealer_stop(sealer);
         db_pool_destroy(pool);
         lcache_destroy(dav.lcache);
+        lcache_destroy(dav.lookups);
         return 1;
     }
     const char *shown = strchr(conf.listen_host, ':') != NULL ? "[%s]" : "%s";
@@ -201,6 +206,7 @@ main(int argc, char **argv)
     db_sealer_stop(sealer);
     db_pool_destroy(pool);
     lcache_destroy(dav.lcache);
+    lcache_destroy(dav.lookups);
     xmlCleanupParser();
     return 0;
 }

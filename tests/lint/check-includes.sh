@@ -28,7 +28,7 @@ for dir in http caldav acl dav db conf core cli; do
     [ -d "$dir" ] || continue
     for f in "$dir"/*.c "$dir"/*.h; do
         [ -f "$f" ] || continue
-        grep -n '^#include' "$f" | grep -v -E '<(sys|arpa|netinet|uuid)/' | while IFS= read -r line; do
+        grep -n '^#include' "$f" | grep -v -E '<(sys|arpa|netinet|uuid|linux)/' | while IFS= read -r line; do
             inc=$(echo "$line" | sed -n 's/.*#include *[<"]\([^>"]*\)[>"].*/\1/p')
             case "$inc" in
             microhttpd.h) [ "$dir" = http ] || echo "include rule: $f: $inc" ;;

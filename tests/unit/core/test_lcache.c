@@ -2,12 +2,14 @@
  * tests/unit/core/test_lcache.c -- core/lcache: an entry is served only at
  * the snapshot it was made at, and dropped at another; an entry held by a
  * reader outlives its replacement; the budget bounds the bytes held and
- * the copies being made; no cache serves nothing.
+ * the copies being made; no cache serves nothing; more slots keep more
+ * keys.
  */
 #include "tests/unit/unit.h"
 
 #include <string.h>
 
+#include "core/core.h"
 #include "core/lcache.h"
 
 /* An entry made in one piece. */
@@ -202,6 +204,49 @@ test_no_cache_serves_nothing(void **state)
     lcache_destroy(NULL);
 }
 
+/* How many of 'n' keys (hashes, as the callers' are), each put once, are
+ * found afterwards. */
+static int
+kept_of(struct lcache *c, int n)
+{
+    unsigned char k[32];
+    for (int i = 0; i < n; i++) {
+        sha256_once(&i, sizeof(i), k);
+        lcache_put(c, k, "s", "target", 6);
+    }
+    int found = 0;
+    for (int i = 0; i < n; i++) {
+        char *body;
+        size_t len;
+        sha256_once(&i, sizeof(i), k);
+        struct lcache_entry *e = lcache_get(c, k, "s", &body, &len);
+        if (e != NULL) {
+            found++;
+            lcache_release(c, e);
+        }
+    }
+    return found;
+}
+
+/* A key has one slot: a table of many slots keeps many small entries,
+ * where the default 256 keep at most 256. */
+static void
+test_more_slots_keep_more_keys(void **state)
+{
+    (void)state;
+    struct lcache *few = lcache_create(1 << 20);
+    struct lcache *many = lcache_create_slots(1 << 20, 4096);
+    assert_non_null(few);
+    assert_non_null(many);
+    int kept_few = kept_of(few, 1000), kept_many = kept_of(many, 1000);
+    assert_true(kept_few <= 256);
+    assert_true(kept_many > 800);
+    assert_int_equal(lcache_used(many), (size_t)kept_many * 6);
+    lcache_destroy(few);
+    lcache_destroy(many);
+    assert_null(lcache_create_slots(1 << 20, 0));
+}
+
 int
 main(void)
 {
@@ -212,6 +257,7 @@ main(void)
         cmocka_unit_test(test_budget_bounds_entries_and_copies),
         cmocka_unit_test(test_a_fill_takes_its_hint_up_to_the_largest_entry),
         cmocka_unit_test(test_no_cache_serves_nothing),
+        cmocka_unit_test(test_more_slots_keep_more_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -930,6 +930,23 @@ fs_space_lookup(struct dav_req *req, const char *slug, int64_t user_id,
     return DAV_STORE_OK;
 }
 
+/* The fake has no snapshots to name: no read's target is kept
+ * (decision 0027). */
+static const char *
+fs_stamp_now(struct dav_req *req)
+{
+    (void)req;
+    return NULL;
+}
+
+static const char *
+fs_stamp_of(struct dav_req *req, const char *snapshot)
+{
+    (void)req;
+    (void)snapshot;
+    return NULL;
+}
+
 static int
 res_name_cmp(const void *a, const void *b)
 {
@@ -2575,6 +2592,8 @@ static const struct dav_store_ops ops = {
     .user_by_name = fs_user_by_name,
     .space_for_user = fs_space_for_user,
     .space_lookup = fs_space_lookup,
+    .stamp_now = fs_stamp_now,
+    .stamp_of = fs_stamp_of,
     .spaces_of_user = fs_spaces_of_user,
     .lookup = fs_lookup,
     .children = fs_children,
