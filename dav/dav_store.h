@@ -307,7 +307,10 @@ struct dav_store_ops {
                                    const unsigned char sha256[32],
                                    const void *data, size_t len);
     /* Record a new revision of file 'res' made of the given chunks, and make
-     * it current.  res is updated (rev_id, rev_num, size, sha256...). */
+     * it current.  res is updated (rev_id, rev_num, size, sha256...).  With
+     * res->id 0, the file is created at res->path of res->space_id with it
+     * (and res->id, created, created_by filled in); EXISTS if the path was
+     * taken meanwhile. */
     enum dav_store_rc (*revision_add)(struct dav_req *req,
                                       struct dav_resource *res,
                                       int64_t author_id, int64_t size,

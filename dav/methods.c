@@ -509,16 +509,16 @@ dav_method_put_prepare(struct dav_req *req)
         /* RFC 4918 §9.7.1: missing intermediate collections -> 409. */
         if (!parent->exists || parent->res.kind != DAV_KIND_COLLECTION)
             return dav_err_new(req, 409, "parent collection missing");
-        enum dav_store_rc rc = st->create(req, t->space.id, t->path,
-                                          DAV_KIND_FILE, &t->res);
-        /* Created since the lookup by a concurrent request (through this
-         * node or another): start again, to overwrite it as any PUT to
-         * an existing file, conditions and locks checked. */
-        if (rc == DAV_STORE_EXISTS)
-            rc = DAV_STORE_RETRY;
-        if (rc != DAV_STORE_OK)
-            return dav_err_from_store(req, rc, "create");
-        t->exists = true;
+        /* Created with its first revision once the body is in (one row
+         * written once).  The path's lock, taken with the lookup that
+         * found nothing (decision 0020), keeps every other writer of it
+         * waiting until this transaction ends. */
+        memset(&t->res, 0, sizeof(t->res));
+        t->res.space_id = t->space.id;
+        t->res.path = t->path;
+        const char *slash = strrchr(t->path, '/');
+        t->res.name = slash != NULL ? slash + 1 : t->path;
+        t->res.kind = DAV_KIND_FILE;
         ps->created = true;
     }
     /* RFC 4331 §6: refuse early when the announced size cannot fit. */
@@ -652,8 +652,13 @@ dav_method_put(struct dav_req *req)
     enum dav_store_rc rc = req->srv->store->revision_add(
         req, &t->res, author, (int64_t)ps->total, ct, sha, ps->refs,
         ps->nrefs);
+    /* Only a writer that takes no path lock could have made it meanwhile;
+     * the body is spent, so no second attempt. */
+    if (rc == DAV_STORE_EXISTS)
+        return dav_err_new(req, 409, "%s was created meanwhile", t->path);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "revision");
+    t->exists = true;
     if (ps->hooked) {
         err = hook->after(req, &ps->parent);
         if (err != NULL)

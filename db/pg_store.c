@@ -357,6 +357,33 @@ static const struct pg_stmt stmts[] = {
       "approval_state = 'draft' FROM rev WHERE resources.id = $4 "
       "RETURNING rev.id, rev.num, "
       "floor(extract(epoch FROM resources.modified_at))::bigint" },
+    /* A new file with its first revision, in one statement (a file
+     * created empty, then given a revision, was written twice, and its
+     * change logged twice).  Ids drawn first, as copy_tree does; the
+     * revision's reference to the file is checked at the end of the
+     * statement, the file's to the revision at commit.  $1 space, $2
+     * sha256, $3 size, $4 path, $5 parent path, $6 name, $7 author,
+     * $8 type, $9/$10 the chunks as in revision_put.  No row: the path
+     * was taken meanwhile. */
+    { "revision_create",
+      "WITH ids AS MATERIALIZED (SELECT nextval('resources_id_seq') AS rid, "
+      "nextval('revisions_id_seq') AS vid), "
+      "b AS (INSERT INTO blobs (space_id, sha256, size) "
+      "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1), "
+      "bc AS (INSERT INTO blob_chunks (space_id, blob_sha256, seq, "
+      "chunk_sha256, size) SELECT $1, $2, s.ord - 1, decode(s.sha, 'hex'), "
+      "s.sz FROM unnest($9::text[], $10::int[]) WITH ORDINALITY "
+      "AS s(sha, sz, ord) WHERE EXISTS (SELECT 1 FROM b)), "
+      "r AS (INSERT INTO resources (id, space_id, path, parent_path, name, "
+      "kind, created_by, current_rev, cur_num, cur_size, cur_type, "
+      "cur_sha256) SELECT rid, $1, $4, $5, $6, 1, nullif($7, 0), vid, 1, "
+      "$3, $8, $2 FROM ids ON CONFLICT (space_id, path) DO NOTHING "
+      "RETURNING id, current_rev, created_at), "
+      "v AS (INSERT INTO revisions (id, space_id, resource_id, num, "
+      "author_id, size, content_type, sha256) SELECT r.current_rev, $1, "
+      "r.id, 1, nullif($7, 0), $3, $8, $2 FROM r) "
+      "SELECT id, current_rev, floor(extract(epoch FROM created_at))::bigint "
+      "FROM r" },
     { "content_chunks",
       "SELECT encode(chunk_sha256, 'hex'), size FROM blob_chunks "
       "WHERE space_id = $1 AND blob_sha256 = $2 ORDER BY seq" },
@@ -2102,13 +2129,26 @@ pg_revision_add(struct dav_req *req, struct dav_resource *res,
     }
     buf_puts(&shas, "}");
     buf_puts(&sizes, "}");
-    const char *v[8] = { pg_i64(req, res->space_id), (const char *)sha256,
-                         pg_i64(req, size), pg_i64(req, res->id),
-                         pg_i64(req, author_id), content_type,
-                         buf_cstr(&shas), buf_cstr(&sizes) };
-    int lens[8] = { 0, 32, 0, 0, 0, 0, 0, 0 };
     enum dav_store_rc rc;
-    PGresult *r = pg_run(req, "revision_put", 8, v, lens, 0, &rc);
+    PGresult *r;
+    bool create = res->id == 0;
+    if (create) {
+        const char *parent, *name;
+        split_path(req, res->path, &parent, &name);
+        const char *v[10] = { pg_i64(req, res->space_id), (const char *)sha256,
+                              pg_i64(req, size), res->path, parent, name,
+                              pg_i64(req, author_id), content_type,
+                              buf_cstr(&shas), buf_cstr(&sizes) };
+        int lens[10] = { 0, 32, 0, 0, 0, 0, 0, 0, 0, 0 };
+        r = pg_run(req, "revision_create", 10, v, lens, 0, &rc);
+    } else {
+        const char *v[8] = { pg_i64(req, res->space_id), (const char *)sha256,
+                             pg_i64(req, size), pg_i64(req, res->id),
+                             pg_i64(req, author_id), content_type,
+                             buf_cstr(&shas), buf_cstr(&sizes) };
+        int lens[8] = { 0, 32, 0, 0, 0, 0, 0, 0 };
+        r = pg_run(req, "revision_put", 8, v, lens, 0, &rc);
+    }
     struct lease *l = req->store_conn;
     if (l != NULL && l->fill != NULL) {
         /* The upload written whole is this content if its chunks are
@@ -2124,10 +2164,19 @@ pg_revision_add(struct dav_req *req, struct dav_resource *res,
     if (r == NULL)
         return rc;
     if (PQntuples(r) != 1)
-        return DAV_STORE_NOTFOUND;
-    res->rev_id = pg_col_i64(r, 0, 0);
-    res->rev_num = (int32_t)pg_col_i64(r, 0, 1);
-    res->modified = (time_t)pg_col_i64(r, 0, 2);
+        return create ? DAV_STORE_EXISTS : DAV_STORE_NOTFOUND;
+    if (create) {
+        res->id = pg_col_i64(r, 0, 0);
+        res->rev_id = pg_col_i64(r, 0, 1);
+        res->rev_num = 1;
+        res->created = res->modified = (time_t)pg_col_i64(r, 0, 2);
+        res->created_by = author_id;
+        res->kind = DAV_KIND_FILE;
+    } else {
+        res->rev_id = pg_col_i64(r, 0, 0);
+        res->rev_num = (int32_t)pg_col_i64(r, 0, 1);
+        res->modified = (time_t)pg_col_i64(r, 0, 2);
+    }
     res->size = size;
     res->content_type = arena_strdup(req->arena, content_type);
     memcpy(res->sha256, sha256, 32);

@@ -1243,7 +1243,22 @@ fs_revision_add(struct dav_req *req, struct dav_resource *res,
 {
     FAIL_POINT();
     need_txn();
-    struct fs_res *r = res_by_id(res->id);
+    struct fs_res *r;
+    if (res->id == 0) {
+        /* A new file, made with its first revision (as db/, one call). */
+        if (res_find(res->space_id, res->path) != NULL)
+            return DAV_STORE_EXISTS;
+        if (!parent_ok(res->space_id, res->path))
+            return DAV_STORE_CONFLICT;
+        const struct fs_res *made = res_new(res->space_id, res->path,
+                                            DAV_KIND_FILE, author_id, tick());
+        log_change(res->space_id, res->path, false);
+        res->id = made->id;
+        res->kind = DAV_KIND_FILE;
+        res->created = made->created;
+        res->created_by = author_id;
+    }
+    r = res_by_id(res->id);
     if (r == NULL)
         return DAV_STORE_NOTFOUND;
     /* The chunks must be stored, contiguous, and make up the content. */
