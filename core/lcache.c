@@ -186,6 +186,18 @@ lcache_release(struct lcache *c, struct lcache_entry *e)
     pthread_mutex_unlock(&c->lock);
 }
 
+bool
+lcache_has(struct lcache *c, const unsigned char key[32])
+{
+    if (c == NULL)
+        return false;
+    size_t i = slot_of(c, key);
+    pthread_mutex_lock(&c->lock);
+    bool has = c->slots[i] != NULL && memcmp(c->slots[i]->key, key, 32) == 0;
+    pthread_mutex_unlock(&c->lock);
+    return has;
+}
+
 /* Room for 'n' more bytes of fills, or false. */
 static bool
 reserve(struct lcache *c, size_t n)
@@ -208,6 +220,9 @@ unreserve(struct lcache *c, size_t n)
 
 #define FILL_FIRST (64 * 1024)
 
+static struct lcache_fill *fill_new(struct lcache *c,
+                                     const unsigned char key[32], size_t cap);
+
 struct lcache_fill *
 lcache_fill_begin(struct lcache *c, const unsigned char key[32], size_t hint)
 {
@@ -216,6 +231,27 @@ lcache_fill_begin(struct lcache *c, const unsigned char key[32], size_t hint)
     size_t cap = hint > FILL_FIRST ? hint : FILL_FIRST;
     if (cap > lcache_max_entry(c))
         cap = lcache_max_entry(c);
+    return fill_new(c, key, cap);
+}
+
+void
+lcache_put(struct lcache *c, const unsigned char key[32], const char *stamp,
+           const char *body, size_t len)
+{
+    if (c == NULL || len == 0 || len > lcache_max_entry(c))
+        return;
+    struct lcache_fill *f = fill_new(c, key, len);
+    if (f == NULL)
+        return;
+    if (lcache_fill_append(f, body, len))
+        lcache_fill_end(f, stamp);
+    else
+        lcache_fill_abort(f);
+}
+
+static struct lcache_fill *
+fill_new(struct lcache *c, const unsigned char key[32], size_t cap)
+{
     if (cap == 0 || !reserve(c, cap))
         return NULL;
     struct lcache_fill *f = malloc(sizeof(*f));

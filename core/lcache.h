@@ -31,6 +31,12 @@ size_t lcache_used(struct lcache *c);
 struct lcache_entry *lcache_get(struct lcache *c, const unsigned char key[32],
                                 const char *stamp, char **body, size_t *len);
 void lcache_release(struct lcache *c, struct lcache_entry *e);
+/* Whether an entry under 'key' is held, whatever its stamp (nothing is
+ * dropped). */
+bool lcache_has(struct lcache *c, const unsigned char key[32]);
+/* An entry of 'len' bytes made at once, allocated to its size. */
+void lcache_put(struct lcache *c, const unsigned char key[32],
+                const char *stamp, const char *body, size_t len);
 
 /* Making an entry: begin (NULL if there is no room, or no cache) with
  * room for 'hint' bytes (the answer's likely size: a buffer grown by

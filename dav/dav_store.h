@@ -243,10 +243,12 @@ struct dav_store_ops {
                                         struct dav_space **out, size_t *n);
     /* Optional, both or neither: a name of the database's state, read by
      * a statement sent after the call began (one answers the calls of many
-     * requests), the same name exactly while no transaction has ended; and
-     * the name of the state a statement saw (req->store_stamp) if it is
-     * the last one stamp_now read.  NULL: none to rely on. */
-    const char *(*stamp_now)(struct dav_req *req);
+     * requests), with the database's clock then in *db_now: the same name
+     * only while no transaction has ended; and a name of the state a
+     * statement saw (its req->store_stamp), which a stamp_now reading that
+     * same state may give.  NULL: none to rely on (a standby, no answer
+     * within a second). */
+    const char *(*stamp_now)(struct dav_req *req, time_t *db_now);
     const char *(*stamp_of)(struct dav_req *req, const char *snapshot);
 
     /* Resources.  'lock_row' takes a row lock until the end of the txn. */

@@ -20,7 +20,6 @@
 #include "core/lcache.h"
 
 #include <string.h>
-#include <time.h>
 
 #define LOOKUP_NULL UINT32_MAX
 
@@ -161,19 +160,35 @@ get_resource(struct reader *r, struct dav_resource *res)
     res->trashed_by = get_str(r);
 }
 
+/* Whether this request's target may be kept and taken from the cache.
+ * Not for a read that will be audited (a guest's, or any with
+ * audit_reads): its audit row ends a transaction, so the next read would
+ * only wait for a stamp to miss. */
+static bool
+lookup_kept(const struct dav_req *req)
+{
+    const struct dav_store_ops *st = req->srv->store;
+    return req->srv->lookups != NULL && st->stamp_now != NULL &&
+           st->stamp_of != NULL && !req->srv->audit_reads &&
+           (req->principal == NULL || !req->principal->guest);
+}
+
 bool
 dav_lookup_cached(struct dav_req *req, struct dav_target *t, int64_t viewer,
                   bool *principal_ok, bool *space_found)
 {
+    if (!lookup_kept(req))
+        return false;
     struct lcache *cache = req->srv->lookups;
-    const struct dav_store_ops *st = req->srv->store;
-    if (cache == NULL || st->stamp_now == NULL || st->stamp_of == NULL)
-        return false;
-    const char *stamp = st->stamp_now(req);
-    if (stamp == NULL)
-        return false;
     unsigned char key[32];
     lookup_key(req, t, viewer, key);
+    /* Nothing kept for it: the statement at once, without the wait. */
+    if (!lcache_has(cache, key))
+        return false;
+    time_t db_now;
+    const char *stamp = req->srv->store->stamp_now(req, &db_now);
+    if (stamp == NULL)
+        return false;
     char *body;
     size_t len;
     struct lcache_entry *e = lcache_get(cache, key, stamp, &body, &len);
@@ -193,8 +208,9 @@ dav_lookup_cached(struct dav_req *req, struct dav_target *t, int64_t viewer,
     struct dav_resource res;
     get_resource(&r, &res);
     lcache_release(cache, e);
-    /* An account expiring meanwhile: asked again, and refused. */
-    if (!r.ok || (until != 0 && time(NULL) >= until))
+    /* An account expired since, by the database's clock (as the
+     * statement would judge it): asked again, and refused. */
+    if (!r.ok || (until != 0 && db_now >= until))
         return false;
     *principal_ok = (flags & 1) != 0;
     *space_found = (flags & 2) != 0;
@@ -214,9 +230,9 @@ void
 dav_lookup_keep(struct dav_req *req, const struct dav_target *t,
                 int64_t viewer, bool principal_ok, bool space_found)
 {
-    struct lcache *cache = req->srv->lookups;
-    if (cache == NULL || req->srv->store->stamp_of == NULL)
+    if (!lookup_kept(req))
         return;
+    struct lcache *cache = req->srv->lookups;
     /* Kept under the name of the state the statement saw, if known (the
      * last read by stamp_now: else the next read will miss and keep). */
     const char *stamp = req->srv->store->stamp_of(req, req->store_stamp);
@@ -239,11 +255,5 @@ dav_lookup_keep(struct dav_req *req, const struct dav_target *t,
     put_resource(&b, t->exists ? &t->res : &none);
     unsigned char key[32];
     lookup_key(req, t, viewer, key);
-    struct lcache_fill *f = lcache_fill_begin(cache, key, b.len);
-    if (f == NULL)
-        return;
-    if (lcache_fill_append(f, b.p, b.len))
-        lcache_fill_end(f, stamp);
-    else
-        lcache_fill_abort(f);
+    lcache_put(cache, key, stamp, b.p, b.len);
 }

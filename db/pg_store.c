@@ -28,15 +28,16 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/futex.h>
-#include <stdatomic.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dav/dav.h"
 
@@ -79,13 +80,16 @@ struct stamp_source {
     atomic_uint_fast64_t asked;    /* tickets given */
     atomic_uint_fast64_t answered; /* tickets up to this one are answered */
     atomic_uint_fast64_t gen;      /* number of the last text; 0: none */
+    atomic_int_fast64_t db_now;    /* the database's clock then (Unix s) */
     atomic_uint epoch;             /* moves with each answer (futex word) */
     atomic_bool running;           /* a statement is on its way */
-    /* The runner's alone, and the text under the lock: */
-    pthread_mutex_t lock;
+    /* The runner's alone: */
     PGconn *pg;                    /* the statement's connection, or NULL */
-    time_t failed_at;              /* last failure to connect (monotonic) */
-    char *text;                    /* the last snapshot read, or NULL */
+    time_t failed_at;              /* last failure (monotonic s) */
+    bool warned;                   /* a failure logged, none since fixed */
+    /* Under the lock: */
+    pthread_mutex_t lock;
+    char *text;                    /* the snapshot numbered last, or NULL */
     uint64_t text_gen;
 };
 static struct stamp_source *stamp_source_create(void);
@@ -150,7 +154,8 @@ struct lease {
  * seen before) and its snapshot; none on a standby, whose snapshots do not
  * list the transactions running on the primary. */
 #define LISTING_STAMP                                                         \
-    "CASE WHEN pg_is_in_recovery() THEN NULL ELSE "                          \
+    "CASE WHEN pg_is_in_recovery() OR "                                      \
+    "current_setting('transaction_read_only')::bool THEN NULL ELSE "         \
     "pg_postmaster_start_time()::text || '/' || pg_current_snapshot()::text " \
     "END"
 
@@ -922,44 +927,109 @@ stamp_source_destroy(struct stamp_source *s)
     free(s);
 }
 
+/* How long a read waits for the statement, and the statement for its
+ * answer, before the read goes on without (a miss): a connection cut
+ * without a word must not hold every read of the node. */
+#define STAMP_WAIT_MS 1000
+
+/* The source's connection given up; no new one for a second. */
+static void
+stamp_drop(struct stamp_source *s, const char *why)
+{
+    /* Said once, not each second while the database stays away. */
+    if (!s->warned)
+        log_msg(LOG_WARN, NULL, why, "cannot read the database's state");
+    s->warned = true;
+    if (s->pg != NULL)
+        PQfinish(s->pg);
+    s->pg = NULL;
+    s->failed_at = monotonic_seconds();
+}
+
+/* The statement's result within STAMP_WAIT_MS, or NULL. */
+static PGresult *
+stamp_result(PGconn *pg)
+{
+    if (!PQsendQueryPrepared(pg, "stamp", 0, NULL, NULL, NULL, 0))
+        return NULL;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (PQisBusy(pg)) {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long left = STAMP_WAIT_MS - ((t.tv_sec - t0.tv_sec) * 1000 +
+                                     (t.tv_nsec - t0.tv_nsec) / 1000000);
+        struct pollfd pfd = { .fd = PQsocket(pg), .events = POLLIN };
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0 ||
+            !PQconsumeInput(pg))
+            return NULL;
+    }
+    PGresult *r = PQgetResult(pg);
+    PGresult *more;
+    while ((more = PQgetResult(pg)) != NULL)
+        PQclear(more);
+    return r;
+}
+
 /* The statement, on the source's connection (opened if need be; not
- * again within a second of a failure), by the one runner.  A malloc'd
- * snapshot text, or NULL. */
+ * again within a second of a failure), by the one runner: a malloc'd
+ * snapshot text and the database's clock, or NULL.  A server that takes
+ * no writes (a standby, a primary fenced for a switchover) gives none:
+ * its snapshot stays the same while the new primary changes. */
 static char *
-stamp_read(struct db_pool *p, struct stamp_source *s)
+stamp_read(struct db_pool *p, struct stamp_source *s, int64_t *db_now)
 {
     if (s->pg == NULL) {
-        time_t now = monotonic_seconds();
-        if (s->failed_at != 0 && now - s->failed_at < 1)
+        if (s->failed_at != 0 && monotonic_seconds() - s->failed_at < 1)
             return NULL;
         s->pg = PQconnectdb(p->dsn);
         PGresult *r = PQstatus(s->pg) == CONNECTION_OK
                           ? PQprepare(s->pg, "stamp",
-                                      "SELECT " LISTING_STAMP, 0, NULL)
+                                      "SELECT " LISTING_STAMP ", "
+                                      "floor(extract(epoch FROM now()))"
+                                      "::bigint", 0, NULL)
                           : NULL;
         bool ok = r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK;
         PQclear(r);
         if (!ok) {
-            log_msg(LOG_WARN, NULL, PQerrorMessage(s->pg),
-                    "cannot read the database's state");
-            PQfinish(s->pg);
-            s->pg = NULL;
-            s->failed_at = now;
+            char why[256];
+            snprintf(why, sizeof(why), "%s", PQerrorMessage(s->pg));
+            why[strcspn(why, "\n")] = '\0';
+            stamp_drop(s, why);
             return NULL;
         }
     }
-    PGresult *r = PQexecPrepared(s->pg, "stamp", 0, NULL, NULL, NULL, 0);
+    PGresult *r = stamp_result(s->pg);
     char *text = NULL;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-        if (!PQgetisnull(r, 0, 0))
-            text = strdup(PQgetvalue(r, 0, 0));
-    } else {
-        /* Gone or failing: a fresh connection next time. */
-        PQfinish(s->pg);
-        s->pg = NULL;
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (ok && !PQgetisnull(r, 0, 0) && !read_only_now(s->pg)) {
+        text = strdup(PQgetvalue(r, 0, 0));
+        *db_now = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
     }
     PQclear(r);
+    /* Gone, failing, late or read-only: a fresh connection next time
+     * (through a multi-host dsn, to the new primary). */
+    if (!ok || read_only_now(s->pg))
+        stamp_drop(s, ok ? "the server takes no writes" : "no answer");
+    else
+        s->warned = false;
     return text;
+}
+
+/* Number 'text' (taking it): the current number if it is the text
+ * numbered last, else the next one.  Called with the lock held.  Two texts
+ * never share a number; a text seen again after another gets a new one,
+ * which only costs entries. */
+static uint64_t
+stamp_number(struct stamp_source *s, char *text)
+{
+    if (s->text != NULL && strcmp(s->text, text) == 0) {
+        free(text);
+        return s->text_gen;
+    }
+    free(s->text);
+    s->text = text;
+    return ++s->text_gen;
 }
 
 /* Run the statement for every ticket given so far, and publish. */
@@ -967,20 +1037,15 @@ static void
 stamp_run(struct db_pool *p, struct stamp_source *s)
 {
     uint64_t covers = atomic_load(&s->asked);
-    char *text = stamp_read(p, s);
-    pthread_mutex_lock(&s->lock);
-    if (text == NULL) {
-        free(s->text);
-        s->text = NULL;
-    } else if (s->text == NULL || strcmp(s->text, text) != 0) {
-        free(s->text);
-        s->text = text;
-        s->text_gen++;
-        text = NULL;
+    int64_t db_now = 0;
+    char *text = stamp_read(p, s, &db_now);
+    uint64_t gen = 0;
+    if (text != NULL) {
+        pthread_mutex_lock(&s->lock);
+        gen = stamp_number(s, text);
+        pthread_mutex_unlock(&s->lock);
     }
-    uint64_t gen = s->text != NULL ? s->text_gen : 0;
-    pthread_mutex_unlock(&s->lock);
-    free(text);
+    atomic_store(&s->db_now, db_now);
     atomic_store(&s->gen, gen);
     atomic_store(&s->answered, covers);
     /* Before the wake: a reader woken finds no runner and may run. */
@@ -997,11 +1062,13 @@ gen_name(struct dav_req *req, uint64_t gen)
 
 /* dav_store.h stamp_now. */
 static const char *
-pg_stamp_now(struct dav_req *req)
+pg_stamp_now(struct dav_req *req, time_t *db_now)
 {
     struct db_pool *p = req->srv->store_ctx;
     struct stamp_source *s = p->stamps;
     uint64_t mine = atomic_fetch_add(&s->asked, 1) + 1;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
         unsigned epoch = atomic_load(&s->epoch);
         if (atomic_load(&s->answered) >= mine)
@@ -1011,10 +1078,18 @@ pg_stamp_now(struct dav_req *req)
             stamp_run(p, s);
             continue;
         }
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long left = STAMP_WAIT_MS - ((t.tv_sec - t0.tv_sec) * 1000 +
+                                     (t.tv_nsec - t0.tv_nsec) / 1000000);
+        if (left <= 0)
+            return NULL;
+        struct timespec wait = { left / 1000, (left % 1000) * 1000000 };
         /* Returns at once if an answer came since 'epoch' was read. */
-        syscall(SYS_futex, &s->epoch, FUTEX_WAIT_PRIVATE, epoch, NULL, NULL,
+        syscall(SYS_futex, &s->epoch, FUTEX_WAIT_PRIVATE, epoch, &wait, NULL,
                 0);
     }
+    *db_now = (time_t)atomic_load(&s->db_now);
     return gen_name(req, atomic_load(&s->gen));
 }
 
@@ -1024,12 +1099,11 @@ pg_stamp_of(struct dav_req *req, const char *snapshot)
 {
     struct db_pool *p = req->srv->store_ctx;
     struct stamp_source *s = p->stamps;
-    if (snapshot == NULL)
+    char *text = snapshot != NULL ? strdup(snapshot) : NULL;
+    if (text == NULL)
         return NULL;
     pthread_mutex_lock(&s->lock);
-    uint64_t gen = s->text != NULL && strcmp(s->text, snapshot) == 0
-                       ? s->text_gen
-                       : 0;
+    uint64_t gen = stamp_number(s, text);
     pthread_mutex_unlock(&s->lock);
     return gen_name(req, gen);
 }
@@ -1090,6 +1164,11 @@ lease_release(void *obj)
             l->c->pg = NULL;
         }
     }
+    /* A server that stopped taking writes (a switchover fenced it, as
+     * its last answers said): the next lease finds the new primary. */
+    if (l->c->pg != NULL && !l->c->opened_read_only &&
+        read_only_now(l->c->pg))
+        l->c->reopen = true;
     if (l->c->pg != NULL && l->c->reopen) {
         PQfinish(l->c->pg);
         l->c->pg = NULL;

@@ -47,6 +47,20 @@ no_external_entities(const char *url, const char *id, xmlParserCtxtPtr ctx)
     return NULL;
 }
 
+/* The cache of reads' targets: entries of a few hundred bytes, a slot
+ * for each 512 bytes of its budget (from 256 to 16,384 slots: a new stamp
+ * looks at each). */
+static struct lcache *
+lookups_create(size_t budget)
+{
+    size_t slots = budget / 512;
+    if (slots < 256)
+        slots = 256;
+    if (slots > 16384)
+        slots = 16384;
+    return lcache_create_slots(budget, slots);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -155,9 +169,8 @@ main(int argc, char **argv)
         .store = db_store_ops(),
         .store_ctx = pool,
         .lcache = lcache_create((size_t)conf.listing_cache_size << 20),
-        /* A sixteenth of it for the targets of reads, small entries. */
-        .lookups = lcache_create_slots((size_t)conf.listing_cache_size << 16,
-                                       4096),
+        /* An eighth more for the targets of reads (decision 0027). */
+        .lookups = lookups_create((size_t)conf.listing_cache_size << 17),
     };
 
     /* Signals are taken by sigwait() below; block them in every thread. */

@@ -393,3 +393,53 @@ def test_a_node_reading_a_standby_keeps_no_listing(bins, clusters, monkeypatch,
         assert "debug:" in reader.log_text()
     finally:
         _teardown_server(reader)
+
+
+def test_reads_after_a_switchover_see_the_new_primary(bins, clusters,
+                                                      monkeypatch):
+    """A node keeps what its reads found while the database's state is
+    unchanged (decision 0027).  A primary fenced for a switchover takes no
+    more writes, so its state stays the same while the new primary's
+    moves on: its state must count for nothing, and a client reads back
+    what it wrote through the new primary at once."""
+    primary, standby = clusters
+    monkeypatch.setenv("PARVIS_LOG_LEVEL", "debug")
+    dsn = (f"host={primary.socket_dir},{standby.socket_dir} "
+           f"port={primary.port},{standby.port} dbname=parvis user=parvis "
+           f"target_session_attrs=read-write connect_timeout=2")
+    srv = ParvisServer(bins, types.SimpleNamespace(dsn=dsn),
+                       {"db_pool_size": 1})
+    srv.start()
+    try:
+        seed_database(make_ctl(bins, dsn), spaces={"s1": "Space one"},
+                      users={"alice": ("s1", "editor")})
+        url = srv.space_url("s1") + "switched.txt"
+        with _session() as http:
+            assert http.put(url, data=b"before", timeout=10).status_code == 201
+
+            def cached_read():
+                before = srv.log_text().count("target from the cache")
+                r = http.get(url, timeout=10)
+                assert r.content == b"before"
+                return srv.log_text().count("target from the cache") > before
+            _wait_for(cached_read, "a read from the cache")
+            primary.psql("ALTER SYSTEM SET default_transaction_read_only = on",
+                         db="postgres")
+            primary.psql("SELECT pg_reload_conf()", db="postgres")
+            time.sleep(0.2)
+            lsn = primary.psql("SELECT pg_current_wal_flush_lsn()",
+                               db="postgres")[0][0]
+            _wait_for(lambda: standby.psql(
+                f"SELECT pg_last_wal_replay_lsn() >= '{lsn}'",
+                db="postgres") == [("t",)], "the standby to catch up")
+            standby.promote()
+            _wait_for(lambda: http.put(url, data=b"after", timeout=10)
+                      .status_code == 204, "a write through the new primary")
+            assert standby.psql("SELECT cur_size FROM resources "
+                                "WHERE name = 'switched.txt'") == [("5",)]
+            for _ in range(5):
+                r = http.get(url, timeout=10)
+                assert r.status_code == 200
+                assert r.content == b"after"
+    finally:
+        _teardown_server(srv)

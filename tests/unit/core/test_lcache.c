@@ -12,20 +12,6 @@
 #include "core/core.h"
 #include "core/lcache.h"
 
-/* An entry made in one piece. */
-static void
-lcache_put(struct lcache *c, const unsigned char k[32], const char *stamp,
-           const char *body, size_t len)
-{
-    struct lcache_fill *f = lcache_fill_begin(c, k, 0);
-    if (f == NULL)
-        return;
-    if (lcache_fill_append(f, body, len))
-        lcache_fill_end(f, stamp);
-    else
-        lcache_fill_abort(f);
-}
-
 static void
 test_served_only_at_its_snapshot(void **state)
 {
@@ -247,6 +233,31 @@ test_more_slots_keep_more_keys(void **state)
     assert_null(lcache_create_slots(1 << 20, 0));
 }
 
+/* lcache_has tells whether a key is held, and drops nothing: an entry of
+ * an older stamp is still served at that stamp afterwards. */
+static void
+test_has_looks_without_dropping(void **state)
+{
+    (void)state;
+    struct lcache *c = lcache_create_slots(1 << 16, 256);
+    unsigned char k[32], other[32];
+    unit_key(k, 7);
+    unit_key(other, 8);
+    assert_false(lcache_has(c, k));
+    lcache_put(c, k, "old", "target", 6);
+    assert_true(lcache_has(c, k));
+    assert_false(lcache_has(c, other));
+    assert_int_equal(lcache_used(c), 6);
+    char *body;
+    size_t len;
+    struct lcache_entry *e = lcache_get(c, k, "old", &body, &len);
+    assert_non_null(e);
+    assert_memory_equal(body, "target", 6);
+    lcache_release(c, e);
+    assert_false(lcache_has(NULL, k));
+    lcache_destroy(c);
+}
+
 int
 main(void)
 {
@@ -258,6 +269,7 @@ main(void)
         cmocka_unit_test(test_a_fill_takes_its_hint_up_to_the_largest_entry),
         cmocka_unit_test(test_no_cache_serves_nothing),
         cmocka_unit_test(test_more_slots_keep_more_keys),
+        cmocka_unit_test(test_has_looks_without_dropping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

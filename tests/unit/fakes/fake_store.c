@@ -933,9 +933,10 @@ fs_space_lookup(struct dav_req *req, const char *slug, int64_t user_id,
 /* The fake has no snapshots to name: no read's target is kept
  * (decision 0027). */
 static const char *
-fs_stamp_now(struct dav_req *req)
+fs_stamp_now(struct dav_req *req, time_t *db_now)
 {
     (void)req;
+    *db_now = 0;
     return NULL;
 }
 
