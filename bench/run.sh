@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/run.sh — Parvis against Apache httpd (mod_dav_fs), nginx (dav + dav-ext)
-# and lighttpd (mod_webdav), and against Radicale and Xandikos for CalDAV, all
+# and lighttpd (mod_webdav), and against Radicale, Xandikos and DAViCal for CalDAV, all
 # private on 127.0.0.1; see bench/README.md.
 #
 #   bench/run.sh [--quick] [--only F3,F4] [--rounds N] [--servers parvis,nginx]
@@ -31,18 +31,23 @@ declare -A SERVER_PKGS=(
 	[lighttpd]="lighttpd lighttpd-mod-webdav"
 	[radicale]="radicale"
 	[xandikos]="xandikos"
+	[davical]="davical libapache2-mod-php apache2 postgresql"
 )
 # --calendars cross-checks its generated data with these
 CAL_PKGS=(python3-icalendar python3-dateutil)
 
 servers="parvis,apache,nginx,lighttpd"
 calendars=0
+scaling=0
 for a in "$@"; do
 	case "$a" in
-	--calendars) servers="parvis,radicale,xandikos" calendars=1 ;;
+	--calendars) servers="parvis,radicale,xandikos,davical" calendars=1 ;;
+	--scaling) scaling=1 ;;
 	--auth | --soak | --soak=*) servers="parvis" ;;
 	esac
 done
+# As bench.py: DAViCal joins --calendars --scaling only when named.
+[ "$calendars$scaling" = 11 ] && servers="parvis,radicale,xandikos"
 build="${PARVIS_BUILD_DIR:-$ROOT/build}"
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do

@@ -619,7 +619,208 @@ def pg_bindir():
     return sorted(dirs, key=lambda p: [int(x) for x in re.findall(r"\d+", p)])[-1]
 
 
-class Parvis(Server):
+class PrivateCluster:
+    """A PostgreSQL cluster of the server's own, in its dir, on a Unix socket,
+    with PostgreSQL's default durability (for Parvis and DAViCal)."""
+
+    def _pg(self, argv, **kw):
+        if self.as_postgres:
+            argv = ["runuser", "-u", "postgres", "--"] + argv
+        return run(argv, cwd="/", **kw)
+
+    def _psql(self, sql, db="postgres"):
+        return run([os.path.join(self.pgbin, "psql"), "-X", "-q", "-At", "-v",
+                    "ON_ERROR_STOP=1", "-h", self.pgsock, "-p", str(self.pgport),
+                    "-U", "postgres", "-d", db, "-c", sql]).stdout.strip()
+
+    def _start_cluster(self):
+        self.pgdir = os.path.join(self.dir, "pg")
+        os.makedirs(self.pgdir)
+        self.pgdata = os.path.join(self.pgdir, "data")
+        self.pgsock = self.pgdir
+        self.pglog = os.path.join(self.pgdir, "postgresql.log")
+        self.pgport = free_port()
+        if self.as_postgres:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.pgdir, pw.pw_uid, pw.pw_gid)
+        # --no-sync only spares initdb's own final fsync; the server itself
+        # runs with PostgreSQL's default durability (fsync, synchronous_commit,
+        # full_page_writes on).
+        self._pg([os.path.join(self.pgbin, "initdb"), "-D", self.pgdata, "-A", "trust",
+                  "-U", "postgres", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"])
+        with open(os.path.join(self.pgdata, "postgresql.conf"), "a") as f:
+            f.write("\n# --- bench/: private cluster, Unix socket only, default durability\n"
+                    "listen_addresses = ''\n"
+                    f"unix_socket_directories = '{self.pgsock}'\n"
+                    f"port = {self.pgport}\n")
+        self._pg([os.path.join(self.pgbin, "pg_ctl"), "-D", self.pgdata, "-l", self.pglog,
+                  "-w", "-t", "60", "start"])
+        self.pg_started = True
+        with open(os.path.join(self.pgdata, "postmaster.pid")) as f:
+            self.pg_pid = int(f.readline().strip())
+
+    def _stop_cluster(self):
+        if getattr(self, "pg_started", False):
+            self._pg([os.path.join(self.pgbin, "pg_ctl"), "-D", self.pgdata, "-w", "-t", "60",
+                      "-m", "fast", "stop"], check=False)
+            self.pg_started = False
+
+
+# ---------------------------------------------------------------- DAViCal
+
+DAVICAL = "/usr/share/davical"
+DAVICAL_CONF_DIR = "/etc/davical"
+
+
+class DAViCal(Server, PrivateCluster):
+    """DAViCal (PHP, on PostgreSQL: our storage design) under a private
+    Apache httpd with mpm_prefork and mod_php (Debian's setup), on a private
+    PostgreSQL cluster created with DAViCal's own create-database.sh.  User
+    bench is an ordinary user (no admin role) with a plain-text password
+    ('**' prefix: no hashing).  DAViCal finds its configuration by the
+    server's name only, in /etc/davical/NAME-conf.php: the run writes one
+    under a name of its own and removes it at the end."""
+    key = "davical"
+    name = "DAViCal"
+    kinds = ("caldav",)
+
+    def __init__(self, tmp, password):
+        super().__init__(tmp, password)
+        self.base = self.cal_home = f"/caldav.php/{BENCH_USER}/"
+        self.pgbin = pg_bindir()
+        self.as_postgres = os.geteuid() == 0
+        self.pid = None
+        self.conf_php = None
+
+    def start(self):
+        d = self.dir
+        self._start_cluster()
+        env = dict(os.environ, PGHOST=self.pgsock, PGPORT=str(self.pgport),
+                   PGUSER="postgres")
+        argv = [f"{DAVICAL}/dba/create-database.sh", "davical", self.password]
+        if self.as_postgres:
+            argv = ["runuser", "-u", "postgres", "--preserve-environment", "--"] + argv
+        out = run(argv, env=env, cwd="/")
+        if "has been set to" not in out.stdout:
+            raise RuntimeError("DAViCal's create-database.sh failed:\n" + out.stdout
+                               + out.stderr)
+        # An ordinary user, as DAViCal's first login makes one.
+        self._psql("INSERT INTO usr (active, email_ok, updated, username, password, "
+                   "fullname, email) VALUES (TRUE, current_date, current_date, "
+                   f"'{BENCH_USER}', '**{self.password}', '{BENCH_USER}', "
+                   "'bench@example.invalid')", db="davical")
+        self._psql("INSERT INTO principal (type_id, user_no, displayname, "
+                   "default_privileges) SELECT 1, user_no, fullname, 0::BIT(24) "
+                   f"FROM usr WHERE username = '{BENCH_USER}'", db="davical")
+        self.server_name = f"parvis-bench-davical-{self.port}"
+        self.conf_php = os.path.join(DAVICAL_CONF_DIR, f"{self.server_name}-conf.php")
+        with open(self.conf_php, "w") as f:
+            f.write("<?php\n// generated by Parvis's bench/ for one run; removed at its end\n"
+                    f"$c->pg_connect[] = 'host={self.pgsock} port={self.pgport} "
+                    "dbname=davical user=davical_app';\n"
+                    "$c->system_name = 'DAViCal (bench)';\n"
+                    "$c->admin_email = 'admin@example.invalid';\n")
+        for sub in ("run", "lock", "log"):
+            os.makedirs(os.path.join(d, sub))
+        chown_r(os.path.join(d, "lock"), "www-data")
+        self.pidfile = os.path.join(d, "run", "apache2.pid")
+        self.errlog = os.path.join(d, "log", "error.log")
+        mods = "\n".join(f"LoadModule {m}_module /usr/lib/apache2/modules/mod_{m}.so"
+                         for m in ("mpm_prefork", "authz_core", "mime", "dir"))
+        php = sorted(glob.glob("/usr/lib/apache2/modules/libphp*.so"))
+        if not php:
+            raise RuntimeError("mod_php not found (Debian package libapache2-mod-php)")
+        conf = f"""# generated by bench/: private Apache httpd + mod_php serving DAViCal
+ServerRoot {d}
+{mods}
+LoadModule php_module {php[-1]}
+Listen 127.0.0.1:{self.port}
+ServerName {self.server_name}
+UseCanonicalName On
+User www-data
+Group www-data
+PidFile {self.pidfile}
+DefaultRuntimeDir {d}/run
+Mutex file:{d}/lock default
+ErrorLog {self.errlog}
+LogLevel warn
+# no CustomLog: access log off
+Timeout 300
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 65
+# Debian's mpm_prefork.conf
+StartServers 5
+MinSpareServers 5
+MaxSpareServers 10
+MaxRequestWorkers 150
+MaxConnectionsPerChild 0
+TypesConfig /etc/mime.types
+DocumentRoot {DAVICAL}/htdocs
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+<Directory {DAVICAL}/htdocs>
+    DirectoryIndex index.php
+    AllowOverride None
+    Require all granted
+    AcceptPathInfo On
+</Directory>
+<FilesMatch "\\.php$">
+    SetHandler application/x-httpd-php
+</FilesMatch>
+"""
+        self.conf = os.path.join(d, "apache2.conf")
+        with open(self.conf, "w") as f:
+            f.write(conf)
+        self.env = dict(os.environ, APACHE_RUN_DIR=f"{d}/run", APACHE_LOCK_DIR=f"{d}/lock",
+                        APACHE_LOG_DIR=f"{d}/log", APACHE_PID_FILE=self.pidfile,
+                        APACHE_RUN_USER="www-data", APACHE_RUN_GROUP="www-data")
+        run(["apache2", "-f", self.conf, "-k", "start"], env=self.env)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not self.pid:
+            try:
+                with open(self.pidfile) as f:
+                    self.pid = int(f.read().strip())
+            except (OSError, ValueError):
+                time.sleep(0.05)
+        if not self.pid:
+            raise RuntimeError("DAViCal's Apache wrote no pid file\n" + self.log_tails())
+        self.wait_ready()
+
+    def stop(self):
+        if self.pid:
+            run(["apache2", "-f", self.conf, "-k", "stop"], check=False, env=self.env)
+            deadline = time.monotonic() + 30
+            while pid_alive(self.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self._stop_pid(self.pid, signal.SIGKILL)
+            self.pid = None
+        if self.conf_php and os.path.exists(self.conf_php):
+            os.unlink(self.conf_php)
+        self._stop_cluster()
+
+    def cpu_roots(self):
+        return [p for p in (self.pid, getattr(self, "pg_pid", None)) if p]
+
+    def db_roots(self):
+        return [self.pg_pid]
+
+    def logs(self):
+        return [getattr(self, "errlog", ""), getattr(self, "pglog", "")]
+
+    def version(self):
+        v = run(["dpkg-query", "-W", "-f=${Version}", "davical"], check=False).stdout.strip()
+        php = run(["dpkg-query", "-W", "-f=${Version}", "libapache2-mod-php"],
+                  check=False).stdout.strip()
+        pgv = run([os.path.join(self.pgbin, "postgres"), "--version"],
+                  check=False).stdout.strip()
+        return (f"DAViCal {v or '?'} (Apache httpd mpm prefork + mod_php {php or '?'}; "
+                f"{pgv}, default durability; plain-text password)")
+
+
+class Parvis(Server, PrivateCluster):
     key = "parvis"
     name = "Parvis"
     kinds = ("files", "caldav")
@@ -646,46 +847,12 @@ class Parvis(Server):
         self.stop_rc = None
         self.pg_started = False
 
-    def _pg(self, argv, **kw):
-        if self.as_postgres:
-            argv = ["runuser", "-u", "postgres", "--"] + argv
-        return run(argv, cwd="/", **kw)
-
-    def _psql(self, sql, db="postgres"):
-        return run([os.path.join(self.pgbin, "psql"), "-X", "-q", "-At", "-v",
-                    "ON_ERROR_STOP=1", "-h", self.pgsock, "-p", str(self.pgport),
-                    "-U", "postgres", "-d", db, "-c", sql]).stdout.strip()
-
     def _ctl(self, *args, input=None):
         return run([self.parvisctl, *args], input=input, stdin=None if input else
                    subprocess.DEVNULL, env=dict(os.environ, PARVIS_DSN=self.dsn))
 
     def start(self):
-        d = self.dir
-        self.pgdir = os.path.join(d, "pg")
-        os.makedirs(self.pgdir)
-        self.pgdata = os.path.join(self.pgdir, "data")
-        self.pgsock = self.pgdir
-        self.pglog = os.path.join(self.pgdir, "postgresql.log")
-        self.pgport = free_port()
-        if self.as_postgres:
-            pw = pwd.getpwnam("postgres")
-            os.chown(self.pgdir, pw.pw_uid, pw.pw_gid)
-        # --no-sync only spares initdb's own final fsync; the server itself
-        # runs with PostgreSQL's default durability (fsync, synchronous_commit,
-        # full_page_writes on).
-        self._pg([os.path.join(self.pgbin, "initdb"), "-D", self.pgdata, "-A", "trust",
-                  "-U", "postgres", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"])
-        with open(os.path.join(self.pgdata, "postgresql.conf"), "a") as f:
-            f.write("\n# --- bench/: private cluster, Unix socket only, default durability\n"
-                    "listen_addresses = ''\n"
-                    f"unix_socket_directories = '{self.pgsock}'\n"
-                    f"port = {self.pgport}\n")
-        self._pg([os.path.join(self.pgbin, "pg_ctl"), "-D", self.pgdata, "-l", self.pglog,
-                  "-w", "-t", "60", "start"])
-        self.pg_started = True
-        with open(os.path.join(self.pgdata, "postmaster.pid")) as f:
-            self.pg_pid = int(f.readline().strip())
+        self._start_cluster()
         self._psql("CREATE ROLE parvis LOGIN")
         self._psql("CREATE DATABASE parvis OWNER parvis")
         self.dsn = f"host={self.pgsock} port={self.pgport} dbname=parvis user=parvis"
@@ -717,10 +884,7 @@ class Parvis(Server):
     def stop(self):
         if self.proc and self.stop_rc is None:
             self.stop_rc = self._stop_proc()
-        if self.pg_started:
-            self._pg([os.path.join(self.pgbin, "pg_ctl"), "-D", self.pgdata, "-w", "-t", "60",
-                      "-m", "fast", "stop"], check=False)
-            self.pg_started = False
+        self._stop_cluster()
 
     def new_calendar(self, name):
         """A calendar of space SPACE, created in the user's calendar home
@@ -814,7 +978,7 @@ class ParvisAnon(Parvis):
 
 def make_servers(keys, tmp, password, build_dir, parvis_conf=()):
     classes = {"parvis": None, "apache": Apache, "nginx": Nginx, "lighttpd": Lighttpd,
-               "radicale": Radicale, "xandikos": Xandikos}
+               "radicale": Radicale, "xandikos": Xandikos, "davical": DAViCal}
     out = []
     for k in keys:
         if k == "parvis":
