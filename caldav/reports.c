@@ -16,12 +16,65 @@
  * client sees a truncated answer, not a complete-looking one.  A VALARM
  * time-range matches on the alarm's trigger times (§9.9), computed for
  * the instances of its parent within max_instances too.
+ *
+ * Whether an object matches a query depends on the object's text, the
+ * query's filter and the zone of floating times alone, none of which
+ * changes once written: a node remembers the answers libical gave
+ * (match_memo), so that a query asked again (clients poll with the same
+ * one) parses only the objects it has not seen.
  */
 #include "caldav/caldav_int.h"
 
+#include <pthread.h>
 #include <strings.h>
 #include <string.h>
 #include <time.h>
+
+/* ---- answers of the filter, remembered ------------------------------------------ */
+
+/* Slots of the memo: direct-mapped by key, a newer answer replacing an
+ * older; 33 bytes each (about 540 KiB), owned by this file for the
+ * process's life. */
+#define MATCH_MEMO_SLOTS 16384
+
+static struct {
+    pthread_mutex_t lock;
+    struct {
+        unsigned char key[32];
+        unsigned char answer;    /* 0: empty, 1: no match, 2: match */
+    } slot[MATCH_MEMO_SLOTS];
+} match_memo = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static size_t
+memo_slot(const unsigned char key[32])
+{
+    return ((size_t)key[0] | (size_t)key[1] << 8 | (size_t)key[2] << 16) %
+           MATCH_MEMO_SLOTS;
+}
+
+/* 1 or 0 as remembered under 'key', -1 if not. */
+static int
+memo_get(const unsigned char key[32])
+{
+    size_t i = memo_slot(key);
+    int answer = -1;
+    pthread_mutex_lock(&match_memo.lock);
+    if (match_memo.slot[i].answer != 0 &&
+        memcmp(match_memo.slot[i].key, key, 32) == 0)
+        answer = match_memo.slot[i].answer == 2;
+    pthread_mutex_unlock(&match_memo.lock);
+    return answer;
+}
+
+static void
+memo_put(const unsigned char key[32], bool match)
+{
+    size_t i = memo_slot(key);
+    pthread_mutex_lock(&match_memo.lock);
+    memcpy(match_memo.slot[i].key, key, 32);
+    match_memo.slot[i].answer = match ? 2 : 1;
+    pthread_mutex_unlock(&match_memo.lock);
+}
 
 static void
 ical_buffer_free_cb(void *p)
@@ -796,9 +849,11 @@ calendar_target(const struct dav_target *t)
  */
 static struct dav_err *
 floating_zone(struct dav_req *req, const struct dav_target *cal,
-              const struct dav_xml_elem *tz, icaltimezone **out)
+              const struct dav_xml_elem *tz, icaltimezone **out,
+              const char **text_out)
 {
     *out = NULL;
+    *text_out = "";
     if (tz != NULL) {
         *out = caldav_zone_parse(req->arena, dav_elem_text(req, tz));
         if (*out == NULL)
@@ -818,6 +873,7 @@ floating_zone(struct dav_req *req, const struct dav_target *cal,
             continue;
         const char *text = dav_xml_text(req, props[i].xml);
         *out = caldav_zone_parse(req->arena, text);
+        *text_out = text;
     }
     return NULL;
 }
@@ -831,8 +887,22 @@ struct query_pages {
     const struct dav_xml_elem *top;   /* the filter's comp-filter */
     bool range_only;             /* range_only(top) */
     icaltimezone *zone;          /* of floating times (floating_zone) */
+    /* What an object's match depends on besides its text: the request's
+     * body (its filter and CALDAV:timezone) and the calendar's zone. */
+    unsigned char query_key[32];
     struct caldav_cursor *cur;
 };
+
+/* The memo's key of an object's match in this query. */
+static void
+match_key(const struct query_pages *q, const char *data, unsigned char key[32])
+{
+    struct sha256 s;
+    sha256_init(&s);
+    sha256_update(&s, q->query_key, 32);
+    sha256_update(&s, data, strlen(data));
+    sha256_final(&s, key);
+}
 
 /* The next page of candidates: those that match are written to 'out'. */
 static struct dav_err *
@@ -854,18 +924,29 @@ query_page(struct dav_req *req, void *state, struct arena *a, struct buf *out,
             continue;
         arena_reset(scratch);
         bool sure = q->range_only && objs[i].exact;
+        /* The filter's answer for this text, if libical gave it before. */
+        unsigned char key[32];
+        int known = -1;
+        bool decide = !sure && q->top != NULL;
+        if (decide) {
+            match_key(q, objs[i].data, key);
+            known = memo_get(key);
+        }
         /* Each object is parsed into the scratch arena, so a query holds
          * one parsed object at a time. */
         icalcomponent *vcal = NULL;
-        if (!sure || q->pr.cd.want) {
+        if ((decide && known < 0) || q->pr.cd.want) {
             vcal = caldav_ical_parse(scratch, objs[i].data,
                                      strlen(objs[i].data));
             if (vcal == NULL)
                 continue;
         }
         struct fctx f = { req, vcal, objs[i].data, NULL };
-        bool match = sure || q->top == NULL || comp_filter(&f, q->top, NULL);
+        bool match = !decide || known == 1 ||
+                     (known < 0 && comp_filter(&f, q->top, NULL));
         err = f.err;
+        if (decide && known < 0 && err == NULL)
+            memo_put(key, match);
         if (err == NULL && match)
             err = object_response(req, scratch, &q->cal, &objs[i], vcal,
                                   &q->pr, false, out);
@@ -904,11 +985,18 @@ report_query(struct dav_req *req, const struct dav_xml_elem *root)
     filter_scope(req, filter, &component, &tr);
     q->top = dav_elem_child(filter, CALDAV_NS, "comp-filter");
     q->range_only = range_only(req, q->top);
+    const char *zone_text;
     err = floating_zone(req, &q->cal,
                         dav_elem_child(root, CALDAV_NS, "timezone"),
-                        &q->zone);
+                        &q->zone, &zone_text);
     if (err != NULL)
         return err;
+    struct sha256 qs;
+    sha256_init(&qs);
+    sha256_update(&qs, "calendar-query", 15);
+    sha256_update(&qs, req->body.p, req->body.len);
+    sha256_update(&qs, zone_text, strlen(zone_text) + 1);
+    sha256_final(&qs, q->query_key);
     /* RFC 4791 §7.8: Depth: 0 applies the query to the calendar itself,
      * which is no calendar object: no response.  (Without Depth, the
      * members are searched, as clients that omit it expect.) */
@@ -1210,7 +1298,8 @@ report_freebusy(struct dav_req *req, const struct dav_xml_elem *root)
         return err;
     /* RFC 4791 §7.3: the calendar's zone only, for a free-busy-query. */
     icaltimezone *zone;
-    err = floating_zone(req, t, NULL, &zone);
+    const char *zone_text;
+    err = floating_zone(req, t, NULL, &zone, &zone_text);
     if (err != NULL)
         return err;
     icalcomponent *out = icalcomponent_new_vcalendar();
