@@ -139,14 +139,14 @@ pg_cal_index(struct dav_req *req, const struct dav_resource *res,
              int64_t calendar_id, const struct caldav_index *ix,
              const char *data)
 {
-    enum dav_store_rc rc;
     const char *v[10] = { pg_i64(req, res->id), pg_i64(req, res->space_id),
                           pg_i64(req, calendar_id), ix->uid, ix->component,
                           ts(req, ix->start), ts(req, ix->end),
                           ix->recurring ? "true" : "false", data,
                           ix->exact ? "true" : "false" };
-    pg_run(req, "cal_index", 10, v, NULL, 0, &rc);
-    return rc;
+    /* Its answer can wait: it goes with the next statement, or the
+     * COMMIT, beside the audit row. */
+    return pg_run_first(req, "cal_index", 10, v);
 }
 
 static enum dav_store_rc

@@ -112,6 +112,9 @@ static void stamp_source_destroy(struct stamp_source *s);
  */
 #define DEFER_MAX_PARAMS 10
 #define DEFER_MAX_BYTES (DAV_CHUNK_SIZE + 4096)
+/* Writes waiting at once: a calendar object's index row and the request's
+ * audit row both go with the COMMIT. */
+#define DEFER_MAX 2
 
 struct deferred {
     const char *stmt;           /* NULL: nothing waits */
@@ -130,13 +133,22 @@ struct lease {
     bool autocommit;  /* read_begin: no transaction open */
     bool used;        /* a statement ran on this lease */
     bool audited;     /* audit rows added: the sealer is told at commit */
-    struct deferred later;
+    /* Writes whose answer can wait, in order (struct deferred); nlater
+     * of them wait. */
+    struct deferred later[DEFER_MAX];
+    unsigned nlater;
     unsigned ahead;   /* writes sent ahead (send_ahead), results unread */
     /* The first statement of the transaction that failed, as the caller
      * was told: a COMMIT then answered ROLLBACK fails the same way (a
      * retry for a serialization failure or a deadlock). */
     enum dav_store_rc failed;
     struct disk_cache_fill *fill; /* the upload written whole (disk cache) */
+    /* A write's target's parent, read with the target (lookup_lock_parent)
+     * for the lookup of it that follows; given once.  NULL: none. */
+    const char *pre_path;
+    int64_t pre_space;
+    bool pre_found;
+    struct dav_resource pre_res;
 };
 
 /* ---- statements ------------------------------------------------------------ */
@@ -304,6 +316,12 @@ static const struct pg_stmt stmts[] = {
     { "lookup_lock",
       "SELECT " RES_COLS "WHERE r.space_id = $1 AND r.path = $2 "
       "FOR UPDATE OF r" },
+    /* The same, and the parent $3 (not locked: writers in one folder do
+     * not wait for each other), which the write looks up next. */
+    { "lookup_lock_parent",
+      "WITH t AS (SELECT " RES_COLS "WHERE r.space_id = $1 AND r.path = $2 "
+      "FOR UPDATE OF r), p AS (SELECT " RES_COLS "WHERE r.space_id = $1 "
+      "AND r.path = $3) SELECT * FROM t UNION ALL SELECT * FROM p" },
     /* A write's target's collections kept where they are until it
      * commits, and the target itself (decision 0020): $2, a text[] of
      * the paths from the root down to the target (path_locks_literal),
@@ -1144,11 +1162,14 @@ lease_release(void *obj)
     struct lease *l = obj;
     disk_cache_fill_end(l->fill, false, 0, NULL, 0);
     l->fill = NULL;
-    l->later.stmt = NULL;
+    l->nlater = 0;
+    l->pre_path = NULL;
     discard_ahead(l);
-    free(l->later.buf);
-    l->later.buf = NULL;
-    l->later.cap = 0;
+    for (unsigned i = 0; i < DEFER_MAX; i++) {
+        free(l->later[i].buf);
+        l->later[i].buf = NULL;
+        l->later[i].cap = 0;
+    }
     if (l->c == NULL)
         return;
     struct db_pool *p = l->pool;
@@ -1233,6 +1254,7 @@ lease_get(struct dav_req *req, struct lease **out)
     l->autocommit = false;
     l->used = false;
     l->audited = false;
+    l->pre_path = NULL;
     l->ahead = 0;
     l->failed = DAV_STORE_OK;
     l->pool = p;
@@ -1263,9 +1285,9 @@ static bool
 defer_stmt(struct lease *l, const char *stmt, int n, const char *const *vals,
            const int *lens)
 {
-    struct deferred *d = &l->later;
-    if (l->autocommit || d->stmt != NULL || n > DEFER_MAX_PARAMS)
+    if (l->autocommit || l->nlater == DEFER_MAX || n > DEFER_MAX_PARAMS)
         return false;
+    struct deferred *d = &l->later[l->nlater];
     size_t need = 0;
     for (int i = 0; i < n; i++)
         if (vals[i] != NULL)
@@ -1296,7 +1318,22 @@ defer_stmt(struct lease *l, const char *stmt, int n, const char *const *vals,
     }
     d->n = n;
     d->stmt = stmt;
+    l->nlater++;
     return true;
+}
+
+/* Send the waiting writes, in order, in pipeline mode (entered). */
+static bool
+send_later(struct lease *l)
+{
+    PGconn *pg = l->c->pg;
+    bool ok = true;
+    for (unsigned i = 0; i < l->nlater && ok; i++) {
+        const struct deferred *d = &l->later[i];
+        ok = PQsendQueryPrepared(pg, d->stmt, d->n, d->vals, d->lens, d->fmts,
+                                 0);
+    }
+    return ok;
 }
 
 /* The next result of a pipeline, the NULL that ends it consumed. */
@@ -1355,15 +1392,11 @@ send_ahead(struct lease *l, const char *stmt, int n, const char *const *vals,
            const int *lens, const int *fmts)
 {
     PGconn *pg = l->c->pg;
-    struct deferred *d = &l->later;
-    const char *first = d->stmt;
-    d->stmt = NULL;
-    bool ok = PQenterPipelineMode(pg) &&
-              (first == NULL ||
-               PQsendQueryPrepared(pg, first, d->n, d->vals, d->lens,
-                                   d->fmts, 0)) &&
+    unsigned waiting = l->nlater;
+    bool ok = PQenterPipelineMode(pg) && send_later(l) &&
               PQsendQueryPrepared(pg, stmt, n, vals, lens, fmts, 0) &&
               PQpipelineSync(pg) && PQflush(pg) == 0;
+    l->nlater = 0;
     if (!ok) {
         /* Some sent, some not, maybe no sync: no result can be trusted
          * to come. */
@@ -1371,7 +1404,7 @@ send_ahead(struct lease *l, const char *stmt, int n, const char *const *vals,
         l->c->pg = NULL;
         return false;
     }
-    l->ahead = first != NULL ? 2 : 1;
+    l->ahead = waiting + 1;
     return true;
 }
 
@@ -1388,7 +1421,6 @@ lease_exec(struct lease *l, const char *stmt, const char *sql, int n,
            int resfmt, const char **what)
 {
     PGconn *pg = l->c->pg;
-    struct deferred *d = &l->later;
     const char *ignored;
     if (what == NULL)
         what = &ignored;
@@ -1398,40 +1430,55 @@ lease_exec(struct lease *l, const char *stmt, const char *sql, int n,
         *what = "chunk_put";
         return fail;
     }
-    if (d->stmt == NULL)
+    if (l->nlater == 0)
         return stmt != NULL
                    ? PQexecPrepared(pg, stmt, n, vals, lens, fmts, resfmt)
                    : PQexecParams(pg, sql, n, NULL, vals, lens, fmts, resfmt);
-    const char *first = d->stmt;
-    d->stmt = NULL;
+    unsigned waiting = l->nlater;
+    l->nlater = 0;
     if (!PQenterPipelineMode(pg)) {
-        *what = first;
+        *what = l->later[0].stmt;
         return NULL;
     }
+    /* The waiting writes' results, then the statement's; a failed write
+     * is returned in its place (those after it were skipped). */
+    l->nlater = waiting;
     bool sent =
-        PQsendQueryPrepared(pg, first, d->n, d->vals, d->lens, d->fmts, 0) &&
+        send_later(l) &&
         (stmt != NULL
              ? PQsendQueryPrepared(pg, stmt, n, vals, lens, fmts, resfmt)
              : PQsendQueryParams(pg, sql, n, NULL, vals, lens, fmts,
                                  resfmt)) &&
         PQpipelineSync(pg);
-    PGresult *r1 = NULL, *r2 = NULL;
+    l->nlater = 0;
+    PGresult *failed = NULL, *last = NULL;
     if (sent) {
-        r1 = pipeline_next(pg);
-        r2 = pipeline_next(pg);
+        for (unsigned i = 0; i <= waiting; i++) {
+            PGresult *r = pipeline_next(pg);
+            ExecStatusType st = PQresultStatus(r);
+            bool bad = r == NULL ||
+                       (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK);
+            if (i < waiting && bad && failed == NULL && r != NULL) {
+                *what = l->later[i].stmt;
+                failed = r;
+            } else if (i == waiting) {
+                last = r;
+            } else {
+                PQclear(r);
+            }
+        }
         PGresult *sync = PQgetResult(pg);
         PQclear(sync);
+    } else {
+        *what = l->later[0].stmt;
     }
     if (!PQexitPipelineMode(pg))
         l->c->reopen = true;    /* results left unread: give it up */
-    ExecStatusType s1 = PQresultStatus(r1);
-    if (r1 == NULL || (s1 != PGRES_COMMAND_OK && s1 != PGRES_TUPLES_OK)) {
-        *what = first;
-        PQclear(r2);
-        return r1;
+    if (failed != NULL) {
+        PQclear(last);
+        return failed;
     }
-    PQclear(r1);
-    return r2;
+    return last;
 }
 
 /*
@@ -1609,7 +1656,7 @@ pg_txn_rollback(struct dav_req *req)
         lease_release(l);
         return;
     }
-    l->later.stmt = NULL;       /* a deferred write goes with the rest */
+    l->nlater = 0;              /* a deferred write goes with the rest */
     discard_ahead(l);
     if (l->c->pg != NULL) {
         PGresult *r = PQexec(l->c->pg, "ROLLBACK");
@@ -1852,13 +1899,44 @@ pg_lookup(struct dav_req *req, int64_t space_id, const char *path,
           bool lock_row, struct dav_resource *out)
 {
     enum dav_store_rc rc;
-    const char *v[2] = { pg_i64(req, space_id), path };
+    const char *v[3] = { pg_i64(req, space_id), path, NULL };
+    struct lease *l = req->store_conn;
+    if (!lock_row && l != NULL && l->pre_path != NULL &&
+        l->pre_space == space_id && strcmp(l->pre_path, path) == 0) {
+        l->pre_path = NULL;
+        if (!l->pre_found)
+            return DAV_STORE_NOTFOUND;
+        *out = l->pre_res;
+        return DAV_STORE_OK;
+    }
     if (lock_row) {
         /* The path locks first, in the same round trip. */
         const char *lv[2] = { v[0], path_locks_literal(req->arena, path) };
         rc = pg_run_first(req, "path_locks", 2, lv);
         if (rc != DAV_STORE_OK)
             return rc;
+    }
+    if (lock_row && path[0] != '\0' && l != NULL) {
+        const char *name;
+        split_path(req, path, &v[2], &name);
+        PGresult *r = pg_run(req, "lookup_lock_parent", 3, v, NULL, 0, &rc);
+        if (r == NULL)
+            return rc;
+        bool found = false;
+        l->pre_found = false;
+        for (int i = 0; i < PQntuples(r); i++) {
+            const char *p = PQgetvalue(r, i, 2);
+            if (strcmp(p, path) == 0) {
+                row_to_res(req->arena, r, i, out);
+                found = true;
+            } else if (strcmp(p, v[2]) == 0) {
+                row_to_res(req->arena, r, i, &l->pre_res);
+                l->pre_found = true;
+            }
+        }
+        l->pre_space = space_id;
+        l->pre_path = v[2];
+        return found ? DAV_STORE_OK : DAV_STORE_NOTFOUND;
     }
     PGresult *r = pg_run(req, lock_row ? "lookup_lock" : "lookup", 2, v, NULL, 0,
                       &rc);
@@ -2161,7 +2239,7 @@ pg_chunk_put(struct dav_req *req, int64_t space_id,
      * for a small file, the revision) and goes with it.  Called once per
      * chunk of an upload: results are cleared here, not kept in the arena
      * until the end of a long request. */
-    if (defer_stmt(l, "chunk_put", 4, v, lens))
+    if (l->nlater == 0 && defer_stmt(l, "chunk_put", 4, v, lens))
         return DAV_STORE_OK;
     /* A chunk waits already: this is a large upload.  The chunks go ahead
      * as they come, PostgreSQL storing one while the next arrives; the
