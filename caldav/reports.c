@@ -873,7 +873,7 @@ floating_zone(struct dav_req *req, const struct dav_target *cal,
             continue;
         const char *text = dav_xml_text(req, props[i].xml);
         *out = caldav_zone_parse(req->arena, text);
-        *text_out = text;
+        *text_out = text != NULL ? text : "";
     }
     return NULL;
 }
@@ -888,7 +888,8 @@ struct query_pages {
     bool range_only;             /* range_only(top) */
     icaltimezone *zone;          /* of floating times (floating_zone) */
     /* What an object's match depends on besides its text: the request's
-     * body (its filter and CALDAV:timezone) and the calendar's zone. */
+     * body (its filter and CALDAV:timezone), the calendar's zone and
+     * max_instances. */
     unsigned char query_key[32];
     struct caldav_cursor *cur;
 };
@@ -935,7 +936,7 @@ query_page(struct dav_req *req, void *state, struct arena *a, struct buf *out,
         /* Each object is parsed into the scratch arena, so a query holds
          * one parsed object at a time. */
         icalcomponent *vcal = NULL;
-        if ((decide && known < 0) || q->pr.cd.want) {
+        if ((!sure && (!decide || known < 0)) || q->pr.cd.want) {
             vcal = caldav_ical_parse(scratch, objs[i].data,
                                      strlen(objs[i].data));
             if (vcal == NULL)
@@ -991,11 +992,16 @@ report_query(struct dav_req *req, const struct dav_xml_elem *root)
                         &q->zone, &zone_text);
     if (err != NULL)
         return err;
+    /* A series is expanded up to max_instances: its answer depends on it
+     * (fixed for the process, but not for every server of a process). */
+    uint64_t lens[3] = { req->body.len, strlen(zone_text),
+                         caldav_max_instances(req) };
     struct sha256 qs;
     sha256_init(&qs);
     sha256_update(&qs, "calendar-query", 15);
+    sha256_update(&qs, lens, sizeof(lens));
     sha256_update(&qs, req->body.p, req->body.len);
-    sha256_update(&qs, zone_text, strlen(zone_text) + 1);
+    sha256_update(&qs, zone_text, strlen(zone_text));
     sha256_final(&qs, q->query_key);
     /* RFC 4791 §7.8: Depth: 0 applies the query to the calendar itself,
      * which is no calendar object: no response.  (Without Depth, the
