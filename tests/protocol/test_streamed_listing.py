@@ -342,7 +342,7 @@ def test_sync_from_a_token_streams_the_changes_of_several_pages(server):
     assert root[-1].tag == "{DAV:}sync-token"
     resps = parse_multistatus(r.content)
     paths = [x.path for x in resps]
-    assert len(paths) == len(set(paths)) == 150 - 30 + 60 + 100
+    assert len(paths) == len(set(paths))
     got = {}
     gone = []
     for x in resps:
@@ -352,6 +352,17 @@ def test_sync_from_a_token_streams_the_changes_of_several_pages(server):
         else:
             got[name] = x.props["{DAV:}getetag"][1].text
     assert sorted(gone) == sorted(removed)
-    assert got == etags
+    assert {n: got.get(n) for n in etags} == etags
+    # A change that committed while the token was read may come again
+    # (RFC 6578 allows it; decision 0018): the audit sealer's transaction,
+    # running then, holds the token's oldest transaction back.  Only the
+    # last few of the first 300 PUTs can be such, their content unchanged.
+    extra = {n: e for n, e in got.items() if n not in etags}
+    assert len(extra) <= 5, extra
+    for name, etag in extra.items():
+        assert name in {member_name(i) for i in range(290, 300)}, name
+        head = dav(alice, "HEAD", coll + name)
+        assert_status(head, 200)
+        assert head.headers["ETag"] == etag
     again = sync_collection(alice, coll, root[-1].text.strip())
     assert again.changed() == {} and again.removed() == []
