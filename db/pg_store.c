@@ -144,7 +144,8 @@ struct lease {
     enum dav_store_rc failed;
     struct disk_cache_fill *fill; /* the upload written whole (disk cache) */
     /* A write's target's parent, read with the target (lookup_lock_parent)
-     * for the lookup of it that follows; given once.  NULL: none. */
+     * for the lookup of it that comes next, before any other statement;
+     * given once.  NULL: none. */
     const char *pre_path;
     int64_t pre_space;
     bool pre_found;
@@ -1425,6 +1426,9 @@ lease_exec(struct lease *l, const char *stmt, const char *sql, int n,
     if (what == NULL)
         what = &ignored;
     *what = stmt != NULL ? stmt : sql;
+    /* A parent read with its child stands for the lookup that follows
+     * at once, not for one after anything else has run. */
+    l->pre_path = NULL;
     PGresult *fail;
     if (!settle(l, &fail)) {
         *what = "chunk_put";
