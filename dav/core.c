@@ -639,7 +639,8 @@ dav_target_resolve(struct dav_req *req, struct dav_target *t, bool lock_row)
         bool principal_ok, space_found;
         /* A read's target may be known already (decision 0027). */
         bool keep = !lock_row && t == &req->target && req->read_lease;
-        if (!keep || !dav_lookup_cached(req, t, viewer, &principal_ok,
+        unsigned char key[32];
+        if (!keep || !dav_lookup_cached(req, t, viewer, key, &principal_ok,
                                         &space_found)) {
             enum dav_store_rc rc = st->space_lookup(
                 req, t->slug, viewer, req->app_password_id,
@@ -648,7 +649,7 @@ dav_target_resolve(struct dav_req *req, struct dav_target *t, bool lock_row)
             if (rc != DAV_STORE_OK)
                 return dav_err_from_store(req, rc, "lookup");
             if (keep)
-                dav_lookup_keep(req, t, viewer, principal_ok, space_found);
+                dav_lookup_keep(req, t, key, principal_ok, space_found);
         }
         /* The request's target is resolved first: nothing of its answer
          * has been read yet (an If header's targets come later). */
@@ -681,6 +682,13 @@ dav_target_resolve(struct dav_req *req, struct dav_target *t, bool lock_row)
     if (rc == DAV_STORE_NOTFOUND)
         return NULL;
     return dav_err_from_store(req, rc, "lookup");
+}
+
+const char *
+dav_base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s != NULL ? s + 1 : path;
 }
 
 struct dav_err *

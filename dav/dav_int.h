@@ -113,20 +113,25 @@ void dav_xml_close(struct buf *b, const char *ns, const char *name);
 /* ---- lookup.c ---- */
 
 /* The space_lookup answer kept for this read's target, account and
- * password, if the database is unchanged since: fills *principal_ok,
+ * password (its name in 'key', for dav_lookup_keep), if the database is
+ * unchanged since: fills *principal_ok,
  * *space_found, t->space, t->exists, t->res and req->principal_until as
  * the statement would have (req->store_stamp: NULL).  False: ask it. */
 bool dav_lookup_cached(struct dav_req *req, struct dav_target *t,
-                       int64_t viewer, bool *principal_ok, bool *space_found);
+                       int64_t viewer, unsigned char key[32],
+                       bool *principal_ok, bool *space_found);
 /* Keep the statement's answer under its snapshot's name (stamp_of). */
 void dav_lookup_keep(struct dav_req *req, const struct dav_target *t,
-                     int64_t viewer, bool principal_ok, bool space_found);
+                     const unsigned char key[32], bool principal_ok,
+                     bool space_found);
 
 /* ---- core.c ---- */
 
 /* Resolve the space and resource of a parsed target (area SPACE). */
 struct dav_err *dav_target_resolve(struct dav_req *req, struct dav_target *t,
                                    bool lock_row);
+/* The last segment of an in-space path ("" for the root). */
+const char *dav_base_name(const char *path);
 /* Parent target of an in-space target (not the space root). */
 struct dav_err *dav_target_parent(struct dav_req *req,
                                   const struct dav_target *t,

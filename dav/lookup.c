@@ -175,12 +175,11 @@ lookup_kept(const struct dav_req *req)
 
 bool
 dav_lookup_cached(struct dav_req *req, struct dav_target *t, int64_t viewer,
-                  bool *principal_ok, bool *space_found)
+                  unsigned char key[32], bool *principal_ok, bool *space_found)
 {
     if (!lookup_kept(req))
         return false;
     struct lcache *cache = req->srv->lookups;
-    unsigned char key[32];
     lookup_key(req, t, viewer, key);
     /* Nothing kept for it: the statement at once, without the wait. */
     if (!lcache_has(cache, key))
@@ -228,7 +227,8 @@ dav_lookup_cached(struct dav_req *req, struct dav_target *t, int64_t viewer,
 
 void
 dav_lookup_keep(struct dav_req *req, const struct dav_target *t,
-                int64_t viewer, bool principal_ok, bool space_found)
+                const unsigned char key[32], bool principal_ok,
+                bool space_found)
 {
     if (!lookup_kept(req))
         return;
@@ -253,7 +253,5 @@ dav_lookup_keep(struct dav_req *req, const struct dav_target *t,
     put_str(&b, space_found ? sp->role : NULL);
     static const struct dav_resource none;
     put_resource(&b, t->exists ? &t->res : &none);
-    unsigned char key[32];
-    lookup_key(req, t, viewer, key);
     lcache_put(cache, key, stamp, b.p, b.len);
 }

@@ -516,8 +516,7 @@ dav_method_put_prepare(struct dav_req *req)
         memset(&t->res, 0, sizeof(t->res));
         t->res.space_id = t->space.id;
         t->res.path = t->path;
-        const char *slash = strrchr(t->path, '/');
-        t->res.name = slash != NULL ? slash + 1 : t->path;
+        t->res.name = dav_base_name(t->path);
         t->res.kind = DAV_KIND_FILE;
         ps->created = true;
     }

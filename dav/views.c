@@ -29,13 +29,6 @@
 /* ---- names ------------------------------------------------------------------ */
 
 static const char *
-base_name(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s != NULL ? s + 1 : path;
-}
-
-static const char *
 rev_name(struct arena *a, const char *path, const struct dav_revision *r)
 {
     struct tm tm;
@@ -48,7 +41,7 @@ rev_name(struct arena *a, const char *path, const struct dav_revision *r)
     return arena_printf(a, "r%d %s %s - %s", (int)r->num, when,
                         r->author != NULL && r->author[0] != '\0' ? r->author
                                                                   : "-",
-                        base_name(path));
+                        dav_base_name(path));
 }
 
 static bool

@@ -951,6 +951,16 @@ stamp_source_destroy(struct stamp_source *s)
  * without a word must not hold every read of the node. */
 #define STAMP_WAIT_MS 1000
 
+/* Milliseconds left of STAMP_WAIT_MS from t0 (CLOCK_MONOTONIC). */
+static long
+stamp_ms_left(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return STAMP_WAIT_MS - ((t.tv_sec - t0->tv_sec) * 1000 +
+                            (t.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
 /* The source's connection given up; no new one for a second. */
 static void
 stamp_drop(struct stamp_source *s, const char *why)
@@ -974,10 +984,7 @@ stamp_result(PGconn *pg)
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     while (PQisBusy(pg)) {
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        long left = STAMP_WAIT_MS - ((t.tv_sec - t0.tv_sec) * 1000 +
-                                     (t.tv_nsec - t0.tv_nsec) / 1000000);
+        long left = stamp_ms_left(&t0);
         struct pollfd pfd = { .fd = PQsocket(pg), .events = POLLIN };
         if (left <= 0 || poll(&pfd, 1, (int)left) <= 0 ||
             !PQconsumeInput(pg))
@@ -1097,10 +1104,7 @@ pg_stamp_now(struct dav_req *req, time_t *db_now)
             stamp_run(p, s);
             continue;
         }
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        long left = STAMP_WAIT_MS - ((t.tv_sec - t0.tv_sec) * 1000 +
-                                     (t.tv_nsec - t0.tv_nsec) / 1000000);
+        long left = stamp_ms_left(&t0);
         if (left <= 0)
             return NULL;
         struct timespec wait = { left / 1000, (left % 1000) * 1000000 };

@@ -697,6 +697,15 @@ def new_server(bins, cluster, seed):
         raise errors[0]
 
 
+@pytest.fixture
+def debug_node(new_server, monkeypatch):
+    """A further parvisd logging at level debug, where the caches say what
+    they serve (decision 0026: "listing from the cache", 0027: "target
+    from the cache")."""
+    monkeypatch.setenv("PARVIS_LOG_LEVEL", "debug")
+    return new_server()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _reap_servers():
     """Kills and cleans up, at session end, servers a test made directly

@@ -28,9 +28,8 @@ HIT = "listing from the cache"
 
 
 @pytest.fixture
-def node(new_server, monkeypatch):
-    monkeypatch.setenv("PARVIS_LOG_LEVEL", "debug")
-    return new_server()
+def node(debug_node):
+    return debug_node
 
 
 @pytest.fixture

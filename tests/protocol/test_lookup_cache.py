@@ -24,9 +24,8 @@ HIT = "target from the cache"
 
 
 @pytest.fixture
-def node(new_server, monkeypatch):
-    monkeypatch.setenv("PARVIS_LOG_LEVEL", "debug")
-    return new_server()
+def node(debug_node):
+    return debug_node
 
 
 @pytest.fixture
