@@ -1084,6 +1084,7 @@ dav_req_finish(struct dav_req *req)
         req->stream_txn = false;
         req->db_snapshot = NULL;
         req->store_stamp = NULL;
+        req->read_stamp = NULL;
         req->principal_until = 0;
         dav_ms_keep_abort(req);
         err = run_once(req);

@@ -486,6 +486,11 @@ struct dav_req {
     /* Set by the store's space_lookup and personal_space: the snapshot
      * they ran in (NULL: none to rely on, as on a standby). */
     const char *store_stamp;
+    /* The number of the database's state the read's target was found in
+     * (decision 0027: stamp_now's or stamp_of's), when the target may be
+     * kept; NULL otherwise.  A PROPFIND Depth 0 keeps its answer under it
+     * (decision 0029). */
+    const char *read_stamp;
     /* Set by space_lookup: when the account's validity ends (Unix
      * seconds; 0: it does not, or the account is not valid). */
     time_t principal_until;

@@ -218,8 +218,10 @@ dav_lookup_cached(struct dav_req *req, struct dav_target *t, int64_t viewer,
         t->space = sp;
     if (t->exists)
         t->res = res;
-    /* The snapshot's text is not known: no listing is kept (dav/props.c). */
+    /* The snapshot's text is not known: no listing is kept (dav/props.c);
+     * its number is. */
     req->store_stamp = NULL;
+    req->read_stamp = stamp;
     req->principal_until = until;
     log_msg(LOG_DEBUG, req->id, NULL, "target from the cache");
     return true;
@@ -238,6 +240,7 @@ dav_lookup_keep(struct dav_req *req, const struct dav_target *t,
     const char *stamp = req->srv->store->stamp_of(req, req->store_stamp);
     if (stamp == NULL)
         return;
+    req->read_stamp = stamp;
     struct buf b;
     buf_init(&b, req->arena, 512);
     put_i64(&b, (principal_ok ? 1 : 0) | (space_found ? 2 : 0) |

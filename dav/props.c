@@ -799,17 +799,17 @@ key_add(struct sha256 *s, const void *p, size_t n)
 }
 
 /*
- * The cache key of this listing's answer, if it may be kept: everything
+ * The cache key of this PROPFIND's answer, if it may be kept: everything
  * the answer is computed from besides the database.  Not quota-available-
  * bytes, which follows the disk's free space too; nor, below, an answer
- * showing a lock, whose timeout counts down.
+ * showing a lock, whose timeout counts down.  'kind' tells a listing's
+ * key (decision 0026) from a Depth 0 answer's (0029).
  */
 static bool
-listing_key(struct dav_req *req, const struct pf_request *pf,
-            unsigned char key[32])
+answer_key(struct dav_req *req, const struct pf_request *pf,
+           const char *kind, unsigned char key[32])
 {
-    if (req->srv->lcache == NULL || req->db_snapshot == NULL ||
-        req->principal == NULL)
+    if (req->principal == NULL)
         return false;
     for (size_t i = 0; i < pf->nnames; i++)
         if (strcmp(pf->names[i].ns, DAV_NS) == 0 &&
@@ -821,6 +821,7 @@ listing_key(struct dav_req *req, const struct pf_request *pf,
     bool compact = pf->compact;
     struct sha256 s;
     sha256_init(&s);
+    key_add(&s, kind, strlen(kind));
     key_add(&s, who, sizeof(who));
     key_add(&s, req->url, strlen(req->url));
     key_add(&s, depth != NULL ? depth : "", depth != NULL ? strlen(depth) : 0);
@@ -843,24 +844,36 @@ lcache_release_cb(void *obj)
     lcache_release(h->cache, h->entry);
 }
 
-/* Answer from the cache, if it holds this listing at this snapshot. */
+/* Answer from 'cache', if it holds this answer at this stamp. */
 static bool
-listing_cached(struct dav_req *req, const unsigned char key[32])
+answer_cached(struct dav_req *req, struct lcache *cache, const char *stamp,
+              const unsigned char key[32], const char *what)
 {
     char *body;
     size_t len;
-    struct lcache_entry *e =
-        lcache_get(req->srv->lcache, key, req->db_snapshot, &body, &len);
+    struct lcache_entry *e = lcache_get(cache, key, stamp, &body, &len);
     if (e == NULL)
         return false;
     struct lcache_hold *h = arena_alloc(req->arena, sizeof(*h));
-    h->cache = req->srv->lcache;
+    h->cache = cache;
     h->entry = e;
     arena_defer(req->arena, lcache_release_cb, h);
     struct buf b = { .arena = NULL, .p = body, .len = len, .cap = len };
     dav_respond_buf(req, 207, "application/xml; charset=utf-8", &b);
-    log_msg(LOG_DEBUG, req->id, NULL, "listing from the cache");
+    log_msg(LOG_DEBUG, req->id, NULL, "%s from the cache", what);
     return true;
+}
+
+/* A Depth 0 answer in a space may be kept (decision 0029): its target was
+ * found with a stamp (a read, decision 0027), and the answer goes with the
+ * targets, whose stamps are numbers of the same source. */
+static bool
+single_key(struct dav_req *req, const struct pf_request *pf,
+           unsigned char key[32])
+{
+    return req->srv->lookups != NULL && req->read_stamp != NULL &&
+           req->target.area == DAV_AREA_SPACE &&
+           answer_key(req, pf, "single", key);
 }
 
 /*
@@ -874,8 +887,10 @@ propfind_listing(struct dav_req *req, const struct pf_request *pf,
     const struct dav_store_ops *st = req->srv->store;
     const struct dav_target *t = &req->target;
     unsigned char key[32];
-    bool keep = listing_key(req, pf, key);
-    if (keep && listing_cached(req, key))
+    bool keep = req->srv->lcache != NULL && req->db_snapshot != NULL &&
+                answer_key(req, pf, "listing", key);
+    if (keep && answer_cached(req, req->srv->lcache, req->db_snapshot, key,
+                              "listing"))
         return NULL;
     /* Counted before the access checks that may hide some: the bound
      * is on the work, which a streamed answer no longer keeps in memory. */
@@ -959,6 +974,11 @@ dav_method_propfind(struct dav_req *req)
                             "Depth: infinity refused");
     if (!t->exists)
         return dav_err_new(req, 404, "no resource at %s", req->url);
+    unsigned char key[32];
+    bool keep = depth == DAV_DEPTH_0 && single_key(req, &pf, key);
+    if (keep && answer_cached(req, req->srv->lookups, req->read_stamp, key,
+                              "answer"))
+        return NULL;
 
     struct pf_member self;
     memset(&self, 0, sizeof(self));
@@ -1038,6 +1058,7 @@ dav_method_propfind(struct dav_req *req)
             return dav_err_from_store(req, rc, "locks");
         struct dav_target *ts[1] = { &self.t };
         dav_locks_assign(req->arena, locks, nlocks, ts, 1);
+        keep = keep && nlocks == 0;
     }
 
     struct buf b;
@@ -1051,6 +1072,10 @@ dav_method_propfind(struct dav_req *req)
     }
     arena_destroy(scratch);
     dav_ms_end(req, &b);
+    /* Every statement it was made of has answered (a read has no
+     * transaction to commit). */
+    if (keep)
+        lcache_put(req->srv->lookups, key, req->read_stamp, b.p, b.len);
     return NULL;
 }
 
