@@ -873,6 +873,27 @@ class Parvis(Server, PrivateCluster):
     def logs(self):
         return [getattr(self, "log", ""), getattr(self, "pglog", "")]
 
+    def wal_position(self):
+        return self._psql("SELECT pg_current_wal_lsn()")
+
+    def wal_since(self, lsn):
+        """Bytes of WAL written since LSN (every process's)."""
+        return int(self._psql(f"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '{lsn}')"))
+
+    def durable_commit(self, on):
+        """synchronous_commit on (the default) or off, for every connection's
+        next transaction (F1/F2 measure the commit's cost with it)."""
+        self._psql(f"ALTER SYSTEM SET synchronous_commit = {'on' if on else 'off'}")
+        self._psql("SELECT pg_reload_conf()")
+        # Each backend takes the new value at its next command; wait until
+        # a fresh one sees it.
+        want = "on" if on else "off"
+        for _ in range(100):
+            if self._psql("SHOW synchronous_commit") == want:
+                return
+            time.sleep(0.02)
+        raise RuntimeError("synchronous_commit did not change")
+
     def pg_settings(self):
         names = ["fsync", "synchronous_commit", "full_page_writes", "shared_buffers"]
         vals = [self._psql(f"SHOW {n}") for n in names]
