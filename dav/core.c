@@ -921,6 +921,11 @@ audit_wanted(struct dav_req *req, int status)
         req->target.exists && req->target.res.kind == DAV_KIND_FILE)
         return req->audit_read || req->principal->guest ||
                req->srv->audit_reads;
+    /* A REPORT hands out what it finds (calendar-multiget and
+     * calendar-query return the events' text): a guest's is traced as its
+     * GETs are. */
+    if (strcmp(req->method, "REPORT") == 0 && status == 207)
+        return req->principal->guest || req->srv->audit_reads;
     return false;
 }
 

@@ -22,6 +22,8 @@ from conftest import make_ctl
 
 from dav_helpers import (user_session, assert_status, dav, db_path, join, parse_multistatus,
                          propfind, put, revisions_of, sql_str)
+from caldav_helpers import (event_ics, multiget_body, new_calendar, put_ok,
+                            report)
 from workflow_helpers import (approve, abs_url, add_partner, add_user, audit_of_path,
                               audit_rows, max_audit_id, members,
                               p, psql_as_parvis, published_url, revisions,
@@ -297,6 +299,36 @@ def test_guest_read_is_audited(ctl, cluster, doc):
     s.close()
     _one(_new_rows(cluster, mark), action="GET", principal=guest,
          status="200", path=_path(doc))
+
+
+def test_guest_calendar_report_is_audited(server, ctl, cluster, alice):
+    """A REPORT hands out what it finds (calendar-multiget and
+    calendar-query return the events' text): a guest's is in the trail, as
+    its GETs are; a member's is not."""
+    cal = new_calendar(server, alice)
+    name = cal.rstrip("/").rsplit("/", 1)[-1].split(".", 1)[1]
+    put_ok(alice, cal + "ev.ics",
+           event_ics("audit-report-ev", "DTSTART:20261201T100000Z",
+                     "DTEND:20261201T110000Z", "SUMMARY:Comite de pilotage"))
+    guest = short("aguest")
+    ctl("guest", "add", guest, "--expires", "2099-12-31", "--password-stdin",
+        input=guest + "-pw\n")
+    # A space's calendars are its folder /.calendars/NAME.
+    ctl("acl", "grant", "s1/.calendars/" + name, "user:" + guest, "read")
+    home = "/dav/calendars/%s/s1.%s/" % (guest, name)
+    url, href = server.url + home, home + "ev.ics"
+    mark = max_audit_id(cluster)
+    s = _session(guest)
+    r = report(s, url, multiget_body([href]))
+    s.close()
+    assert_status(r, 207)
+    assert "Comite de pilotage" in r.text
+    _one(_new_rows(cluster, mark), action="REPORT", principal=guest,
+         status="207", path="s1/.calendars/" + name)
+    mark = max_audit_id(cluster)
+    assert_status(report(alice, cal, multiget_body(
+        [cal[cal.index("/dav/"):] + "ev.ics"])), 207)
+    assert _new_rows(cluster, mark, "action = 'REPORT'") == []
 
 
 def test_published_view_read_is_audited(cluster, alice, mgr, doc):
