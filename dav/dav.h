@@ -411,6 +411,9 @@ struct dav_server {
     struct lcache *lcache;
     /* Targets of reads resolved (dav/lookup.c); NULL: none.  Same owner. */
     struct lcache *lookups;
+    /* Answers of PROPFIND Depth 0, under the targets' stamps (dav/props.c,
+     * decision 0029); NULL: none.  Same owner. */
+    struct lcache *answers;
 };
 
 typedef const char *(*dav_header_fn)(void *ctx, const char *name);

@@ -250,6 +250,11 @@ struct dav_store_ops {
      * within a second). */
     const char *(*stamp_now)(struct dav_req *req, time_t *db_now);
     const char *(*stamp_of)(struct dav_req *req, const char *snapshot);
+    /* Optional: whether every statement of the request's read so far
+     * answered, from a server taking writes (a property whose statement
+     * failed is left out of an answer, not refused; a fenced primary's
+     * data is frozen): only then may its answer be kept (decision 0029). */
+    bool (*read_whole)(struct dav_req *req);
 
     /* Resources.  'lock_row' takes a row lock until the end of the txn. */
     enum dav_store_rc (*lookup)(struct dav_req *req, int64_t space_id,

@@ -865,13 +865,13 @@ answer_cached(struct dav_req *req, struct lcache *cache, const char *stamp,
 }
 
 /* A Depth 0 answer in a space may be kept (decision 0029): its target was
- * found with a stamp (a read, decision 0027), and the answer goes with the
- * targets, whose stamps are numbers of the same source. */
+ * found with a stamp (a read, decision 0027), a number of the same source
+ * as the answers' stamps. */
 static bool
 single_key(struct dav_req *req, const struct pf_request *pf,
            unsigned char key[32])
 {
-    return req->srv->lookups != NULL && req->read_stamp != NULL &&
+    return req->srv->answers != NULL && req->read_stamp != NULL &&
            req->target.area == DAV_AREA_SPACE &&
            answer_key(req, pf, "single", key);
 }
@@ -976,7 +976,7 @@ dav_method_propfind(struct dav_req *req)
         return dav_err_new(req, 404, "no resource at %s", req->url);
     unsigned char key[32];
     bool keep = depth == DAV_DEPTH_0 && single_key(req, &pf, key);
-    if (keep && answer_cached(req, req->srv->lookups, req->read_stamp, key,
+    if (keep && answer_cached(req, req->srv->answers, req->read_stamp, key,
                               "answer"))
         return NULL;
 
@@ -1072,10 +1072,11 @@ dav_method_propfind(struct dav_req *req)
     }
     arena_destroy(scratch);
     dav_ms_end(req, &b);
-    /* Every statement it was made of has answered (a read has no
-     * transaction to commit). */
-    if (keep)
-        lcache_put(req->srv->lookups, key, req->read_stamp, b.p, b.len);
+    /* Kept if every statement it was made of answered, from a server
+     * taking writes: a property whose statement failed shows as missing
+     * in an answer otherwise right, which a read has no COMMIT to reveal. */
+    if (keep && st->read_whole != NULL && st->read_whole(req))
+        lcache_put(req->srv->answers, key, req->read_stamp, b.p, b.len);
     return NULL;
 }
 

@@ -1131,6 +1131,15 @@ pg_stamp_of(struct dav_req *req, const char *snapshot)
     return gen_name(req, gen);
 }
 
+/* dav_store.h read_whole. */
+static bool
+pg_read_whole(struct dav_req *req)
+{
+    struct lease *l = req->store_conn;
+    return l != NULL && l->c != NULL && l->c->pg != NULL &&
+           l->failed == DAV_STORE_OK && !read_only_now(l->c->pg);
+}
+
 /* Plans made again when they are older than the connection's interval
  * (1, 2, 4, ... PLAN_SECONDS): the tables may have grown since.  A failure
  * shows on the lease's first statement. */
@@ -3179,6 +3188,7 @@ static const struct dav_store_ops pg_ops = {
     .space_lookup = pg_space_lookup,
     .stamp_now = pg_stamp_now,
     .stamp_of = pg_stamp_of,
+    .read_whole = pg_read_whole,
     .spaces_of_user = pg_spaces_of_user,
     .lookup = pg_lookup,
     .children = pg_children,

@@ -47,13 +47,13 @@ no_external_entities(const char *url, const char *id, xmlParserCtxtPtr ctx)
     return NULL;
 }
 
-/* The cache of reads' targets: entries of a few hundred bytes, a slot
- * for each 512 bytes of its budget (from 256 to 16,384 slots: a new stamp
- * looks at each). */
+/* A cache of small entries (reads' targets, a few hundred bytes; Depth 0
+ * answers, about a KiB): a slot for each 'per' bytes of its budget (from
+ * 256 to 16,384 slots: a new stamp looks at each). */
 static struct lcache *
-lookups_create(size_t budget)
+small_cache_create(size_t budget, size_t per)
 {
-    size_t slots = budget / 512;
+    size_t slots = budget / per;
     if (slots < 256)
         slots = 256;
     if (slots > 16384)
@@ -169,8 +169,12 @@ main(int argc, char **argv)
         .store = db_store_ops(),
         .store_ctx = pool,
         .lcache = lcache_create((size_t)conf.listing_cache_size << 20),
-        /* An eighth more for the targets of reads (decision 0027). */
-        .lookups = lookups_create((size_t)conf.listing_cache_size << 17),
+        /* An eighth more for the targets of reads (decision 0027), and
+         * an eighth for the answers of PROPFIND Depth 0 (0029). */
+        .lookups = small_cache_create((size_t)conf.listing_cache_size << 17,
+                                      512),
+        .answers = small_cache_create((size_t)conf.listing_cache_size << 17,
+                                      1024),
     };
 
     /* Signals are taken by sigwait() below; block them in every thread. */
@@ -195,6 +199,7 @@ main(int argc, char **argv)
         db_pool_destroy(pool);
         lcache_destroy(dav.lcache);
         lcache_destroy(dav.lookups);
+        lcache_destroy(dav.answers);
         return 1;
     }
     struct http_server *hs = http_server_start(&dav);
@@ -203,6 +208,7 @@ main(int argc, char **argv)
         db_pool_destroy(pool);
         lcache_destroy(dav.lcache);
         lcache_destroy(dav.lookups);
+        lcache_destroy(dav.answers);
         return 1;
     }
     const char *shown = strchr(conf.listen_host, ':') != NULL ? "[%s]" : "%s";
@@ -220,6 +226,7 @@ main(int argc, char **argv)
     db_pool_destroy(pool);
     lcache_destroy(dav.lcache);
     lcache_destroy(dav.lookups);
+    lcache_destroy(dav.answers);
     xmlCleanupParser();
     return 0;
 }

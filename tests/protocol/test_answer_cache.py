@@ -81,10 +81,21 @@ def test_a_repeated_propfind_is_answered_byte_for_byte(node, doc):
     assert one(r).href.endswith("/s1/")
 
 
-def test_each_question_has_its_own_answer(node, doc):
+def test_each_question_has_its_own_answer(node, doc, ctl):
     alice = user_session("alice")
     warm(node, alice, doc)
     before = hits(node)
+    # Another Depth header: the same properties, asked anew.
+    assert_status(propfind(alice, doc, depth="1"), 207)
+    # The Windows redirector's answers are its own (CLIENTS.md §4.1).
+    win = propfind(alice, doc,
+                   headers={"User-Agent": "Microsoft-WebDAV-MiniRedir/10.0.19045"})
+    assert_status(win, 207)
+    assert b"supportedlock" not in win.content
+    # So are an app password's.
+    secret = ctl("apppassword", "add", "alice", "--label",
+                 "ac-" + uuid.uuid4().hex[:6]).stdout.strip()
+    assert_status(propfind(user_session("alice", secret), doc), 207)
     named = one(propfind(alice, doc, kind="prop", props=("getetag",)))
     assert set(named.props) == {"{DAV:}getetag"}
     names = one(propfind(alice, doc, kind="propname"))
@@ -140,41 +151,77 @@ def test_another_nodes_write_shows_at_once(node, new_server, doc):
 
 
 def test_an_access_change_shows_at_once(node, doc, ctl):
-    bob = user_session("bob")
-    warm(node, bob, doc)
-    ctl("acl", "deny", "s1/" + doc.rsplit("/", 1)[-1], "user:bob", "read")
-    assert propfind(bob, doc).status_code in (403, 404)
+    bob = user_session("bob")   # reader of s1
+    body = propfind_body("prop", ("current-user-privilege-set",))
+    r = warm(node, bob, doc, body=body)
+    privs = r.content.split(b"current-user-privilege-set")[1]
+    assert b"write" not in privs
+    path = "s1/" + doc.rsplit("/", 1)[-1]
+    # Still readable, with one right more: the answer changes.
+    ctl("acl", "grant", path, "user:bob", "write")
+    r = propfind(bob, doc, body=body)
+    assert_status(r, 207)
+    assert b"write" in r.content.split(b"current-user-privilege-set")[1]
+    warm(node, bob, doc, body=body)
+    ctl("acl", "deny", path, "user:bob", "read")
+    assert propfind(bob, doc, body=body).status_code in (403, 404)
 
 
 def test_an_answer_showing_a_lock_is_not_kept(node, doc):
     """Its timeout counts down with the clock, not with a transaction."""
     alice = user_session("alice")
-    warm(node, alice, doc)
-    token = take_lock(alice, doc, timeout="Second-600")
     body = propfind_body("prop", ("lockdiscovery",))
+    # Kept while there is no lock (the same request, as a control).
+    r = warm(node, alice, doc, body=body)
+    assert activelocks(r.content) == []
+    token = take_lock(alice, doc, timeout="Second-600")
     before = hits(node)
-    answers = []
-    for _ in range(3):
+    for _ in range(5):
         r = propfind(alice, doc, body=body)
         assert_status(r, 207)
-        answers.append(r.content)
-        time.sleep(0.4)
+        assert len(activelocks(r.content)) == 1
+        time.sleep(0.3)
     assert hits(node) == before
-    assert len(activelocks(answers[-1])) == 1
     assert_status(unlock(alice, doc, token), 204)
     r = propfind(alice, doc, body=body)
     assert activelocks(r.content) == []
+
+
+def test_an_answer_missing_a_property_is_not_kept(node, doc, cluster):
+    """A property whose statement fails is left out of an answer otherwise
+    right (404 in its propstat), and a read has no COMMIT to reveal the
+    failure: such an answer is not kept, or every client would get it until
+    the next write."""
+    alice = user_session("alice")
+    folder = doc.rsplit("/", 1)[0] + "/"
+    body = propfind_body("prop", ("sync-token", "getetag"))
+    # Kept while the statements answer (the same request, as a control).
+    warm(node, alice, folder, body=body)
+    cluster.psql("revoke select on changes from parvis")
+    try:
+        before = hits(node)
+        for _ in range(3):
+            r = one(propfind(alice, folder, body=body))
+            assert r.props["{DAV:}sync-token"][0] != 200
+            time.sleep(0.2)
+        assert hits(node) == before
+    finally:
+        cluster.psql("grant select on changes to parvis")
+    r = one(propfind(alice, folder, body=body))
+    assert text(r, "sync-token")
 
 
 def test_quota_available_bytes_is_not_kept(node, doc):
     """It follows the disk's free space too, not only the database."""
     alice = user_session("alice")
     folder = doc.rsplit("/", 1)[0] + "/"
+    # Kept without it (as a control).
+    warm(node, alice, folder, body=propfind_body("prop", ("quota-used-bytes",)))
     body = propfind_body("prop", ("quota-available-bytes", "quota-used-bytes"))
     before = hits(node)
-    for _ in range(4):
+    for _ in range(5):
         assert_status(propfind(alice, folder, body=body), 207)
-        time.sleep(0.1)
+        time.sleep(0.2)
     assert hits(node) == before
 
 

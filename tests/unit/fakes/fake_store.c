@@ -948,6 +948,14 @@ fs_stamp_of(struct dav_req *req, const char *snapshot)
     return NULL;
 }
 
+/* Nor any answer (decision 0029). */
+static bool
+fs_read_whole(struct dav_req *req)
+{
+    (void)req;
+    return false;
+}
+
 static int
 res_name_cmp(const void *a, const void *b)
 {
@@ -2610,6 +2618,7 @@ static const struct dav_store_ops ops = {
     .space_lookup = fs_space_lookup,
     .stamp_now = fs_stamp_now,
     .stamp_of = fs_stamp_of,
+    .read_whole = fs_read_whole,
     .spaces_of_user = fs_spaces_of_user,
     .lookup = fs_lookup,
     .children = fs_children,

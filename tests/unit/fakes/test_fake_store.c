@@ -170,10 +170,11 @@ test_every_op_is_set(void **state)
     assert_non_null(st->space_by_slug);
     assert_non_null(st->stamp_now);
     assert_non_null(st->stamp_of);
+    assert_non_null(st->read_whole);
     /* and nothing beyond: a new operation must be added here and to the
      * fake (this is the number of members of struct dav_store_ops) */
     assert_int_equal(sizeof(struct dav_store_ops),
-                     60 * sizeof(st->ping));
+                     61 * sizeof(st->ping));
     /* every slot, whatever its name: the table is only function
      * pointers, so a member added but left NULL is caught even before
      * this list is brought up to date */
