@@ -18,6 +18,8 @@ import uuid
 
 import pytest
 
+from cache_helpers import (cache_hits, cache_warm, new_file,  # noqa: F401
+                           node, on)  # node: a fixture
 from class2_helpers import activelocks, take_lock, unlock
 from dav_helpers import (assert_status, dav, parse_multistatus, propfind,
                          propfind_body, proppatch_body, put, user_session)
@@ -26,33 +28,20 @@ HIT = "answer from the cache"
 
 
 @pytest.fixture
-def node(debug_node):
-    return debug_node
-
-
-@pytest.fixture
 def doc(node):
-    url = node.space_url("s1") + "ac-" + uuid.uuid4().hex[:10] + ".txt"
-    assert_status(put(user_session("alice"), url, b"first content"), 201)
-    return url
+    return new_file(node, "ac-")
 
 
 def hits(node):
-    return node.log_text().count(HIT)
+    return cache_hits(node, HIT)
 
 
 def warm(node, sess, url, **kw):
-    """PROPFINDs URL until an answer comes from the cache; returns it.
-    (The node's own writes, such as the audit sealer's, end transactions
-    too: the first reads after a write miss.)"""
-    for _ in range(30):
-        before = hits(node)
-        r = propfind(sess, url, **kw)
-        if hits(node) == before + 1:
-            assert_status(r, 207)
-            return r
-        time.sleep(0.1)
-    pytest.fail("no PROPFIND of %s came from the cache" % url)
+    """PROPFINDs URL until an answer comes from the cache; returns it."""
+    r = cache_warm(node, HIT, lambda: propfind(sess, url, **kw),
+                   "PROPFIND of " + url)
+    assert_status(r, 207)
+    return r
 
 
 def one(r):
@@ -143,7 +132,7 @@ def test_another_nodes_write_shows_at_once(node, new_server, doc):
     other = new_server()
     alice = user_session("alice")
     warm(node, alice, doc)
-    theirs = other.url + doc[doc.index("/dav/"):]
+    theirs = on(other, doc)
     body = proppatch_body('<x:mark xmlns:x="urn:ac">from-the-other-node</x:mark>')
     assert_status(dav(alice, "PROPPATCH", theirs, data=body,
                       headers={"Content-Type": "application/xml"}), 207)

@@ -19,17 +19,14 @@ import uuid
 import pytest
 
 from access_helpers import ace_xml, acl_request, principal_href
+from cache_helpers import (cache_hits, cache_warm,  # noqa: F401
+                           node, on)  # node: a fixture
 from caldav_helpers import event_ics, new_calendar, put_ics
 from class2_helpers import lock, token_of, unlock
 from dav_helpers import (assert_status, dav, mkcol, parse_multistatus, propfind,
                          proppatch_body, put, user_session)
 
 HIT = "listing from the cache"
-
-
-@pytest.fixture
-def node(debug_node):
-    return debug_node
 
 
 @pytest.fixture
@@ -43,7 +40,7 @@ def folder(node):
 
 
 def hits(node):
-    return node.log_text().count(HIT)
+    return cache_hits(node, HIT)
 
 
 def listing(sess, url, **kw):
@@ -54,22 +51,13 @@ def listing(sess, url, **kw):
 
 def warm(node, sess, url, **kw):
     """Lists URL until an answer comes from the cache; returns it."""
-    for _ in range(20):
-        before = hits(node)
-        r = listing(sess, url, **kw)
-        if hits(node) == before + 1:
-            return r
-        time.sleep(0.1)
-    pytest.fail("no listing of %s came from the cache" % url)
+    return cache_warm(node, HIT, lambda: listing(sess, url, **kw),
+                      "listing of " + url)
 
 
 def names(r):
     return sorted(x.href.rstrip("/").rsplit("/", 1)[-1]
                   for x in parse_multistatus(r.content)[1:])
-
-
-def on(node, url):
-    return node.url + url[url.index("/dav/"):]
 
 
 def test_a_repeated_listing_comes_from_the_cache_unchanged(node, folder):

@@ -17,6 +17,8 @@ import uuid
 
 import pytest
 
+from cache_helpers import (cache_hits, cache_warm, new_file,  # noqa: F401
+                           node, on)  # node: a fixture
 from dav_helpers import (assert_status, dav, parse_multistatus, propfind,
                          proppatch_body, put, sql_str, user_session)
 
@@ -24,36 +26,18 @@ HIT = "target from the cache"
 
 
 @pytest.fixture
-def node(debug_node):
-    return debug_node
-
-
-@pytest.fixture
 def doc(node):
-    url = node.space_url("s1") + "tc-" + uuid.uuid4().hex[:10] + ".txt"
-    assert_status(put(user_session("alice"), url, b"first content"), 201)
-    return url
+    return new_file(node, "tc-")
 
 
 def hits(node):
-    return node.log_text().count(HIT)
+    return cache_hits(node, HIT)
 
 
 def warm(node, sess, url, method="GET", **kw):
-    """Reads URL until a read comes from the cache; returns that answer.
-    (The node's own writes, such as the audit sealer's, end transactions
-    too: the first reads after a write miss.)"""
-    for _ in range(30):
-        before = hits(node)
-        r = dav(sess, method, url, **kw)
-        if hits(node) == before + 1:
-            return r
-        time.sleep(0.1)
-    pytest.fail("no %s of %s came from the cache" % (method, url))
-
-
-def on(node, url):
-    return node.url + url[url.index("/dav/"):]
+    """Reads URL until a read comes from the cache; returns that answer."""
+    return cache_warm(node, HIT, lambda: dav(sess, method, url, **kw),
+                      "%s of %s" % (method, url))
 
 
 def new_account(ctl, role="reader"):
