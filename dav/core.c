@@ -899,9 +899,9 @@ check_locks(struct dav_req *req)
 
 /*
  * The audit trail (DESIGN.md "Storage"): every mutating request, every
- * failed login, and reads by guests, of the published view, or of
- * everything when configured.  A successful change is audited in its own
- * transaction; anything else in one of its own.
+ * failed login, and reads by guests and of the published view.  A
+ * successful change is audited in its own transaction; anything else in
+ * one of its own.
  */
 static bool
 audit_wanted(struct dav_req *req, int status)
@@ -919,13 +919,12 @@ audit_wanted(struct dav_req *req, int status)
     bool get = strcmp(req->method, "GET") == 0;
     if (get && (status == 200 || status == 206) && req->principal != NULL &&
         req->target.exists && req->target.res.kind == DAV_KIND_FILE)
-        return req->audit_read || req->principal->guest ||
-               req->srv->audit_reads;
+        return req->audit_read || req->principal->guest;
     /* A REPORT hands out what it finds (calendar-multiget and
      * calendar-query return the events' text): a guest's is traced as its
      * GETs are. */
     if (strcmp(req->method, "REPORT") == 0 && status == 207)
-        return req->principal->guest || req->srv->audit_reads;
+        return req->principal->guest;
     return false;
 }
 

@@ -398,8 +398,6 @@ struct dav_server {
     bool trust_proxy_tls;      /* a reverse proxy terminates TLS: accept
                                   Basic credentials over plain HTTP */
     const char *anonymous_user; /* act as this user without credentials */
-    bool audit_reads;          /* audit every read, not only guests' and the
-                                  published view's */
     const char *quota_free_path; /* statvfs() target when no quota: NULL
                                     lets the store decide */
     const char *realm;         /* NULL: "Parvis" */

@@ -161,15 +161,14 @@ get_resource(struct reader *r, struct dav_resource *res)
 }
 
 /* Whether this request's target may be kept and taken from the cache.
- * Not for a read that will be audited (a guest's, or any with
- * audit_reads): its audit row ends a transaction, so the next read would
- * only wait for a stamp to miss. */
+ * Not for a read that will be audited (a guest's): its audit row ends a
+ * transaction, so the next read would only wait for a stamp to miss. */
 static bool
 lookup_kept(const struct dav_req *req)
 {
     const struct dav_store_ops *st = req->srv->store;
     return req->srv->lookups != NULL && st->stamp_now != NULL &&
-           st->stamp_of != NULL && !req->srv->audit_reads &&
+           st->stamp_of != NULL &&
            (req->principal == NULL || !req->principal->guest);
 }
 

@@ -61,6 +61,15 @@ small_cache_create(size_t budget, size_t per)
     return lcache_create_slots(budget, slots);
 }
 
+/* The caches main() made for the server (lcache_destroy takes NULL). */
+static void
+caches_destroy(struct dav_server *dav)
+{
+    lcache_destroy(dav->lcache);
+    lcache_destroy(dav->lookups);
+    lcache_destroy(dav->answers);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -197,18 +206,14 @@ main(int argc, char **argv)
     if (sealer == NULL) {
         log_msg(LOG_ERROR, NULL, NULL, "cannot start the audit sealer");
         db_pool_destroy(pool);
-        lcache_destroy(dav.lcache);
-        lcache_destroy(dav.lookups);
-        lcache_destroy(dav.answers);
+        caches_destroy(&dav);
         return 1;
     }
     struct http_server *hs = http_server_start(&dav);
     if (hs == NULL) {
         db_sealer_stop(sealer);
         db_pool_destroy(pool);
-        lcache_destroy(dav.lcache);
-        lcache_destroy(dav.lookups);
-        lcache_destroy(dav.answers);
+        caches_destroy(&dav);
         return 1;
     }
     const char *shown = strchr(conf.listen_host, ':') != NULL ? "[%s]" : "%s";
@@ -224,9 +229,7 @@ main(int argc, char **argv)
     http_server_stop(hs);
     db_sealer_stop(sealer);
     db_pool_destroy(pool);
-    lcache_destroy(dav.lcache);
-    lcache_destroy(dav.lookups);
-    lcache_destroy(dav.answers);
+    caches_destroy(&dav);
     xmlCleanupParser();
     return 0;
 }
