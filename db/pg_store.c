@@ -490,17 +490,21 @@ static const struct pg_stmt stmts[] = {
       "trashed_at = CASE WHEN path = $2 THEN NULL ELSE trashed_at END "
       "WHERE space_id = $1 AND " SUBTREE("$2", 0) },
     /* Calendar objects follow a move: to their new calendar, or out of
-     * the index when their new folder is no calendar. */
-    { "calobj_follow",
-      "WITH t AS (SELECT r.id, c.resource_id AS cal FROM resources r "
-      "JOIN resources p ON p.space_id = r.space_id AND p.path = r.parent_path "
-      "LEFT JOIN calendars c ON c.resource_id = p.id "
-      "WHERE r.space_id = $1 AND (r.path = $2 OR (r.path >= $2 || '/' AND "
-      "r.path < $2 || '0'))), "
-      "d AS (DELETE FROM calendar_objects o USING t "
-      "WHERE o.resource_id = t.id AND t.cal IS NULL) "
-      "UPDATE calendar_objects o SET calendar_id = t.cal, space_id = $1 "
-      "FROM t WHERE o.resource_id = t.id AND t.cal IS NOT NULL" },
+     * the index when their new folder is no calendar.  Within a space only
+     * the moved resource's parent changes (the rows below keep theirs, by
+     * id), so calobj_follow_one looks at it alone. */
+#define CALOBJ_FOLLOW(rows)                                                   \
+    "WITH t AS (SELECT r.id, c.resource_id AS cal FROM resources r "          \
+    "JOIN resources p ON p.space_id = r.space_id AND p.path = r.parent_path " \
+    "LEFT JOIN calendars c ON c.resource_id = p.id "                          \
+    "WHERE r.space_id = $1 AND " rows "), "                                   \
+    "d AS (DELETE FROM calendar_objects o USING t "                           \
+    "WHERE o.resource_id = t.id AND t.cal IS NULL) "                          \
+    "UPDATE calendar_objects o SET calendar_id = t.cal, space_id = $1 "       \
+    "FROM t WHERE o.resource_id = t.id AND t.cal IS NOT NULL"
+    { "calobj_follow", CALOBJ_FOLLOW("(r.path = $2 OR (r.path >= $2 || '/' "
+                                     "AND r.path < $2 || '0'))") },
+    { "calobj_follow_one", CALOBJ_FOLLOW("r.path = $2") },
     { "move_space_rows",
       "WITH t AS (SELECT id FROM resources WHERE space_id = $2 AND "
       "(path = $3 OR (path >= $3 || '/' AND path < $3 || '0'))), "
@@ -2516,7 +2520,9 @@ pg_move(struct dav_req *req, int64_t src_space, const char *src,
             return rc;
     }
     const char *fv[2] = { v[2], dst };
-    if (pg_run(req, "calobj_follow", 2, fv, NULL, 0, &rc) == NULL)
+    if (pg_run(req, src_space == dst_space ? "calobj_follow_one"
+                                           : "calobj_follow",
+               2, fv, NULL, 0, &rc) == NULL)
         return rc;
     if (src_space == dst_space)
         return DAV_STORE_OK;
