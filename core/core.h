@@ -124,6 +124,11 @@ struct sha256 {
 
 void sha256_init(struct sha256 *s);
 void sha256_update(struct sha256 *s, const void *data, size_t n);
+/* The same bytes into two hashes, as two sha256_update calls would, in
+ * less time when both are at a block boundary (the message schedule is
+ * made once). */
+void sha256_update2(struct sha256 *a, struct sha256 *b, const void *data,
+                    size_t n);
 void sha256_final(struct sha256 *s, unsigned char out[32]);
 void sha256_once(const void *data, size_t n, unsigned char out[32]);
 /* Whether the processor's SHA instructions may be used (the default: yes

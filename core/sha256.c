@@ -5,7 +5,8 @@
  * Every uploaded byte is hashed twice (its chunk's address and the whole
  * content's), so on x86-64 processors with the SHA extensions the blocks
  * go through them (about 5 times faster than the portable code); which
- * path runs is decided once, from CPUID.
+ * path runs is decided once, from CPUID.  The two hashes of an upload go
+ * over each block together (sha256_update2).
  */
 #include "core/core.h"
 
@@ -34,10 +35,10 @@ static const uint32_t K[64] = {
 
 #define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 
+/* The message schedule of one block, W[0..63]. */
 static void
-compress(uint32_t h[8], const unsigned char *p)
+schedule(uint32_t w[64], const unsigned char *p)
 {
-    uint32_t w[64];
     for (int i = 0; i < 16; i++)
         w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
                (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
@@ -46,6 +47,12 @@ compress(uint32_t h[8], const unsigned char *p)
         uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
         w[i] = w[i - 16] + s0 + w[i - 7] + s1;
     }
+}
+
+/* The 64 rounds of a block whose schedule is w, into the state h. */
+static void
+rounds(uint32_t h[8], const uint32_t w[64])
+{
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
     uint32_t e = h[4], f = h[5], g = h[6], hh = h[7];
     for (int i = 0; i < 64; i++) {
@@ -81,20 +88,34 @@ compress(uint32_t h[8], const unsigned char *p)
  * message schedule of four words at a time is sha256msg1, an add of
  * W[i-7..i-4] and sha256msg2.
  */
-__attribute__((target("sha,sse4.1,ssse3"))) static void
-compress_shani(uint32_t h[8], const unsigned char *p, size_t blocks)
+#define SHANI __attribute__((target("sha,sse4.1,ssse3")))
+
+/* Blocks into n states (1 or 2, a constant once inlined) at once: the
+ * message schedule is made once for all, and the states' rounds, which
+ * depend only on themselves, are interleaved, so that one state's rounds
+ * run while the other's wait for their results. */
+SHANI static inline __attribute__((always_inline)) void
+shani_blocks(uint32_t *const h[], int n, const unsigned char *p,
+             size_t blocks)
 {
     const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL,
                                          0x0405060700010203ULL);
-    __m128i dcba = _mm_loadu_si128((const __m128i *)&h[0]);
-    __m128i hgfe = _mm_loadu_si128((const __m128i *)&h[4]);
-    __m128i badc = _mm_shuffle_epi32(dcba, 0xB1);
-    __m128i efgh = _mm_shuffle_epi32(hgfe, 0x1B);
-    __m128i abef = _mm_alignr_epi8(badc, efgh, 8);
-    __m128i cdgh = _mm_blend_epi16(efgh, badc, 0xF0);
+    __m128i abef[2], cdgh[2];
+    for (int k = 0; k < n; k++) {
+        __m128i dcba = _mm_loadu_si128((const __m128i *)&h[k][0]);
+        __m128i hgfe = _mm_loadu_si128((const __m128i *)&h[k][4]);
+        __m128i badc = _mm_shuffle_epi32(dcba, 0xB1);
+        __m128i efgh = _mm_shuffle_epi32(hgfe, 0x1B);
+        abef[k] = _mm_alignr_epi8(badc, efgh, 8);
+        cdgh[k] = _mm_blend_epi16(efgh, badc, 0xF0);
+    }
 
     for (; blocks > 0; blocks--, p += 64) {
-        __m128i abef0 = abef, cdgh0 = cdgh;
+        __m128i abef0[2], cdgh0[2];
+        for (int k = 0; k < n; k++) {
+            abef0[k] = abef[k];
+            cdgh0[k] = cdgh[k];
+        }
         __m128i m[4];
 #pragma GCC unroll 16
         for (int g = 0; g < 16; g++) {
@@ -112,20 +133,42 @@ compress_shani(uint32_t h[8], const unsigned char *p, size_t blocks)
             m[g & 3] = w;
             __m128i wk = _mm_add_epi32(
                 w, _mm_loadu_si128((const __m128i *)&K[4 * g]));
+            __m128i wk_hi = _mm_shuffle_epi32(wk, 0x0E);
             /* Two rounds give the new ABEF; the old ABEF is then the new
              * CDGH, so the two vectors trade places twice. */
-            cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk);
-            abef = _mm_sha256rnds2_epu32(abef, cdgh,
-                                         _mm_shuffle_epi32(wk, 0x0E));
+            for (int k = 0; k < n; k++)
+                cdgh[k] = _mm_sha256rnds2_epu32(cdgh[k], abef[k], wk);
+            for (int k = 0; k < n; k++)
+                abef[k] = _mm_sha256rnds2_epu32(abef[k], cdgh[k], wk_hi);
         }
-        abef = _mm_add_epi32(abef, abef0);
-        cdgh = _mm_add_epi32(cdgh, cdgh0);
+        for (int k = 0; k < n; k++) {
+            abef[k] = _mm_add_epi32(abef[k], abef0[k]);
+            cdgh[k] = _mm_add_epi32(cdgh[k], cdgh0[k]);
+        }
     }
 
-    __m128i feba = _mm_shuffle_epi32(abef, 0x1B);
-    __m128i dchg = _mm_shuffle_epi32(cdgh, 0xB1);
-    _mm_storeu_si128((__m128i *)&h[0], _mm_blend_epi16(feba, dchg, 0xF0));
-    _mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(dchg, feba, 8));
+    for (int k = 0; k < n; k++) {
+        __m128i feba = _mm_shuffle_epi32(abef[k], 0x1B);
+        __m128i dchg = _mm_shuffle_epi32(cdgh[k], 0xB1);
+        _mm_storeu_si128((__m128i *)&h[k][0],
+                         _mm_blend_epi16(feba, dchg, 0xF0));
+        _mm_storeu_si128((__m128i *)&h[k][4], _mm_alignr_epi8(dchg, feba, 8));
+    }
+}
+
+SHANI static void
+compress_shani(uint32_t h[8], const unsigned char *p, size_t blocks)
+{
+    uint32_t *const hs[1] = { h };
+    shani_blocks(hs, 1, p, blocks);
+}
+
+SHANI static void
+compress2_shani(uint32_t h1[8], uint32_t h2[8], const unsigned char *p,
+                size_t blocks)
+{
+    uint32_t *const hs[2] = { h1, h2 };
+    shani_blocks(hs, 2, p, blocks);
 }
 
 /* 1 if the processor has the SHA extensions (and SSSE3, SSE4.1), 0 if
@@ -171,8 +214,30 @@ compress_blocks(uint32_t h[8], const unsigned char *p, size_t blocks)
         return;
     }
 #endif
-    for (; blocks > 0; blocks--, p += 64)
-        compress(h, p);
+    uint32_t w[64];
+    for (; blocks > 0; blocks--, p += 64) {
+        schedule(w, p);
+        rounds(h, w);
+    }
+}
+
+/* The same blocks into two states. */
+static void
+compress2_blocks(uint32_t h1[8], uint32_t h2[8], const unsigned char *p,
+                 size_t blocks)
+{
+#ifdef SHA256_X86
+    if (use_shani()) {
+        compress2_shani(h1, h2, p, blocks);
+        return;
+    }
+#endif
+    uint32_t w[64];
+    for (; blocks > 0; blocks--, p += 64) {
+        schedule(w, p);
+        rounds(h1, w);
+        rounds(h2, w);
+    }
 }
 
 void
@@ -211,6 +276,21 @@ sha256_update(struct sha256 *s, const void *data, size_t n)
         memcpy(s->block, p, n);
         s->fill = n;
     }
+}
+
+void
+sha256_update2(struct sha256 *a, struct sha256 *b, const void *data,
+               size_t n)
+{
+    const unsigned char *p = data;
+    size_t whole = a->fill == 0 && b->fill == 0 ? n - n % 64 : 0;
+    if (whole > 0) {
+        compress2_blocks(a->h, b->h, p, whole / 64);
+        a->total += whole;
+        b->total += whole;
+    }
+    sha256_update(a, p + whole, n - whole);
+    sha256_update(b, p + whole, n - whole);
 }
 
 void

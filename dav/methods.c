@@ -417,7 +417,7 @@ struct put_state {
     struct buf keep;         /* the whole body, when hooked */
     size_t keep_max;
     int64_t quota_room;      /* bytes the new content may take; -1: any */
-    struct sha256 whole;
+    struct sha256 whole;     /* of the chunks flushed so far */
     char *chunk;
     size_t chunk_cap;        /* bytes of chunk: the announced length, up
                                 to DAV_CHUNK_SIZE */
@@ -560,7 +560,11 @@ put_flush(struct dav_req *req, struct put_state *ps)
         ps->caprefs *= 2;
     }
     struct dav_chunk_ref *r = &ps->refs[ps->nrefs];
-    sha256_once(ps->chunk, ps->fill, r->sha256);
+    /* The chunk's hash and the whole content's, in one pass. */
+    struct sha256 cs;
+    sha256_init(&cs);
+    sha256_update2(&ps->whole, &cs, ps->chunk, ps->fill);
+    sha256_final(&cs, r->sha256);
     r->offset = (int64_t)(ps->total - ps->fill);
     r->size = (int32_t)ps->fill;
     enum dav_store_rc rc = req->srv->store->chunk_put(
@@ -587,7 +591,6 @@ dav_method_put_body(struct dav_req *req, const char *data, size_t len)
             return req->srv->reg->put_hook->too_large(req);
         buf_append(&ps->keep, data, len);
     }
-    sha256_update(&ps->whole, data, len);
     while (len > 0) {
         if (ps->fill == ps->chunk_cap && ps->chunk_cap < DAV_CHUNK_SIZE) {
             char *bigger = arena_alloc_raw(req->arena, DAV_CHUNK_SIZE);

@@ -517,6 +517,72 @@ test_sha256_accelerated_and_portable_agree(void **state)
     free(m);
 }
 
+/* Two hashes fed the same bytes together give what each would alone:
+ * both implementations, from a block boundary or not (one state holding
+ * part of a block), over lengths around the block size. */
+static void
+test_sha256_update2_is_two_updates(void **state)
+{
+    (void)state;
+    size_t max = 70000;
+    unsigned char *m = malloc(max);
+    assert_non_null(m);
+    uint32_t x = 88172645u;
+    for (size_t i = 0; i < max; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        m[i] = (unsigned char)x;
+    }
+    static const size_t lens[] = { 0, 1, 63, 64, 65, 128, 1000, 65536,
+                                   65537 };
+    static const size_t leads[] = { 0, 64, 5 };
+    for (int accel = 0; accel < 2; accel++) {
+        sha256_accelerate(accel == 1);
+        for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+            for (size_t j = 0; j < sizeof(leads) / sizeof(leads[0]); j++) {
+                /* 'a' first takes a lead of leads[j] bytes of its own. */
+                struct sha256 a, b, a1, b1;
+                sha256_init(&a);
+                sha256_init(&b);
+                sha256_update(&a, m + 3, leads[j]);
+                a1 = a;
+                b1 = b;
+                sha256_update2(&a, &b, m + 100, lens[i]);
+                sha256_update(&a1, m + 100, lens[i]);
+                sha256_update(&b1, m + 100, lens[i]);
+                unsigned char da[32], db[32], da1[32], db1[32];
+                sha256_final(&a, da);
+                sha256_final(&b, db);
+                sha256_final(&a1, da1);
+                sha256_final(&b1, db1);
+                assert_memory_equal(da, da1, 32);
+                assert_memory_equal(db, db1, 32);
+            }
+        }
+    }
+    sha256_accelerate(true);
+    /* and the known digest of a million 'a', both hashes at once */
+    memset(m, 'a', max);
+    struct sha256 a, b;
+    sha256_init(&a);
+    sha256_init(&b);
+    for (size_t left = 1000000; left > 0;) {
+        size_t n = left < 65536 ? left : 65536;
+        sha256_update2(&a, &b, m, n);
+        left -= n;
+    }
+    unsigned char d[32];
+    char hex[65];
+    sha256_final(&a, d);
+    hex_encode(d, 32, hex);
+    assert_string_equal(hex, SHA_MILLION_A);
+    sha256_final(&b, d);
+    hex_encode(d, 32, hex);
+    assert_string_equal(hex, SHA_MILLION_A);
+    free(m);
+}
+
 static void
 test_hex_encode(void **state)
 {
@@ -833,6 +899,7 @@ main(void)
         UNIT_TEST(test_sha256_padding_boundaries),
         UNIT_TEST(test_sha256_streaming_odd_pieces),
         UNIT_TEST(test_sha256_accelerated_and_portable_agree),
+        UNIT_TEST(test_sha256_update2_is_two_updates),
         UNIT_TEST(test_hex_encode),
         UNIT_TEST(test_base64_rfc4648_vectors),
         UNIT_TEST(test_base64_round_trip),
