@@ -208,6 +208,14 @@ unix_socket_directories = '$PGSOCK_DIR'
 port = $DEV_PGPORT
 EOF
 	fi
+	# The PostgreSQL settings Parvis recommends (docs/admin.md), copied
+	# afresh at every start and included once.
+	install -m 0644 "$ROOT/conf/postgresql.parvis.conf" "$PGDATA_DIR/postgresql.parvis.conf"
+	if is_root; then
+		chown postgres: "$PGDATA_DIR/postgresql.parvis.conf"
+	fi
+	grep -q "^include_if_exists = 'postgresql.parvis.conf'" "$PGDATA_DIR/postgresql.conf" ||
+		printf "include_if_exists = 'postgresql.parvis.conf'\n" >>"$PGDATA_DIR/postgresql.conf"
 }
 
 dev_cluster_running() {

@@ -635,9 +635,16 @@ def pg_bindir():
     return sorted(dirs, key=lambda p: [int(x) for x in re.findall(r"\d+", p)])[-1]
 
 
+# The PostgreSQL settings Parvis recommends (docs/admin.md), given to both
+# private clusters, Parvis' and DAViCal's.
+PG_CONF = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "conf", "postgresql.parvis.conf")
+
+
 class PrivateCluster:
     """A PostgreSQL cluster of the server's own, in its dir, on a Unix socket,
-    with PostgreSQL's default durability (for Parvis and DAViCal)."""
+    with PostgreSQL's default durability and conf/postgresql.parvis.conf (for
+    Parvis and DAViCal)."""
 
     def _pg(self, argv, **kw):
         if self.as_postgres:
@@ -664,11 +671,14 @@ class PrivateCluster:
         # full_page_writes on).
         self._pg([os.path.join(self.pgbin, "initdb"), "-D", self.pgdata, "-A", "trust",
                   "-U", "postgres", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"])
+        with open(PG_CONF) as f:
+            recommended = f.read()
         with open(os.path.join(self.pgdata, "postgresql.conf"), "a") as f:
             f.write("\n# --- bench/: private cluster, Unix socket only, default durability\n"
                     "listen_addresses = ''\n"
                     f"unix_socket_directories = '{self.pgsock}'\n"
-                    f"port = {self.pgport}\n")
+                    f"port = {self.pgport}\n"
+                    "# --- conf/postgresql.parvis.conf\n" + recommended)
         self._pg([os.path.join(self.pgbin, "pg_ctl"), "-D", self.pgdata, "-l", self.pglog,
                   "-w", "-t", "60", "start"])
         self.pg_started = True
@@ -895,7 +905,8 @@ class Parvis(Server, PrivateCluster):
         raise RuntimeError("synchronous_commit did not change")
 
     def pg_settings(self):
-        names = ["fsync", "synchronous_commit", "full_page_writes", "shared_buffers"]
+        names = ["fsync", "synchronous_commit", "full_page_writes", "shared_buffers",
+                 "wal_buffers", "wal_writer_delay"]
         vals = [self._psql(f"SHOW {n}") for n in names]
         return ", ".join(f"{n}={v}" for n, v in zip(names, vals))
 
