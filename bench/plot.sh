@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/plot.sh [SCALING.tsv] — draws docs/img/propfind-scaling.png (PROPFIND
 # Depth:1 p50 latency against the number of members, one line per server)
+# and docs/img/tree-scaling.png (COPY, MOVE and DELETE of those collections)
 # from the TSV of `bench/run.sh --scaling`; by default the newest
 # bench/results/*-scaling*.tsv that is not a --quick run.
 # bench/plot.sh --calendars [CALENDAR-SCALING.tsv] — draws
@@ -147,3 +148,32 @@ servers = "$servers"
 plot for [s in servers] "$tmp/".s.".dat" using 1:3:4:5 with yerrorlines lw 2 pt 7 title s
 EOF
 say "wrote $OUT from $tsv"
+
+# COPY, MOVE and DELETE of the same collections (columns 12-14), when the
+# run measured them.
+if awk -F'\t' '$14 != "" { found = 1 } END { exit !found }' "$tmp/data.tsv"; then
+	TREE_OUT="${PLOT_TREE_OUT:-$(dirname "$OUT")/tree-scaling.png}"
+	gnuplot <<EOF
+set terminal pngcairo size 1200,500 font "DejaVu Sans,11"
+set output "$TREE_OUT"
+set datafile separator "\t"
+set logscale xy
+set xrange [70:14000]
+set xtics ("100" 100, "1,000" 1000, "10,000" 10000)
+set format y "%g"
+set grid xtics ytics mytics
+set key top left box opaque
+set xlabel "members in the collection"
+set multiplot layout 1,3 title "COPY (Depth: infinity), MOVE and DELETE of a collection against its size\n{/*0.8 median of the rounds, one connection; $when; $machine}"
+servers = "$servers"
+set ylabel "seconds"
+set title "COPY"
+plot for [s in servers] "$tmp/".s.".dat" using 1:12 with linespoints lw 2 pt 7 title s
+set title "MOVE"
+plot for [s in servers] "$tmp/".s.".dat" using 1:13 with linespoints lw 2 pt 7 title s
+set title "DELETE"
+plot for [s in servers] "$tmp/".s.".dat" using 1:14 with linespoints lw 2 pt 7 title s
+unset multiplot
+EOF
+	say "wrote $TREE_OUT from $tsv"
+fi

@@ -225,9 +225,9 @@ def run_scaling(ctx, servers, args):
                 if isinstance(c, Fail):
                     results[n][s.key][rnd - 1] = c
                     continue
-                r = guarded(ctx, files.scaling_measure, ctx, s, *c)
+                r = guarded(ctx, files.scaling_measure, ctx, s, *c, rnd)
                 results[n][s.key][rnd - 1] = r
-                log(f"round {rnd}/{args.rounds} PROPFIND D1 {n} {s.name}: "
+                log(f"round {rnd}/{args.rounds} PROPFIND D1, COPY, MOVE, DELETE {n} {s.name}: "
                     + (f"FAIL {r}" if isinstance(r, Fail) else short(r)))
                 check_alive(ctx, s, f"scaling {n} round {rnd}")
     return sizes, results
@@ -346,7 +346,8 @@ def main():
     ap.add_argument("--only", metavar="F3,F4", help="run only these workloads")
     ap.add_argument("--rounds", type=int, help="rounds (default 3; 5 with --auth; 1 with --quick)")
     ap.add_argument("--scaling", action="store_true",
-                    help="PROPFIND Depth:1 p50 at 100, 1,000 and 10,000 members instead of F1-F6; "
+                    help="PROPFIND Depth:1 p50, then COPY, MOVE and DELETE of the collection, at "
+                         "100, 1,000 and 10,000 members instead of F1-F6; "
                          "with --calendars: calendar-query latency at 1,000, 10,000 and "
                          "100,000 events")
     ap.add_argument("--calendars", action="store_true",

@@ -262,50 +262,58 @@ class CopyMoveDelete(Workload):
         f3_dataset(ctx, server)
 
     def run(self, ctx, server, rnd):
-        cl = server.client
-        src = server.base + F3_COLL
-        copy = f"{server.base}f6-copy-r{rnd}/"
-        moved = f"{server.base}f6-moved-r{rnd}/"
         names, _ = ctx.files("F3", F3_FILES)
-        times = {}
-        with Meter(server) as m:
-            c = cl.connect()
-            try:
-                for key, method, path, hdrs, ok in (
-                        ("copy_s", "COPY", src, {"Destination": cl.url(copy), "Depth": "infinity",
-                                                 "Overwrite": "F"}, (201, 200, 204)),
-                        ("move_s", "MOVE", copy, {"Destination": cl.url(moved),
-                                                  "Overwrite": "F"}, (201, 200, 204)),
-                        ("delete_s", "DELETE", moved, {"Depth": "infinity"}, (200, 204))):
-                    t0 = time.perf_counter()
-                    st, _, data = cl.request(c, method, path, headers=hdrs)
-                    times[key] = time.perf_counter() - t0
-                    if st not in ok:
-                        raise Fail(f"{method} {path}: status {st}, expected "
-                                   f"{'/'.join(map(str, ok))} {data[:200]!r}")
-                    if method in ("COPY", "MOVE") and st != 201:
-                        # The guard is the tree at the destination; a 2xx other
-                        # than 201 Created (RFC 4918 9.8.5, 9.9.4) is only noted.
-                        ctx.note(f"{server.name} answers {st} instead of 201 to a {method} "
-                                 "of a collection to a new destination")
-                    # Guards between the steps; their cost is subtracted below.
-                    g0 = cpu_seconds(server.cpu_roots())
-                    d0 = cpu_seconds(server.db_roots())
-                    if method == "COPY":
-                        check_listing(cl, copy, names)
-                    elif method == "MOVE":
-                        check_listing(cl, moved, names)
-                        gone(cl, copy)
-                    else:
-                        gone(cl, moved)
-                    m.c0 += cpu_seconds(server.cpu_roots()) - g0
-                    m.d0 += cpu_seconds(server.db_roots()) - d0
-            finally:
-                c.close()
-        times["cpu_s"] = m.cpu
-        times["db_pct"] = m.db_pct()
-        times["rss"] = m.rss
-        return times
+        return copy_move_delete(ctx, server, server.base + F3_COLL, names, f"f6-r{rnd}")
+
+
+def copy_move_delete(ctx, server, src, names, tag):
+    """COPY (Depth: infinity) of the collection SRC holding NAMES to a new
+    collection, MOVE of the copy, DELETE of the moved copy, on one
+    connection, each timed alone; the guards between the steps (the
+    destination lists NAMES, the MOVE source and the deleted tree answer
+    404) are not counted in the server CPU."""
+    cl = server.client
+    copy = f"{server.base}{tag}-copy/"
+    moved = f"{server.base}{tag}-moved/"
+    times = {}
+    with Meter(server) as m:
+        c = cl.connect()
+        try:
+            for key, method, path, hdrs, ok in (
+                    ("copy_s", "COPY", src, {"Destination": cl.url(copy), "Depth": "infinity",
+                                             "Overwrite": "F"}, (201, 200, 204)),
+                    ("move_s", "MOVE", copy, {"Destination": cl.url(moved),
+                                              "Overwrite": "F"}, (201, 200, 204)),
+                    ("delete_s", "DELETE", moved, {"Depth": "infinity"}, (200, 204))):
+                t0 = time.perf_counter()
+                st, _, data = cl.request(c, method, path, headers=hdrs)
+                times[key] = time.perf_counter() - t0
+                if st not in ok:
+                    raise Fail(f"{method} {path}: status {st}, expected "
+                               f"{'/'.join(map(str, ok))} {data[:200]!r}")
+                if method in ("COPY", "MOVE") and st != 201:
+                    # The guard is the tree at the destination; a 2xx other
+                    # than 201 Created (RFC 4918 9.8.5, 9.9.4) is only noted.
+                    ctx.note(f"{server.name} answers {st} instead of 201 to a {method} "
+                             "of a collection to a new destination")
+                # Guards between the steps; their cost is subtracted below.
+                g0 = cpu_seconds(server.cpu_roots())
+                d0 = cpu_seconds(server.db_roots())
+                if method == "COPY":
+                    check_listing(cl, copy, names)
+                elif method == "MOVE":
+                    check_listing(cl, moved, names)
+                    gone(cl, copy)
+                else:
+                    gone(cl, moved)
+                m.c0 += cpu_seconds(server.cpu_roots()) - g0
+                m.d0 += cpu_seconds(server.db_roots()) - d0
+        finally:
+            c.close()
+    times["cpu_s"] = m.cpu
+    times["db_pct"] = m.db_pct()
+    times["rss"] = m.rss
+    return times
 
 
 def gone(cl, path):
@@ -335,14 +343,20 @@ def scaling_dataset(ctx, server, n):
     return coll, names
 
 
-def scaling_measure(ctx, server, coll, names):
-    """PROPFIND Depth:1 allprop of COLL on one connection (latency, not load)."""
+def scaling_measure(ctx, server, coll, names, rnd):
+    """PROPFIND Depth:1 allprop of COLL on one connection (latency, not
+    load), then COPY of COLL, MOVE of the copy and DELETE of it (F6 at this
+    size)."""
     wire, body_len = check_listing(server.client, coll, names)
     with Meter(server) as m:
         res = run_wrk(server.client, coll, "propfind.lua", 1, 1, ctx.duration, timeout=120,
                       env={"BENCH_DEPTH": "1"})
     check_wrk(res, wire)
     n = res["requests"]
-    return {"p50": res["p50_us"] / 1000, "p99": res["p99_us"] / 1000,
-            "req_s": n / (res["duration_us"] / 1e6), "cpu_ms": m.cpu * 1000 / n,
-            "kib": body_len / 1024, "requests": n}
+    out = {"p50": res["p50_us"] / 1000, "p99": res["p99_us"] / 1000,
+           "req_s": n / (res["duration_us"] / 1e6), "cpu_ms": m.cpu * 1000 / n,
+           "kib": body_len / 1024, "requests": n}
+    tree = copy_move_delete(ctx, server, coll, names, f"scale-{len(names)}-r{rnd}")
+    for k in ("copy_s", "move_s", "delete_s"):
+        out[k] = tree[k]
+    return out

@@ -158,13 +158,17 @@ def render_scaling(header, sizes, servers, results, nrounds, notes):
     """results[size][server key] = [per-round dict | Fail]. Returns (text, tsv)."""
     out = list(header)
     out.append("")
-    out.append("PROPFIND Depth:1 allprop, one connection (latency, not load); "
+    out.append("PROPFIND Depth:1 allprop, one connection (latency, not load), then "
+               "COPY (Depth: infinity) of the collection, MOVE of the copy and DELETE of it; "
                "median over the rounds (min-max).")
     parvis = next((s for s in servers if s.key == "parvis"), None)
     tsv = ["\t".join(["members", "server", "p50_ms", "p50_min", "p50_max", "p99_ms", "req_s",
-                      "cpu_ms_per_req", "kib_per_response", "parvis_ratio_p50", "status"])]
-    for key, label in (("p50", "p50 ms"), ("p99", "p99 ms"), ("cpu_ms", "server CPU ms/req"),
-                       ("kib", "KiB/response")):
+                      "cpu_ms_per_req", "kib_per_response", "parvis_ratio_p50", "status",
+                      "copy_s", "move_s", "delete_s"])]
+    for key, label in (("p50", "PROPFIND p50 ms"), ("p99", "PROPFIND p99 ms"),
+                       ("cpu_ms", "PROPFIND server CPU ms/req"), ("kib", "KiB/response"),
+                       ("copy_s", "COPY s"), ("move_s", "MOVE s"),
+                       ("delete_s", "DELETE s")):
         out.append("")
         out.append(label)
         rows = [["members"] + [s.name for s in servers]
@@ -198,7 +202,8 @@ def render_scaling(header, sizes, servers, results, nrounds, notes):
                 str(n), s.name, med("p50"),
                 "%.6g" % p50[1] if p50 else "", "%.6g" % p50[2] if p50 else "",
                 med("p99"), med("req_s"), med("cpu_ms"), med("kib"), ratio,
-                "ok" if not failed(rr) else "FAIL"]))
+                "ok" if not failed(rr) else "FAIL", med("copy_s"), med("move_s"),
+                med("delete_s")]))
     if notes:
         out.append("")
         out.append("Notes")
