@@ -131,17 +131,20 @@ servers="$(awk -F'\t' '!seen[$2]++ { printf "%s ", $2 }' "$tmp/data.tsv")"
 # One file per server, so that gnuplot joins its points.
 awk -F'\t' -v d="$tmp" '{ print > (d "/" $2 ".dat") }' "$tmp/data.tsv"
 
-gnuplot <<EOF
-set terminal pngcairo size 960,600 font "DejaVu Sans,11"
-set output "$OUT"
-set datafile separator "\t"
+# Axes of both pictures: members on a log scale, 100 to 10,000.
+axes='set datafile separator "\t"
 set logscale xy
 set xrange [70:14000]
 set xtics ("100" 100, "1,000" 1000, "10,000" 10000)
 set format y "%g"
 set grid xtics ytics mytics
 set key top left box opaque
-set xlabel "members in the collection"
+set xlabel "members in the collection"'
+
+gnuplot <<EOF
+set terminal pngcairo size 960,600 font "DejaVu Sans,11"
+set output "$OUT"
+$axes
 set ylabel "p50 latency (ms), one connection"
 set title "PROPFIND Depth:1 allprop: latency against collection size\n{/*0.8 median of the rounds, bars min-max; $when; $machine}"
 servers = "$servers"
@@ -156,14 +159,7 @@ if awk -F'\t' '$14 != "" { found = 1 } END { exit !found }' "$tmp/data.tsv"; the
 	gnuplot <<EOF
 set terminal pngcairo size 1200,500 font "DejaVu Sans,11"
 set output "$TREE_OUT"
-set datafile separator "\t"
-set logscale xy
-set xrange [70:14000]
-set xtics ("100" 100, "1,000" 1000, "10,000" 10000)
-set format y "%g"
-set grid xtics ytics mytics
-set key top left box opaque
-set xlabel "members in the collection"
+$axes
 set multiplot layout 1,3 title "COPY (Depth: infinity), MOVE and DELETE of a collection against its size\n{/*0.8 median of the rounds, one connection; $when; $machine}"
 servers = "$servers"
 set ylabel "seconds"

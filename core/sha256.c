@@ -204,31 +204,18 @@ sha256_accelerate(bool allow)
 #endif
 }
 
-/* Hash 'blocks' whole 64-byte blocks. */
+/* Hash 'blocks' whole 64-byte blocks into h1, and into h2 too unless it
+ * is NULL. */
 static void
-compress_blocks(uint32_t h[8], const unsigned char *p, size_t blocks)
+compress_blocks(uint32_t h1[8], uint32_t *h2, const unsigned char *p,
+                size_t blocks)
 {
 #ifdef SHA256_X86
     if (use_shani()) {
-        compress_shani(h, p, blocks);
-        return;
-    }
-#endif
-    uint32_t w[64];
-    for (; blocks > 0; blocks--, p += 64) {
-        schedule(w, p);
-        rounds(h, w);
-    }
-}
-
-/* The same blocks into two states. */
-static void
-compress2_blocks(uint32_t h1[8], uint32_t h2[8], const unsigned char *p,
-                 size_t blocks)
-{
-#ifdef SHA256_X86
-    if (use_shani()) {
-        compress2_shani(h1, h2, p, blocks);
+        if (h2 != NULL)
+            compress2_shani(h1, h2, p, blocks);
+        else
+            compress_shani(h1, p, blocks);
         return;
     }
 #endif
@@ -236,7 +223,8 @@ compress2_blocks(uint32_t h1[8], uint32_t h2[8], const unsigned char *p,
     for (; blocks > 0; blocks--, p += 64) {
         schedule(w, p);
         rounds(h1, w);
-        rounds(h2, w);
+        if (h2 != NULL)
+            rounds(h2, w);
     }
 }
 
@@ -264,11 +252,11 @@ sha256_update(struct sha256 *s, const void *data, size_t n)
         n -= take;
         if (s->fill < 64)
             return;
-        compress_blocks(s->h, s->block, 1);
+        compress_blocks(s->h, NULL, s->block, 1);
         s->fill = 0;
     }
     if (n >= 64) {
-        compress_blocks(s->h, p, n / 64);
+        compress_blocks(s->h, NULL, p, n / 64);
         p += n - n % 64;
         n %= 64;
     }
@@ -285,7 +273,7 @@ sha256_update2(struct sha256 *a, struct sha256 *b, const void *data,
     const unsigned char *p = data;
     size_t whole = a->fill == 0 && b->fill == 0 ? n - n % 64 : 0;
     if (whole > 0) {
-        compress2_blocks(a->h, b->h, p, whole / 64);
+        compress_blocks(a->h, b->h, p, whole / 64);
         a->total += whole;
         b->total += whole;
     }

@@ -481,6 +481,22 @@ test_sha256_streaming_odd_pieces(void **state)
     assert_string_equal(hex, SHA_ABC);
 }
 
+/* n bytes of a xorshift sequence from seed (not 0), to be freed. */
+static unsigned char *
+pseudo_random_bytes(size_t n, uint32_t seed)
+{
+    unsigned char *m = malloc(n);
+    assert_non_null(m);
+    uint32_t x = seed;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        m[i] = (unsigned char)x;
+    }
+    return m;
+}
+
 /* The vectors again through the other implementation, and both agree on
  * every length around the block size and on large random inputs. */
 static void
@@ -495,15 +511,7 @@ test_sha256_accelerated_and_portable_agree(void **state)
     sha256_accelerate(true);
 
     size_t max = 300000;
-    unsigned char *m = malloc(max);
-    assert_non_null(m);
-    uint32_t x = 2463534242u;
-    for (size_t i = 0; i < max; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        m[i] = (unsigned char)x;
-    }
+    unsigned char *m = pseudo_random_bytes(max, 2463534242u);
     static const size_t lens[] = { 0, 1, 55, 56, 63, 64, 65, 127, 128, 129,
                                    1000, 4096, 65537, 300000 };
     for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
@@ -525,15 +533,7 @@ test_sha256_update2_is_two_updates(void **state)
 {
     (void)state;
     size_t max = 70000;
-    unsigned char *m = malloc(max);
-    assert_non_null(m);
-    uint32_t x = 88172645u;
-    for (size_t i = 0; i < max; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        m[i] = (unsigned char)x;
-    }
+    unsigned char *m = pseudo_random_bytes(max, 88172645u);
     static const size_t lens[] = { 0, 1, 63, 64, 65, 128, 1000, 65536,
                                    65537 };
     static const size_t leads[] = { 0, 64, 5 };
