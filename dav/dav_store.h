@@ -276,10 +276,13 @@ struct dav_store_ops {
      * skipped.  With 'dead', each member comes with its dead properties.
      * The listing lives in the request's transaction, which must stay
      * open until its last page is read; one listing at a time per
-     * transaction.  *out is allocated in req->arena.
+     * transaction.  *out is allocated in req->arena.  'expected' is the
+     * member count the caller read just before (children_count), or -1:
+     * a store may read a listing expected to fit in one page at once.
      */
     enum dav_store_rc (*children_open)(struct dav_req *req, int64_t space_id,
                                        const char *path, bool dead,
+                                       int64_t expected,
                                        struct dav_store_cursor **out);
     /*
      * The next page of a listing, of at most a store-defined number of

@@ -924,7 +924,7 @@ propfind_listing(struct dav_req *req, const struct pf_request *pf,
         struct dav_target *ts[1] = { &self->t };
         dav_locks_assign(req->arena, ls->locks, ls->nlocks, ts, 1);
     }
-    rc = st->children_open(req, t->space.id, t->path, dead, &ls->cur);
+    rc = st->children_open(req, t->space.id, t->path, dead, count, &ls->cur);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "children");
     ls->scratch = arena_child(req->arena);

@@ -364,7 +364,8 @@ report_sync_collection(struct dav_req *req, const struct dav_xml_elem *root)
     if (initial) {
         /* An empty token: every current member (RFC 6578 §3.4), streamed
          * page by page as a PROPFIND listing is. */
-        rc = st->children_open(req, t->space.id, t->path, false, &sp->cur);
+        rc = st->children_open(req, t->space.id, t->path, false, -1,
+                               &sp->cur);
         if (rc != DAV_STORE_OK)
             return dav_err_from_store(req, rc, "children");
     }

@@ -172,6 +172,10 @@ struct lease {
     "pg_postmaster_start_time()::text || '/' || pg_current_snapshot()::text " \
     "END"
 
+/* Members a page of a listing (pg_children_next), and one more. */
+#define LIST_PAGE 500
+#define LIST_PAGE_MORE 501
+
 #define RES_SELECT                                                            \
     "r.id, r.space_id, r.path, r.name, r.kind, coalesce(r.current_rev, 0), " \
     "coalesce(v.num, 0), coalesce(v.size, 0), v.content_type, "              \
@@ -201,12 +205,15 @@ struct lease {
 #define RES_FROM                                                              \
     "FROM resources r " RES_CURRENT                                          \
     RES_JOINS
-/* The members of the folder at $2: only the calendars folder holds
- * calendars (create_calendar), so the members of any other skip the probe
- * of calendars, one per member (half the listing statement's time). */
+/* The members of a folder other than the calendars folder, the only one
+ * that holds calendars (create_calendar): no probe of calendars, one per
+ * member (half the listing statement's time).  Chosen by the caller
+ * (members_stmt), not by a parameter, so that the statements' plans stay
+ * generic. */
 #define RES_FROM_MEMBERS                                                      \
-    "FROM resources r " RES_CURRENT                                          \
-    RES_JOIN_CAL("$2 = '" DAV_CAL_FOLDER "' AND ")
+    "FROM resources r " RES_CURRENT RES_JOIN_CAL("false AND ")
+#define MEMBERS_OF                                                            \
+    "WHERE r.space_id = $1 AND r.parent_path = $2 ORDER BY r.name"
 /* A space (row_to_space) by slug $1 if user $2 may reach it: its members
  * and principals granted something inside it by an access control entry
  * (parvis_acl_reaches, 0009_acl_reach.sql: called only for non-members,
@@ -343,12 +350,17 @@ static const struct pg_stmt stmts[] = {
       "END FROM (SELECT n, hashtextextended('parvis path ' || $1 || ' ' || p, "
       "0) AS k FROM unnest($2::text[]) WITH ORDINALITY AS u(p, n)) a "
       "ORDER BY a.n" },
-    { "children",
-      "SELECT " RES_SELECT RES_FROM_MEMBERS "WHERE r.space_id = $1 AND "
-      "r.parent_path = $2 ORDER BY r.name" },
+    { "children", "SELECT " RES_SELECT RES_FROM_MEMBERS MEMBERS_OF },
+    { "children_cal", "SELECT " RES_COLS MEMBERS_OF },
     { "children_count",
       "SELECT count(*) FROM resources WHERE space_id = $1 AND "
       "parent_path = $2" },
+    /* A listing expected to fit in one page (pg_children_open): one more
+     * row than a page says that it no longer does. */
+    { "children_page", "SELECT " RES_SELECT RES_FROM_MEMBERS MEMBERS_OF
+      " LIMIT " PG_STR(LIST_PAGE_MORE) },
+    { "children_page_cal", "SELECT " RES_COLS MEMBERS_OF
+      " LIMIT " PG_STR(LIST_PAGE_MORE) },
     { "props_get",
       "SELECT resource_id, ns, name, value FROM props "
       "WHERE space_id = $1 AND resource_id = ANY($2::bigint[]) "
@@ -1976,13 +1988,24 @@ pg_lookup(struct dav_req *req, int64_t space_id, const char *path,
     return DAV_STORE_OK;
 }
 
+/* The statement listing the members of 'path': 'stmt', or its variant
+ * that tells calendars for the calendars folder. */
+static const char *
+members_stmt(struct dav_req *req, const char *stmt, const char *path)
+{
+    return strcmp(path, DAV_CAL_FOLDER) == 0
+               ? arena_printf(req->arena, "%s_cal", stmt)
+               : stmt;
+}
+
 static enum dav_store_rc
 pg_children(struct dav_req *req, int64_t space_id, const char *path,
             struct dav_resource **out, size_t *n)
 {
     enum dav_store_rc rc;
     const char *v[2] = { pg_i64(req, space_id), path };
-    PGresult *r = pg_run(req, "children", 2, v, NULL, 0, &rc);
+    PGresult *r = pg_run(req, members_stmt(req, "children", path), 2, v,
+                         NULL, 0, &rc);
     if (r == NULL)
         return rc;
     int rows = PQntuples(r);
@@ -2015,8 +2038,8 @@ pg_children_count(struct dav_req *req, int64_t space_id, const char *path,
 }
 
 /*
- * Paged listings: a cursor (DECLARE, then FETCH one page at a time) in the
- * request's transaction.  Its query runs on the snapshot taken at DECLARE,
+ * Paged listings (LIST_PAGE members a page): a cursor (DECLARE, then FETCH
+ * one page at a time) in the request's transaction.  Its query runs on the snapshot taken at DECLARE,
  * whatever the isolation level, so the pages make one consistent listing;
  * the rows wait in PostgreSQL, not here.  DECLARE and FETCH cannot be
  * prepared: they go as constant text with parameters.  When asked, the
@@ -2026,12 +2049,12 @@ pg_children_count(struct dav_req *req, int64_t space_id, const char *path,
  * properties into its row cost PostgreSQL 15 some 3 µs per member, as
  * much again as the listing itself.
  */
-#define LIST_PAGE 500
 
 static const char list_open_sql[] =
     "DECLARE parvis_list NO SCROLL CURSOR FOR SELECT " RES_SELECT
-    RES_FROM_MEMBERS "WHERE r.space_id = $1 AND r.parent_path = $2 "
-    "ORDER BY r.name";
+    RES_FROM_MEMBERS MEMBERS_OF;
+static const char list_open_cal_sql[] =
+    "DECLARE parvis_list NO SCROLL CURSOR FOR SELECT " RES_COLS MEMBERS_OF;
 static const char list_fetch_sql[] =
     "FETCH FORWARD " PG_STR(LIST_PAGE) " FROM parvis_list";
 
@@ -2039,6 +2062,7 @@ struct dav_store_cursor {
     int64_t space_id;
     bool dead;
     bool end;
+    PGresult *page;   /* the whole listing, read at once (req->arena's) */
 };
 
 /* Constant SQL with text parameters, outside the prepared statements; the
@@ -2066,19 +2090,37 @@ pg_run_sql(struct dav_req *req, struct arena *a, const char *sql, int n,
     return r;
 }
 
+/* A listing expected to fit in one page is read by one prepared
+ * statement, whose plan is made once for the connection; a cursor's
+ * DECLARE is parsed and planned at each listing (half the statements' time
+ * for 100 members).  If it has grown past a page since it was counted,
+ * the cursor reads it after all. */
 static enum dav_store_rc
 pg_children_open(struct dav_req *req, int64_t space_id, const char *path,
-                 bool dead, struct dav_store_cursor **out)
+                 bool dead, int64_t expected, struct dav_store_cursor **out)
 {
     enum dav_store_rc rc;
     const char *v[2] = { pg_i64(req, space_id), path };
-    if (pg_run_sql(req, req->arena, list_open_sql, 2, v, &rc) == NULL)
-        return rc;
     struct dav_store_cursor *c = arena_alloc(req->arena, sizeof(*c));
     c->space_id = space_id;
     c->dead = dead;
     c->end = false;
+    c->page = NULL;
     *out = c;
+    if (expected >= 0 && expected <= LIST_PAGE) {
+        PGresult *r = pg_run(req, members_stmt(req, "children_page", path),
+                             2, v, NULL, 0, &rc);
+        if (r == NULL)
+            return rc;
+        if (PQntuples(r) <= LIST_PAGE) {
+            c->page = r;
+            return DAV_STORE_OK;
+        }
+    }
+    const char *sql = strcmp(path, DAV_CAL_FOLDER) == 0 ? list_open_cal_sql
+                                                         : list_open_sql;
+    if (pg_run_sql(req, req->arena, sql, 2, v, &rc) == NULL)
+        return rc;
     return DAV_STORE_OK;
 }
 
@@ -2146,9 +2188,12 @@ pg_children_next(struct dav_req *req, struct dav_store_cursor *c,
     if (c->end)
         return DAV_STORE_OK;
     enum dav_store_rc rc;
-    PGresult *r = pg_run_sql(req, a, list_fetch_sql, 0, NULL, &rc);
-    if (r == NULL)
-        return rc;
+    PGresult *r = c->page;
+    if (r == NULL) {
+        r = pg_run_sql(req, a, list_fetch_sql, 0, NULL, &rc);
+        if (r == NULL)
+            return rc;
+    }
     size_t rows = (size_t)PQntuples(r);
     struct dav_store_member *m = arena_alloc(a, (rows + 1) * sizeof(*m));
     for (size_t i = 0; i < rows; i++)
@@ -2158,7 +2203,8 @@ pg_children_next(struct dav_req *req, struct dav_store_cursor *c,
         if (rc != DAV_STORE_OK)
             return rc;
     }
-    c->end = rows < LIST_PAGE;
+    c->end = c->page != NULL || rows < LIST_PAGE;
+    c->page = NULL;
     *out = m;
     *n = rows;
     *last = c->end;

@@ -163,6 +163,44 @@ def test_one_page_listing_has_content_length(server):
         [member_name(i) for i in range(3)]
 
 
+@pytest.mark.parametrize("n", [PAGE, PAGE + 1])
+def test_listing_of_a_page_and_of_a_page_and_one(server, cluster, n):
+    """A listing of at most a page is read in one statement, one of more
+    through the cursor: on either side of the limit, every member once,
+    in name order, with its dead properties."""
+    alice = session()
+    coll = server.space_url("s1") + unique("edge%d" % n) + "/"
+    assert_status(mkcol(alice, coll), 201)
+    path = db_path(coll)
+    cluster.psql(
+        "insert into resources (space_id, path, parent_path, name, kind) "
+        "select %d, %s || '/d' || lpad(i::text, 5, '0'), %s, "
+        "'d' || lpad(i::text, 5, '0'), 0 from generate_series(1, %d) i"
+        % (int(space_id(cluster)), sql_str(path), sql_str(path), n))
+    names = ["d%05d" % i for i in range(1, n + 1)]
+    noted = {names[0]: "first", names[-1]: "last"}
+    for name, value in noted.items():
+        body = ('<?xml version="1.0" encoding="utf-8"?>'
+                '<D:propertyupdate xmlns:D="DAV:" xmlns:Z="%s"><D:set>'
+                '<D:prop><Z:note>%s</Z:note></D:prop></D:set>'
+                '</D:propertyupdate>' % (Z_NS, value))
+        r = dav(alice, "PROPPATCH", coll + name + "/", data=body.encode(),
+                headers={"Content-Type": "application/xml"})
+        assert_status(r, 207)
+    r = propfind(alice, coll, "1", "prop", ["resourcetype", "{%s}note" % Z_NS])
+    assert_status(r, 207)
+    listed = [x.path.rstrip("/").rsplit("/", 1)[1]
+              for x in parse_multistatus(r.content)][1:]
+    assert listed == names
+    got = members_of(r.content, coll)
+    for name, resp in got.items():
+        st, el = resp.props["{%s}note" % Z_NS]
+        if name in noted:
+            assert st == 200 and el.text == noted[name], name
+        else:
+            assert st == 404, name
+
+
 def test_member_limit_refused_before_the_stream(new_server, big):
     """Over max_propfind_members: a 403 with its precondition, not a
     207 broken off."""

@@ -1030,8 +1030,9 @@ listed_name_cmp(const void *a, const void *b)
 
 static enum dav_store_rc
 fs_children_open(struct dav_req *req, int64_t space_id, const char *path,
-                 bool dead, struct dav_store_cursor **out)
+                 bool dead, int64_t expected, struct dav_store_cursor **out)
 {
+    (void)expected;
     FAIL_POINT();
     need_txn();
     struct dav_store_cursor *c = arena_alloc(req->arena, sizeof(*c));
