@@ -208,8 +208,8 @@ struct lease {
 /* The members of a folder other than the calendars folder, the only one
  * that holds calendars (create_calendar): no probe of calendars, one per
  * member (half the listing statement's time).  Chosen by the caller
- * (members_stmt), not by a parameter, so that the statements' plans stay
- * generic. */
+ * (members_stmt) rather than by a parameter, which a generic plan could
+ * not fold away. */
 #define RES_FROM_MEMBERS                                                      \
     "FROM resources r " RES_CURRENT RES_JOIN_CAL("false AND ")
 #define MEMBERS_OF                                                            \
@@ -2039,8 +2039,9 @@ pg_children_count(struct dav_req *req, int64_t space_id, const char *path,
 
 /*
  * Paged listings (LIST_PAGE members a page): a cursor (DECLARE, then FETCH
- * one page at a time) in the request's transaction.  Its query runs on the snapshot taken at DECLARE,
- * whatever the isolation level, so the pages make one consistent listing;
+ * one page at a time) in the request's transaction.  Its query runs on the
+ * snapshot taken at DECLARE, whatever the isolation level, so the pages
+ * make one consistent listing;
  * the rows wait in PostgreSQL, not here.  DECLARE and FETCH cannot be
  * prepared: they go as constant text with parameters.  When asked, the
  * dead properties of a page's members come from props_get for their ids,
@@ -2049,7 +2050,6 @@ pg_children_count(struct dav_req *req, int64_t space_id, const char *path,
  * properties into its row cost PostgreSQL 15 some 3 µs per member, as
  * much again as the listing itself.
  */
-
 static const char list_open_sql[] =
     "DECLARE parvis_list NO SCROLL CURSOR FOR SELECT " RES_SELECT
     RES_FROM_MEMBERS MEMBERS_OF;
@@ -2091,10 +2091,10 @@ pg_run_sql(struct dav_req *req, struct arena *a, const char *sql, int n,
 }
 
 /* A listing expected to fit in one page is read by one prepared
- * statement, whose plan is made once for the connection; a cursor's
- * DECLARE is parsed and planned at each listing (half the statements' time
- * for 100 members).  If it has grown past a page since it was counted,
- * the cursor reads it after all. */
+ * statement: a cursor's DECLARE is parsed and planned at each listing, and
+ * its FETCH is one more round trip (the two largest statements of a
+ * listing of 100 members).  If it has grown past a page since it was
+ * counted, the cursor reads it after all. */
 static enum dav_store_rc
 pg_children_open(struct dav_req *req, int64_t space_id, const char *path,
                  bool dead, int64_t expected, struct dav_store_cursor **out)

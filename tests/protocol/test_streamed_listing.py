@@ -78,13 +78,18 @@ def huge(server, cluster):
     alice = session()
     coll = server.space_url("s1") + unique("huge") + "/"
     assert_status(mkcol(alice, coll), 201)
+    insert_folders(cluster, coll, HUGE)
+    return coll
+
+
+def insert_folders(cluster, coll, n):
+    """Empty folders d00001 ... straight into the collection COLL."""
     path = db_path(coll)
     cluster.psql(
         "insert into resources (space_id, path, parent_path, name, kind) "
         "select %d, %s || '/d' || lpad(i::text, 5, '0'), %s, "
         "'d' || lpad(i::text, 5, '0'), 0 from generate_series(1, %d) i"
-        % (int(space_id(cluster)), sql_str(path), sql_str(path), HUGE))
-    return coll
+        % (int(space_id(cluster)), sql_str(path), sql_str(path), n))
 
 
 def members_of(content, coll):
@@ -171,12 +176,7 @@ def test_listing_of_a_page_and_of_a_page_and_one(server, cluster, n):
     alice = session()
     coll = server.space_url("s1") + unique("edge%d" % n) + "/"
     assert_status(mkcol(alice, coll), 201)
-    path = db_path(coll)
-    cluster.psql(
-        "insert into resources (space_id, path, parent_path, name, kind) "
-        "select %d, %s || '/d' || lpad(i::text, 5, '0'), %s, "
-        "'d' || lpad(i::text, 5, '0'), 0 from generate_series(1, %d) i"
-        % (int(space_id(cluster)), sql_str(path), sql_str(path), n))
+    insert_folders(cluster, coll, n)
     names = ["d%05d" % i for i in range(1, n + 1)]
     noted = {names[0]: "first", names[-1]: "last"}
     for name, value in noted.items():
