@@ -208,8 +208,8 @@ struct lease {
 /* The members of a folder other than the calendars folder, the only one
  * that holds calendars (create_calendar): no probe of calendars, one per
  * member (half the listing statement's time).  Chosen by the caller
- * (members_stmt) rather than by a parameter, which a generic plan could
- * not fold away. */
+ * (holds_calendars) rather than by a parameter, which a generic plan
+ * could not fold away. */
 #define RES_FROM_MEMBERS                                                      \
     "FROM resources r " RES_CURRENT RES_JOIN_CAL("false AND ")
 #define MEMBERS_OF                                                            \
@@ -1988,14 +1988,12 @@ pg_lookup(struct dav_req *req, int64_t space_id, const char *path,
     return DAV_STORE_OK;
 }
 
-/* The statement listing the members of 'path': 'stmt', or its variant
- * that tells calendars for the calendars folder. */
-static const char *
-members_stmt(struct dav_req *req, const char *stmt, const char *path)
+/* Whether the members of 'path' may be calendars: the statements that
+ * list them tell calendars only then (RES_FROM_MEMBERS). */
+static bool
+holds_calendars(const char *path)
 {
-    return strcmp(path, DAV_CAL_FOLDER) == 0
-               ? arena_printf(req->arena, "%s_cal", stmt)
-               : stmt;
+    return strcmp(path, DAV_CAL_FOLDER) == 0;
 }
 
 static enum dav_store_rc
@@ -2004,8 +2002,9 @@ pg_children(struct dav_req *req, int64_t space_id, const char *path,
 {
     enum dav_store_rc rc;
     const char *v[2] = { pg_i64(req, space_id), path };
-    PGresult *r = pg_run(req, members_stmt(req, "children", path), 2, v,
-                         NULL, 0, &rc);
+    PGresult *r = pg_run(req, holds_calendars(path) ? "children_cal"
+                                                    : "children",
+                         2, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     int rows = PQntuples(r);
@@ -2108,7 +2107,8 @@ pg_children_open(struct dav_req *req, int64_t space_id, const char *path,
     c->page = NULL;
     *out = c;
     if (expected >= 0 && expected <= LIST_PAGE) {
-        PGresult *r = pg_run(req, members_stmt(req, "children_page", path),
+        PGresult *r = pg_run(req, holds_calendars(path) ? "children_page_cal"
+                                                        : "children_page",
                              2, v, NULL, 0, &rc);
         if (r == NULL)
             return rc;
@@ -2117,8 +2117,8 @@ pg_children_open(struct dav_req *req, int64_t space_id, const char *path,
             return DAV_STORE_OK;
         }
     }
-    const char *sql = strcmp(path, DAV_CAL_FOLDER) == 0 ? list_open_cal_sql
-                                                         : list_open_sql;
+    const char *sql = holds_calendars(path) ? list_open_cal_sql
+                                            : list_open_sql;
     if (pg_run_sql(req, req->arena, sql, 2, v, &rc) == NULL)
         return rc;
     return DAV_STORE_OK;
