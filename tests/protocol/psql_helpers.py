@@ -47,3 +47,16 @@ def wait_for_waiters(cluster, n, timeout=15):
         assert time.monotonic() < deadline, \
             "%d requests never got held (%d are)" % (n, got)
         time.sleep(0.02)
+
+
+def wait_sealed(cluster, timeout=15):
+    """Until the audit sealer has sealed every audit row written so far.
+    A sealer's transaction still running when a sync token is read holds
+    the token's oldest transaction back (decision 0018), so that changes
+    committed just before may be reported again at the next sync, which
+    RFC 6578 allows.  Tests asserting that a sync reports nothing wait for
+    this before they read the token."""
+    deadline = time.monotonic() + timeout
+    while cluster.psql("select 1 from audit_pending limit 1"):
+        assert time.monotonic() < deadline, "audit rows left unsealed"
+        time.sleep(0.02)

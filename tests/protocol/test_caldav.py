@@ -32,7 +32,7 @@ from caldav_helpers import (A_NS, C_NS, CS_NS, SYNC_TOKEN_RE, VTZ_NEW_YORK,
                             vevent, vtodo)
 from dav_helpers import (XML_HEADERS, dav, parse_multistatus,
                          propfind, propfind_one, url_path)
-from psql_helpers import PsqlSession
+from psql_helpers import PsqlSession, wait_sealed
 
 _ = (alice, cal)  # fixtures, imported for pytest
 
@@ -2251,8 +2251,9 @@ def test_sync_reports_six_changes_exactly(cal, alice):
     assert res.token != token
 
 
-def test_sync_without_changes_is_empty_with_same_token(cal, alice):
+def test_sync_without_changes_is_empty_with_same_token(cal, alice, cluster):
     put_ok(alice, cal + "a.ics", _ev("a"))
+    wait_sealed(cluster)
     token = sync_collection(alice, cal, "").token
     res = sync_collection(alice, cal, token)
     assert res.responses == []
@@ -2544,15 +2545,17 @@ def test_sync_reports_a_change_that_commits_after_a_later_one(
     assert a in res.changed(), res.paths()
     older.run("rollback;")
     # Once everything has settled, the next synchronisation is empty again.
+    wait_sealed(cluster)
     again = sync_collection(alice, coll, res.token)
     assert sync_collection(alice, coll, again.token).responses == []
 
 
-def test_sync_token_is_unmoved_by_writes_elsewhere(coll, alice):
+def test_sync_token_is_unmoved_by_writes_elsewhere(coll, alice, cluster):
     """The token and CTag of a collection change with its members only:
     writes in other collections leave them as they were, so that clients
     polling them do not synchronise for nothing."""
     assert dav(alice, "PUT", coll + "a.txt", data=b"a").status_code == 201
+    wait_sealed(cluster)
     token = prop_of(alice, coll, DAV + "sync-token").text
     ctag = prop_of(alice, coll, CS + "getctag").text
     other = coll.rstrip("/") + "-other-%s/" % uid()

@@ -23,6 +23,7 @@ from dav_helpers import (assert_status, basic_auth, dav, db_path,
                          parse_raw_response, propfind, propfind_body, put,
                          raw_path_of, recv_all, space_id, sql_str, unique,
                          user_session, url_path)
+from psql_helpers import wait_sealed
 
 PAGE = 500
 MEMBERS = 2 * PAGE + 37
@@ -331,8 +332,9 @@ def test_database_failing_mid_listing_breaks_the_body_off(new_server, huge,
     assert len(members_of(r.content, url)) == MEMBERS
 
 
-def test_initial_sync_streams_every_member_then_the_token(big):
+def test_initial_sync_streams_every_member_then_the_token(big, cluster):
     alice = session()
+    wait_sealed(cluster)    # the token is then good for an empty sync
     r = report(alice, big["url"], sync_body(""))
     assert_status(r, 207)
     assert "chunked" in r.headers.get("Transfer-Encoding", "").lower()
@@ -350,7 +352,8 @@ def test_initial_sync_streams_every_member_then_the_token(big):
     assert again.changed() == {} and again.removed() == []
 
 
-def test_sync_from_a_token_streams_the_changes_of_several_pages(server):
+def test_sync_from_a_token_streams_the_changes_of_several_pages(server,
+                                                                cluster):
     """RFC 6578 §3.5: every member changed since the token once (with its
     properties), every one removed as a 404, then the new token; more
     changes than a page (200) go out chunked."""
@@ -373,6 +376,7 @@ def test_sync_from_a_token_streams_the_changes_of_several_pages(server):
         r = put(alice, coll + member_name(i), b"new %d\n" % i)
         assert_status(r, 201)
         etags[member_name(i)] = r.headers["ETag"]
+    wait_sealed(cluster)    # the new token is then good for an empty sync
     r = report(alice, coll, sync_body(token))
     assert_status(r, 207)
     assert "chunked" in r.headers.get("Transfer-Encoding", "").lower()
