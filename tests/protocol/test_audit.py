@@ -5,6 +5,7 @@ guests' reads and reads of the published view, and parvisctl's changes;
 hash chain); parvisd's role may not change or remove rows; P:audit-trail."""
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -890,6 +891,57 @@ def test_seals_of_the_first_text_version_still_verify(bins, cluster):
     assert pr.returncode == 1, pr.stdout + pr.stderr
     assert _row_named(pr) == old, pr.stdout + pr.stderr
     cluster.psql("drop database %s" % db, db="postgres")
+
+
+AUDIT_FIELDS = ("id", "at", "principal", "client", "user_agent", "action",
+                "space_id", "path", "resource_id", "revision_id", "status",
+                "detail")
+
+
+def _text_v2(fields):
+    """Text version 2 as 0017_audit_text_fields.sql describes it, computed
+    here: 'v2', then per field '|-' for NULL or '|', its length in
+    characters, ':' and its value."""
+    return "v2" + "".join("|-" if f is None else "|%d:%s" % (len(f), f)
+                          for f in fields)
+
+
+def test_seals_hash_the_documented_version_2_text(cluster, seed):
+    """Each seal's hash is SHA-256 of the previous hash and the row's text
+    version 2, byte for byte as documented, whatever computes it: seals
+    written before an upgrade must keep verifying after it.  Rows with
+    NULLs, bars, non-ASCII text and empty strings, sealed as one batch."""
+    since = max_audit_id(cluster)
+    cluster.psql(
+        "insert into audit (principal, client, user_agent, action, space_id, "
+        "path, resource_id, revision_id, status, detail, prev_hash, "
+        "row_hash) select case when i % 2 = 0 then 'élise' end, "
+        "case when i % 3 <> 0 then '127.0.0.1' end, 'UA|' || i || '|x', "
+        "'PUT', nullif(i % 4, 0), '/dossier é/' || i || '|', "
+        "nullif(i % 5, 0), i, case when i % 2 = 1 then 201 end, "
+        "case when i % 3 = 0 then '' else 'a|b' end, '', '' "
+        "from generate_series(1, 12) i")
+    _seal_all(cluster)
+    cols = ", ".join(
+        "to_char(a.at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), "
+        "a.at is null" if f == "at" else "a.%s::text, a.%s is null" % (f, f)
+        for f in AUDIT_FIELDS)
+    rows = cluster.psql(
+        "select encode(s.prev_hash, 'hex'), encode(s.row_hash, 'hex'), "
+        "s.text_version, %s from audit_seal s join audit a on a.id = "
+        "s.audit_id where a.id > %d order by s.seq" % (cols, since))
+    assert len(rows) >= 12, rows
+    prev = None
+    for r in rows:
+        assert r[2] == "2", r
+        fields = [None if isnull == "t" else value
+                  for value, isnull in zip(r[3::2], r[4::2])]
+        if prev is not None:
+            assert r[0] == prev, "seal %s does not follow the one before" % r
+        want = hashlib.sha256(bytes.fromhex(r[0])
+                              + _text_v2(fields).encode()).hexdigest()
+        assert r[1] == want, (fields, _text_v2(fields))
+        prev = r[1]
 
 
 # ------------------------------------------------- parvisd's role (parvis)
