@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -115,6 +116,13 @@ static void stamp_source_destroy(struct stamp_source *s);
 /* Writes waiting at once: a calendar object's index row and the request's
  * audit row both go with the COMMIT. */
 #define DEFER_MAX 2
+/* Groups of writes sent ahead at once (send_ahead), each ended by its own
+ * sync: the chunks of a large upload in flight while the next arrives. */
+#define AHEAD_MAX 3
+/* The send buffer of a connection that sends chunks ahead: room for the
+ * chunks in flight, so that sending one does not wait for PostgreSQL to
+ * read the one before (the kernel caps it at net.core.wmem_max). */
+#define AHEAD_SNDBUF ((int)(AHEAD_MAX * DAV_CHUNK_SIZE + 65536))
 
 struct deferred {
     const char *stmt;           /* NULL: nothing waits */
@@ -137,7 +145,11 @@ struct lease {
      * of them wait. */
     struct deferred later[DEFER_MAX];
     unsigned nlater;
-    unsigned ahead;   /* writes sent ahead (send_ahead), results unread */
+    /* Writes sent ahead (send_ahead), results unread: 'nahead' groups,
+     * oldest first, of ahead[i] writes and a sync each. */
+    unsigned ahead[AHEAD_MAX];
+    unsigned nahead;
+    bool sndbuf;      /* the connection's send buffer enlarged */
     /* The first statement of the transaction that failed, as the caller
      * was told: a COMMIT then answered ROLLBACK fails the same way (a
      * retry for a serialization failure or a deadlock). */
@@ -1190,7 +1202,7 @@ discard_ahead(struct lease *l)
     PGresult *fail;
     if (l->c != NULL && l->c->pg != NULL && !settle(l, &fail))
         PQclear(fail);
-    l->ahead = 0;
+    l->nahead = 0;
 }
 
 static void
@@ -1292,7 +1304,8 @@ lease_get(struct dav_req *req, struct lease **out)
     l->used = false;
     l->audited = false;
     l->pre_path = NULL;
-    l->ahead = 0;
+    l->nahead = 0;
+    l->sndbuf = false;
     l->failed = DAV_STORE_OK;
     l->pool = p;
     l->idx = idx;
@@ -1386,49 +1399,80 @@ pipeline_next(PGconn *pg)
 }
 
 /*
- * Read the results of the writes sent ahead: true if they all succeeded;
- * else *fail is the first result that failed (NULL if the connection
- * did) and the others are discarded.
+ * Read the results of the oldest group of writes sent ahead, and its
+ * sync: true if they all succeeded; else *fail (NULL on entry) is the
+ * first that failed (NULL if the connection did), unless one failed
+ * before, and the others are discarded.  Pipeline mode stays on.
  */
 static bool
-settle(struct lease *l, PGresult **fail)
+settle_oldest(struct lease *l, PGresult **fail)
 {
-    *fail = NULL;
-    if (l->ahead == 0)
-        return true;
     PGconn *pg = l->c->pg;
     bool ok = true;
-    for (unsigned i = 0; i < l->ahead; i++) {
+    for (unsigned i = 0; i < l->ahead[0]; i++) {
         PGresult *r = pipeline_next(pg);
         ExecStatusType st = PQresultStatus(r);
-        if (ok && (r == NULL || (st != PGRES_COMMAND_OK &&
-                                 st != PGRES_TUPLES_OK))) {
+        if (r == NULL || (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)) {
+            if (ok && *fail == NULL)
+                *fail = r;
+            else
+                PQclear(r);
             ok = false;
-            *fail = r;
         } else {
             PQclear(r);
         }
     }
     PGresult *sync = PQgetResult(pg);
     PQclear(sync);
-    l->ahead = 0;
-    if (!PQexitPipelineMode(pg))
+    l->nahead--;
+    memmove(l->ahead, l->ahead + 1, l->nahead * sizeof(l->ahead[0]));
+    return ok;
+}
+
+/*
+ * Read the results of all the writes sent ahead, and leave pipeline mode:
+ * true if they all succeeded; else *fail is the first result that failed
+ * (NULL if the connection did) and the others are discarded.
+ */
+static bool
+settle(struct lease *l, PGresult **fail)
+{
+    *fail = NULL;
+    if (l->nahead == 0)
+        return true;
+    bool ok = true;
+    while (l->nahead > 0)
+        ok = settle_oldest(l, fail) && ok;
+    if (!PQexitPipelineMode(l->c->pg))
         l->c->reopen = true;    /* results left unread: give it up */
     return ok;
 }
 
 /*
  * Send the deferred write (if any) and the write 'stmt' in pipeline mode,
- * without waiting for their results: PostgreSQL executes them while the
- * request goes on (reads the next piece of an upload), and the lease's
- * next statement reads them first (settle).  Call settle before.  False
- * if they could not be sent; the connection is then closed.
+ * as one group ended by a sync, without waiting for their results:
+ * PostgreSQL executes them while the request goes on (reads the next
+ * piece of an upload), and the lease's next statement reads them first
+ * (settle).  Up to AHEAD_MAX groups are in flight: the oldest results are
+ * read before a group more is sent.  False if they could not be sent (the
+ * connection is then closed), or if a group read failed (*fail, as
+ * settle_oldest gives it).
  */
 static bool
 send_ahead(struct lease *l, const char *stmt, int n, const char *const *vals,
-           const int *lens, const int *fmts)
+           const int *lens, const int *fmts, PGresult **fail)
 {
     PGconn *pg = l->c->pg;
+    *fail = NULL;
+    while (l->nahead >= AHEAD_MAX)
+        if (!settle_oldest(l, fail))
+            return false;
+    if (!l->sndbuf) {
+        int size = AHEAD_SNDBUF;
+        (void)setsockopt(PQsocket(pg), SOL_SOCKET, SO_SNDBUF, &size,
+                         sizeof(size));
+        l->sndbuf = true;
+    }
     unsigned waiting = l->nlater;
     bool ok = PQenterPipelineMode(pg) && send_later(l) &&
               PQsendQueryPrepared(pg, stmt, n, vals, lens, fmts, 0) &&
@@ -1439,9 +1483,10 @@ send_ahead(struct lease *l, const char *stmt, int n, const char *const *vals,
          * to come. */
         PQfinish(pg);
         l->c->pg = NULL;
+        l->nahead = 0;
         return false;
     }
-    l->ahead = waiting + 1;
+    l->ahead[l->nahead++] = waiting + 1;
     return true;
 }
 
@@ -2317,18 +2362,18 @@ pg_chunk_put(struct dav_req *req, int64_t space_id,
     if (l->nlater == 0 && defer_stmt(l, "chunk_put", 4, v, lens))
         return DAV_STORE_OK;
     /* A chunk waits already: this is a large upload.  The chunks go ahead
-     * as they come, PostgreSQL storing one while the next arrives; the
-     * previous ones' results are read first (one batch in flight). */
+     * as they come, PostgreSQL storing them while the next arrive; the
+     * oldest ones' results are read once AHEAD_MAX groups are in flight. */
     if (!l->autocommit) {
         PGresult *fail;
-        if (!settle(l, &fail)) {
+        if (send_ahead(l, "chunk_put", 4, v, lens, fmts, &fail))
+            return DAV_STORE_OK;
+        if (l->c->pg != NULL) {
             enum dav_store_rc rc = pg_result_rc(l->c, fail, "chunk_put",
                                                 req->id);
             PQclear(fail);
             return rc;
         }
-        if (send_ahead(l, "chunk_put", 4, v, lens, fmts))
-            return DAV_STORE_OK;
         log_msg(LOG_ERROR, req->id, NULL, "chunk_put: cannot send to the "
                                           "database");
         return DAV_STORE_ERROR;
