@@ -111,12 +111,17 @@ def machine_header(args, servers, mode, detail=None):
             if line.startswith("MemTotal:"):
                 mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
     load = open("/proc/loadavg").read().split()[:3]
+    try:  # caps the send buffer parvisd asks for on uploads (docs/admin.md)
+        wmem = open("/proc/sys/net/core/wmem_max").read().strip()
+    except OSError:
+        wmem = "?"
     wrk = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "wrk"], capture_output=True,
                          text=True).stdout.strip()
     lines = [
         f"Parvis benchmark ({mode}) {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"machine: {os.cpu_count()} CPUs (nproc), {cpu}, {mem} RAM, "
-        f"{platform.system()} {platform.release()}, load average at start {' '.join(load)}",
+        f"{platform.system()} {platform.release()}, net.core.wmem_max {wmem}, "
+        f"load average at start {' '.join(load)}",
         (detail or f"rounds: {args.rounds}; wrk duration {args.duration} s; "
          f"PUT batches per round: {args.batches}; big file {args.big_mib} MiB")
         + (f"; client: Python {platform.python_version()}" if mode == "soak" else
