@@ -129,3 +129,50 @@ def test_client_gone_mid_upload_keeps_the_old_content(server, target, cluster):
     assert revisions_of(cluster, url) == before
     assert_pool_serves(sess, url, "gone")
     assert_untouched(sess, url, old, etag)
+
+
+def test_backend_gone_mid_upload_keeps_the_old_content(server, target,
+                                                        cluster):
+    """PostgreSQL's backend ends (terminated) while groups of chunks are in
+    flight: the PUT fails, the old content and its history stay, and the
+    pool's connections serve again (the lost one is opened anew)."""
+    sess, url, old = target
+    etag = sess.head(url).headers["ETag"]
+    before = revisions_of(cluster, url)
+    path = url[len(server.url):]
+    total = 12 * CHUNK
+    s = socket.create_connection(("127.0.0.1", server.port))
+    s.sendall((f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               f"Authorization: {basic_auth('alice')}\r\n"
+               f"Content-Length: {total}\r\n\r\n").encode())
+    s.sendall(os.urandom(5 * CHUNK))
+    # The backend storing this upload: in a transaction that wrote, its
+    # last statement a chunk's.
+    killed = []
+    for _ in range(50):
+        killed = cluster.psql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE backend_xid IS NOT NULL "
+            "AND query LIKE 'INSERT INTO chunks%'")
+        if killed:
+            break
+        time.sleep(0.1)
+    assert killed == [("t",)], killed
+    s.settimeout(30)
+    answer = b""
+    try:
+        s.sendall(os.urandom(total - 5 * CHUNK))
+        while b"\r\n\r\n" not in answer:
+            got = s.recv(65536)
+            if not got:
+                break
+            answer += got
+    except OSError:
+        pass        # the server may close before the body is all sent
+    finally:
+        s.close()
+    status = answer.split(b" ", 2)[1] if answer.startswith(b"HTTP/") else b""
+    assert status in (b"", b"503"), answer[:200]
+    assert_untouched(sess, url, old, etag)
+    assert revisions_of(cluster, url) == before
+    assert_pool_serves(sess, url, "backend-gone")
