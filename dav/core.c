@@ -1104,6 +1104,21 @@ out:
     }
 }
 
+/* A streamed answer that did not reach its end (the client went away, or
+ * a page could not be read) has its transaction rolled back, with the
+ * audit row written in it: a read that must be audited (a guest's REPORT)
+ * is traced all the same, in a transaction of its own, as cut off, since
+ * part of the answer may have gone out. */
+static void
+stream_cut_audit(struct dav_req *req)
+{
+    req->audit_detail =
+        req->audit_detail != NULL
+            ? arena_printf(req->arena, "%s; answer cut off", req->audit_detail)
+            : "answer cut off";
+    audit_alone(req, req->status);
+}
+
 void
 dav_req_destroy(struct dav_req *req)
 {
@@ -1112,6 +1127,10 @@ dav_req_destroy(struct dav_req *req)
     if (req->in_txn) {
         req->srv->store->txn_rollback(req);
         req->in_txn = false;
+        if (req->stream_txn) {
+            req->stream_txn = false;
+            stream_cut_audit(req);
+        }
     }
     arena_destroy(req->arena);
 }
@@ -1122,6 +1141,8 @@ dav_stream_txn_end(struct dav_req *req, bool ok)
     req->stream_txn = false;
     struct dav_err *err = ok ? NULL : dav_err_new(req, 500, "stream failed");
     txn_end(req, true, &err);
+    if (err != NULL)
+        stream_cut_audit(req);  /* a page or the commit failed */
     return err == NULL;
 }
 

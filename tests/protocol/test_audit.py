@@ -11,6 +11,7 @@ import json
 import os
 import pwd
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -21,10 +22,11 @@ import requests
 
 from conftest import make_ctl
 
-from dav_helpers import (user_session, assert_status, dav, db_path, join, parse_multistatus,
-                         propfind, put, revisions_of, sql_str)
-from caldav_helpers import (event_ics, multiget_body, new_calendar, put_ok,
-                            report)
+from dav_helpers import (user_session, assert_status, basic_auth, dav, db_path,
+                         join, parse_multistatus, propfind, put, revisions_of,
+                         sql_str)
+from caldav_helpers import (comp_filter, event_ics, multiget_body, new_calendar,
+                            put_ok, query_body, report)
 from workflow_helpers import (approve, abs_url, add_partner, add_user, audit_of_path,
                               audit_rows, max_audit_id, members,
                               p, psql_as_parvis, published_url, revisions,
@@ -330,6 +332,50 @@ def test_guest_calendar_report_is_audited(server, ctl, cluster, alice):
     assert_status(report(alice, cal, multiget_body(
         [cal[cal.index("/dav/"):] + "ev.ics"])), 207)
     assert _new_rows(cluster, mark, "action = 'REPORT'") == []
+
+
+def test_guest_report_cut_off_is_audited(server, ctl, cluster, alice):
+    """A guest's REPORT whose answer streams for several pages, cut off by
+    the client after its first bytes: the transaction it was read in is
+    rolled back, but the read is in the trail, marked as cut off (part of
+    the events' text went out)."""
+    cal = new_calendar(server, alice)
+    name = cal.rstrip("/").rsplit("/", 1)[-1].split(".", 1)[1]
+    # 500 events of 16 KiB: an answer of about 8 MiB, more than the
+    # sockets' buffers hold, in pages of 200 events.
+    text = "Compte rendu " * 1300
+    folded = "DESCRIPTION:" + "\r\n ".join(
+        text[i:i + 70] for i in range(0, len(text), 70))
+    for i in range(500):
+        put_ok(alice, cal + "ev%03d.ics" % i,
+               event_ics("cut-%03d" % i, "DTSTART:20261201T100000Z",
+                         "DTEND:20261201T110000Z", folded))
+    guest = short("aguest")
+    ctl("guest", "add", guest, "--expires", "2099-12-31", "--password-stdin",
+        input=guest + "-pw\n")
+    ctl("acl", "grant", "s1/.calendars/" + name, "user:" + guest, "read")
+    home = "/dav/calendars/%s/s1.%s/" % (guest, name)
+    body = query_body(comp_filter(), "<D:getetag/><C:calendar-data/>")
+    body = body.encode()
+    mark = max_audit_id(cluster)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", server.port))
+    s.sendall((f"REPORT {home} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               f"Authorization: {basic_auth(guest, guest + '-pw')}\r\n"
+               "Depth: 1\r\nContent-Type: application/xml\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+    first = s.recv(1024)
+    assert first.startswith(b"HTTP/1.1 207"), first[:200]
+    s.close()
+    rows = []
+    for _ in range(100):
+        rows = _new_rows(cluster, mark, "action = 'REPORT'")
+        if rows:
+            break
+        time.sleep(0.1)
+    _one(rows, action="REPORT", principal=guest, status="207",
+         path="s1/.calendars/" + name, detail="answer cut off")
 
 
 def test_published_view_read_is_audited(cluster, alice, mgr, doc):
