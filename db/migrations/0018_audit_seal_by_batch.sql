@@ -6,8 +6,9 @@
 -- own (about 31 us a row).  The text is now one expression, which the
 -- planner puts in line in the statement that reads the batch; the hashes
 -- are chained in a loop over its rows; the seals are written by one INSERT
--- and the pending entries removed by one DELETE (about 10 us a row).  The texts, hashes and seals are the same as
--- before, byte for byte: only the way they are computed changes.
+-- and the pending entries removed by one DELETE (about 10 us a row).  The
+-- texts, hashes and seals are the same as before, byte for byte: only the
+-- way they are computed changes.
 
 -- One field of a version 2 text: '|' then '-' for NULL, or its length in
 -- characters, ':' and the value.
