@@ -9,8 +9,9 @@
  * (as Outlook sends them).  Floating date-times (RFC 4791 §9.9, §7.3) are
  * read in the zone a report sets for the thread while it evaluates
  * (caldav_floating_zone_set: the query's timezone, else the calendar's
- * calendar-timezone), else as UTC, as are dates; an object with floating
- * times is therefore never indexed as exact.  Zones are shared through a process-wide
+ * calendar-timezone), else as UTC, and so are dates (a day begins at
+ * midnight in that zone); an object with floating times or dates is
+ * therefore never indexed as exact.  Zones are shared through a process-wide
  * cache keyed by their text.  Expansion stops at the configured
  * max_instances (caldav_max_instances) instances per object.
  */
@@ -191,7 +192,19 @@ caldav_zone_parse(struct arena *a, const char *text)
 static int64_t
 tt_to_unix(icalcomponent *vcal, icalproperty *prop, struct icaltimetype tt)
 {
-    if (tt.is_date || icaltime_is_utc(tt))
+    if (tt.is_date) {
+        /* A date is floating too (RFC 4791 §9.9): its day begins at
+         * midnight in the report's zone. */
+        if (floating_zone == NULL)
+            return fields_to_unix(tt);
+        tt.is_date = 0;
+        tt.hour = tt.minute = tt.second = 0;
+        tt.zone = NULL;
+        icaltimezone_convert_time(&tt, floating_zone,
+                                  icaltimezone_get_utc_timezone());
+        return fields_to_unix(tt);
+    }
+    if (icaltime_is_utc(tt))
         return fields_to_unix(tt);
     icalparameter *p = prop != NULL
                            ? icalproperty_get_first_parameter(
@@ -704,9 +717,10 @@ caldav_instances(icalcomponent *vcal, icalcomponent_kind kind, int64_t from,
          * instance since DTSTART (not with COUNT, which must count). */
         if (from != CALDAV_TIME_MIN && rr.count == 0 &&
             from - s.length > s.start) {
-            /* A floating DTSTART counts in the report's zone. */
+            /* A floating DTSTART (a date too) counts in the report's
+             * zone. */
             icaltimezone *jz = tz;
-            if (jz == NULL && !dtstart.is_date && !icaltime_is_utc(dtstart))
+            if (jz == NULL && !icaltime_is_utc(dtstart))
                 jz = floating_zone;
             struct icaltimetype jump = icaltime_from_timet_with_zone(
                 (time_t)(from - s.length), 0,
@@ -1039,10 +1053,10 @@ range_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
     return true;
 }
 
-/* Is the time of this property fixed by the object alone: UTC or a date,
- * or in a zone the object defines?  (A zone taken from the system's
- * database may change with it.)  Not a floating date-time: RFC 4791 §9.9
- * reads it in the zone of the calendar or of the query, which only a
+/* Is the time of this property fixed by the object alone: UTC, or in a
+ * zone the object defines?  (A zone taken from the system's database may
+ * change with it.)  Not a floating date-time nor a date: RFC 4791 §9.9
+ * reads them in the zone of the calendar or of the query, which only a
  * query knows. */
 static bool
 time_self_contained(icalcomponent *vcal, icalproperty *p)
@@ -1054,7 +1068,7 @@ time_self_contained(icalcomponent *vcal, icalproperty *p)
     if (tzid == NULL) {
         struct icaltimetype tt = icalvalue_get_datetime(
             icalproperty_get_value(p));
-        return tt.is_date || icaltime_is_utc(tt);
+        return !tt.is_date && icaltime_is_utc(tt);
     }
     return icalcomponent_get_timezone(vcal, icalparameter_get_tzid(tzid)) !=
            NULL;

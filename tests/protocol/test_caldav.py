@@ -1821,6 +1821,55 @@ def test_floating_time_is_read_in_the_query_timezone(server, alice, cal):
         "20240110T200000Z", "20240110T203000Z"), minus10) == ["f.ics"]
 
 
+def test_all_day_event_is_read_in_the_calendar_timezone(server, alice):
+    # RFC 4791 §9.9: a date is floating; in a calendar at +05:00 the day
+    # 2024-01-10 runs from 19:00Z on the 9th to 19:00Z on the 10th.
+    url = _zoned_calendar(server, alice)
+    put_ok(alice, url + "d.ics", event_ics(
+        "dlz-" + uid(), "DTSTART;VALUE=DATE:20240110",
+        "DTEND;VALUE=DATE:20240111"))
+    assert query_names(alice, url, range_filter(
+        "20240109T190000Z", "20240109T193000Z")) == ["d.ics"]
+    assert query_names(alice, url, range_filter(
+        "20240110T190000Z", "20240110T200000Z")) == []
+    # Without DTEND, one day from its start in that zone as well.
+    put_ok(alice, url + "e.ics", event_ics(
+        "dlz2-" + uid(), "DTSTART;VALUE=DATE:20240210"))
+    assert query_names(alice, url, range_filter(
+        "20240209T185000Z", "20240209T191000Z")) == ["e.ics"]
+    assert query_names(alice, url, range_filter(
+        "20240210T190000Z", "20240210T193000Z")) == []
+
+
+def test_all_day_event_is_read_in_the_query_timezone(alice, cal):
+    # A calendar without a zone reads a date as UTC (the all-day tests
+    # below), a query with CALDAV:timezone in its zone: at -10:00 the day
+    # 2024-01-10 runs from 10:00Z on the 10th to 10:00Z on the 11th.
+    put_ok(alice, cal + "d.ics", event_ics(
+        "dlq-" + uid(), "DTSTART;VALUE=DATE:20240110",
+        "DTEND;VALUE=DATE:20240111"))
+    minus10 = _fixed_zone("Minus10", "-1000")
+    assert _query_in_zone(alice, cal, range_filter(
+        "20240111T093000Z", "20240111T095900Z"), minus10) == ["d.ics"]
+    assert _query_in_zone(alice, cal, range_filter(
+        "20240110T000000Z", "20240110T095900Z"), minus10) == []
+    assert query_names(alice, cal, range_filter(
+        "20240110T000000Z", "20240110T095900Z")) == ["d.ics"]
+
+
+def test_all_day_series_is_read_in_the_calendar_timezone(server, alice):
+    url = _zoned_calendar(server, alice)
+    put_ok(alice, url + "s.ics", event_ics(
+        "dls-" + uid(), "DTSTART;VALUE=DATE:20240101",
+        "DTEND;VALUE=DATE:20240102", "RRULE:FREQ=WEEKLY"))
+    # 2025-06-09 is a Monday, as 2024-01-01 was: its day at +05:00 begins
+    # at 19:00Z on Sunday the 8th.
+    assert query_names(alice, url, range_filter(
+        "20250608T190000Z", "20250608T191000Z")) == ["s.ics"]
+    assert query_names(alice, url, range_filter(
+        "20250609T190000Z", "20250609T200000Z")) == []
+
+
 def test_query_timezone_that_is_no_vtimezone_is_400(cal, alice):
     r = report(alice, cal, query_body(comp_filter()).replace(
         "</C:filter>", "</C:filter><C:timezone>garbage</C:timezone>"))

@@ -12,6 +12,7 @@ every candidate parsed).  A few answers are also checked by hand.
 """
 
 import itertools
+import os
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -37,9 +38,10 @@ EVENTS = {
     # §7.3), which the index cannot know
     "floating.ics": (event_ics("x-floating", "DTSTART:20250310T160000",
                                "DTEND:20250310T170000"), False),
+    # dates are floating too (RFC 4791 §9.9; migration 0019)
     "allday.ics": (event_ics("x-allday", "DTSTART;VALUE=DATE:20250311",
-                             "DTEND;VALUE=DATE:20250312"), True),
-    "day.ics": (event_ics("x-day", "DTSTART;VALUE=DATE:20250312"), True),
+                             "DTEND;VALUE=DATE:20250312"), False),
+    "day.ics": (event_ics("x-day", "DTSTART;VALUE=DATE:20250312"), False),
     "point.ics": (event_ics("x-point", "DTSTART:20250310T180000Z"), True),
     "zero.ics": (event_ics("x-zero", "DTSTART:20250310T190000Z",
                            "DTEND:20250310T190000Z"), True),
@@ -129,6 +131,46 @@ def test_exact_answers_are_those_of_the_parsed_filter(cluster, exactcal):
     # The windows reach every event, and also miss them.
     assert set(itertools.chain(*fast.values())) == set(EVENTS) - {"todo.ics"}
     assert any(v == [] for v in fast.values())
+
+
+MIGRATION_0019 = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                              "..", "..", "db", "migrations",
+                              "0019_dates_not_exact.sql")
+
+
+def test_dates_indexed_as_exact_before_0019_are_not_after(cluster, server):
+    """Before migration 0019 a date was read as UTC and an all-day event
+    indexed as exact with its UTC day; the migration puts such rows as not
+    exact with a day of margin, as a PUT now indexes them, and leaves the
+    other exact rows alone."""
+    alice = user_session()
+    url = new_calendar(server, alice)
+    for name, (text, _) in EVENTS.items():
+        put_ok(alice, url + name, text)
+    cal = url_path(url).rstrip("/").rsplit("/", 1)[1].split(".", 1)[1]
+
+    def ranges():
+        return dict(cluster.psql(
+            "SELECT r.name, o.trange::text FROM calendar_objects o "
+            "JOIN resources r ON r.id = o.resource_id "
+            "JOIN resources c ON c.id = o.calendar_id "
+            f"WHERE c.name = '{cal}' ORDER BY r.name"))
+
+    now = ranges()
+    cluster.psql(
+        "UPDATE calendar_objects o SET exact = true, trange = tstzrange("
+        "lower(o.trange) + interval '1 day', upper(o.trange) - "
+        "interval '1 day', '[)') FROM resources c, resources r "
+        f"WHERE c.id = o.calendar_id AND c.name = '{cal}' AND "
+        "r.id = o.resource_id AND r.name IN ('allday.ics', 'day.ics')")
+    assert index_rows(cluster, url)["allday.ics"] is True
+    with open(MIGRATION_0019) as f:
+        cluster.psql(f.read())
+    assert index_rows(cluster, url) == {
+        name: exact for name, (_, exact) in EVENTS.items()}
+    assert ranges() == now
+    assert names(calendar_query(alice, url, range_filter(
+        "20250311T000000Z", "20250311T000001Z"))) == ["allday.ics"]
 
 
 @pytest.fixture(scope="module")
