@@ -12,6 +12,7 @@ every candidate parsed).  A few answers are also checked by hand.
 """
 
 import itertools
+import json
 import os
 from datetime import datetime, timedelta, timezone
 
@@ -230,3 +231,52 @@ def test_other_filters_still_read_the_objects(fresh):
                       '</C:prop-filter>')
     assert names(calendar_query(alice, url, flt)) == [
         "day.ics", "duration.ics", "point.ics"]
+
+
+def _index_scans(plan):
+    """The index scans of a plan (EXPLAIN ... FORMAT JSON), recursively."""
+    if "Index Name" in plan:
+        yield plan
+    for sub in plan.get("Plans", []):
+        yield from _index_scans(sub)
+
+
+def test_a_query_reads_the_index_entries_of_its_calendar_only(cluster,
+                                                              fresh):
+    """The range index is per calendar (migration 0020): a query for a
+    calendar's week reads that calendar's entries in the week, not every
+    calendar's, so that other calendars' events add nothing to its cost."""
+    _, url = fresh
+    cal = url_path(url).rstrip("/").rsplit("/", 1)[1].split(".", 1)[1]
+    cal_id = int(cluster.psql(
+        "SELECT c.id FROM resources c JOIN calendars k ON "
+        f"k.resource_id = c.id WHERE c.name = '{cal}'")[0][0])
+    # 3,000 more events of this calendar over a year, and another
+    # calendar's 5,000 over the days queried: index rows alone, without
+    # their resources (foreign keys off for the insert).
+    cluster.psql(
+        "BEGIN; SET LOCAL session_replication_role = replica; "
+        "INSERT INTO calendar_objects (resource_id, space_id, calendar_id, "
+        "uid, component, trange, data) SELECT 2000000000 + g, 0, "
+        f"CASE WHEN g <= 3000 THEN {cal_id} ELSE -7 END, 'more-' || g, "
+        "'VEVENT', tstzrange(t, t + interval '1 hour'), '' "
+        "FROM generate_series(1, 8000) g, LATERAL (SELECT CASE WHEN "
+        "g <= 3000 THEN timestamptz '2025-01-01' + g * interval '3 hours' "
+        "ELSE timestamptz '2025-03-09' + (g % 96) * interval '1 hour' "
+        "END AS t) x; COMMIT; ANALYZE calendar_objects")
+    try:
+        (plan,) = cluster.psql(
+            "EXPLAIN (ANALYZE, FORMAT JSON) SELECT o.resource_id FROM "
+            f"calendar_objects o WHERE o.calendar_id = {cal_id}::bigint AND "
+            "o.component = 'VEVENT' AND o.trange && tstzrange("
+            "'2025-03-10 00:00Z', '2025-03-12 00:00Z', '[)')")[0]
+        scans = list(_index_scans(json.loads(plan)[0]["Plan"]))
+        assert scans, plan
+        # About 16 of the 3,000 fall in those two days, with the few
+        # events of EVENTS.
+        assert max(s["Actual Rows"] for s in scans) <= 100, plan
+    finally:
+        cluster.psql("DELETE FROM calendar_objects WHERE resource_id "
+                     "BETWEEN 2000000001 AND 2000008000; "
+                     "ANALYZE calendar_objects")
+
