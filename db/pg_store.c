@@ -119,9 +119,10 @@ static void stamp_source_destroy(struct stamp_source *s);
 /* Groups of writes sent ahead at once (send_ahead), each ended by its own
  * sync: the chunks of a large upload in flight while the next arrives. */
 #define AHEAD_MAX 3
-/* The send buffer of a connection that sends chunks ahead: room for the
- * chunks in flight, so that sending one does not wait for PostgreSQL to
- * read the one before (the kernel caps it at net.core.wmem_max). */
+/* The send buffer of a pooled connection (conn_open): room for the chunks
+ * of an upload in flight, so that sending one does not wait for
+ * PostgreSQL to read the one before (the kernel caps it at
+ * net.core.wmem_max; the memory is taken only while data waits in it). */
 #define AHEAD_SNDBUF ((int)(AHEAD_MAX * DAV_CHUNK_SIZE + 65536))
 
 struct deferred {
@@ -149,7 +150,6 @@ struct lease {
      * oldest first, of ahead[i] writes and a sync each. */
     unsigned ahead[AHEAD_MAX];
     unsigned nahead;
-    bool sndbuf;      /* the connection's send buffer enlarged */
     /* The first statement of the transaction that failed, as the caller
      * was told: a COMMIT then answered ROLLBACK fails the same way (a
      * retry for a serialization failure or a deadlock). */
@@ -951,6 +951,9 @@ conn_open(struct db_pool *p, struct db_conn *c, const char *reqid)
         c->pg = NULL;
         return false;
     }
+    int sndbuf = AHEAD_SNDBUF;
+    (void)setsockopt(PQsocket(c->pg), SOL_SOCKET, SO_SNDBUF, &sndbuf,
+                     sizeof(sndbuf));
     c->prepared = true;
     c->opened_read_only = read_only_now(c->pg);
     c->reopen = false;
@@ -1305,7 +1308,6 @@ lease_get(struct dav_req *req, struct lease **out)
     l->audited = false;
     l->pre_path = NULL;
     l->nahead = 0;
-    l->sndbuf = false;
     l->failed = DAV_STORE_OK;
     l->pool = p;
     l->idx = idx;
@@ -1467,12 +1469,6 @@ send_ahead(struct lease *l, const char *stmt, int n, const char *const *vals,
     while (l->nahead >= AHEAD_MAX)
         if (!settle_oldest(l, fail))
             return false;
-    if (!l->sndbuf) {
-        int size = AHEAD_SNDBUF;
-        (void)setsockopt(PQsocket(pg), SOL_SOCKET, SO_SNDBUF, &size,
-                         sizeof(size));
-        l->sndbuf = true;
-    }
     unsigned waiting = l->nlater;
     bool ok = PQenterPipelineMode(pg) && send_later(l) &&
               PQsendQueryPrepared(pg, stmt, n, vals, lens, fmts, 0) &&

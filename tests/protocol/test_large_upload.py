@@ -82,6 +82,18 @@ def assert_pool_serves(sess, url, prefix):
         assert sess.get(other).content == data
 
 
+def start_raw_put(server, url, total, first):
+    """A PUT of 'total' bytes on a socket of its own, its first 'first'
+    bytes sent; returns the socket, to send the rest or to drop."""
+    path = url[len(server.url):]
+    s = socket.create_connection(("127.0.0.1", server.port))
+    s.sendall((f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               f"Authorization: {basic_auth('alice')}\r\n"
+               f"Content-Length: {total}\r\n\r\n").encode())
+    s.sendall(os.urandom(first))
+    return s
+
+
 def test_large_put_round_trip(target):
     sess, url, old = target
     new = os.urandom(CHUNKS * CHUNK + 12345)
@@ -114,12 +126,7 @@ def test_client_gone_mid_upload_keeps_the_old_content(server, target, cluster):
     sess, url, old = target
     etag = sess.head(url).headers["ETag"]
     before = revisions_of(cluster, url)
-    path = url[len(server.url):]
-    s = socket.create_connection(("127.0.0.1", server.port))
-    s.sendall((f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-               f"Authorization: {basic_auth('alice')}\r\n"
-               f"Content-Length: {CHUNKS * CHUNK}\r\n\r\n").encode())
-    s.sendall(os.urandom(3 * CHUNK + 1000))
+    s = start_raw_put(server, url, CHUNKS * CHUNK, 3 * CHUNK + 1000)
     time.sleep(0.5)
     s.close()
     # The server sees the connection end, rolls back and gives the
@@ -139,13 +146,8 @@ def test_backend_gone_mid_upload_keeps_the_old_content(server, target,
     sess, url, old = target
     etag = sess.head(url).headers["ETag"]
     before = revisions_of(cluster, url)
-    path = url[len(server.url):]
     total = 12 * CHUNK
-    s = socket.create_connection(("127.0.0.1", server.port))
-    s.sendall((f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-               f"Authorization: {basic_auth('alice')}\r\n"
-               f"Content-Length: {total}\r\n\r\n").encode())
-    s.sendall(os.urandom(5 * CHUNK))
+    s = start_raw_put(server, url, total, 5 * CHUNK)
     # The backend storing this upload: in a transaction that wrote, its
     # last statement a chunk's.
     killed = []
