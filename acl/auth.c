@@ -425,6 +425,8 @@ acl_authn(struct dav_req *req)
     salted_key("cred", user, pass, key);
     if (cache_get(key, user, &uid, &app_id, &guest))
         return cached_login(req, user, uid, app_id, guest);
+    if (req->authn_cached_only)
+        return unauthorized(req, "not verified lately");
     return login_uncached(req, user, pass, key);
 }
 

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 
 #define DAV_TXN_ATTEMPTS 3
@@ -290,6 +291,79 @@ dav_respond_buf(struct dav_req *req, int status, const char *ctype,
         dav_resp_header_add(req, "Content-Type", ctype);
 }
 
+bool
+dav_target_is_calendar(const struct dav_target *t)
+{
+    return t->cal_name != NULL && t->base_path != NULL &&
+           strcmp(t->path, t->base_path) == 0;
+}
+
+/* Does method 'm' apply to 't' as it is now? */
+static bool
+method_applies(const struct dav_method_def *m, const struct dav_target *t)
+{
+    const char *n = m->name;
+    if (strcmp(n, "OPTIONS") == 0)
+        return true;
+    if (t->area != DAV_AREA_SPACE) {
+        /* Virtual collections and views are read; a revision of the
+         * history is copied back (restored). */
+        if (strcmp(n, "COPY") == 0)
+            return t->area == DAV_AREA_HISTORY && t->is_rev;
+        return (m->flags & DAV_M_WRITE) == 0;
+    }
+    /* The trash takes nothing in (check_declared_priv): its entries are
+     * read, moved out or purged. */
+    if (t->base_path != NULL && strcmp(t->base_path, DAV_TRASH_FOLDER) == 0)
+        return (m->flags & DAV_M_WRITE) == 0 || strcmp(n, "DELETE") == 0 ||
+               strcmp(n, "UNLOCK") == 0 ||
+               (strcmp(n, "MOVE") == 0 &&
+                strcmp(t->path, DAV_TRASH_FOLDER) != 0);
+    bool makes = strcmp(n, "PUT") == 0 || strcmp(n, "MKCOL") == 0 ||
+                 strcmp(n, "MKCALENDAR") == 0;
+    if (!t->exists) {
+        /* RFC 4791 §5.3.1.1: a calendar only at its place in a home. */
+        if (strcmp(n, "MKCALENDAR") == 0)
+            return dav_target_is_calendar(t);
+        /* RFC 4918 §7.3: an unmapped URL is made, or locked. */
+        return makes || strcmp(n, "LOCK") == 0;
+    }
+    /* RFC 4918 §9.3.1, §9.7.2: nothing is made over a resource, and a
+     * collection takes no PUT. */
+    if (makes)
+        return strcmp(n, "PUT") == 0 && t->res.kind == DAV_KIND_FILE;
+    /* The space root is neither deleted nor moved. */
+    if (t->path[0] == '\0')
+        return strcmp(n, "DELETE") != 0 && strcmp(n, "MOVE") != 0;
+    return true;
+}
+
+const char *
+dav_allow(struct dav_req *req)
+{
+    const struct dav_registry *reg = req->srv->reg;
+    /* Without a principal, only a virtual target is known. */
+    const struct dav_target *t = req->principal != NULL ||
+                                         req->target.area != DAV_AREA_SPACE
+                                     ? &req->target
+                                     : NULL;
+    struct buf allow;
+    buf_init(&allow, req->arena, 128);
+    for (size_t i = 0; i < reg->nmethods; i++) {
+        const char *name = reg->methods[i]->name;
+        bool dup = false;
+        for (size_t k = 0; k < i; k++)
+            dup = dup || strcmp(reg->methods[k]->name, name) == 0;
+        if (dup)
+            continue;
+        /* The definition that serves it: the last registered. */
+        if (t != NULL && !method_applies(dav_registry_method(reg, name), t))
+            continue;
+        buf_printf(&allow, "%s%s", allow.len > 0 ? ", " : "", name);
+    }
+    return buf_cstr(&allow);
+}
+
 void
 dav_err_render(struct dav_req *req, const struct dav_err *err)
 {
@@ -310,8 +384,9 @@ dav_err_render(struct dav_req *req, const struct dav_err *err)
     }
     if (err->status == 503)
         dav_resp_header_add(req, "Retry-After", "5");
+    /* RFC 9110 §15.5.6: a 405 lists what the target supports. */
     if (err->status == 405)
-        dav_resp_header_add(req, "Allow", DAV_ALLOW);
+        dav_resp_header_add(req, "Allow", dav_allow(req));
     if (err->body != NULL) {
         dav_respond(req, err->status, "application/xml; charset=utf-8",
                     err->body, strlen(err->body));
@@ -1031,7 +1106,24 @@ run_once(struct dav_req *req)
             goto out;
     }
     if (noauth && req->principal == NULL) {
-        /* Unauthenticated OPTIONS: answered from the namespace alone. */
+        /* OPTIONS: with credentials verified lately (the credential
+         * cache: no password check, no failure counted, no wait),
+         * answered for the target as its principal sees it (Allow);
+         * otherwise from the namespace alone, never refused. */
+        bool creds = dav_req_header(req, "Authorization") != NULL &&
+                     req->srv->reg->authn != NULL;
+        req->authn_cached_only = true;
+        if (creds && req->srv->reg->authn(req) != NULL)
+            req->principal = NULL;
+        req->authn_cached_only = false;
+        if (req->principal != NULL &&
+            dav_target_resolve(req, &req->target, false) != NULL)
+            req->principal = NULL;
+        /* What it may not read is absent for it: answered as a missing
+         * resource, to the byte. */
+        if (req->principal != NULL && req->target.exists &&
+            dav_check_priv(req, &req->target, DAV_PRIV_READ) != NULL)
+            req->target.exists = false;
         err = req->mdef->handler(req);
         goto out;
     }
@@ -1248,6 +1340,39 @@ dav_etag_of(struct arena *a, const struct dav_resource *res)
     return e;
 }
 
+time_t
+dav_last_modified(const struct dav_resource *res)
+{
+    /* RFC 7232 §2.2.1: an origin server MUST NOT send a Last-Modified
+     * later than its Date; a time in the future is sent as the Date.
+     * libmicrohttpd dates the answer later than this call. */
+    time_t now = time(NULL);
+    return res->modified > now ? now : res->modified;
+}
+
+/* The time If-Modified-Since and If-Unmodified-Since are compared with
+ * when 'since' alone does not settle them: the Last-Modified, or for a
+ * file the time its current content was stored when that is later, since
+ * a client may have set an older modification time than the date of a
+ * content it read before. */
+static struct dav_err *
+condition_time(struct dav_req *req, const struct dav_target *t, time_t since,
+               time_t *out)
+{
+    *out = dav_last_modified(&t->res);
+    if (*out > since || t->area != DAV_AREA_SPACE ||
+        t->res.kind != DAV_KIND_FILE || t->res.rev_id == 0)
+        return NULL;
+    int64_t created;
+    enum dav_store_rc rc = req->srv->store->revision_time(req, t->res.rev_id,
+                                                          &created);
+    if (rc == DAV_STORE_OK && created > (int64_t)*out)
+        *out = (time_t)created;
+    return rc == DAV_STORE_OK || rc == DAV_STORE_NOTFOUND
+               ? NULL
+               : dav_err_from_store(req, rc, "revision");
+}
+
 struct dav_err *
 dav_check_conditions(struct dav_req *req, const struct dav_target *t)
 {
@@ -1256,7 +1381,8 @@ dav_check_conditions(struct dav_req *req, const struct dav_target *t)
     const char *etag = t->exists && t->area == DAV_AREA_SPACE
                            ? dav_etag_of(req->arena, &t->res)
                            : NULL;
-    time_t mtime = t->exists ? t->res.modified : 0;
+    time_t mtime;
+    struct dav_err *err;
     const char *h;
 
     /* RFC 9110 §13.2.2 step 1 / 2. */
@@ -1267,9 +1393,13 @@ dav_check_conditions(struct dav_req *req, const struct dav_target *t)
     } else {
         h = dav_req_header(req, "If-Unmodified-Since");
         time_t since;
-        if (h != NULL && t->exists && http_date_parse(str_c(h), &since) &&
-            mtime > since)
-            return dav_err_new(req, 412, "If-Unmodified-Since failed");
+        if (h != NULL && t->exists && http_date_parse(str_c(h), &since)) {
+            err = condition_time(req, t, since, &mtime);
+            if (err != NULL)
+                return err;
+            if (mtime > since)
+                return dav_err_new(req, 412, "If-Unmodified-Since failed");
+        }
     }
     /* Step 3 / 4. */
     h = dav_req_header(req, "If-None-Match");
@@ -1282,9 +1412,13 @@ dav_check_conditions(struct dav_req *req, const struct dav_target *t)
     } else if (safe) {
         h = dav_req_header(req, "If-Modified-Since");
         time_t since;
-        if (h != NULL && t->exists && http_date_parse(str_c(h), &since) &&
-            mtime <= since)
-            return dav_err_new(req, 304, "not modified");
+        if (h != NULL && t->exists && http_date_parse(str_c(h), &since)) {
+            err = condition_time(req, t, since, &mtime);
+            if (err != NULL)
+                return err;
+            if (mtime <= since)
+                return dav_err_new(req, 304, "not modified");
+        }
     }
     return NULL;
 }

@@ -141,6 +141,10 @@ struct dav_target {
     bool locks_loaded;
 };
 
+/* Does t name a calendar itself, at its place in a calendar home (not
+ * one of its objects)?  Once t is resolved. */
+bool dav_target_is_calendar(const struct dav_target *t);
+
 /* ---- principals ------------------------------------------------------------ */
 
 struct dav_principal {
@@ -479,6 +483,9 @@ struct dav_req {
     bool audit_read;           /* this read is to be audited */
     /* app password used to authenticate (0: the account password) */
     int64_t app_password_id;
+    /* Authenticate from verified credentials kept in memory only: no
+     * password check, no failure counted (OPTIONS, never refused). */
+    bool authn_cached_only;
     /* The database's snapshot (running transactions and the next) when
      * the request's target was resolved, before anything else the answer
      * is made of was read; NULL: unknown.  Equal texts mean no
@@ -591,6 +598,13 @@ void dav_respond(struct dav_req *req, int status, const char *ctype,
  * when it may not even read 't' (then 't' is absent for it). */
 struct dav_err *dav_check_priv(struct dav_req *req,
                                const struct dav_target *t, unsigned priv);
+/* RFC 9110 §13.2: evaluate If-Match, If-Unmodified-Since, If-None-Match
+ * and If-Modified-Since against 't'.  NULL to proceed; else a 412, or a
+ * 304 (GET and HEAD only) that the caller turns into its answer.  Every
+ * method calls it once its target is resolved, before doing anything.
+ * The error is allocated in req->arena; cannot fail otherwise. */
+struct dav_err *dav_check_conditions(struct dav_req *req,
+                                     const struct dav_target *t);
 /* Resolve the parent collection of an in-space target. */
 struct dav_err *dav_target_parent(struct dav_req *req,
                                   const struct dav_target *t,
@@ -614,5 +628,9 @@ const char *dav_space_href(struct arena *a, const char *slug,
 const char *dav_principal_href(struct arena *a, bool user, const char *name);
 /* Strong ETag of a resource, with quotes, in 'a'. */
 const char *dav_etag_of(struct arena *a, const struct dav_resource *res);
+/* The Last-Modified (and DAV:getlastmodified) of a resource: its
+ * modification time, or now when that is in the future (a client may
+ * set it, X-OC-Mtime or Win32LastModifiedTime).  Cannot fail. */
+time_t dav_last_modified(const struct dav_resource *res);
 
 #endif

@@ -11,10 +11,6 @@
 
 enum dav_depth { DAV_DEPTH_0, DAV_DEPTH_1, DAV_DEPTH_INFINITY };
 
-#define DAV_ALLOW                                                        \
-    "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, " \
-    "MOVE, LOCK, UNLOCK"
-
 /* ---- parse.c ---- */
 
 /*
@@ -136,10 +132,11 @@ const char *dav_base_name(const char *path);
 struct dav_err *dav_target_parent(struct dav_req *req,
                                   const struct dav_target *t,
                                   struct dav_target *parent);
-/* RFC 9110 §13: evaluate If-Match, If-Unmodified-Since, If-None-Match and
- * If-Modified-Since; NULL to proceed, 412, or 304 for safe methods. */
-struct dav_err *dav_check_conditions(struct dav_req *req,
-                                     const struct dav_target *t);
+/* The Allow field of OPTIONS and of every 405: the registry's methods
+ * that apply to what the request's target is now; all of them when the
+ * target is not resolved (an OPTIONS without valid credentials).
+ * Allocated in req->arena; cannot fail. */
+const char *dav_allow(struct dav_req *req);
 /* End the transaction a streamed answer kept open (stream_txn): commit
  * when 'ok', else roll back.  False when the commit failed. */
 bool dav_stream_txn_end(struct dav_req *req, bool ok);

@@ -450,6 +450,9 @@ struct dav_store_ops {
     /* The revisions of a file, oldest first. */
     enum dav_store_rc (*revisions)(struct dav_req *req, int64_t resource_id,
                                    struct dav_revision **out, size_t *n);
+    /* When revision rev_id was stored (seconds since the epoch). */
+    enum dav_store_rc (*revision_time)(struct dav_req *req, int64_t rev_id,
+                                       int64_t *created);
     /* A new revision of file res with the content of revision rev_id (of
      * the same space); res is updated. */
     enum dav_store_rc (*revision_restore)(struct dav_req *req,

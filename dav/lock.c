@@ -679,10 +679,26 @@ dav_method_lock(struct dav_req *req)
                                      "already", DAV_LOCKS_MAX_SHARED);
     for (size_t i = 0; i < nothers; i++) {
         if (others[i].exclusive || lk.exclusive) {
+            size_t tl = strlen(t->path);
+            const char *href = lock_root_href(req, t, others[i].root);
+            /* RFC 4918 §9.10.3: a lock below the Request-URI that keeps
+             * it from being granted on the whole tree is a 207 naming
+             * that resource (423), and the Request-URI (424).  One the
+             * principal may not read is not named: the tree as a whole
+             * is locked to them. */
+            if (href != NULL && strncmp(others[i].root, t->path, tl) == 0 &&
+                others[i].root[tl] == '/') {
+                struct buf b;
+                dav_multistatus_begin(req, &b);
+                dav_ms_status(&b, href, 423);
+                dav_ms_status(&b, dav_href_of(req, req->arena, t), 424);
+                dav_multistatus_end(req, &b);
+                return NULL;
+            }
             struct dav_err *e = dav_err_cond(req, 423, DAV_NS,
                                              "no-conflicting-lock",
                                              "conflicting lock");
-            e->href = lock_root_href(req, t, others[i].root);
+            e->href = href;
             return e;
         }
     }
@@ -737,7 +753,11 @@ dav_method_unlock(struct dav_req *req)
     if (v.len < 3 || v.p[0] != '<' || v.p[v.len - 1] != '>')
         return dav_err_new(req, 400, "malformed Lock-Token header");
     const char *token = arena_strndup(req->arena, v.p + 1, v.len - 2);
-    struct dav_err *err = dav_target_locks(req, t);
+    /* RFC 9110 §13.2.1: a false precondition leaves the lock. */
+    struct dav_err *err = dav_check_conditions(req, t);
+    if (err != NULL)
+        return err;
+    err = dav_target_locks(req, t);
     if (err != NULL)
         return err;
     for (size_t i = 0; i < t->nlocks; i++) {

@@ -30,19 +30,9 @@ dav_method_options(struct dav_req *req)
                                            reg->classes)
                             : "1, 2, 3");
     dav_resp_header_add(req, "MS-Author-Via", "DAV");
-    /* Every method of the registry. */
-    struct buf allow;
-    buf_init(&allow, req->arena, 128);
-    for (size_t i = 0; i < reg->nmethods; i++) {
-        bool dup = false;
-        for (size_t k = 0; k < i; k++)
-            dup = dup || strcmp(reg->methods[k]->name,
-                                reg->methods[i]->name) == 0;
-        if (!dup)
-            buf_printf(&allow, "%s%s", allow.len > 0 ? ", " : "",
-                       reg->methods[i]->name);
-    }
-    dav_resp_header_add(req, "Allow", buf_cstr(&allow));
+    /* RFC 9110 §10.2.1: the methods the target supports; all of the
+     * registry when it is not resolved (no authentication). */
+    dav_resp_header_add(req, "Allow", dav_allow(req));
     dav_resp_header_add(req, "Accept-Ranges", "bytes");
     dav_respond(req, 200, NULL, "", 0);
     return NULL;
@@ -150,7 +140,7 @@ add_validators(struct dav_req *req, const struct dav_resource *res)
 {
     char d[30];
     dav_resp_header_add(req, "ETag", dav_etag_of(req->arena, res));
-    http_date_format(res->modified, d);
+    http_date_format(dav_last_modified(res), d);
     dav_resp_header_add(req, "Last-Modified", d);
 }
 
@@ -323,7 +313,11 @@ dav_method_get(struct dav_req *req)
     uint64_t size = (uint64_t)res->size;
     uint64_t start = 0, end = size > 0 ? size - 1 : 0;
     int status = 200;
-    const char *rh = dav_req_header(req, "Range");
+    /* RFC 7233 §3.1: a server MUST ignore Range for methods other than
+     * GET; HEAD answers as the GET without Range would. */
+    const char *rh = strcmp(req->method, "GET") == 0
+                         ? dav_req_header(req, "Range")
+                         : NULL;
     const char *ifr = dav_req_header(req, "If-Range");
     if (rh != NULL && ifr != NULL &&
         strcmp(str_trim(str_c(ifr)).p, dav_etag_of(req->arena, res)) != 0)
@@ -700,8 +694,12 @@ dav_method_mkcol(struct dav_req *req)
     if (t->area != DAV_AREA_SPACE || t->exists)
         /* RFC 4918 §9.3.1: MKCOL on a mapped URL is 405. */
         return dav_err_new(req, 405, "resource exists");
+    /* RFC 9110 §13.2.1: a false precondition stops the method. */
+    struct dav_err *err = dav_check_conditions(req, t);
+    if (err != NULL)
+        return err;
     struct dav_target parent;
-    struct dav_err *err = dav_target_parent(req, t, &parent);
+    err = dav_target_parent(req, t, &parent);
     if (err != NULL)
         return err;
     if (!parent.exists || parent.res.kind != DAV_KIND_COLLECTION)

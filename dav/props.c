@@ -171,7 +171,8 @@ get_lastmodified(struct dav_req *req, struct arena *a,
     if (!is_space(t))
         return false;
     char d[30];
-    http_date_format(t->res.modified, d);
+    /* RFC 4918 §15.7: the Last-Modified a GET would answer. */
+    http_date_format(dav_last_modified(&t->res), d);
     buf_puts(out, d);
     return true;
 }
@@ -974,6 +975,10 @@ dav_method_propfind(struct dav_req *req)
                             "Depth: infinity refused");
     if (!t->exists)
         return dav_err_new(req, 404, "no resource at %s", req->url);
+    /* RFC 9110 §13.2.1, before any answer (a cached one included). */
+    err = dav_check_conditions(req, t);
+    if (err != NULL)
+        return err;
     unsigned char key[32];
     bool keep = depth == DAV_DEPTH_0 && single_key(req, &pf, key);
     if (keep && answer_cached(req, req->srv->answers, req->read_stamp, key,

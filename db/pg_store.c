@@ -594,6 +594,9 @@ static const struct pg_stmt stmts[] = {
       "encode(v.sha256, 'hex'), v.comment, v.approved FROM revisions v "
       "LEFT JOIN users u ON u.id = v.author_id WHERE v.resource_id = $1 "
       "ORDER BY v.num" },
+    { "revision_time",
+      "SELECT floor(extract(epoch FROM created_at))::bigint FROM revisions "
+      "WHERE id = $1" },
     { "revision_restore",
       "WITH src AS (SELECT num, size, content_type, sha256 FROM revisions "
       "WHERE id = $2 AND space_id = $3), "
@@ -3079,6 +3082,20 @@ pg_audit_add(struct dav_req *req, const struct dav_audit *a)
 }
 
 static enum dav_store_rc
+pg_revision_time(struct dav_req *req, int64_t rev_id, int64_t *created)
+{
+    enum dav_store_rc rc;
+    const char *v[1] = { pg_i64(req, rev_id) };
+    PGresult *r = pg_run(req, "revision_time", 1, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) == 0)
+        return DAV_STORE_NOTFOUND;
+    *created = pg_col_i64(r, 0, 0);
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
 pg_revisions(struct dav_req *req, int64_t resource_id,
              struct dav_revision **out, size_t *n)
 {
@@ -3331,6 +3348,7 @@ static const struct dav_store_ops pg_ops = {
     .changes_since = pg_changes_since,
     .audit_add = pg_audit_add,
     .revisions = pg_revisions,
+    .revision_time = pg_revision_time,
     .revision_restore = pg_revision_restore,
     .approval_set = pg_approval_set,
     .approval_comment_set = pg_approval_comment_set,

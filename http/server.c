@@ -165,6 +165,7 @@ header_lookup(void *ctx, const char *name)
 
 struct field_counts {
     unsigned single[sizeof(single_fields) / sizeof(*single_fields)];
+    bool spaced_name;   /* whitespace before a field's colon */
 };
 
 static enum MHD_Result
@@ -174,6 +175,8 @@ count_field(void *cls, enum MHD_ValueKind kind, const char *key,
     struct field_counts *c = cls;
     (void)kind;
     (void)value;
+    if (key[strcspn(key, " \t")] != '\0')
+        c->spaced_name = true;
     for (size_t i = 0; i < sizeof(single_fields) / sizeof(*single_fields);
          i++)
         if (strcasecmp(key, single_fields[i]) == 0)
@@ -186,8 +189,14 @@ count_field(void *cls, enum MHD_ValueKind kind, const char *key,
 static unsigned
 framing_error(struct MHD_Connection *conn, const char **why)
 {
-    struct field_counts c = { { 0 } };
+    struct field_counts c = { { 0 }, false };
     MHD_get_connection_values(conn, MHD_HEADER_KIND, count_field, &c);
+    /* RFC 9112 §5.1: a MUST; a proxy could read such a field otherwise
+     * (Transfer-Encoding, Content-Length) and frame the body apart. */
+    if (c.spaced_name) {
+        *why = "400 Bad Request: whitespace before a field's colon\n";
+        return 400;
+    }
     for (size_t i = 0; i < sizeof(single_fields) / sizeof(*single_fields);
          i++) {
         if (c.single[i] > 1) {

@@ -330,6 +330,59 @@ def test_x_oc_mtime_on_overwrite_is_accepted(coll, alice):
     assert int(lm.timestamp()) == mtime
 
 
+def test_future_mtime_is_never_later_than_date(coll, alice):
+    """RFC 7232 §2.2.1: Last-Modified is never later than Date; a stored
+    time in the future is sent as the Date (getlastmodified too, RFC 4918
+    §15.7)."""
+    url = join(coll, "future.txt")
+    future = int(time.time()) + 10 * 86400
+    r = put(alice, url, b"from the future",
+            headers={"X-OC-Mtime": str(future)})
+    assert_status(r, 201)
+    for resp in (r, dav(alice, "GET", url), dav(alice, "HEAD", url)):
+        date = parsedate_to_datetime(resp.headers["Date"])
+        lm = parsedate_to_datetime(resp.headers["Last-Modified"])
+        assert lm <= date, resp.headers
+    before = time.time()
+    got = parsedate_to_datetime(prop_text(alice, url, "getlastmodified"))
+    assert got.timestamp() <= time.time() + 1
+    assert got.timestamp() >= before - 5
+    # Explorer's PROPPATCH likewise.
+    body = proppatch_body("<Z:Win32LastModifiedTime>%s"
+                          "</Z:Win32LastModifiedTime>"
+                          % formatdate(future, usegmt=True), nsdecl=ZDECL)
+    assert_status(proppatch(alice, url, body), 207)
+    r = dav(alice, "HEAD", url)
+    assert parsedate_to_datetime(r.headers["Last-Modified"]) <= \
+        parsedate_to_datetime(r.headers["Date"])
+
+
+def test_past_mtime_does_not_hide_a_new_content(coll, alice):
+    """A client-chosen time older than the date a client cached the file
+    at must not make If-Modified-Since answer 304 for a newer content."""
+    url = join(coll, "older.txt")
+    t1 = 1_600_000_000
+    assert_status(put(alice, url, b"v1", headers={"X-OC-Mtime": str(t1)}),
+                  201)
+    seen = dav(alice, "GET", url).headers["Last-Modified"]
+    assert seen == formatdate(t1, usegmt=True)
+    # Dates after the content was stored do answer 304.
+    later = formatdate(time.time() + 5, usegmt=True)
+    assert_status(dav(alice, "GET", url, headers={"If-Modified-Since": later}),
+                  304)
+    # A new content, given a client time before what the client has seen.
+    assert_status(put(alice, url, b"v2",
+                      headers={"X-OC-Mtime": str(t1 - 86400)}), 204)
+    assert prop_text(alice, url, "getlastmodified") == \
+        formatdate(t1 - 86400, usegmt=True)
+    r = dav(alice, "GET", url, headers={"If-Modified-Since": seen})
+    assert_status(r, 200)
+    assert r.content == b"v2"
+    r = put(alice, url, b"v3", headers={"If-Unmodified-Since": seen})
+    assert_status(r, 412)
+    assert dav(alice, "GET", url).content == b"v2"
+
+
 def test_x_oc_mtime_garbage_is_not_accepted(coll, alice):
     url = join(coll, "photo.jpg")
     r = put(alice, url, b"x", headers={"X-OC-Mtime": "yesterday"})

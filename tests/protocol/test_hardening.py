@@ -219,6 +219,24 @@ def test_content_length_with_transfer_encoding_is_refused_and_closed(srv):
                srv.space_url("s1") + "smuggle.txt").status_code == 404
 
 
+@pytest.mark.parametrize("name", ["Transfer-Encoding ", "Content-Length\t",
+                                  "X-Other "])
+def test_whitespace_before_a_fields_colon_is_refused(srv, name):
+    """RFC 9112 §5.1: a server MUST answer 400 to whitespace between a
+    field name and its colon; a proxy reading it otherwise would frame
+    the body differently."""
+    body = b"0\r\n\r\n"
+    r = raw_request(srv.url,
+                    "PUT /dav/spaces/s1/ws-smuggle.txt HTTP/1.1",
+                    [("Authorization", "Basic YWxpY2U6YWxpY2UtcHc="),
+                     ("Content-Length", str(len(body))),
+                     (name, "chunked")],
+                    body=body)
+    assert r.status == 400, r
+    assert dav(session(), "GET",
+               srv.space_url("s1") + "ws-smuggle.txt").status_code == 404
+
+
 def _read_all(sock):
     out = b""
     try:

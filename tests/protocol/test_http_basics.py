@@ -91,6 +91,38 @@ def test_options_allow_lists_propfind(which, server, anon, file_url):
 
 # ------------------------------------------------------------ authentication
 
+def _allow(r):
+    return {m.strip() for m in r.headers.get("Allow", "").split(",")
+            if m.strip()}
+
+
+def test_405_allow_lists_what_the_target_supports(alice, coll, file_url):
+    """RFC 9110 §15.5.6: a 405 carries Allow with the methods the target
+    supports now, never the refused one; the same list as OPTIONS."""
+    url, _ = file_url
+    r = put(alice, coll, b"x")
+    assert_status(r, 405)
+    allow = _allow(r)
+    assert "PUT" not in allow and "MKCOL" not in allow, allow
+    assert {"GET", "PROPFIND", "DELETE", "LOCK", "REPORT"} <= allow, allow
+    assert allow == _allow(dav(alice, "OPTIONS", coll))
+    r = mkcol(alice, coll)
+    assert_status(r, 405)
+    assert "MKCOL" not in _allow(r) and "PUT" not in _allow(r), r.headers
+    r = mkcol(alice, url)
+    assert_status(r, 405)
+    allow = _allow(r)
+    assert "MKCOL" not in allow, allow
+    assert {"GET", "PUT", "DELETE", "PROPFIND"} <= allow, allow
+    assert allow == _allow(dav(alice, "OPTIONS", url))
+
+
+def test_options_allow_of_an_unmapped_url(alice, coll):
+    allow = _allow(dav(alice, "OPTIONS", join(coll, "nothing-here")))
+    assert {"PUT", "MKCOL", "LOCK", "OPTIONS"} <= allow, allow
+    assert not allow & {"GET", "DELETE", "PROPPATCH", "MOVE"}, allow
+
+
 def _raw_http(server, method, path, headers=None, body=None):
     host, port = host_port(server.url)
     conn = http.client.HTTPConnection(host, port, timeout=60)
@@ -311,6 +343,83 @@ def test_false_if_match_stops_every_method(alice, file_url, coll, method):
         (200, 201, 207)
 
 
+LOCK_BODY = ('<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope>'
+             '<D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>'
+             '</D:lockinfo>')
+SYNC_BODY = ('<?xml version="1.0"?><D:sync-collection xmlns:D="DAV:">'
+             '<D:sync-token/><D:sync-level>1</D:sync-level>'
+             '<D:prop><D:getetag/></D:prop></D:sync-collection>')
+
+
+def test_mkcol_if_match_star_on_unmapped_url_is_412(alice, coll):
+    """RFC 9110 §13.1.1: If-Match: * is false with no current
+    representation; the collection is not made."""
+    url = join(coll, "guarded", collection=True)
+    r = mkcol(alice, url, headers={"If-Match": "*"})
+    assert_status(r, 412)
+    assert dav(alice, "PROPFIND", url, headers={"Depth": "0"}).status_code \
+        == 404
+    r = mkcol(alice, url, headers={"If-Unmodified-Since":
+                                   "Sat, 29 Oct 1994 19:43:31 GMT"})
+    assert_status(r, 201)
+    assert_status(mkcol(alice, join(coll, "guarded2", collection=True),
+                        headers={"If-None-Match": "*"}), 201)
+
+
+@pytest.mark.parametrize("header", [("If-Match", '"nope-0000"'),
+                                    ("If-Unmodified-Since",
+                                     "Sat, 29 Oct 1994 19:43:31 GMT")])
+def test_propfind_false_precondition_is_412(alice, file_url, header):
+    url, _ = file_url
+    r = dav(alice, "PROPFIND", url, headers={"Depth": "0", header[0]: header[1]})
+    assert_status(r, 412)
+    r = dav(alice, "PROPFIND", url, headers={"Depth": "0",
+                                             "If-Match": _etag(alice, url)})
+    assert_status(r, 207)
+
+
+def test_propfind_if_none_match_current_etag_is_412_not_304(alice, file_url):
+    """RFC 9110 §13.1.2: 304 is for GET and HEAD only."""
+    url, _ = file_url
+    etag = _etag(alice, url)
+    r = dav(alice, "PROPFIND", url, headers={"Depth": "0",
+                                             "If-None-Match": etag})
+    assert_status(r, 412)
+    r = dav(alice, "PROPFIND", url, headers={"Depth": "0",
+                                             "If-None-Match": '"other-1"'})
+    assert_status(r, 207)
+
+
+def test_unlock_false_if_match_is_412_and_keeps_lock(alice, file_url):
+    url, _ = file_url
+    r = dav(alice, "LOCK", url, data=LOCK_BODY,
+            headers={"Content-Type": "application/xml", "Depth": "0"})
+    assert_status(r, 200)
+    token = r.headers["Lock-Token"]
+    r = dav(alice, "UNLOCK", url, headers={"Lock-Token": token,
+                                           "If-Match": '"nope-0000"'})
+    assert_status(r, 412)
+    r = propfind(alice, url, "0", "prop", ["lockdiscovery"])
+    assert b"activelock" in r.content
+    r = dav(alice, "UNLOCK", url, headers={"Lock-Token": token,
+                                           "If-Match": _etag(alice, url)})
+    assert_status(r, 204)
+
+
+def test_report_false_if_match_is_412(alice, coll):
+    hdrs = {"Content-Type": "application/xml", "Depth": "0"}
+    r = dav(alice, "REPORT", coll, data=SYNC_BODY,
+            headers=dict(hdrs, **{"If-Match": '"nope-0000"'}))
+    assert_status(r, 412)
+    etag = dav(alice, "GET", coll).headers["ETag"]
+    r = dav(alice, "REPORT", coll, data=SYNC_BODY,
+            headers=dict(hdrs, **{"If-None-Match": etag}))
+    assert_status(r, 412)
+    r = dav(alice, "REPORT", coll, data=SYNC_BODY,
+            headers=dict(hdrs, **{"If-Match": etag}))
+    assert_status(r, 207)
+
+
 def test_collection_get_honours_if_match_and_lists_whole(alice, coll):
     r = dav(alice, "GET", coll, headers={"If-Match": '"nope-0000"'})
     assert_status(r, 412)
@@ -425,6 +534,24 @@ def test_head_has_content_length_and_no_body(server, seed, file_url):
     assert resp.status == 200, resp
     assert resp.header("content-length") == str(len(body)), resp.headers
     assert resp.body == b"", resp.body[:100]
+
+
+def test_head_ignores_range(server, seed, file_url):
+    """RFC 7233 §3.1: Range is ignored for methods other than GET; HEAD
+    answers as a GET without Range would."""
+    url, body = file_url
+    resp = raw_request(url, "HEAD %s HTTP/1.1" % raw_path_of(url),
+                       [("Authorization", basic_auth("alice")),
+                        ("Range", "bytes=0-1")],
+                       head_request=True)
+    assert resp.status == 200, resp
+    assert resp.header("content-length") == str(len(body)), resp.headers
+    assert resp.header("content-range") is None, resp.headers
+    resp = raw_request(url, "HEAD %s HTTP/1.1" % raw_path_of(url),
+                       [("Authorization", basic_auth("alice")),
+                        ("Range", "bytes=99999-")],
+                       head_request=True)
+    assert resp.status == 200, resp
 
 
 def test_head_etag_equals_get_etag(alice, file_url):

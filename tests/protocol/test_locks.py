@@ -15,8 +15,9 @@ from class2_helpers import (LOCK_OWNER_HREF, activelock_timeout, activelocks,
                             live_lock_count, refresh, take_lock, token_of,
                             unlock)
 from dav_helpers import (XML_HEADERS, assert_status, dav, db_path, join,
-                         mkcol, propfind, propfind_one, proppatch_body, put,
-                         raw_path_of, resource_row)
+                         mkcol, parse_multistatus, propfind, propfind_one,
+                         proppatch_body, put, raw_path_of, resource_row,
+                         url_path)
 
 ZNS = "http://example.com/ns/parvis-test"
 
@@ -435,16 +436,6 @@ def test_no_conflicting_lock_href_of_file_locked_without_depth_has_no_slash(
         r.text
 
 
-def test_depth_infinity_lock_conflicts_with_lock_on_member(coll, alice,
-                                                           session_for):
-    url = join(coll, "a.txt")
-    assert_status(put(alice, url, b"a"), 201)
-    take_lock(alice, url)
-    r = lock(session_for("mgr"), coll, depth="infinity")
-    assert_status(r, 423)
-    assert "{DAV:}no-conflicting-lock" in error_conditions(r.content), r.text
-
-
 def test_lock_with_depth_1_is_400(file_url, alice):
     # RFC 4918 §9.10.3: LOCK takes Depth 0 or infinity only.
     assert_status(lock(alice, file_url, depth="1"), 400)
@@ -763,3 +754,23 @@ def test_removed_member_lock_does_not_block_members(ctl, server, alice, coll):
     take_lock(user_session(u), f)
     ctl("member", "remove", "s1", u)
     assert_status(put(alice, f, b"v2\n"), 204)
+
+
+def test_depth_infinity_lock_blocked_by_a_member_lock_is_207(coll, alice,
+                                                             editor2,
+                                                             session_for):
+    """RFC 4918 §9.10.3: a lock that cannot be granted on every resource
+    answers 207, with a response for the member that prevents it (423)
+    and one for the Request-URI (424)."""
+    folder = join(coll, short("tree-"), collection=True)
+    assert_status(dav(alice, "MKCOL", folder), 201)
+    member = join(folder, "b.txt")
+    assert_status(put(alice, member, b"b"), 201)
+    other = session_for(editor2)
+    assert_status(lock(other, member), 200)
+    r = lock(alice, folder, depth="infinity")
+    assert_status(r, 207)
+    got = {url_path(m.href): m.status for m in parse_multistatus(r.content)}
+    assert got == {url_path(member): 423, url_path(folder): 424}, r.text
+    assert activelocks(propfind(alice, folder, "0", "prop",
+                                ["lockdiscovery"]).content) == []

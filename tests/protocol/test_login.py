@@ -663,3 +663,20 @@ def test_no_password_in_the_logs(new_server, ctl):
         assert pw not in text
         assert basic_b64(user, pw) not in text
     assert basic_b64("nosuch-" + SUF, wrong) not in text
+
+
+def test_options_with_a_wrong_password_is_no_login_attempt(new_server, ctl):
+    """OPTIONS is never refused, and answers for the target only with
+    credentials verified lately: a wrong password there checks nothing,
+    so it counts no failure (thirty would refuse the right password,
+    429) and leaves no LOGIN_FAILED row unexplained."""
+    srv = new_server()
+    user = fresh_user(ctl, "opt")
+    s = requests.Session()
+    s.trust_env = False
+    s.auth = (user, "wrong")
+    for _ in range(31):
+        assert s.request("OPTIONS", srv.space_url("s1")).status_code == 200
+    assert timed_propfind(srv.space_url("s1"), user, user + "-pw")[0] == 207
+    rows = ctl("audit", "--user", user, "--format", "csv").stdout
+    assert "LOGIN_FAILED" not in rows, rows

@@ -2254,6 +2254,19 @@ fs_changes_since(struct dav_req *req, int64_t collection_id, int64_t from,
 /* ---- history and approval ------------------------------------------------ */
 
 static enum dav_store_rc
+fs_revision_time(struct dav_req *req, int64_t rev_id, int64_t *created)
+{
+    (void)req;
+    FAIL_POINT();
+    for (size_t i = 0; i < cur.revs.n; i++)
+        if (cur.revs.v[i].id == rev_id) {
+            *created = cur.revs.v[i].created;
+            return DAV_STORE_OK;
+        }
+    return DAV_STORE_NOTFOUND;
+}
+
+static enum dav_store_rc
 fs_revisions(struct dav_req *req, int64_t resource_id,
              struct dav_revision **out, size_t *n)
 {
@@ -2659,6 +2672,7 @@ static const struct dav_store_ops ops = {
     .collection_mark = fs_collection_mark,
     .changes_since = fs_changes_since,
     .revisions = fs_revisions,
+    .revision_time = fs_revision_time,
     .revision_restore = fs_revision_restore,
     .approval_set = fs_approval_set,
     .approval_comment_set = fs_approval_comment_set,

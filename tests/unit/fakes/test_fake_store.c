@@ -156,6 +156,7 @@ test_every_op_is_set(void **state)
     assert_non_null(st->collection_mark);
     assert_non_null(st->changes_since);
     assert_non_null(st->revisions);
+    assert_non_null(st->revision_time);
     assert_non_null(st->revision_restore);
     assert_non_null(st->approval_set);
     assert_non_null(st->approval_comment_set);
@@ -174,7 +175,7 @@ test_every_op_is_set(void **state)
     /* and nothing beyond: a new operation must be added here and to the
      * fake (this is the number of members of struct dav_store_ops) */
     assert_int_equal(sizeof(struct dav_store_ops),
-                     61 * sizeof(st->ping));
+                     62 * sizeof(st->ping));
     /* every slot, whatever its name: the table is only function
      * pointers, so a member added but left NULL is caught even before
      * this list is brought up to date */
