@@ -42,6 +42,7 @@ static const struct {
     { "read-current-user-privilege-set", DAV_PRIV_READ_CUPS, false },
     { "write-acl", DAV_PRIV_WRITE_ACL, false },
     { "approve", DAV_PRIV_APPROVE, false },
+    { "read-free-busy", DAV_PRIV_READ_FREE_BUSY, false },
 };
 #define NPRIV (sizeof(priv_names) / sizeof(priv_names[0]))
 
@@ -150,7 +151,7 @@ effective(struct dav_req *req, const struct dav_space *sp, const char *path,
     if (n == 0) {
         *out = base;
         if ((*out & DAV_PRIV_READ) != 0)
-            *out |= DAV_PRIV_READ_CUPS;
+            *out |= DAV_PRIV_READ_CUPS | DAV_PRIV_READ_FREE_BUSY;
         return NULL;
     }
     unsigned decided = 0, granted = 0;
@@ -163,10 +164,15 @@ effective(struct dav_req *req, const struct dav_space *sp, const char *path,
             if (strlen(aces[i].path) != levellen ||
                 strncmp(aces[i].path, level, levellen) != 0)
                 continue;
+            /* An aggregate holds what it contains (RFC 3744 §3.12):
+             * read's parts are granted or denied with it. */
+            unsigned privs = aces[i].privs;
+            if ((privs & DAV_PRIV_READ) != 0)
+                privs |= DAV_PRIV_READ_CUPS | DAV_PRIV_READ_FREE_BUSY;
             if (aces[i].grant)
-                g |= aces[i].privs;
+                g |= privs;
             else
-                d |= aces[i].privs;
+                d |= privs;
         }
         unsigned fresh = (g | d) & ~decided;
         granted |= g & ~d & fresh;
@@ -179,9 +185,13 @@ effective(struct dav_req *req, const struct dav_space *sp, const char *path,
             levellen--; /* drop the '/' */
     }
     *out = granted | (base & ~decided);
-    /* RFC 3744 §3.1: read-current-user-privilege-set is part of read. */
-    if ((*out & DAV_PRIV_READ) != 0)
+    /* RFC 3744 §3.1: read-current-user-privilege-set is part of read;
+     * RFC 4791 §6.1.1: so is read-free-busy, unless denied itself. */
+    if ((*out & DAV_PRIV_READ) != 0) {
         *out |= DAV_PRIV_READ_CUPS;
+        if ((decided & DAV_PRIV_READ_FREE_BUSY) == 0)
+            *out |= DAV_PRIV_READ_FREE_BUSY;
+    }
     return NULL;
 }
 
@@ -227,8 +237,12 @@ acl_authz(struct dav_req *req, const struct dav_target *t, unsigned priv)
     struct dav_err *err = target_privs(req, t, &have);
     if (err != NULL)
         return err;
-    /* DESIGN.md "Access control": unreadable means nonexistent. */
-    if ((have & DAV_PRIV_READ) == 0)
+    /* Wherever one reads (views, principals), one sees busy time. */
+    if ((have & DAV_PRIV_READ) != 0)
+        have |= DAV_PRIV_READ_FREE_BUSY;
+    /* DESIGN.md "Access control": unreadable means nonexistent; a
+     * calendar's free-busy time is visible to whom it is granted. */
+    if ((have & (DAV_PRIV_READ | (priv & DAV_PRIV_READ_FREE_BUSY))) == 0)
         return dav_err_new(req, 404, "not visible");
     if ((have & priv) != priv) {
         if (t->area != DAV_AREA_SPACE)
@@ -363,7 +377,10 @@ privilege_list(struct buf *out, unsigned privs)
     for (size_t i = 0; i < NPRIV; i++)
         if ((privs & priv_names[i].privs) == priv_names[i].privs)
             buf_printf(out, "<D:privilege><%s:%s/></D:privilege>",
-                       priv_names[i].privs == DAV_PRIV_APPROVE ? "P" : "D",
+                       priv_names[i].privs == DAV_PRIV_APPROVE ? "P"
+                       : priv_names[i].privs == DAV_PRIV_READ_FREE_BUSY
+                           ? "C"
+                           : "D",
                        priv_names[i].name);
 }
 
@@ -396,6 +413,9 @@ get_supported_privilege_set(struct dav_req *req, struct arena *a,
              "<D:read-current-user-privilege-set/></D:privilege>"
              "<D:description xml:lang=\"en\">read own privileges"
              "</D:description></D:supported-privilege>"
+             "<D:supported-privilege><D:privilege><C:read-free-busy/>"
+             "</D:privilege><D:description xml:lang=\"en\">read free and "
+             "busy time</D:description></D:supported-privilege>"
              "</D:supported-privilege>"
              "<D:supported-privilege><D:privilege><D:write/></D:privilege>"
              "<D:description xml:lang=\"en\">write</D:description>"
@@ -521,9 +541,13 @@ get_acl(struct dav_req *req, struct arena *a, const struct dav_target *t,
     if (st->space_members(req, t->space.id, &m, &nm) != DAV_STORE_OK)
         return false;
     const char *root = dav_space_href(a, t->slug, "", true);
-    for (size_t i = 0; i < nm; i++)
-        ace_xml(out, a, true, m[i].name, true, acl_role_privs(m[i].role),
+    for (size_t i = 0; i < nm; i++) {
+        unsigned rp = acl_role_privs(m[i].role);
+        if ((rp & DAV_PRIV_READ) != 0)
+            rp |= DAV_PRIV_READ_FREE_BUSY; /* part of read (effective) */
+        ace_xml(out, a, true, m[i].name, true, rp,
                 true, t->path[0] != '\0' ? root : NULL);
+    }
     return true;
 }
 
@@ -609,11 +633,15 @@ parse_privileges(struct dav_req *req, const struct dav_xml_elem *gd,
             return dav_err_new(req, 400, "expected DAV:privilege");
         struct dav_xml_elem *name = dav_elem_first(p);
         unsigned v;
-        bool ours = name != NULL &&
-                    (strcmp(dav_elem_ns(name), DAV_NS) == 0 ||
-                     (strcmp(dav_elem_ns(name), PARVIS_NS) == 0 &&
-                      strcmp(dav_elem_name(name), "approve") == 0));
-        if (!ours || !acl_priv_parse(dav_elem_name(name), &v))
+        const char *ns = name != NULL ? dav_elem_ns(name) : "";
+        const char *nm = name != NULL ? dav_elem_name(name) : "";
+        bool free_busy = strcmp(nm, "read-free-busy") == 0;
+        bool ours = strcmp(ns, DAV_NS) == 0
+                        ? !free_busy
+                        : (strcmp(ns, PARVIS_NS) == 0 &&
+                           strcmp(nm, "approve") == 0) ||
+                              (strcmp(ns, CALDAV_NS) == 0 && free_busy);
+        if (!ours || !acl_priv_parse(nm, &v))
             return ace_error(req, "not-supported-privilege",
                              "unsupported privilege");
         *out |= v;

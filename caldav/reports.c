@@ -1267,7 +1267,7 @@ busy_of(struct dav_req *req, icalcomponent_kind kind, struct fb_ctx *f)
             /* What one may not read is not counted either. */
             struct dav_target ot;
             object_target(&req->target, &objs[i], &ot);
-            if (dav_check_priv(req, &ot, DAV_PRIV_READ) != NULL)
+            if (dav_check_priv(req, &ot, DAV_PRIV_READ_FREE_BUSY) != NULL)
                 continue;
             f->vcal = caldav_ical_parse(scratch, objs[i].data,
                                         strlen(objs[i].data));
@@ -1349,8 +1349,8 @@ static const struct dav_report_def caldav_reports[] = {
       report_query },
     { CALDAV_NS, "calendar-multiget", DAV_PRIV_READ, DAV_R_DEPTH_OK,
       report_multiget },
-    { CALDAV_NS, "free-busy-query", DAV_PRIV_READ, DAV_R_DEPTH_OK,
-      report_freebusy },
+    { CALDAV_NS, "free-busy-query", DAV_PRIV_READ_FREE_BUSY,
+      DAV_R_DEPTH_OK, report_freebusy },
 };
 
 void

@@ -60,7 +60,8 @@ static const char usage_text[] =
     "  acl revoke SPACE[/PATH] PRINCIPAL\n"
     "      PRINCIPAL: NAME, user:NAME or space:SLUG (its members);\n"
     "      PRIV: read, write, write-properties, write-content, bind,\n"
-    "      unbind, unlock, read-acl, write-acl, all\n"
+    "      unbind, unlock, read-acl, write-acl, approve, read-free-busy,\n"
+    "      all (a calendar is SPACE/.calendars/NAME)\n"
     "\n"
     "The database is the dsn of the configuration file given with -c, else\n"
     "PARVIS_DSN, else \"dbname=parvis\".  --json prints lists as JSON.\n";

@@ -156,7 +156,9 @@ static const struct dav_method_def dav_methods[] = {
       dav_method_delete },
     { "COPY", DAV_M_BODY_XML | DAV_M_WRITE, DAV_PRIV_READ, NULL, NULL,
       dav_method_copy },
-    { "REPORT", DAV_M_BODY_XML, DAV_PRIV_READ, NULL, NULL,
+    /* Visible to whom may read it, or see a calendar's busy time: each
+     * report then asks its own privilege (dav_method_report). */
+    { "REPORT", DAV_M_BODY_XML, DAV_PRIV_READ_FREE_BUSY, NULL, NULL,
       dav_method_report },
     { "MOVE", DAV_M_BODY_XML | DAV_M_WRITE | DAV_M_CHECK_LOCKS |
       DAV_M_LOCK_TREE | DAV_M_LOCK_PARENT, DAV_PRIV_UNBIND, NULL, NULL,
@@ -1440,11 +1442,19 @@ dav_method_report(struct dav_req *req)
     const struct dav_report_def *r =
         dav_registry_report(req->srv->reg, dav_xml_ns(root),
                             (const char *)root->name);
-    /* RFC 3253 §3.6: an unsupported report is 403 supported-report. */
-    if (r == NULL)
+    /* Each report's own privilege: most need DAV:read, free-busy-query
+     * CALDAV:read-free-busy only (RFC 4791 §6.1.1).  RFC 3253 §3.6: an
+     * unsupported report is 403 supported-report, once the target is
+     * seen to be readable (else it does not exist). */
+    err = dav_check_priv(req, &req->target,
+                         r != NULL ? r->required_priv : DAV_PRIV_READ);
+    if (err == NULL && r == NULL)
         return dav_err_cond(req, 403, DAV_NS, "supported-report",
                             "unsupported report %s", root->name);
-    err = dav_check_priv(req, &req->target, r->required_priv);
+    if (err != NULL)
+        return err;
+    /* RFC 9110 §13.2.1; If-None-Match is 412 here, never 304. */
+    err = dav_check_conditions(req, &req->target);
     if (err != NULL)
         return err;
     return r->handler(req, (const struct dav_xml_elem *)root);

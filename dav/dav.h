@@ -55,6 +55,10 @@ struct dav_if_state;
 #define DAV_PRIV_WRITE_ACL       (1u << 7)
 #define DAV_PRIV_READ_CUPS       (1u << 8)
 #define DAV_PRIV_APPROVE         (1u << 9)  /* Parvis: approve documents */
+/* CALDAV:read-free-busy (RFC 4791 §6.1.1): part of DAV:read, which gives
+ * it, and grantable alone.  Outside DAV_PRIV_ALL, whose value entries
+ * already stored hold: "all" gives it through read. */
+#define DAV_PRIV_READ_FREE_BUSY  (1u << 10)
 #define DAV_PRIV_NONE            0u
 #define DAV_PRIV_ALL             0x3ffu
 #define DAV_PRIV_WRITE (DAV_PRIV_WRITE_PROPS | DAV_PRIV_WRITE_CONTENT | \

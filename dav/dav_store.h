@@ -442,7 +442,9 @@ struct dav_store_ops {
     /* Members of a collection changed by the transaction 'from' or a
      * later one (a mark's 'from'): their names, whether the last change
      * removed them, and the collection's mark, read before them.
-     * RETRY-free; NOTFOUND when 'from' is not a transaction seen yet. */
+     * RETRY-free; NOTFOUND when 'from' is not a transaction seen yet, or
+     * when a member that left since was hidden by access control entries
+     * of its own (its name must not reach whom they hid it from). */
     enum dav_store_rc (*changes_since)(struct dav_req *req,
                                        int64_t collection_id, int64_t from,
                                        const char ***names, bool **deleted,

@@ -444,10 +444,18 @@ static const struct pg_stmt stmts[] = {
       "WHERE space_id = $1 AND blob_sha256 = $2 ORDER BY seq" },
     { "chunk_read",
       "SELECT data FROM chunks WHERE space_id = $1 AND sha256 = $2" },
+    /* parvis.guarded tells the change log (0021_changes_guarded) that
+     * the tree held access control entries, which the removal takes
+     * with it before the log's trigger runs. */
     { "remove",
       "WITH l AS (DELETE FROM locks WHERE space_id = $1 AND (root_path = $2 "
       "OR (root_path >= $2 || '/' AND root_path < $2 || '0'))) "
-      "DELETE FROM resources WHERE space_id = $1 AND " SUBTREE("$2", 0) },
+      "DELETE FROM resources WHERE space_id = $1 AND " SUBTREE("$2", 0)
+      " AND (SELECT set_config('parvis.guarded', EXISTS (SELECT 1 "
+      "FROM aces a JOIN resources g ON g.id = a.resource_id "
+      "WHERE a.space_id = $1 AND g.space_id = $1 AND (g.path = $2 OR "
+      "(g.path >= $2 || '/' AND g.path < $2 || '0')))::text, true)) "
+      "IS NOT NULL" },
     /* copy: $1 src space, $2 src path, $3 dst space, $4 dst path,
      * $5 depth0, $6 dst parent path, $7 dst name, $8 author.  One
      * statement: the copies' ids are drawn first, so each new row is
@@ -581,7 +589,7 @@ static const struct pg_stmt stmts[] = {
     /* Changes of one name are made one transaction after another (the
      * row or its path is locked), so seq orders them. */
     { "changes_since",
-      "SELECT DISTINCT ON (name) name, deleted FROM changes "
+      "SELECT DISTINCT ON (name) name, deleted, guarded FROM changes "
       "WHERE collection_id = $1 AND xid >= $2 ORDER BY name, seq DESC" },
     { "audit_add",
       "INSERT INTO audit (principal, client, user_agent, action, space_id, "
@@ -3056,6 +3064,11 @@ pg_changes_since(struct dav_req *req, int64_t collection_id, int64_t from,
     for (int i = 0; i < rows; i++) {
         (*names)[i] = col_str(req->arena, r, i, 0);
         (*deleted)[i] = PQgetvalue(r, i, 1)[0] == 't';
+        /* A member with entries of its own left: whom they hid it from
+         * is not known any more, so no one is told its name
+         * (0021_changes_guarded); the client lists the collection anew. */
+        if ((*deleted)[i] && PQgetvalue(r, i, 2)[0] == 't')
+            return DAV_STORE_NOTFOUND;
     }
     *n = (size_t)rows;
     return DAV_STORE_OK;

@@ -17,10 +17,14 @@ CALDAV_NS = "urn:ietf:params:xml:ns:caldav"
 
 # Every privilege of RFC 3744 §3 the server knows, by local name.
 # "approve" is Parvis's own privilege (http://parvis.org/ns).
+FREE_BUSY = "{urn:ietf:params:xml:ns:caldav}read-free-busy"
 ALL_PRIVS = {"all", "read", "write", "write-properties", "write-content",
              "bind", "unbind", "unlock", "read-acl",
              "read-current-user-privilege-set", "write-acl",
-             "{http://parvis.org/ns}approve"}
+             "{http://parvis.org/ns}approve", FREE_BUSY}
+# DAV:read aggregates DAV:read-current-user-privilege-set and (RFC 4791
+# §6.1.1) CALDAV:read-free-busy.
+READ_PRIVS = {"read", "read-current-user-privilege-set", FREE_BUSY}
 WRITE_PRIVS = {"write", "write-properties", "write-content", "bind",
                "unbind"}
 # RFC 3744 §5.4: aggregate privileges and the privileges they contain are
@@ -29,10 +33,10 @@ WRITE_PRIVS = {"write", "write-properties", "write-content", "bind",
 # validators approve.
 ROLE_CUPS = {
     "manager": set(ALL_PRIVS),
-    "validator": {"read", "read-current-user-privilege-set", "read-acl",
-                  "{http://parvis.org/ns}approve"} | WRITE_PRIVS,
-    "editor": {"read", "read-current-user-privilege-set"} | WRITE_PRIVS,
-    "reader": {"read", "read-current-user-privilege-set"},
+    "validator": READ_PRIVS | {"read-acl", "{http://parvis.org/ns}approve"}
+    | WRITE_PRIVS,
+    "editor": READ_PRIVS | WRITE_PRIVS,
+    "reader": set(READ_PRIVS),
 }
 
 

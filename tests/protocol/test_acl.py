@@ -9,7 +9,8 @@ import pytest
 import requests
 from lxml import etree
 
-from access_helpers import (ALL_PRIVS, CALDAV_NS, ROLE_CUPS, PsqlPipe,
+from access_helpers import (ALL_PRIVS, CALDAV_NS, READ_PRIVS, ROLE_CUPS,
+                            PsqlPipe,
                             ace_xml, acl_request, add_guest, add_user,
                             error_conditions, hrefs, principal_href,
                             privilege_names, short_id, start_private_server,
@@ -122,10 +123,10 @@ def test_current_user_privilege_set_of_space_root(env):
 
 def test_current_user_privilege_set_of_guest_granted_read(env, tree, ctl):
     ctl("acl", "grant", tree["path"], "user:" + env.users["guest"], "read")
-    # DAV:read aggregates DAV:read-current-user-privilege-set in this
-    # server's DAV:supported-privilege-set (RFC 3744 §3.12).
-    assert cups(env, "guest", tree["fb"]) == \
-        {"read", "read-current-user-privilege-set"}
+    # DAV:read aggregates DAV:read-current-user-privilege-set and
+    # CALDAV:read-free-busy in this server's DAV:supported-privilege-set
+    # (RFC 3744 §3.12, RFC 4791 §6.1.1).
+    assert cups(env, "guest", tree["fb"]) == READ_PRIVS
 
 
 def test_current_user_privilege_set_reflects_a_deny(env, tree, ctl):
@@ -768,3 +769,181 @@ def test_sync_from_a_token_omits_changed_members_the_user_cannot_read(env,
     assert seen.removed() == []
     everything = sync_collection(m, tree["a"], token)
     assert sorted(everything.changed()) == ["fa.txt", "new.txt"]
+
+
+def _token_refused(r):
+    assert r.status_code == 403, (r.status_code, r.text[:1000])
+    assert b"valid-sync-token" in r.content, r.text[:1000]
+
+
+@pytest.mark.parametrize("how", ["rename", "delete", "move out"])
+def test_sync_never_names_a_hidden_member_that_left(env, tree, how):
+    """A member the reader may not read leaves the folder (renamed,
+    deleted to the trash, moved elsewhere): its name must not reach the
+    reader as a 404 (unreadable means absent, RFC 3744 §7.1).  The
+    server cannot tell afterwards whom the member's own entries hid it
+    from, so the token is refused and the client lists the folder anew;
+    the listing is right for each user."""
+    from caldav_helpers import report, sync_body
+    m = sess(env, "manager")
+    rd = sess(env, "reader")
+    hidden = tree["a"] + "licenciements.odt"
+    assert_status(put(m, hidden, b"secret"), 201)
+    assert_status(acl_request(m, hidden,
+                              ace_xml(uhref(env, "reader"), ["read"],
+                                      grant=False)), 200)
+    first = sync_collection(rd, tree["a"], "")
+    assert "licenciements.odt" not in first.changed()
+    assert "licenciements.odt" in sync_collection(m, tree["a"], "").changed()
+    token = first.token
+    if how == "rename":
+        dest = tree["a"] + "renamed.odt"
+    elif how == "move out":
+        dest = tree["b"] + "moved.odt"
+    if how == "delete":
+        assert_status(dav(m, "DELETE", hidden), 204)
+    else:
+        assert_status(dav(m, "MOVE", hidden,
+                          headers={"Destination": dest}), 201)
+    r = report(rd, tree["a"], sync_body(token))
+    assert b"licenciements" not in r.content, r.text
+    _token_refused(r)
+    # The client starts over, and finds the folder as it is for it.
+    fresh = sync_collection(rd, tree["a"], "")
+    assert "licenciements.odt" not in fresh.changed()
+    assert "renamed.odt" not in fresh.changed()
+
+
+def test_sync_still_reports_a_visible_member_that_left(env, tree):
+    """Members without entries of their own leave as 404s, as before."""
+    m = sess(env, "manager")
+    rd = sess(env, "reader")
+    token = sync_collection(rd, tree["a"], "").token
+    assert_status(dav(m, "MOVE", tree["fa"],
+                      headers={"Destination": tree["a"] + "fa2.txt"}), 201)
+    seen = sync_collection(rd, tree["a"], token)
+    assert seen.removed() == ["fa.txt"]
+    assert list(seen.changed()) == ["fa2.txt"]
+
+
+def test_sync_never_names_a_hidden_event_deleted_for_good(env):
+    """An event is deleted for good, its entries with it: the removal
+    itself says that they were there."""
+    from caldav_helpers import event_ics, new_calendar, put_ok, report, sync_body
+    m = sess(env, "manager")
+    rd = sess(env, "reader")
+    url = new_calendar(env.srv, m, user="mgr")
+    rd_url = url.replace("/calendars/mgr/", "/calendars/%s/"
+                         % env.users["reader"])
+    put_ok(m, url + "seen.ics", event_ics("seen", "DTSTART:20260601T100000Z"))
+    put_ok(m, url + "entretien.ics",
+           event_ics("entretien", "DTSTART:20260602T100000Z"))
+    assert_status(acl_request(m, url + "entretien.ics",
+                              ace_xml(uhref(env, "reader"), ["read"],
+                                      grant=False)), 200)
+    first = sync_collection(rd, rd_url, "")
+    assert list(first.changed()) == ["seen.ics"]
+    assert_status(dav(m, "DELETE", url + "entretien.ics"), 204)
+    r = report(rd, rd_url, sync_body(first.token))
+    assert b"entretien" not in r.content, r.text
+    _token_refused(r)
+    assert list(sync_collection(rd, rd_url, "").changed()) == ["seen.ics"]
+
+
+def test_read_free_busy_alone_gives_free_busy_time_and_nothing_else(env):
+    """RFC 4791 §6.1.1: CALDAV:read-free-busy may be granted without
+    DAV:read; it lets one ask free-busy-query, and nothing else."""
+    from caldav_helpers import (event_ics, freebusy_body, new_calendar,
+                                put_ok, query_body, report)
+    m = sess(env, "manager")
+    nb = sess(env, "nobody")
+    url = new_calendar(env.srv, m, user="mgr")
+    put_ok(m, url + "busy.ics", event_ics(
+        "busy", "DTSTART:20260601T100000Z", "DTEND:20260601T110000Z",
+        "SUMMARY:Entretien confidentiel"))
+    nb_url = url.replace("/calendars/mgr/", "/calendars/%s/"
+                         % env.users["nobody"])
+    fb = freebusy_body("20260601T000000Z", "20260602T000000Z")
+    assert report(nb, nb_url, fb).status_code == 404
+    assert_status(acl_request(
+        m, url, ace_xml(uhref(env, "nobody"), ["<C:read-free-busy/>"]),
+        nsdecl='xmlns:C="%s"' % CALDAV_NS), 200)
+    r = report(nb, nb_url, fb)
+    assert_status(r, 200)
+    assert "FREEBUSY:20260601T100000Z/20260601T110000Z" in r.text, r.text
+    assert "Entretien" not in r.text
+    assert dav(nb, "GET", nb_url + "busy.ics").status_code == 404
+    assert report(nb, nb_url, query_body(
+        "<C:comp-filter name=\"VCALENDAR\"/>")).status_code == 404
+    assert dav(nb, "PROPFIND", nb_url, headers={"Depth": "1"}
+               ).status_code == 404
+    # Its place in the privilege tree: under DAV:read.
+    r = propfind(m, url, "0", "prop", ["supported-privilege-set"])
+    tree = etree.fromstring(r.content)
+    read = [sp for sp in tree.iter("{DAV:}supported-privilege")
+            if sp.find("{DAV:}privilege/{DAV:}read") is not None]
+    assert len(read) == 1
+    assert read[0].find(".//{%s}read-free-busy" % CALDAV_NS) is not None
+
+
+def test_read_implies_read_free_busy(env):
+    from caldav_helpers import event_ics, freebusy_body, new_calendar, put_ok, report
+    m = sess(env, "manager")
+    rd = sess(env, "reader")
+    url = new_calendar(env.srv, m, user="mgr")
+    put_ok(m, url + "b.ics", event_ics("b", "DTSTART:20260601T100000Z",
+                                       "DTEND:20260601T110000Z"))
+    rd_url = url.replace("/calendars/mgr/", "/calendars/%s/"
+                         % env.users["reader"])
+    r = report(rd, rd_url, freebusy_body("20260601T000000Z",
+                                         "20260602T000000Z"))
+    assert_status(r, 200)
+    assert "FREEBUSY:20260601T100000Z/20260601T110000Z" in r.text
+    assert "read-free-busy" in "".join(cups(env, "reader", rd_url))
+
+
+def test_read_free_busy_stops_at_an_event_denied_to_the_user(env):
+    """Denying DAV:all (or DAV:read) on an event denies what read holds,
+    free-busy time included (RFC 3744 §3.12): its time is not shown."""
+    from caldav_helpers import event_ics, freebusy_body, new_calendar, put_ok, report
+    m = sess(env, "manager")
+    nb = sess(env, "nobody")
+    url = new_calendar(env.srv, m, user="mgr")
+    put_ok(m, url + "open.ics", event_ics("open", "DTSTART:20260601T080000Z",
+                                          "DTEND:20260601T090000Z"))
+    put_ok(m, url + "secret.ics", event_ics(
+        "secret", "DTSTART:20260601T100000Z", "DTEND:20260601T110000Z"))
+    assert_status(acl_request(
+        m, url, ace_xml(uhref(env, "nobody"), ["<C:read-free-busy/>"]),
+        nsdecl='xmlns:C="%s"' % CALDAV_NS), 200)
+    assert_status(acl_request(
+        m, url + "secret.ics",
+        ace_xml(uhref(env, "nobody"), ["all"], grant=False)), 200)
+    nb_url = url.replace("/calendars/mgr/", "/calendars/%s/"
+                         % env.users["nobody"])
+    r = report(nb, nb_url, freebusy_body("20260601T000000Z",
+                                         "20260602T000000Z"))
+    assert_status(r, 200)
+    assert "20260601T080000Z/20260601T090000Z" in r.text, r.text
+    assert "20260601T100000Z" not in r.text, r.text
+
+
+def test_if_header_of_a_report_tells_nothing_of_a_hidden_file(env, tree):
+    """A REPORT on a file one may not read is a 404 whatever its If
+    header says: an ETag there (the content's hash) must not be
+    confirmed or refuted."""
+    import hashlib
+    m = sess(env, "manager")
+    rd = sess(env, "reader")
+    assert_status(acl_request(m, tree["fb"],
+                              ace_xml(uhref(env, "reader"), ["read"],
+                                      grant=False)), 200)
+    right = '"%s"' % hashlib.sha256(b"file b").hexdigest()[:32]
+    body = ('<?xml version="1.0"?><D:sync-collection xmlns:D="DAV:">'
+            '<D:sync-token/><D:sync-level>1</D:sync-level>'
+            '<D:prop><D:getetag/></D:prop></D:sync-collection>')
+    for etag in (right, '"00000000000000000000000000000000"'):
+        r = dav(rd, "REPORT", tree["fb"], data=body,
+                headers={"Content-Type": "application/xml",
+                         "If": "([%s])" % etag})
+        assert r.status_code == 404, (etag, r.status_code)

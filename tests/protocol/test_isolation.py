@@ -24,7 +24,8 @@ import pytest
 import requests
 
 from access_helpers import (PRINCIPAL_SEARCH_NOMATCH, AuthFailServer,
-                            PsqlPipe, ROLE_CUPS, ace_xml, acl_body,
+                            PsqlPipe, READ_PRIVS, ROLE_CUPS, ace_xml,
+                            acl_body,
                             add_guest, add_user, db_snapshot,
                             error_conditions, leaked, principal_href,
                             short_id, start_private_server,
@@ -106,8 +107,9 @@ def privs_of(actor, space):
     if actor == "carol":
         return None
     if actor == "guest":
-        # Granted DAV:read; read aggregates read-current-user-privilege-set.
-        return {"read", "read-current-user-privilege-set"}
+        # Granted DAV:read; read aggregates read-current-user-privilege-set
+        # and CALDAV:read-free-busy.
+        return set(READ_PRIVS)
     return ROLE_CUPS[ROLE_OF[actor]]
 
 
