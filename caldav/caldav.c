@@ -502,9 +502,11 @@ put_check(struct dav_req *req, const struct dav_target *parent,
     if (vcal == NULL)
         return dav_err_cond(req, 403, CALDAV_NS, "valid-calendar-data",
                             "not iCalendar data");
+    struct dav_err *err = caldav_ical_check_values(req, vcal, body, len);
+    if (err != NULL)
+        return err;
     struct put_ext *x = arena_alloc(req->arena, sizeof(*x));
-    struct dav_err *err = caldav_ical_validate(req, vcal,
-                                               parent->res.components, &x->ix);
+    err = caldav_ical_validate(req, vcal, parent->res.components, &x->ix);
     if (err != NULL)
         return err;
     const struct dav_target *t = &req->target;

@@ -27,15 +27,26 @@ extern const struct caldav_store_ops *caldav_store;
 icalcomponent *caldav_ical_parse(struct arena *a, const char *data,
                                  size_t len);
 /*
+ * RFC 4791 §5.3.2.1: CALDAV:valid-calendar-data (403) if libical could
+ * not parse a value of vcal, the parse of 'text' (X-LIC-ERROR lines of
+ * the text itself aside).  Allocates the error in req->arena.
+ */
+struct dav_err *caldav_ical_check_values(struct dav_req *req,
+                                         icalcomponent *vcal,
+                                         const char *text, size_t len);
+/*
  * RFC 4791 §4.1, §5.3.2: one VCALENDAR, one component type with one UID
  * (overrides sharing it), no METHOD, a type the calendar supports, within
- * the limits.  Fills the index entry.
+ * the limits; a VEVENT with DTSTART, not both DTEND and DURATION, DTEND
+ * of DTSTART's value type (RFC 5545 §3.6.1; else valid-calendar-data).
+ * Fills the index entry.
  */
 struct dav_err *caldav_ical_validate(struct dav_req *req, icalcomponent *vcal,
                                      const char *components,
                                      struct caldav_index *ix);
 
-/* Called for each instance [start, end) of a component set. */
+/* Called for each instance [start, end) of a component set; a to-do
+ * without DTSTART has one, [DUE, DUE], or [0, 0] without DUE. */
 typedef bool (*caldav_instance_fn)(void *ctx, icalcomponent *comp,
                                    int64_t start, int64_t end,
                                    int64_t recurrence_id);
@@ -49,6 +60,13 @@ typedef bool (*caldav_instance_fn)(void *ctx, icalcomponent *comp,
 bool caldav_instances(icalcomponent *vcal, icalcomponent_kind kind,
                       int64_t from, int64_t until, size_t max,
                       caldav_instance_fn fn, void *ctx);
+/* RFC 4791 §9.9: does one instance of comp (a component of vcal),
+ * starting at 'start' and ending at 'end' as caldav_instances gives it,
+ * overlap [qs, qe)?  A to-do without DTSTART is decided by its DUE,
+ * CREATED and COMPLETED.  Cannot fail. */
+bool caldav_instance_matches(icalcomponent *vcal, icalcomponent *comp,
+                             int64_t start, int64_t end, int64_t qs,
+                             int64_t qe);
 /* Does any instance of 'kind' overlap [start, end)? (RFC 4791 §9.9)
  * Looks at no more than 'max' instances. */
 bool caldav_overlaps(icalcomponent *vcal, icalcomponent_kind kind,
@@ -76,6 +94,10 @@ bool caldav_override_impacts(icalcomponent *vcal, icalcomponent *c,
  * the VCALENDAR, libical's zones, then Windows zone names. */
 int64_t caldav_prop_time(icalcomponent *vcal, icalproperty *prop,
                          bool *is_date);
+/* RFC 5545 §3.3.6: t plus one nominal day, in the zone of floating
+ * times (caldav_floating_zone_set): the end of a day that begins at t.
+ * Cannot fail. */
+int64_t caldav_day_after(int64_t t);
 /* The period of a FREEBUSY property as UTC seconds [*start, *end) (its
  * end, or its start plus its duration).  Cannot fail. */
 void caldav_freebusy_period(icalcomponent *vcal, icalproperty *prop,

@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 static void
 ical_free_cb(void *c)
@@ -189,41 +190,84 @@ caldav_zone_parse(struct arena *a, const char *text)
     return tz != NULL ? zone_cached(tz) : NULL;
 }
 
-static int64_t
-tt_to_unix(icalcomponent *vcal, icalproperty *prop, struct icaltimetype tt)
+/* The zone the value tt of prop is read in (NULL: UTC): its TZID's, else
+ * for a floating date-time or a date (RFC 4791 §9.9) the report's. */
+static icaltimezone *
+read_zone(icalcomponent *vcal, icalproperty *prop, struct icaltimetype tt)
 {
-    if (tt.is_date) {
-        /* A date is floating too (RFC 4791 §9.9): its day begins at
-         * midnight in the report's zone. */
-        if (floating_zone == NULL)
-            return fields_to_unix(tt);
-        tt.is_date = 0;
-        tt.hour = tt.minute = tt.second = 0;
-        tt.zone = NULL;
-        icaltimezone_convert_time(&tt, floating_zone,
-                                  icaltimezone_get_utc_timezone());
-        return fields_to_unix(tt);
-    }
+    if (tt.is_date)
+        return floating_zone;
     if (icaltime_is_utc(tt))
-        return fields_to_unix(tt);
+        return NULL;
     icalparameter *p = prop != NULL
                            ? icalproperty_get_first_parameter(
                                  prop, ICAL_TZID_PARAMETER)
                            : NULL;
-    if (p != NULL) {
-        icaltimezone *tz = resolve_zone(vcal, icalparameter_get_tzid(p));
-        if (tz != NULL) {
-            icaltimezone_convert_time(&tt, tz,
-                                      icaltimezone_get_utc_timezone());
-            return fields_to_unix(tt);
-        }
-    }
-    if (floating_zone != NULL) {
-        icaltimezone_convert_time(&tt, floating_zone,
-                                  icaltimezone_get_utc_timezone());
+    icaltimezone *tz = p != NULL
+                           ? resolve_zone(vcal, icalparameter_get_tzid(p))
+                           : NULL;
+    return tz != NULL ? tz : floating_zone;
+}
+
+static int64_t
+tt_to_unix(icalcomponent *vcal, icalproperty *prop, struct icaltimetype tt)
+{
+    icaltimezone *z = read_zone(vcal, prop, tt);
+    if (z == NULL)
         return fields_to_unix(tt);
+    /* A date begins at midnight in its zone. */
+    tt.is_date = 0;
+    tt.zone = NULL;
+    icaltimezone_convert_time(&tt, z, icaltimezone_get_utc_timezone());
+    return fields_to_unix(tt);
+}
+
+/*
+ * RFC 5545 §3.3.6: 'start' plus 'days' nominal days (the same local time
+ * that many days later in 'zone', NULL: UTC) and 'secs' exact seconds;
+ * never before 'start'.  Cannot fail.
+ */
+static int64_t
+add_duration(icaltimezone *zone, int64_t start, int days, int64_t secs)
+{
+    int64_t end = start;
+    if (days != 0) {
+        icaltimezone *utc = icaltimezone_get_utc_timezone();
+        struct icaltimetype t = icaltime_from_timet_with_zone((time_t)start,
+                                                              0, utc);
+        t.zone = NULL;
+        if (zone != NULL)
+            icaltimezone_convert_time(&t, utc, zone);
+        icaltime_adjust(&t, days, 0, 0, 0);
+        if (zone != NULL)
+            icaltimezone_convert_time(&t, zone, utc);
+        end = fields_to_unix(t);
     }
-    return fields_to_unix(tt); /* floating: UTC */
+    end += secs;
+    return end > start ? end : start;
+}
+
+/* Ten thousand years: past any date a calendar keeps (max-date-time),
+ * and few enough that icaltime_adjust, which walks month by month, stays
+ * cheap. */
+#define DURATION_DAYS_MAX 3660000
+
+/* The days and exact seconds of a DURATION value (negative with its
+ * sign); days beyond DURATION_DAYS_MAX count as that many. */
+static void
+duration_parts(struct icaldurationtype d, int *days, int64_t *secs)
+{
+    int sign = d.is_neg ? -1 : 1;
+    int64_t n = (int64_t)d.days + 7 * (int64_t)d.weeks;
+    *days = sign * (int)(n < DURATION_DAYS_MAX ? n : DURATION_DAYS_MAX);
+    *secs = sign * ((int64_t)d.hours * 3600 + (int64_t)d.minutes * 60 +
+                    d.seconds);
+}
+
+int64_t
+caldav_day_after(int64_t t)
+{
+    return add_duration(floating_zone, t, 1, 0);
 }
 
 int64_t
@@ -257,10 +301,14 @@ caldav_parse_utc(const char *s, int64_t *out)
     return true;
 }
 
-/* Start of a component and its length, per its kind. */
+/* Start of a component and its length, per its kind.  An instance ends
+ * 'days' nominal days (RFC 5545 §3.3.6) after its start in 'zone', the
+ * zone DTSTART is read in, plus 'length' seconds (span_end). */
 struct span {
     bool has_start;
-    int64_t start;
+    int64_t start;           /* DTSTART; a to-do without it: its DUE */
+    icaltimezone *zone;      /* of DTSTART (NULL: UTC) */
+    int days;
     int64_t length;          /* seconds, 0 for a point */
     bool always;             /* no time at all: matches any range */
     int64_t lo, hi;          /* VTODO without DTSTART: [lo, hi] */
@@ -278,6 +326,57 @@ prop_unix(icalcomponent *vcal, icalcomponent *c, icalproperty_kind k,
     return caldav_prop_time(vcal, p, is_date);
 }
 
+/* The end of the instance of s starting at 'start'.  Cannot fail. */
+static int64_t
+span_end(const struct span *s, int64_t start)
+{
+    return add_duration(s->zone, start, s->days, s->length);
+}
+
+/* The most an instance of s may last: a nominal day is 25 hours at
+ * most. */
+static int64_t
+span_max(const struct span *s)
+{
+    return s->length + (s->days > 0 ? (int64_t)s->days * 90000 : 0);
+}
+
+/* The whole days from date 'a' to date 'b'. */
+static int
+date_days(struct icaltimetype a, struct icaltimetype b)
+{
+    a.is_date = b.is_date = 1;
+    return (int)((fields_to_unix(b) - fields_to_unix(a)) / 86400);
+}
+
+/* The end of c from its DURATION, or from DTEND (DUE for a to-do,
+ * 'endk'), into s: a duration's days and a date's days are nominal, a
+ * date-time's difference exact (RFC 5545 §3.3.6, §3.8.5.3). */
+static void
+span_length(icalcomponent *vcal, icalcomponent *c, icalproperty_kind endk,
+            bool duration_first, struct span *s)
+{
+    icalproperty *dur = icalcomponent_get_first_property(
+        c, ICAL_DURATION_PROPERTY);
+    icalproperty *sp = icalcomponent_get_first_property(
+        c, ICAL_DTSTART_PROPERTY);
+    icalproperty *ep = icalcomponent_get_first_property(c, endk);
+    if (dur != NULL && (duration_first || ep == NULL)) {
+        duration_parts(icalproperty_get_duration(dur), &s->days, &s->length);
+        return;
+    }
+    if (ep == NULL)
+        return;
+    struct icaltimetype st = icalvalue_get_datetime(
+        icalproperty_get_value(sp));
+    struct icaltimetype et = icalvalue_get_datetime(
+        icalproperty_get_value(ep));
+    if (st.is_date && et.is_date)
+        s->days = date_days(st, et);
+    else
+        s->length = caldav_prop_time(vcal, ep, NULL) - s->start;
+}
+
 static struct span
 component_span(icalcomponent *vcal, icalcomponent *c)
 {
@@ -286,6 +385,12 @@ component_span(icalcomponent *vcal, icalcomponent *c)
     bool found, is_date = false, dummy;
     s.start = prop_unix(vcal, c, ICAL_DTSTART_PROPERTY, &found, &is_date);
     s.has_start = found;
+    if (found) {
+        icalproperty *sp = icalcomponent_get_first_property(
+            c, ICAL_DTSTART_PROPERTY);
+        s.zone = read_zone(vcal, sp,
+                           icalvalue_get_datetime(icalproperty_get_value(sp)));
+    }
     icalcomponent_kind kind = icalcomponent_isa(c);
     icalproperty *dur = icalcomponent_get_first_property(c,
                                                          ICAL_DURATION_PROPERTY);
@@ -295,42 +400,30 @@ component_span(icalcomponent *vcal, icalcomponent *c)
             s.always = kind != ICAL_VEVENT_COMPONENT;
             return s;
         }
-        bool has_end;
-        int64_t end = prop_unix(vcal, c, ICAL_DTEND_PROPERTY, &has_end,
-                                &dummy);
+        bool has_end = icalcomponent_get_first_property(
+                           c, ICAL_DTEND_PROPERTY) != NULL;
         if (kind == ICAL_VFREEBUSY_COMPONENT && !has_end) {
             /* Its FREEBUSY periods decide (freebusy_matches): they may
              * lie anywhere. */
             s.always = true;
             return s;
         }
-        if (has_end)
-            s.length = end - s.start;
-        else if (dur != NULL)
-            s.length = icaldurationtype_as_int(
-                icalproperty_get_duration(dur));
+        if (has_end || dur != NULL)
+            span_length(vcal, c, ICAL_DTEND_PROPERTY, false, &s);
         else if (is_date)
-            s.length = 86400; /* RFC 5545 §3.6.1: an all-day event */
-        if (s.length < 0)
-            s.length = 0;
+            s.days = 1; /* RFC 5545 §3.6.1: an all-day event */
         return s;
     }
     if (kind == ICAL_VTODO_COMPONENT) {
         bool has_due, has_completed, has_created;
         int64_t due = prop_unix(vcal, c, ICAL_DUE_PROPERTY, &has_due, &dummy);
         if (s.has_start) {
-            if (dur != NULL)
-                s.length = icaldurationtype_as_int(
-                    icalproperty_get_duration(dur));
-            else if (has_due)
-                s.length = due - s.start;
-            if (s.length < 0)
-                s.length = 0;
+            span_length(vcal, c, ICAL_DUE_PROPERTY, true, &s);
             return s;
         }
         if (has_due) {
             s.use_lohi = true;
-            s.lo = s.hi = due;
+            s.start = s.lo = s.hi = due;
             return s;
         }
         int64_t completed = prop_unix(vcal, c, ICAL_COMPLETED_PROPERTY,
@@ -362,10 +455,12 @@ in_list(const int64_t *v, size_t n, int64_t x)
 
 /* Collected times of a property kind (EXDATE, RDATE, RECURRENCE-ID).
  * For RDATEs, 'lengths' (if not NULL) gets each instance's length: that
- * of its PERIOD (RFC 5545 §3.8.5.2), or 'length', the component's. */
+ * of its PERIOD (RFC 5545 §3.8.5.2), or that the component's span 's'
+ * gives from its start. */
 static size_t
 collect_times(icalcomponent *vcal, icalcomponent *c, icalproperty_kind k,
-              int64_t *out, int64_t *lengths, int64_t length, size_t max)
+              int64_t *out, int64_t *lengths, const struct span *s,
+              size_t max)
 {
     size_t n = 0;
     for (icalproperty *p = icalcomponent_get_first_property(c, k);
@@ -375,11 +470,16 @@ collect_times(icalcomponent *vcal, icalcomponent *c, icalproperty_kind k,
             bool period = icaltime_is_null_time(dp.time);
             struct icaltimetype tt = period ? dp.period.start : dp.time;
             out[n] = tt_to_unix(vcal, p, tt);
-            int64_t len = length;
-            if (period && !icaltime_is_null_time(dp.period.end))
+            int64_t len = s != NULL ? span_end(s, out[n]) - out[n] : 0;
+            if (period && !icaltime_is_null_time(dp.period.end)) {
                 len = tt_to_unix(vcal, p, dp.period.end) - out[n];
-            else if (period)
-                len = icaldurationtype_as_int(dp.period.duration);
+            } else if (period) {
+                int days;
+                int64_t secs;
+                duration_parts(dp.period.duration, &days, &secs);
+                len = add_duration(read_zone(vcal, p, tt), out[n], days,
+                                   secs) - out[n];
+            }
             if (lengths != NULL)
                 lengths[n] = len >= 0 ? len : 0;
             n++;
@@ -648,7 +748,7 @@ caldav_instances(icalcomponent *vcal, icalcomponent_kind kind, int64_t from,
         overridden[noverridden++] = r;
         struct span s = component_span(vcal, c);
         int64_t st = s.has_start ? s.start : r;
-        if (!fn(ctx, c, st, st + s.length, r))
+        if (!fn(ctx, c, st, span_end(&s, st), r))
             return true;
         count++;
     }
@@ -662,21 +762,23 @@ caldav_instances(icalcomponent *vcal, icalcomponent_kind kind, int64_t from,
         int64_t rdates[MAX_EXCEPTIONS], rlengths[MAX_EXCEPTIONS];
         int64_t exdates[MAX_EXCEPTIONS];
         size_t nr = collect_times(vcal, c, ICAL_RDATE_PROPERTY, rdates,
-                                  rlengths, s.length, MAX_EXCEPTIONS);
+                                  rlengths, &s, MAX_EXCEPTIONS);
         size_t nx = collect_times(vcal, c, ICAL_EXDATE_PROPERTY, exdates,
-                                  NULL, 0, MAX_EXCEPTIONS);
+                                  NULL, NULL, MAX_EXCEPTIONS);
         if (!s.has_start || (rrule == NULL && nr == 0)) {
-            int64_t st = s.has_start ? s.start : 0;
+            /* One instance; a to-do without DTSTART is anchored at its
+             * DUE (RFC 4791 §9.9), or at 0 without either. */
+            int64_t st = s.start;
             if (s.has_start && in_list(overridden, noverridden, st))
                 continue;
-            if (!fn(ctx, c, st, st + s.length, 0))
+            if (!fn(ctx, c, st, span_end(&s, st), 0))
                 return true;
             continue;
         }
         /* The first instance is DTSTART itself (RFC 5545 §3.8.5.3). */
         if (!in_list(exdates, nx, s.start) &&
             !in_list(overridden, noverridden, s.start)) {
-            if (!fn(ctx, c, s.start, s.start + s.length, s.start))
+            if (!fn(ctx, c, s.start, span_end(&s, s.start), s.start))
                 return true;
             count++;
         }
@@ -716,14 +818,14 @@ caldav_instances(icalcomponent *vcal, icalcomponent_kind kind, int64_t from,
         /* Long series: start near the window instead of counting every
          * instance since DTSTART (not with COUNT, which must count). */
         if (from != CALDAV_TIME_MIN && rr.count == 0 &&
-            from - s.length > s.start) {
+            from - span_max(&s) > s.start) {
             /* A floating DTSTART (a date too) counts in the report's
              * zone. */
             icaltimezone *jz = tz;
             if (jz == NULL && !icaltime_is_utc(dtstart))
                 jz = floating_zone;
             struct icaltimetype jump = icaltime_from_timet_with_zone(
-                (time_t)(from - s.length), 0,
+                (time_t)(from - span_max(&s)), 0,
                 jz != NULL ? jz : icaltimezone_get_utc_timezone());
             jump.is_date = dtstart.is_date;
             /* The conversion leaves the zone marked UTC: the iterator would
@@ -740,14 +842,17 @@ caldav_instances(icalcomponent *vcal, icalcomponent_kind kind, int64_t from,
                 break;
             if (st == s.start)
                 continue; /* DTSTART, given and counted above */
-            if (st + s.length >= from && ++count > max) {
+            /* RFC 5545 §3.8.5.3: each instance lasts its own nominal
+             * days from its start. */
+            int64_t en = span_end(&s, st);
+            if (en >= from && ++count > max) {
                 icalrecur_iterator_free(it);
                 return false;
             }
             if (in_list(exdates, nx, st) ||
                 in_list(overridden, noverridden, st))
                 continue;
-            if (!fn(ctx, c, st, st + s.length, st)) {
+            if (!fn(ctx, c, st, en, st)) {
                 icalrecur_iterator_free(it);
                 return true;
             }
@@ -788,11 +893,9 @@ freebusy_matches(icalcomponent *vcal, icalcomponent *fb, int64_t qs,
     return false;
 }
 
-/* RFC 4791 §9.9: does one instance of comp, starting at st and ending at
- * en (its DTSTART shifted to the instance), overlap [qs, qe)? */
-static bool
-instance_matches(icalcomponent *vcal, icalcomponent *comp, int64_t st,
-                 int64_t en, int64_t qs, int64_t qe)
+bool
+caldav_instance_matches(icalcomponent *vcal, icalcomponent *comp,
+                        int64_t st, int64_t en, int64_t qs, int64_t qe)
 {
     struct span s = component_span(vcal, comp);
     icalcomponent_kind kind = icalcomponent_isa(comp);
@@ -809,7 +912,7 @@ instance_matches(icalcomponent *vcal, icalcomponent *comp, int64_t st,
             return false;
         prop_unix(vcal, comp, ICAL_DTSTART_PROPERTY, &found, &is_date);
         if (is_date)
-            return qs < st + 86400 && qe > st;
+            return qs < en && qe > st; /* en: a day later (span_end) */
         return qs <= st && qe > st;
     }
     if (kind != ICAL_VTODO_COMPONENT)
@@ -849,7 +952,7 @@ overlap_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
 {
     struct overlap_ctx *o = ctx;
     (void)rid;
-    if (instance_matches(o->vcal, comp, start, end, o->qs, o->qe)) {
+    if (caldav_instance_matches(o->vcal, comp, start, end, o->qs, o->qe)) {
         o->hit = true;
         return false;
     }
@@ -989,7 +1092,7 @@ impact_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
 {
     struct impact_ctx *x = ctx;
     if (rid >= x->from_rid &&
-        instance_matches(x->vcal, comp, start, end, x->qs, x->qe)) {
+        caldav_instance_matches(x->vcal, comp, start, end, x->qs, x->qe)) {
         x->hit = true;
         return false;
     }
@@ -1009,8 +1112,8 @@ caldav_override_impacts(icalcomponent *vcal, icalcomponent *c, int64_t qs,
     int64_t st = s.has_start ? s.start : rid;
     /* Its own times, then those of the instance it replaces (taken with
      * the override's length). */
-    if (instance_matches(vcal, c, st, st + s.length, qs, qe) ||
-        instance_matches(vcal, c, rid, rid + s.length, qs, qe))
+    if (caldav_instance_matches(vcal, c, st, span_end(&s, st), qs, qe) ||
+        caldav_instance_matches(vcal, c, rid, span_end(&s, rid), qs, qe))
         return true;
     icalparameter *range = icalproperty_get_first_parameter(
         rp, ICAL_RANGE_PARAMETER);
@@ -1101,6 +1204,78 @@ invalid_object(struct dav_req *req, const char *why)
                         "%s", why);
 }
 
+static struct dav_err *
+invalid_data(struct dav_req *req, const char *why)
+{
+    return dav_err_cond(req, 403, CALDAV_NS, "valid-calendar-data", "%s",
+                        why);
+}
+
+/* The X-LIC-ERROR properties in c and its components that say a value
+ * could not be parsed (libical puts one in place of the property it
+ * drops). */
+static size_t
+value_errors(icalcomponent *c)
+{
+    size_t n = 0;
+    for (icalproperty *p = icalcomponent_get_first_property(
+             c, ICAL_XLICERROR_PROPERTY);
+         p != NULL;
+         p = icalcomponent_get_next_property(c, ICAL_XLICERROR_PROPERTY)) {
+        icalparameter *t = icalproperty_get_first_parameter(
+            p, ICAL_XLICERRORTYPE_PARAMETER);
+        if (t != NULL && icalparameter_get_xlicerrortype(t) ==
+                             ICAL_XLICERRORTYPE_VALUEPARSEERROR)
+            n++;
+    }
+    for (icalcomponent *s = icalcomponent_get_first_component(
+             c, ICAL_ANY_COMPONENT);
+         s != NULL;
+         s = icalcomponent_get_next_component(c, ICAL_ANY_COMPONENT))
+        n += value_errors(s);
+    return n;
+}
+
+struct dav_err *
+caldav_ical_check_values(struct dav_req *req, icalcomponent *vcal,
+                         const char *text, size_t len)
+{
+    /* X-LIC-ERROR lines the text carries itself (a client that parsed
+     * with libical may keep them) are no errors of this parse. */
+    size_t literal = 0;
+    for (size_t i = 0; i + 11 <= len; i++)
+        if ((i == 0 || text[i - 1] == '\n') &&
+            strncasecmp(text + i, "X-LIC-ERROR", 11) == 0 &&
+            i + 11 < len && (text[i + 11] == ';' || text[i + 11] == ':'))
+            literal++;
+    /* RFC 4791 §5.3.2.1: a value libical could not read would be lost
+     * (it drops the property). */
+    if (value_errors(vcal) > literal)
+        return invalid_data(req, "a property value cannot be parsed");
+    return NULL;
+}
+
+/* RFC 5545 §3.6.1: what a VEVENT of an object without METHOD needs. */
+static struct dav_err *
+check_event(struct dav_req *req, icalcomponent *c)
+{
+    icalproperty *start = icalcomponent_get_first_property(
+        c, ICAL_DTSTART_PROPERTY);
+    icalproperty *end = icalcomponent_get_first_property(
+        c, ICAL_DTEND_PROPERTY);
+    if (start == NULL)
+        return invalid_data(req, "VEVENT without DTSTART");
+    if (end != NULL &&
+        icalcomponent_get_first_property(c, ICAL_DURATION_PROPERTY) != NULL)
+        return invalid_data(req, "VEVENT with both DTEND and DURATION");
+    /* RFC 5545 §3.8.2.2: DTEND of DTSTART's value type. */
+    if (end != NULL &&
+        icalvalue_get_datetime(icalproperty_get_value(start)).is_date !=
+            icalvalue_get_datetime(icalproperty_get_value(end)).is_date)
+        return invalid_data(req, "DTEND and DTSTART of different types");
+    return NULL;
+}
+
 static bool
 component_allowed(const char *components, const char *name)
 {
@@ -1151,6 +1326,11 @@ caldav_ical_validate(struct dav_req *req, icalcomponent *vcal,
             return invalid_object(req, "more than one component type");
         kind = k;
         count++;
+        if (k == ICAL_VEVENT_COMPONENT) {
+            struct dav_err *err = check_event(req, c);
+            if (err != NULL)
+                return err;
+        }
         const char *u = icalcomponent_get_uid(c);
         if (u == NULL || u[0] == '\0')
             return invalid_object(req, "component without UID");

@@ -179,8 +179,150 @@ text_match(struct fctx *f, const struct dav_xml_elem *tm, const char *value)
     return negate ? !hit : hit;
 }
 
+/* The component path of a property in the object's text: each level is
+ * a component name and its rank among its parent's components of that
+ * name. */
+#define RAW_DEPTH_MAX 8
+
+struct raw_path {
+    size_t n;
+    const char *name[RAW_DEPTH_MAX];
+    size_t rank[RAW_DEPTH_MAX];
+};
+
+/* The path of component c (VCALENDAR first); false if deeper than
+ * RAW_DEPTH_MAX.  Uses external iterators: the callers' walks go on. */
 static bool
-param_filter(struct fctx *f, const struct dav_xml_elem *pf, icalproperty *p)
+raw_path_of(icalcomponent *c, struct raw_path *out)
+{
+    size_t n = 0;
+    icalcomponent *chain[RAW_DEPTH_MAX];
+    for (; c != NULL; c = icalcomponent_get_parent(c)) {
+        if (n == RAW_DEPTH_MAX)
+            return false;
+        chain[n++] = c;
+    }
+    out->n = n;
+    for (size_t i = 0; i < n; i++) {
+        icalcomponent *me = chain[n - 1 - i];
+        icalcomponent *parent = icalcomponent_get_parent(me);
+        icalcomponent_kind k = icalcomponent_isa(me);
+        out->name[i] = icalcomponent_kind_to_string(k);
+        out->rank[i] = 0;
+        if (parent == NULL || out->name[i] == NULL)
+            continue;
+        for (icalcompiter it = icalcomponent_begin_component(parent, k);
+             icalcompiter_deref(&it) != NULL &&
+             icalcompiter_deref(&it) != me;
+             icalcompiter_next(&it))
+            out->rank[i]++;
+    }
+    return true;
+}
+
+/* Length of the physical line at p, without its CR LF. */
+static size_t
+raw_line_len(const char *p)
+{
+    size_t l = strcspn(p, "\n");
+    return l > 0 && p[l - 1] == '\r' ? l - 1 : l;
+}
+
+/* The next physical line after p, or NULL. */
+static const char *
+raw_next(const char *p)
+{
+    const char *nl = strchr(p, '\n');
+    return nl != NULL && nl[1] != '\0' ? nl + 1 : NULL;
+}
+
+/* Does the content line at p begin "NAME:" (or "NAME;")?  Compared
+ * without case (RFC 5545 §3.1). */
+static bool
+raw_named(const char *p, size_t len, const char *name, char sep)
+{
+    size_t n = strlen(name);
+    return len > n && strncasecmp(p, name, n) == 0 &&
+           (p[n] == sep || (sep == ';' && p[n] == ':'));
+}
+
+/*
+ * The value of parameter 'param' on the content line of the
+ * 'nth' property 'pname' of the component at 'path', read in the
+ * object's text (unfolded, RFC 5545 §3.1); NULL when the line or the
+ * parameter is not there.  For the parameters libical drops.
+ */
+static const char *
+raw_param(struct arena *a, const char *raw, const struct raw_path *path,
+          const char *pname, size_t nth, const char *param)
+{
+    size_t depth = 0, matched = 0, seen = 0, rank = 0;
+    const char *line = NULL;
+    for (const char *p = raw; p != NULL && line == NULL; p = raw_next(p)) {
+        size_t len = raw_line_len(p);
+        if (len == 0 || p[0] == ' ' || p[0] == '\t')
+            continue;   /* a continuation */
+        if (raw_named(p, len, "BEGIN", ':')) {
+            if (depth == matched && matched < path->n &&
+                len - 6 == strlen(path->name[matched]) &&
+                strncasecmp(p + 6, path->name[matched], len - 6) == 0 &&
+                rank++ == path->rank[matched]) {
+                matched++;
+                rank = 0;
+            }
+            depth++;
+        } else if (raw_named(p, len, "END", ':')) {
+            if (depth == matched && matched > 0)
+                return NULL;   /* the component ends without it */
+            depth--;
+        } else if (depth == path->n && matched == path->n &&
+                   raw_named(p, len, pname, ';') && seen++ == nth) {
+            line = p;
+        }
+    }
+    if (line == NULL)
+        return NULL;
+    struct buf b;
+    buf_init(&b, a, 256);
+    buf_append(&b, line, raw_line_len(line));
+    for (const char *q = raw_next(line); q != NULL && (q[0] == ' ' ||
+                                                       q[0] == '\t');
+         q = raw_next(q))
+        buf_append(&b, q + 1, raw_line_len(q) - 1);
+    const char *l = buf_cstr(&b);
+    size_t nl = strlen(param);
+    bool quoted = false;
+    /* Parameters run from the name to the first ':' outside quotes. */
+    for (const char *q = l; *q != '\0'; q++) {
+        if (*q == '"')
+            quoted = !quoted;
+        if (quoted)
+            continue;
+        if (*q == ':')
+            break;
+        if (*q != ';' || strncasecmp(q + 1, param, nl) != 0 ||
+            q[1 + nl] != '=')
+            continue;
+        const char *v = q + 2 + nl;
+        if (*v == '"') {
+            const char *close = strchr(v + 1, '"');
+            size_t vl = close != NULL ? (size_t)(close - v - 1)
+                                      : strlen(v + 1);
+            return arena_strndup(a, v + 1, vl);
+        }
+        return arena_strndup(a, v, strcspn(v, ";:"));
+    }
+    return NULL;
+}
+
+/*
+ * RFC 4791 §9.7.3: does property p, the nth of its name in its
+ * component, satisfy the param-filter pf?  Its own parameters only
+ * (§9.7.2: one property instance passes all the tests).
+ */
+static bool
+param_filter(struct fctx *f, const struct dav_xml_elem *pf, icalproperty *p,
+             size_t nth)
 {
     const char *name = dav_elem_attr(f->req, pf, "name");
     if (name == NULL) {
@@ -204,37 +346,19 @@ param_filter(struct fctx *f, const struct dav_xml_elem *pf, icalproperty *p)
         }
     }
     const char *raw_value = NULL;
-    if (found == NULL) {
+    struct raw_path path;
+    if (found == NULL && f->raw != NULL &&
+        raw_path_of(icalproperty_get_parent(p), &path)) {
         /* libical drops parameters it does not know (CURRENCY on
-         * X-PARVIS-COST): look for ";NAME=" on the property's lines of
+         * X-PARVIS-COST): look for ";NAME=" on this property's line of
          * the object's text. */
         const char *pname = icalproperty_isa(p) == ICAL_X_PROPERTY
                                 ? icalproperty_get_x_name(p)
                                 : icalproperty_kind_to_string(
                                       icalproperty_isa(p));
-        size_t pl = pname != NULL ? strlen(pname) : 0;
-        size_t nl = strlen(name);
-        for (const char *line = f->raw; pl > 0 && line != NULL &&
-                                        *line != '\0' && raw_value == NULL;) {
-            const char *end = strchr(line, '\n');
-            size_t ll = end != NULL ? (size_t)(end - line) : strlen(line);
-            if (ll > pl && strncasecmp(line, pname, pl) == 0 &&
-                line[pl] == ';') {
-                const char *colon = memchr(line, ':', ll);
-                for (const char *q = line + pl; q != NULL &&
-                                                (colon == NULL || q < colon);
-                     q = memchr(q + 1, ';', (size_t)(line + ll - q - 1))) {
-                    if (strncasecmp(q + 1, name, nl) == 0 &&
-                        q[1 + nl] == '=') {
-                        const char *v = q + 2 + nl;
-                        raw_value = arena_strndup(f->req->arena, v,
-                                                  strcspn(v, ";:\r\n"));
-                        break;
-                    }
-                }
-            }
-            line = end != NULL ? end + 1 : NULL;
-        }
+        if (pname != NULL)
+            raw_value = raw_param(f->req->arena, f->raw, &path, pname, nth,
+                                  name);
     }
     bool present = found != NULL || raw_value != NULL;
     if (dav_elem_child(pf, CALDAV_NS, "is-not-defined") != NULL)
@@ -253,8 +377,11 @@ param_filter(struct fctx *f, const struct dav_xml_elem *pf, icalproperty *p)
     return text_match(f, tm, eq != NULL ? eq + 1 : "");
 }
 
+/* Does p, the nth property of its name in its component, pass every
+ * test of the prop-filter pf? */
 static bool
-prop_matches(struct fctx *f, const struct dav_xml_elem *pf, icalproperty *p)
+prop_matches(struct fctx *f, const struct dav_xml_elem *pf, icalproperty *p,
+             size_t nth)
 {
     for (struct dav_xml_elem *c = dav_elem_first(pf); c != NULL;
          c = dav_elem_next(c)) {
@@ -265,7 +392,7 @@ prop_matches(struct fctx *f, const struct dav_xml_elem *pf, icalproperty *p)
                 return false;
             bool is_date;
             int64_t t = caldav_prop_time(f->vcal, p, &is_date);
-            int64_t e = is_date ? t + 86400 : t;
+            int64_t e = is_date ? caldav_day_after(t) : t;
             bool hit = e > t ? (t < tr.end && e > tr.start)
                              : (tr.start <= t && t < tr.end);
             if (!hit)
@@ -279,7 +406,7 @@ prop_matches(struct fctx *f, const struct dav_xml_elem *pf, icalproperty *p)
             if (!text_match(f, c, text))
                 return false;
         } else if (dav_elem_is(c, CALDAV_NS, "param-filter")) {
-            if (!param_filter(f, c, p))
+            if (!param_filter(f, c, p, nth))
                 return false;
         }
         if (f->err != NULL)
@@ -300,6 +427,7 @@ prop_filter(struct fctx *f, const struct dav_xml_elem *pf,
     }
     icalproperty_kind k = icalproperty_string_to_kind(name);
     bool any = false;
+    size_t nth = 0;
     for (icalproperty *p = icalcomponent_get_first_property(
              comp, k == ICAL_NO_PROPERTY ? ICAL_X_PROPERTY : k);
          p != NULL;
@@ -313,7 +441,7 @@ prop_filter(struct fctx *f, const struct dav_xml_elem *pf,
         if (dav_elem_child(pf, CALDAV_NS, "is-not-defined") != NULL)
             return false;
         any = true;
-        if (prop_matches(f, pf, p))
+        if (prop_matches(f, pf, p, nth++))
             return true;
         if (f->err != NULL)
             return false;
@@ -561,6 +689,7 @@ prune(struct dav_req *req, icalcomponent *c, const struct dav_xml_elem *sel)
 }
 
 struct expand_ctx {
+    icalcomponent *vcal;     /* the object expanded */
     icalcomponent *out;
     int64_t qs, qe;
     size_t *left;      /* instances the report may still expand */
@@ -579,8 +708,19 @@ expand_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
           int64_t rid)
 {
     struct expand_ctx *x = ctx;
-    bool hit = end > start ? (start < x->qe && end > x->qs)
-                           : (x->qs <= start && start < x->qe);
+    bool has_start = icalcomponent_get_first_property(
+                         comp, ICAL_DTSTART_PROPERTY) != NULL;
+    /* RFC 4791 §9.6.5: the instances overlapping the window; a to-do
+     * without DTSTART overlaps it as §9.9 says (by DUE, CREATED,
+     * COMPLETED, or always). */
+    bool hit;
+    if (!has_start)
+        hit = caldav_instance_matches(x->vcal, comp, start, end, x->qs,
+                                      x->qe);
+    else if (end > start)
+        hit = start < x->qe && end > x->qs;
+    else
+        hit = x->qs <= start && start < x->qe;
     if (!hit)
         return true;
     if (*x->left == 0) {
@@ -600,13 +740,31 @@ expand_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
             icalproperty_free(p);
         }
     }
-    bool has_duration = icalcomponent_get_first_property(
-                            inst, ICAL_DURATION_PROPERTY) != NULL;
-    icalcomponent_add_property(inst, icalproperty_new_dtstart(utc_time(start)));
+    icalproperty *dur = icalcomponent_get_first_property(
+        inst, ICAL_DURATION_PROPERTY);
+    struct icaldurationtype d = dur != NULL
+                                    ? icalproperty_get_duration(dur)
+                                    : icaldurationtype_null_duration();
+    if (dur != NULL && has_start && (d.days != 0 || d.weeks != 0)) {
+        /* RFC 5545 §3.3.6: days of a duration are nominal, so not 24
+         * hours from the UTC DTSTART written here across a change of
+         * offset: the instance's end is written instead. */
+        icalcomponent_remove_property(inst, dur);
+        icalproperty_free(dur);
+        dur = NULL;
+        if (icalcomponent_isa(inst) == ICAL_VTODO_COMPONENT)
+            icalcomponent_add_property(inst,
+                                       icalproperty_new_due(utc_time(end)));
+    }
+    bool has_duration = dur != NULL;
+    if (has_start)
+        icalcomponent_add_property(inst,
+                                   icalproperty_new_dtstart(utc_time(start)));
     if (icalcomponent_isa(inst) == ICAL_VTODO_COMPONENT) {
         /* RFC 5545 §3.6.2: a VTODO ends with DUE (or DURATION), never
          * DTEND; DUE moves with the instance, 'end' being the instance's
-         * start plus the master's DTSTART-to-DUE. */
+         * start plus the master's DTSTART-to-DUE (without DTSTART, DUE
+         * itself). */
         icalproperty *due = icalcomponent_get_first_property(
             inst, ICAL_DUE_PROPERTY);
         if (due != NULL) {
@@ -714,7 +872,7 @@ render_cdata(struct dav_req *req, const struct cdata *cd,
                                            icalproperty_new_version("2.0"));
                 icalcomponent_add_property(
                     copy, icalproperty_new_prodid("-//Parvis//CalDAV//EN"));
-                struct expand_ctx x = { copy, cd->expand.start,
+                struct expand_ctx x = { vcal, copy, cd->expand.start,
                                         cd->expand.end, left, false };
                 static const icalcomponent_kind kinds[] = {
                     ICAL_VEVENT_COMPONENT, ICAL_VTODO_COMPONENT,

@@ -608,6 +608,54 @@ def test_put_of_text_calendar_in_any_case_or_without_type_is_accepted(
     assert r.status_code == 201, (r.status_code, r.text)
 
 
+INVALID_OBJECTS = [
+    # (id, iCalendar text): RFC 4791 §5.3.2.1, CALDAV:valid-calendar-data.
+    ("unparsable-dtstart", todo_ics("bad", "DTSTART:2024061XT100000Z")),
+    ("unparsable-rrule", event_ics("bad", "DTSTART:20240610T100000Z",
+                                   "RRULE:FREQ=SOMETIMES;COUNT=x")),
+    # RFC 5545 §3.6.1: DTEND or DURATION, not both.
+    ("dtend-and-duration", event_ics("bad", "DTSTART:20240610T100000Z",
+                                     "DTEND:20240610T110000Z",
+                                     "DURATION:PT1H")),
+    # RFC 5545 §3.6.1: DTSTART is required without METHOD.
+    ("event-without-dtstart", event_ics("bad", "SUMMARY:Quand ?")),
+    # RFC 5545 §3.8.2.2: DTEND of the same value type as DTSTART.
+    ("date-start-time-end", event_ics("bad", "DTSTART;VALUE=DATE:20240610",
+                                      "DTEND:20240611T100000Z")),
+    ("time-start-date-end", event_ics("bad", "DTSTART:20240610T100000Z",
+                                      "DTEND;VALUE=DATE:20240611")),
+]
+
+
+@pytest.mark.parametrize("text", [c[1] for c in INVALID_OBJECTS],
+                         ids=[c[0] for c in INVALID_OBJECTS])
+def test_put_of_invalid_icalendar_is_valid_calendar_data_403(text, cal,
+                                                             alice):
+    r = put_ics(alice, cal + "bad.ics", text.replace("UID:bad",
+                                                     "UID:bad-" + uid()))
+    assert_precondition(r, 403, C_NS, "valid-calendar-data")
+    assert dav(alice, "GET", cal + "bad.ics").status_code == 404
+
+
+def test_put_without_dtstamp_or_version_is_accepted(cal, alice):
+    # A deliberate leniency: clients and imports leave them out.
+    text = ("BEGIN:VCALENDAR\r\nPRODID:-//x//EN\r\n"
+            + component("VEVENT", "nostamp-" + uid(),
+                        "DTSTART:20240610T100000Z", "SUMMARY:Import",
+                        dtstamp=False)
+            + "END:VCALENDAR\r\n")
+    put_ok(alice, cal + "n.ics", text)
+    assert "SUMMARY:Import" in dav(alice, "GET", cal + "n.ics").text
+
+
+def test_put_keeping_a_literal_x_lic_error_is_accepted(cal, alice):
+    # A client that parsed with libical may write its X-LIC-ERROR lines
+    # back: they are properties of the text, not errors of this parse.
+    put_ok(alice, cal + "x.ics", event_ics(
+        "xlic-" + uid(), "DTSTART:20240610T100000Z",
+        "X-LIC-ERROR;X-LIC-ERRORTYPE=VALUE-PARSE-ERROR:old error"))
+
+
 def test_put_with_method_is_valid_calendar_object_resource_403(cal, alice):
     r = put_ics(alice, cal + "m.ics", event_ics(uid(), "DTSTART:20240110T100000Z",
                                                 extra="METHOD:REQUEST\r\n"))
@@ -949,7 +997,13 @@ def test_put_before_min_date_time_is_refused(lines, cal, alice):
     ("DTSTART:21001231T230000Z", "DTEND:21010101T010000Z"),
     ("DTSTART:20240110T100000Z", "RRULE:FREQ=YEARLY;UNTIL=22000101T000000Z"),
     ("DTSTART:20240110T100000Z", "RRULE:FREQ=YEARLY;COUNT=100"),
-], ids=["ends-after", "until-after", "count-after"])
+    # Beyond any date: counted as ten thousand years, not wrapped around
+    # into a length of nothing (nor walked through month by month).
+    ("DTSTART:20240110T100000Z", "DURATION:P400000000W"),
+    ("DTSTART;TZID=Europe/Paris:20240110T100000", "DURATION:P300000000W",
+     "RRULE:FREQ=DAILY;COUNT=30"),
+], ids=["ends-after", "until-after", "count-after", "weeks-beyond",
+        "weeks-beyond-series"])
 def test_put_after_max_date_time_is_refused(lines, cal, alice):
     # RFC 4791 §5.3.2.1 CALDAV:max-date-time (announced: 21001231T235959Z).
     r = put_ics(alice, cal + "late.ics", event_ics(uid(), *lines))
@@ -1220,6 +1274,61 @@ def test_param_filter_on_parameter_of_x_property(mixed, alice):
     assert query_names(alice, mixed, comp_filter(prop_filter(
         "X-PARVIS-COST", param_filter("CURRENCY", text_match("EUR"))),
         name="VTODO")) == ["td1.ics"]
+
+
+@pytest.fixture
+def two_attendees(cal, alice):
+    put_ok(alice, cal + "e.ics", event_ics(
+        "att-" + uid(), "DTSTART:20240110T100000Z",
+        'ATTENDEE;CN="Doe, John";PARTSTAT=ACCEPTED:mailto:john@example.org',
+        "ATTENDEE;CN=Jane:mailto:jane@example.org"))
+    return cal
+
+
+def test_param_filter_is_tested_on_the_same_property_instance(
+        two_attendees, alice):
+    # RFC 4791 §9.7.2, §9.7.3: one ATTENDEE must satisfy the text-match
+    # and the param-filter; Jane's has no PARTSTAT, John's is not Jane.
+    assert query_names(alice, two_attendees, comp_filter(prop_filter(
+        "ATTENDEE", text_match("jane@")
+        + param_filter("PARTSTAT", text_match("ACCEPTED"))))) == []
+    assert query_names(alice, two_attendees, comp_filter(prop_filter(
+        "ATTENDEE", text_match("john@")
+        + param_filter("PARTSTAT", text_match("ACCEPTED"))))) == ["e.ics"]
+
+
+def test_param_is_not_defined_is_tested_on_the_same_property_instance(
+        two_attendees, alice):
+    assert query_names(alice, two_attendees, comp_filter(prop_filter(
+        "ATTENDEE", text_match("jane@")
+        + param_filter("PARTSTAT", "<C:is-not-defined/>")))) == ["e.ics"]
+    assert query_names(alice, two_attendees, comp_filter(prop_filter(
+        "ATTENDEE", text_match("john@")
+        + param_filter("PARTSTAT", "<C:is-not-defined/>")))) == []
+
+
+def test_param_filter_on_x_property_is_tested_on_its_own_line(cal, alice):
+    # CURRENCY, which libical does not keep, is read on the line of the
+    # property tested, not on another X-PARVIS-COST of the object; the
+    # same goes for one in a component nested in the to-do.
+    put_ok(alice, cal + "t.ics", todo_ics(
+        "cost-" + uid(), "X-PARVIS-COST;CURRENCY=EUR:100.00",
+        "BEGIN:VALARM", "ACTION:DISPLAY", "TRIGGER:-PT15M",
+        "DESCRIPTION:x", "X-PARVIS-COST;CURRENCY=CHF:300.00", "END:VALARM",
+        "X-PARVIS-COST:200.00"))
+
+    def hits(value, currency):
+        return query_names(alice, cal, comp_filter(prop_filter(
+            "X-PARVIS-COST", text_match(value)
+            + param_filter("CURRENCY", text_match(currency))),
+            name="VTODO"))
+    assert hits("100.00", "EUR") == ["t.ics"]
+    assert hits("200.00", "EUR") == []
+    assert hits("200.00", "CHF") == []
+    assert query_names(alice, cal, comp_filter(prop_filter(
+        "X-PARVIS-COST", text_match("200.00")
+        + param_filter("CURRENCY", "<C:is-not-defined/>")),
+        name="VTODO")) == ["t.ics"]
 
 
 def test_time_range_on_events(mixed, alice):
@@ -1890,6 +1999,75 @@ def test_free_busy_reads_floating_times_in_the_calendar_timezone(
         ["20240109T193000Z/20240109T200000Z"]
 
 
+# RFC 5545 §3.3.6: a day of a duration is nominal.  On 31 March 2024
+# Paris moves from UTC+1 to UTC+2: 30 March 12:00 Paris is 11:00Z, 31
+# March 12:00 Paris is 10:00Z, and the day 31 March runs in Paris from
+# 23:00Z on the 30th to 22:00Z on the 31st (23 hours).
+
+
+def _paris_calendar(server, alice):
+    return new_calendar(server, alice, body=mkcalendar_body(
+        "<C:calendar-timezone>%s</C:calendar-timezone>"
+        % vcalendar(extra=VTZ_PARIS)))
+
+
+def test_duration_of_a_day_across_dst_ends_at_the_same_local_time(
+        cal, alice):
+    put_ok(alice, cal + "d.ics", event_ics(
+        "p1d-" + uid(), "DTSTART;TZID=Europe/Paris:20240330T120000",
+        "DURATION:P1D", extra=VTZ_PARIS))
+    assert query_names(alice, cal, range_filter(
+        "20240331T095900Z", "20240331T100000Z")) == ["d.ics"]
+    assert query_names(alice, cal, range_filter(
+        "20240331T100000Z", "20240331T110000Z")) == []
+    (resp,) = calendar_query(alice, cal, range_filter(
+        "20240330T000000Z", "20240401T000000Z"),
+        expand_prop("20240330T000000Z", "20240401T000000Z"))
+    (ev,) = parse_ical(calendar_data(resp)).walk("VEVENT")
+    assert (ev.value("DTSTART"), ev.value("DTEND"), ev.all("DURATION")) == \
+        ("20240330T110000Z", "20240331T100000Z", [])
+    assert [p[2] for p in parse_ical(_freebusy(
+        alice, cal, "20240330T000000Z", "20240401T000000Z").text).walk(
+            "VFREEBUSY")[0].all("FREEBUSY")] == \
+        ["20240330T110000Z/20240331T100000Z"]
+
+
+def test_duration_of_a_day_is_nominal_for_each_instance(cal, alice):
+    # Weekly from 23 March: the instance of 30 March ends 31 March 12:00
+    # Paris, 10:00Z; that of 23 March, 24 March 11:00Z.
+    put_ok(alice, cal + "w.ics", event_ics(
+        "p1dw-" + uid(), "DTSTART;TZID=Europe/Paris:20240323T120000",
+        "DURATION:P1D", "RRULE:FREQ=WEEKLY;COUNT=3", extra=VTZ_PARIS))
+    assert query_names(alice, cal, range_filter(
+        "20240331T100000Z", "20240331T110000Z")) == []
+    assert query_names(alice, cal, range_filter(
+        "20240324T103000Z", "20240324T110000Z")) == ["w.ics"]
+    got = [(e.value("DTSTART"), e.value("DTEND")) for e in parse_ical(
+        calendar_data(calendar_query(alice, cal, range_filter(
+            "20240320T000000Z", "20240410T000000Z"),
+            expand_prop("20240320T000000Z", "20240410T000000Z"))[0])).walk(
+                "VEVENT")]
+    assert sorted(got) == [("20240323T110000Z", "20240324T110000Z"),
+                           ("20240330T110000Z", "20240331T100000Z"),
+                           ("20240406T100000Z", "20240407T100000Z")]
+
+
+def test_all_day_event_across_dst_lasts_one_calendar_day(server, alice):
+    # RFC 5545 §3.6.1: a date without DTEND lasts one day, 31 March in
+    # Paris: 23:00Z on the 30th to 22:00Z on the 31st.
+    url = _paris_calendar(server, alice)
+    put_ok(alice, url + "a.ics", event_ics(
+        "allp-" + uid(), "DTSTART;VALUE=DATE:20240331"))
+    assert query_names(alice, url, range_filter(
+        "20240331T215900Z", "20240331T220000Z")) == ["a.ics"]
+    assert query_names(alice, url, range_filter(
+        "20240331T220000Z", "20240331T230000Z")) == []
+    assert [p[2] for p in parse_ical(_freebusy(
+        alice, url, "20240330T000000Z", "20240402T000000Z").text).walk(
+            "VFREEBUSY")[0].all("FREEBUSY")] == \
+        ["20240330T230000Z/20240331T220000Z"]
+
+
 def test_all_day_event_without_dtend_lasts_one_day(cal, alice):
     # RFC 5545 §3.6.1: DTSTART as DATE and no DTEND: one day.
     put_ok(alice, cal + "a.ics", event_ics(
@@ -2057,6 +2235,28 @@ def test_expanded_vtodo_with_duration_keeps_it(cal, alice):
         "20240106T000000Z", "20240107T000000Z")
     assert (t.value("DTSTART"), t.value("DURATION"), t.all("DTEND"),
             t.all("DUE")) == ("20240106T100000Z", "PT2H", [], [])
+
+
+def test_expanded_vtodo_with_due_only_is_returned(cal, alice):
+    # RFC 4791 §9.6.5: a to-do the time-range matches (§9.9: DUE only,
+    # start < DUE <= end) is returned, its one instance anchored at DUE.
+    (t,) = _expanded_todos(alice, cal, ["SUMMARY:Echéance",
+                                        "DUE:20240620T120000Z"],
+                           "20240601T000000Z", "20240701T000000Z")
+    assert (t.value("SUMMARY"), t.value("DUE"), t.all("DTSTART"),
+            t.all("DTEND")) == ("Echéance", "20240620T120000Z", [], [])
+
+
+def test_expanded_vtodo_without_dates_is_returned(cal, alice):
+    # RFC 4791 §9.9: a to-do without DTSTART, DUE, CREATED or COMPLETED
+    # overlaps every range, so expand keeps it.
+    put_ok(alice, cal + "t.ics", todo_ics("todo-" + uid(), "SUMMARY:Sans date"))
+    (resp,) = calendar_query(alice, cal, comp_filter(name="VTODO"),
+                             expand_prop("20240601T000000Z",
+                                         "20240701T000000Z"))
+    (t,) = parse_ical(calendar_data(resp)).walk("VTODO")
+    assert (t.value("SUMMARY"), t.all("DTSTART"), t.all("DUE")) == \
+        ("Sans date", [], [])
 
 
 # ============================================================ calendar-multiget

@@ -280,3 +280,54 @@ def test_a_query_reads_the_index_entries_of_its_calendar_only(cluster,
                      "BETWEEN 2000000001 AND 2000008000; "
                      "ANALYZE calendar_objects")
 
+
+
+MIGRATION_0022 = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                              "..", "..", "db", "migrations",
+                              "0022_day_durations_not_exact.sql")
+
+
+def test_day_durations_indexed_as_exact_before_0022_are_not_after(
+        cluster, server):
+    """A day of DURATION in Paris on the eve of summer time lasts 23
+    hours.  Before, it was indexed as exact with 24; the migration puts
+    such rows as not exact with a day of margin, and leaves the other
+    exact rows alone; a PUT indexes it exactly, with its right end."""
+    alice = user_session()
+    url = new_calendar(server, alice)
+    put_ok(alice, url + "utc.ics", EVENTS["utc.ics"][0])
+    put_ok(alice, url + "dayparis.ics", event_ics(
+        "x-dayparis", "DTSTART;TZID=Europe/Paris:20240330T120000",
+        "DURATION:P1D", extra=VTZ_PARIS))
+    cal = url_path(url).rstrip("/").rsplit("/", 1)[1].split(".", 1)[1]
+
+    def rows():
+        return {name: (exact == "t", lower, upper) for name, exact, lower,
+                upper in cluster.psql(
+                    "SELECT r.name, o.exact, lower(o.trange) AT TIME ZONE "
+                    "'UTC', upper(o.trange) AT TIME ZONE 'UTC' "
+                    "FROM calendar_objects o JOIN resources r "
+                    "ON r.id = o.resource_id JOIN resources c "
+                    "ON c.id = o.calendar_id "
+                    f"WHERE c.name = '{cal}' ORDER BY r.name")}
+
+    now = rows()
+    assert now["dayparis.ics"] == (True, "2024-03-30 11:00:00",
+                                   "2024-03-31 10:00:00")
+    # As the index was written before: 86,400 seconds.
+    cluster.psql(
+        "UPDATE calendar_objects o SET trange = tstzrange(lower(o.trange), "
+        "lower(o.trange) + interval '86400 seconds', '[)') "
+        "FROM resources r WHERE r.id = o.resource_id AND "
+        "r.name = 'dayparis.ics'")
+    with open(MIGRATION_0022) as f:
+        cluster.psql(f.read())
+    after = rows()
+    assert after["utc.ics"] == now["utc.ics"]
+    assert after["dayparis.ics"] == (False, "2024-03-29 11:00:00",
+                                     "2024-04-01 11:00:00")
+    # 10:30Z on the 31st is after the end: parsed, the answer is right.
+    assert names(calendar_query(alice, url, range_filter(
+        "20240331T103000Z", "20240331T104500Z"))) == []
+    assert names(calendar_query(alice, url, range_filter(
+        "20240331T093000Z", "20240331T094500Z"))) == ["dayparis.ics"]
