@@ -311,14 +311,16 @@ create_calendar(struct dav_req *req, const struct dav_xml_elem *update)
 {
     struct dav_target *t = &req->target;
     /* RFC 4791 §5.3.1.1: only at a calendar's place in a calendar home. */
-    if (t->area != DAV_AREA_SPACE || t->cal_name == NULL ||
-        strcmp(t->path, t->base_path) != 0)
+    if (t->area != DAV_AREA_SPACE || !dav_target_is_calendar(t))
         return dav_err_cond(req, 403, CALDAV_NS,
                             "calendar-collection-location-ok",
                             "calendars are made in a calendar home");
     if (t->exists)
         return dav_err_cond(req, 405, DAV_NS, "resource-must-be-null",
                             "already exists");
+    struct dav_err *cond = dav_check_conditions(req, t);
+    if (cond != NULL)
+        return cond;
     const char *components = "VEVENT,VTODO";
     if (update != NULL) {
         struct dav_xml_elem *set = set_prop(update, CALDAV_NS,
@@ -556,11 +558,42 @@ put_after(struct dav_req *req, const struct dav_target *parent)
     return dav_err_from_store(req, rc, "calendar index");
 }
 
+/* RFC 4791 §5.3.2.1 (CALDAV:calendar-collection-location-ok) and §4.2,
+ * for COPY and MOVE of a collection: nothing but calendar objects goes
+ * into a calendar (as MKCOL there is refused), and a calendar only to a
+ * calendar's place in its own space's calendar home.  A copy, or a move
+ * into another space (a copy there), would arrive as a plain folder, not
+ * a calendar, so a calendar is only moved, renamed or restored from the
+ * trash. */
+static struct dav_err *
+collection_place(struct dav_req *req, const struct dav_target *src,
+                 const struct dav_target *dst,
+                 const struct dav_target *dparent, bool move)
+{
+    bool home = strcmp(dparent->path, DAV_CAL_FOLDER) == 0;
+    if (is_calendar(dparent))
+        return dav_err_cond(req, 403, CALDAV_NS,
+                            "calendar-collection-location-ok",
+                            "no collection inside a calendar");
+    if (!is_calendar(src))
+        return home ? dav_err_cond(req, 403, CALDAV_NS,
+                                   "calendar-collection-location-ok",
+                                   "only calendars in a calendar home")
+                    : NULL;
+    if (!home || !move || dst->space.id != src->space.id)
+        return dav_err_cond(req, 403, CALDAV_NS,
+                            "calendar-collection-location-ok",
+                            "a calendar is only moved within its space's "
+                            "calendar home");
+    return NULL;
+}
+
 static const struct dav_put_hook caldav_put_hook = {
     .prepare = put_prepare,
     .too_large = too_large,
     .check = put_check,
     .after = put_after,
+    .place = collection_place,
 };
 
 void

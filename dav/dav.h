@@ -340,6 +340,12 @@ struct dav_put_hook {
                              const char **content_type);
     struct dav_err *(*after)(struct dav_req *req,
                              const struct dav_target *parent);
+    /* May the collection src be copied (move false) or moved to dst,
+     * whose parent is dparent?  NULL if so. */
+    struct dav_err *(*place)(struct dav_req *req,
+                             const struct dav_target *src,
+                             const struct dav_target *dst,
+                             const struct dav_target *dparent, bool move);
 };
 
 void dav_registry_set_restype(struct dav_registry *r, dav_restype_fn fn);

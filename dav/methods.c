@@ -864,7 +864,10 @@ dav_method_delete(struct dav_req *req)
     err = in_trash ? NULL : members_deletable(req, t, &sa);
     if (err != NULL)
         return err;
-    if (t->base_path == NULL) {
+    /* A calendar's objects are deleted for good, but not a whole
+     * calendar at once: it goes to the trash, events and all, like a
+     * folder, for a manager to purge or anyone who may to restore. */
+    if (t->base_path == NULL || dav_target_is_calendar(t)) {
         /* A file or folder goes to the trash, history and all. */
         const char *entry;
         rc = st->trash(req, t->space.id, t->path,
@@ -1000,7 +1003,9 @@ copy_move(struct dav_req *req, bool move)
     bool notfound;
     if (!dav_path_parse(req->arena, draw, &dst, &notfound))
         return dav_err_new(req, notfound ? 403 : 400, "bad Destination path");
-    if (dst.area != DAV_AREA_SPACE || dst.path[0] == '\0' ||
+    /* A calendar's own URL parses to an empty path within it. */
+    if (dst.area != DAV_AREA_SPACE ||
+        (dst.path[0] == '\0' && dst.cal_name == NULL) ||
         (dst.base_path != NULL &&
          strcmp(dst.base_path, DAV_TRASH_FOLDER) == 0))
         return dav_err_new(req, 403, "Destination outside a space");
@@ -1076,6 +1081,12 @@ copy_move(struct dav_req *req, bool move)
         if (err != NULL)
             return err;
     }
+    const struct dav_put_hook *hook = req->srv->reg->put_hook;
+    if (is_coll && hook != NULL && hook->place != NULL) {
+        err = hook->place(req, src, &dst, &dparent, move);
+        if (err != NULL)
+            return err;
+    }
     /* The destination, what it replaces and its parent's membership must
      * not be locked by someone else (RFC 4918 §7.6, §9.8.4, §9.9.4). */
     err = dav_locks_check(req, &dst,
@@ -1088,7 +1099,6 @@ copy_move(struct dav_req *req, bool move)
     /* RFC 4791 §5.3.2.1: a file copied or moved into a calendar passes
      * the same checks as a PUT there, made while the object it replaces
      * is still in place. */
-    const struct dav_put_hook *hook = req->srv->reg->put_hook;
     bool into_special = hook != NULL && !is_coll &&
                         dparent.res.subtype != DAV_SUBTYPE_PLAIN;
     if (into_special) {
@@ -1106,7 +1116,7 @@ copy_move(struct dav_req *req, bool move)
             return err;
         const char *entry;
         enum dav_store_rc rc =
-            dst.base_path == NULL
+            dst.base_path == NULL || dav_target_is_calendar(&dst)
                 ? st->trash(req, dst.space.id, dst.path,
                             req->principal != NULL ? req->principal->id : 0,
                             &entry)

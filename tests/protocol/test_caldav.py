@@ -364,6 +364,32 @@ def test_mkcalendar_on_existing_calendar_is_405(server, alice):
     url = new_calendar(server, alice)
     r = dav(alice, "MKCALENDAR", url)
     assert r.status_code == 405, r.status_code
+    # RFC 9110 §15.5.6: Allow lists what the calendar supports.
+    allow = {m.strip() for m in r.headers.get("Allow", "").split(",")}
+    assert "MKCALENDAR" not in allow and "MKCOL" not in allow, allow
+    assert {"REPORT", "PROPFIND", "DELETE"} <= allow, allow
+
+
+def test_options_allow_offers_mkcalendar_only_where_one_can_be_made(
+        server, alice):
+    home = server.url + cal_home("alice")
+    allow = dav(alice, "OPTIONS", home + "s1.new%s/" % uid()[:8]) \
+        .headers.get("Allow", "")
+    assert "MKCALENDAR" in allow, allow
+    allow = dav(alice, "OPTIONS", home + "s1.agenda/").headers.get("Allow", "")
+    assert "MKCALENDAR" not in allow, allow
+
+
+def test_mkcalendar_if_match_star_on_unmapped_url_is_412(server, alice):
+    """RFC 9110 §13.1.1: no current representation, so If-Match: * is
+    false and no calendar is made."""
+    url = server.url + cal_home("alice") + "s1.guard%s/" % uid()[:8]
+    r = dav(alice, "MKCALENDAR", url, headers={"If-Match": "*"})
+    assert r.status_code == 412, r.status_code
+    assert dav(alice, "PROPFIND", url, headers={"Depth": "0"}).status_code \
+        == 404
+    r = dav(alice, "MKCALENDAR", url, headers={"If-None-Match": "*"})
+    assert r.status_code == 201, r.status_code
 
 
 def test_mkcalendar_by_reader_is_403(server, session_for):
@@ -394,6 +420,82 @@ def test_mkcol_inside_a_calendar_is_refused(cal, alice):
     # RFC 4791 §4.2: no collection inside a calendar collection.
     r = dav(alice, "MKCOL", cal + "sub/")
     assert r.status_code == 403, r.status_code
+
+
+def _in_week(uid_):
+    return event_ics(uid_, "DTSTART:20260601T100000Z",
+                     "DTEND:20260601T110000Z")
+
+
+def _week(sess, url):
+    return query_names(sess, url, range_filter("20260601T000000Z",
+                                               "20260608T000000Z"))
+
+
+@pytest.mark.parametrize("method", ["COPY", "MOVE"])
+def test_no_folder_is_copied_or_moved_into_a_calendar(server, alice, cal,
+                                                      method):
+    """RFC 4791 §4.2 and §5.3.2.1, as MKCOL there: a folder copied or
+    moved into a calendar would hold files that no calendar check saw."""
+    folder = server.url + "/dav/spaces/s1/f%s/" % uid()[:8]
+    assert dav(alice, "MKCOL", folder).status_code == 201
+    r = dav(alice, method, folder, headers={"Destination": cal + "sub/"})
+    assert_precondition(r, 403, C_NS, "calendar-collection-location-ok")
+    assert dav(alice, "PROPFIND", folder, headers={"Depth": "0"}
+               ).status_code == 207
+    assert dav(alice, "PROPFIND", cal + "sub/", headers={"Depth": "0"}
+               ).status_code == 404
+
+
+@pytest.mark.parametrize("method", ["COPY", "MOVE"])
+def test_no_folder_is_copied_or_moved_into_a_calendar_home(server, alice,
+                                                           method):
+    folder = server.url + "/dav/spaces/s1/f%s/" % uid()[:8]
+    assert dav(alice, "MKCOL", folder).status_code == 201
+    dest = server.url + cal_home("alice") + "s1.f%s/" % uid()[:8]
+    r = dav(alice, method, folder, headers={"Destination": dest})
+    assert_precondition(r, 403, C_NS, "calendar-collection-location-ok")
+
+
+def test_a_calendar_is_not_moved_into_another_calendar(server, alice):
+    outer, inner = new_calendar(server, alice), new_calendar(server, alice)
+    put_ok(alice, inner + "e.ics", _in_week("e"))
+    r = dav(alice, "MOVE", inner, headers={"Destination": outer + "nested/"})
+    assert_precondition(r, 403, C_NS, "calendar-collection-location-ok")
+    assert _week(alice, inner) == ["e.ics"]
+    assert _week(alice, outer) == []
+
+
+@pytest.mark.parametrize("dest", ["/dav/spaces/s1/out%s/",
+                                  "/dav/calendars/{user}/s2.c%s/",
+                                  "/dav/calendars/{user}/s1.c%s/"])
+def test_a_calendar_is_not_copied_nor_moved_out_of_its_home(
+        server, ctl, session_for, dest):
+    """A copy, or a move into another space's home (a copy there), or
+    out of the home would leave a plain folder, not a calendar, missing
+    from every member's calendar home."""
+    user = add_user(ctl, "cm" + uid()[:8], [("s1", "editor"),
+                                           ("s2", "editor")])
+    sess = session_for(user)
+    url = new_calendar(server, sess, user=user)
+    put_ok(sess, url + "e.ics", _in_week("e"))
+    methods = ("COPY",) if "s1.c" in dest else ("MOVE", "COPY")
+    for method in methods:
+        r = dav(sess, method, url, headers={
+            "Destination": server.url + dest.format(user=user) % uid()[:8]})
+        assert_precondition(r, 403, C_NS, "calendar-collection-location-ok")
+    assert _week(sess, url) == ["e.ics"]
+
+
+def test_a_calendar_is_renamed_in_its_calendar_home(server, alice):
+    url = new_calendar(server, alice)
+    put_ok(alice, url + "e.ics", _in_week("e"))
+    dest = server.url + cal_home("alice") + "s1.renamed%s/" % uid()[:8]
+    r = dav(alice, "MOVE", url, headers={"Destination": dest})
+    assert r.status_code == 201, (r.status_code, r.text)
+    assert _week(alice, dest) == ["e.ics"]
+    assert dav(alice, "PROPFIND", url, headers={"Depth": "0"}
+               ).status_code == 404
 
 
 def test_extended_mkcol_makes_a_calendar(server, alice):

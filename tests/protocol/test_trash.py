@@ -517,3 +517,81 @@ def test_emptying_the_trash_skips_entries_hidden_from_the_manager(
         "s.id = r.space_id where s.slug = %s and r.trashed_from is not null "
         "order by 1" % sql_str(slug))
     assert [x[0] for x in left] == ["/RH/dossier-agent.txt"], left
+
+
+# ------------------------------------------------------------------ calendars
+
+def _week_event(uid):
+    from caldav_helpers import event_ics
+    return event_ics(uid, "DTSTART:20260601T100000Z", "DTEND:20260601T110000Z")
+
+
+def _week_names(sess, url):
+    from caldav_helpers import query_names, range_filter
+    return query_names(sess, url, range_filter("20260601T000000Z",
+                                               "20260608T000000Z"))
+
+
+def test_a_deleted_calendar_goes_to_the_trash_with_its_events(
+        server, alice, mgr, session_for):
+    """An editor's DELETE of a space's calendar loses nothing: the
+    calendar and its events wait in the trash, and moving the entry back
+    makes it the same calendar again, in every member's calendar home."""
+    from caldav_helpers import new_calendar, put_ok
+    url = new_calendar(server, alice)
+    put_ok(alice, url + "e1.ics", _week_event("e1"))
+    put_ok(alice, url + "e2.ics", _week_event("e2"))
+    assert_status(dav(alice, "DELETE", url), 204)
+    assert_status(dav(alice, "GET", url + "e1.ics"), 404)
+    name = url.rstrip("/").rsplit("/", 1)[1].split(".", 1)[1]
+    entry = entry_of(alice, server, "/.calendars/" + name)
+    entry_url = abs_url(server, entry.href)
+    r = dav(alice, "GET", entry_url.rstrip("/") + "/e1.ics")
+    assert_status(r, 200)
+    assert "UID:e1" in r.text
+    # A manager may purge it; anyone who may write puts it back.
+    r = dav(alice, "MOVE", entry_url, headers={"Destination": url})
+    assert_status(r, 201)
+    assert _week_names(alice, url) == ["e1.ics", "e2.ics"]
+    bob_url = url.replace("/calendars/alice/", "/calendars/bob/")
+    assert _week_names(session_for("bob"), bob_url) == ["e1.ics", "e2.ics"]
+
+
+def test_a_calendar_object_is_still_deleted_for_good(server, alice):
+    from caldav_helpers import new_calendar, put_ok
+    url = new_calendar(server, alice)
+    put_ok(alice, url + "gone.ics", _week_event("gone"))
+    assert_status(dav(alice, "DELETE", url + "gone.ics"), 204)
+    name = url.rstrip("/").rsplit("/", 1)[1].split(".", 1)[1]
+    assert [m for m in trash_entries(alice, server)
+            if text_of(m, p("trashed-from")) ==
+            "/.calendars/%s/gone.ics" % name] == []
+
+
+def test_options_of_a_trash_entry_offers_no_write_but_restore_and_purge(
+        alice, deleted):
+    """What the trash refuses (403) is not in its Allow (RFC 9110
+    §10.2.1: the methods the target supports)."""
+    _, entry = deleted
+    allow = {m.strip() for m in
+             dav(alice, "OPTIONS", entry).headers["Allow"].split(",")}
+    assert {"GET", "PROPFIND", "MOVE", "DELETE"} <= allow, allow
+    assert not allow & {"PUT", "PROPPATCH", "MKCOL", "LOCK", "COPY"}, allow
+
+
+def test_a_calendar_moved_over_another_sends_that_one_to_the_trash(
+        server, alice):
+    """A MOVE that overwrites a calendar deletes it as a DELETE would: to
+    the trash, events and all."""
+    from caldav_helpers import new_calendar, put_ok
+    a, b = new_calendar(server, alice), new_calendar(server, alice)
+    put_ok(alice, a + "a.ics", _week_event("a"))
+    put_ok(alice, b + "b.ics", _week_event("b"))
+    r = dav(alice, "MOVE", a, headers={"Destination": b, "Overwrite": "T"})
+    assert_status(r, 204)
+    assert _week_names(alice, b) == ["a.ics"]
+    name = b.rstrip("/").rsplit("/", 1)[1].split(".", 1)[1]
+    entry = entry_of(alice, server, "/.calendars/" + name)
+    r = dav(alice, "GET", abs_url(server, entry.href).rstrip("/") + "/b.ics")
+    assert_status(r, 200)
+    assert "UID:b" in r.text
