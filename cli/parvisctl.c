@@ -555,7 +555,9 @@ print_csv_row(void *ctx, int ncols, const char *const *cols)
     for (int i = 0; i < ncols; i++) {
         if (i > 0)
             putchar(',');
-        bool quote = strpbrk(cols[i], ",\"\n") != NULL;
+        /* RFC 4180 §2: a field holding a separator, a quote or a line
+         * break (CR too) is quoted. */
+        bool quote = strpbrk(cols[i], ",\"\r\n") != NULL;
         if (quote)
             putchar('"');
         for (const char *p = cols[i]; *p != '\0'; p++) {
@@ -567,6 +569,21 @@ print_csv_row(void *ctx, int ncols, const char *const *cols)
             putchar('"');
     }
     putchar('\n');
+}
+
+/* A row of text whose values hold what clients sent (paths, user
+ * agents): written as log lines are (str_log_safe), so that a line break
+ * (U+2028, U+0085 and the like) or a tab in a value can neither split
+ * the row nor shift its columns. */
+static void
+print_text_row(void *ctx, int ncols, const char *const *cols)
+{
+    struct arena *a = arena_create();
+    const char **safe = arena_alloc(a, (size_t)ncols * sizeof(*safe));
+    for (int i = 0; i < ncols; i++)
+        safe[i] = str_log_safe(a, cols[i], true);
+    print_row(ctx, ncols, safe);
+    arena_destroy(a);
 }
 
 static int
@@ -611,9 +628,10 @@ cmd_audit(struct db_conn *c, int argc, char **argv)
              "revision,detail");
     struct printer p = list_open(names, 10);
     bool csv = strcmp(audit_format, "csv") == 0;
-    return list_close(db_audit_list(c, &filter,
-                                    csv ? print_csv_row : print_row, &p, err,
-                                    sizeof(err)),
+    db_row_fn print = csv        ? print_csv_row
+                      : json_out ? print_row
+                                 : print_text_row;
+    return list_close(db_audit_list(c, &filter, print, &p, err, sizeof(err)),
                       err);
 }
 
@@ -709,6 +727,7 @@ main(int argc, char **argv)
     if (c == NULL)
         return fail("%s", err);
     int rc;
+    char outcome[128] = ""; /* what the command did, for its audit row */
     int sub_argc = argc - i - 1;
     char **sub_argv = argv + i + 1;
     if (strcmp(cmd, "migrate") == 0) {
@@ -746,8 +765,10 @@ main(int argc, char **argv)
                strcmp(sub_argv[0], "purge") == 0) {
         int64_t revs = 0, chunks = 0;
         if (db_purge(c, &revs, &chunks, err, sizeof(err)) == DB_ADMIN_OK) {
-            printf("%lld revision(s) and %lld chunk(s) removed\n",
-                   (long long)revs, (long long)chunks);
+            snprintf(outcome, sizeof(outcome),
+                     "%lld revision(s) and %lld chunk(s) removed",
+                     (long long)revs, (long long)chunks);
+            printf("%s\n", outcome);
             rc = 0;
         } else {
             rc = fail("%s", err);
@@ -776,6 +797,9 @@ main(int argc, char **argv)
             snprintf(detail + l, sizeof(detail) - l, "%s%s", l ? " " : "",
                      sub_argv[k]);
         }
+        /* A command's outcome, when it has one, says what it did. */
+        if (detail[0] == '\0')
+            snprintf(detail, sizeof(detail), "%s", outcome);
         if (db_audit_admin(c, action,
                            sub_argc > first ? sub_argv[first] : NULL, detail,
                            err, sizeof(err)) != DB_ADMIN_OK)

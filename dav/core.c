@@ -1015,10 +1015,34 @@ audit_text(struct dav_req *req, const char *v)
     return str_log_clip(req->arena, v, 512, true);
 }
 
-static enum dav_store_rc
-audit_add(struct dav_req *req, int status)
+/* The view a read went through, for a row filed under the file's own
+ * path (as parvisctl audit --path and P:audit-trail look it up); NULL for
+ * the space itself and places that are no file's. */
+static const char *
+audit_view(const struct dav_target *t)
 {
-    const struct dav_target *t = &req->target;
+    if (t->slug == NULL || t->path == NULL)
+        return NULL;
+    switch (t->area) {
+    case DAV_AREA_PUBLISHED: return "published view";
+    case DAV_AREA_HISTORY: return "history";
+    case DAV_AREA_APPROVALS: return "approvals";
+    default: return NULL;
+    }
+}
+
+static enum dav_store_rc
+audit_row(struct dav_req *req, const struct dav_target *t, int status,
+          const char *detail)
+{
+    const char *view = audit_view(t);
+    if (view != NULL && t->is_rev)
+        view = arena_printf(req->arena, "%s, revision %d", view,
+                            (int)t->rev.num);
+    if (view != NULL)
+        detail = detail != NULL
+                     ? arena_printf(req->arena, "%s: %s", view, detail)
+                     : view;
     struct dav_audit a = {
         .action = req->audit_action != NULL ? req->audit_action
                   : status == 401           ? "LOGIN_FAILED"
@@ -1028,15 +1052,32 @@ audit_add(struct dav_req *req, int status)
         .client = req->client_addr,
         .user_agent = audit_text(req, dav_req_header(req, "User-Agent")),
         .space_id = t->space.id,
-        .path = t->area == DAV_AREA_SPACE && t->slug != NULL
+        .path = (t->area == DAV_AREA_SPACE && t->slug != NULL) ||
+                        view != NULL
                     ? arena_printf(req->arena, "%s%s", t->slug, t->path)
                     : req->url,
         .resource_id = t->exists ? t->res.id : 0,
         .revision_id = t->exists ? t->res.rev_id : 0,
         .status = status,
-        .detail = req->audit_detail,
+        .detail = detail,
     };
     return req->srv->store->audit_add(req, &a);
+}
+
+static enum dav_store_rc
+audit_add(struct dav_req *req, int status)
+{
+    return audit_row(req, &req->target, status, req->audit_detail);
+}
+
+struct dav_err *
+dav_audit_also(struct dav_req *req, const struct dav_target *t,
+               const char *detail)
+{
+    if (req->srv->store->audit_add == NULL)
+        return NULL;
+    enum dav_store_rc rc = audit_row(req, t, req->status, detail);
+    return rc == DAV_STORE_OK ? NULL : dav_err_from_store(req, rc, "audit");
 }
 
 /* After a failure: the audit row in a transaction of its own. */

@@ -62,6 +62,13 @@ const char *dav_xml_dump_elem(struct arena *a, xmlNode *n);
 
 /* ---- multistatus ---- */
 
+/* One more audit row of this request, about t (another place it
+ * changed: the destination of a COPY or MOVE into another space), in its
+ * transaction, with the request's status. */
+struct dav_err *dav_audit_also(struct dav_req *req,
+                               const struct dav_target *t,
+                               const char *detail);
+
 void dav_ms_begin(struct buf *b);
 /* Open an answer's root element 'qname' (prefixed: D: for DAV:, C: for
  * CalDAV...), declaring every namespace with a fixed prefix. */

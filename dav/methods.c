@@ -1217,6 +1217,17 @@ copy_move(struct dav_req *req, bool move)
         dav_resp_header_add(req, "Location",
                             dav_space_href(req->arena, dst.slug, dst.path,
                                            is_coll));
+    /* The other space's trail shows what arrived there, and whence: the
+     * resource now at the destination, not the one it replaced. */
+    if (dst.space.id != src->space.id) {
+        rc = st->lookup(req, dst.space.id, dst.path, false, &dst.res);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "destination");
+        dst.exists = true;
+        return dav_audit_also(req, &dst,
+                              arena_printf(req->arena, "from %s%s",
+                                           src->slug, src->path));
+    }
     return NULL;
 }
 

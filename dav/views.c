@@ -57,14 +57,25 @@ rev_num(const char *name, int32_t *out)
     return true;
 }
 
+/* A submitted file's name in the approvals list: its path, each '/' shown
+ * as " - ".  So that no two paths give one name, a '-' of a name that
+ * would stand between spaces in the list (beside a space or a '/' on each
+ * side) shows as "%2D", and '%' as "%25": a/b.txt is "a - b.txt", a file
+ * named "a - b.txt" is "a %2D b.txt". */
 static const char *
 flat_name(struct arena *a, const char *path)
 {
     struct buf b;
     buf_init(&b, a, strlen(path) + 8);
-    for (const char *p = path[0] == '/' ? path + 1 : path; *p != '\0'; p++) {
+    const char *start = path[0] == '/' ? path + 1 : path;
+    for (const char *p = start; *p != '\0'; p++) {
         if (*p == '/')
             buf_puts(&b, " - ");
+        else if (*p == '%')
+            buf_puts(&b, "%25");
+        else if (*p == '-' && p > start && (p[-1] == ' ' || p[-1] == '/') &&
+                 (p[1] == ' ' || p[1] == '/'))
+            buf_puts(&b, "%2D");
         else
             buf_append(&b, p, 1);
     }

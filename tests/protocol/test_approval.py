@@ -13,7 +13,7 @@ from class2_helpers import if_token, take_lock, unlock
 from dav_helpers import (user_session, RFC3339_RE, assert_status, dav, db_path, join,
                          parse_multistatus, propfind, proppatch_body, put,
                          sql_str, XML_HEADERS)
-from workflow_helpers import (P_NS, add_partner, add_user,
+from workflow_helpers import (P_NS, abs_url, add_partner, add_user,
                               approval_state, approvals_url, error_elements,
                               history_url, href_in, last_segment, members, p,
                               principal_href, proppatch_statuses,
@@ -311,6 +311,34 @@ def test_approved_file_leaves_approvals(server, val, approved):
     names = [last_segment(m.href)
              for m in members(val, approvals_url(server), ["displayname"])]
     assert _flat(approved) not in names
+
+
+def test_approvals_names_never_collide(server, alice, val, coll):
+    """a/b.txt is listed as "a - b.txt"; a file named "a - b.txt" of the
+    same folder keeps its own name apart ("a %2D b.txt", and a "%" as
+    "%25"): each entry opens its own document."""
+    docs = {join(coll, "a", collection=True) + "b.txt": b"in the folder",
+            join(coll, "a - b.txt"): b"named with a dash",
+            join(coll, "50% - 2.txt"): b"named with a percent",
+            join(coll, "x -", collection=True) + "y.txt": b"dash ends a name",
+            join(coll, "x", collection=True) + "-%20y.txt":
+                b"dash begins a name"}
+    for folder in ("a", "x -", "x"):
+        assert_status(dav(alice, "MKCOL", join(coll, folder,
+                                               collection=True)), 201)
+    for url, body in docs.items():
+        assert_status(put(alice, url, body), 201)
+        set_state(alice, url, "submitted")
+    mine = "/" + db_path(coll).lstrip("/").replace("/", " - ") + " - "
+    entries = {}
+    for m in members(val, approvals_url(server), ["displayname"]):
+        name = last_segment(m.href)
+        if ("/" + name).startswith(mine):
+            entries[name] = m.href
+    assert len(entries) == 5, entries
+    got = {dav(val, "GET", abs_url(server, h)).content
+           for h in entries.values()}
+    assert got == set(docs.values())
 
 
 def test_writes_to_approvals_are_refused(server, alice, submitted):

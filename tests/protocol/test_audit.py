@@ -387,6 +387,32 @@ def test_published_view_read_is_audited(cluster, alice, mgr, doc):
     assert row["revision_id"] == str(revisions_of(cluster, db_path(doc))[0][0])
 
 
+def test_reads_through_views_are_filed_under_the_files_path(
+        cluster, ctl, alice, mgr, doc, server):
+    """A read through the published view or the history is about the
+    file: its row names SLUG/PATH (as --path and P:audit-trail look it
+    up), and says through which view in its detail."""
+    assert approve(mgr, doc).status_code == 207
+    guest = short("aview")
+    ctl("guest", "add", guest, "--expires", "2099-12-31", "--password-stdin",
+        input=guest + "-pw\n")
+    folder = "s1" + db_path(doc).rsplit("/", 1)[0]
+    ctl("acl", "grant", folder, guest, "read")
+    g = _session(guest)
+    (rev,) = [m for m in revisions(mgr, doc)]
+    mark = max_audit_id(cluster)
+    assert_status(dav(g, "GET", published_url(doc)), 200)
+    assert_status(dav(g, "GET", abs_url(server, rev.href)), 200)
+    g.close()
+    rows = _new_rows(cluster, mark, "principal = %s", (guest,))
+    assert sorted((r["path"], r["detail"].split(" ")[0].rstrip(","))
+                  for r in rows) == [
+        (_path(doc), "history"), (_path(doc), "published")], rows
+    listed = ctl("audit", "--path", _path(doc), "--user", guest,
+                 "--format", "csv").stdout
+    assert listed.count("published") == 1 and listed.count("history") == 1
+
+
 def test_partner_read_of_the_published_view_is_audited(ctl, cluster, mgr,
                                                        doc):
     partner = add_partner(ctl, short("apartner"))
@@ -444,8 +470,9 @@ def test_parvisctl_approve_is_audited_with_the_file_path(ctl, cluster,
 
 def test_parvisctl_purge_is_audited(ctl, cluster):
     mark = max_audit_id(cluster)
-    ctl("maintenance", "purge")
-    _one(_new_rows(cluster, mark), action="maintenance purge")
+    out = ctl("maintenance", "purge").stdout.strip()
+    # What it removed, as it printed it.
+    _one(_new_rows(cluster, mark), action="maintenance purge", detail=out)
 
 
 # --------------------------------------------------------- parvisctl audit
@@ -478,7 +505,9 @@ def test_audit_filter_by_path_takes_the_name_as_written(ctl, server, alice,
         assert_status(put(alice, url + "f.txt", b"x"), 201)
     out = ctl("audit", "--path", "s1/" + mine).stdout
     paths = {l.split("\t")[5] for l in out.splitlines() if l}
-    assert paths == {"s1/" + mine, "s1/%s/f.txt" % mine}, out
+    # Text is written as log lines are: '%' itself as %25.
+    shown = mine.replace("%", "%25")
+    assert paths == {"s1/" + shown, "s1/%s/f.txt" % shown}, out
 
 
 def test_audit_filter_by_user(ctl, session_for, doc):
@@ -517,6 +546,28 @@ def test_audit_json_format(ctl, doc):
     rows = json.loads(out)
     assert [(r["principal"], r["action"], r["path"]) for r in rows] == \
         [("alice", "PUT", _path(doc))], rows
+
+
+def test_audit_text_escapes_line_breaks_in_a_name(ctl, alice, coll):
+    """A name with U+2028 or U+0085 (which break lines as LF does) is one
+    row of text, written as log lines write it; csv and json keep the
+    exact value.  (The server refuses C0 controls in names.)"""
+    url = coll.rstrip("/") + "/a%E2%80%A8b%C2%85c%25.txt"
+    assert_status(put(alice, url, b"x"), 201)
+    exact = _path(coll).rstrip("/") + "/a\u2028b\u0085c%.txt"
+    out = ctl("audit", "--path", exact).stdout
+    lines = out.split("\n")
+    assert lines[-1] == "" and len(lines) == 2, repr(out)
+    assert not any(ch in out for ch in "\r\u2028\u2029\u0085"), repr(out)
+    cols = lines[0].split("\t")
+    assert len(cols) == 10, repr(out)
+    assert cols[5] == _path(coll).rstrip("/") + \
+        "/a%E2%80%A8b%C2%85c%25.txt", repr(out)
+    out = ctl("audit", "--format", "json", "--path", exact).stdout
+    assert [r["path"] for r in json.loads(out)] == [exact], out
+    out = ctl("audit", "--format", "csv", "--path", exact).stdout
+    rows = list(csv.reader(io.StringIO(out, newline="")))
+    assert [r[5] for r in rows[1:]] == [exact], rows
 
 
 def test_audit_unknown_format_fails(ctl):
@@ -1117,3 +1168,32 @@ def test_copy_and_move_audit_rows_name_the_destination(server, cluster, coll,
     coll_path = db_path(coll)
     assert rows["COPY"]["detail"] == "to s1%s/b.txt" % coll_path, rows["COPY"]
     assert rows["MOVE"]["detail"] == "to s1%s/c.txt" % coll_path, rows["MOVE"]
+
+
+@pytest.mark.parametrize("method", ["COPY", "MOVE"])
+def test_a_copy_or_move_into_another_space_is_in_both_spaces_trails(
+        cluster, ctl, server, method):
+    """The destination space's trail shows what arrived and from where,
+    as `parvisctl audit --space` and `--path` find it there."""
+    user = add_user(ctl, short("across"), "s1", "editor")
+    ctl("member", "add", "s2", user, "--role", "editor")
+    s = _session(user)
+    src = server.url + "/dav/spaces/s1/" + short("from-") + ".txt"
+    dst = server.url + "/dav/spaces/s2/" + short("to-") + ".txt"
+    assert_status(put(s, src, b"travels"), 201)
+    assert_status(dav(s, method, src, headers={"Destination": dst}), 201)
+    s.close()
+    src_path, dst_path = "s1" + db_path(src), "s2" + db_path(dst, "s2")
+    listed = ctl("audit", "--space", "s2", "--path", dst_path, "--format",
+                 "csv").stdout
+    assert listed.count(method) == 1, listed
+    assert "from " + src_path in listed, listed
+    assert method in ctl("audit", "--path", src_path, "--format",
+                         "csv").stdout
+    # The row names the file that arrived.
+    (row,) = audit_rows(cluster, "path = %s and action = %s",
+                        (dst_path, method))
+    (rid,) = cluster.psql("select r.id::text from resources r join spaces s "
+                          "on s.id = r.space_id where s.slug = 's2' and "
+                          "r.path = %s" % sql_str(db_path(dst, "s2")))
+    assert row["resource_id"] == rid[0], (row, rid)
