@@ -456,10 +456,12 @@ struct dav_store_ops {
     enum dav_store_rc (*revision_time)(struct dav_req *req, int64_t rev_id,
                                        int64_t *created);
     /* A new revision of file res with the content of revision rev_id (of
-     * the same space); res is updated. */
+     * the same space), with 'comment' (NULL: "restored from revision N");
+     * res is updated. */
     enum dav_store_rc (*revision_restore)(struct dav_req *req,
                                           struct dav_resource *res,
-                                          int64_t rev_id, int64_t author_id);
+                                          int64_t rev_id, int64_t author_id,
+                                          const char *comment);
     /* Set the approval state; "approved" pins the current revision. */
     enum dav_store_rc (*approval_set)(struct dav_req *req,
                                       const struct dav_resource *res,

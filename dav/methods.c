@@ -644,18 +644,31 @@ dav_method_put(struct dav_req *req)
         if (err != NULL)
             return err;
     }
+    /* The bytes and type the file has already (an unchanged save, a
+     * re-upload after a touch): no revision, nothing changed, an approval
+     * stands.  The target's row is locked, so its current revision is
+     * the one compared. */
+    bool same = t->exists && t->res.rev_id != 0 &&
+                (uint64_t)t->res.size == ps->total &&
+                memcmp(t->res.sha256, sha, 32) == 0 &&
+                t->res.content_type != NULL &&
+                strcmp(t->res.content_type, ct) == 0;
     int64_t author = req->principal != NULL ? req->principal->id : 0;
-    enum dav_store_rc rc = req->srv->store->revision_add(
-        req, &t->res, author, (int64_t)ps->total, ct, sha, ps->refs,
-        ps->nrefs);
+    enum dav_store_rc rc =
+        same ? DAV_STORE_OK
+             : req->srv->store->revision_add(req, &t->res, author,
+                                             (int64_t)ps->total, ct, sha,
+                                             ps->refs, ps->nrefs);
     /* Only a writer that takes no path lock could have made it meanwhile;
      * the body is spent, so no second attempt. */
     if (rc == DAV_STORE_EXISTS)
         return dav_err_new(req, 409, "%s was created meanwhile", t->path);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "revision");
+    if (same)
+        req->audit_detail = "same content: no new revision";
     t->exists = true;
-    if (ps->hooked) {
+    if (ps->hooked && !same) {
         err = hook->after(req, &ps->parent);
         if (err != NULL)
             return err;
@@ -975,6 +988,94 @@ check_into_special(struct dav_req *req, const struct dav_put_hook *hook,
     return err;
 }
 
+/* Whether a COPY or MOVE of file src over file dst may make dst's next
+ * revision (overwrite_file) rather than replace it: only for a principal
+ * who may write dst, as a PUT there would; and a moved source with access
+ * control entries of its own is moved whole, so that they stay with its
+ * content. */
+static struct dav_err *
+onto_file_allowed(struct dav_req *req, const struct dav_target *src,
+                  const struct dav_target *dst, bool move, bool *ok)
+{
+    *ok = dav_check_priv(req, dst, DAV_PRIV_WRITE_CONTENT |
+                                       DAV_PRIV_WRITE_PROPS) == NULL;
+    if (!*ok || !move || !src->space.has_aces)
+        return NULL;
+    struct dav_ace *aces;
+    size_t n;
+    enum dav_store_rc rc = req->srv->store->aces_find(
+        req, src->space.id, src->path, 0, &aces, &n);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "access control entries");
+    for (size_t i = 0; i < n && *ok; i++)
+        if (strcmp(aces[i].path, src->path) == 0)
+            *ok = false;
+    return NULL;
+}
+
+/*
+ * A file copied or moved over another file of the same space becomes that
+ * file's next revision, as a PUT would make it: editors save by writing a
+ * temporary file and renaming it over the document (gedit and Kate over a
+ * mount, through davfs2 or GIO), and the document must keep its history,
+ * its approved revision in the published view and its access control
+ * entries.  What RFC 4918 §9.8.4 and §9.9.3 make of the destination is
+ * otherwise kept: its locks go with it, and it takes the source's content
+ * and dead properties.  A moved source that was a single revision lives
+ * on whole in the destination and is removed; one with a history of its
+ * own (or an approved revision) goes to the trash with it.
+ */
+static struct dav_err *
+overwrite_file(struct dav_req *req, const struct dav_target *src,
+               struct dav_target *dst, bool move, int64_t author)
+{
+    const struct dav_store_ops *st = req->srv->store;
+    struct dav_lock *locks;
+    size_t nlocks;
+    enum dav_store_rc rc = st->locks_find(req, dst->space.id, dst->path, 0,
+                                          &locks, &nlocks);
+    for (size_t i = 0; rc == DAV_STORE_OK && i < nlocks; i++)
+        if (strcmp(locks[i].root, dst->path) == 0)
+            rc = st->lock_remove(req, locks[i].token);
+    int64_t ids[2] = { dst->res.id, src->res.id };
+    struct dav_dead_prop *props = NULL;
+    size_t nprops = 0;
+    if (rc == DAV_STORE_OK)
+        rc = st->props_get(req, dst->space.id, ids, 2, &props, &nprops);
+    for (size_t i = 0; rc == DAV_STORE_OK && i < nprops; i++)
+        if (props[i].resource_id == dst->res.id)
+            rc = st->prop_remove(req, &dst->res, props[i].ns, props[i].name);
+    for (size_t i = 0; rc == DAV_STORE_OK && i < nprops; i++)
+        if (props[i].resource_id == src->res.id)
+            rc = st->prop_set(req, &dst->res, props[i].ns, props[i].name,
+                              props[i].xml);
+    if (rc == DAV_STORE_OK)
+        rc = st->revision_restore(
+            req, &dst->res, src->res.rev_id, author,
+            arena_printf(req->arena, "%s from %s", move ? "moved" : "copied",
+                         src->path));
+    /* A revision once approved stays approved (revisions.approved),
+     * whatever became of the file's approval since: never removed. */
+    bool approved = false;
+    if (rc == DAV_STORE_OK && move && src->res.rev_num <= 1)
+        rc = st->tree_has_approved(req, src->space.id, src->path, &approved);
+    if (rc == DAV_STORE_OK && move) {
+        const char *entry;
+        rc = src->res.rev_num <= 1 && !approved
+                 ? st->remove(req, src->space.id, src->path)
+                 : st->trash(req, src->space.id, src->path, author, &entry);
+    }
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, move ? "move" : "copy");
+    req->audit_detail = arena_printf(req->arena, "to %s%s as revision %d",
+                                     dst->slug, dst->path,
+                                     (int)dst->res.rev_num);
+    dav_respond(req, 204, NULL, "", 0);
+    /* The document's own trail says who made its revision, and whence. */
+    return dav_audit_also(req, dst, arena_printf(req->arena, "from %s%s",
+                                                 src->slug, src->path));
+}
+
 static struct dav_err *
 copy_move(struct dav_req *req, bool move)
 {
@@ -1106,7 +1207,16 @@ copy_move(struct dav_req *req, bool move)
         if (err != NULL)
             return err;
     }
-    if (dst.exists) {
+    bool onto_file = dst.exists && !is_coll &&
+                     dst.res.kind == DAV_KIND_FILE && src->res.rev_id != 0 &&
+                     dst.space.id == src->space.id &&
+                     src->base_path == NULL && dst.base_path == NULL;
+    if (onto_file) {
+        err = onto_file_allowed(req, src, &dst, move, &onto_file);
+        if (err != NULL)
+            return err;
+    }
+    if (dst.exists && !onto_file) {
         /* RFC 4918 §9.8.4 / §9.9.3: delete the destination first; what it
          * held goes to the trash like any deletion, its members as a
          * DELETE would check them. */
@@ -1156,6 +1266,8 @@ copy_move(struct dav_req *req, bool move)
                                 "space quota exceeded");
     }
     int64_t author = req->principal != NULL ? req->principal->id : 0;
+    if (onto_file)
+        return overwrite_file(req, src, &dst, move, author);
     /* A move into another space is a copy there and a deletion here (to
      * this space's trash): nothing of this space's rules -- approvals,
      * access control entries, history -- goes where another space's

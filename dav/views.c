@@ -334,7 +334,7 @@ dav_view_restore(struct dav_req *req, struct dav_target *src,
     }
     int64_t author = req->principal != NULL ? req->principal->id : 0;
     enum dav_store_rc rc = st->revision_restore(req, &dst->res, src->rev.id,
-                                                author);
+                                                author, NULL);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "restore");
     req->audit_action = "RESTORE";

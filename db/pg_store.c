@@ -612,7 +612,7 @@ static const struct pg_stmt stmts[] = {
       "size, content_type, sha256, comment) SELECT $3, $1, "
       "(SELECT coalesce(max(num), 0) + 1 FROM revisions "
       "WHERE resource_id = $1), nullif($4, 0), size, content_type, sha256, "
-      "'restored from revision ' || num FROM src "
+      "coalesce($5, 'restored from revision ' || num) FROM src "
       "RETURNING id, num, size, content_type, sha256) "
       "UPDATE resources SET current_rev = rev.id, cur_num = rev.num, "
       "cur_size = rev.size, cur_type = rev.content_type, "
@@ -3137,12 +3137,13 @@ pg_revisions(struct dav_req *req, int64_t resource_id,
 
 static enum dav_store_rc
 pg_revision_restore(struct dav_req *req, struct dav_resource *res,
-                    int64_t rev_id, int64_t author_id)
+                    int64_t rev_id, int64_t author_id, const char *comment)
 {
     enum dav_store_rc rc;
-    const char *v[4] = { pg_i64(req, res->id), pg_i64(req, rev_id),
-                         pg_i64(req, res->space_id), pg_i64(req, author_id) };
-    PGresult *r = pg_run(req, "revision_restore", 4, v, NULL, 0, &rc);
+    const char *v[5] = { pg_i64(req, res->id), pg_i64(req, rev_id),
+                         pg_i64(req, res->space_id), pg_i64(req, author_id),
+                         comment };
+    PGresult *r = pg_run(req, "revision_restore", 5, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     if (PQntuples(r) != 1)

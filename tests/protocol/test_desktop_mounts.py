@@ -193,6 +193,8 @@ rm victim.txt;                                         echo "STEP delete $?"
 cmp "$SRC/served.bin" served.bin;                      echo "STEP read $?"
 printf 'first save\n' > resaved.txt && printf 'second save\n' > resaved.txt &&
     printf 'appended\n' >> resaved.txt;               echo "STEP resave $?"
+cp "$SRC/edited-new.txt" .goutputstream-EDIT && sync &&
+    mv -f .goutputstream-EDIT edited.txt;              echo "STEP save-by-rename $?"
 sync
 echo "LOSTFOUND $(ls -A lost+found 2>/dev/null | wc -l)"
 """
@@ -311,8 +313,11 @@ def davfs(server, cluster):
         "existing-new.txt": b"new content, written through the davfs2 mount\n",
         "victim.txt": b"deleted through davfs2\n",
         "served.bin": os.urandom(70000),
+        "edited-old.txt": b"the document as it was\n",
+        "edited-new.txt": b"the document as gedit saves it\n",
     }
     _put_file(http, join(coll, "existing.txt"), files["existing-old.txt"])
+    _put_file(http, join(coll, "edited.txt"), files["edited-old.txt"])
     _put_file(http, join(coll, "victim.txt"), files["victim.txt"])
     _put_file(http, join(coll, "served.bin"), files["served.bin"])
 
@@ -379,6 +384,19 @@ def test_davfs2_overwrite_creates_new_revision(davfs, cluster):
     assert len(revs) >= 2, revs
     assert revs[0][3] == sha256_hex(davfs["files"]["existing-old.txt"]), revs
     assert revs[-1][3] == sha256_hex(new) and revs[-1][5] == "alice", revs
+
+
+def test_davfs2_save_by_rename_keeps_the_documents_history(davfs, cluster):
+    """gedit's way of saving (a temporary file renamed over the document,
+    a MOVE with Overwrite: T through davfs2): the document's next
+    revision, its first one kept."""
+    assert davfs["steps"].get("save-by-rename") == 0, _script_info(davfs)
+    url = join(davfs["coll"], "edited.txt")
+    files = davfs["files"]
+    assert _get_bytes(davfs["http"], url) == files["edited-new.txt"]
+    revs = revisions_of(cluster, db_path(url))
+    assert [r[3] for r in revs] == [sha256_hex(files["edited-old.txt"]),
+                                    sha256_hex(files["edited-new.txt"])], revs
 
 
 def test_davfs2_delete_removes_resource(davfs, cluster):

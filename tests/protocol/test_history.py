@@ -552,3 +552,185 @@ def test_100_revisions_differing_in_their_last_4k_share_storage(
     assert len(revisions_of(cluster, "/big.bin", slug)) == 100
     assert stored < 2 * size + 100 * CHUNK, stored
     assert dav(alice, "GET", url).content == bytes(base)
+
+
+# ------------------------------------------- saving by writing and renaming
+
+def _save_by_rename(sess, url, body, tmp_name=".goutputstream-X1"):
+    """What gedit over davfs2, or Word on a mapped drive, sends to save:
+    the new content under a temporary name, then MOVE over the file."""
+    tmp = url.rsplit("/", 1)[0] + "/" + tmp_name
+    assert_status(put(sess, tmp, body), 201)
+    return dav(sess, "MOVE", tmp, headers={"Destination": url,
+                                           "Overwrite": "T"})
+
+
+def _trash_names(sess, server):
+    return [text_of(m, p("trashed-from")) for m in members(
+        sess, "%s/dav/trash/s1/" % server.url, [p("trashed-from")])]
+
+
+def test_saving_by_rename_makes_the_next_revision(server, alice, three_puts):
+    """The file keeps its history: the save is its revision 4, and
+    neither it nor the temporary file is left in the trash."""
+    before = _trash_names(alice, server)
+    assert_status(_save_by_rename(alice, three_puts, b"fourth draft\n"), 204)
+    revs = revisions(alice, three_puts)
+    assert [text_of(r, p("revision-number")) for r in revs] == \
+        ["1", "2", "3", "4"]
+    assert dav(alice, "GET", three_puts).content == b"fourth draft\n"
+    assert dav(alice, "GET", abs_url(server, revs[0].href)).content == \
+        CONTENTS[0]
+    tmp = three_puts.rsplit("/", 1)[0] + "/.goutputstream-X1"
+    assert dav(alice, "GET", tmp).status_code == 404
+    assert _trash_names(alice, server) == before
+
+
+def test_saving_by_rename_keeps_the_approved_revision_published(
+        server, alice, session_for, three_puts):
+    approve(session_for("mgr"), three_puts)
+    assert_status(_save_by_rename(alice, three_puts, b"a new draft\n"), 204)
+    r = dav(alice, "GET", published_url(three_puts))
+    assert_status(r, 200)
+    assert r.content == CONTENTS[2]
+    assert dav(alice, "GET", three_puts).content == b"a new draft\n"
+
+
+def test_a_file_moved_over_another_brings_its_dead_properties(alice, coll):
+    """RFC 4918 §9.9.1, §9.9.3: the destination is replaced, dead
+    properties included; only its history stays."""
+    src, dst = join(coll, "src.txt"), join(coll, "dst.txt")
+    for url, prop in ((src, "from-src"), (dst, "from-dst")):
+        assert_status(put(alice, url, b"x " + prop.encode()), 201)
+        body = ('<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" '
+                'xmlns:Z="urn:z"><D:set><D:prop><Z:%s>1</Z:%s></D:prop>'
+                '</D:set></D:propertyupdate>' % (prop, prop))
+        assert_status(dav(alice, "PROPPATCH", url, data=body,
+                          headers=XML_HEADERS), 207)
+    assert_status(dav(alice, "MOVE", src, headers={"Destination": dst}), 204)
+    r = propfind(alice, dst, "0", "allprop")
+    assert b"from-src" in r.content and b"from-dst" not in r.content
+    assert [text_of(x, p("revision-number"))
+            for x in revisions(alice, dst)] == ["1", "2"]
+
+
+def test_a_file_with_a_history_moved_over_another_leaves_it_in_the_trash(
+        server, alice, coll):
+    """The source's own earlier revisions are kept: it goes to the trash
+    with them, and the destination takes its content as a revision."""
+    src, dst = join(coll, "old-history.txt"), join(coll, "target.txt")
+    assert_status(put(alice, src, b"s1"), 201)
+    assert_status(put(alice, src, b"s2"), 204)
+    assert_status(put(alice, dst, b"d1"), 201)
+    assert_status(dav(alice, "MOVE", src, headers={"Destination": dst}), 204)
+    assert dav(alice, "GET", dst).content == b"s2"
+    assert len(revisions(alice, dst)) == 2
+    path = "/" + src.split("/dav/spaces/s1/", 1)[1]
+    assert path in _trash_names(alice, server)
+
+
+def test_a_file_copied_over_another_is_its_next_revision(alice, coll):
+    src, dst = join(coll, "model.txt"), join(coll, "copy.txt")
+    assert_status(put(alice, src, b"model"), 201)
+    assert_status(put(alice, dst, b"old copy"), 201)
+    assert_status(_copy(alice, src, dst, "T"), 204)
+    assert dav(alice, "GET", dst).content == b"model"
+    assert dav(alice, "GET", src).content == b"model"
+    assert len(revisions(alice, dst)) == 2
+
+
+def test_a_lock_on_the_replaced_file_goes_with_it(alice, coll):
+    """RFC 4918 §9.9.3: the destination is deleted first, its lock too."""
+    from class2_helpers import take_lock
+    dst = join(coll, "locked.txt")
+    assert_status(put(alice, dst, b"v1"), 201)
+    token = take_lock(alice, dst)
+    tmp = join(coll, "locked.tmp")
+    assert_status(put(alice, tmp, b"v2"), 201)
+    r = dav(alice, "MOVE", tmp, headers={
+        "Destination": dst, "If": "<%s> (<%s>)" % (dst, token)})
+    assert_status(r, 204)
+    # No token any more: none is needed.
+    assert_status(put(alice, dst, b"v3"), 204)
+    assert b"activelock" not in propfind(alice, dst, "0", "prop",
+                                         ["lockdiscovery"]).content
+
+
+def test_the_same_bytes_again_make_no_revision(server, alice, session_for,
+                                               three_puts):
+    """A PUT of the content the file already has (an unchanged save, a
+    re-upload after a touch) changes nothing: no revision, the same ETag,
+    and an approved file stays approved."""
+    approve(session_for("mgr"), three_puts)
+    etag = dav(alice, "HEAD", three_puts).headers["ETag"]
+    r = put(alice, three_puts, CONTENTS[2])
+    assert_status(r, 204)
+    assert r.headers["ETag"] == etag
+    assert len(revisions(alice, three_puts)) == 3
+    r = propfind(alice, three_puts, "0", "prop", [p("approval-state")])
+    assert b">approved<" in r.content, r.text
+    # Other bytes still make the next revision.
+    assert_status(put(alice, three_puts, b"changed\n"), 204)
+    assert len(revisions(alice, three_puts)) == 4
+
+
+def _ctl_path(url):
+    return "s1" + url.split("/dav/spaces/s1", 1)[1]
+
+
+def test_a_protected_file_moved_over_another_keeps_its_protection(
+        alice, ctl, session_for, coll):
+    """The source's own access control entries go where it goes: a file
+    hidden from bob stays hidden from him under its new name."""
+    secret, public = join(coll, "secret.txt"), join(coll, "public.txt")
+    assert_status(put(alice, secret, b"secret"), 201)
+    assert_status(put(alice, public, b"public"), 201)
+    ctl("acl", "deny", _ctl_path(secret), "user:bob", "read")
+    assert_status(dav(alice, "MOVE", secret,
+                      headers={"Destination": public}), 204)
+    assert dav(alice, "GET", public).content == b"secret"
+    assert dav(session_for("bob"), "GET", public).status_code == 404
+
+
+def test_a_once_approved_source_is_never_removed_for_good(
+        server, alice, session_for, coll):
+    """A source whose single revision was approved, then rejected, still
+    holds an approved revision: it goes to the trash, never away."""
+    src, dst = join(coll, "was-approved.txt"), join(coll, "other.txt")
+    assert_status(put(alice, src, b"approved once"), 201)
+    assert_status(put(alice, dst, b"other"), 201)
+    mgr = session_for("mgr")
+    approve(mgr, src)
+    set_approval(mgr, src, "rejected")
+    assert_status(dav(alice, "MOVE", src, headers={"Destination": dst}), 204)
+    assert "/" + src.split("/dav/spaces/s1/", 1)[1] in _trash_names(alice,
+                                                                   server)
+
+
+def test_writing_into_a_file_by_move_needs_the_right_to_write_it(
+        server, alice, ctl, coll):
+    """Without write-content on the destination, a MOVE over it may only
+    replace it (it goes to the trash), never add to its history."""
+    frozen, tmp = join(coll, "frozen.txt"), join(coll, "frozen.tmp")
+    assert_status(put(alice, frozen, b"frozen"), 201)
+    ctl("acl", "deny", _ctl_path(frozen), "user:alice",
+        "write-content,write-properties")
+    assert_status(put(alice, frozen, b"changed"), 403)
+    assert_status(put(alice, tmp, b"changed"), 201)
+    r = dav(alice, "MOVE", tmp, headers={"Destination": frozen})
+    assert r.status_code in (204, 403), r.status_code
+    assert len(revisions(alice, frozen)) == 1
+    if r.status_code == 204:
+        assert "/" + frozen.split("/dav/spaces/s1/", 1)[1] in \
+            _trash_names(alice, server)
+
+
+def test_the_revision_made_by_a_move_is_in_the_documents_trail(
+        cluster, alice, coll):
+    from workflow_helpers import audit_of_path
+    doc = join(coll, "trail.txt")
+    assert_status(put(alice, doc, b"v1"), 201)
+    assert_status(_save_by_rename(alice, doc, b"v2", "trail.tmp"), 204)
+    rows = audit_of_path(cluster, _ctl_path(doc))
+    assert [r["action"] for r in rows] == ["PUT", "MOVE"], rows
+    assert rows[-1]["detail"].startswith("from "), rows

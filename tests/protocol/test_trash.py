@@ -288,17 +288,22 @@ def test_restore_onto_a_new_file_with_overwrite_f_is_412(alice, deleted):
     assert_status(dav(alice, "GET", entry), 200)
 
 
-def test_overwriting_move_sends_the_replaced_file_to_the_trash(server, alice,
-                                                              coll):
-    target = join(coll, "target.txt")
-    other = join(coll, "other.txt")
-    put(alice, target, b"target one")
-    put(alice, target, b"target two")
-    put(alice, other, b"other")
+def test_overwriting_move_sends_the_replaced_folder_to_the_trash(
+        server, alice, coll):
+    """A folder replaced by a MOVE goes to the trash, as a DELETE would
+    take it (a file replaced by a file is its next revision instead:
+    test_history.py)."""
+    target = join(coll, "target", collection=True)
+    other = join(coll, "other", collection=True)
+    for folder, body in ((target, b"target two"), (other, b"other")):
+        assert_status(dav(alice, "MKCOL", folder), 201)
+        assert_status(put(alice, folder + "f.txt", body), 201)
     assert_status(dav(alice, "MOVE", other, headers={"Destination": target}),
                   204)
-    m = entry_of(alice, server, db_path(target))
-    assert dav(alice, "GET", abs_url(server, m.href)).content == b"target two"
+    assert dav(alice, "GET", target + "f.txt").content == b"other"
+    m = entry_of(alice, server, db_path(target).rstrip("/"))
+    assert dav(alice, "GET", abs_url(server, m.href).rstrip("/") +
+               "/f.txt").content == b"target two"
 
 
 # ------------------------------------------------------------------ purge

@@ -1206,9 +1206,11 @@ test_copy_move(void **state)
     assert_int_equal(status_of("MOVE", SP "/a.txt", mv, NULL), 204);
     assert_int_equal(status_of("GET", SP "/a.txt", NULL, NULL), 404);
     assert_get_equals(SP "/b.txt", "AAA", 3);
-    /* what it replaced went to the trash, like any deletion */
-    assert_string_equal(fake_store_trashed_from(team, "/.trash/1"), "/b.txt");
-    assert_get_equals("/dav/trash/team/1", "BBB", 3);
+    /* a file over a file is its next revision: what it replaced stays in
+     * its history, nothing goes to the trash, and a source of a single
+     * revision lives on whole there */
+    assert_int_equal(fake_store_revision_count(team, "/b.txt"), 2);
+    assert_null(fake_store_trashed_from(team, "/.trash/1"));
     req = req_str("PROPFIND", SP "/b.txt", d0, PF_PROPS);
     assert_prop_value(resp_text(req), SP "/b.txt", "Z:color", "blue & green");
     dav_req_destroy(req);

@@ -2304,7 +2304,7 @@ fs_revisions(struct dav_req *req, int64_t resource_id,
 
 static enum dav_store_rc
 fs_revision_restore(struct dav_req *req, struct dav_resource *res,
-                    int64_t rev_id, int64_t author_id)
+                    int64_t rev_id, int64_t author_id, const char *note)
 {
     FAIL_POINT();
     need_txn();
@@ -2327,7 +2327,7 @@ fs_revision_restore(struct dav_req *req, struct dav_resource *res,
     char comment[64];
     snprintf(comment, sizeof(comment), "restored from revision %d",
              (int)src->num);
-    nv.comment = xstrdup(comment);
+    nv.comment = xstrdup(note != NULL ? note : comment);
     nv.ctype = xstrdup(src->ctype);
     nv.chunks = xmemdup(src->chunks, src->nchunks * sizeof(*src->chunks));
     struct fs_rev *v = VPUSH(cur.revs); /* src may move */

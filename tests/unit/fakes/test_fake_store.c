@@ -731,7 +731,8 @@ test_revisions_and_restore(void **state)
     assert_true(v[1].approved);
 
     /* a restore is a new revision with the old content */
-    assert_int_equal(st->revision_restore(req, &f, first, 0), DAV_STORE_OK);
+    assert_int_equal(st->revision_restore(req, &f, first, 0, NULL),
+                     DAV_STORE_OK);
     assert_int_equal(f.rev_num, 3);
     assert_int_equal(f.size, 3);
     assert_string_equal(content_of(req, &f), "one");
@@ -742,9 +743,9 @@ test_revisions_and_restore(void **state)
     assert_string_equal(v[2].author, ""); /* no author */
     assert_false(v[2].approved);
     /* only from a revision of the same space */
-    assert_int_equal(st->revision_restore(req, &g, first, uid),
+    assert_int_equal(st->revision_restore(req, &g, first, uid, NULL),
                      DAV_STORE_NOTFOUND);
-    assert_int_equal(st->revision_restore(req, &f, 999999, uid),
+    assert_int_equal(st->revision_restore(req, &f, 999999, uid, NULL),
                      DAV_STORE_NOTFOUND);
     assert_int_equal(st->revisions(req, g.id, &v, &n), DAV_STORE_OK);
     assert_int_equal(n, 0);
@@ -986,7 +987,7 @@ test_rollback_covers_every_table(void **state)
     assert_int_equal(st->approval_set(req, &f, "approved", uid),
                      DAV_STORE_OK);
     assert_int_equal(st->approval_comment_set(req, &f, "ok"), DAV_STORE_OK);
-    assert_int_equal(st->revision_restore(req, &f, first, uid),
+    assert_int_equal(st->revision_restore(req, &f, first, uid, NULL),
                      DAV_STORE_OK);
     assert_int_equal(st->mtime_set(req, &f, 1234567890), DAV_STORE_OK);
     const char *entry;
@@ -1053,7 +1054,7 @@ test_new_ops_can_fail(void **state)
             got = st->changes_since(req, f.id, 0, &names, &deleted, &n, &now);
             break;
         case 4: got = st->revisions(req, f.id, &revs, &n); break;
-        case 5: got = st->revision_restore(req, &f, f.rev_id, uid); break;
+        case 5: got = st->revision_restore(req, &f, f.rev_id, uid, NULL); break;
         case 6: got = st->approval_set(req, &f, "approved", uid); break;
         case 7: got = st->approval_comment_set(req, &f, "c"); break;
         case 8: got = st->published_lookup(req, sid, "", &r); break;
