@@ -62,6 +62,12 @@ const char *dav_xml_dump_elem(struct arena *a, xmlNode *n);
 
 /* ---- multistatus ---- */
 
+/* A stored property element into an answer opened by dav_xml_root_open:
+ * without the declarations on its start tag of a prefix that root
+ * declares already, with the same namespace (a dead property keeps its
+ * own, to stand alone where it is stored). */
+void dav_xml_put_stored(struct buf *b, const char *xml);
+
 /* One more audit row of this request, about t (another place it
  * changed: the destination of a COPY or MOVE into another space), in its
  * transaction, with the request's status. */

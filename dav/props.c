@@ -431,7 +431,7 @@ emit_one(struct dav_req *req, struct arena *scratch, struct buf *ok,
 {
     const struct dav_dead_prop *dp = find_dead(m, ns, name);
     if (dp != NULL && (d == NULL || (d->flags & DAV_P_PROTECTED) == 0)) {
-        buf_puts(ok, dp->xml);
+        dav_xml_put_stored(ok, dp->xml);
         return;
     }
     val->len = 0;
@@ -481,7 +481,7 @@ emit_member(struct dav_req *req, struct arena *scratch, struct buf *b,
         for (size_t i = 0; i < m->ndead; i++)
             if (!allprop_lists(dav_registry_prop(reg, m->dead[i].ns,
                                                  m->dead[i].name)))
-                buf_puts(&ok, m->dead[i].xml);
+                dav_xml_put_stored(&ok, m->dead[i].xml);
     }
     /* Named properties: PF_PROP, or allprop's DAV:include. */
     for (size_t i = 0; i < pf->nnames; i++) {

@@ -458,6 +458,55 @@ dav_xml_root_open(struct buf *b, const char *qname)
     buf_puts(b, ">");
 }
 
+/* Is xmlns:pfx="ns" (lengths pl, nl) one the root declares? */
+static bool
+root_declares(const char *pfx, size_t pl, const char *ns, size_t nl)
+{
+    if (pl == 1 && pfx[0] == 'D')
+        return nl == 4 && strncmp(ns, "DAV:", 4) == 0;
+    for (size_t i = 0; i < sizeof(known_ns) / sizeof(known_ns[0]); i++)
+        if (strlen(known_ns[i].prefix) == pl &&
+            strncmp(known_ns[i].prefix, pfx, pl) == 0)
+            return strlen(known_ns[i].ns) == nl &&
+                   strncmp(known_ns[i].ns, ns, nl) == 0;
+    return false;
+}
+
+void
+dav_xml_put_stored(struct buf *b, const char *xml)
+{
+    /* The start tag: to the first '>' outside quotes. */
+    const char *end = xml;
+    for (char q = 0; *end != '\0' && (q != 0 || *end != '>'); end++)
+        if (*end == '"' || *end == '\'')
+            q = q == 0 ? *end : (q == *end ? 0 : q);
+    const char *p = xml;
+    for (;;) {
+        const char *a = strstr(p, " xmlns:");
+        if (a == NULL || a >= end)
+            break;
+        /* xmlns:PFX="NS", all inside the start tag, else left as is. */
+        const char *pfx = a + 7;
+        size_t pl = strcspn(pfx, "=\" >");
+        const char *eq = pfx + pl;
+        bool drop = false;
+        const char *after = a + 7;
+        if (eq + 1 < end && eq[0] == '=' && eq[1] == '"') {
+            const char *ns = eq + 2;
+            const char *close = memchr(ns, '"', (size_t)(end - ns));
+            if (close != NULL) {
+                drop = root_declares(pfx, pl, ns, (size_t)(close - ns));
+                after = close + 1;
+            }
+        }
+        buf_append(b, p, (size_t)(a - p));
+        if (!drop)
+            buf_append(b, a, (size_t)(after - a));
+        p = after;
+    }
+    buf_puts(b, p);
+}
+
 /* ---- a copy of the answer for the listing cache ----------------------------- */
 
 static void

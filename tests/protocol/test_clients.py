@@ -1,5 +1,5 @@
 """Real clients against parvisd: litmus (basic, copymove, props), cadaver,
-rclone (webdav backend, vendor other)."""
+rclone (webdav backend, vendor owncloud as docs/clients.md says)."""
 
 import hashlib
 import os
@@ -132,14 +132,16 @@ def test_cadaver_mkcol_put_move_delete_reach_server(cadaver_session, alice,
 
 # ------------------------------------------------------------------- rclone
 
-def _rclone_config(tmp_path, url):
+def _rclone_config(tmp_path, url, vendor="owncloud"):
+    """The remote docs/clients.md recommends: vendor owncloud, which sets
+    each file's modification time (X-OC-Mtime) and compares it."""
     _need("rclone")
     obscured = subprocess.run(["rclone", "obscure", "alice-pw"],
                               capture_output=True, text=True, check=True,
                               timeout=60).stdout.strip()
     conf = tmp_path / "rclone.conf"
-    conf.write_text("[parvis]\ntype = webdav\nurl = %s\nvendor = other\n"
-                    "user = alice\npass = %s\n" % (url, obscured))
+    conf.write_text("[parvis]\ntype = webdav\nurl = %s\nvendor = %s\n"
+                    "user = alice\npass = %s\n" % (url, vendor, obscured))
     return conf
 
 
@@ -231,6 +233,29 @@ def test_rclone_names_stored_verbatim(cluster, rclone_mixed, coll):
 
 
 @pytest.mark.heavy
+@pytest.mark.parametrize("vendor", ["owncloud", "other"])
+def test_rclone_sync_sees_an_edit_of_the_same_size(tmp_path, coll, vendor):
+    """With vendor owncloud, rclone keeps each file's modification time on
+    the server and finds an edit that keeps the size; with vendor other
+    it compares sizes only (rclone's own rule), which is why the docs
+    recommend owncloud."""
+    src = tmp_path / "src"
+    src.mkdir()
+    f = src / "note.txt"
+    f.write_bytes(b"version A\n")
+    os.utime(f, (1700000000, 1700000000))
+    conf = _rclone_config(tmp_path, coll, vendor)
+    assert _rclone(conf, "sync", str(src), "parvis:s").returncode == 0
+    f.write_bytes(b"version B\n")
+    os.utime(f, (1700000600, 1700000600))
+    p = _rclone(conf, "sync", str(src), "parvis:s")
+    assert p.returncode == 0, p.stderr
+    copied = "Copied" in p.stderr
+    assert copied == (vendor == "owncloud"), p.stderr
+    again = _rclone(conf, "sync", str(src), "parvis:s")
+    assert "Copied" not in again.stderr, again.stderr
+
+
 def test_rclone_round_trip_200mib_file(tmp_path, coll):
     src = tmp_path / "src"
     src.mkdir()

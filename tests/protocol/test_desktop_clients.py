@@ -224,6 +224,62 @@ def test_explorer_listing_of_2000_files_is_under_1mb(big_folder, alice):
             assert resp.find(".//D:prop/D:%s" % prop, ns) is not None, prop
 
 
+def test_stored_properties_do_not_declare_again_what_the_answer_declares(
+        file_url, alice):
+    """Explorer sets four Win32 properties on every file it copies in: in
+    a listing each is written without a declaration of the namespace the
+    answer's root declares already (about 150 bytes a file of 900, which
+    bring a folder of 1,000 such files under Windows' 1,000,000-byte
+    limit; see docs/clients.md)."""
+    assert_status(proppatch(alice, file_url, WIN32_PROPPATCH), 207)
+    r = propfind(alice, file_url.rsplit("/", 1)[0] + "/", "1", body=b"",
+                 headers={"translate": "f",
+                          "User-Agent": "Microsoft-WebDAV-MiniRedir/10.0.19045"})
+    assert_status(r, 207)
+    assert b'xmlns:Z="urn:schemas-microsoft-com:"' in r.content
+    assert r.content.count(b"urn:schemas-microsoft-com:") == 1, r.text
+    # The values are still read back in their namespace.
+    tree = etree.fromstring(r.content)
+    got = tree.find(".//{urn:schemas-microsoft-com:}Win32FileAttributes")
+    assert got is not None and got.text == "00000020"
+
+
+def test_explorer_listing_of_1000_files_it_copied_in_is_under_1mb(
+        server, seed):
+    """docs/clients.md: a folder of 1,000 files copied in by Explorer (each
+    with the four Win32 properties it sets, and names as people write
+    them) lists under Windows' 1,000,000-byte limit."""
+    url = server.space_url("s1") + "copied-" + uuid.uuid4().hex[:8] + "/"
+    local = threading.local()
+
+    def session():
+        s = getattr(local, "s", None)
+        if s is None:
+            s = local.s = requests.Session()
+            s.trust_env = False
+            s.auth = ("alice", "alice-pw")
+        return s
+
+    assert_status(mkcol(session(), url), 201)
+
+    def copy_in(i):
+        s = session()
+        f = join(url, "Compte rendu réunion n°%04d.docx" % i)
+        codes = [put(s, f, b"PK report %d\n" % i).status_code,
+                 proppatch(s, f, WIN32_PROPPATCH).status_code]
+        return codes
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(copy_in, range(1000)))
+    assert all(c == [201, 207] for c in codes), codes[:3]
+    r = propfind(session(), url.rstrip("/"), "1", body=b"",
+                 headers={"translate": "f",
+                          "User-Agent": "Microsoft-WebDAV-MiniRedir/10.0.19045"})
+    assert_status(r, 207)
+    assert len(parse_multistatus(r.content)) == 1001
+    assert len(r.content) < EXPLORER_LISTING_LIMIT, len(r.content)
+
+
 def test_explorer_named_property_listing_is_compact(big_folder, alice):
     # With the Win32 properties named explicitly each member also carries a
     # 404 propstat; namespaces are declared once, so a member stays small.

@@ -313,6 +313,50 @@ test_parse_destination(void **state)
 
 /* ---- ETag lists ---------------------------------------------------------- */
 
+/* Stored property elements, written into an answer whose root declares
+ * D:, Z: and the other known prefixes. */
+static void
+test_put_stored(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        /* the root's own binding: dropped */
+        { "<Z:T xmlns:Z=\"urn:schemas-microsoft-com:\">x</Z:T>",
+          "<Z:T>x</Z:T>" },
+        { "<Z:T xmlns:Z=\"urn:schemas-microsoft-com:\"/>", "<Z:T/>" },
+        { "<D:x xmlns:D=\"DAV:\">1</D:x>", "<D:x>1</D:x>" },
+        /* a known prefix bound elsewhere, an unknown prefix, a default
+         * namespace: kept */
+        { "<Z:T xmlns:Z=\"urn:other\">x</Z:T>",
+          "<Z:T xmlns:Z=\"urn:other\">x</Z:T>" },
+        { "<q:T xmlns:q=\"urn:q\">x</q:T>",
+          "<q:T xmlns:q=\"urn:q\">x</q:T>" },
+        { "<T xmlns=\"urn:d\">x</T>", "<T xmlns=\"urn:d\">x</T>" },
+        /* one of two, and never inside the content */
+        { "<Z:T xmlns:q=\"urn:q\" xmlns:Z=\"urn:schemas-microsoft-com:\">"
+          "<q:a xmlns:Z=\"urn:schemas-microsoft-com:\"/></Z:T>",
+          "<Z:T xmlns:q=\"urn:q\">"
+          "<q:a xmlns:Z=\"urn:schemas-microsoft-com:\"/></Z:T>" },
+        /* an attribute holding '>' or the pattern itself */
+        { "<q:T a=\"> xmlns:Z=\" xmlns:q=\"urn:q\">x</q:T>",
+          "<q:T a=\"> xmlns:Z=\" xmlns:q=\"urn:q\">x</q:T>" },
+        /* malformed: left as it is */
+        { "<Z:T xmlns:Z=\"urn:schemas-microsoft-com:>",
+          "<Z:T xmlns:Z=\"urn:schemas-microsoft-com:>" },
+        { "<Z:T xmlns:Z", "<Z:T xmlns:Z" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct arena *a = arena_create();
+        struct buf b;
+        buf_init(&b, a, 16);
+        dav_xml_put_stored(&b, cases[i].in);
+        assert_string_equal(buf_cstr(&b), cases[i].out);
+        arena_destroy(a);
+    }
+}
+
 static void
 test_etag_list_match(void **state)
 {
@@ -424,6 +468,7 @@ main(void)
         UNIT_TEST(test_parse_overwrite),
         UNIT_TEST(test_parse_destination),
         UNIT_TEST(test_etag_list_match),
+        UNIT_TEST(test_put_stored),
         UNIT_TEST(test_utf8_valid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
