@@ -490,6 +490,24 @@ struct dav_store_ops {
     enum dav_store_rc (*tree_has_approved)(struct dav_req *req,
                                            int64_t space_id, const char *path,
                                            bool *yes);
+    /* Note that file resource_id, at revision rev_id, was renamed by
+     * user_id from 'from' to 'to' (a temporary name in its folder): a save
+     * that then moves a new file to 'from' makes it the file's next
+     * revision (renamed_away_take).  Notes an hour old are dropped. */
+    enum dav_store_rc (*renamed_away_note)(struct dav_req *req,
+                                           int64_t space_id,
+                                           const char *from, const char *to,
+                                           int64_t resource_id,
+                                           int64_t rev_id, int64_t user_id);
+    /* Take (remove) the note of a file renamed away from 'path' by
+     * user_id within the last 'within' seconds: where it went and what it
+     * was then.  NOTFOUND when there is none. */
+    enum dav_store_rc (*renamed_away_take)(struct dav_req *req,
+                                           int64_t space_id, const char *path,
+                                           int64_t user_id, int within,
+                                           const char **to,
+                                           int64_t *resource_id,
+                                           int64_t *rev_id);
     /* Receipts of res's approved revision: every member of its space and
      * every user granted access there, with the first read. */
     enum dav_store_rc (*receipts)(struct dav_req *req,

@@ -1027,7 +1027,8 @@ onto_file_allowed(struct dav_req *req, const struct dav_target *src,
  */
 static struct dav_err *
 overwrite_file(struct dav_req *req, const struct dav_target *src,
-               struct dav_target *dst, bool move, int64_t author)
+               struct dav_target *dst, bool move, int64_t author,
+               bool created)
 {
     const struct dav_store_ops *st = req->srv->store;
     struct dav_lock *locks;
@@ -1070,10 +1071,118 @@ overwrite_file(struct dav_req *req, const struct dav_target *src,
     req->audit_detail = arena_printf(req->arena, "to %s%s as revision %d",
                                      dst->slug, dst->path,
                                      (int)dst->res.rev_num);
-    dav_respond(req, 204, NULL, "", 0);
+    dav_respond(req, created ? 201 : 204, NULL, "", 0);
+    if (created)
+        dav_resp_header_add(req, "Location",
+                            dav_space_href(req->arena, dst->slug, dst->path,
+                                           false));
     /* The document's own trail says who made its revision, and whence. */
     return dav_audit_also(req, dst, arena_printf(req->arena, "from %s%s",
                                                  src->slug, src->path));
+}
+
+/* How long a document renamed to a temporary name waits for the file
+ * that takes its place (decision 0033). */
+#define RENAMED_AWAY_SECONDS 120
+
+/* Is 'name' one that office programs give a document they rename away
+ * while saving it: ~WRL0001.tmp (Word), 3A1B2C4D.tmp (Excel), "Backup of
+ * report.doc" or report.wbk (Word's backup copy)? */
+static bool
+temporary_name(const char *name)
+{
+    size_t n = strlen(name);
+    return name[0] == '~' ||
+           (n > 4 && (strcasecmp(name + n - 4, ".tmp") == 0 ||
+                      strcasecmp(name + n - 4, ".wbk") == 0)) ||
+           strncmp(name, "Backup of ", 10) == 0;
+}
+
+/* Do in-space paths a and b name members of one folder? */
+static bool
+same_folder(const char *a, const char *b)
+{
+    size_t la = (size_t)(dav_base_name(a) - a);
+    return la == (size_t)(dav_base_name(b) - b) && strncmp(a, b, la) == 0;
+}
+
+/*
+ * Office programs save a document on a network drive by writing the new
+ * content to a temporary file, renaming the document away to a temporary
+ * name, renaming the new file to the document's name and deleting the
+ * renamed document (decision 0033).  When src is moved to dst, a name
+ * that this principal's previous MOVE took a document away from, within
+ * RENAMED_AWAY_SECONDS, the document comes back to dst and src becomes
+ * its next revision, as a MOVE over it would make it (overwrite_file):
+ * it keeps its history, approval and access control entries.  The
+ * temporary name then holds what the document was, as a new file, for
+ * the client to delete.  Every name shows what the client expects;
+ * *done is false, and nothing is changed, when the document is not
+ * where it went, as it went, or this principal could not have saved it.
+ */
+static struct dav_err *
+save_into_renamed_away(struct dav_req *req, const struct dav_target *src,
+                       struct dav_target *dst, int64_t author, bool *done)
+{
+    const struct dav_store_ops *st = req->srv->store;
+    const char *away;
+    int64_t id, rev;
+    *done = false;
+    enum dav_store_rc rc = st->renamed_away_take(
+        req, dst->space.id, dst->path, author, RENAMED_AWAY_SECONDS, &away,
+        &id, &rev);
+    if (rc == DAV_STORE_NOTFOUND)
+        return NULL;
+    struct dav_target doc = *dst;
+    doc.path = away;
+    if (rc == DAV_STORE_OK)
+        rc = st->lookup(req, dst->space.id, away, false, &doc.res);
+    if (rc == DAV_STORE_NOTFOUND)
+        return NULL;
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "move");
+    doc.exists = true;
+    if (doc.res.id != id || doc.res.rev_id != rev || id == src->res.id ||
+        doc.res.kind != DAV_KIND_FILE || !same_folder(away, dst->path))
+        return NULL;
+    /* As this principal could do it by hand: take the document from its
+     * temporary name, and write it. */
+    bool ok;
+    struct dav_err *err = onto_file_allowed(req, src, &doc, true, &ok);
+    if (err != NULL || !ok)
+        return err;
+    if (dav_check_priv(req, &doc, DAV_PRIV_UNBIND) != NULL ||
+        dav_locks_check(req, &doc, false, false) != NULL)
+        return NULL;
+    struct dav_dead_prop *props;
+    size_t nprops;
+    rc = st->props_get(req, doc.space.id, &doc.res.id, 1, &props, &nprops);
+    if (rc == DAV_STORE_OK)
+        rc = st->move(req, doc.space.id, away, dst->space.id, dst->path);
+    if (rc == DAV_STORE_OK)
+        rc = st->lookup(req, dst->space.id, dst->path, false, &dst->res);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "move");
+    dst->exists = true;
+    err = overwrite_file(req, src, dst, true, author, true);
+    if (err != NULL)
+        return err;
+    struct dav_resource kept;
+    rc = st->create(req, dst->space.id, away, DAV_KIND_FILE, &kept);
+    if (rc == DAV_STORE_OK)
+        rc = st->revision_restore(
+            req, &kept, rev, author,
+            arena_printf(req->arena, "%s%s as it was before a save",
+                         dst->slug, dst->path));
+    for (size_t i = 0; rc == DAV_STORE_OK && i < nprops; i++)
+        rc = st->prop_set(req, &kept, props[i].ns, props[i].name,
+                          props[i].xml);
+    if (rc != DAV_STORE_OK)
+        return dav_err_from_store(req, rc, "move");
+    req->audit_detail = arena_printf(req->arena, "%s, renamed away to %s",
+                                     req->audit_detail, away);
+    *done = true;
+    return NULL;
 }
 
 static struct dav_err *
@@ -1267,7 +1376,16 @@ copy_move(struct dav_req *req, bool move)
     }
     int64_t author = req->principal != NULL ? req->principal->id : 0;
     if (onto_file)
-        return overwrite_file(req, src, &dst, move, author);
+        return overwrite_file(req, src, &dst, move, author, false);
+    bool plain_files = !is_coll && dst.space.id == src->space.id &&
+                       src->base_path == NULL && dst.base_path == NULL &&
+                       src->res.rev_id != 0 && author != 0;
+    if (move && plain_files && !dst.exists) {
+        bool saved;
+        err = save_into_renamed_away(req, src, &dst, author, &saved);
+        if (err != NULL || saved)
+            return err;
+    }
     /* A move into another space is a copy there and a deletion here (to
      * this space's trash): nothing of this space's rules -- approvals,
      * access control entries, history -- goes where another space's
@@ -1294,6 +1412,13 @@ copy_move(struct dav_req *req, bool move)
      * answer 412 under Overwrite: F) as if it had been there. */
     if (rc == DAV_STORE_EXISTS)
         rc = DAV_STORE_RETRY;
+    /* A document renamed to a temporary name in its folder, for the file
+     * that may take its place (save_into_renamed_away). */
+    if (rc == DAV_STORE_OK && move && plain_files && !dst.exists &&
+        same_folder(src->path, dst.path) &&
+        temporary_name(dav_base_name(dst.path)))
+        rc = st->renamed_away_note(req, src->space.id, src->path, dst.path,
+                                   src->res.id, src->res.rev_id, author);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, move ? "move" : "copy");
     if (into_special) {

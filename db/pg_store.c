@@ -680,6 +680,17 @@ static const struct pg_stmt stmts[] = {
       "SELECT EXISTS (SELECT 1 FROM resources r JOIN revisions v "
       "ON v.resource_id = r.id WHERE r.space_id = $1 AND v.approved AND "
       "(r.path = $2 OR (r.path >= $2 || '/' AND r.path < $2 || '0')))" },
+    { "renamed_away_note",
+      "WITH d AS (DELETE FROM renamed_away "
+      "WHERE at < now() - interval '1 hour') "
+      "INSERT INTO renamed_away (space_id, from_path, to_path, resource_id, "
+      "rev_id, user_id) VALUES ($1, $2, $3, $4, $5, $6) "
+      "ON CONFLICT (space_id, from_path) DO UPDATE SET to_path = $3, "
+      "resource_id = $4, rev_id = $5, user_id = $6, at = now()" },
+    { "renamed_away_take",
+      "DELETE FROM renamed_away WHERE space_id = $1 AND from_path = $2 "
+      "AND user_id = $3 AND at >= now() - $4::integer * interval '1 second' "
+      "RETURNING to_path, resource_id, rev_id" },
     { "receipts",
       "WITH who AS (SELECT u.name FROM members m JOIN users u "
       "ON u.id = m.user_id WHERE m.space_id = $1 UNION "
@@ -3267,6 +3278,38 @@ pg_tree_has_approved(struct dav_req *req, int64_t space_id, const char *path,
 }
 
 static enum dav_store_rc
+pg_renamed_away_note(struct dav_req *req, int64_t space_id, const char *from,
+                     const char *to, int64_t resource_id, int64_t rev_id,
+                     int64_t user_id)
+{
+    enum dav_store_rc rc;
+    const char *v[6] = { pg_i64(req, space_id), from, to,
+                         pg_i64(req, resource_id), pg_i64(req, rev_id),
+                         pg_i64(req, user_id) };
+    pg_run(req, "renamed_away_note", 6, v, NULL, 0, &rc);
+    return rc;
+}
+
+static enum dav_store_rc
+pg_renamed_away_take(struct dav_req *req, int64_t space_id, const char *path,
+                     int64_t user_id, int within, const char **to,
+                     int64_t *resource_id, int64_t *rev_id)
+{
+    enum dav_store_rc rc;
+    const char *v[4] = { pg_i64(req, space_id), path, pg_i64(req, user_id),
+                         pg_i64(req, within) };
+    PGresult *r = pg_run(req, "renamed_away_take", 4, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) == 0)
+        return DAV_STORE_NOTFOUND;
+    *to = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
+    *resource_id = pg_col_i64(r, 0, 1);
+    *rev_id = pg_col_i64(r, 0, 2);
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
 pg_receipts(struct dav_req *req, const struct dav_resource *res,
             struct dav_receipt **out, size_t *n)
 {
@@ -3371,6 +3414,8 @@ static const struct dav_store_ops pg_ops = {
     .submitted = pg_submitted,
     .trash = pg_trash,
     .tree_has_approved = pg_tree_has_approved,
+    .renamed_away_note = pg_renamed_away_note,
+    .renamed_away_take = pg_renamed_away_take,
     .receipts = pg_receipts,
     .audit_of = pg_audit_of,
 };

@@ -734,3 +734,182 @@ def test_the_revision_made_by_a_move_is_in_the_documents_trail(
     rows = audit_of_path(cluster, _ctl_path(doc))
     assert [r["action"] for r in rows] == ["PUT", "MOVE"], rows
     assert rows[-1]["detail"].startswith("from "), rows
+
+
+# ------------------------------- saving by renaming the document away first
+
+def _office_save(sess, url, body, new_name="~WRD0000.tmp",
+                 away_name="~WRL0001.tmp", then_delete=True):
+    """The requests Word sends to save over a mapped drive (each rename a
+    MOVE): the new content under a temporary name, the document renamed
+    away to another, a DELETE of the document's name to make sure it is
+    free, the new file renamed to it, and the renamed document deleted.
+    Returns the MOVE into place and the final DELETE."""
+    folder = url.rsplit("/", 1)[0] + "/"
+    new, away = folder + new_name, folder + away_name
+    assert_status(put(sess, new, body), 201)
+    assert_status(dav(sess, "MOVE", url, headers={"Destination": away}), 201)
+    assert_status(dav(sess, "DELETE", url), 404)
+    into_place = dav(sess, "MOVE", new, headers={"Destination": url})
+    gone = dav(sess, "DELETE", away) if then_delete else None
+    return into_place, gone
+
+
+def _history_ids(sess, url):
+    return [text_of(r, p("revision-number")) for r in revisions(sess, url)]
+
+
+def test_word_save_keeps_the_documents_history(server, alice, three_puts):
+    """decision 0033: the document renamed away comes back under its name
+    with the saved content as its next revision."""
+    into_place, gone = _office_save(alice, three_puts, b"saved by Word\n")
+    assert_status(into_place, 201)
+    assert into_place.headers["Location"].endswith(
+        three_puts.split("://", 1)[1].split("/", 1)[1])
+    assert_status(gone, 204)
+    assert dav(alice, "GET", three_puts).content == b"saved by Word\n"
+    assert _history_ids(alice, three_puts) == ["1", "2", "3", "4"]
+    revs = revisions(alice, three_puts)
+    assert dav(alice, "GET", abs_url(server, revs[2].href)).content == \
+        CONTENTS[2]
+    folder = three_puts.rsplit("/", 1)[0] + "/"
+    for name in ("~WRD0000.tmp", "~WRL0001.tmp"):
+        assert dav(alice, "GET", folder + name).status_code == 404
+
+
+def test_word_save_shows_every_name_as_the_client_expects(alice, three_puts):
+    """Between the MOVE into place and the DELETE, the temporary name holds
+    the document as it was, and the document the new content."""
+    folder = three_puts.rsplit("/", 1)[0] + "/"
+    into_place, _ = _office_save(alice, three_puts, b"new\n",
+                                 then_delete=False)
+    assert_status(into_place, 201)
+    assert dav(alice, "GET", folder + "~WRL0001.tmp").content == CONTENTS[2]
+    assert dav(alice, "GET", three_puts).content == b"new\n"
+    assert dav(alice, "GET", folder + "~WRD0000.tmp").status_code == 404
+
+
+def test_word_save_keeps_approval_and_protection(server, alice, ctl,
+                                                session_for, three_puts):
+    """The published revision stays published, and entries of the
+    document's own stay with it."""
+    approve(session_for("mgr"), three_puts)
+    ctl("acl", "deny", _ctl_path(three_puts), "user:bob", "read")
+    into_place, gone = _office_save(alice, three_puts, b"next draft\n")
+    assert_status(into_place, 201)
+    r = dav(alice, "GET", published_url(three_puts))
+    assert_status(r, 200)
+    assert r.content == CONTENTS[2]
+    assert dav(session_for("bob"), "GET", three_puts).status_code == 404
+    assert _history_ids(alice, three_puts) == ["1", "2", "3", "4"]
+
+
+def test_excel_save_keeps_the_workbooks_history(alice, coll):
+    """Excel writes the new workbook under eight hexadecimal digits and
+    renames the workbook away to another such name ending in .tmp."""
+    book = join(coll, "budget.xlsx")
+    assert_status(put(alice, book, b"PK budget v1"), 201)
+    into_place, gone = _office_save(alice, book, b"PK budget v2",
+                                    new_name="5A3C9F21",
+                                    away_name="8B0D4E17.tmp")
+    assert_status(into_place, 201)
+    assert_status(gone, 204)
+    assert dav(alice, "GET", book).content == b"PK budget v2"
+    assert _history_ids(alice, book) == ["1", "2"]
+
+
+def test_a_rename_to_an_ordinary_name_is_only_a_rename(alice, coll):
+    """Someone renaming report.odt to report-old.odt and another file to
+    report.odt has two documents: nothing is merged."""
+    doc, new = join(coll, "report.odt"), join(coll, "draft.odt")
+    old = join(coll, "report-old.odt")
+    assert_status(put(alice, doc, b"report"), 201)
+    assert_status(put(alice, new, b"draft"), 201)
+    assert_status(dav(alice, "MOVE", doc, headers={"Destination": old}), 201)
+    assert_status(dav(alice, "MOVE", new, headers={"Destination": doc}), 201)
+    assert dav(alice, "GET", old).content == b"report"
+    assert dav(alice, "GET", doc).content == b"draft"
+    assert _history_ids(alice, doc) == ["1"]
+    assert _history_ids(alice, old) == ["1"]
+
+
+def test_another_users_file_is_not_saved_into_a_renamed_document(
+        alice, session_for, coll):
+    doc = join(coll, "shared.odt")
+    assert_status(put(alice, doc, b"alice's"), 201)
+    away = join(coll, "~WRL0002.tmp")
+    assert_status(dav(alice, "MOVE", doc, headers={"Destination": away}),
+                  201)
+    mgr = session_for("mgr")
+    new = join(coll, "mgrs.odt")
+    assert_status(put(mgr, new, b"mgr's"), 201)
+    assert_status(dav(mgr, "MOVE", new, headers={"Destination": doc}), 201)
+    assert dav(alice, "GET", away).content == b"alice's"
+    assert _history_ids(alice, doc) == ["1"]
+    assert _history_ids(alice, away) == ["1"]
+
+
+def test_a_document_renamed_away_long_ago_is_left_alone(cluster, alice,
+                                                        coll):
+    doc = join(coll, "late.odt")
+    assert_status(put(alice, doc, b"before"), 201)
+    folder = coll.rstrip("/") + "/"
+    assert_status(dav(alice, "MOVE", doc, headers={
+        "Destination": folder + "~WRL0003.tmp"}), 201)
+    cluster.psql("UPDATE renamed_away SET at = at - interval '1 hour'")
+    assert_status(put(alice, folder + "~WRD0003.tmp", b"after"), 201)
+    assert_status(dav(alice, "MOVE", folder + "~WRD0003.tmp",
+                      headers={"Destination": doc}), 201)
+    assert dav(alice, "GET", folder + "~WRL0003.tmp").content == b"before"
+    assert _history_ids(alice, doc) == ["1"]
+
+
+def test_a_document_changed_after_its_rename_is_left_alone(alice, coll):
+    """The document was written under its temporary name: it is no
+    longer what was renamed away, and the save makes a file of its own."""
+    doc = join(coll, "edited.odt")
+    folder = coll.rstrip("/") + "/"
+    assert_status(put(alice, doc, b"v1"), 201)
+    assert_status(dav(alice, "MOVE", doc, headers={
+        "Destination": folder + "~WRL0004.tmp"}), 201)
+    assert_status(put(alice, folder + "~WRL0004.tmp", b"v1 edited"), 204)
+    assert_status(put(alice, folder + "~WRD0004.tmp", b"v2"), 201)
+    assert_status(dav(alice, "MOVE", folder + "~WRD0004.tmp",
+                      headers={"Destination": doc}), 201)
+    assert dav(alice, "GET", folder + "~WRL0004.tmp").content == \
+        b"v1 edited"
+    assert _history_ids(alice, doc) == ["1"]
+
+
+def test_renaming_the_document_back_is_a_rename(alice, coll):
+    """Undoing the rename (the document itself moved back) is no save."""
+    doc = join(coll, "back.odt")
+    away = join(coll, "~WRL0005.tmp")
+    assert_status(put(alice, doc, b"v1"), 201)
+    assert_status(put(alice, doc, b"v2"), 204)
+    assert_status(dav(alice, "MOVE", doc, headers={"Destination": away}),
+                  201)
+    assert_status(dav(alice, "MOVE", away, headers={"Destination": doc}),
+                  201)
+    assert dav(alice, "GET", doc).content == b"v2"
+    assert _history_ids(alice, doc) == ["1", "2"]
+    assert dav(alice, "GET", away).status_code == 404
+
+
+def test_word_save_is_in_the_documents_trail(cluster, alice, coll):
+    from workflow_helpers import audit_of_path
+    doc = join(coll, "trail-word.docx")
+    assert_status(put(alice, doc, b"v1"), 201)
+    into_place, _ = _office_save(alice, doc, b"v2", new_name="~WRD0006.tmp",
+                                 away_name="~WRL0006.tmp")
+    assert_status(into_place, 201)
+    # The rename away, the DELETE that found nothing, the save.
+    rows = audit_of_path(cluster, _ctl_path(doc))
+    assert [r["action"] for r in rows] == ["PUT", "MOVE", "DELETE",
+                                           "MOVE"], rows
+    assert rows[-1]["detail"].endswith("/~WRD0006.tmp"), rows
+    src = audit_of_path(cluster, _ctl_path(join(coll, "~WRD0006.tmp")))
+    assert src[-1]["action"] == "MOVE", src
+    assert src[-1]["detail"].endswith(
+        "as revision 2, renamed away to %s" % _ctl_path(
+            join(coll, "~WRL0006.tmp"))[2:]), src

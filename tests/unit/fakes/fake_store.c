@@ -144,6 +144,17 @@ struct fs_change {
     bool deleted;
 };
 
+/* A file renamed to a temporary name (renamed_away). */
+struct fs_away {
+    int64_t space_id;
+    char *from;
+    char *to;
+    int64_t resource_id;
+    int64_t rev_id;
+    int64_t user_id;
+    time_t at;
+};
+
 /* A row of the audit trail; 0 and NULL stand for SQL NULL. */
 struct fs_audit {
     int64_t id;
@@ -179,6 +190,7 @@ struct fs_state {
     VEC(struct fs_ace) aces;
     VEC(struct fs_change) changes;
     VEC(struct fs_audit) audit;
+    VEC(struct fs_away) aways;
     int64_t next_id;
     int64_t change_seq;       /* the sequences of db/migrations */
     int64_t trash_seq;
@@ -359,6 +371,10 @@ state_free(struct fs_state *s)
         free(s->changes.v[i].name);
     for (size_t i = 0; i < s->audit.n; i++)
         audit_fields_free(&s->audit.v[i]);
+    for (size_t i = 0; i < s->aways.n; i++) {
+        free(s->aways.v[i].from);
+        free(s->aways.v[i].to);
+    }
     free(s->users.v);
     free(s->spaces.v);
     free(s->members.v);
@@ -371,6 +387,7 @@ state_free(struct fs_state *s)
     free(s->aces.v);
     free(s->changes.v);
     free(s->audit.v);
+    free(s->aways.v);
     memset(s, 0, sizeof(*s));
 }
 
@@ -391,6 +408,11 @@ state_copy(const struct fs_state *s)
     VCOPY(c->aces, s->aces);
     VCOPY(c->changes, s->changes);
     VCOPY(c->audit, s->audit);
+    VCOPY(c->aways, s->aways);
+    for (size_t i = 0; i < c->aways.n; i++) {
+        c->aways.v[i].from = xstrdup(s->aways.v[i].from);
+        c->aways.v[i].to = xstrdup(s->aways.v[i].to);
+    }
     for (size_t i = 0; i < c->users.n; i++)
         c->users.v[i].name = xstrdup(s->users.v[i].name);
     for (size_t i = 0; i < c->spaces.n; i++) {
@@ -2511,6 +2533,55 @@ fs_tree_has_approved(struct dav_req *req, int64_t space_id, const char *path,
     return DAV_STORE_OK;
 }
 
+static enum dav_store_rc
+fs_renamed_away_note(struct dav_req *req, int64_t space_id, const char *from,
+                     const char *to, int64_t resource_id, int64_t rev_id,
+                     int64_t user_id)
+{
+    (void)req;
+    FAIL_POINT();
+    struct fs_away *a = NULL;
+    for (size_t i = 0; i < cur.aways.n && a == NULL; i++)
+        if (cur.aways.v[i].space_id == space_id &&
+            strcmp(cur.aways.v[i].from, from) == 0)
+            a = &cur.aways.v[i];
+    if (a == NULL) {
+        a = VPUSH(cur.aways);
+        a->space_id = space_id;
+        a->from = xstrdup(from);
+    } else {
+        free(a->to);
+    }
+    a->to = xstrdup(to);
+    a->resource_id = resource_id;
+    a->rev_id = rev_id;
+    a->user_id = user_id;
+    a->at = tick();
+    return DAV_STORE_OK;
+}
+
+static enum dav_store_rc
+fs_renamed_away_take(struct dav_req *req, int64_t space_id, const char *path,
+                     int64_t user_id, int within, const char **to,
+                     int64_t *resource_id, int64_t *rev_id)
+{
+    FAIL_POINT();
+    for (size_t i = 0; i < cur.aways.n; i++) {
+        struct fs_away *a = &cur.aways.v[i];
+        if (a->space_id != space_id || strcmp(a->from, path) != 0 ||
+            a->user_id != user_id || cur.now - a->at > within)
+            continue;
+        *to = arena_strdup(req->arena, a->to);
+        *resource_id = a->resource_id;
+        *rev_id = a->rev_id;
+        free(a->from);
+        free(a->to);
+        VDEL(cur.aways, i);
+        return DAV_STORE_OK;
+    }
+    return DAV_STORE_NOTFOUND;
+}
+
 /* ---- audit trail --------------------------------------------------------- */
 
 static int
@@ -2681,6 +2752,8 @@ static const struct dav_store_ops ops = {
     .submitted = fs_submitted,
     .trash = fs_trash,
     .tree_has_approved = fs_tree_has_approved,
+    .renamed_away_note = fs_renamed_away_note,
+    .renamed_away_take = fs_renamed_away_take,
     .receipts = fs_receipts,
     .audit_of = fs_audit_of,
     .audit_add = fs_audit_add,
@@ -3108,6 +3181,14 @@ fake_store_dump(void)
                 (long long)c->seq, (long long)c->space_id,
                 (long long)c->collection_id, c->name,
                 c->deleted ? " deleted" : "");
+    }
+    for (size_t i = 0; i < cur.aways.n; i++) {
+        const struct fs_away *w = &cur.aways.v[i];
+        fprintf(f, "renamed away space %lld \"%s\" to \"%s\" res %lld "
+                "rev %lld user %lld at %lld\n", (long long)w->space_id,
+                w->from, w->to, (long long)w->resource_id,
+                (long long)w->rev_id, (long long)w->user_id,
+                (long long)w->at);
     }
     /* the audit trail (its sequence is its last id: rows stay) */
     for (size_t i = 0; i < cur.audit.n; i++) {

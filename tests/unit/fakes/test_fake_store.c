@@ -165,6 +165,8 @@ test_every_op_is_set(void **state)
     assert_non_null(st->submitted);
     assert_non_null(st->trash);
     assert_non_null(st->tree_has_approved);
+    assert_non_null(st->renamed_away_note);
+    assert_non_null(st->renamed_away_take);
     assert_non_null(st->receipts);
     assert_non_null(st->audit_of);
     assert_non_null(st->audit_add);
@@ -175,7 +177,7 @@ test_every_op_is_set(void **state)
     /* and nothing beyond: a new operation must be added here and to the
      * fake (this is the number of members of struct dav_store_ops) */
     assert_int_equal(sizeof(struct dav_store_ops),
-                     62 * sizeof(st->ping));
+                     64 * sizeof(st->ping));
     /* every slot, whatever its name: the table is only function
      * pointers, so a member added but left NULL is caught even before
      * this list is brought up to date */
@@ -1042,7 +1044,8 @@ test_new_ops_can_fail(void **state)
     struct dav_receipt *rc;
     struct dav_audit *rows;
     struct dav_audit a = { .action = "X" };
-    for (int op = 0; op < 16; op++) {
+    int64_t rid, rrev;
+    for (int op = 0; op < 18; op++) {
         assert_int_equal(st->txn_begin(req), DAV_STORE_OK);
         fake_store_fail_at(1);
         enum dav_store_rc got = DAV_STORE_OK;
@@ -1065,6 +1068,14 @@ test_new_ops_can_fail(void **state)
         case 13: got = st->receipts(req, &f, &rc, &n); break;
         case 14: got = st->audit_of(req, sid, "team/f.txt", &rows, &n); break;
         case 15: got = st->audit_add(req, &a); break;
+        case 16:
+            got = st->renamed_away_note(req, sid, "/f.txt", "/~f.tmp", f.id,
+                                        f.rev_id, uid);
+            break;
+        case 17:
+            got = st->renamed_away_take(req, sid, "/f.txt", uid, 60, &entry,
+                                        &rid, &rrev);
+            break;
         }
         if (got != DAV_STORE_ERROR || !fake_store_failed())
             fail_msg("operation %d did not fail", op);
@@ -1077,6 +1088,47 @@ test_new_ops_can_fail(void **state)
     assert_int_equal(fake_store_violations(), 0);
     free(before);
     free(after);
+    free_req(req);
+}
+
+/* A note is taken once, by its user, while fresh. */
+static void
+test_renamed_away(void **state)
+{
+    (void)state;
+    struct dav_req *req = new_req();
+    struct dav_resource f;
+    const char *to;
+    int64_t id, rev;
+    assert_int_equal(st->txn_begin(req), DAV_STORE_OK);
+    put_file(req, "/doc.odt", "one", &f);
+    assert_int_equal(st->renamed_away_note(req, sid, "/doc.odt",
+                                           "/~WRL0001.tmp", f.id, f.rev_id,
+                                           uid),
+                     DAV_STORE_OK);
+    assert_int_equal(st->renamed_away_take(req, sid, "/doc.odt", uid + 1, 60,
+                                           &to, &id, &rev),
+                     DAV_STORE_NOTFOUND);
+    assert_int_equal(st->renamed_away_take(req, sid, "/doc.odt", uid, 60,
+                                           &to, &id, &rev),
+                     DAV_STORE_OK);
+    assert_string_equal(to, "/~WRL0001.tmp");
+    assert_int_equal(id, f.id);
+    assert_int_equal(rev, f.rev_id);
+    assert_int_equal(st->renamed_away_take(req, sid, "/doc.odt", uid, 60,
+                                           &to, &id, &rev),
+                     DAV_STORE_NOTFOUND);
+    /* stale: the fake's clock moves one second a write */
+    assert_int_equal(st->renamed_away_note(req, sid, "/doc.odt",
+                                           "/~WRL0002.tmp", f.id, f.rev_id,
+                                           uid),
+                     DAV_STORE_OK);
+    put_file(req, "/other.odt", "two", &f);
+    put_file(req, "/third.odt", "three", &f);
+    assert_int_equal(st->renamed_away_take(req, sid, "/doc.odt", uid, 0,
+                                           &to, &id, &rev),
+                     DAV_STORE_NOTFOUND);
+    st->txn_rollback(req);
     free_req(req);
 }
 
@@ -1099,6 +1151,7 @@ main(void)
         FS_TEST(test_personal_space_and_calendars),
         FS_TEST(test_rollback_covers_every_table),
         FS_TEST(test_new_ops_can_fail),
+        FS_TEST(test_renamed_away),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     fake_store_free();

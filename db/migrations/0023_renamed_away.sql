@@ -1,0 +1,26 @@
+-- 0023_renamed_away: a document renamed to a temporary name, for the save
+-- that puts a new file in its place (decision 0033).
+--
+-- Word, Excel and PowerPoint save a document on a network drive by
+-- writing the new content to a temporary file, renaming the document to
+-- another temporary name (~WRL0001.tmp), renaming the new file to the
+-- document's name, and deleting the renamed document.  Over WebDAV each
+-- rename is a MOVE, and the document with its history, approval and
+-- access control entries would end in the trash under its temporary
+-- name.  A MOVE of a file to a temporary name in its own folder is
+-- noted here for a short while; a MOVE by the same user of another file
+-- of that folder to the document's old name then makes the new content
+-- the document's next revision, at its name.
+
+CREATE TABLE renamed_away (
+    space_id    bigint NOT NULL REFERENCES spaces(id) ON DELETE CASCADE,
+    from_path   text COLLATE "C" NOT NULL,
+    to_path     text COLLATE "C" NOT NULL,
+    resource_id bigint NOT NULL REFERENCES resources(id) ON DELETE CASCADE,
+    rev_id      bigint NOT NULL,
+    user_id     bigint NOT NULL,
+    at          timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (space_id, from_path)
+);
+CREATE INDEX renamed_away_at ON renamed_away (at);
+CREATE INDEX renamed_away_resource ON renamed_away (resource_id);
