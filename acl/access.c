@@ -659,8 +659,12 @@ acl_method(struct dav_req *req)
         return dav_err_new(req, 404, "no resource at %s", req->url);
     if (t->area != DAV_AREA_SPACE)
         return dav_err_new(req, 403, "no access control here");
+    /* RFC 9110 §13.2.1: a false precondition stops the method. */
+    struct dav_err *err = dav_check_conditions(req, t);
+    if (err != NULL)
+        return err;
     struct dav_xml_elem *root;
-    struct dav_err *err = dav_body_root(req, &root);
+    err = dav_body_root(req, &root);
     if (err != NULL)
         return err;
     if (root == NULL || !dav_elem_is(root, DAV_NS, "acl"))

@@ -371,6 +371,7 @@ static struct dav_err *
 method_mkcol(struct dav_req *req)
 {
     struct dav_target *t = &req->target;
+    bool in_home = false;
     if (t->area == DAV_AREA_SPACE && !t->exists && t->path[0] != '\0') {
         struct dav_target parent;
         struct dav_err *err = dav_target_parent(req, t, &parent);
@@ -381,6 +382,7 @@ method_mkcol(struct dav_req *req)
             return dav_err_cond(req, 403, CALDAV_NS,
                                 "calendar-collection-location-ok",
                                 "no collection inside a calendar");
+        in_home = strcmp(parent.path, DAV_CAL_FOLDER) == 0;
     }
     struct dav_xml_elem *root;
     struct dav_err *err = dav_body_root(req, &root);
@@ -389,12 +391,14 @@ method_mkcol(struct dav_req *req)
         return err->status == 400
                    ? dav_err_new(req, 415, "unsupported MKCOL body")
                    : err;
-    if (root == NULL)
+    if (root == NULL && !in_home)
         return dav_method_mkcol(req);
-    if (!dav_elem_is(root, DAV_NS, "mkcol"))
+    if (root != NULL && !dav_elem_is(root, DAV_NS, "mkcol"))
         return dav_err_new(req, 415, "unsupported MKCOL body");
     /* RFC 5689 §3: a collection, or a calendar; nothing else is made. */
-    struct dav_xml_elem *rt = set_prop(root, DAV_NS, "resourcetype");
+    struct dav_xml_elem *rt = root != NULL
+                                  ? set_prop(root, DAV_NS, "resourcetype")
+                                  : NULL;
     bool calendar = false;
     if (rt != NULL) {
         bool coll = false, other = false;
@@ -413,6 +417,11 @@ method_mkcol(struct dav_req *req)
     }
     if (calendar)
         return create_calendar(req, root);
+    /* A calendar home holds calendars (collection_place). */
+    if (in_home)
+        return dav_err_cond(req, 403, CALDAV_NS,
+                            "calendar-collection-location-ok",
+                            "only calendars in a calendar home");
     err = dav_method_mkcol(req);
     if (err != NULL)
         return err;
@@ -559,9 +568,10 @@ put_after(struct dav_req *req, const struct dav_target *parent)
 }
 
 /* RFC 4791 §5.3.2.1 (CALDAV:calendar-collection-location-ok) and §4.2,
- * for COPY and MOVE of a collection: nothing but calendar objects goes
- * into a calendar (as MKCOL there is refused), and a calendar only to a
- * calendar's place in its own space's calendar home.  A copy, or a move
+ * for COPY and MOVE of a collection, or of anything to a calendar's
+ * place: nothing but calendar objects goes into a calendar (as MKCOL
+ * there is refused), nothing but calendars into a calendar home, and a
+ * calendar only to a calendar's place in its own space's calendar home.  A copy, or a move
  * into another space (a copy there), would arrive as a plain folder, not
  * a calendar, so a calendar is only moved, renamed or restored from the
  * trash. */

@@ -349,6 +349,21 @@ date_days(struct icaltimetype a, struct icaltimetype b)
     return (int)((fields_to_unix(b) - fields_to_unix(a)) / 86400);
 }
 
+/* The length from DTSTART sp to the end property ep, into s. */
+static void
+span_between(icalcomponent *vcal, icalproperty *sp, icalproperty *ep,
+             struct span *s)
+{
+    struct icaltimetype st = icalvalue_get_datetime(
+        icalproperty_get_value(sp));
+    struct icaltimetype et = icalvalue_get_datetime(
+        icalproperty_get_value(ep));
+    if (st.is_date && et.is_date)
+        s->days = date_days(st, et);
+    else
+        s->length = caldav_prop_time(vcal, ep, NULL) - s->start;
+}
+
 /* The end of c from its DURATION, or from DTEND (DUE for a to-do,
  * 'endk'), into s: a duration's days and a date's days are nominal, a
  * date-time's difference exact (RFC 5545 §3.3.6, §3.8.5.3). */
@@ -361,20 +376,17 @@ span_length(icalcomponent *vcal, icalcomponent *c, icalproperty_kind endk,
     icalproperty *sp = icalcomponent_get_first_property(
         c, ICAL_DTSTART_PROPERTY);
     icalproperty *ep = icalcomponent_get_first_property(c, endk);
-    if (dur != NULL && (duration_first || ep == NULL)) {
+    if (dur != NULL && (duration_first || ep == NULL))
         duration_parts(icalproperty_get_duration(dur), &s->days, &s->length);
-        return;
+    else if (ep != NULL)
+        span_between(vcal, sp, ep, s);
+    /* An end before the start (RFC 5545 §3.8.2.2 forbids it, but stored
+     * objects may have one): a point in time, as an instance of no
+     * length is, rather than an interval running backwards. */
+    if (s->days < 0 || s->length < 0) {
+        s->days = 0;
+        s->length = 0;
     }
-    if (ep == NULL)
-        return;
-    struct icaltimetype st = icalvalue_get_datetime(
-        icalproperty_get_value(sp));
-    struct icaltimetype et = icalvalue_get_datetime(
-        icalproperty_get_value(ep));
-    if (st.is_date && et.is_date)
-        s->days = date_days(st, et);
-    else
-        s->length = caldav_prop_time(vcal, ep, NULL) - s->start;
 }
 
 static struct span

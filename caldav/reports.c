@@ -191,7 +191,7 @@ struct raw_path {
 };
 
 /* The path of component c (VCALENDAR first); false if deeper than
- * RAW_DEPTH_MAX.  Uses external iterators: the callers' walks go on. */
+ * RAW_DEPTH_MAX or of a kind libical has no name for.  Uses external iterators: the callers' walks go on. */
 static bool
 raw_path_of(icalcomponent *c, struct raw_path *out)
 {
@@ -209,7 +209,9 @@ raw_path_of(icalcomponent *c, struct raw_path *out)
         icalcomponent_kind k = icalcomponent_isa(me);
         out->name[i] = icalcomponent_kind_to_string(k);
         out->rank[i] = 0;
-        if (parent == NULL || out->name[i] == NULL)
+        if (out->name[i] == NULL)
+            return false;   /* a kind without a name is not found by it */
+        if (parent == NULL)
             continue;
         for (icalcompiter it = icalcomponent_begin_component(parent, k);
              icalcompiter_deref(&it) != NULL &&

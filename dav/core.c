@@ -324,9 +324,12 @@ method_applies(const struct dav_method_def *m, const struct dav_target *t)
     bool makes = strcmp(n, "PUT") == 0 || strcmp(n, "MKCOL") == 0 ||
                  strcmp(n, "MKCALENDAR") == 0;
     if (!t->exists) {
-        /* RFC 4791 §5.3.1.1: a calendar only at its place in a home. */
+        /* RFC 4791 §5.3.1.1: a calendar only at its place in a home, and
+         * nothing else there (MKCOL: RFC 5689's, of a calendar). */
+        if (dav_target_is_calendar(t))
+            return strcmp(n, "MKCALENDAR") == 0 || strcmp(n, "MKCOL") == 0;
         if (strcmp(n, "MKCALENDAR") == 0)
-            return dav_target_is_calendar(t);
+            return false;
         /* RFC 4918 §7.3: an unmapped URL is made, or locked. */
         return makes || strcmp(n, "LOCK") == 0;
     }
@@ -1436,7 +1439,10 @@ dav_check_conditions(struct dav_req *req, const struct dav_target *t)
     } else {
         h = dav_req_header(req, "If-Unmodified-Since");
         time_t since;
-        if (h != NULL && t->exists && http_date_parse(str_c(h), &since)) {
+        /* The Last-Modified a client read back is no change since
+         * (RFC 9110 §13.1.4), however long ago the time it set. */
+        if (h != NULL && t->exists && http_date_parse(str_c(h), &since) &&
+            dav_last_modified(&t->res) != since) {
             err = condition_time(req, t, since, &mtime);
             if (err != NULL)
                 return err;

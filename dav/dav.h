@@ -340,7 +340,8 @@ struct dav_put_hook {
                              const char **content_type);
     struct dav_err *(*after)(struct dav_req *req,
                              const struct dav_target *parent);
-    /* May the collection src be copied (move false) or moved to dst,
+    /* May src, a collection, or anything sent to a calendar's place
+     * (dav_target_is_calendar), be copied (move false) or moved to dst,
      * whose parent is dparent?  NULL if so. */
     struct dav_err *(*place)(struct dav_req *req,
                              const struct dav_target *src,

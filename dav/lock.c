@@ -706,7 +706,10 @@ dav_method_lock(struct dav_req *req)
     int status = 200;
     if (!t->exists) {
         /* RFC 4918 §7.3: LOCK on an unmapped URL creates an empty
-         * resource (not a lock-null one) and answers 201. */
+         * resource (not a lock-null one) and answers 201; a calendar home
+         * holds calendars only (MKCALENDAR makes them). */
+        if (dav_target_is_calendar(t))
+            return dav_err_new(req, 405, "only a calendar is made here");
         struct dav_target parent;
         err = dav_target_parent(req, t, &parent);
         if (err != NULL)

@@ -476,6 +476,9 @@ dav_method_put_prepare(struct dav_req *req)
         return dav_err_new(req, 405, "cannot PUT to a collection");
     if (t->exists && t->res.kind == DAV_KIND_COLLECTION)
         return dav_err_new(req, 405, "cannot PUT to a collection");
+    /* A calendar home holds calendars: MKCALENDAR makes one there. */
+    if (!t->exists && dav_target_is_calendar(t))
+        return dav_err_new(req, 405, "only a calendar is made here");
     /* RFC 9110 §14.5: a partial PUT is refused rather than misapplied. */
     if (dav_req_header(req, "Content-Range") != NULL)
         return dav_err_new(req, 400, "Content-Range on PUT");
@@ -1292,7 +1295,8 @@ copy_move(struct dav_req *req, bool move)
             return err;
     }
     const struct dav_put_hook *hook = req->srv->reg->put_hook;
-    if (is_coll && hook != NULL && hook->place != NULL) {
+    if ((is_coll || dav_target_is_calendar(&dst)) && hook != NULL &&
+        hook->place != NULL) {
         err = hook->place(req, src, &dst, &dparent, move);
         if (err != NULL)
             return err;

@@ -11,7 +11,7 @@ from lxml import etree
 
 from access_helpers import (ALL_PRIVS, CALDAV_NS, READ_PRIVS, ROLE_CUPS,
                             PsqlPipe,
-                            ace_xml, acl_request, add_guest, add_user,
+                            ace_xml, acl_body, acl_request, add_guest, add_user,
                             error_conditions, hrefs, principal_href,
                             privilege_names, short_id, start_private_server,
                             stop_private_server)
@@ -298,6 +298,20 @@ def test_acl_grant_then_deny_replaces_the_entries(env, tree, ctl):
             data=b'<?xml version="1.0"?><D:acl xmlns:D="DAV:"/>')
     assert_status(r, 200)
     assert_status(put(sess(env, "editor"), tree["fa"], b"x"), 204)
+
+
+def test_acl_with_a_false_precondition_changes_nothing(env, tree):
+    """RFC 9110 §13.1.1: If-Match that matches nothing stops the ACL
+    method (412), and the entries stay as they were."""
+    m, nob = sess(env, "manager"), sess(env, "nobody")
+    assert_status(acl_request(m, tree["a"],
+                              ace_xml(uhref(env, "nobody"), ["read"])), 200)
+    r = dav(m, "ACL", tree["a"], headers=dict(XML_HEADERS,
+                                              **{"If-Match": '"nope-0000"'}),
+            data=acl_body(ace_xml(uhref(env, "nobody"), ["read"],
+                                  grant=False)))
+    assert_status(r, 412)
+    assert_status(dav(nob, "GET", tree["fa"]), 200)
 
 
 def test_nearest_level_wins_deny_below_grant(env, tree):

@@ -498,6 +498,60 @@ def test_a_calendar_is_renamed_in_its_calendar_home(server, alice):
                ).status_code == 404
 
 
+@pytest.mark.parametrize("method", ["COPY", "MOVE"])
+def test_no_file_is_copied_or_moved_over_a_calendar(server, alice, method):
+    """RFC 4791 §5.3.2.1: a calendar home holds calendars; a file sent to
+    a calendar's URL is refused with calendar-collection-location-ok and
+    the calendar stays, events and all."""
+    cal = new_calendar(server, alice)
+    put_ok(alice, cal + "e.ics", _in_week("e"))
+    src = server.space_url("s1") + "note-%s.txt" % uid()[:8]
+    assert dav(alice, "PUT", src, data=b"not a calendar").status_code == 201
+    for dest in (cal.rstrip("/"), cal,
+                 server.url + cal_home("alice") + "s1.new%s" % uid()[:8]):
+        r = dav(alice, method, src, headers={"Destination": dest,
+                                             "Overwrite": "T"})
+        assert r.status_code == 403, (dest, r.status_code)
+        assert b"calendar-collection-location-ok" in r.content, r.text
+    assert _week(alice, cal) == ["e.ics"]
+    assert dav(alice, "GET", src).content == b"not a calendar"
+
+
+def test_no_file_or_folder_is_made_at_a_calendars_place(server, alice):
+    """Only a calendar is made in a calendar home: a PUT or a plain MKCOL
+    there is refused, and nothing appears."""
+    home = server.url + cal_home("alice")
+    url = home + "s1.plain%s" % uid()[:8]
+    r = dav(alice, "PUT", url, data=b"a file")
+    assert r.status_code == 405, r.status_code
+    assert "MKCALENDAR" in r.headers["Allow"].split(", ")
+    assert "PUT" not in r.headers["Allow"].split(", ")
+    r = dav(alice, "LOCK", url, data=(
+        b'<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope>'
+        b'<D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>'
+        b'</D:lockinfo>'), headers=XML_HEADERS)
+    assert r.status_code == 405, r.status_code
+    r = dav(alice, "MKCOL", url + "/")
+    assert r.status_code == 403, r.status_code
+    assert b"calendar-collection-location-ok" in r.content, r.text
+    assert dav(alice, "PROPFIND", url,
+               headers={"Depth": "0"}).status_code == 404
+
+
+@pytest.mark.parametrize("end", ["DURATION:-PT1H", "DTEND:20260501T090000Z"])
+def test_an_end_before_the_start_is_a_point_in_time(cal, alice, end):
+    """RFC 5545 §3.8.2.2 wants DTEND after DTSTART; an object that ends
+    before it starts is found by its start, as an instance of no length
+    (RFC 4791 §9.9), in every instance of a series."""
+    r = put_ics(alice, cal + "backwards.ics", event_ics(
+        uid(), "DTSTART:20260501T100000Z", end, "RRULE:FREQ=DAILY;COUNT=60"))
+    assert r.status_code == 201, (r.status_code, r.text)
+    around = range_filter("20260601T093000Z", "20260601T103000Z")
+    assert query_names(alice, cal, around) == ["backwards.ics"]
+    before = range_filter("20260601T083000Z", "20260601T093000Z")
+    assert query_names(alice, cal, before) == []
+
+
 def test_extended_mkcol_makes_a_calendar(server, alice):
     url = new_calendar(server, alice, method="MKCOL", body=(
         '<D:mkcol xmlns:D="DAV:" xmlns:C="%s"><D:set><D:prop>'

@@ -439,6 +439,23 @@ def test_past_mtime_does_not_hide_a_new_content(coll, alice):
     assert dav(alice, "GET", url).content == b"v2"
 
 
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_the_last_modified_read_back_lets_an_unchanged_file_be_written(
+        coll, alice, method):
+    """RFC 9110 §13.1.4: If-Unmodified-Since with the Last-Modified the
+    client read, nothing changed since, is true, even when that date is
+    a modification time the client set long before the content was
+    stored."""
+    url = join(coll, "synced-%s.txt" % method.lower())
+    assert_status(put(alice, url, b"v1", headers={"X-OC-Mtime": "1600000000"}),
+                  201)
+    seen = dav(alice, "HEAD", url).headers["Last-Modified"]
+    assert seen == formatdate(1600000000, usegmt=True)
+    r = dav(alice, method, url, data=b"v2" if method == "PUT" else None,
+            headers={"If-Unmodified-Since": seen})
+    assert_status(r, 204)
+
+
 def test_x_oc_mtime_garbage_is_not_accepted(coll, alice):
     url = join(coll, "photo.jpg")
     r = put(alice, url, b"x", headers={"X-OC-Mtime": "yesterday"})
