@@ -493,12 +493,21 @@ struct dav_store_ops {
     /* Note that file resource_id, at revision rev_id, was renamed by
      * user_id from 'from' to 'to' (a temporary name in its folder): a save
      * that then moves a new file to 'from' makes it the file's next
-     * revision (renamed_away_take).  Notes an hour old are dropped. */
+     * revision (renamed_away_take).  With 'kept', note instead that file
+     * resource_id at 'from' is the copy such a save left of the document
+     * now at 'to' (renamed_away_kept).  Notes an hour old are dropped. */
     enum dav_store_rc (*renamed_away_note)(struct dav_req *req,
                                            int64_t space_id,
                                            const char *from, const char *to,
                                            int64_t resource_id,
-                                           int64_t rev_id, int64_t user_id);
+                                           int64_t rev_id, int64_t user_id,
+                                           bool kept);
+    /* Is file resource_id, at revision rev_id, the copy a save left
+     * (renamed_away_note with 'kept'), unchanged since? */
+    enum dav_store_rc (*renamed_away_kept)(struct dav_req *req,
+                                           int64_t space_id,
+                                           int64_t resource_id,
+                                           int64_t rev_id, bool *yes);
     /* Take (remove) the note of a file renamed away from 'path' by
      * user_id within the last 'within' seconds: where it went and what it
      * was then.  NOTFOUND when there is none. */

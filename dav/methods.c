@@ -883,7 +883,19 @@ dav_method_delete(struct dav_req *req)
     /* A calendar's objects are deleted for good, but not a whole
      * calendar at once: it goes to the trash, events and all, like a
      * folder, for a manager to purge or anyone who may to restore. */
-    if (t->base_path == NULL || dav_target_is_calendar(t)) {
+    /* The copy an office save left of a document (save_into_renamed_away)
+     * holds the document's previous revision: deleted unchanged, it is
+     * removed for good rather than left in the trash at every save. */
+    bool kept = false;
+    if (t->base_path == NULL && t->res.kind == DAV_KIND_FILE) {
+        rc = st->renamed_away_kept(req, t->space.id, t->res.id,
+                                   t->res.rev_id, &kept);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "delete");
+        if (kept)
+            req->audit_detail = "a copy an office save kept: removed";
+    }
+    if (!kept && (t->base_path == NULL || dav_target_is_calendar(t))) {
         /* A file or folder goes to the trash, history and all. */
         const char *entry;
         rc = st->trash(req, t->space.id, t->path,
@@ -1180,6 +1192,9 @@ save_into_renamed_away(struct dav_req *req, const struct dav_target *src,
     for (size_t i = 0; rc == DAV_STORE_OK && i < nprops; i++)
         rc = st->prop_set(req, &kept, props[i].ns, props[i].name,
                           props[i].xml);
+    if (rc == DAV_STORE_OK)
+        rc = st->renamed_away_note(req, dst->space.id, away, dst->path,
+                                   kept.id, kept.rev_id, author, true);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "move");
     req->audit_detail = arena_printf(req->arena, "%s, renamed away to %s",
@@ -1422,7 +1437,8 @@ copy_move(struct dav_req *req, bool move)
         same_folder(src->path, dst.path) &&
         temporary_name(dav_base_name(dst.path)))
         rc = st->renamed_away_note(req, src->space.id, src->path, dst.path,
-                                   src->res.id, src->res.rev_id, author);
+                                   src->res.id, src->res.rev_id, author,
+                                   false);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, move ? "move" : "copy");
     if (into_special) {

@@ -684,13 +684,18 @@ static const struct pg_stmt stmts[] = {
       "WITH d AS (DELETE FROM renamed_away "
       "WHERE at < now() - interval '1 hour') "
       "INSERT INTO renamed_away (space_id, from_path, to_path, resource_id, "
-      "rev_id, user_id) VALUES ($1, $2, $3, $4, $5, $6) "
+      "rev_id, user_id, kept) VALUES ($1, $2, $3, $4, $5, $6, $7) "
       "ON CONFLICT (space_id, from_path) DO UPDATE SET to_path = $3, "
-      "resource_id = $4, rev_id = $5, user_id = $6, at = now()" },
+      "resource_id = $4, rev_id = $5, user_id = $6, kept = $7, "
+      "at = now()" },
     { "renamed_away_take",
       "DELETE FROM renamed_away WHERE space_id = $1 AND from_path = $2 "
-      "AND user_id = $3 AND at >= now() - $4::integer * interval '1 second' "
+      "AND user_id = $3 AND NOT kept "
+      "AND at >= now() - $4::integer * interval '1 second' "
       "RETURNING to_path, resource_id, rev_id" },
+    { "renamed_away_kept",
+      "SELECT EXISTS (SELECT 1 FROM renamed_away WHERE space_id = $1 "
+      "AND resource_id = $2 AND rev_id = $3 AND kept)" },
     { "receipts",
       "WITH who AS (SELECT u.name FROM members m JOIN users u "
       "ON u.id = m.user_id WHERE m.space_id = $1 UNION "
@@ -3280,14 +3285,28 @@ pg_tree_has_approved(struct dav_req *req, int64_t space_id, const char *path,
 static enum dav_store_rc
 pg_renamed_away_note(struct dav_req *req, int64_t space_id, const char *from,
                      const char *to, int64_t resource_id, int64_t rev_id,
-                     int64_t user_id)
+                     int64_t user_id, bool kept)
 {
     enum dav_store_rc rc;
-    const char *v[6] = { pg_i64(req, space_id), from, to,
+    const char *v[7] = { pg_i64(req, space_id), from, to,
                          pg_i64(req, resource_id), pg_i64(req, rev_id),
-                         pg_i64(req, user_id) };
-    pg_run(req, "renamed_away_note", 6, v, NULL, 0, &rc);
+                         pg_i64(req, user_id), kept ? "t" : "f" };
+    pg_run(req, "renamed_away_note", 7, v, NULL, 0, &rc);
     return rc;
+}
+
+static enum dav_store_rc
+pg_renamed_away_kept(struct dav_req *req, int64_t space_id,
+                     int64_t resource_id, int64_t rev_id, bool *yes)
+{
+    enum dav_store_rc rc;
+    const char *v[3] = { pg_i64(req, space_id), pg_i64(req, resource_id),
+                         pg_i64(req, rev_id) };
+    PGresult *r = pg_run(req, "renamed_away_kept", 3, v, NULL, 0, &rc);
+    if (r == NULL)
+        return rc;
+    *yes = PQgetvalue(r, 0, 0)[0] == 't';
+    return DAV_STORE_OK;
 }
 
 static enum dav_store_rc
@@ -3416,6 +3435,7 @@ static const struct dav_store_ops pg_ops = {
     .tree_has_approved = pg_tree_has_approved,
     .renamed_away_note = pg_renamed_away_note,
     .renamed_away_take = pg_renamed_away_take,
+    .renamed_away_kept = pg_renamed_away_kept,
     .receipts = pg_receipts,
     .audit_of = pg_audit_of,
 };

@@ -10,7 +10,10 @@
 -- name.  A MOVE of a file to a temporary name in its own folder is
 -- noted here for a short while; a MOVE by the same user of another file
 -- of that folder to the document's old name then makes the new content
--- the document's next revision, at its name.
+-- the document's next revision, at its name.  The temporary name then
+-- holds a copy of the document as it was, for the program to delete: a
+-- 'kept' row names it, and its DELETE removes it for good (its content
+-- is the document's previous revision) instead of filling the trash.
 
 CREATE TABLE renamed_away (
     space_id    bigint NOT NULL REFERENCES spaces(id) ON DELETE CASCADE,
@@ -19,6 +22,7 @@ CREATE TABLE renamed_away (
     resource_id bigint NOT NULL REFERENCES resources(id) ON DELETE CASCADE,
     rev_id      bigint NOT NULL,
     user_id     bigint NOT NULL,
+    kept        boolean NOT NULL DEFAULT false,
     at          timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (space_id, from_path)
 );

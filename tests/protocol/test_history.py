@@ -761,7 +761,10 @@ def _history_ids(sess, url):
 
 def test_word_save_keeps_the_documents_history(server, alice, three_puts):
     """decision 0033: the document renamed away comes back under its name
-    with the saved content as its next revision."""
+    with the saved content as its next revision; the copy left under the
+    temporary name, deleted, leaves nothing in the trash (its content is
+    the document's revision 3)."""
+    before = _trash_names(alice, server)
     into_place, gone = _office_save(alice, three_puts, b"saved by Word\n")
     assert_status(into_place, 201)
     assert into_place.headers["Location"].endswith(
@@ -775,6 +778,22 @@ def test_word_save_keeps_the_documents_history(server, alice, three_puts):
     folder = three_puts.rsplit("/", 1)[0] + "/"
     for name in ("~WRD0000.tmp", "~WRL0001.tmp"):
         assert dav(alice, "GET", folder + name).status_code == 404
+    assert _trash_names(alice, server) == before
+
+
+def test_a_kept_copy_written_since_goes_to_the_trash(server, alice, coll):
+    """Once someone writes into the copy a save left, it is a file of its
+    own: deleted, it goes to the trash like any other."""
+    doc = join(coll, "kept.docx")
+    assert_status(put(alice, doc, b"v1"), 201)
+    into_place, _ = _office_save(alice, doc, b"v2", new_name="~WRD0007.tmp",
+                                 away_name="~WRL0007.tmp", then_delete=False)
+    assert_status(into_place, 201)
+    kept = join(coll, "~WRL0007.tmp")
+    assert_status(put(alice, kept, b"v1, edited"), 204)
+    assert_status(dav(alice, "DELETE", kept), 204)
+    path = "/" + kept.split("/dav/spaces/s1/", 1)[1]
+    assert path in _trash_names(alice, server)
 
 
 def test_word_save_shows_every_name_as_the_client_expects(alice, three_puts):

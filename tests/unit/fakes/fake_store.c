@@ -152,6 +152,7 @@ struct fs_away {
     int64_t resource_id;
     int64_t rev_id;
     int64_t user_id;
+    bool kept;
     time_t at;
 };
 
@@ -2536,7 +2537,7 @@ fs_tree_has_approved(struct dav_req *req, int64_t space_id, const char *path,
 static enum dav_store_rc
 fs_renamed_away_note(struct dav_req *req, int64_t space_id, const char *from,
                      const char *to, int64_t resource_id, int64_t rev_id,
-                     int64_t user_id)
+                     int64_t user_id, bool kept)
 {
     (void)req;
     FAIL_POINT();
@@ -2556,6 +2557,7 @@ fs_renamed_away_note(struct dav_req *req, int64_t space_id, const char *from,
     a->resource_id = resource_id;
     a->rev_id = rev_id;
     a->user_id = user_id;
+    a->kept = kept;
     a->at = tick();
     return DAV_STORE_OK;
 }
@@ -2569,7 +2571,7 @@ fs_renamed_away_take(struct dav_req *req, int64_t space_id, const char *path,
     for (size_t i = 0; i < cur.aways.n; i++) {
         struct fs_away *a = &cur.aways.v[i];
         if (a->space_id != space_id || strcmp(a->from, path) != 0 ||
-            a->user_id != user_id || cur.now - a->at > within)
+            a->user_id != user_id || a->kept || cur.now - a->at > within)
             continue;
         *to = arena_strdup(req->arena, a->to);
         *resource_id = a->resource_id;
@@ -2580,6 +2582,21 @@ fs_renamed_away_take(struct dav_req *req, int64_t space_id, const char *path,
         return DAV_STORE_OK;
     }
     return DAV_STORE_NOTFOUND;
+}
+
+static enum dav_store_rc
+fs_renamed_away_kept(struct dav_req *req, int64_t space_id,
+                     int64_t resource_id, int64_t rev_id, bool *yes)
+{
+    (void)req;
+    FAIL_POINT();
+    *yes = false;
+    for (size_t i = 0; i < cur.aways.n && !*yes; i++) {
+        const struct fs_away *a = &cur.aways.v[i];
+        *yes = a->kept && a->space_id == space_id &&
+               a->resource_id == resource_id && a->rev_id == rev_id;
+    }
+    return DAV_STORE_OK;
 }
 
 /* ---- audit trail --------------------------------------------------------- */
@@ -2754,6 +2771,7 @@ static const struct dav_store_ops ops = {
     .tree_has_approved = fs_tree_has_approved,
     .renamed_away_note = fs_renamed_away_note,
     .renamed_away_take = fs_renamed_away_take,
+    .renamed_away_kept = fs_renamed_away_kept,
     .receipts = fs_receipts,
     .audit_of = fs_audit_of,
     .audit_add = fs_audit_add,
@@ -3185,10 +3203,10 @@ fake_store_dump(void)
     for (size_t i = 0; i < cur.aways.n; i++) {
         const struct fs_away *w = &cur.aways.v[i];
         fprintf(f, "renamed away space %lld \"%s\" to \"%s\" res %lld "
-                "rev %lld user %lld at %lld\n", (long long)w->space_id,
+                "rev %lld user %lld%s at %lld\n", (long long)w->space_id,
                 w->from, w->to, (long long)w->resource_id,
                 (long long)w->rev_id, (long long)w->user_id,
-                (long long)w->at);
+                w->kept ? " kept" : "", (long long)w->at);
     }
     /* the audit trail (its sequence is its last id: rows stay) */
     for (size_t i = 0; i < cur.audit.n; i++) {

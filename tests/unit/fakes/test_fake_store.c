@@ -167,6 +167,7 @@ test_every_op_is_set(void **state)
     assert_non_null(st->tree_has_approved);
     assert_non_null(st->renamed_away_note);
     assert_non_null(st->renamed_away_take);
+    assert_non_null(st->renamed_away_kept);
     assert_non_null(st->receipts);
     assert_non_null(st->audit_of);
     assert_non_null(st->audit_add);
@@ -177,7 +178,7 @@ test_every_op_is_set(void **state)
     /* and nothing beyond: a new operation must be added here and to the
      * fake (this is the number of members of struct dav_store_ops) */
     assert_int_equal(sizeof(struct dav_store_ops),
-                     64 * sizeof(st->ping));
+                     65 * sizeof(st->ping));
     /* every slot, whatever its name: the table is only function
      * pointers, so a member added but left NULL is caught even before
      * this list is brought up to date */
@@ -1045,7 +1046,7 @@ test_new_ops_can_fail(void **state)
     struct dav_audit *rows;
     struct dav_audit a = { .action = "X" };
     int64_t rid, rrev;
-    for (int op = 0; op < 18; op++) {
+    for (int op = 0; op < 19; op++) {
         assert_int_equal(st->txn_begin(req), DAV_STORE_OK);
         fake_store_fail_at(1);
         enum dav_store_rc got = DAV_STORE_OK;
@@ -1070,11 +1071,14 @@ test_new_ops_can_fail(void **state)
         case 15: got = st->audit_add(req, &a); break;
         case 16:
             got = st->renamed_away_note(req, sid, "/f.txt", "/~f.tmp", f.id,
-                                        f.rev_id, uid);
+                                        f.rev_id, uid, false);
             break;
         case 17:
             got = st->renamed_away_take(req, sid, "/f.txt", uid, 60, &entry,
                                         &rid, &rrev);
+            break;
+        case 18:
+            got = st->renamed_away_kept(req, sid, f.id, f.rev_id, &yes);
             break;
         }
         if (got != DAV_STORE_ERROR || !fake_store_failed())
@@ -1104,7 +1108,7 @@ test_renamed_away(void **state)
     put_file(req, "/doc.odt", "one", &f);
     assert_int_equal(st->renamed_away_note(req, sid, "/doc.odt",
                                            "/~WRL0001.tmp", f.id, f.rev_id,
-                                           uid),
+                                           uid, false),
                      DAV_STORE_OK);
     assert_int_equal(st->renamed_away_take(req, sid, "/doc.odt", uid + 1, 60,
                                            &to, &id, &rev),
@@ -1121,13 +1125,29 @@ test_renamed_away(void **state)
     /* stale: the fake's clock moves one second a write */
     assert_int_equal(st->renamed_away_note(req, sid, "/doc.odt",
                                            "/~WRL0002.tmp", f.id, f.rev_id,
-                                           uid),
+                                           uid, false),
                      DAV_STORE_OK);
     put_file(req, "/other.odt", "two", &f);
     put_file(req, "/third.odt", "three", &f);
     assert_int_equal(st->renamed_away_take(req, sid, "/doc.odt", uid, 0,
                                            &to, &id, &rev),
                      DAV_STORE_NOTFOUND);
+    /* a kept copy is no note to take, but known as long as unchanged */
+    bool yes;
+    assert_int_equal(st->renamed_away_note(req, sid, "/~WRL0003.tmp",
+                                           "/doc.odt", f.id, f.rev_id, uid,
+                                           true),
+                     DAV_STORE_OK);
+    assert_int_equal(st->renamed_away_take(req, sid, "/~WRL0003.tmp", uid,
+                                           60, &to, &id, &rev),
+                     DAV_STORE_NOTFOUND);
+    assert_int_equal(st->renamed_away_kept(req, sid, f.id, f.rev_id, &yes),
+                     DAV_STORE_OK);
+    assert_true(yes);
+    assert_int_equal(st->renamed_away_kept(req, sid, f.id, f.rev_id + 1,
+                                           &yes),
+                     DAV_STORE_OK);
+    assert_false(yes);
     st->txn_rollback(req);
     free_req(req);
 }
