@@ -851,6 +851,17 @@ empty_trash(struct dav_req *req)
     return NULL;
 }
 
+/* Is 'name' that of the file an office program writes beside a document
+ * it opens, naming who has it open: ~$port.docx (Microsoft Office),
+ * .~lock.report.odt# (LibreOffice)? */
+static bool
+office_lock_name(const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(name, "~$", 2) == 0 ||
+           (strncmp(name, ".~lock.", 7) == 0 && n > 8 && name[n - 1] == '#');
+}
+
 struct dav_err *
 dav_method_delete(struct dav_req *req)
 {
@@ -885,7 +896,9 @@ dav_method_delete(struct dav_req *req)
      * folder, for a manager to purge or anyone who may to restore. */
     /* The copy an office save left of a document (save_into_renamed_away)
      * holds the document's previous revision: deleted unchanged, it is
-     * removed for good rather than left in the trash at every save. */
+     * removed for good rather than left in the trash at every save.  So
+     * is the lock file an office program writes beside a document it
+     * opens and deletes when it closes it. */
     bool kept = false;
     if (t->base_path == NULL && t->res.kind == DAV_KIND_FILE) {
         rc = st->renamed_away_kept(req, t->space.id, t->res.id,
@@ -894,6 +907,11 @@ dav_method_delete(struct dav_req *req)
             return dav_err_from_store(req, rc, "delete");
         if (kept)
             req->audit_detail = "a copy an office save kept: removed";
+        else if (t->res.rev_num <= 1 && office_lock_name(
+                                            dav_base_name(t->path))) {
+            kept = true;
+            req->audit_detail = "an office program's lock file: removed";
+        }
     }
     if (!kept && (t->base_path == NULL || dav_target_is_calendar(t))) {
         /* A file or folder goes to the trash, history and all. */

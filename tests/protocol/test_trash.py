@@ -600,3 +600,41 @@ def test_a_calendar_moved_over_another_sends_that_one_to_the_trash(
     r = dav(alice, "GET", abs_url(server, entry.href).rstrip("/") + "/b.ics")
     assert_status(r, 200)
     assert "UID:b" in r.text
+
+
+# ------------------------------------------------------- office lock files
+
+def _trashed_from(sess, server):
+    return [text_of(m, p("trashed-from")) for m in trash_entries(sess, server)]
+
+
+@pytest.mark.parametrize("name", ["~$port.docx", ".~lock.report.odt#"])
+def test_an_office_lock_file_deleted_leaves_no_trash_entry(server, alice,
+                                                          coll, name):
+    """Word writes ~$port.docx beside report.docx while it has it open,
+    LibreOffice .~lock.report.odt#; each deletes it on closing.  Such a
+    file holds who had the document open: removed for good, it does not
+    fill the trash at every opening."""
+    url = join(coll, name)
+    assert_status(put(alice, url, b"c.martin,host,01.12.2026 10:00,\n"), 201)
+    assert_status(dav(alice, "DELETE", url), 204)
+    assert dav(alice, "GET", url).status_code == 404
+    assert db_path(url) not in _trashed_from(alice, server)
+
+
+@pytest.mark.parametrize("name", ["$report.docx", "~lock.odt#",
+                                  "notes~$.txt"])
+def test_other_names_still_go_to_the_trash(server, alice, coll, name):
+    url = join(coll, name)
+    assert_status(put(alice, url, b"a document"), 201)
+    assert_status(dav(alice, "DELETE", url), 204)
+    assert db_path(url) in _trashed_from(alice, server)
+
+
+def test_a_lock_file_written_twice_goes_to_the_trash(server, alice, coll):
+    """Two revisions: someone kept something in it; it is kept."""
+    url = join(coll, "~$kept.docx")
+    assert_status(put(alice, url, b"one"), 201)
+    assert_status(put(alice, url, b"two"), 204)
+    assert_status(dav(alice, "DELETE", url), 204)
+    assert db_path(url) in _trashed_from(alice, server)
