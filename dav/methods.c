@@ -1190,6 +1190,15 @@ save_into_renamed_away(struct dav_req *req, const struct dav_target *src,
     struct dav_dead_prop *props;
     size_t nprops;
     rc = st->props_get(req, doc.space.id, &doc.res.id, 1, &props, &nprops);
+    /* The document's own access control entries go with it; the copy
+     * left of its previous content must be as closed as it was. */
+    struct dav_ace *aces = NULL;
+    size_t naces = 0, nown = 0;
+    if (rc == DAV_STORE_OK && doc.space.has_aces)
+        rc = st->aces_find(req, doc.space.id, away, 0, &aces, &naces);
+    for (size_t i = 0; rc == DAV_STORE_OK && i < naces; i++)
+        if (strcmp(aces[i].path, away) == 0)
+            aces[nown++] = aces[i];
     if (rc == DAV_STORE_OK)
         rc = st->move(req, doc.space.id, away, dst->space.id, dst->path);
     if (rc == DAV_STORE_OK)
@@ -1210,6 +1219,8 @@ save_into_renamed_away(struct dav_req *req, const struct dav_target *src,
     for (size_t i = 0; rc == DAV_STORE_OK && i < nprops; i++)
         rc = st->prop_set(req, &kept, props[i].ns, props[i].name,
                           props[i].xml);
+    if (rc == DAV_STORE_OK && nown > 0)
+        rc = st->aces_replace(req, &kept, aces, nown);
     if (rc == DAV_STORE_OK)
         rc = st->renamed_away_note(req, dst->space.id, away, dst->path,
                                    kept.id, kept.rev_id, author, true);

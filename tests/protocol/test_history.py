@@ -814,8 +814,14 @@ def test_word_save_keeps_approval_and_protection(server, alice, ctl,
     document's own stay with it."""
     approve(session_for("mgr"), three_puts)
     ctl("acl", "deny", _ctl_path(three_puts), "user:bob", "read")
-    into_place, gone = _office_save(alice, three_puts, b"next draft\n")
+    into_place, _ = _office_save(alice, three_puts, b"next draft\n",
+                                 then_delete=False)
     assert_status(into_place, 201)
+    # The copy of the previous content is as closed as the document was.
+    kept = three_puts.rsplit("/", 1)[0] + "/~WRL0001.tmp"
+    assert dav(alice, "GET", kept).content == CONTENTS[2]
+    assert dav(session_for("bob"), "GET", kept).status_code == 404
+    assert_status(dav(alice, "DELETE", kept), 204)
     r = dav(alice, "GET", published_url(three_puts))
     assert_status(r, 200)
     assert r.content == CONTENTS[2]
