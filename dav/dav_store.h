@@ -493,21 +493,27 @@ struct dav_store_ops {
     /* Note that file resource_id, at revision rev_id, was renamed by
      * user_id from 'from' to 'to' (a temporary name in its folder): a save
      * that then moves a new file to 'from' makes it the file's next
-     * revision (renamed_away_take).  With 'kept', note instead that file
-     * resource_id at 'from' is the copy such a save left of the document
-     * now at 'to' (renamed_away_kept).  Notes an hour old are dropped. */
+     * revision (renamed_away_take).  With doc_id, note instead that file
+     * resource_id at 'from' is the copy such a save left of document
+     * doc_id, now at 'to' (disposable).  Notes an hour old are dropped. */
     enum dav_store_rc (*renamed_away_note)(struct dav_req *req,
                                            int64_t space_id,
                                            const char *from, const char *to,
                                            int64_t resource_id,
                                            int64_t rev_id, int64_t user_id,
-                                           bool kept);
-    /* Is file resource_id, at revision rev_id, the copy a save left
-     * (renamed_away_note with 'kept'), unchanged since? */
-    enum dav_store_rc (*renamed_away_kept)(struct dav_req *req,
-                                           int64_t space_id,
-                                           int64_t resource_id,
-                                           int64_t rev_id, bool *yes);
+                                           int64_t doc_id);
+    /* May file res, at 'path' of its space ('audit_path' in the audit
+     * trail), be removed for good rather than trashed?  Only if it was
+     * never submitted nor approved, and either it is the copy a save
+     * left there (renamed_away_note with doc_id) within the hour, with
+     * the same revision and dead properties, and its content is still a
+     * revision of the document; or, with 'lock_name', it holds a single
+     * revision and was created at that path (its PUT or LOCK there
+     * answered 201). */
+    enum dav_store_rc (*disposable)(struct dav_req *req,
+                                    const struct dav_resource *res,
+                                    const char *path, const char *audit_path,
+                                    bool lock_name, bool *yes);
     /* Take (remove) the note of a file renamed away from 'path' by
      * user_id within the last 'within' seconds: where it went and what it
      * was then.  NOTFOUND when there is none. */

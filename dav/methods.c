@@ -891,29 +891,34 @@ dav_method_delete(struct dav_req *req)
     err = in_trash ? NULL : members_deletable(req, t, &sa);
     if (err != NULL)
         return err;
+    /* The copy an office save left of a document (save_into_renamed_away),
+     * whose content is one of the document's revisions, and the lock
+     * file an office program writes beside a document it opens and
+     * deletes when it closes it: removed for good rather than left in the
+     * trash at every save and every opening, while they are what they
+     * were made as (the store's 'disposable' says when). */
+    bool disposable = false;
+    if (t->base_path == NULL && t->res.kind == DAV_KIND_FILE &&
+        t->res.rev_id != 0) {
+        bool lock_name = office_lock_name(dav_base_name(t->path));
+        rc = st->disposable(req, &t->res, t->path,
+                            arena_printf(req->arena, "%s%s", t->slug,
+                                         t->path),
+                            lock_name, &disposable);
+        if (rc != DAV_STORE_OK)
+            return dav_err_from_store(req, rc, "delete");
+        if (disposable)
+            req->audit_detail = lock_name
+                                    ? "an office program's lock file: "
+                                      "removed"
+                                    : "the copy an office save kept: "
+                                      "removed";
+    }
     /* A calendar's objects are deleted for good, but not a whole
      * calendar at once: it goes to the trash, events and all, like a
      * folder, for a manager to purge or anyone who may to restore. */
-    /* The copy an office save left of a document (save_into_renamed_away)
-     * holds the document's previous revision: deleted unchanged, it is
-     * removed for good rather than left in the trash at every save.  So
-     * is the lock file an office program writes beside a document it
-     * opens and deletes when it closes it. */
-    bool kept = false;
-    if (t->base_path == NULL && t->res.kind == DAV_KIND_FILE) {
-        rc = st->renamed_away_kept(req, t->space.id, t->res.id,
-                                   t->res.rev_id, &kept);
-        if (rc != DAV_STORE_OK)
-            return dav_err_from_store(req, rc, "delete");
-        if (kept)
-            req->audit_detail = "a copy an office save kept: removed";
-        else if (t->res.rev_num <= 1 && office_lock_name(
-                                            dav_base_name(t->path))) {
-            kept = true;
-            req->audit_detail = "an office program's lock file: removed";
-        }
-    }
-    if (!kept && (t->base_path == NULL || dav_target_is_calendar(t))) {
+    if (!disposable &&
+        (t->base_path == NULL || dav_target_is_calendar(t))) {
         /* A file or folder goes to the trash, history and all. */
         const char *entry;
         rc = st->trash(req, t->space.id, t->path,
@@ -1176,7 +1181,8 @@ save_into_renamed_away(struct dav_req *req, const struct dav_target *src,
         return dav_err_from_store(req, rc, "move");
     doc.exists = true;
     if (doc.res.id != id || doc.res.rev_id != rev || id == src->res.id ||
-        doc.res.kind != DAV_KIND_FILE || !same_folder(away, dst->path))
+        doc.res.kind != DAV_KIND_FILE || !same_folder(away, dst->path) ||
+        !same_folder(src->path, dst->path))
         return NULL;
     /* As this principal could do it by hand: take the document from its
      * temporary name, and write it. */
@@ -1223,13 +1229,18 @@ save_into_renamed_away(struct dav_req *req, const struct dav_target *src,
         rc = st->aces_replace(req, &kept, aces, nown);
     if (rc == DAV_STORE_OK)
         rc = st->renamed_away_note(req, dst->space.id, away, dst->path,
-                                   kept.id, kept.rev_id, author, true);
+                                   kept.id, kept.rev_id, author, id);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "move");
     req->audit_detail = arena_printf(req->arena, "%s, renamed away to %s",
                                      req->audit_detail, away);
     *done = true;
-    return NULL;
+    /* The copy's own trail says what it holds. */
+    doc.res = kept;
+    return dav_audit_also(req, &doc, arena_printf(req->arena,
+                                                  "%s%s as it was before a "
+                                                  "save", dst->slug,
+                                                  dst->path));
 }
 
 static struct dav_err *

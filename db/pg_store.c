@@ -680,22 +680,44 @@ static const struct pg_stmt stmts[] = {
       "SELECT EXISTS (SELECT 1 FROM resources r JOIN revisions v "
       "ON v.resource_id = r.id WHERE r.space_id = $1 AND v.approved AND "
       "(r.path = $2 OR (r.path >= $2 || '/' AND r.path < $2 || '0')))" },
+    /* The dead properties of a resource, as one digest. */
+#define PROPS_MD5(id)                                                         \
+    "(SELECT md5(coalesce(string_agg(ns || ' ' || name || ' ' || value, "     \
+    "E'\\n' ORDER BY ns, name), '')) FROM props WHERE resource_id = " id ")"
     { "renamed_away_note",
       "WITH d AS (DELETE FROM renamed_away "
       "WHERE at < now() - interval '1 hour') "
       "INSERT INTO renamed_away (space_id, from_path, to_path, resource_id, "
-      "rev_id, user_id, kept) VALUES ($1, $2, $3, $4, $5, $6, $7) "
-      "ON CONFLICT (space_id, from_path) DO UPDATE SET to_path = $3, "
-      "resource_id = $4, rev_id = $5, user_id = $6, kept = $7, "
-      "at = now()" },
+      "rev_id, user_id, kept, doc_id, props_md5) "
+      "SELECT $1::bigint, $2::text, $3::text, $4::bigint, $5::bigint, "
+      "$6::bigint, $7::bigint IS NOT NULL, $7::bigint, "
+      "CASE WHEN $7::bigint IS NOT NULL THEN " PROPS_MD5("$4::bigint") " END "
+      "ON CONFLICT (space_id, from_path) DO UPDATE SET "
+      "to_path = excluded.to_path, resource_id = excluded.resource_id, "
+      "rev_id = excluded.rev_id, user_id = excluded.user_id, "
+      "kept = excluded.kept, doc_id = excluded.doc_id, "
+      "props_md5 = excluded.props_md5, at = now()" },
     { "renamed_away_take",
       "DELETE FROM renamed_away WHERE space_id = $1 AND from_path = $2 "
       "AND user_id = $3 AND NOT kept "
       "AND at >= now() - $4::integer * interval '1 second' "
       "RETURNING to_path, resource_id, rev_id" },
-    { "renamed_away_kept",
-      "SELECT EXISTS (SELECT 1 FROM renamed_away WHERE space_id = $1 "
-      "AND resource_id = $2 AND rev_id = $3 AND kept)" },
+    { "disposable",
+      "SELECT EXISTS (SELECT 1 FROM resources r "
+      "JOIN revisions v ON v.id = r.current_rev "
+      "WHERE r.space_id = $1 AND r.path = $2 AND r.id = $3 "
+      "AND r.approval_state = 'draft' AND NOT EXISTS (SELECT 1 FROM "
+      "revisions a WHERE a.resource_id = r.id AND a.approved) "
+      "AND (EXISTS (SELECT 1 FROM renamed_away k WHERE k.space_id = $1 "
+      "AND k.from_path = $2 AND k.resource_id = r.id AND k.kept "
+      "AND k.rev_id = r.current_rev AND k.at >= now() - interval '1 hour' "
+      "AND k.props_md5 = " PROPS_MD5("r.id") " "
+      "AND EXISTS (SELECT 1 FROM revisions d WHERE d.resource_id = k.doc_id "
+      "AND d.sha256 = v.sha256 AND d.size = v.size)) "
+      "OR ($4 AND (SELECT count(*) FROM revisions w "
+      "WHERE w.resource_id = r.id) = 1 AND EXISTS (SELECT 1 FROM audit u "
+      "WHERE u.space_id = $1 AND u.path = $5 AND u.resource_id = r.id "
+      "AND u.action IN ('PUT', 'LOCK') AND u.status = 201))))" },
     { "receipts",
       "WITH who AS (SELECT u.name FROM members m JOIN users u "
       "ON u.id = m.user_id WHERE m.space_id = $1 UNION "
@@ -3285,24 +3307,27 @@ pg_tree_has_approved(struct dav_req *req, int64_t space_id, const char *path,
 static enum dav_store_rc
 pg_renamed_away_note(struct dav_req *req, int64_t space_id, const char *from,
                      const char *to, int64_t resource_id, int64_t rev_id,
-                     int64_t user_id, bool kept)
+                     int64_t user_id, int64_t doc_id)
 {
     enum dav_store_rc rc;
     const char *v[7] = { pg_i64(req, space_id), from, to,
                          pg_i64(req, resource_id), pg_i64(req, rev_id),
-                         pg_i64(req, user_id), kept ? "t" : "f" };
+                         pg_i64(req, user_id),
+                         doc_id != 0 ? pg_i64(req, doc_id) : NULL };
     pg_run(req, "renamed_away_note", 7, v, NULL, 0, &rc);
     return rc;
 }
 
 static enum dav_store_rc
-pg_renamed_away_kept(struct dav_req *req, int64_t space_id,
-                     int64_t resource_id, int64_t rev_id, bool *yes)
+pg_disposable(struct dav_req *req, const struct dav_resource *res,
+              const char *path, const char *audit_path, bool lock_name,
+              bool *yes)
 {
     enum dav_store_rc rc;
-    const char *v[3] = { pg_i64(req, space_id), pg_i64(req, resource_id),
-                         pg_i64(req, rev_id) };
-    PGresult *r = pg_run(req, "renamed_away_kept", 3, v, NULL, 0, &rc);
+    const char *v[5] = { pg_i64(req, res->space_id), path,
+                         pg_i64(req, res->id), lock_name ? "t" : "f",
+                         audit_path };
+    PGresult *r = pg_run(req, "disposable", 5, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     *yes = PQgetvalue(r, 0, 0)[0] == 't';
@@ -3435,7 +3460,7 @@ static const struct dav_store_ops pg_ops = {
     .tree_has_approved = pg_tree_has_approved,
     .renamed_away_note = pg_renamed_away_note,
     .renamed_away_take = pg_renamed_away_take,
-    .renamed_away_kept = pg_renamed_away_kept,
+    .disposable = pg_disposable,
     .receipts = pg_receipts,
     .audit_of = pg_audit_of,
 };

@@ -12,8 +12,10 @@
 -- of that folder to the document's old name then makes the new content
 -- the document's next revision, at its name.  The temporary name then
 -- holds a copy of the document as it was, for the program to delete: a
--- 'kept' row names it, and its DELETE removes it for good (its content
--- is the document's previous revision) instead of filling the trash.
+-- 'kept' row names it (doc_id: the document; props_md5: its dead
+-- properties when made), and its DELETE removes it for good instead of
+-- filling the trash, while it is still there, unchanged, never
+-- submitted, and its content still one of the document's revisions.
 
 CREATE TABLE renamed_away (
     space_id    bigint NOT NULL REFERENCES spaces(id) ON DELETE CASCADE,
@@ -23,8 +25,11 @@ CREATE TABLE renamed_away (
     rev_id      bigint NOT NULL,
     user_id     bigint NOT NULL,
     kept        boolean NOT NULL DEFAULT false,
+    doc_id      bigint REFERENCES resources(id) ON DELETE CASCADE,
+    props_md5   text,
     at          timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (space_id, from_path)
 );
 CREATE INDEX renamed_away_at ON renamed_away (at);
 CREATE INDEX renamed_away_resource ON renamed_away (resource_id);
+CREATE INDEX renamed_away_doc ON renamed_away (doc_id);

@@ -938,3 +938,77 @@ def test_word_save_is_in_the_documents_trail(cluster, alice, coll):
     assert src[-1]["detail"].endswith(
         "as revision 2, renamed away to %s" % _ctl_path(
             join(coll, "~WRL0006.tmp"))[2:]), src
+
+
+def _kept_copy(sess, doc, n):
+    """An office save of doc that leaves its copy; returns the copy's URL."""
+    into_place, _ = _office_save(sess, doc, b"saved %d" % n,
+                                 new_name="~WRD%04d.tmp" % n,
+                                 away_name="~WRL%04d.tmp" % n,
+                                 then_delete=False)
+    assert_status(into_place, 201)
+    return doc.rsplit("/", 1)[0] + "/~WRL%04d.tmp" % n
+
+
+def test_a_kept_copy_approved_or_annotated_goes_to_the_trash(
+        server, alice, session_for, coll):
+    """The copy is removed for good only as the save left it: approved,
+    or with properties written into it, it is a document of its own."""
+    mgr = session_for("mgr")
+    doc = join(coll, "annotated.docx")
+    assert_status(put(alice, doc, b"v1"), 201)
+    approved = _kept_copy(alice, doc, 11)
+    approve(mgr, approved)
+    assert_status(dav(alice, "DELETE", approved), 204)
+    annotated = _kept_copy(alice, doc, 12)
+    body = ('<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" '
+            'xmlns:Z="urn:z"><D:set><D:prop><Z:note>keep</Z:note></D:prop>'
+            '</D:set></D:propertyupdate>')
+    assert_status(dav(alice, "PROPPATCH", annotated, data=body,
+                      headers=XML_HEADERS), 207)
+    assert_status(dav(alice, "DELETE", annotated), 204)
+    names = _trash_names(alice, server)
+    for url in (approved, annotated):
+        assert "/" + url.split("/dav/spaces/s1/", 1)[1] in names, url
+
+
+def test_a_kept_copy_kept_under_another_name_goes_to_the_trash(
+        server, alice, session_for, coll):
+    """Renamed to be kept, the copy is a file like any other, even once
+    the document it came from is gone."""
+    doc = join(coll, "plan.odt")
+    assert_status(put(alice, doc, b"v1"), 201)
+    copy = _kept_copy(alice, doc, 13)
+    kept = join(coll, "plan-v1.odt")
+    assert_status(dav(alice, "MOVE", copy, headers={"Destination": kept}),
+                  201)
+    assert_status(dav(alice, "DELETE", kept), 204)
+    assert "/" + kept.split("/dav/spaces/s1/", 1)[1] in \
+        _trash_names(alice, server)
+
+
+def test_a_new_file_from_another_folder_is_no_save(alice, coll):
+    """Office writes its new file beside the document: a file moved in
+    from elsewhere to the free name is a plain move."""
+    doc = join(coll, "elsewhere.docx")
+    other = join(coll, "other", collection=True)
+    assert_status(dav(alice, "MKCOL", other), 201)
+    assert_status(put(alice, doc, b"v1"), 201)
+    away = join(coll, "~WRL0014.tmp")
+    assert_status(dav(alice, "MOVE", doc, headers={"Destination": away}),
+                  201)
+    new = other + "new.docx"
+    assert_status(put(alice, new, b"from elsewhere"), 201)
+    assert_status(dav(alice, "MOVE", new, headers={"Destination": doc}), 201)
+    assert dav(alice, "GET", away).content == b"v1"
+    assert _history_ids(alice, doc) == ["1"]
+
+
+def test_the_kept_copy_has_its_own_trail_row(cluster, alice, coll):
+    from workflow_helpers import audit_of_path
+    doc = join(coll, "trail-kept.docx")
+    assert_status(put(alice, doc, b"v1"), 201)
+    copy = _kept_copy(alice, doc, 15)
+    rows = audit_of_path(cluster, _ctl_path(copy))
+    assert rows and rows[-1]["detail"].endswith(
+        "trail-kept.docx as it was before a save"), rows

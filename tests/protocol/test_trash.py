@@ -638,3 +638,22 @@ def test_a_lock_file_written_twice_goes_to_the_trash(server, alice, coll):
     assert_status(put(alice, url, b"two"), 204)
     assert_status(dav(alice, "DELETE", url), 204)
     assert db_path(url) in _trashed_from(alice, server)
+
+
+@pytest.mark.parametrize("name", ["~$contract.pdf", ".~lock.contract.pdf#"])
+def test_a_file_renamed_to_a_lock_files_name_still_goes_to_the_trash(
+        server, alice, session_for, coll, name):
+    """Only a file made under a lock file's name is removed for good: one
+    renamed to it (a document, approved or not) goes to the trash as any,
+    or an editor could purge what only managers may."""
+    mgr = session_for("mgr")
+    for approved in (False, True):
+        doc = join(coll, "contract-%d.pdf" % approved)
+        assert_status(put(mgr, doc, b"the contract"), 201)
+        if approved:
+            approve(mgr, doc)
+        lock = join(coll, name)
+        assert_status(dav(alice, "MOVE", doc,
+                          headers={"Destination": lock}), 201)
+        assert_status(dav(alice, "DELETE", lock), 204)
+        assert db_path(lock) in _trashed_from(alice, server), approved

@@ -152,7 +152,7 @@ struct fs_away {
     int64_t resource_id;
     int64_t rev_id;
     int64_t user_id;
-    bool kept;
+    int64_t doc_id;           /* a kept copy's document; 0: a rename */
     time_t at;
 };
 
@@ -2537,7 +2537,7 @@ fs_tree_has_approved(struct dav_req *req, int64_t space_id, const char *path,
 static enum dav_store_rc
 fs_renamed_away_note(struct dav_req *req, int64_t space_id, const char *from,
                      const char *to, int64_t resource_id, int64_t rev_id,
-                     int64_t user_id, bool kept)
+                     int64_t user_id, int64_t doc_id)
 {
     (void)req;
     FAIL_POINT();
@@ -2557,7 +2557,7 @@ fs_renamed_away_note(struct dav_req *req, int64_t space_id, const char *from,
     a->resource_id = resource_id;
     a->rev_id = rev_id;
     a->user_id = user_id;
-    a->kept = kept;
+    a->doc_id = doc_id;
     a->at = tick();
     return DAV_STORE_OK;
 }
@@ -2571,7 +2571,8 @@ fs_renamed_away_take(struct dav_req *req, int64_t space_id, const char *path,
     for (size_t i = 0; i < cur.aways.n; i++) {
         struct fs_away *a = &cur.aways.v[i];
         if (a->space_id != space_id || strcmp(a->from, path) != 0 ||
-            a->user_id != user_id || a->kept || cur.now - a->at > within)
+            a->user_id != user_id || a->doc_id != 0 ||
+            cur.now - a->at > within)
             continue;
         *to = arena_strdup(req->arena, a->to);
         *resource_id = a->resource_id;
@@ -2584,17 +2585,42 @@ fs_renamed_away_take(struct dav_req *req, int64_t space_id, const char *path,
     return DAV_STORE_NOTFOUND;
 }
 
+/* The fake's approximation: no digest of the dead properties. */
 static enum dav_store_rc
-fs_renamed_away_kept(struct dav_req *req, int64_t space_id,
-                     int64_t resource_id, int64_t rev_id, bool *yes)
+fs_disposable(struct dav_req *req, const struct dav_resource *res,
+              const char *path, const char *audit_path, bool lock_name,
+              bool *yes)
 {
     (void)req;
     FAIL_POINT();
     *yes = false;
+    const struct fs_res *r = res_by_id(res->id);
+    if (r == NULL || r->space_id != res->space_id ||
+        strcmp(r->path, path) != 0 ||
+        strcmp(r->approval_state, "draft") != 0)
+        return DAV_STORE_OK;
+    size_t nrevs = 0;
+    for (size_t i = 0; i < cur.revs.n; i++) {
+        const struct fs_rev *v = &cur.revs.v[i];
+        if (v->resource_id != r->id)
+            continue;
+        if (v->approved)
+            return DAV_STORE_OK;
+        nrevs++;
+    }
     for (size_t i = 0; i < cur.aways.n && !*yes; i++) {
         const struct fs_away *a = &cur.aways.v[i];
-        *yes = a->kept && a->space_id == space_id &&
-               a->resource_id == resource_id && a->rev_id == rev_id;
+        *yes = a->doc_id != 0 && a->space_id == r->space_id &&
+               a->resource_id == r->id && a->rev_id == r->rev_id &&
+               strcmp(a->from, path) == 0 && res_by_id(a->doc_id) != NULL;
+    }
+    for (size_t i = 0; i < cur.audit.n && !*yes && lock_name && nrevs == 1;
+         i++) {
+        const struct fs_audit *a = &cur.audit.v[i];
+        *yes = a->space_id == r->space_id && a->resource_id == r->id &&
+               a->path != NULL && strcmp(a->path, audit_path) == 0 &&
+               a->status == 201 && (strcmp(a->action, "PUT") == 0 ||
+                                    strcmp(a->action, "LOCK") == 0);
     }
     return DAV_STORE_OK;
 }
@@ -2771,7 +2797,7 @@ static const struct dav_store_ops ops = {
     .tree_has_approved = fs_tree_has_approved,
     .renamed_away_note = fs_renamed_away_note,
     .renamed_away_take = fs_renamed_away_take,
-    .renamed_away_kept = fs_renamed_away_kept,
+    .disposable = fs_disposable,
     .receipts = fs_receipts,
     .audit_of = fs_audit_of,
     .audit_add = fs_audit_add,
@@ -3203,10 +3229,11 @@ fake_store_dump(void)
     for (size_t i = 0; i < cur.aways.n; i++) {
         const struct fs_away *w = &cur.aways.v[i];
         fprintf(f, "renamed away space %lld \"%s\" to \"%s\" res %lld "
-                "rev %lld user %lld%s at %lld\n", (long long)w->space_id,
-                w->from, w->to, (long long)w->resource_id,
-                (long long)w->rev_id, (long long)w->user_id,
-                w->kept ? " kept" : "", (long long)w->at);
+                "rev %lld user %lld doc %lld at %lld\n",
+                (long long)w->space_id, w->from, w->to,
+                (long long)w->resource_id, (long long)w->rev_id,
+                (long long)w->user_id, (long long)w->doc_id,
+                (long long)w->at);
     }
     /* the audit trail (its sequence is its last id: rows stay) */
     for (size_t i = 0; i < cur.audit.n; i++) {

@@ -167,7 +167,7 @@ test_every_op_is_set(void **state)
     assert_non_null(st->tree_has_approved);
     assert_non_null(st->renamed_away_note);
     assert_non_null(st->renamed_away_take);
-    assert_non_null(st->renamed_away_kept);
+    assert_non_null(st->disposable);
     assert_non_null(st->receipts);
     assert_non_null(st->audit_of);
     assert_non_null(st->audit_add);
@@ -1071,14 +1071,15 @@ test_new_ops_can_fail(void **state)
         case 15: got = st->audit_add(req, &a); break;
         case 16:
             got = st->renamed_away_note(req, sid, "/f.txt", "/~f.tmp", f.id,
-                                        f.rev_id, uid, false);
+                                        f.rev_id, uid, 0);
             break;
         case 17:
             got = st->renamed_away_take(req, sid, "/f.txt", uid, 60, &entry,
                                         &rid, &rrev);
             break;
         case 18:
-            got = st->renamed_away_kept(req, sid, f.id, f.rev_id, &yes);
+            got = st->disposable(req, &f, "/f.txt", "team/f.txt", true,
+                                 &yes);
             break;
         }
         if (got != DAV_STORE_ERROR || !fake_store_failed())
@@ -1108,7 +1109,7 @@ test_renamed_away(void **state)
     put_file(req, "/doc.odt", "one", &f);
     assert_int_equal(st->renamed_away_note(req, sid, "/doc.odt",
                                            "/~WRL0001.tmp", f.id, f.rev_id,
-                                           uid, false),
+                                           uid, 0),
                      DAV_STORE_OK);
     assert_int_equal(st->renamed_away_take(req, sid, "/doc.odt", uid + 1, 60,
                                            &to, &id, &rev),
@@ -1125,29 +1126,57 @@ test_renamed_away(void **state)
     /* stale: the fake's clock moves one second a write */
     assert_int_equal(st->renamed_away_note(req, sid, "/doc.odt",
                                            "/~WRL0002.tmp", f.id, f.rev_id,
-                                           uid, false),
+                                           uid, 0),
                      DAV_STORE_OK);
     put_file(req, "/other.odt", "two", &f);
     put_file(req, "/third.odt", "three", &f);
     assert_int_equal(st->renamed_away_take(req, sid, "/doc.odt", uid, 0,
                                            &to, &id, &rev),
                      DAV_STORE_NOTFOUND);
-    /* a kept copy is no note to take, but known as long as unchanged */
+    /* a kept copy (/~WRL0003.tmp, a copy of doc.odt) is no note to
+     * take, and is disposable while unchanged at its place */
+    struct dav_resource doc, copy;
+    assert_int_equal(st->lookup(req, sid, "/doc.odt", false, &doc),
+                     DAV_STORE_OK);
+    put_file(req, "/~WRL0003.tmp", "one", &copy);
     bool yes;
     assert_int_equal(st->renamed_away_note(req, sid, "/~WRL0003.tmp",
-                                           "/doc.odt", f.id, f.rev_id, uid,
-                                           true),
+                                           "/doc.odt", copy.id, copy.rev_id,
+                                           uid, doc.id),
                      DAV_STORE_OK);
     assert_int_equal(st->renamed_away_take(req, sid, "/~WRL0003.tmp", uid,
                                            60, &to, &id, &rev),
                      DAV_STORE_NOTFOUND);
-    assert_int_equal(st->renamed_away_kept(req, sid, f.id, f.rev_id, &yes),
+    assert_int_equal(st->disposable(req, &copy, "/~WRL0003.tmp",
+                                    "team/~WRL0003.tmp", false, &yes),
                      DAV_STORE_OK);
     assert_true(yes);
-    assert_int_equal(st->renamed_away_kept(req, sid, f.id, f.rev_id + 1,
-                                           &yes),
+    /* elsewhere (renamed since), or approved: not disposable */
+    assert_int_equal(st->disposable(req, &copy, "/kept.odt", "team/kept.odt",
+                                    false, &yes),
                      DAV_STORE_OK);
     assert_false(yes);
+    assert_int_equal(st->approval_set(req, &copy, "approved", uid),
+                     DAV_STORE_OK);
+    assert_int_equal(st->disposable(req, &copy, "/~WRL0003.tmp",
+                                    "team/~WRL0003.tmp", false, &yes),
+                     DAV_STORE_OK);
+    assert_false(yes);
+    /* a lock-file name alone is not enough: it must have been made there */
+    struct dav_resource lockf;
+    put_file(req, "/~$doc.odt", "me", &lockf);
+    assert_int_equal(st->disposable(req, &lockf, "/~$doc.odt",
+                                    "team/~$doc.odt", true, &yes),
+                     DAV_STORE_OK);
+    assert_false(yes);
+    struct dav_audit made = { .action = "PUT", .space_id = sid,
+                              .path = "team/~$doc.odt",
+                              .resource_id = lockf.id, .status = 201 };
+    assert_int_equal(st->audit_add(req, &made), DAV_STORE_OK);
+    assert_int_equal(st->disposable(req, &lockf, "/~$doc.odt",
+                                    "team/~$doc.odt", true, &yes),
+                     DAV_STORE_OK);
+    assert_true(yes);
     st->txn_rollback(req);
     free_req(req);
 }
