@@ -571,10 +571,10 @@ put_after(struct dav_req *req, const struct dav_target *parent)
  * for COPY and MOVE of a collection, or of anything to a calendar's
  * place: nothing but calendar objects goes into a calendar (as MKCOL
  * there is refused), nothing but calendars into a calendar home, and a
- * calendar only to a calendar's place in its own space's calendar home.  A copy, or a move
- * into another space (a copy there), would arrive as a plain folder, not
- * a calendar, so a calendar is only moved, renamed or restored from the
- * trash. */
+ * calendar only to a calendar's place in its own space's calendar home.
+ * A copy, or a move into another space (a copy there), would arrive as a
+ * plain folder, not a calendar, so a calendar is only moved, renamed or
+ * restored from the trash. */
 static struct dav_err *
 collection_place(struct dav_req *req, const struct dav_target *src,
                  const struct dav_target *dst,

@@ -1478,7 +1478,7 @@ copy_move(struct dav_req *req, bool move)
         temporary_name(dav_base_name(dst.path)))
         rc = st->renamed_away_note(req, src->space.id, src->path, dst.path,
                                    src->res.id, src->res.rev_id, author,
-                                   false);
+                                   0);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, move ? "move" : "copy");
     if (into_special) {
