@@ -228,7 +228,7 @@ tt_to_unix(icalcomponent *vcal, icalproperty *prop, struct icaltimetype tt)
  * never before 'start'.  Cannot fail.
  */
 static int64_t
-add_duration(icaltimezone *zone, int64_t start, int days, int64_t secs)
+shift_nominal(icaltimezone *zone, int64_t start, int days, int64_t secs)
 {
     int64_t end = start;
     if (days != 0) {
@@ -243,7 +243,13 @@ add_duration(icaltimezone *zone, int64_t start, int days, int64_t secs)
             icaltimezone_convert_time(&t, zone, utc);
         end = fields_to_unix(t);
     }
-    end += secs;
+    return end + secs;
+}
+
+static int64_t
+add_duration(icaltimezone *zone, int64_t start, int days, int64_t secs)
+{
+    int64_t end = shift_nominal(zone, start, days, secs);
     return end > start ? end : start;
 }
 
@@ -999,7 +1005,10 @@ sat_add(int64_t a, int64_t b)
  * (RFC 5545 §3.8.6.2, §3.6.6).  Does one fall in [qs, qe)? */
 struct alarm_ctx {
     icalcomponent *parent;
-    int64_t offset;          /* TRIGGER's duration */
+    int64_t offset;          /* TRIGGER's duration, days as 86,400 s */
+    int days;                /* its nominal days (RFC 5545 §3.3.6) */
+    int64_t secs;            /* and its exact seconds */
+    icaltimezone *zone;      /* the zone its days are counted in */
     bool related_end;        /* RELATED=END */
     int64_t every;
     int64_t repeat;
@@ -1032,7 +1041,10 @@ alarm_cb(void *ctx, icalcomponent *comp, int64_t start, int64_t end,
     if (comp != a->parent)
         return true;
     int64_t base = a->related_end ? end : start;
-    if (triggers_hit(a, sat_add(base, a->offset))) {
+    int64_t first = a->days != 0
+                        ? shift_nominal(a->zone, base, a->days, a->secs)
+                        : sat_add(base, a->secs);
+    if (triggers_hit(a, first)) {
         a->hit = true;
         return false;
     }
@@ -1070,12 +1082,14 @@ caldav_alarm_matches(icalcomponent *vcal, icalcomponent *parent,
         return triggers_hit(&a, tt_to_unix(vcal, tp, trig.time));
     }
     a.offset = icaldurationtype_as_int(trig.duration);
+    duration_parts(trig.duration, &a.days, &a.secs);
     icalparameter *rel = icalproperty_get_first_parameter(
         tp, ICAL_RELATED_PARAMETER);
     a.related_end = rel != NULL &&
                     icalparameter_get_related(rel) == ICAL_RELATED_END;
     icalcomponent_kind kind = icalcomponent_isa(parent);
     struct span s = component_span(vcal, parent);
+    a.zone = s.zone;
     if (!s.has_start) {
         /* A VTODO with DUE only: an alarm can be related to its end. */
         return a.related_end && s.use_lohi && s.lo == s.hi &&
@@ -1083,10 +1097,12 @@ caldav_alarm_matches(icalcomponent *vcal, icalcomponent *parent,
     }
     /* Triggers in [qs, qe) come from instances whose start (or end) lies
      * in [qs - offset - repetitions, qe - offset): those caldav_instances
-     * gives for that window, a second wider each way. */
+     * gives for that window, a second wider each way, and two hours more
+     * for an offset of nominal days across a change of UTC offset. */
     int64_t span = a.every > 0 ? a.repeat * a.every : 0;
-    int64_t from = sat_add(sat_add(sat_add(qs, -a.offset), -span), -1);
-    int64_t until = sat_add(sat_add(qe, -a.offset), 1);
+    int64_t slack = a.days != 0 ? 7201 : 1;
+    int64_t from = sat_add(sat_add(sat_add(qs, -a.offset), -span), -slack);
+    int64_t until = sat_add(sat_add(qe, -a.offset), slack);
     caldav_instances(vcal, kind, from, until, max, alarm_cb, &a);
     return a.hit;
 }

@@ -2208,6 +2208,21 @@ def test_duration_of_a_day_is_nominal_for_each_instance(cal, alice):
                            ("20240406T100000Z", "20240407T100000Z")]
 
 
+def test_an_alarm_a_day_before_is_at_the_same_local_time(cal, alice):
+    # RFC 5545 §3.3.6, §3.8.6.3: TRIGGER:-P1D before 31 March 12:00 Paris
+    # (10:00Z) is 30 March 12:00 Paris, 11:00Z, not 24 hours before.
+    put_ok(alice, cal + "r.ics", event_ics(
+        "al-p1d-" + uid(), "DTSTART;TZID=Europe/Paris:20240331T120000",
+        "DURATION:PT1H", *_alarm("TRIGGER:-P1D"), extra=VTZ_PARIS))
+    f = ('<C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">'
+         '<C:comp-filter name="VALARM">%s</C:comp-filter>'
+         '</C:comp-filter></C:comp-filter>')
+    assert query_names(alice, cal, f % time_range(
+        "20240330T103000Z", "20240330T113000Z")) == ["r.ics"]
+    assert query_names(alice, cal, f % time_range(
+        "20240330T093000Z", "20240330T103000Z")) == []
+
+
 def test_all_day_event_across_dst_lasts_one_calendar_day(server, alice):
     # RFC 5545 §3.6.1: a date without DTEND lasts one day, 31 March in
     # Paris: 23:00Z on the 30th to 22:00Z on the 31st.
