@@ -136,6 +136,17 @@ space_aces(struct dav_req *req, const struct dav_space *sp,
     return NULL;
 }
 
+/* An aggregate holds what it contains (RFC 3744 §3.1, §3.12): DAV:read
+ * gives read-current-user-privilege-set and, RFC 4791 §6.1.1,
+ * CALDAV:read-free-busy. */
+static unsigned
+with_read_parts(unsigned privs)
+{
+    return (privs & DAV_PRIV_READ) != 0
+               ? privs | DAV_PRIV_READ_CUPS | DAV_PRIV_READ_FREE_BUSY
+               : privs;
+}
+
 /* The privileges of the principal on the space resource at 'path', its
  * role's and 'extra' overridden by the entries that apply. */
 static struct dav_err *
@@ -149,9 +160,7 @@ effective(struct dav_req *req, const struct dav_space *sp, const char *path,
         return err;
     unsigned base = acl_role_privs(sp->role) | extra;
     if (n == 0) {
-        *out = base;
-        if ((*out & DAV_PRIV_READ) != 0)
-            *out |= DAV_PRIV_READ_CUPS | DAV_PRIV_READ_FREE_BUSY;
+        *out = with_read_parts(base);
         return NULL;
     }
     unsigned decided = 0, granted = 0;
@@ -164,11 +173,8 @@ effective(struct dav_req *req, const struct dav_space *sp, const char *path,
             if (strlen(aces[i].path) != levellen ||
                 strncmp(aces[i].path, level, levellen) != 0)
                 continue;
-            /* An aggregate holds what it contains (RFC 3744 §3.12):
-             * read's parts are granted or denied with it. */
-            unsigned privs = aces[i].privs;
-            if ((privs & DAV_PRIV_READ) != 0)
-                privs |= DAV_PRIV_READ_CUPS | DAV_PRIV_READ_FREE_BUSY;
+            /* read's parts are granted or denied with it. */
+            unsigned privs = with_read_parts(aces[i].privs);
             if (aces[i].grant)
                 g |= privs;
             else

@@ -366,6 +366,14 @@ method_mkcalendar(struct dav_req *req)
     return create_calendar(req, root);
 }
 
+/* A calendar home holds calendars (collection_place). */
+static struct dav_err *
+only_calendars(struct dav_req *req)
+{
+    return dav_err_cond(req, 403, CALDAV_NS, "calendar-collection-location-ok",
+                        "only calendars in a calendar home");
+}
+
 /* RFC 5689: MKCOL with a body sets the resource type and properties. */
 static struct dav_err *
 method_mkcol(struct dav_req *req)
@@ -391,14 +399,12 @@ method_mkcol(struct dav_req *req)
         return err->status == 400
                    ? dav_err_new(req, 415, "unsupported MKCOL body")
                    : err;
-    if (root == NULL && !in_home)
-        return dav_method_mkcol(req);
-    if (root != NULL && !dav_elem_is(root, DAV_NS, "mkcol"))
+    if (root == NULL)
+        return in_home ? only_calendars(req) : dav_method_mkcol(req);
+    if (!dav_elem_is(root, DAV_NS, "mkcol"))
         return dav_err_new(req, 415, "unsupported MKCOL body");
     /* RFC 5689 §3: a collection, or a calendar; nothing else is made. */
-    struct dav_xml_elem *rt = root != NULL
-                                  ? set_prop(root, DAV_NS, "resourcetype")
-                                  : NULL;
+    struct dav_xml_elem *rt = set_prop(root, DAV_NS, "resourcetype");
     bool calendar = false;
     if (rt != NULL) {
         bool coll = false, other = false;
@@ -417,11 +423,8 @@ method_mkcol(struct dav_req *req)
     }
     if (calendar)
         return create_calendar(req, root);
-    /* A calendar home holds calendars (collection_place). */
     if (in_home)
-        return dav_err_cond(req, 403, CALDAV_NS,
-                            "calendar-collection-location-ok",
-                            "only calendars in a calendar home");
+        return only_calendars(req);
     err = dav_method_mkcol(req);
     if (err != NULL)
         return err;
@@ -586,10 +589,7 @@ collection_place(struct dav_req *req, const struct dav_target *src,
                             "calendar-collection-location-ok",
                             "no collection inside a calendar");
     if (!is_calendar(src))
-        return home ? dav_err_cond(req, 403, CALDAV_NS,
-                                   "calendar-collection-location-ok",
-                                   "only calendars in a calendar home")
-                    : NULL;
+        return home ? only_calendars(req) : NULL;
     if (!home || !move || dst->space.id != src->space.id)
         return dav_err_cond(req, 403, CALDAV_NS,
                             "calendar-collection-location-ok",

@@ -191,7 +191,8 @@ struct raw_path {
 };
 
 /* The path of component c (VCALENDAR first); false if deeper than
- * RAW_DEPTH_MAX or of a kind libical has no name for.  Uses external iterators: the callers' walks go on. */
+ * RAW_DEPTH_MAX or of a kind libical has no name for.  Uses external
+ * iterators: the callers' walks go on. */
 static bool
 raw_path_of(icalcomponent *c, struct raw_path *out)
 {

@@ -851,6 +851,27 @@ empty_trash(struct dav_req *req)
     return NULL;
 }
 
+/* Is 'name' one that office programs give a document they rename away
+ * while saving it: ~WRL0001.tmp (Word), 3A1B2C4D.tmp (Excel), "Backup of
+ * report.doc" or report.wbk (Word's backup copy)? */
+static bool
+temporary_name(const char *name)
+{
+    size_t n = strlen(name);
+    return name[0] == '~' ||
+           (n > 4 && (strcasecmp(name + n - 4, ".tmp") == 0 ||
+                      strcasecmp(name + n - 4, ".wbk") == 0)) ||
+           strncmp(name, "Backup of ", 10) == 0;
+}
+
+/* Do in-space paths a and b name members of one folder? */
+static bool
+same_folder(const char *a, const char *b)
+{
+    size_t la = (size_t)(dav_base_name(a) - a);
+    return la == (size_t)(dav_base_name(b) - b) && strncmp(a, b, la) == 0;
+}
+
 /* Is 'name' that of the file an office program writes beside a document
  * it opens, naming who has it open: ~$port.docx (Microsoft Office),
  * .~lock.report.odt# (LibreOffice)? */
@@ -898,9 +919,10 @@ dav_method_delete(struct dav_req *req)
      * trash at every save and every opening, while they are what they
      * were made as (the store's 'disposable' says when). */
     bool disposable = false;
+    const char *name = dav_base_name(t->path);
+    bool lock_name = office_lock_name(name);
     if (t->base_path == NULL && t->res.kind == DAV_KIND_FILE &&
-        t->res.rev_id != 0) {
-        bool lock_name = office_lock_name(dav_base_name(t->path));
+        t->res.rev_id != 0 && (lock_name || temporary_name(name))) {
         rc = st->disposable(req, &t->res, t->path,
                             arena_printf(req->arena, "%s%s", t->slug,
                                          t->path),
@@ -1123,38 +1145,17 @@ overwrite_file(struct dav_req *req, const struct dav_target *src,
  * that takes its place (decision 0033). */
 #define RENAMED_AWAY_SECONDS 120
 
-/* Is 'name' one that office programs give a document they rename away
- * while saving it: ~WRL0001.tmp (Word), 3A1B2C4D.tmp (Excel), "Backup of
- * report.doc" or report.wbk (Word's backup copy)? */
-static bool
-temporary_name(const char *name)
-{
-    size_t n = strlen(name);
-    return name[0] == '~' ||
-           (n > 4 && (strcasecmp(name + n - 4, ".tmp") == 0 ||
-                      strcasecmp(name + n - 4, ".wbk") == 0)) ||
-           strncmp(name, "Backup of ", 10) == 0;
-}
-
-/* Do in-space paths a and b name members of one folder? */
-static bool
-same_folder(const char *a, const char *b)
-{
-    size_t la = (size_t)(dav_base_name(a) - a);
-    return la == (size_t)(dav_base_name(b) - b) && strncmp(a, b, la) == 0;
-}
-
 /*
  * Office programs save a document on a network drive by writing the new
  * content to a temporary file, renaming the document away to a temporary
  * name, renaming the new file to the document's name and deleting the
- * renamed document (decision 0033).  When src is moved to dst, a name
- * that this principal's previous MOVE took a document away from, within
- * RENAMED_AWAY_SECONDS, the document comes back to dst and src becomes
- * its next revision, as a MOVE over it would make it (overwrite_file):
- * it keeps its history, approval and access control entries.  The
- * temporary name then holds what the document was, as a new file, for
- * the client to delete.  Every name shows what the client expects;
+ * renamed document (decision 0033).  When src is moved to dst, in its own
+ * folder, a name that this principal's previous MOVE took a document away
+ * from within RENAMED_AWAY_SECONDS, the document comes back to dst and
+ * src becomes its next revision, as a MOVE over it would make it
+ * (overwrite_file): it keeps its history, approval and access control
+ * entries.  The temporary name then holds what the document was, as a
+ * new file, for the client to delete.  Every name shows what the client expects;
  * *done is false, and nothing is changed, when the document is not
  * where it went, as it went, or this principal could not have saved it.
  */
@@ -1181,8 +1182,7 @@ save_into_renamed_away(struct dav_req *req, const struct dav_target *src,
         return dav_err_from_store(req, rc, "move");
     doc.exists = true;
     if (doc.res.id != id || doc.res.rev_id != rev || id == src->res.id ||
-        doc.res.kind != DAV_KIND_FILE || !same_folder(away, dst->path) ||
-        !same_folder(src->path, dst->path))
+        doc.res.kind != DAV_KIND_FILE || !same_folder(away, dst->path))
         return NULL;
     /* As this principal could do it by hand: take the document from its
      * temporary name, and write it. */
@@ -1436,10 +1436,13 @@ copy_move(struct dav_req *req, bool move)
     int64_t author = req->principal != NULL ? req->principal->id : 0;
     if (onto_file)
         return overwrite_file(req, src, &dst, move, author, false);
-    bool plain_files = !is_coll && dst.space.id == src->space.id &&
-                       src->base_path == NULL && dst.base_path == NULL &&
-                       src->res.rev_id != 0 && author != 0;
-    if (move && plain_files && !dst.exists) {
+    /* A file renamed in its folder: an office save, in one step or the
+     * other (save_into_renamed_away). */
+    bool renamed = move && !dst.exists && !is_coll &&
+                   dst.space.id == src->space.id && src->base_path == NULL &&
+                   dst.base_path == NULL && src->res.rev_id != 0 &&
+                   author != 0 && same_folder(src->path, dst.path);
+    if (renamed) {
         bool saved;
         err = save_into_renamed_away(req, src, &dst, author, &saved);
         if (err != NULL || saved)
@@ -1473,8 +1476,7 @@ copy_move(struct dav_req *req, bool move)
         rc = DAV_STORE_RETRY;
     /* A document renamed to a temporary name in its folder, for the file
      * that may take its place (save_into_renamed_away). */
-    if (rc == DAV_STORE_OK && move && plain_files && !dst.exists &&
-        same_folder(src->path, dst.path) &&
+    if (rc == DAV_STORE_OK && renamed &&
         temporary_name(dav_base_name(dst.path)))
         rc = st->renamed_away_note(req, src->space.id, src->path, dst.path,
                                    src->res.id, src->res.rev_id, author,
