@@ -256,8 +256,8 @@ db_space_create(struct db_conn *c, const char *slug, const char *title,
         c,
         "WITH s AS (INSERT INTO spaces (slug, title) "
         "VALUES ($1, $2) RETURNING id) "
-        "INSERT INTO resources (space_id, path, parent_path, "
-        "name, kind) SELECT id, '', NULL, $1, 0 FROM s",
+        "INSERT INTO resources (space_id, parent_id, name, kind) "
+        "SELECT id, NULL, $1, 0 FROM s",
         2, v, NULL, NULL, NULL, err, errlen);
     if (rc == DB_ADMIN_OK)
         rc = admin_exec(c,
@@ -496,7 +496,8 @@ split_space_path(const char *in, char *slug, size_t slen, char *path,
 /* SQL selecting (space_id, resource id) of path, and the principal. */
 #define ACL_TARGET                                                         \
     "tgt AS (SELECT r.space_id, r.id FROM resources r JOIN spaces s ON "   \
-    "s.id = r.space_id WHERE s.slug = $1 AND r.path = $2), "               \
+    "s.id = r.space_id WHERE s.slug = $1 AND "                             \
+    "r.id = parvis_resolve(s.id, $2)), "                                   \
     "who AS (SELECT 'user' AS kind, id FROM users WHERE name = "           \
     "regexp_replace($3, '^user:', '') AND $3 !~ '^space:' UNION ALL "      \
     "SELECT 'space', id FROM spaces WHERE $3 ~ '^space:' AND "             \
@@ -511,19 +512,20 @@ db_acl_list(struct db_conn *c, const char *path, db_row_fn fn, void *ctx,
     const char *v[2] = { slug, p };
     return admin_exec(
         c,
-        "SELECT s.slug || CASE WHEN r.path = '' THEN '/' ELSE r.path END, "
+        "SELECT s.slug || CASE WHEN rp.path = '' THEN '/' ELSE rp.path END, "
         "a.principal_kind || ':' || coalesce(u.name, ps.slug, '?'), "
         "CASE WHEN a.is_grant THEN 'grant' ELSE 'deny' END, "
         "a.privileges::text FROM aces a "
         "JOIN resources r ON r.id = a.resource_id "
+        "CROSS JOIN LATERAL (SELECT parvis_path(r.id) AS path) rp "
         "JOIN spaces s ON s.id = a.space_id "
         "LEFT JOIN users u ON a.principal_kind = 'user' AND "
         "u.id = a.principal_id "
         "LEFT JOIN spaces ps ON a.principal_kind = 'space' AND "
         "ps.id = a.principal_id "
-        "WHERE s.slug = $1 AND (r.path = $2 OR $2 LIKE r.path || '/%' OR "
-        "r.path = '') "
-        "ORDER BY r.path, a.position, a.id",
+        "WHERE s.slug = $1 AND (rp.path = $2 OR $2 LIKE rp.path || '/%' OR "
+        "rp.path = '') "
+        "ORDER BY rp.path, a.position, a.id",
         2, v, fn, ctx, NULL, err, errlen);
 }
 
@@ -822,7 +824,7 @@ db_approval_set(struct db_conn *c, const char *path, const char *state,
         "ELSE r.approved_at END, "
         "submitted_by = CASE WHEN $3 = 'submitted' THEN (SELECT id FROM u) "
         "ELSE r.submitted_by END FROM spaces s WHERE s.id = r.space_id AND "
-        "s.slug = $1 AND r.path = $2 AND r.kind = 1 AND "
+        "s.slug = $1 AND r.id = parvis_resolve(s.id, $2) AND r.kind = 1 AND "
         "r.current_rev IS NOT NULL RETURNING r.current_rev), "
         "v AS (UPDATE revisions SET approved = true FROM f "
         "WHERE revisions.id = f.current_rev AND $3 = 'approved') "
@@ -925,14 +927,15 @@ db_handover_list(struct db_conn *c, const char *user, db_row_fn fn, void *ctx,
     return admin_exec(
         c,
         "WITH u AS (SELECT id FROM users WHERE name = $1) "
-        "SELECT 'owns', s.slug || CASE WHEN r.path = '' THEN '/' ELSE r.path "
-        "END, CASE WHEN r.kind = 0 THEN 'folder' ELSE 'file' END "
-        "FROM resources r JOIN spaces s ON s.id = r.space_id, u "
-        "WHERE r.created_by = u.id AND r.path NOT LIKE '/.%' "
+        "SELECT 'owns', s.slug || CASE WHEN rp.path = '' THEN '/' "
+        "ELSE rp.path END, CASE WHEN r.kind = 0 THEN 'folder' ELSE 'file' END "
+        "FROM resources r JOIN spaces s ON s.id = r.space_id "
+        "CROSS JOIN LATERAL (SELECT parvis_path(r.id) AS path) rp, u "
+        "WHERE r.created_by = u.id AND rp.path NOT LIKE '/.%' "
         "UNION ALL SELECT 'locks', s.slug || l.root_path, l.token "
         "FROM locks l JOIN spaces s ON s.id = l.space_id, u "
         "WHERE l.principal_id = u.id AND l.expires_at > now() "
-        "UNION ALL SELECT 'submitted', s.slug || r.path, "
+        "UNION ALL SELECT 'submitted', s.slug || parvis_path(r.id), "
         "coalesce(r.approval_comment, '') FROM resources r "
         "JOIN spaces s ON s.id = r.space_id, u WHERE r.submitted_by = u.id "
         "AND r.approval_state = 'submitted' ORDER BY 1, 2",

@@ -20,7 +20,8 @@ DB_MIGRATIONS = db/migrations/0001_initial.sql \
 	db/migrations/0020_calendar_range_per_calendar.sql \
 	db/migrations/0021_changes_guarded.sql \
 	db/migrations/0022_day_durations_not_exact.sql \
-	db/migrations/0023_renamed_away.sql
+	db/migrations/0023_renamed_away.sql \
+	db/migrations/0024_tree_by_id.sql
 libdb_a_SOURCES = db/db.h db/db_int.h db/pg_store.c db/pg_caldav.c db/admin.c \
 	db/chunk_cache.h db/chunk_cache.c db/disk_cache.h db/disk_cache.c \
 	db/sealer.c

@@ -17,10 +17,15 @@
 
 /* The columns objects_from reads. */
 #define OBJ_META                                                              \
-    "r.id, r.space_id, r.path, r.name, coalesce(r.current_rev, 0), "         \
+    "r.id, r.space_id, rp.path, r.name, coalesce(r.current_rev, 0), "        \
     "coalesce(r.cur_size, 0), encode(r.cur_sha256, 'hex'), "                  \
     "floor(extract(epoch FROM r.modified_at))::bigint, o.exact, "
 #define OBJ_COLS OBJ_META "o.data "
+/* The rp.path of OBJ_META for members of calendar 'cal': its path, found
+ * once (parvis_path, decision 0034), and their names. */
+#define CAL_OBJ_PATH(cal)                                                     \
+    "CROSS JOIN (SELECT parvis_path(" cal ") AS path) cp "                   \
+    "CROSS JOIN LATERAL (SELECT cp.path || '/' || r.name AS path) rp "
 
 /* A calendar-query's candidates, read through a cursor (as the listings
  * of db/pg_store.c, docs/decisions/0010): $1 calendar, $2 component or
@@ -31,6 +36,7 @@ static const char cal_open_sql[] =
     "NO SCROLL CURSOR FOR SELECT " OBJ_META
     "CASE WHEN $5::boolean OR NOT o.exact THEN o.data END "
     "FROM calendar_objects o JOIN resources r ON r.id = o.resource_id "
+    CAL_OBJ_PATH("$1::bigint")
     "WHERE o.calendar_id = $1::bigint AND ($2::text IS NULL OR "
     "o.component = $2::text) AND o.trange && "
     "tstzrange(to_timestamp($3::double precision), "
@@ -50,11 +56,12 @@ struct caldav_cursor {
 
 static const struct pg_stmt stmts[] = {
     { "cal_create",
-      "WITH r AS (INSERT INTO resources (space_id, path, parent_path, name, "
-      "kind, created_by) VALUES ($1, $2, $3, $4, 0, nullif($6, 0)) "
-      "ON CONFLICT (space_id, path) DO NOTHING RETURNING id, created_at) "
+      "WITH r AS (INSERT INTO resources (space_id, parent_id, name, "
+      "kind, created_by) SELECT $1, p.id, $3, 0, nullif($5, 0) "
+      "FROM parvis_resolve($1, $2) p(id) WHERE p.id IS NOT NULL "
+      "ON CONFLICT (parent_id, name) DO NOTHING RETURNING id, created_at) "
       "INSERT INTO calendars (resource_id, space_id, components) "
-      "SELECT id, $1, string_to_array($5, ',') FROM r "
+      "SELECT id, $1, string_to_array($4, ',') FROM r "
       "RETURNING resource_id, "
       "(SELECT floor(extract(epoch FROM created_at))::bigint FROM r)" },
     { "cal_index",
@@ -73,7 +80,7 @@ static const struct pg_stmt stmts[] = {
       "SELECT pg_advisory_xact_lock(hashtextextended('calendar uid ' || $1 "
       "|| ' ' || $2, 0))" },
     { "cal_uid",
-      "SELECT r.path FROM calendar_objects o JOIN resources r "
+      "SELECT parvis_path(r.id) FROM calendar_objects o JOIN resources r "
       "ON r.id = o.resource_id WHERE o.calendar_id = $1 AND o.uid = $2 "
       "AND o.resource_id <> $3" },
     { "cal_object_uid",
@@ -81,11 +88,13 @@ static const struct pg_stmt stmts[] = {
     { "cal_paths",
       "SELECT " OBJ_COLS
       "FROM resources r JOIN calendar_objects o ON o.resource_id = r.id "
-      /* The space's key first, so that the paths are found through
-       * UNIQUE (space_id, path) instead of a scan of every resource. */
-      "WHERE r.space_id = (SELECT space_id FROM calendars "
-      "                    WHERE resource_id = $1) "
-      "AND r.path = ANY($2::text[]) AND o.calendar_id = $1" },
+      CAL_OBJ_PATH("$1")
+      /* The names of the paths that are the calendar's members, each
+       * found through UNIQUE (parent_id, name). */
+      "WHERE r.parent_id = $1 AND r.name = ANY (SELECT substr(q, "
+      "length(cp.path) + 2) FROM unnest($2::text[]) q "
+      "WHERE left(q, length(cp.path) + 1) = cp.path || '/') "
+      "AND o.calendar_id = $1" },
 };
 
 bool
@@ -114,9 +123,9 @@ pg_cal_create(struct dav_req *req, int64_t space_id, const char *path,
     const char *parent = arena_strndup(req->arena, path,
                                        (size_t)(slash - path));
     int64_t creator = req->principal != NULL ? req->principal->id : 0;
-    const char *v[6] = { pg_i64(req, space_id), path, parent, slash + 1,
+    const char *v[5] = { pg_i64(req, space_id), parent, slash + 1,
                          components, pg_i64(req, creator) };
-    PGresult *r = pg_run(req, "cal_create", 6, v, NULL, 0, &rc);
+    PGresult *r = pg_run(req, "cal_create", 5, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     if (PQntuples(r) == 0)

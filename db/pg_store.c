@@ -17,8 +17,10 @@
  * (docs/scaling.md).
  *
  * Content: chunks travel as binary parameters and results (no hex
- * encoding).  A subtree is one index range on (space_id, path), so COPY,
- * MOVE and DELETE of a tree are a handful of statements whatever its size.
+ * encoding).  A resource names its parent by id (decision 0034): a path
+ * is resolved from the space's root down, one index probe per level, so
+ * a MOVE or a DELETE (to the trash) of a tree rewrites its top row alone
+ * whatever its size, and a COPY is a handful of statements.
  */
 #include "db/chunk_cache.h"
 #include "db/disk_cache.h"
@@ -189,7 +191,7 @@ struct lease {
 #define LIST_PAGE_MORE 501
 
 #define RES_SELECT                                                            \
-    "r.id, r.space_id, r.path, r.name, r.kind, coalesce(r.current_rev, 0), " \
+    "r.id, r.space_id, rp.path, r.name, r.kind, coalesce(r.current_rev, 0), " \
     "coalesce(v.num, 0), coalesce(v.size, 0), v.content_type, "              \
     "encode(v.sha256, 'hex'), "                                              \
     "floor(date_part('epoch', r.created_at))::bigint, "                      \
@@ -214,18 +216,22 @@ struct lease {
 #define RES_CURRENT                                                           \
     "CROSS JOIN LATERAL (SELECT r.cur_num AS num, r.cur_size AS size, "      \
     "r.cur_type AS content_type, r.cur_sha256 AS sha256) v "
-#define RES_FROM                                                              \
-    "FROM resources r " RES_CURRENT                                          \
-    RES_JOINS
+/* A row's path, as the statement knows it: from its parameters, or
+ * parvis_path() for rows found otherwise (decision 0034). */
+#define RES_PATH(e) "CROSS JOIN LATERAL (SELECT " e " AS path) rp "
+#define RES_FROM(e)                                                           \
+    "FROM resources r " RES_CURRENT RES_PATH(e) RES_JOINS
 /* The members of a folder other than the calendars folder, the only one
  * that holds calendars (create_calendar): no probe of calendars, one per
  * member (half the listing statement's time).  Chosen by the caller
  * (holds_calendars) rather than by a parameter, which a generic plan
  * could not fold away. */
+#define MEMBER_PATH "$2 || '/' || r.name"
 #define RES_FROM_MEMBERS                                                      \
-    "FROM resources r " RES_CURRENT RES_JOIN_CAL("false AND ")
+    "FROM resources r " RES_CURRENT RES_PATH(MEMBER_PATH)                    \
+    RES_JOIN_CAL("false AND ")
 #define MEMBERS_OF                                                            \
-    "WHERE r.space_id = $1 AND r.parent_path = $2 ORDER BY r.name"
+    "WHERE r.parent_id = parvis_resolve($1, $2) ORDER BY r.name"
 /* A space (row_to_space) by slug $1 if user $2 may reach it: its members
  * and principals granted something inside it by an access control entry
  * (parvis_acl_reaches, 0009_acl_reach.sql: called only for non-members,
@@ -242,23 +248,19 @@ struct lease {
     "WHERE s.slug = $1 AND NOT s.archived AND (m.user_id IS NOT NULL OR "    \
     "parvis_acl_reaches(s.id, $2))"
 /* The same, showing the approved revision of files (published view). */
-#define RES_FROM_PUBLISHED                                                    \
+#define RES_FROM_PUBLISHED(e)                                                 \
     "FROM resources r LEFT JOIN revisions v ON v.id = r.approved_rev "       \
-    RES_JOINS
+    RES_PATH(e) RES_JOINS
 /* What the published view shows: approved files, and folders holding one;
  * never the trash or the calendars. */
 #define PUBLISHED_ONLY                                                        \
     "((r.kind = 1 AND r.approved_rev IS NOT NULL) OR (r.kind = 0 AND "       \
-    "(r.path = '' OR EXISTS (SELECT 1 FROM resources f WHERE "               \
-    "f.space_id = r.space_id AND f.path >= r.path || '/' AND "               \
-    "f.path < r.path || '0' AND f.approved_rev IS NOT NULL)))) AND "         \
-    "r.path <> '/.trash' AND r.path NOT LIKE '/.trash/%' AND "              \
-    "r.path <> '/.calendars' AND r.path NOT LIKE '/.calendars/%' "
+    "(r.parent_id IS NULL OR EXISTS (SELECT 1 FROM parvis_subtree(r.id) t " \
+    "JOIN resources f ON f.id = t.id WHERE f.approved_rev IS NOT NULL)))) "  \
+    "AND rp.path <> '/.trash' AND rp.path NOT LIKE '/.trash/%' AND "        \
+    "rp.path <> '/.calendars' AND rp.path NOT LIKE '/.calendars/%' "
 
-#define RES_COLS RES_SELECT RES_FROM
-
-#define SUBTREE(p, s)                                                         \
-    "(path = " p " OR (path >= " p " || '/' AND path < " p " || '0'))"
+#define RES_COLS(e) RES_SELECT RES_FROM(e)
 
 static const struct pg_stmt stmts[] = {
     { "user_by_name",
@@ -280,8 +282,8 @@ static const struct pg_stmt stmts[] = {
       RES_SELECT ", " LISTING_STAMP " "
       "FROM (SELECT " SPACE_COLS SPACE_FOR_USER ") sp "
       "RIGHT JOIN (SELECT 1) one ON true "
-      "LEFT JOIN (resources r " RES_CURRENT
-      RES_JOINS ") ON r.space_id = sp.id AND r.path = $3" },
+      "LEFT JOIN (resources r " RES_CURRENT RES_PATH("$3::text")
+      RES_JOINS ") ON r.id = parvis_resolve(sp.id, $3)" },
     { "spaces_of_user",
       "SELECT s.id, s.slug, s.title, coalesce(m.role, ''), "
       "floor(extract(epoch FROM s.created_at))::bigint, "
@@ -312,18 +314,20 @@ static const struct pg_stmt stmts[] = {
       "SELECT id, encode(sha256, 'hex') FROM app_passwords "
       "WHERE user_id = $1 AND revoked_at IS NULL" },
     { "aces_find",
-      "SELECT r.path, a.principal_kind = 'user', a.principal_id, "
+      "SELECT rp.path, a.principal_kind = 'user', a.principal_id, "
       "coalesce(u.name, ps.slug, ''), a.is_grant, a.privileges "
       "FROM aces a JOIN resources r ON r.id = a.resource_id "
       "LEFT JOIN users u ON a.principal_kind = 'user' AND "
       "u.id = a.principal_id "
       "LEFT JOIN spaces ps ON a.principal_kind = 'space' AND "
       "ps.id = a.principal_id "
-      "WHERE a.space_id = $1 AND ($2::text[] IS NULL OR r.path = ANY($2)) "
+      "CROSS JOIN LATERAL (SELECT parvis_path(r.id) AS path) rp "
+      "WHERE a.space_id = $1 AND ($2::text[] IS NULL OR r.id IN "
+      "(SELECT parvis_resolve($1, q) FROM unnest($2::text[]) q)) "
       "AND ($3::bigint = 0 OR (a.principal_kind = 'user' AND "
       "a.principal_id = $3) OR (a.principal_kind = 'space' AND "
       "a.principal_id IN (SELECT space_id FROM members WHERE user_id = $3))) "
-      "ORDER BY r.path, a.position, a.id" },
+      "ORDER BY rp.path, a.position, a.id" },
     { "aces_clear", "DELETE FROM aces WHERE resource_id = $1" },
     { "ace_add",
       "INSERT INTO aces (space_id, resource_id, principal_kind, principal_id, "
@@ -339,16 +343,18 @@ static const struct pg_stmt stmts[] = {
       "WHERE ($2::text IS NULL OR u.name = $2) AND (u.id = $1 OR EXISTS "
       "(SELECT 1 FROM members a JOIN members b ON a.space_id = b.space_id "
       "WHERE a.user_id = $1 AND b.user_id = u.id)) ORDER BY u.name" },
-    { "lookup", "SELECT " RES_COLS "WHERE r.space_id = $1 AND r.path = $2" },
+    { "lookup", "SELECT " RES_COLS("$2::text")
+      "WHERE r.id = parvis_resolve($1, $2)" },
     { "lookup_lock",
-      "SELECT " RES_COLS "WHERE r.space_id = $1 AND r.path = $2 "
+      "SELECT " RES_COLS("$2::text") "WHERE r.id = parvis_resolve($1, $2) "
       "FOR UPDATE OF r" },
     /* The same, and the parent $3 (not locked: writers in one folder do
      * not wait for each other), which the write looks up next. */
     { "lookup_lock_parent",
-      "WITH t AS (SELECT " RES_COLS "WHERE r.space_id = $1 AND r.path = $2 "
-      "FOR UPDATE OF r), p AS (SELECT " RES_COLS "WHERE r.space_id = $1 "
-      "AND r.path = $3) SELECT * FROM t UNION ALL SELECT * FROM p" },
+      "WITH t AS (SELECT " RES_COLS("$2::text")
+      "WHERE r.id = parvis_resolve($1, $2) FOR UPDATE OF r), "
+      "p AS (SELECT " RES_COLS("$3::text") "WHERE r.id = parvis_resolve($1, $3)) "
+      "SELECT * FROM t UNION ALL SELECT * FROM p" },
     /* A write's target's collections kept where they are until it
      * commits, and the target itself (decision 0020): $2, a text[] of
      * the paths from the root down to the target (path_locks_literal),
@@ -363,15 +369,14 @@ static const struct pg_stmt stmts[] = {
       "0) AS k FROM unnest($2::text[]) WITH ORDINALITY AS u(p, n)) a "
       "ORDER BY a.n" },
     { "children", "SELECT " RES_SELECT RES_FROM_MEMBERS MEMBERS_OF },
-    { "children_cal", "SELECT " RES_COLS MEMBERS_OF },
+    { "children_cal", "SELECT " RES_COLS(MEMBER_PATH) MEMBERS_OF },
     { "children_count",
-      "SELECT count(*) FROM resources WHERE space_id = $1 AND "
-      "parent_path = $2" },
+      "SELECT count(*) FROM resources WHERE parent_id = parvis_resolve($1, $2)" },
     /* A listing expected to fit in one page (pg_children_open): one more
      * row than a page says that it no longer does. */
     { "children_page", "SELECT " RES_SELECT RES_FROM_MEMBERS MEMBERS_OF
       " LIMIT " PG_STR(LIST_PAGE_MORE) },
-    { "children_page_cal", "SELECT " RES_COLS MEMBERS_OF
+    { "children_page_cal", "SELECT " RES_COLS(MEMBER_PATH) MEMBERS_OF
       " LIMIT " PG_STR(LIST_PAGE_MORE) },
     { "props_get",
       "SELECT resource_id, ns, name, value FROM props "
@@ -384,9 +389,10 @@ static const struct pg_stmt stmts[] = {
     { "prop_remove",
       "DELETE FROM props WHERE resource_id = $1 AND ns = $2 AND name = $3" },
     { "create",
-      "INSERT INTO resources (space_id, path, parent_path, name, kind, "
-      "created_by) VALUES ($1, $2, $3, $4, $5, nullif($6, 0)) "
-      "ON CONFLICT (space_id, path) DO NOTHING "
+      "INSERT INTO resources (space_id, parent_id, name, kind, created_by) "
+      "SELECT $1, p.id, $3, $4, nullif($5, 0) "
+      "FROM parvis_resolve($1, $2) p(id) WHERE p.id IS NOT NULL "
+      "ON CONFLICT (parent_id, name) DO NOTHING "
       "RETURNING id, floor(extract(epoch FROM created_at))::bigint" },
     { "chunk_put",
       "INSERT INTO chunks (space_id, sha256, size, data) "
@@ -417,9 +423,9 @@ static const struct pg_stmt stmts[] = {
      * change logged twice).  Ids drawn first, as copy_tree does; the
      * revision's reference to the file is checked at the end of the
      * statement, the file's to the revision at commit.  $1 space, $2
-     * sha256, $3 size, $4 path, $5 parent path, $6 name, $7 author,
-     * $8 type, $9/$10 the chunks as in revision_put.  No row: the path
-     * was taken meanwhile. */
+     * sha256, $3 size, $4 parent path, $5 name, $6 author, $7 type,
+     * $8/$9 the chunks as in revision_put.  No row: the name was taken
+     * meanwhile. */
     { "revision_create",
       "WITH ids AS MATERIALIZED (SELECT nextval('resources_id_seq') AS rid, "
       "nextval('revisions_id_seq') AS vid), "
@@ -427,16 +433,17 @@ static const struct pg_stmt stmts[] = {
       "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1), "
       "bc AS (INSERT INTO blob_chunks (space_id, blob_sha256, seq, "
       "chunk_sha256, size) SELECT $1, $2, s.ord - 1, decode(s.sha, 'hex'), "
-      "s.sz FROM unnest($9::text[], $10::int[]) WITH ORDINALITY "
+      "s.sz FROM unnest($8::text[], $9::int[]) WITH ORDINALITY "
       "AS s(sha, sz, ord) WHERE EXISTS (SELECT 1 FROM b)), "
-      "r AS (INSERT INTO resources (id, space_id, path, parent_path, name, "
+      "r AS (INSERT INTO resources (id, space_id, parent_id, name, "
       "kind, created_by, current_rev, cur_num, cur_size, cur_type, "
-      "cur_sha256) SELECT rid, $1, $4, $5, $6, 1, nullif($7, 0), vid, 1, "
-      "$3, $8, $2 FROM ids ON CONFLICT (space_id, path) DO NOTHING "
+      "cur_sha256) SELECT rid, $1, p.id, $5, 1, nullif($6, 0), vid, 1, "
+      "$3, $7, $2 FROM ids, parvis_resolve($1, $4) p(id) "
+      "WHERE p.id IS NOT NULL ON CONFLICT (parent_id, name) DO NOTHING "
       "RETURNING id, current_rev, created_at), "
       "v AS (INSERT INTO revisions (id, space_id, resource_id, num, "
       "author_id, size, content_type, sha256) SELECT r.current_rev, $1, "
-      "r.id, 1, nullif($7, 0), $3, $8, $2 FROM r) "
+      "r.id, 1, nullif($6, 0), $3, $7, $2 FROM r) "
       "SELECT id, current_rev, floor(extract(epoch FROM created_at))::bigint "
       "FROM r" },
     { "content_chunks",
@@ -448,40 +455,39 @@ static const struct pg_stmt stmts[] = {
      * the tree held access control entries, which the removal takes
      * with it before the log's trigger runs. */
     { "remove",
-      "WITH l AS (DELETE FROM locks WHERE space_id = $1 AND (root_path = $2 "
+      "WITH t AS MATERIALIZED (SELECT id FROM "
+      "parvis_subtree(parvis_resolve($1, $2))), "
+      "l AS (DELETE FROM locks WHERE space_id = $1 AND (root_path = $2 "
       "OR (root_path >= $2 || '/' AND root_path < $2 || '0'))) "
-      "DELETE FROM resources WHERE space_id = $1 AND " SUBTREE("$2", 0)
-      " AND (SELECT set_config('parvis.guarded', EXISTS (SELECT 1 "
-      "FROM aces a JOIN resources g ON g.id = a.resource_id "
-      "WHERE a.space_id = $1 AND g.space_id = $1 AND (g.path = $2 OR "
-      "(g.path >= $2 || '/' AND g.path < $2 || '0')))::text, true)) "
-      "IS NOT NULL" },
-    /* copy: $1 src space, $2 src path, $3 dst space, $4 dst path,
-     * $5 depth0, $6 dst parent path, $7 dst name, $8 author.  One
+      "DELETE FROM resources WHERE id IN (SELECT id FROM t) "
+      "AND (SELECT set_config('parvis.guarded', EXISTS (SELECT 1 "
+      "FROM aces a WHERE a.space_id = $1 AND a.resource_id IN "
+      "(SELECT id FROM t))::text, true)) IS NOT NULL" },
+    /* copy: $1 src space, $2 src path, $3 dst space, $4 depth0,
+     * $5 dst parent path, $6 dst name, $7 author.  One
      * statement: the copies' ids are drawn first, so each new row is
      * written once with its revision 1 and its current-revision copy, and
      * its dead properties follow; the foreign keys between the two tables
      * are checked at the end of the statement or at commit. */
     { "copy_tree",
-      "WITH src AS MATERIALIZED (SELECT o.id AS oid, "
+      "WITH src AS MATERIALIZED (SELECT o.id AS oid, o.parent_id AS opid, "
+      "t.rel = '' AS top, "
       "nextval('resources_id_seq') AS nid, CASE WHEN o.current_rev IS NOT "
       "NULL THEN nextval('revisions_id_seq') END AS vid, "
-      "CASE WHEN o.path = $2 THEN $4 "
-      "ELSE $4 || substr(o.path, length($2) + 1) END AS path, "
-      "CASE WHEN o.path = $2 THEN $6 "
-      "ELSE $4 || substr(o.parent_path, length($2) + 1) END AS parent_path, "
-      "CASE WHEN o.path = $2 THEN $7 ELSE o.name END AS name, o.kind, "
+      "CASE WHEN t.rel = '' THEN $6 ELSE o.name END AS name, o.kind, "
       "o.cur_size, o.cur_type, o.cur_sha256 "
-      "FROM resources o WHERE o.space_id = $1 AND (o.path = $2 OR (NOT $5 "
-      "AND o.path >= $2 || '/' AND o.path < $2 || '0'))), "
-      "r AS (INSERT INTO resources (id, space_id, path, parent_path, name, "
+      "FROM parvis_subtree(parvis_resolve($1, $2)) t "
+      "JOIN resources o ON o.id = t.id WHERE t.rel = '' OR NOT $4), "
+      "r AS (INSERT INTO resources (id, space_id, parent_id, name, "
       "kind, current_rev, cur_num, cur_size, cur_type, cur_sha256) "
-      "SELECT nid, $3, path, parent_path, name, kind, vid, "
-      "CASE WHEN vid IS NOT NULL THEN 1 END, cur_size, cur_type, cur_sha256 "
-      "FROM src), "
+      "SELECT s.nid, $3, CASE WHEN s.top THEN parvis_resolve($3, $5) "
+      "ELSE p.nid END, s.name, s.kind, s.vid, "
+      "CASE WHEN s.vid IS NOT NULL THEN 1 END, s.cur_size, s.cur_type, "
+      "s.cur_sha256 FROM src s LEFT JOIN src p ON NOT s.top AND "
+      "p.oid = s.opid), "
       "v AS (INSERT INTO revisions (id, space_id, resource_id, num, "
       "author_id, size, content_type, sha256) "
-      "SELECT vid, $3, nid, 1, nullif($8, 0), cur_size, cur_type, cur_sha256 "
+      "SELECT vid, $3, nid, 1, nullif($7, 0), cur_size, cur_type, cur_sha256 "
       "FROM src WHERE vid IS NOT NULL) "
       "INSERT INTO props (space_id, resource_id, ns, name, value) "
       "SELECT $3, s.nid, p.ns, p.name, p.value "
@@ -492,8 +498,7 @@ static const struct pg_stmt stmts[] = {
       "SELECT DISTINCT $3::bigint, b.sha256, b.size FROM resources n "
       "JOIN revisions v ON v.resource_id = n.id "
       "JOIN blobs b ON b.space_id = $1 AND b.sha256 = v.sha256 "
-      "WHERE n.space_id = $3 AND (n.path = $2 OR "
-      "(n.path >= $2 || '/' AND n.path < $2 || '0')) "
+      "WHERE n.id IN (SELECT id FROM parvis_subtree(parvis_resolve($3, $2))) "
       "ON CONFLICT DO NOTHING" },
     { "copy_blob_chunks",
       "INSERT INTO blob_chunks (space_id, blob_sha256, seq, chunk_sha256, "
@@ -501,8 +506,7 @@ static const struct pg_stmt stmts[] = {
       "bc.chunk_sha256, bc.size FROM resources n "
       "JOIN revisions v ON v.resource_id = n.id "
       "JOIN blob_chunks bc ON bc.space_id = $1 AND bc.blob_sha256 = v.sha256 "
-      "WHERE n.space_id = $3 AND (n.path = $2 OR "
-      "(n.path >= $2 || '/' AND n.path < $2 || '0')) "
+      "WHERE n.id IN (SELECT id FROM parvis_subtree(parvis_resolve($3, $2))) "
       "ON CONFLICT DO NOTHING" },
     { "copy_chunks",
       "INSERT INTO chunks (space_id, sha256, size, data) "
@@ -511,42 +515,42 @@ static const struct pg_stmt stmts[] = {
       "SELECT bc.chunk_sha256 FROM blob_chunks bc "
       "JOIN revisions v ON bc.space_id = $3 AND bc.blob_sha256 = v.sha256 "
       "JOIN resources n ON n.id = v.resource_id "
-      "WHERE n.space_id = $3 AND (n.path = $2 OR "
-      "(n.path >= $2 || '/' AND n.path < $2 || '0'))) "
+      "WHERE n.id IN (SELECT id FROM "
+      "parvis_subtree(parvis_resolve($3, $2)))) "
       "ON CONFLICT DO NOTHING" },
-    /* move: $1 src space, $2 src path, $3 dst space, $4 dst path,
-     * $5 dst parent path, $6 dst name */
+    /* move: $1 src space, $2 src path, $3 dst space, $4 dst parent path,
+     * $5 dst name.  The moved resource's row alone: its members follow
+     * it by id (decision 0034), whatever their number. */
     { "move_tree",
       "WITH l AS (DELETE FROM locks WHERE space_id = $1 AND (root_path = $2 "
-      "OR (root_path >= $2 || '/' AND root_path < $2 || '0'))) "
-      "UPDATE resources SET space_id = $3, "
-      "path = $4 || substr(path, length($2) + 1), "
-      "parent_path = CASE WHEN path = $2 THEN $5 "
-      "ELSE $4 || substr(parent_path, length($2) + 1) END, "
-      "name = CASE WHEN path = $2 THEN $6 ELSE name END, "
-      "trashed_from = CASE WHEN path = $2 THEN NULL ELSE trashed_from END, "
-      "trashed_by = CASE WHEN path = $2 THEN NULL ELSE trashed_by END, "
-      "trashed_at = CASE WHEN path = $2 THEN NULL ELSE trashed_at END "
-      "WHERE space_id = $1 AND " SUBTREE("$2", 0) },
+      "OR (root_path >= $2 || '/' AND root_path < $2 || '0'))), "
+      "m AS MATERIALIZED (SELECT parvis_resolve($1, $2) AS id, "
+      "parvis_resolve($3, $4) AS dst) "
+      "UPDATE resources r SET space_id = $3, parent_id = m.dst, name = $5, "
+      "trashed_from = NULL, trashed_by = NULL, trashed_at = NULL FROM m "
+      "WHERE r.id = m.id AND m.dst IS NOT NULL AND "
+      "NOT parvis_within(m.dst, m.id) RETURNING r.id" },
     /* Calendar objects follow a move: to their new calendar, or out of
      * the index when their new folder is no calendar.  Within a space only
      * the moved resource's parent changes (the rows below keep theirs, by
      * id), so calobj_follow_one looks at it alone. */
 #define CALOBJ_FOLLOW(rows)                                                   \
     "WITH t AS (SELECT r.id, c.resource_id AS cal FROM resources r "          \
-    "JOIN resources p ON p.space_id = r.space_id AND p.path = r.parent_path " \
+    "JOIN resources p ON p.id = r.parent_id "                                 \
     "LEFT JOIN calendars c ON c.resource_id = p.id "                          \
-    "WHERE r.space_id = $1 AND " rows "), "                                   \
+    "WHERE " rows "), "                                                       \
     "d AS (DELETE FROM calendar_objects o USING t "                           \
     "WHERE o.resource_id = t.id AND t.cal IS NULL) "                          \
     "UPDATE calendar_objects o SET calendar_id = t.cal, space_id = $1 "       \
     "FROM t WHERE o.resource_id = t.id AND t.cal IS NOT NULL"
-    { "calobj_follow", CALOBJ_FOLLOW("(r.path = $2 OR (r.path >= $2 || '/' "
-                                     "AND r.path < $2 || '0'))") },
-    { "calobj_follow_one", CALOBJ_FOLLOW("r.path = $2") },
+    { "calobj_follow", CALOBJ_FOLLOW("r.id IN (SELECT id FROM "
+                                     "parvis_subtree(parvis_resolve($1, $2)))") },
+    { "calobj_follow_one", CALOBJ_FOLLOW("r.id = parvis_resolve($1, $2)") },
     { "move_space_rows",
-      "WITH t AS (SELECT id FROM resources WHERE space_id = $2 AND "
-      "(path = $3 OR (path >= $3 || '/' AND path < $3 || '0'))), "
+      "WITH t AS MATERIALIZED (SELECT id FROM "
+      "parvis_subtree(parvis_resolve($2, $3))), "
+      "n AS (UPDATE resources SET space_id = $2 WHERE id IN "
+      "(SELECT id FROM t) AND space_id <> $2), "
       "p AS (UPDATE props SET space_id = $2 WHERE resource_id IN "
       "(SELECT id FROM t)), "
       "a AS (UPDATE aces SET space_id = $2 WHERE resource_id IN "
@@ -567,13 +571,15 @@ static const struct pg_stmt stmts[] = {
       "WITH s AS (INSERT INTO spaces (slug, title, personal) "
       "VALUES ('p-' || $1::text, $2, true) "
       "ON CONFLICT (slug) DO NOTHING RETURNING id), "
-      "r AS (INSERT INTO resources (space_id, path, parent_path, name, kind, "
-      "created_by) SELECT id, '', NULL, 'p-' || $1::text, 0, $1::bigint FROM s), "
+      "i AS MATERIALIZED (SELECT nextval('resources_id_seq') AS root FROM s), "
+      "r AS (INSERT INTO resources (id, space_id, parent_id, name, kind, "
+      "created_by) SELECT i.root, s.id, NULL, 'p-' || $1::text, 0, "
+      "$1::bigint FROM s, i), "
       "m AS (INSERT INTO members (space_id, user_id, role) "
       "SELECT id, $1::bigint, 'manager' FROM s), "
-      "c AS (INSERT INTO resources (space_id, path, parent_path, name, kind, "
-      "created_by) SELECT id, '" DAV_CAL_FOLDER "', '', '.calendars', 0, $1::bigint "
-      "FROM s) "
+      "c AS (INSERT INTO resources (space_id, parent_id, name, kind, "
+      "created_by) SELECT s.id, i.root, '.calendars', 0, $1::bigint "
+      "FROM s, i) "
       "UPDATE users SET personal_space_id = (SELECT id FROM s) "
       "WHERE id = $1::bigint AND EXISTS (SELECT 1 FROM s)" },
     { "calendars_of_user",
@@ -581,10 +587,12 @@ static const struct pg_stmt stmts[] = {
       "floor(extract(epoch FROM s.created_at))::bigint, "
       "coalesce(s.quota_bytes, -1), "
       "EXISTS (SELECT 1 FROM aces a WHERE a.space_id = s.id), "
-      "s.personal, " RES_SELECT RES_FROM
-      "JOIN spaces s ON s.id = r.space_id AND NOT s.archived "
-      "JOIN members m ON m.space_id = s.id AND m.user_id = $1 "
-      "WHERE r.parent_path = '" DAV_CAL_FOLDER "' AND "
+      "s.personal, " RES_SELECT
+      "FROM members m JOIN spaces s ON s.id = m.space_id AND NOT s.archived "
+      "JOIN resources r ON r.parent_id = "
+      "parvis_resolve(s.id, '" DAV_CAL_FOLDER "') "
+      RES_CURRENT RES_PATH("'" DAV_CAL_FOLDER "/' || r.name") RES_JOINS
+      "WHERE m.user_id = $1 AND "
       "cal.resource_id IS NOT NULL ORDER BY s.personal DESC, s.slug, r.name" },
     /* Changes of one name are made one transaction after another (the
      * row or its path is locked), so seq orders them. */
@@ -641,21 +649,21 @@ static const struct pg_stmt stmts[] = {
     { "approval_comment_set",
       "UPDATE resources SET approval_comment = $2 WHERE id = $1" },
     { "published_lookup",
-      "SELECT " RES_SELECT RES_FROM_PUBLISHED
-      "WHERE r.space_id = $1 AND r.path = $2 AND " PUBLISHED_ONLY },
+      "SELECT " RES_SELECT RES_FROM_PUBLISHED("$2::text")
+      "WHERE r.id = parvis_resolve($1, $2) AND " PUBLISHED_ONLY },
     { "published_children",
-      "SELECT " RES_SELECT RES_FROM_PUBLISHED
-      "WHERE r.space_id = $1 AND r.parent_path = $2 AND " PUBLISHED_ONLY
+      "SELECT " RES_SELECT RES_FROM_PUBLISHED(MEMBER_PATH)
+      "WHERE r.parent_id = parvis_resolve($1, $2) AND " PUBLISHED_ONLY
       "ORDER BY r.name" },
     { "submitted",
-      "SELECT " RES_COLS "WHERE r.space_id = $1 AND "
-      "r.approval_state = 'submitted' AND r.path <> '/.trash' AND "
-      "r.path NOT LIKE '/.trash/%' "
-      "ORDER BY r.path" },
+      "SELECT " RES_COLS("parvis_path(r.id)") "WHERE r.space_id = $1 AND "
+      "r.approval_state = 'submitted' AND rp.path <> '/.trash' AND "
+      "rp.path NOT LIKE '/.trash/%' "
+      "ORDER BY rp.path" },
     { "trash_folder",
-      "INSERT INTO resources (space_id, path, parent_path, name, kind) "
-      "VALUES ($1, '/.trash', '', '.trash', 0) "
-      "ON CONFLICT (space_id, path) DO NOTHING" },
+      "INSERT INTO resources (space_id, parent_id, name, kind) "
+      "SELECT $1, parvis_resolve($1, ''), '.trash', 0 "
+      "ON CONFLICT (parent_id, name) DO NOTHING" },
     { "trash_entry", "SELECT '/.trash/' || nextval('trash_seq')" },
     /* The entry keeps the access control entries of the folders it was
      * deleted from, as its own: what they hid stays hidden in the trash,
@@ -664,22 +672,23 @@ static const struct pg_stmt stmts[] = {
     { "trash_mark",
       "WITH e AS (UPDATE resources SET trashed_from = $3, "
       "trashed_by = nullif($4, 0), trashed_at = now() "
-      "WHERE space_id = $1 AND path = $2 RETURNING id) "
+      "WHERE id = parvis_resolve($1, $2) RETURNING id), "
+      /* The folders above where it was, but the root. */
+      "up AS (SELECT parvis_resolve($1, array_to_string("
+      "(string_to_array($3, '/'))[1:n], '/')) AS id FROM "
+      "generate_series(2, cardinality(string_to_array($3, '/')) - 1) n) "
       "INSERT INTO aces (space_id, resource_id, principal_kind, principal_id, "
       "is_grant, privileges, position, from_trash) SELECT $1, e.id, "
       "a.principal_kind, a.principal_id, a.is_grant, a.privileges, "
       "a.position, true FROM e, aces a "
-      "JOIN resources r ON r.id = a.resource_id WHERE a.space_id = $1 AND "
-      "r.space_id = $1 AND r.path <> '' AND "
-      "left($3, length(r.path) + 1) = r.path || '/'" },
+      "JOIN up ON up.id = a.resource_id WHERE a.space_id = $1" },
     /* Out of the trash, the entry drops what trash_mark gave it. */
     { "trash_aces_drop",
       "DELETE FROM aces WHERE from_trash AND space_id = $1 AND resource_id = "
-      "(SELECT id FROM resources WHERE space_id = $1 AND path = $2)" },
+      "parvis_resolve($1, $2)" },
     { "tree_has_approved",
-      "SELECT EXISTS (SELECT 1 FROM resources r JOIN revisions v "
-      "ON v.resource_id = r.id WHERE r.space_id = $1 AND v.approved AND "
-      "(r.path = $2 OR (r.path >= $2 || '/' AND r.path < $2 || '0')))" },
+      "SELECT EXISTS (SELECT 1 FROM parvis_subtree(parvis_resolve($1, $2)) t "
+      "JOIN revisions v ON v.resource_id = t.id WHERE v.approved)" },
     /* The dead properties of a resource, as one digest. */
 #define PROPS_MD5(id)                                                         \
     "(SELECT md5(coalesce(string_agg(ns || ' ' || name || ' ' || value, "     \
@@ -705,7 +714,7 @@ static const struct pg_stmt stmts[] = {
     { "disposable",
       "SELECT EXISTS (SELECT 1 FROM resources r "
       "JOIN revisions v ON v.id = r.current_rev "
-      "WHERE r.space_id = $1 AND r.path = $2 AND r.id = $3 "
+      "WHERE r.id = $3 AND r.id = parvis_resolve($1, $2) "
       "AND r.approval_state = 'draft' AND NOT EXISTS (SELECT 1 FROM "
       "revisions a WHERE a.resource_id = r.id AND a.approved) "
       "AND (EXISTS (SELECT 1 FROM renamed_away k WHERE k.space_id = $1 "
@@ -776,16 +785,18 @@ static const struct pg_stmt stmts[] = {
     { "lock_remove", "DELETE FROM locks WHERE token = $1" },
     { "quota_get",
       "SELECT coalesce((SELECT sum(r.cur_size) FROM resources r "
-      "WHERE r.space_id = $1 AND r.path NOT LIKE '/.trash/%'), 0), "
+      "WHERE r.space_id = $1), 0) - coalesce((SELECT sum(r.cur_size) "
+      "FROM parvis_subtree(parvis_resolve($1, '/.trash')) t "
+      "JOIN resources r ON r.id = t.id), 0), "
       "coalesce(quota_bytes, -1) FROM spaces WHERE id = $1" },
     /* NO KEY UPDATE: writers of the space wait for each other, not for
      * the KEY SHARE locks of its rows' foreign keys. */
     { "quota_lock",
       "SELECT 1 FROM spaces WHERE id = $1 FOR NO KEY UPDATE" },
     { "tree_size",
-      "SELECT coalesce(sum(r.cur_size), 0), count(*) FROM resources r "
-      "WHERE r.space_id = $1 AND "
-      "(r.path = $2 OR (r.path >= $2 || '/' AND r.path < $2 || '0'))" },
+      "SELECT coalesce(sum(r.cur_size), 0), count(*) "
+      "FROM parvis_subtree(parvis_resolve($1, $2)) t "
+      "JOIN resources r ON r.id = t.id" },
     { "mtime_set",
       "UPDATE resources SET modified_at = to_timestamp($2) WHERE id = $1" },
 };
@@ -2143,7 +2154,8 @@ static const char list_open_sql[] =
     "DECLARE parvis_list NO SCROLL CURSOR FOR SELECT " RES_SELECT
     RES_FROM_MEMBERS MEMBERS_OF;
 static const char list_open_cal_sql[] =
-    "DECLARE parvis_list NO SCROLL CURSOR FOR SELECT " RES_COLS MEMBERS_OF;
+    "DECLARE parvis_list NO SCROLL CURSOR FOR SELECT " RES_COLS(MEMBER_PATH)
+    MEMBERS_OF;
 static const char list_fetch_sql[] =
     "FETCH FORWARD " PG_STR(LIST_PAGE) " FROM parvis_list";
 
@@ -2357,10 +2369,10 @@ pg_create(struct dav_req *req, int64_t space_id, const char *path,
     const char *parent, *name;
     split_path(req, path, &parent, &name);
     int64_t creator = req->principal != NULL ? req->principal->id : 0;
-    const char *v[6] = { pg_i64(req, space_id), path, parent, name,
+    const char *v[5] = { pg_i64(req, space_id), parent, name,
                          kind == DAV_KIND_COLLECTION ? "0" : "1",
                          pg_i64(req, creator) };
-    PGresult *r = pg_run(req, "create", 6, v, NULL, 0, &rc);
+    PGresult *r = pg_run(req, "create", 5, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     if (PQntuples(r) == 0)
@@ -2457,12 +2469,12 @@ pg_revision_add(struct dav_req *req, struct dav_resource *res,
     if (create) {
         const char *parent, *name;
         split_path(req, res->path, &parent, &name);
-        const char *v[10] = { pg_i64(req, res->space_id), (const char *)sha256,
-                              pg_i64(req, size), res->path, parent, name,
-                              pg_i64(req, author_id), content_type,
-                              buf_cstr(&shas), buf_cstr(&sizes) };
-        int lens[10] = { 0, 32, 0, 0, 0, 0, 0, 0, 0, 0 };
-        r = pg_run(req, "revision_create", 10, v, lens, 0, &rc);
+        const char *v[9] = { pg_i64(req, res->space_id), (const char *)sha256,
+                             pg_i64(req, size), parent, name,
+                             pg_i64(req, author_id), content_type,
+                             buf_cstr(&shas), buf_cstr(&sizes) };
+        int lens[9] = { 0, 32, 0, 0, 0, 0, 0, 0, 0 };
+        r = pg_run(req, "revision_create", 9, v, lens, 0, &rc);
     } else {
         const char *v[8] = { pg_i64(req, res->space_id), (const char *)sha256,
                              pg_i64(req, size), pg_i64(req, res->id),
@@ -2638,9 +2650,9 @@ pg_copy(struct dav_req *req, int64_t src_space, const char *src,
     split_path(req, dst, &parent, &name);
     const char *s1 = pg_i64(req, src_space), *s3 = pg_i64(req, dst_space);
     const char *d0 = depth0 ? "true" : "false";
-    const char *v[8] = { s1, src, s3, dst, d0, parent, name,
+    const char *v[7] = { s1, src, s3, d0, parent, name,
                          pg_i64(req, author_id) };
-    if (pg_run(req, "copy_tree", 8, v, NULL, 0, &rc) == NULL)
+    if (pg_run(req, "copy_tree", 7, v, NULL, 0, &rc) == NULL)
         return rc;
     return copy_content(req, src_space, dst_space, dst);
 }
@@ -2652,10 +2664,14 @@ pg_move(struct dav_req *req, int64_t src_space, const char *src,
     enum dav_store_rc rc;
     const char *parent, *name;
     split_path(req, dst, &parent, &name);
-    const char *v[6] = { pg_i64(req, src_space), src, pg_i64(req, dst_space), dst,
+    const char *v[5] = { pg_i64(req, src_space), src, pg_i64(req, dst_space),
                          parent, name };
-    if (pg_run(req, "move_tree", 6, v, NULL, 0, &rc) == NULL)
+    PGresult *r = pg_run(req, "move_tree", 5, v, NULL, 0, &rc);
+    if (r == NULL)
         return rc;
+    /* Gone, its destination's folder gone, or that folder below it. */
+    if (PQntuples(r) != 1)
+        return DAV_STORE_CONFLICT;
     static const char trash[] = DAV_TRASH_FOLDER "/";
     if (strncmp(src, trash, sizeof(trash) - 1) == 0 &&
         strncmp(dst, trash, sizeof(trash) - 1) != 0) {

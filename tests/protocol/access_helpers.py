@@ -133,9 +133,9 @@ class PsqlPipe:
 
 
 SNAPSHOT_SQL = """
-select md5(coalesce((select string_agg(format('%s|%s|%s|%s|%s|%s|%s', id,
-         space_id, path, kind, current_rev, modified_at, created_by), ','
-         order by id) from resources), '')
+select md5(coalesce((select string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s',
+         id, space_id, parent_id, name, kind, current_rev, modified_at,
+         created_by), ',' order by id) from resources), '')
   || coalesce((select string_agg(format('%s|%s|%s', id, resource_id,
          encode(sha256, 'hex')), ',' order by id) from revisions), '')
   || coalesce((select string_agg(format('%s|%s|%s|%s', resource_id, ns,

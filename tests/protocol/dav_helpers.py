@@ -355,18 +355,17 @@ def resource_row(cluster, path, slug="s1"):
     rows = cluster.psql(
         "select r.id, r.kind, r.current_rev from resources r "
         "join spaces s on s.id = r.space_id "
-        "where s.slug = %s and r.path = %s" % (sql_str(slug), sql_str(path)))
+        "where s.slug = %s and r.id = parvis_resolve(s.id, %s)"
+        % (sql_str(slug), sql_str(path)))
     assert len(rows) <= 1, rows
     return tuple(rows[0]) if rows else None
 
 
 def count_resources_under(cluster, path, slug="s1"):
     rows = cluster.psql(
-        "select count(*) from resources r join spaces s on s.id = r.space_id "
-        "where s.slug = %s and (r.path = %s or r.path like %s)"
-        % (sql_str(slug), sql_str(path),
-           sql_str(path.replace("\\", "\\\\").replace("%", "\\%")
-                   .replace("_", "\\_") + "/%")))
+        "select count(*) from spaces s "
+        "cross join parvis_subtree(parvis_resolve(s.id, %s)) t "
+        "where s.slug = %s" % (sql_str(path), sql_str(slug)))
     return int(rows[0][0])
 
 
@@ -378,7 +377,7 @@ def revisions_of(cluster, path, slug="s1"):
         "from revisions v join resources r on r.id = v.resource_id "
         "join spaces s on s.id = r.space_id "
         "left join users u on u.id = v.author_id "
-        "where s.slug = %s and r.path = %s order by v.num"
+        "where s.slug = %s and r.id = parvis_resolve(s.id, %s) order by v.num"
         % (sql_str(slug), sql_str(path)))
     return [(int(a), int(b), int(c), d, e, f) for a, b, c, d, e, f in rows]
 
@@ -386,7 +385,7 @@ def revisions_of(cluster, path, slug="s1"):
 # The current revision's values kept on each resource (migration 0010)
 # against the revision itself: rows where they differ.
 CURRENT_REVISION_MISMATCH_SQL = """
-    SELECT r.space_id, r.path
+    SELECT r.space_id, r.id
       FROM resources r LEFT JOIN revisions v ON v.id = r.current_rev
      WHERE (r.cur_num, r.cur_size, r.cur_type, r.cur_sha256)
            IS DISTINCT FROM (v.num, v.size, v.content_type, v.sha256)

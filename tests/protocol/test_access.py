@@ -29,11 +29,12 @@ def secret(alice, coll):
 def snapshot(cluster, coll):
     """Something that changes if anything under coll changes."""
     rows = cluster.psql(
-        "select r.path, r.kind, coalesce(r.current_rev::text, ''), "
+        "select parvis_path(r.id), r.kind, "
+        "coalesce(r.current_rev::text, ''), "
         "(select count(*) from props p where p.resource_id = r.id) "
-        "from resources r join spaces s on s.id = r.space_id "
-        "where s.slug = 's1' and (r.path = '%s' or r.path like '%s/%%') "
-        "order by r.path" % (db_path(coll), db_path(coll)))
+        "from spaces s cross join parvis_subtree(parvis_resolve(s.id, '%s')) t "
+        "join resources r on r.id = t.id "
+        "where s.slug = 's1' order by 1" % db_path(coll))
     return [tuple(r) for r in rows]
 
 

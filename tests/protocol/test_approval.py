@@ -675,14 +675,16 @@ def test_parvisctl_as_an_unknown_user_fails(ctl, alice, submitted, cmd):
 def test_parvisctl_refuses_a_trash_entry(ctl, cluster, alice, doc, cmd):
     # Restored, it would come back approved without anyone deciding.
     assert_status(dav(alice, "DELETE", doc), 204)
-    entry = cluster.psql("select path from resources where trashed_from = %s"
+    entry = cluster.psql("select parvis_path(id) from resources "
+                         "where trashed_from = %s"
                          % sql_str(db_path(doc)))[0][0]
     pr = ctl(cmd, "s1" + entry, "--as", "mgr", check=False)
     assert pr.returncode == 1, (pr.stdout, pr.stderr)
     assert "in the trash" in pr.stderr, pr.stderr
     assert cluster.psql("select approval_state from resources r join spaces "
                         "s on s.id = r.space_id where s.slug = 's1' and "
-                        "r.path = %s" % sql_str(entry)) == [("draft",)]
+                        "r.id = parvis_resolve(s.id, %s)"
+                        % sql_str(entry)) == [("draft",)]
 
 
 def test_parvisctl_approve_refuses_a_calendar_object(ctl, cluster, server,
@@ -691,15 +693,17 @@ def test_parvisctl_approve_refuses_a_calendar_object(ctl, cluster, server,
     cal = new_calendar(server, alice)
     put_ok(alice, cal + "ev.ics", event_ics("ev-" + short("u"),
                                             "DTSTART:20260301T100000Z"))
-    path = cluster.psql("select r.path from resources r join spaces s on "
-                        "s.id = r.space_id where s.slug = 's1' and "
-                        "r.path like '/.calendars/%/ev.ics'")[0][0]
+    path = cluster.psql("select parvis_path(r.id) from resources r join "
+                        "spaces s on s.id = r.space_id where s.slug = 's1' "
+                        "and parvis_path(r.id) like '/.calendars/%/ev.ics'"
+                        )[0][0]
     pr = ctl("approve", "s1" + path, "--as", "mgr", check=False)
     assert pr.returncode == 1, (pr.stdout, pr.stderr)
     assert "only files are approved" in pr.stderr, pr.stderr
     assert cluster.psql("select approved_rev is null from resources r join "
                         "spaces s on s.id = r.space_id where s.slug = 's1' "
-                        "and r.path = %s" % sql_str(path)) == [("t",)]
+                        "and r.id = parvis_resolve(s.id, %s)"
+                        % sql_str(path)) == [("t",)]
 
 
 def test_parvisctl_approve_takes_a_folder_named_like_the_trash(

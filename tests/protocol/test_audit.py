@@ -92,7 +92,9 @@ def test_put_row_names_the_resource_and_its_new_revision(cluster, alice,
     assert_status(put(alice, doc, b"second"), 204)
     row = _one(_new_rows(cluster, mark), action="PUT", path=_path(doc))
     revs = revisions_of(cluster, db_path(doc))
-    rid = cluster.psql("select id from resources where path = %s"
+    rid = cluster.psql("select r.id from resources r join spaces s "
+                       "on s.id = r.space_id where s.slug = 's1' and "
+                       "r.id = parvis_resolve(s.id, %s)"
                        % sql_str(db_path(doc)))[0][0]
     assert row["resource_id"] == rid and row["revision_id"] == str(revs[-1][0])
 
@@ -1195,5 +1197,6 @@ def test_a_copy_or_move_into_another_space_is_in_both_spaces_trails(
                         (dst_path, method))
     (rid,) = cluster.psql("select r.id::text from resources r join spaces s "
                           "on s.id = r.space_id where s.slug = 's2' and "
-                          "r.path = %s" % sql_str(db_path(dst, "s2")))
+                          "r.id = parvis_resolve(s.id, %s)"
+                          % sql_str(db_path(dst, "s2")))
     assert row["resource_id"] == rid[0], (row, rid)

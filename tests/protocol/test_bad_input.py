@@ -73,7 +73,8 @@ def test_malformed_xml_proppatch_is_400_and_stores_nothing(cluster, alice,
     rows = cluster.psql(
         "select count(*) from props p join resources r on r.id = "
         "p.resource_id join spaces s on s.id = r.space_id where "
-        "s.slug = 's1' and r.path = %s" % sql_str(db_path(sentinel)))
+        "s.slug = 's1' and r.id = parvis_resolve(s.id, %s)"
+        % sql_str(db_path(sentinel)))
     assert rows[0][0] == "0"
     still_serving()
 

@@ -18,35 +18,41 @@ import pytest
 MEMBERS = 1000
 FILLER = 3000
 S1 = "(SELECT id FROM spaces WHERE slug = 's1')"
+S2 = "(SELECT id FROM spaces WHERE slug = 's2')"
 
 
-def _tree_sql(root, n):
-    """A collection and n files in it, in space s1: one statement."""
+def _tree_sql(root, n, prefix="m"):
+    """A collection below the root and n files in it, in space s1: one
+    statement."""
     name = root.lstrip("/")
     return (
-        "INSERT INTO resources (space_id, path, parent_path, name, kind) "
-        f"SELECT {S1}, '{root}', '', '{name}', 0 UNION ALL "
-        f"SELECT {S1}, '{root}/m' || g, '{root}', 'm' || g, 1 "
-        f"FROM generate_series(1, {n}) g;")
+        "WITH t AS (INSERT INTO resources (space_id, parent_id, name, kind) "
+        f"SELECT {S1}, parvis_resolve({S1}, ''), '{name}', 0 "
+        "RETURNING id, space_id) "
+        "INSERT INTO resources (space_id, parent_id, name, kind) "
+        f"SELECT t.space_id, t.id, '{prefix}' || g, 1 "
+        f"FROM t, generate_series(1, {n}) g;")
 
 
 def _subtree(root):
-    return (f"space_id = {S1} AND (path = '{root}' OR "
-            f"(path >= '{root}/' AND path < '{root}0'))")
+    return (f"id IN (SELECT id FROM "
+            f"parvis_subtree(parvis_resolve({S1}, '{root}')))")
 
 
-# A move of /plan-t to /plan-u, as MOVE does it.
-MOVE = ("UPDATE resources SET path = '/plan-u' || substr(path, 8), "
-        "parent_path = CASE WHEN path = '/plan-t' THEN '' "
-        "ELSE '/plan-u' || substr(parent_path, 8) END, "
-        "name = CASE WHEN path = '/plan-t' THEN 'plan-u' ELSE name END "
-        f"WHERE {_subtree('/plan-t')};")
+# A move of /plan-t to /plan-u, as MOVE does it: the folder's row alone.
+MOVE = (f"UPDATE resources SET parent_id = parvis_resolve({S1}, ''), "
+        "name = 'plan-u' "
+        f"WHERE id = parvis_resolve({S1}, '/plan-t');")
+# The rows of a tree moved to another space, all in one statement, as
+# MOVE does it after the folder's row ("move_space_rows").
+MOVE_SPACE = (f"UPDATE resources SET space_id = {S2} "
+              f"WHERE {_subtree('/plan-t')};")
 ONE_ROW = ("UPDATE resources SET modified_at = modified_at + interval '1 s' "
-           f"WHERE space_id = {S1} AND path = '/plan-t/m1';")
+           f"WHERE id = parvis_resolve({S1}, '/plan-t/m1');")
 PROPS = [
     "INSERT INTO props (space_id, resource_id, ns, name, value) "
     "SELECT space_id, id, 'urn:plan', 'p', 'v' FROM resources "
-    "WHERE parent_path = '/plan-u';",
+    f"WHERE parent_id = parvis_resolve({S1}, '/plan-u');",
     "DELETE FROM props WHERE ns = 'urn:plan';",
 ]
 
@@ -94,9 +100,7 @@ def test_change_log_plans_stay_linear(cluster, seed, order):
     ], [
         _tree_sql("/plan-t", MEMBERS),
         # other rows, so that a scan of the whole table shows
-        "INSERT INTO resources (space_id, path, parent_path, name, kind) "
-        f"SELECT {S1}, '/plan-filler/f' || g, '/plan-filler', 'f' || g, 1 "
-        f"FROM generate_series(1, {FILLER}) g;",
+        _tree_sql("/plan-filler", FILLER, "f"),
         "ANALYZE resources;",
         "SET client_min_messages = log;",
     ] + _scenario(order))
@@ -119,7 +123,7 @@ def test_large_statement_planned_first_keeps_hashed_subplans(
     plans still match rows through hashed subplans (parvis_log_room,
     0012), never through a subplan searched again for each row."""
     step = {"insert": [],
-            "update": [MOVE],
+            "update": [MOVE_SPACE],
             "delete": [f"DELETE FROM resources WHERE {_subtree('/plan-t')};"]}
     plans = _explain(cluster, [
         "SET auto_explain.log_min_duration = 1;",

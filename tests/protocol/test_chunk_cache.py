@@ -115,8 +115,9 @@ def test_upload_not_kept_when_the_put_fails(node, session_for, cluster, ctl):
     used = int(cluster.psql(
         "SELECT coalesce(sum(v.size), 0) FROM resources r "
         "JOIN revisions v ON v.id = r.current_rev "
-        "WHERE r.space_id = %s AND r.path NOT LIKE '/.trash/%%'"
-        % space_id(cluster, "s1"))[0][0])
+        "WHERE r.space_id = %(s)s AND r.id NOT IN (SELECT id FROM "
+        "parvis_subtree(parvis_resolve(%(s)s, '/.trash')) WHERE rel <> '')"
+        % {"s": space_id(cluster, "s1")})[0][0])
     ctl("space", "quota", "s1", str(used + 3 * CHUNK))
     try:
         data = os.urandom(4 * CHUNK)

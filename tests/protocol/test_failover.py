@@ -272,7 +272,7 @@ def _check_writes(srv, folder_url, new_primary, done, times):
           JOIN revisions v ON v.id = r.current_rev
           JOIN blob_chunks bc ON bc.space_id = v.space_id AND bc.blob_sha256 = v.sha256
           JOIN chunks c ON c.space_id = bc.space_id AND c.sha256 = bc.chunk_sha256
-         WHERE s.slug = 's1' AND r.parent_path = '/{FOLDER}'
+         WHERE s.slug = 's1' AND r.parent_id = parvis_resolve(s.id, '/{FOLDER}')
          GROUP BY r.name, v.sha256""")
     stored = {name: (sha, body) for name, sha, body in rows}
     for a in acked:
@@ -386,7 +386,8 @@ def test_a_node_reading_a_standby_keeps_no_listing(bins, clusters, monkeypatch,
                 assert b"<D:getcontentlength>5<" in listing()
             assert standby.psql("SELECT pg_is_in_recovery()") == [("t",)]
             primary.psql("UPDATE resources SET cur_size = 6 "
-                         "WHERE path = '/%s/a.txt'" % FOLDER)
+                         "WHERE id = parvis_resolve((SELECT id FROM spaces "
+                         "WHERE slug = 's1'), '/%s/a.txt')" % FOLDER)
             _wait_for(lambda: b"<D:getcontentlength>6<" in listing(),
                       "the change to reach the standby's listing")
         assert "listing from the cache" not in reader.log_text()

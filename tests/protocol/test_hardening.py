@@ -541,6 +541,7 @@ def test_sigkills_mid_put_leave_old_or_new_content(new_server, seed,
     if rounds >= 20:
         assert outcomes["new"] > 0 and outcomes["old"] > 0, outcomes
     names = cluster.psql(
-        "select name from resources where parent_path = '%s' order by name"
+        "select name from resources where parent_id = parvis_resolve("
+        "(select id from spaces where slug = 's1'), '%s') order by name"
         % coll[coll.index("/s1/") + 3:].rstrip("/"))
     assert [n[0] for n in names] == ["victim.bin"], names

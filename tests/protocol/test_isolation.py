@@ -541,4 +541,5 @@ def test_archived_space_is_404_for_everyone(world, ctl, cluster):
         assert slug.encode() not in r.content
     assert cluster.psql("select count(*) from resources r join spaces s on "
                         "s.id = r.space_id where s.slug = '%s' and "
-                        "r.path = '/new.txt'" % slug) == [("0",)]
+                        "r.id = parvis_resolve(s.id, '/new.txt')"
+                        % slug) == [("0",)]

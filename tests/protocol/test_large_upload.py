@@ -62,7 +62,8 @@ def revisions_of(cluster, url):
     path = url[url.index("/dav/spaces/s1") + len("/dav/spaces/s1"):].rstrip("/")
     return cluster.psql(
         "SELECT count(*) FROM revisions v JOIN resources r ON r.id = v.resource_id "
-        f"WHERE r.path = '{path}'")[0][0]
+        "JOIN spaces s ON s.id = r.space_id "
+        f"WHERE s.slug = 's1' AND r.id = parvis_resolve(s.id, '{path}')")[0][0]
 
 
 def assert_untouched(sess, url, old, etag):

@@ -254,8 +254,9 @@ def s2_used(cluster):
     rows = cluster.psql(
         "select coalesce(sum(v.size), 0) from resources r "
         "join revisions v on v.id = r.current_rev "
-        "where r.space_id = %s and r.path not like '/.trash/%%'"
-        % space_id(cluster, "s2"))
+        "where r.space_id = %(s)s and r.id not in (select id from "
+        "parvis_subtree(parvis_resolve(%(s)s, '/.trash')) where rel <> '')"
+        % {"s": space_id(cluster, "s2")})
     return int(rows[0][0])
 
 

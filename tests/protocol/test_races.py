@@ -95,9 +95,9 @@ class Request(threading.Thread):
 def orphans(cluster):
     """Resources whose parent collection does not exist."""
     return cluster.psql(
-        "select r.space_id, r.path from resources r where r.path <> '' and "
-        "not exists (select 1 from resources p where p.space_id = r.space_id "
-        "and p.path = r.parent_path)")
+        "select r.space_id, r.id, r.name from resources r "
+        "where r.parent_id is not null and not exists (select 1 from "
+        "resources p where p.space_id = r.space_id and p.id = r.parent_id)")
 
 
 @pytest.fixture
@@ -120,8 +120,9 @@ def test_put_then_delete_of_its_folder(coll, editors, cluster, in_turn):
     assert delete.status_code == 204
     assert orphans(cluster) == []
     assert dav(alice, "GET", folder + name).status_code == 404
-    trashed = cluster.psql("select count(*) from resources where path like "
-                           "'/.trash/%%/%s'" % name)
+    trashed = cluster.psql("select count(*) from resources where name = '%s' "
+                           "and parvis_path(id) like '/.trash/%%/%s'"
+                           % (name, name))
     assert trashed == [("1",)], trashed
 
 
@@ -259,8 +260,10 @@ def test_uploads_into_a_locked_folder_naming_it_in_if(server, session_for,
     hdr = {"If": "<%s> (<%s>)" % (folder, token)}
     holder = PsqlSession(cluster)
     path = "/" + folder.split("/dav/spaces/s1/", 1)[1].rstrip("/")
-    holder.run("begin; select id from resources where path in ('%s/x', '%s/y') "
-               "for update;" % (path, path))
+    holder.run("begin; select id from resources where id in ("
+               "parvis_resolve((select id from spaces where slug = 's1'), "
+               "'%s/x'), parvis_resolve((select id from spaces where "
+               "slug = 's1'), '%s/y')) for update;" % (path, path))
     since = len(server.log_text())
     p1 = Request(session_for("alice"), "PUT", folder + "x", data=b"v2",
                  headers=hdr)

@@ -213,8 +213,9 @@ def test_resources_carry_their_current_revision(cluster, alice, coll):
     sid = space_id(cluster)
     rows = cluster.psql(
         f"SELECT r.name, r.cur_num, r.cur_size, r.cur_type "
-        f"FROM resources r WHERE r.space_id = {sid} AND r.parent_path = "
-        f"{sql_str(db_path(moved).rstrip('/'))} ORDER BY r.name")
+        f"FROM resources r WHERE r.space_id = {sid} AND r.parent_id = "
+        f"parvis_resolve({sid}, {sql_str(db_path(moved).rstrip('/'))}) "
+        f"ORDER BY r.name")
     assert [tuple(str(c) for c in row) for row in rows] == [
         ("f0.txt", "1", "5000", "application/pdf"),
         ("f1.txt", "1", "2", "text/plain"),
@@ -257,7 +258,8 @@ def test_migration_0010_fills_in_existing_resources(bins, cluster):
     ctl("migrate")
     rows = cluster.psql(
         "SELECT name, cur_num, cur_size, encode(cur_sha256, 'hex') "
-        "FROM resources WHERE parent_path = '/old' ORDER BY name", db=db)
+        "FROM resources WHERE parent_id = parvis_resolve(space_id, '/old') "
+        "ORDER BY name", db=db)
     assert [tuple(str(c) for c in row) for row in rows] == [
         ("a.txt", "2", "13", hashlib.sha256(b"one, then two").hexdigest()),
         (rows[1][0], "1", "7000", rows[1][3])], rows
@@ -282,7 +284,8 @@ def test_writer_setting_current_rev_alone_gets_the_copy_filled(
         f"WITH rev AS (INSERT INTO revisions (space_id, resource_id, num, "
         f"size, content_type, sha256) SELECT v.space_id, r.id, 2, v.size, "
         f"'text/x-old-server', v.sha256 FROM resources r JOIN revisions v "
-        f"ON v.id = r.current_rev WHERE r.space_id = {sid} AND r.path = {path} "
+        f"ON v.id = r.current_rev WHERE r.space_id = {sid} AND "
+        f"r.id = parvis_resolve({sid}, {path}) "
         f"RETURNING id, resource_id) "
         f"UPDATE resources SET current_rev = rev.id, modified_at = now() "
         f"FROM rev WHERE resources.id = rev.resource_id")
@@ -291,19 +294,22 @@ def test_writer_setting_current_rev_alone_gets_the_copy_filled(
     cpath = sql_str(db_path(copy))
     parent = sql_str(db_path(coll))
     cluster.psql(
-        f"INSERT INTO resources (space_id, path, parent_path, name, kind) "
-        f"VALUES ({sid}, {cpath}, {parent}, 'copied-by-an-old-server.txt', 1); "
+        f"INSERT INTO resources (space_id, parent_id, name, kind) "
+        f"VALUES ({sid}, parvis_resolve({sid}, {parent}), "
+        f"'copied-by-an-old-server.txt', 1); "
         f"WITH rev AS (INSERT INTO revisions (space_id, resource_id, num, "
         f"size, content_type, sha256) SELECT v.space_id, n.id, 1, v.size, "
         f"v.content_type, v.sha256 FROM resources o JOIN revisions v "
         f"ON v.id = o.current_rev JOIN resources n ON n.space_id = o.space_id "
-        f"AND n.path = {cpath} WHERE o.space_id = {sid} AND o.path = {path} "
+        f"AND n.id = parvis_resolve({sid}, {cpath}) WHERE o.space_id = {sid} "
+        f"AND o.id = parvis_resolve({sid}, {path}) "
         f"RETURNING id, resource_id) "
         f"UPDATE resources SET current_rev = rev.id FROM rev "
         f"WHERE resources.id = rev.resource_id")
     rows = cluster.psql(
         f"SELECT name, cur_num, cur_size, cur_type FROM resources "
-        f"WHERE space_id = {sid} AND path IN ({path}, {cpath}) ORDER BY name")
+        f"WHERE space_id = {sid} AND id IN (parvis_resolve({sid}, {path}), "
+        f"parvis_resolve({sid}, {cpath})) ORDER BY name")
     size = str(len(b"written by this version\n"))
     assert [tuple(str(c) for c in row) for row in rows] == [
         ("by-an-old-server.txt", "2", size, "text/x-old-server"),

@@ -87,10 +87,10 @@ def insert_folders(cluster, coll, n):
     """Empty folders d00001 ... straight into the collection COLL."""
     path = db_path(coll)
     cluster.psql(
-        "insert into resources (space_id, path, parent_path, name, kind) "
-        "select %d, %s || '/d' || lpad(i::text, 5, '0'), %s, "
+        "insert into resources (space_id, parent_id, name, kind) "
+        "select %d, (select parvis_resolve(%d, %s)), "
         "'d' || lpad(i::text, 5, '0'), 0 from generate_series(1, %d) i"
-        % (int(space_id(cluster)), sql_str(path), sql_str(path), n))
+        % (int(space_id(cluster)), int(space_id(cluster)), sql_str(path), n))
 
 
 def members_of(content, coll):

@@ -128,7 +128,8 @@ def test_deleted_file_keeps_its_revisions_in_the_database(cluster, deleted):
     rows = cluster.psql(
         "select v.num from revisions v join resources r on "
         "r.id = v.resource_id join spaces s on s.id = r.space_id "
-        "where s.slug = 's1' and r.path = %s order by v.num"
+        "where s.slug = 's1' and r.id = parvis_resolve(s.id, %s) "
+        "order by v.num"
         % sql_str("/.trash/" + last_segment(entry)))
     assert [int(r[0]) for r in rows] == [1, 2, 3]
 
@@ -324,7 +325,7 @@ def test_purged_entry_takes_its_revisions_along(cluster, mgr, deleted):
     _, entry = deleted
     rid = cluster.psql(
         "select r.id from resources r join spaces s on s.id = r.space_id "
-        "where s.slug = 's1' and r.path = %s"
+        "where s.slug = 's1' and r.id = parvis_resolve(s.id, %s)"
         % sql_str("/.trash/" + last_segment(entry)))[0][0]
     assert_status(dav(mgr, "DELETE", entry), 204)
     rows = cluster.psql("select count(*) from revisions where resource_id = %s"
@@ -372,7 +373,8 @@ def test_overwriting_an_approved_entry_never_destroys_it(cluster, alice, mgr,
     _, entry = approved_deleted
     (rev,) = cluster.psql(
         "select r.approved_rev from resources r join spaces s on "
-        "s.id = r.space_id where s.slug = 's1' and r.path = %s"
+        "s.id = r.space_id where s.slug = 's1' and "
+        "r.id = parvis_resolve(s.id, %s)"
         % sql_str("/.trash/" + last_segment(entry)))[0]
     other = join(coll, "other.txt")
     put(alice, other, b"other")
@@ -492,7 +494,7 @@ def test_calendar_object_is_deleted_for_real(server, cluster, alice):
                       headers={"Content-Type": "text/calendar"}), 201)
     assert_status(dav(alice, "DELETE", obj), 204)
     assert_status(dav(alice, "GET", obj), 404)
-    rows = cluster.psql("select path from resources where name = %s"
+    rows = cluster.psql("select parvis_path(id) from resources where name = %s"
                         % sql_str(uid + ".ics"))
     assert rows == [], rows
 
