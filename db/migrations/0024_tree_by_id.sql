@@ -99,8 +99,13 @@ BEGIN
 END $$;
 
 -- The tree at rid: each resource, and its path below rid ('' for rid).
+-- Each level's members through UNIQUE (parent_id, name), one probe per
+-- folder: the planner, which cannot tell the size of a recursion, would
+-- otherwise hash each level against a scan of every resource of every
+-- space (3 ms for one file among 20,000 rows instead of 0.4).
 CREATE FUNCTION parvis_subtree(rid bigint)
-RETURNS TABLE (id bigint, rel text) LANGUAGE sql STABLE AS $$
+RETURNS TABLE (id bigint, rel text) LANGUAGE sql STABLE
+SET enable_hashjoin = off SET enable_mergejoin = off AS $$
     WITH RECURSIVE t(id, rel) AS (
         SELECT r.id, ''::text FROM resources r WHERE r.id = rid
         UNION ALL
