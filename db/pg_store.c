@@ -255,8 +255,8 @@ struct lease {
  * never the trash or the calendars. */
 #define PUBLISHED_ONLY                                                        \
     "((r.kind = 1 AND r.approved_rev IS NOT NULL) OR (r.kind = 0 AND "       \
-    "(r.parent_id IS NULL OR EXISTS (SELECT 1 FROM parvis_subtree(r.id) t " \
-    "JOIN resources f ON f.id = t.id WHERE f.approved_rev IS NOT NULL)))) "  \
+    "(r.parent_id IS NULL OR EXISTS (SELECT 1 FROM parvis_subtree(r.id) f "  \
+    "WHERE f.approved_rev IS NOT NULL)))) "                                  \
     "AND rp.path <> '/.trash' AND rp.path NOT LIKE '/.trash/%' AND "        \
     "rp.path <> '/.calendars' AND rp.path NOT LIKE '/.calendars/%' "
 
@@ -470,14 +470,14 @@ static const struct pg_stmt stmts[] = {
      * its dead properties follow; the foreign keys between the two tables
      * are checked at the end of the statement or at commit. */
     { "copy_tree",
-      "WITH src AS MATERIALIZED (SELECT o.id AS oid, o.parent_id AS opid, "
-      "t.rel = '' AS top, "
+      "WITH root AS MATERIALIZED (SELECT parvis_resolve($1, $2) AS id), "
+      "src AS MATERIALIZED (SELECT o.id AS oid, o.parent_id AS opid, "
+      "o.id = root.id AS top, "
       "nextval('resources_id_seq') AS nid, CASE WHEN o.current_rev IS NOT "
       "NULL THEN nextval('revisions_id_seq') END AS vid, "
-      "CASE WHEN t.rel = '' THEN $6 ELSE o.name END AS name, o.kind, "
+      "CASE WHEN o.id = root.id THEN $6 ELSE o.name END AS name, o.kind, "
       "o.cur_size, o.cur_type, o.cur_sha256 "
-      "FROM parvis_subtree(parvis_resolve($1, $2)) t "
-      "JOIN resources o ON o.id = t.id WHERE t.rel = '' OR NOT $4), "
+      "FROM root, parvis_subtree(root.id) o WHERE o.id = root.id OR NOT $4), "
       "r AS (INSERT INTO resources (id, space_id, parent_id, name, "
       "kind, current_rev, cur_num, cur_size, cur_type, cur_sha256) "
       "SELECT s.nid, $3, CASE WHEN s.top THEN parvis_resolve($3, $5) "
@@ -785,18 +785,16 @@ static const struct pg_stmt stmts[] = {
     { "lock_remove", "DELETE FROM locks WHERE token = $1" },
     { "quota_get",
       "SELECT coalesce((SELECT sum(r.cur_size) FROM resources r "
-      "WHERE r.space_id = $1), 0) - coalesce((SELECT sum(r.cur_size) "
-      "FROM parvis_subtree(parvis_resolve($1, '/.trash')) t "
-      "JOIN resources r ON r.id = t.id), 0), "
+      "WHERE r.space_id = $1), 0) - coalesce((SELECT sum(t.cur_size) "
+      "FROM parvis_subtree(parvis_resolve($1, '/.trash')) t), 0), "
       "coalesce(quota_bytes, -1) FROM spaces WHERE id = $1" },
     /* NO KEY UPDATE: writers of the space wait for each other, not for
      * the KEY SHARE locks of its rows' foreign keys. */
     { "quota_lock",
       "SELECT 1 FROM spaces WHERE id = $1 FOR NO KEY UPDATE" },
     { "tree_size",
-      "SELECT coalesce(sum(r.cur_size), 0), count(*) "
-      "FROM parvis_subtree(parvis_resolve($1, $2)) t "
-      "JOIN resources r ON r.id = t.id" },
+      "SELECT coalesce(sum(t.cur_size), 0), count(*) "
+      "FROM parvis_subtree(parvis_resolve($1, $2)) t" },
     { "mtime_set",
       "UPDATE resources SET modified_at = to_timestamp($2) WHERE id = $1" },
 };

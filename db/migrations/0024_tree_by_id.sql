@@ -98,20 +98,19 @@ BEGIN
     RETURN false;
 END $$;
 
--- The tree at rid: each resource, and its path below rid ('' for rid).
+-- The tree at rid: its resources' rows, rid's first.
 -- Each level's members through UNIQUE (parent_id, name), one probe per
 -- folder: the planner, which cannot tell the size of a recursion, would
 -- otherwise hash each level against a scan of every resource of every
 -- space (3 ms for one file among 20,000 rows instead of 0.4).
 CREATE FUNCTION parvis_subtree(rid bigint)
-RETURNS TABLE (id bigint, rel text) LANGUAGE sql STABLE
+RETURNS SETOF resources LANGUAGE sql STABLE
 SET enable_hashjoin = off SET enable_mergejoin = off AS $$
-    WITH RECURSIVE t(id, rel) AS (
-        SELECT r.id, ''::text FROM resources r WHERE r.id = rid
+    WITH RECURSIVE t AS (
+        SELECT r.* FROM resources r WHERE r.id = rid
         UNION ALL
-        SELECT c.id, t.rel || '/' || c.name
-          FROM t JOIN resources c ON c.parent_id = t.id)
-    SELECT t.id, t.rel FROM t
+        SELECT c.* FROM t JOIN resources c ON c.parent_id = t.id)
+    SELECT * FROM t
 $$;
 
 -- The change log: a row's collection is its parent.  Rows whose parent

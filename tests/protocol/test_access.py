@@ -32,8 +32,7 @@ def snapshot(cluster, coll):
         "select parvis_path(r.id), r.kind, "
         "coalesce(r.current_rev::text, ''), "
         "(select count(*) from props p where p.resource_id = r.id) "
-        "from spaces s cross join parvis_subtree(parvis_resolve(s.id, '%s')) t "
-        "join resources r on r.id = t.id "
+        "from spaces s cross join parvis_subtree(parvis_resolve(s.id, '%s')) r "
         "where s.slug = 's1' order by 1" % db_path(coll))
     return [tuple(r) for r in rows]
 

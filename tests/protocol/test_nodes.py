@@ -255,7 +255,7 @@ def s2_used(cluster):
         "select coalesce(sum(v.size), 0) from resources r "
         "join revisions v on v.id = r.current_rev "
         "where r.space_id = %(s)s and r.id not in (select id from "
-        "parvis_subtree(parvis_resolve(%(s)s, '/.trash')) where rel <> '')"
+        "parvis_subtree(parvis_resolve(%(s)s, '/.trash')))"
         % {"s": space_id(cluster, "s2")})
     return int(rows[0][0])
 

@@ -55,7 +55,7 @@ def db_used(cluster, slug="s1"):
         "select coalesce(sum(v.size), 0) from resources r "
         "join revisions v on v.id = r.current_rev "
         "where r.space_id = %(s)s and r.id not in (select id from "
-        "parvis_subtree(parvis_resolve(%(s)s, '/.trash')) where rel <> '')"
+        "parvis_subtree(parvis_resolve(%(s)s, '/.trash')))"
         % {"s": space_id(cluster, slug)})
     return int(rows[0][0])
 

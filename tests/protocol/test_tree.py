@@ -40,7 +40,8 @@ def _ids_below(cluster, path, slug="s1"):
     rows = cluster.psql(
         "SELECT t.id FROM spaces s CROSS JOIN "
         "parvis_subtree(parvis_resolve(s.id, %s)) t "
-        "WHERE s.slug = %s AND t.rel <> ''" % (sql_str(path), sql_str(slug)))
+        "WHERE s.slug = %s AND t.id <> parvis_resolve(s.id, %s)"
+        % (sql_str(path), sql_str(slug), sql_str(path)))
     return [r[0] for r in rows]
 
 
