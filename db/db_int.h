@@ -77,6 +77,9 @@ PGresult *pg_run_sql(struct dav_req *req, struct arena *a, const char *sql,
 const char *pg_i64(struct dav_req *req, int64_t v);
 int64_t pg_col_i64(const PGresult *r, int row, int col);
 void pg_hex_decode32(const char *hex, unsigned char out[32]);
+/* Appends the n bytes at s to the text[] literal being written into b, as
+ * one quoted element (after a comma unless first). */
+void pg_array_elem(struct buf *b, bool first, const char *s, size_t n);
 
 /* The pool's audit sealer (db/sealer.c): set before the pool serves
  * requests, cleared after; poked after each commit that added audit rows. */

@@ -21,10 +21,13 @@
     "coalesce(r.cur_size, 0), encode(r.cur_sha256, 'hex'), "                  \
     "floor(extract(epoch FROM r.modified_at))::bigint, o.exact, "
 #define OBJ_COLS OBJ_META "o.data "
-/* The rp.path of OBJ_META for members of calendar 'cal': its path, found
- * once (parvis_path, decision 0034), and their names. */
-#define CAL_OBJ_PATH(cal)                                                     \
-    "CROSS JOIN (SELECT parvis_path(" cal ") AS path) cp "                   \
+/* The rp.path of OBJ_META for members of calendar 'cal': the calendar's
+ * path, found once (parvis_path, decision 0034; MATERIALIZED, or the
+ * planner would call it again for every row), then their names. */
+#define CAL_PATH(cal)                                                         \
+    "WITH cp AS MATERIALIZED (SELECT parvis_path(" cal ") AS path) "
+#define CAL_OBJ_PATH                                                          \
+    "CROSS JOIN cp "                                                         \
     "CROSS JOIN LATERAL (SELECT cp.path || '/' || r.name AS path) rp "
 
 /* A calendar-query's candidates, read through a cursor (as the listings
@@ -33,10 +36,10 @@
  * exact objects come with their data.  Sent after "DECLARE <name> ". */
 #define CAL_PAGE 200
 static const char cal_open_sql[] =
-    "NO SCROLL CURSOR FOR SELECT " OBJ_META
+    "NO SCROLL CURSOR FOR " CAL_PATH("$1::bigint") "SELECT " OBJ_META
     "CASE WHEN $5::boolean OR NOT o.exact THEN o.data END "
     "FROM calendar_objects o JOIN resources r ON r.id = o.resource_id "
-    CAL_OBJ_PATH("$1::bigint")
+    CAL_OBJ_PATH
     "WHERE o.calendar_id = $1::bigint AND ($2::text IS NULL OR "
     "o.component = $2::text) AND o.trange && "
     "tstzrange(to_timestamp($3::double precision), "
@@ -86,15 +89,13 @@ static const struct pg_stmt stmts[] = {
     { "cal_object_uid",
       "SELECT uid FROM calendar_objects WHERE resource_id = $1" },
     { "cal_paths",
-      "SELECT " OBJ_COLS
+      CAL_PATH("$1::bigint") "SELECT " OBJ_COLS
       "FROM resources r JOIN calendar_objects o ON o.resource_id = r.id "
-      CAL_OBJ_PATH("$1")
-      /* The names of the paths that are the calendar's members, each
-       * found through UNIQUE (parent_id, name). */
-      "WHERE r.parent_id = $1 AND r.name = ANY (SELECT substr(q, "
-      "length(cp.path) + 2) FROM unnest($2::text[]) q "
-      "WHERE left(q, length(cp.path) + 1) = cp.path || '/') "
-      "AND o.calendar_id = $1" },
+      CAL_OBJ_PATH
+      /* $3, the paths' last segments: each found through UNIQUE
+       * (parent_id, name), then kept if its path is one of $2. */
+      "WHERE r.parent_id = $1 AND r.name = ANY ($3::text[]) "
+      "AND rp.path = ANY ($2::text[]) AND o.calendar_id = $1" },
 };
 
 bool
@@ -266,22 +267,22 @@ pg_cal_paths(struct dav_req *req, int64_t calendar_id,
              struct caldav_object **out, size_t *n)
 {
     enum dav_store_rc rc;
-    struct buf b;
+    struct buf b, names;
     buf_init(&b, a, 256);
+    buf_init(&names, a, 256);
     buf_puts(&b, "{");
+    buf_puts(&names, "{");
     for (size_t i = 0; i < npaths; i++) {
-        buf_puts(&b, i > 0 ? ",\"" : "\"");
-        for (const char *p = paths[i]; *p != '\0'; p++) {
-            if (*p == '"' || *p == '\\')
-                buf_puts(&b, "\\");
-            buf_append(&b, p, 1);
-        }
-        buf_puts(&b, "\"");
+        const char *slash = strrchr(paths[i], '/');
+        const char *name = slash != NULL ? slash + 1 : paths[i];
+        pg_array_elem(&b, i == 0, paths[i], strlen(paths[i]));
+        pg_array_elem(&names, i == 0, name, strlen(name));
     }
     buf_puts(&b, "}");
-    const char *v[2] = { arena_printf(a, "%lld", (long long)calendar_id),
-                         buf_cstr(&b) };
-    PGresult *r = pg_run_in(req, a, "cal_paths", 2, v, NULL, 0, &rc);
+    buf_puts(&names, "}");
+    const char *v[3] = { arena_printf(a, "%lld", (long long)calendar_id),
+                         buf_cstr(&b), buf_cstr(&names) };
+    PGresult *r = pg_run_in(req, a, "cal_paths", 3, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     objects_from(a, r, out, n);

@@ -2707,10 +2707,10 @@ pg_ping(struct dav_req *req)
 }
 
 /* Append s[0..n) as a quoted element of a PostgreSQL array literal. */
-static void
-array_elem(struct buf *b, const char *s, size_t n)
+void
+pg_array_elem(struct buf *b, bool first, const char *s, size_t n)
 {
-    buf_puts(b, ",\"");
+    buf_puts(b, first ? "\"" : ",\"");
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '"' || s[i] == '\\')
             buf_puts(b, "\\");
@@ -2728,9 +2728,9 @@ ancestors_array(struct dav_req *req, const char *path)
     buf_puts(&b, "{\"\"");
     for (const char *p = path; *p != '\0'; p++)
         if (*p == '/' && p != path)
-            array_elem(&b, path, (size_t)(p - path));
+            pg_array_elem(&b, false, path, (size_t)(p - path));
     if (path[0] != '\0')
-        array_elem(&b, path, strlen(path));
+        pg_array_elem(&b, false, path, strlen(path));
     buf_puts(&b, "}");
     return buf_cstr(&b);
 }
