@@ -255,8 +255,7 @@ struct lease {
  * never the trash or the calendars. */
 #define PUBLISHED_ONLY                                                        \
     "((r.kind = 1 AND r.approved_rev IS NOT NULL) OR (r.kind = 0 AND "       \
-    "(r.parent_id IS NULL OR EXISTS (SELECT 1 FROM parvis_subtree(r.id) f "  \
-    "WHERE f.approved_rev IS NOT NULL)))) "                                  \
+    "(r.parent_id IS NULL OR parvis_holds_approved(r.id)))) "                \
     "AND rp.path <> '/.trash' AND rp.path NOT LIKE '/.trash/%' AND "        \
     "rp.path <> '/.calendars' AND rp.path NOT LIKE '/.calendars/%' "
 
@@ -313,21 +312,27 @@ static const struct pg_stmt stmts[] = {
     { "app_passwords",
       "SELECT id, encode(sha256, 'hex') FROM app_passwords "
       "WHERE user_id = $1 AND revoked_at IS NULL" },
+    /* The entries on the paths $2 (found through aces_resource), or
+     * with aces_find_all those of the whole space, each resource's path
+     * made from the row up. */
+#define ACES_FIND(from, path, where)                                          \
+    "SELECT " path ", a.principal_kind = 'user', a.principal_id, "           \
+    "coalesce(u.name, ps.slug, ''), a.is_grant, a.privileges FROM " from    \
+    "LEFT JOIN users u ON a.principal_kind = 'user' AND "                    \
+    "u.id = a.principal_id "                                                  \
+    "LEFT JOIN spaces ps ON a.principal_kind = 'space' AND "                 \
+    "ps.id = a.principal_id WHERE " where                                    \
+    " AND ($3::bigint = 0 OR (a.principal_kind = 'user' AND "                \
+    "a.principal_id = $3) OR (a.principal_kind = 'space' AND "               \
+    "a.principal_id IN (SELECT space_id FROM members WHERE user_id = $3))) " \
+    "ORDER BY 1, a.position, a.id"
     { "aces_find",
-      "SELECT rp.path, a.principal_kind = 'user', a.principal_id, "
-      "coalesce(u.name, ps.slug, ''), a.is_grant, a.privileges "
-      "FROM aces a JOIN resources r ON r.id = a.resource_id "
-      "LEFT JOIN users u ON a.principal_kind = 'user' AND "
-      "u.id = a.principal_id "
-      "LEFT JOIN spaces ps ON a.principal_kind = 'space' AND "
-      "ps.id = a.principal_id "
-      "CROSS JOIN LATERAL (SELECT parvis_path(r.id) AS path) rp "
-      "WHERE a.space_id = $1 AND ($2::text[] IS NULL OR r.id IN "
-      "(SELECT parvis_resolve($1, q) FROM unnest($2::text[]) q)) "
-      "AND ($3::bigint = 0 OR (a.principal_kind = 'user' AND "
-      "a.principal_id = $3) OR (a.principal_kind = 'space' AND "
-      "a.principal_id IN (SELECT space_id FROM members WHERE user_id = $3))) "
-      "ORDER BY rp.path, a.position, a.id" },
+      ACES_FIND("unnest($2::text[]) q(path) JOIN aces a ON a.space_id = $1 "
+                "AND a.resource_id = parvis_resolve($1, q.path) ",
+                "q.path", "true") },
+    { "aces_find_all",
+      ACES_FIND("aces a ", "parvis_path(a.resource_id)",
+                "a.space_id = $1 AND $2::text IS NULL") },
     { "aces_clear", "DELETE FROM aces WHERE resource_id = $1" },
     { "ace_add",
       "INSERT INTO aces (space_id, resource_id, principal_kind, principal_id, "
@@ -785,8 +790,8 @@ static const struct pg_stmt stmts[] = {
     { "lock_remove", "DELETE FROM locks WHERE token = $1" },
     { "quota_get",
       "SELECT coalesce((SELECT sum(r.cur_size) FROM resources r "
-      "WHERE r.space_id = $1), 0) - coalesce((SELECT sum(t.cur_size) "
-      "FROM parvis_subtree(parvis_resolve($1, '/.trash')) t), 0), "
+      "WHERE r.space_id = $1), 0) - "
+      "coalesce(parvis_tree_bytes(parvis_resolve($1, '/.trash')), 0), "
       "coalesce(quota_bytes, -1) FROM spaces WHERE id = $1" },
     /* NO KEY UPDATE: writers of the space wait for each other, not for
      * the KEY SHARE locks of its rows' foreign keys. */
@@ -2927,7 +2932,8 @@ pg_aces_find(struct dav_req *req, int64_t space_id, const char *path,
     const char *v[3] = { pg_i64(req, space_id),
                          path != NULL ? ancestors_array(req, path) : NULL,
                          pg_i64(req, principal_id) };
-    PGresult *r = pg_run(req, "aces_find", 3, v, NULL, 0, &rc);
+    PGresult *r = pg_run(req, path != NULL ? "aces_find" : "aces_find_all",
+                         3, v, NULL, 0, &rc);
     if (r == NULL)
         return rc;
     int rows = PQntuples(r);

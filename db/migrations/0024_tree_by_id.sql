@@ -10,17 +10,22 @@
 ALTER TABLE resources ADD COLUMN parent_id bigint;
 
 ALTER TABLE resources DISABLE TRIGGER USER;
+-- Rows whose parent is missing (left by crossed MOVEs before decision
+-- 0020) go to their space's trash, each as an entry that remembers where
+-- it was: kept, and restorable, rather than lost from sight.
+INSERT INTO resources (space_id, path, parent_path, name, kind)
+SELECT DISTINCT o.space_id, '/.trash', '', '.trash', 0 FROM resources o
+ WHERE o.parent_path IS NOT NULL AND NOT EXISTS (SELECT 1 FROM resources p
+       WHERE p.space_id = o.space_id AND p.path = o.parent_path)
+ON CONFLICT (space_id, path) DO NOTHING;
+UPDATE resources o SET parent_path = '/.trash',
+       name = nextval('trash_seq')::text, trashed_from = o.path,
+       trashed_at = now()
+ WHERE o.parent_path IS NOT NULL AND NOT EXISTS (SELECT 1 FROM resources p
+       WHERE p.space_id = o.space_id AND p.path = o.parent_path);
 UPDATE resources c SET parent_id = p.id FROM resources p
  WHERE p.space_id = c.space_id AND p.path = c.parent_path;
 ALTER TABLE resources ENABLE TRIGGER USER;
-
-DO $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM resources
-                WHERE parent_path IS NOT NULL AND parent_id IS NULL) THEN
-        RAISE EXCEPTION 'a resource whose parent is missing';
-    END IF;
-END $$;
 
 -- The functions the old columns appear in, replaced below.
 DROP FUNCTION parvis_log_parent(bigint, text);
@@ -32,6 +37,11 @@ ALTER TABLE resources ADD CONSTRAINT resources_member UNIQUE (parent_id, name);
 -- One root per space.
 CREATE UNIQUE INDEX resources_root ON resources (space_id)
     WHERE parent_id IS NULL;
+-- A folder's sub-folders, and its members holding an approved revision:
+-- the walks below visit folders, not every file.
+CREATE INDEX resources_folders ON resources (parent_id) WHERE kind = 0;
+CREATE INDEX resources_approved_members ON resources (parent_id)
+    WHERE approved_rev IS NOT NULL;
 
 -- The resource at path p ('' for the root, '/a/b' below it) of space sid,
 -- or NULL.  PL/pgSQL: its statements are planned once per session.
@@ -98,6 +108,45 @@ BEGIN
     RETURN false;
 END $$;
 
+-- The bytes of the current revisions in the tree at rid (the quota's count
+-- of the trash): one level at a time, each level's folders through
+-- resources_folders.
+CREATE FUNCTION parvis_tree_bytes(rid bigint) RETURNS bigint
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    total bigint;
+    level bigint[] := ARRAY[rid];
+BEGIN
+    SELECT coalesce(r.cur_size, 0) INTO total FROM resources r
+     WHERE r.id = rid;
+    WHILE cardinality(level) > 0 LOOP
+        total := total + (SELECT coalesce(sum(r.cur_size), 0)
+                            FROM resources r WHERE r.parent_id = ANY (level)
+                             AND r.kind = 1);
+        level := ARRAY(SELECT r.id FROM resources r
+                        WHERE r.parent_id = ANY (level) AND r.kind = 0);
+    END LOOP;
+    RETURN coalesce(total, 0);
+END $$;
+
+-- Whether a file below folder rid has an approved revision (the published
+-- view shows such folders): one level at a time, stopping at the first.
+CREATE FUNCTION parvis_holds_approved(rid bigint) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    level bigint[] := ARRAY[rid];
+BEGIN
+    WHILE cardinality(level) > 0 LOOP
+        IF EXISTS (SELECT 1 FROM resources r WHERE r.parent_id = ANY (level)
+                      AND r.approved_rev IS NOT NULL) THEN
+            RETURN true;
+        END IF;
+        level := ARRAY(SELECT r.id FROM resources r
+                        WHERE r.parent_id = ANY (level) AND r.kind = 0);
+    END LOOP;
+    RETURN false;
+END $$;
+
 -- The tree at rid: its resources' rows, rid's first.
 -- Each level's members through UNIQUE (parent_id, name), one probe per
 -- folder: the planner, which cannot tell the size of a recursion, would
@@ -143,9 +192,11 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- A row moved when its id does not come with the same parent, name and
--- space on the other side; a row left in place changed when its id does
--- not come with the same revision and modification time.
+-- A row moved when its id does not come with the same parent and name on
+-- the other side (the rows below a tree moved into another space change
+-- space alone: their collections went with them); a row left in place
+-- changed when its id does not come with the same revision and
+-- modification time.
 CREATE OR REPLACE FUNCTION parvis_log_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -157,8 +208,8 @@ BEGIN
                    AND a.resource_id = o.id)
     FROM old_rows o
     WHERE o.parent_id IS NOT NULL
-      AND (o.id, o.space_id, o.parent_id, o.name) NOT IN
-          (SELECT id, space_id, parent_id, name FROM new_rows
+      AND (o.id, o.parent_id, o.name) NOT IN
+          (SELECT id, parent_id, name FROM new_rows
             WHERE parent_id IS NOT NULL)
       AND o.parent_id NOT IN (SELECT id FROM old_rows);
     -- Moved in, or modified in place.
@@ -166,8 +217,8 @@ BEGIN
     SELECT n.space_id, n.parent_id, n.name
     FROM new_rows n
     WHERE n.parent_id IS NOT NULL
-      AND CASE WHEN (n.id, n.space_id, n.parent_id, n.name) NOT IN
-                    (SELECT id, space_id, parent_id, name FROM old_rows
+      AND CASE WHEN (n.id, n.parent_id, n.name) NOT IN
+                    (SELECT id, parent_id, name FROM old_rows
                       WHERE parent_id IS NOT NULL)
                THEN n.parent_id NOT IN (SELECT id FROM new_rows)
                ELSE (n.id, coalesce(n.current_rev, 0), n.modified_at) NOT IN

@@ -3,7 +3,7 @@
 A MOVE of a folder, and a DELETE (a move to the trash), rewrite the
 folder's row alone: the rows below keep their row versions, whatever
 their number.  The migration from stored paths keeps every resource at
-its path, and refuses a database where a row's parent is missing."""
+its path, and puts a row whose parent is missing in the trash."""
 
 import glob
 import os
@@ -166,18 +166,33 @@ def test_migration_0024_keeps_every_resource_at_its_path(bins, cluster):
     cluster.psql(f"DROP DATABASE {db}", db="postgres")
 
 
-def test_migration_0024_refuses_a_resource_without_its_parent(bins, cluster):
+def test_migration_0024_puts_resources_without_their_parent_in_the_trash(
+        bins, cluster):
+    """Rows whose parent folder is missing (crossed MOVEs before decision
+    0020 could leave them) become trash entries that remember their path,
+    their own members still below them."""
     db = "tree_" + uuid.uuid4().hex[:8]
     _migrated_to(cluster, db, 23)
-    _old_rows(cluster, db, OLD_TREE + [("/gone/lost.txt", "/gone",
-                                        "lost.txt", 1)])
-    r = make_ctl(bins, cluster.dsn.replace("dbname=parvis", "dbname=" + db))(
-        "migrate", check=False)
-    assert r.returncode != 0
-    assert "a resource whose parent is missing" in r.stderr, r.stderr
-    # nothing of it applied: the paths are still there
-    assert cluster.psql("SELECT count(*) FROM resources WHERE path = "
-                        "'/gone/lost.txt'", db=db) == [("1",)]
-    assert cluster.psql("SELECT max(version) FROM schema_version",
-                        db=db) == [("23",)]
+    _old_rows(cluster, db, OLD_TREE + [
+        ("/gone/lost", "/gone", "lost", 0),
+        ("/gone/lost/in.txt", "/gone/lost", "in.txt", 1),
+        ("/gone2/alone.txt", "/gone2", "alone.txt", 1)])
+    make_ctl(bins, cluster.dsn.replace("dbname=parvis", "dbname=" + db))(
+        "migrate")
+    rows = cluster.psql(
+        "SELECT parvis_path(r.id), r.trashed_from, "
+        "(SELECT count(*) FROM parvis_subtree(r.id)) FROM resources r "
+        "WHERE r.trashed_from IS NOT NULL ORDER BY r.trashed_from", db=db)
+    assert [(f, n) for _, f, n in rows] == [("/gone/lost", "2"),
+                                            ("/gone2/alone.txt", "1")], rows
+    assert all(p.startswith("/.trash/") for p, _, _ in rows), rows
+    # the rest where it was, and every row reachable from its space's root
+    assert cluster.psql("SELECT parvis_path(parvis_resolve(space_id, "
+                        "'/a/b/c.txt')) FROM spaces s JOIN resources r ON "
+                        "r.space_id = s.id AND r.parent_id IS NULL WHERE "
+                        "s.slug = 'm1'", db=db) == [("/a/b/c.txt",)]
+    assert cluster.psql("SELECT count(*) FROM resources WHERE "
+                        "parvis_path(id) IS NULL OR parvis_resolve(space_id, "
+                        "parvis_path(id)) IS DISTINCT FROM id", db=db) == \
+        [("0",)]
     cluster.psql(f"DROP DATABASE {db}", db="postgres")
