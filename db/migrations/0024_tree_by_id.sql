@@ -263,31 +263,27 @@ LANGUAGE plpgsql AS $$
 DECLARE
     folder bigint;
     cal bigint;
+    c record;
 BEGIN
     INSERT INTO resources (space_id, parent_id, name, kind)
     SELECT sid, r.id, '.calendars', 0 FROM resources r
      WHERE r.space_id = sid AND r.parent_id IS NULL
     ON CONFLICT (parent_id, name) DO NOTHING;
     folder := parvis_resolve(sid, '/.calendars');
-    INSERT INTO resources (space_id, parent_id, name, kind)
-    VALUES (sid, folder, 'agenda', 0)
-    ON CONFLICT (parent_id, name) DO NOTHING RETURNING id INTO cal;
-    IF cal IS NOT NULL THEN
-        INSERT INTO calendars (resource_id, space_id, components)
-        VALUES (cal, sid, '{VEVENT}');
-        INSERT INTO props (space_id, resource_id, ns, name, value)
-        VALUES (sid, cal, 'DAV:', 'displayname',
-                '<D:displayname xmlns:D="DAV:">Agenda</D:displayname>');
-    END IF;
-    cal := NULL;
-    INSERT INTO resources (space_id, parent_id, name, kind)
-    VALUES (sid, folder, 'actions', 0)
-    ON CONFLICT (parent_id, name) DO NOTHING RETURNING id INTO cal;
-    IF cal IS NOT NULL THEN
-        INSERT INTO calendars (resource_id, space_id, components)
-        VALUES (cal, sid, '{VTODO}');
-        INSERT INTO props (space_id, resource_id, ns, name, value)
-        VALUES (sid, cal, 'DAV:', 'displayname',
-                '<D:displayname xmlns:D="DAV:">Fiches action</D:displayname>');
-    END IF;
+    FOR c IN SELECT * FROM (VALUES ('agenda', '{VEVENT}', 'Agenda'),
+                                   ('actions', '{VTODO}', 'Fiches action'))
+                           AS v(name, components, title) LOOP
+        cal := NULL;
+        INSERT INTO resources (space_id, parent_id, name, kind)
+        VALUES (sid, folder, c.name, 0)
+        ON CONFLICT (parent_id, name) DO NOTHING RETURNING id INTO cal;
+        IF cal IS NOT NULL THEN
+            INSERT INTO calendars (resource_id, space_id, components)
+            VALUES (cal, sid, c.components::text[]);
+            INSERT INTO props (space_id, resource_id, ns, name, value)
+            VALUES (sid, cal, 'DAV:', 'displayname',
+                    '<D:displayname xmlns:D="DAV:">' || c.title ||
+                    '</D:displayname>');
+        END IF;
+    END LOOP;
 END $$;
