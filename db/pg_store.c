@@ -325,7 +325,7 @@ static const struct pg_stmt stmts[] = {
     " AND ($3::bigint = 0 OR (a.principal_kind = 'user' AND "                \
     "a.principal_id = $3) OR (a.principal_kind = 'space' AND "               \
     "a.principal_id IN (SELECT space_id FROM members WHERE user_id = $3))) " \
-    "ORDER BY 1, a.position, a.id"
+    "ORDER BY " path " COLLATE \"C\", a.position, a.id"
     { "aces_find",
       ACES_FIND("unnest($2::text[]) q(path) JOIN aces a ON a.space_id = $1 "
                 "AND a.resource_id = parvis_resolve($1, q.path) ",

@@ -12,12 +12,24 @@ ALTER TABLE resources ADD COLUMN parent_id bigint;
 ALTER TABLE resources DISABLE TRIGGER USER;
 -- Rows whose parent is missing (left by crossed MOVEs before decision
 -- 0020) go to their space's trash, each as an entry that remembers where
--- it was: kept, and restorable, rather than lost from sight.
+-- it was: kept, and restorable, rather than lost from sight.  As a DELETE
+-- does (trash_mark), each entry takes the access control entries of the
+-- folders still above where it was, so that what they hid stays hidden.
 INSERT INTO resources (space_id, path, parent_path, name, kind)
 SELECT DISTINCT o.space_id, '/.trash', '', '.trash', 0 FROM resources o
  WHERE o.parent_path IS NOT NULL AND NOT EXISTS (SELECT 1 FROM resources p
        WHERE p.space_id = o.space_id AND p.path = o.parent_path)
 ON CONFLICT (space_id, path) DO NOTHING;
+INSERT INTO aces (space_id, resource_id, principal_kind, principal_id,
+                  is_grant, privileges, position, from_trash)
+SELECT o.space_id, o.id, a.principal_kind, a.principal_id, a.is_grant,
+       a.privileges, a.position, true
+  FROM resources o
+  JOIN resources r ON r.space_id = o.space_id AND r.path <> ''
+       AND left(o.path, length(r.path) + 1) = r.path || '/'
+  JOIN aces a ON a.resource_id = r.id
+ WHERE o.parent_path IS NOT NULL AND NOT EXISTS (SELECT 1 FROM resources p
+       WHERE p.space_id = o.space_id AND p.path = o.parent_path);
 UPDATE resources o SET parent_path = '/.trash',
        name = nextval('trash_seq')::text, trashed_from = o.path,
        trashed_at = now()
@@ -26,6 +38,10 @@ UPDATE resources o SET parent_path = '/.trash',
 UPDATE resources c SET parent_id = p.id FROM resources p
  WHERE p.space_id = c.space_id AND p.path = c.parent_path;
 ALTER TABLE resources ENABLE TRIGGER USER;
+-- A calendar object is indexed under the calendar that holds it: an
+-- object that the above took out of its calendar leaves the index.
+DELETE FROM calendar_objects o USING resources r
+ WHERE r.id = o.resource_id AND r.parent_id IS DISTINCT FROM o.calendar_id;
 
 -- The functions the old columns appear in, replaced below.
 DROP FUNCTION parvis_log_parent(bigint, text);
@@ -51,7 +67,8 @@ DECLARE
     cur bigint;
     part text;
 BEGIN
-    IF p IS NULL OR (p <> '' AND left(p, 1) <> '/') THEN
+    IF p IS NULL OR (p <> '' AND (left(p, 1) <> '/' OR right(p, 1) = '/'))
+    THEN
         RETURN NULL;
     END IF;
     SELECT r.id INTO cur FROM resources r

@@ -196,3 +196,57 @@ def test_migration_0024_puts_resources_without_their_parent_in_the_trash(
                         "parvis_path(id)) IS DISTINCT FROM id", db=db) == \
         [("0",)]
     cluster.psql(f"DROP DATABASE {db}", db="postgres")
+
+
+def test_migration_0024_trash_entries_keep_their_folders_entries(bins,
+                                                                 cluster):
+    """An orphan put in the trash keeps, as a DELETE's entry does, the
+    access control entries of the folders still above where it was: a deny
+    on /hr still hides /hr/old/doc.txt."""
+    db = "tree_" + uuid.uuid4().hex[:8]
+    _migrated_to(cluster, db, 23)
+    _old_rows(cluster, db, OLD_TREE + [
+        ("/hr", "", "hr", 0),
+        ("/hr/old/doc.txt", "/hr/old", "doc.txt", 1)])
+    cluster.psql(
+        "INSERT INTO aces (space_id, resource_id, principal_kind, "
+        "principal_id, is_grant, privileges, position) SELECT space_id, id, "
+        "'user', 4242, false, 1, 0 FROM resources WHERE path = '/hr'", db=db)
+    make_ctl(bins, cluster.dsn.replace("dbname=parvis", "dbname=" + db))(
+        "migrate")
+    rows = cluster.psql(
+        "SELECT parvis_path(r.id), (SELECT count(*) FROM aces a WHERE "
+        "a.resource_id = r.id AND a.principal_id = 4242 AND NOT a.is_grant "
+        "AND a.from_trash) FROM resources r "
+        "WHERE r.trashed_from = '/hr/old/doc.txt'", db=db)
+    cluster.psql(f"DROP DATABASE {db}", db="postgres")
+    assert len(rows) == 1 and rows[0][0].startswith("/.trash/"), rows
+    assert rows[0][1] == "1", rows
+
+
+def test_migration_0024_orphaned_calendar_object_leaves_the_index(bins,
+                                                                  cluster):
+    """A calendar object whose folder was missing goes to the trash and out
+    of the calendar it was indexed under: queries on that calendar no
+    longer list it, nor does its UID count there."""
+    db = "tree_" + uuid.uuid4().hex[:8]
+    _migrated_to(cluster, db, 23)
+    _old_rows(cluster, db, OLD_TREE + [
+        ("/.calendars/old/x.ics", "/.calendars/old", "x.ics", 1)])
+    cluster.psql(
+        "INSERT INTO calendar_objects (resource_id, space_id, calendar_id, "
+        "uid, component, trange, data) SELECT o.id, o.space_id, c.id, 'u1', "
+        "'VEVENT', tstzrange(now(), now() + interval '1 hour'), 'X' FROM "
+        "resources o JOIN resources c ON c.space_id = o.space_id AND "
+        "c.path = '/.calendars/agenda' WHERE o.path = '/.calendars/old/x.ics'",
+        db=db)
+    make_ctl(bins, cluster.dsn.replace("dbname=parvis", "dbname=" + db))(
+        "migrate")
+    rows = cluster.psql(
+        "SELECT parvis_path(r.id) FROM calendar_objects o JOIN resources r "
+        "ON r.id = o.resource_id WHERE r.parent_id <> o.calendar_id", db=db)
+    trashed = cluster.psql("SELECT count(*) FROM resources WHERE "
+                           "trashed_from = '/.calendars/old/x.ics'", db=db)
+    cluster.psql(f"DROP DATABASE {db}", db="postgres")
+    assert rows == [], rows
+    assert trashed == [("1",)], trashed
