@@ -29,7 +29,7 @@
  * address (a proxy or a NAT shared with a guesser).  Counters decay after
  * ACL_FAIL_WINDOW (decision 0023).
  *
- * The cache, the failure table and the hashing slots are the only mutable
+ * The cache, the failure tables and the hashing slots are the only mutable
  * process-wide state; each has its own mutex.  No secret is logged.
  */
 #include "acl/acl_int.h"
@@ -85,9 +85,14 @@ static struct {
 } hashing = { .lock = PTHREAD_MUTEX_INITIALIZER,
               .freed = PTHREAD_COND_INITIALIZER };
 
+/* Failures are counted per user name, per client address and per pair of
+ * the two, each kind in a table of its own: the many names one address
+ * tries never take the slot of that address's count. */
+enum fail_kind { FAIL_USER, FAIL_ADDR, FAIL_PAIR, FAIL_KINDS };
+
 static struct {
     pthread_mutex_t lock;
-    struct fail_entry slots[ACL_FAIL_SLOTS];
+    struct fail_entry slots[FAIL_KINDS][ACL_FAIL_SLOTS];
 } fails = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 bool
@@ -207,9 +212,9 @@ acl_cache_clear(void)
 
 /* Failures recorded for a key, after decay. */
 static unsigned
-fail_count(const unsigned char key[32])
+fail_count(enum fail_kind kind, const unsigned char key[32])
 {
-    struct fail_entry *e = &fails.slots[slot_of(key, ACL_FAIL_SLOTS)];
+    struct fail_entry *e = &fails.slots[kind][slot_of(key, ACL_FAIL_SLOTS)];
     unsigned n = 0;
     time_t now = time(NULL);
     pthread_mutex_lock(&fails.lock);
@@ -220,9 +225,9 @@ fail_count(const unsigned char key[32])
 }
 
 static void
-fail_record(const unsigned char key[32])
+fail_record(enum fail_kind kind, const unsigned char key[32])
 {
-    struct fail_entry *e = &fails.slots[slot_of(key, ACL_FAIL_SLOTS)];
+    struct fail_entry *e = &fails.slots[kind][slot_of(key, ACL_FAIL_SLOTS)];
     time_t now = time(NULL);
     pthread_mutex_lock(&fails.lock);
     if (memcmp(e->key, key, 32) != 0 || now - e->last >= ACL_FAIL_WINDOW) {
@@ -235,9 +240,9 @@ fail_record(const unsigned char key[32])
 }
 
 static void
-fail_clear(const unsigned char key[32])
+fail_clear(enum fail_kind kind, const unsigned char key[32])
 {
-    struct fail_entry *e = &fails.slots[slot_of(key, ACL_FAIL_SLOTS)];
+    struct fail_entry *e = &fails.slots[kind][slot_of(key, ACL_FAIL_SLOTS)];
     pthread_mutex_lock(&fails.lock);
     if (memcmp(e->key, key, 32) == 0)
         e->count = 0;
@@ -266,7 +271,7 @@ fail_keys_of(const char *user, const char *addr, struct fail_keys *k)
 static bool
 fail_refused(const struct fail_keys *k)
 {
-    return fail_count(k->pair) >= ACL_FAIL_REFUSE;
+    return fail_count(FAIL_PAIR, k->pair) >= ACL_FAIL_REFUSE;
 }
 
 /* Seconds a login waits before it is verified: 1, 2, 4 ... up to
@@ -274,8 +279,8 @@ fail_refused(const struct fail_keys *k)
 static unsigned
 wait_seconds(const struct fail_keys *k)
 {
-    unsigned failures = fail_count(k->user);
-    unsigned by_addr = fail_count(k->addr);
+    unsigned failures = fail_count(FAIL_USER, k->user);
+    unsigned by_addr = fail_count(FAIL_ADDR, k->addr);
     if (by_addr > failures)
         failures = by_addr;
     if (failures < ACL_FAIL_FREE)
@@ -290,17 +295,17 @@ wait_seconds(const struct fail_keys *k)
 static void
 fail_record_all(const struct fail_keys *k)
 {
-    fail_record(k->user);
-    fail_record(k->addr);
-    fail_record(k->pair);
+    fail_record(FAIL_USER, k->user);
+    fail_record(FAIL_ADDR, k->addr);
+    fail_record(FAIL_PAIR, k->pair);
 }
 
 static void
 fail_clear_all(const struct fail_keys *k)
 {
-    fail_clear(k->user);
-    fail_clear(k->addr);
-    fail_clear(k->pair);
+    fail_clear(FAIL_USER, k->user);
+    fail_clear(FAIL_ADDR, k->addr);
+    fail_clear(FAIL_PAIR, k->pair);
 }
 
 static struct dav_err *
