@@ -362,7 +362,7 @@ static const struct pg_stmt stmts[] = {
       "SELECT * FROM t UNION ALL SELECT * FROM p" },
     /* A write's target's collections kept where they are until it
      * commits, and the target itself (decision 0020): $2, a text[] of
-     * the paths from the root down to the target (path_locks_literal),
+     * the paths from the root down to the target (ancestors_array),
      * shared but the last.  A DELETE, MOVE or LOCK of a collection,
      * holding its path alone, waits for the writes below it, and they
      * for it.  Advisory locks live in PostgreSQL's memory: no row is
@@ -2019,25 +2019,17 @@ pg_spaces_of_user(struct dav_req *req, int64_t user_id,
 /* The paths from the root down to 'path' ("", "/a", "/a/b" for "/a/b"),
  * as a text[] literal. */
 static const char *
-path_locks_literal(struct arena *a, const char *path)
+ancestors_array(struct dav_req *req, const char *path)
 {
     struct buf b;
-    buf_init(&b, a, strlen(path) * 2 + 16);
+    buf_init(&b, req->arena, strlen(path) * 4 + 8);
     buf_puts(&b, "{\"\"");
-    for (const char *p = path;; p++) {
-        if (p != path && (*p == '/' || *p == '\0')) {
-            buf_puts(&b, ",\"");
-            for (const char *q = path; q < p; q++) {
-                if (*q == '"' || *q == '\\')
-                    buf_append(&b, "\\", 1);
-                buf_append(&b, q, 1);
-            }
-            buf_append(&b, "\"", 1);
-        }
-        if (*p == '\0')
-            break;
-    }
-    buf_append(&b, "}", 1);
+    for (const char *p = path; *p != '\0'; p++)
+        if (*p == '/' && p != path)
+            pg_array_elem(&b, false, path, (size_t)(p - path));
+    if (path[0] != '\0')
+        pg_array_elem(&b, false, path, strlen(path));
+    buf_puts(&b, "}");
     return buf_cstr(&b);
 }
 
@@ -2058,7 +2050,7 @@ pg_lookup(struct dav_req *req, int64_t space_id, const char *path,
     }
     if (lock_row) {
         /* The path locks first, in the same round trip. */
-        const char *lv[2] = { v[0], path_locks_literal(req->arena, path) };
+        const char *lv[2] = { v[0], ancestors_array(req, path) };
         rc = pg_run_first(req, "path_locks", 2, lv);
         if (rc != DAV_STORE_OK)
             return rc;
@@ -2722,22 +2714,6 @@ pg_array_elem(struct buf *b, bool first, const char *s, size_t n)
         buf_append(b, &s[i], 1);
     }
     buf_puts(b, "\"");
-}
-
-/* A PostgreSQL text[] literal of the path and all its ancestors. */
-static const char *
-ancestors_array(struct dav_req *req, const char *path)
-{
-    struct buf b;
-    buf_init(&b, req->arena, strlen(path) * 4 + 8);
-    buf_puts(&b, "{\"\"");
-    for (const char *p = path; *p != '\0'; p++)
-        if (*p == '/' && p != path)
-            pg_array_elem(&b, false, path, (size_t)(p - path));
-    if (path[0] != '\0')
-        pg_array_elem(&b, false, path, strlen(path));
-    buf_puts(&b, "}");
-    return buf_cstr(&b);
 }
 
 static enum dav_store_rc
