@@ -486,6 +486,12 @@ struct dav_store_ops {
     enum dav_store_rc (*trash)(struct dav_req *req, int64_t space_id,
                                const char *path, int64_t by,
                                const char **entry);
+    /* The node may stop keeping its copy of content (space_id, sha256):
+     * a file holding it left the space (a DELETE).  Only a cache is
+     * touched; a later read of the content finds it in the store.  NULL
+     * in stores without a node cache. */
+    void (*content_cold)(struct dav_req *req, int64_t space_id,
+                         const unsigned char sha256[32]);
     /* Does the tree at path hold an approved revision? */
     enum dav_store_rc (*tree_has_approved)(struct dav_req *req,
                                            int64_t space_id, const char *path,

@@ -948,6 +948,13 @@ dav_method_delete(struct dav_req *req)
                        &entry);
         if (rc != DAV_STORE_OK)
             return dav_err_from_store(req, rc, "trash");
+        /* A deleted file is seldom read again: the node's copy of its
+         * content gives its room back at once, as a plain file server's
+         * file would (a read from the trash finds the bytes in the
+         * store).  A folder's members are left to the cache's budget. */
+        if (t->res.kind == DAV_KIND_FILE && t->res.rev_id != 0 &&
+            st->content_cold != NULL)
+            st->content_cold(req, t->space.id, t->res.sha256);
         req->audit_detail = arena_printf(req->arena, "to %s", entry);
         dav_respond(req, 204, NULL, "", 0);
         return NULL;

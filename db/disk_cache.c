@@ -530,6 +530,14 @@ disk_cache_fill_end(struct disk_cache_fill *f, bool keep, int64_t space_id,
 }
 
 void
+disk_cache_drop(struct disk_cache *c, int64_t space_id,
+                const unsigned char sha256[32])
+{
+    if (c != NULL)
+        forget(c, space_id, sha256);
+}
+
+void
 disk_cache_usage(struct disk_cache *c, size_t *chunks, uint64_t *bytes)
 {
     *chunks = 0;

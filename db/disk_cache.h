@@ -69,6 +69,12 @@ void disk_cache_fill_end(struct disk_cache_fill *f, bool keep,
                          int64_t space_id, const unsigned char sha256[32],
                          uint64_t len);
 
+/* Remove the file of (space_id, sha256), if it is held: its bytes are
+ * not expected to be read again soon.  A reader that opened it keeps
+ * reading it. */
+void disk_cache_drop(struct disk_cache *c, int64_t space_id,
+                     const unsigned char sha256[32]);
+
 /* Chunks and bytes held now. */
 void disk_cache_usage(struct disk_cache *c, size_t *chunks, uint64_t *bytes);
 

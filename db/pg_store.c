@@ -2564,6 +2564,14 @@ pg_content_fd(struct dav_req *req, int64_t space_id,
     return disk_cache_fd(pool->disk, space_id, sha256, size);
 }
 
+static void
+pg_content_cold(struct dav_req *req, int64_t space_id,
+                const unsigned char sha256[32])
+{
+    struct db_pool *pool = req->srv->store_ctx;
+    disk_cache_drop(pool->disk, space_id, sha256);
+}
+
 static enum dav_store_rc
 pg_chunk_read(struct dav_req *req, int64_t space_id,
               const unsigned char sha256[32], int64_t off, size_t len,
@@ -3456,6 +3464,7 @@ static const struct dav_store_ops pg_ops = {
     .published_children = pg_published_children,
     .submitted = pg_submitted,
     .trash = pg_trash,
+    .content_cold = pg_content_cold,
     .tree_has_approved = pg_tree_has_approved,
     .renamed_away_note = pg_renamed_away_note,
     .renamed_away_take = pg_renamed_away_take,

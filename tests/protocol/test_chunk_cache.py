@@ -12,6 +12,7 @@ or used by another parvisd is refused at start with a clear message."""
 
 import hashlib
 import os
+import re
 import socket
 import stat
 import time
@@ -21,6 +22,7 @@ import pytest
 import requests
 
 from dav_helpers import assert_status, mkcol, put, space_id
+from workflow_helpers import trash_url
 
 CHUNK = 256 * 1024
 MIB = 1024 * 1024
@@ -247,3 +249,44 @@ def test_head_sent_from_the_node_file_logs_no_body(node, session_for):
     line = [x for x in node.access_log_text().splitlines()
             if " HEAD " in x and "big.bin" in x][-1]
     assert line.split()[6] == "0", line
+
+
+def test_deleted_file_leaves_the_node_cache(node, session_for, cluster):
+    """A file moved to the trash no longer holds room in the node's cache
+    (disk and page cache): its content's file is removed at once, as the
+    file would be on a plain file server.  Its bytes stay in the database:
+    a GET of the trash entry, and of the file once restored, reads them
+    from there and fills the cache again."""
+    sess = session_for("alice")
+    folder = fresh_dir(node, sess)
+    url = folder + "big.bin"
+    data = os.urandom(3 * CHUNK + 7)
+    assert_status(put(sess, url, data), 201)
+    name = content_file(cluster, data)
+    assert name in cache_files(node)
+    assert_status(sess.request("DELETE", url), 204)
+    assert name not in cache_files(node)
+    r = sess.request("PROPFIND", trash_url(node), headers={"Depth": "1"})
+    assert_status(r, 207)
+    entries = [h for h in re.findall(r"<D:href>([^<]*)</D:href>", r.text)
+               if re.search(r"/\d+$", h)]
+    assert entries, r.text
+    # The newest entry is this DELETE's (entries are numbered in order).
+    entry = node.url + max(entries, key=lambda h: int(h.rsplit("/", 1)[1]))
+    assert get_bytes(sess, entry) == data
+    assert_status(sess.request("MOVE", entry, headers={"Destination": url}), 201)
+    assert get_bytes(sess, url) == data
+    assert get_bytes(sess, url, headers={"Range": "bytes=10-19"}) == data[10:20]
+
+
+def test_delete_of_one_copy_keeps_the_other_readable(node, session_for, cluster):
+    """Two files of one content: deleting one may drop the node's copy,
+    never the other file's bytes."""
+    sess = session_for("alice")
+    folder = fresh_dir(node, sess)
+    data = os.urandom(2 * CHUNK + 3)
+    assert_status(put(sess, folder + "a.bin", data), 201)
+    assert_status(put(sess, folder + "b.bin", data), 201)
+    assert_status(sess.request("DELETE", folder + "a.bin"), 204)
+    assert get_bytes(sess, folder + "b.bin") == data
+    assert get_bytes(sess, folder + "b.bin") == data

@@ -2487,6 +2487,16 @@ fs_submitted(struct dav_req *req, int64_t space_id, struct dav_resource **out,
 
 /* ---- trash --------------------------------------------------------------- */
 
+/* The fake is a node without caches: nothing to give back. */
+static void
+fs_content_cold(struct dav_req *req, int64_t space_id,
+                const unsigned char sha256[32])
+{
+    (void)req;
+    (void)space_id;
+    (void)sha256;
+}
+
 static enum dav_store_rc
 fs_trash(struct dav_req *req, int64_t space_id, const char *path, int64_t by,
          const char **entry)
@@ -2794,6 +2804,7 @@ static const struct dav_store_ops ops = {
     .published_children = fs_published_children,
     .submitted = fs_submitted,
     .trash = fs_trash,
+    .content_cold = fs_content_cold,
     .tree_has_approved = fs_tree_has_approved,
     .renamed_away_note = fs_renamed_away_note,
     .renamed_away_take = fs_renamed_away_take,

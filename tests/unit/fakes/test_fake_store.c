@@ -164,6 +164,7 @@ test_every_op_is_set(void **state)
     assert_non_null(st->published_children);
     assert_non_null(st->submitted);
     assert_non_null(st->trash);
+    assert_non_null(st->content_cold);
     assert_non_null(st->tree_has_approved);
     assert_non_null(st->renamed_away_note);
     assert_non_null(st->renamed_away_take);
@@ -178,7 +179,7 @@ test_every_op_is_set(void **state)
     /* and nothing beyond: a new operation must be added here and to the
      * fake (this is the number of members of struct dav_store_ops) */
     assert_int_equal(sizeof(struct dav_store_ops),
-                     65 * sizeof(st->ping));
+                     66 * sizeof(st->ping));
     /* every slot, whatever its name: the table is only function
      * pointers, so a member added but left NULL is caught even before
      * this list is brought up to date */
