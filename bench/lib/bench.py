@@ -410,6 +410,10 @@ def main():
     ap.add_argument("--duration", type=int, help="seconds per wrk run (default 5, 2 with --quick)")
     ap.add_argument("--batches", type=int, help="F1/F2 batches per round (default 3, 1 with --quick)")
     ap.add_argument("--big-mib", type=int, default=200, help="F5 file size in MiB (default 200)")
+    ap.add_argument("--pg-floor", action="store_true",
+                    help="F5: after Parvis in each round, store the same file with PostgreSQL "
+                    "alone (bench/lib/pgfloor.c: chunk rows, one durable transaction, no HTTP "
+                    "server), and report its MB/s against the peers' PUT")
     ap.add_argument("--results", default=os.path.join(BENCH_DIR, "results"),
                     help="directory for the result files (default bench/results)")
     ap.add_argument("--tag", help="suffix for the result file names")
@@ -618,6 +622,8 @@ def main():
             parts.append(f"{args.events}-{args.events_large}")
         if args.calendars and args.c1_every_round and not cal_scaling:
             parts.append("c1-every-round")
+        if args.pg_floor:
+            parts.append("pg-floor")
         if args.quick:
             parts.append("quick")
         if args.only and not args.scaling:

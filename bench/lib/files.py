@@ -14,8 +14,12 @@ from procstat import Meter, cpu_seconds, peak_rss_mib, reset_peak_rss
 
 
 class Metric:
-    def __init__(self, key, label, better, note=""):
+    """VERSUS names the peers' metric that the ratio row divides by (by
+    default the metric itself)."""
+
+    def __init__(self, key, label, better, note="", versus=None):
         self.key, self.label, self.better, self.note = key, label, better, note
+        self.versus = versus
 
 
 RSS = Metric("rss", "server peak RSS MiB", "-")
@@ -217,7 +221,10 @@ class BigFile(Workload):
     metrics = [Metric("put_mb_s", "PUT MB/s", "+"), Metric("get_mb_s", "GET MB/s", "+"),
                Metric("put_cpu", "server CPU s, PUT", "-"),
                Metric("get_cpu", "server CPU s, GET", "-"),
-               Metric("db_pct", "of PUT CPU in PostgreSQL %", ""), RSS]
+               Metric("db_pct", "of PUT CPU in PostgreSQL %", ""), RSS,
+               Metric("floor_mb_s", "PostgreSQL alone storing the same file, MB/s", "+",
+                      versus="put_mb_s"),
+               Metric("floor_cpu", "PostgreSQL alone, CPU s", "-", versus="put_cpu")]
 
     def run(self, ctx, server, rnd):
         cl = server.client
@@ -243,10 +250,19 @@ class BigFile(Workload):
             raise Fail(f"GET {path}: SHA-256 of the body differs ({n} bytes)")
         if not delete_tree(cl, path):
             ctx.note(f"{server.name}: DELETE of {path} (clean-up) failed")
-        return {"put_mb_s": size / put_s / 1e6, "get_mb_s": size / get_s / 1e6,
-                "put_cpu": c1 - c0, "get_cpu": c2 - c1,
-                "db_pct": (100.0 * (d1 - d0) / (c1 - c0)) if server.db_roots() and c1 > c0
-                else None, "rss": rss}
+        out = {"put_mb_s": size / put_s / 1e6, "get_mb_s": size / get_s / 1e6,
+               "put_cpu": c1 - c0, "get_cpu": c2 - c1,
+               "db_pct": (100.0 * (d1 - d0) / (c1 - c0)) if server.db_roots() and c1 > c0
+               else None, "rss": rss}
+        if server.key == "parvis" and ctx.args.pg_floor:
+            # The same bytes stored by PostgreSQL alone, the way an upload
+            # is (bench/lib/pgfloor.c): what the design's storage costs on
+            # this machine, with no HTTP server around it.
+            f0 = cpu_seconds(server.db_roots())
+            secs = server.pg_floor(fname, rnd)
+            out["floor_mb_s"] = size / secs / 1e6
+            out["floor_cpu"] = cpu_seconds(server.db_roots()) - f0
+        return out
 
 
 # --------------------------------------------------------------------- F6

@@ -59,11 +59,12 @@ def failed(rounds):
     return [(i + 1, r) for i, r in enumerate(rounds) if isinstance(r, Fail)]
 
 
-def pair_ratios(pr, qr, key):
+def pair_ratios(pr, qr, key, peer_key=None):
+    """Per round, PR's KEY over QR's PEER_KEY (by default KEY too)."""
     out = []
     for a, b in zip(pr, qr):
         if isinstance(a, dict) and isinstance(b, dict):
-            x, y = a.get(key), b.get(key)
+            x, y = a.get(key), b.get(peer_key or key)
             if x is not None and y:
                 out.append(x / y)
     return out
@@ -104,6 +105,9 @@ def render(header, workloads, servers, results, nrounds, notes, ref_key="parvis"
         out.append(f"{w.id}  {w.title}")
         rows = [["metric"] + [s.name for s in servers]]
         for m in w.metrics:
+            if not any(values(res.get(s.key, []), m.key) or failed(res.get(s.key, []))
+                       for s in servers):
+                continue  # taken only on request (F5's floor)
             row = [f"{m.better or ' '} {m.label}"]
             for s in servers:
                 rr = res.get(s.key, [])
@@ -111,10 +115,16 @@ def render(header, workloads, servers, results, nrounds, notes, ref_key="parvis"
                 row.append("FAIL" if failed(rr) else cell(stats(vals), len(vals)))
             rows.append(row)
             ratio_cells = {}
+            versus = getattr(m, "versus", None)
             if parvis and peers and m.better:
-                rrow = ["    " + ratio_label, ""]
+                label = ratio_label
+                if versus:
+                    vlabel = next((x.label for x in w.metrics if x.key == versus), versus)
+                    label = f"this / peer's {vlabel.split(',')[0]}"
+                rrow = ["    " + label, ""]
                 for s in peers:
-                    rat = pair_ratios(res.get(parvis.key, []), res.get(s.key, []), m.key)
+                    rat = pair_ratios(res.get(parvis.key, []), res.get(s.key, []), m.key,
+                                      versus or m.key)
                     bad = failed(res.get(parvis.key, [])) or failed(res.get(s.key, []))
                     st = None if bad else stats(rat)
                     ratio_cells[s.key] = st
