@@ -1423,16 +1423,15 @@ copy_move(struct dav_req *req, bool move)
                 rc = st->quota_get(req, dst.space.id, &used, &limit,
                                    &disk_free);
         }
-        if (rc == DAV_STORE_OK)
+        /* A Depth 0 copy of a collection makes the collection alone. */
+        bool alone = !move && depth == DAV_DEPTH_0 && is_coll;
+        size = 0;
+        members = 1;
+        if (rc == DAV_STORE_OK && !alone)
             rc = st->tree_size(req, src->space.id, src->path, &size,
                                &members);
         if (rc != DAV_STORE_OK)
             return dav_err_from_store(req, rc, "quota");
-        /* A Depth 0 copy of a collection makes the collection alone. */
-        if (!move && depth == DAV_DEPTH_0 && is_coll) {
-            size = 0;
-            members = 1;
-        }
         if (members > (int64_t)dav_max_members(req))
             return dav_err_new(req, 507, "a copy of over %u resources",
                                dav_max_members(req));
@@ -1500,10 +1499,10 @@ copy_move(struct dav_req *req, bool move)
         if (err != NULL)
             return err;
     }
-    if ((!move || across) && is_coll) {
+    if ((!move || across) && is_coll && !(!move && depth == DAV_DEPTH_0)) {
         /* A copy carries only what its maker may read (a move into
          * another space is one; what it leaves out stays in this space's
-         * trash). */
+         * trash); a Depth 0 copy carries no member. */
         err = prune_unreadable(req, src, &dst);
         if (err != NULL)
             return err;

@@ -482,7 +482,10 @@ static const struct pg_stmt stmts[] = {
       "NULL THEN nextval('revisions_id_seq') END AS vid, "
       "CASE WHEN o.id = root.id THEN $6 ELSE o.name END AS name, o.kind, "
       "o.cur_size, o.cur_type, o.cur_sha256 "
-      "FROM root, parvis_subtree(root.id) o WHERE o.id = root.id OR NOT $4), "
+      /* Depth 0: the source's own row, without walking the tree. */
+      "FROM root, (SELECT * FROM resources WHERE $4 AND id = "
+      "(SELECT id FROM root) UNION ALL SELECT * FROM "
+      "parvis_subtree((SELECT id FROM root)) WHERE NOT $4) o), "
       "r AS (INSERT INTO resources (id, space_id, parent_id, name, "
       "kind, current_rev, cur_num, cur_size, cur_type, cur_sha256) "
       "SELECT s.nid, $3, CASE WHEN s.top THEN parvis_resolve($3, $5) "
