@@ -105,8 +105,8 @@ def render(header, workloads, servers, results, nrounds, notes, ref_key="parvis"
         out.append(f"{w.id}  {w.title}")
         rows = [["metric"] + [s.name for s in servers]]
         for m in w.metrics:
-            if not any(values(res.get(s.key, []), m.key) or failed(res.get(s.key, []))
-                       for s in servers):
+            if getattr(m, "optional", False) and not any(
+                    values(res.get(s.key, []), m.key) for s in servers):
                 continue  # taken only on request (F5's floor)
             row = [f"{m.better or ' '} {m.label}"]
             for s in servers:
@@ -120,7 +120,7 @@ def render(header, workloads, servers, results, nrounds, notes, ref_key="parvis"
                 label = ratio_label
                 if versus:
                     vlabel = next((x.label for x in w.metrics if x.key == versus), versus)
-                    label = f"this / peer's {vlabel.split(',')[0]}"
+                    label = f"this / peer's {vlabel}"
                 rrow = ["    " + label, ""]
                 for s in peers:
                     rat = pair_ratios(res.get(parvis.key, []), res.get(s.key, []), m.key,

@@ -889,18 +889,25 @@ class Parvis(Server, PrivateCluster):
         (bench/lib/pgfloor.c), in a database 'floor' of this cluster (same
         settings) with a chunks table of Parvis' shape.  KEY (an integer)
         makes each call's rows new."""
+        if getattr(self, "floor_error", None):
+            raise RuntimeError(self.floor_error)
         if not getattr(self, "floor_dsn", None):
-            src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pgfloor.c")
-            self.floor_bin = os.path.join(self.dir, "bin", "bench-pgfloor")
-            flags = run(["pkg-config", "--cflags", "--libs", "libpq"]).stdout.split()
-            run(["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-o",
-                 self.floor_bin, src] + flags)
-            self._psql("CREATE DATABASE floor OWNER parvis")
-            self._psql("CREATE TABLE chunks (space_id bigint NOT NULL, "
-                       "sha256 bytea NOT NULL, size integer NOT NULL, "
-                       "data bytea NOT NULL, PRIMARY KEY (space_id, sha256)); "
-                       "ALTER TABLE chunks ALTER COLUMN data SET STORAGE EXTERNAL; "
-                       "ALTER TABLE chunks OWNER TO parvis", db="floor")
+            try:
+                src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pgfloor.c")
+                self.floor_bin = os.path.join(self.dir, "bin", "bench-pgfloor")
+                flags = run(["pkg-config", "--cflags", "--libs", "libpq"]).stdout.split()
+                run(["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-o",
+                     self.floor_bin, src] + flags)
+                self._psql("CREATE DATABASE floor OWNER parvis")
+                self._psql("CREATE TABLE chunks (space_id bigint NOT NULL, "
+                           "sha256 bytea NOT NULL, size integer NOT NULL, "
+                           "data bytea NOT NULL, PRIMARY KEY (space_id, sha256)); "
+                           "ALTER TABLE chunks ALTER COLUMN data SET STORAGE EXTERNAL; "
+                           "ALTER TABLE chunks OWNER TO parvis", db="floor")
+            except (OSError, RuntimeError) as e:
+                # Set up once: later rounds report the same failure.
+                self.floor_error = f"set-up of the floor failed: {e}"
+                raise RuntimeError(self.floor_error) from None
             self.floor_dsn = (f"host={self.pgsock} port={self.pgport} dbname=floor "
                               "user=parvis")
         return float(run([self.floor_bin, self.floor_dsn, filename, str(key)]).stdout)

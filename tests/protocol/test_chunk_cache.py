@@ -256,7 +256,7 @@ def test_deleted_file_leaves_the_node_cache(node, session_for, cluster):
     (disk and page cache): its content's file is removed at once, as the
     file would be on a plain file server.  Its bytes stay in the database:
     a GET of the trash entry, and of the file once restored, reads them
-    from there and fills the cache again."""
+    from there, chunk by chunk, keeping those chunks in the cache."""
     sess = session_for("alice")
     folder = fresh_dir(node, sess)
     url = folder + "big.bin"
@@ -273,7 +273,10 @@ def test_deleted_file_leaves_the_node_cache(node, session_for, cluster):
     assert entries, r.text
     # The newest entry is this DELETE's (entries are numbered in order).
     entry = node.url + max(entries, key=lambda h: int(h.rsplit("/", 1)[1]))
+    after_delete = set(cache_files(node))
     assert get_bytes(sess, entry) == data
+    # Its three whole chunks (the last 7 bytes are kept in memory only).
+    assert len(set(cache_files(node)) - after_delete) == 3
     assert_status(sess.request("MOVE", entry, headers={"Destination": url}), 201)
     assert get_bytes(sess, url) == data
     assert get_bytes(sess, url, headers={"Range": "bytes=10-19"}) == data[10:20]
