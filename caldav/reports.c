@@ -1213,14 +1213,31 @@ multiget_page(struct dav_req *req, void *state, struct arena *a,
         req, m->cal->res.id, m->paths + from, to - from, a, &objs, &n);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "calendar objects");
+    /* The objects found, by path: an open-addressing table of twice
+     * their number (a power of two), so that each href is matched in
+     * one probe or a few, not by comparing it with every object. */
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    const struct caldav_object **by_path =
+        arena_alloc(a, cap * sizeof(*by_path));
+    for (size_t k = 0; k < n; k++) {
+        size_t j = (size_t)caldav_fnv1a(objs[k].res.path) & (cap - 1);
+        while (by_path[j] != NULL)
+            j = (j + 1) & (cap - 1);
+        by_path[j] = &objs[k];
+    }
     struct arena *scratch = arena_child(a);
     struct dav_err *err = NULL;
     for (size_t i = from; i < to && err == NULL; i++) {
         arena_reset(scratch);
         const struct caldav_object *o = NULL;
-        for (size_t k = 0; k < n && o == NULL; k++)
-            if (strcmp(objs[k].res.path, m->paths[i]) == 0)
-                o = &objs[k];
+        for (size_t j = (size_t)caldav_fnv1a(m->paths[i]) & (cap - 1);
+             by_path[j] != NULL; j = (j + 1) & (cap - 1))
+            if (strcmp(by_path[j]->res.path, m->paths[i]) == 0) {
+                o = by_path[j];
+                break;
+            }
         if (o == NULL)
             dav_ms_status_href(out, m->hrefs[i], 404);
         else

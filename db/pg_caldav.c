@@ -90,12 +90,18 @@ static const struct pg_stmt stmts[] = {
       "SELECT uid FROM calendar_objects WHERE resource_id = $1" },
     { "cal_paths",
       CAL_PATH("$1::bigint") "SELECT " OBJ_COLS
-      "FROM resources r JOIN calendar_objects o ON o.resource_id = r.id "
+      /* $3, the paths' last segments: each found by one probe of UNIQUE
+       * (parent_id, name), then kept if its path is one of $2.  The
+       * LIMIT keeps the probe per name whatever the statistics say:
+       * before the first ANALYZE of a freshly filled calendar, the
+       * planner took it for a few rows and filtered all its members by
+       * the names instead (5 ms for 100 of 2,000, against 1 ms). */
+      "FROM unnest($3::text[]) AS n(name) CROSS JOIN LATERAL "
+      "(SELECT * FROM resources x WHERE x.parent_id = $1 AND "
+      "x.name = n.name LIMIT 1) r "
+      "JOIN calendar_objects o ON o.resource_id = r.id "
       CAL_OBJ_PATH
-      /* $3, the paths' last segments: each found through UNIQUE
-       * (parent_id, name), then kept if its path is one of $2. */
-      "WHERE r.parent_id = $1 AND r.name = ANY ($3::text[]) "
-      "AND rp.path = ANY ($2::text[]) AND o.calendar_id = $1" },
+      "WHERE rp.path = ANY ($2::text[]) AND o.calendar_id = $1" },
 };
 
 bool
