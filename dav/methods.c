@@ -1294,6 +1294,8 @@ copy_move(struct dav_req *req, bool move)
     if (dh != NULL && !dav_parse_depth(str_c(dh), &depth))
         return dav_err_new(req, 400, "bad Depth header");
     bool is_coll = src->res.kind == DAV_KIND_COLLECTION;
+    /* A Depth 0 copy of a collection makes the collection alone. */
+    bool alone = !move && depth == DAV_DEPTH_0 && is_coll;
     if (depth == DAV_DEPTH_1 ||
         (move && is_coll && depth != DAV_DEPTH_INFINITY))
         return dav_err_new(req, 400, "bad Depth for %s", req->method);
@@ -1423,8 +1425,6 @@ copy_move(struct dav_req *req, bool move)
                 rc = st->quota_get(req, dst.space.id, &used, &limit,
                                    &disk_free);
         }
-        /* A Depth 0 copy of a collection makes the collection alone. */
-        bool alone = !move && depth == DAV_DEPTH_0 && is_coll;
         size = 0;
         members = 1;
         if (rc == DAV_STORE_OK && !alone)
@@ -1499,7 +1499,7 @@ copy_move(struct dav_req *req, bool move)
         if (err != NULL)
             return err;
     }
-    if ((!move || across) && is_coll && !(!move && depth == DAV_DEPTH_0)) {
+    if ((!move || across) && is_coll && !alone) {
         /* A copy carries only what its maker may read (a move into
          * another space is one; what it leaves out stays in this space's
          * trash); a Depth 0 copy carries no member. */
