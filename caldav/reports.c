@@ -1200,6 +1200,28 @@ struct multiget_pages {
     size_t next;                 /* first href of the next page */
 };
 
+/* Open-addressing tables of strings, for a multiget's hrefs and paths:
+ * the capacity for n keys (a power of two, at least twice n, so never
+ * full), and the slot of s: where it is, or the empty slot where it
+ * would go. */
+static size_t
+table_cap(size_t n)
+{
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    return cap;
+}
+
+static size_t
+string_slot(const char *const *table, size_t cap, const char *s)
+{
+    size_t i = (size_t)caldav_fnv1a(s) & (cap - 1);
+    while (table[i] != NULL && strcmp(table[i], s) != 0)
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
 static struct dav_err *
 multiget_page(struct dav_req *req, void *state, struct arena *a,
               struct buf *out, bool *done)
@@ -1213,31 +1235,22 @@ multiget_page(struct dav_req *req, void *state, struct arena *a,
         req, m->cal->res.id, m->paths + from, to - from, a, &objs, &n);
     if (rc != DAV_STORE_OK)
         return dav_err_from_store(req, rc, "calendar objects");
-    /* The objects found, by path: an open-addressing table of twice
-     * their number (a power of two), so that each href is matched in
-     * one probe or a few, not by comparing it with every object. */
-    size_t cap = 16;
-    while (cap < 2 * n)
-        cap *= 2;
-    const struct caldav_object **by_path =
-        arena_alloc(a, cap * sizeof(*by_path));
+    /* The objects found, by path, so that each href is matched in a
+     * probe or a few, not by comparing it with every object. */
+    size_t cap = table_cap(n);
+    const char **keys = arena_alloc(a, cap * sizeof(*keys));
+    const struct caldav_object **found = arena_alloc(a, cap * sizeof(*found));
     for (size_t k = 0; k < n; k++) {
-        size_t j = (size_t)caldav_fnv1a(objs[k].res.path) & (cap - 1);
-        while (by_path[j] != NULL)
-            j = (j + 1) & (cap - 1);
-        by_path[j] = &objs[k];
+        size_t j = string_slot(keys, cap, objs[k].res.path);
+        keys[j] = objs[k].res.path;
+        found[j] = &objs[k];
     }
     struct arena *scratch = arena_child(a);
     struct dav_err *err = NULL;
     for (size_t i = from; i < to && err == NULL; i++) {
         arena_reset(scratch);
-        const struct caldav_object *o = NULL;
-        for (size_t j = (size_t)caldav_fnv1a(m->paths[i]) & (cap - 1);
-             by_path[j] != NULL; j = (j + 1) & (cap - 1))
-            if (strcmp(by_path[j]->res.path, m->paths[i]) == 0) {
-                o = by_path[j];
-                break;
-            }
+        const struct caldav_object *o =
+            found[string_slot(keys, cap, m->paths[i])];
         if (o == NULL)
             dav_ms_status_href(out, m->hrefs[i], 404);
         else
@@ -1250,20 +1263,16 @@ multiget_page(struct dav_req *req, void *state, struct arena *a,
     return err;
 }
 
-/* Whether s was seen already among the strings of the open-addressing
- * table (cap a power of two, never full); adds it if not. */
+/* Whether s was seen already among the strings of the table (see
+ * table_cap); adds it if not. */
 static bool
 seen_before(const char **table, size_t cap, const char *s)
 {
-    uint64_t h = caldav_fnv1a(s);
-    for (size_t i = (size_t)h & (cap - 1);; i = (i + 1) & (cap - 1)) {
-        if (table[i] == NULL) {
-            table[i] = s;
-            return false;
-        }
-        if (strcmp(table[i], s) == 0)
-            return true;
-    }
+    size_t i = string_slot(table, cap, s);
+    if (table[i] != NULL)
+        return true;
+    table[i] = s;
+    return false;
 }
 
 static struct dav_err *
@@ -1309,9 +1318,7 @@ report_multiget(struct dav_req *req, const struct dav_xml_elem *root)
         return dav_err_new(req, 400, "calendar-multiget without href");
     /* Each object once, however often it is named (every answer may be
      * max_resource_size long); and no more than a listing may show. */
-    size_t tcap = 16;
-    while (tcap < 2 * nh)
-        tcap *= 2;
+    size_t tcap = table_cap(nh);
     const char **table = arena_alloc(req->arena, tcap * sizeof(*table));
     size_t kept = 0;
     for (size_t i = 0; i < nh; i++) {
