@@ -5,8 +5,8 @@
  *   pgfloor DSN FILE KEY
  *
  * Reads FILE in chunks of 256 KiB (DAV_CHUNK_SIZE) and stores each one as
- * a row of a table shaped like Parvis' chunks table (bytea, storage
- * EXTERNAL), in one transaction committed with PostgreSQL's default
+ * a row of bench_floor_chunks, made by the bench like Parvis' chunks table
+ * (bytea, storage EXTERNAL), in one transaction committed with PostgreSQL's default
  * durability, as parvisd does: prepared INSERT ... ON CONFLICT DO NOTHING
  * with binary parameters, sent ahead in pipeline mode three chunks at a
  * time on a socket whose send buffer holds them (db/pg_store.c, AHEAD_MAX
@@ -106,7 +106,8 @@ main(int argc, char **argv)
     (void)setsockopt(PQsocket(pg), SOL_SOCKET, SO_SNDBUF, &sndbuf,
                      sizeof sndbuf);
     PGresult *r = PQprepare(pg, "chunk_put",
-                            "INSERT INTO chunks (space_id, sha256, size, data) "
+                            "INSERT INTO bench_floor_chunks "
+                            "(space_id, sha256, size, data) "
                             "VALUES ($1::int8, $2, $3::int4, $4) "
                             "ON CONFLICT DO NOTHING",
                             4, NULL);

@@ -886,9 +886,9 @@ class Parvis(Server, PrivateCluster):
     def pg_floor(self, filename, key):
         """Seconds PostgreSQL alone takes to store FILENAME as chunk rows,
         in one durable transaction, the way parvisd stores an upload
-        (bench/lib/pgfloor.c), in a database 'floor' of this cluster (same
-        settings) with a chunks table of Parvis' shape.  KEY (an integer)
-        makes each call's rows new."""
+        (bench/lib/pgfloor.c), into a table of Parvis' database made like
+        its chunks table (LIKE ... INCLUDING ALL).  KEY (an integer) makes
+        each call's rows new."""
         if getattr(self, "floor_error", None):
             raise RuntimeError(self.floor_error)
         if not getattr(self, "floor_dsn", None):
@@ -898,18 +898,15 @@ class Parvis(Server, PrivateCluster):
                 flags = run(["pkg-config", "--cflags", "--libs", "libpq"]).stdout.split()
                 run(["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-o",
                      self.floor_bin, src] + flags)
-                self._psql("CREATE DATABASE floor OWNER parvis")
-                self._psql("CREATE TABLE chunks (space_id bigint NOT NULL, "
-                           "sha256 bytea NOT NULL, size integer NOT NULL, "
-                           "data bytea NOT NULL, PRIMARY KEY (space_id, sha256)); "
-                           "ALTER TABLE chunks ALTER COLUMN data SET STORAGE EXTERNAL; "
-                           "ALTER TABLE chunks OWNER TO parvis", db="floor")
+                # Parvis' own table's shape: columns, storage, keys.
+                self._psql("CREATE TABLE bench_floor_chunks "
+                           "(LIKE chunks INCLUDING ALL); "
+                           "ALTER TABLE bench_floor_chunks OWNER TO parvis", db="parvis")
             except (OSError, RuntimeError) as e:
                 # Set up once: later rounds report the same failure.
                 self.floor_error = f"set-up of the floor failed: {e}"
                 raise RuntimeError(self.floor_error) from None
-            self.floor_dsn = (f"host={self.pgsock} port={self.pgport} dbname=floor "
-                              "user=parvis")
+            self.floor_dsn = self.dsn
         return float(run([self.floor_bin, self.floor_dsn, filename, str(key)]).stdout)
 
     def wal_position(self):
